@@ -1,0 +1,135 @@
+//! The command-line interface.
+//!
+//! Subcommands are generated from the tool catalogue, so every CLI call runs exactly the checks
+//! of the matching MCP tool. Each prints the tool's structured result as JSON on stdout.
+//! Exit codes: 0 success; 1 the tool failed (or any agent's entry in a multi-agent result
+//! failed); 2 usage error.
+
+use std::ffi::OsString;
+use std::sync::Arc;
+
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use serde_json::{Map, Value};
+
+use crate::agents::Registry;
+use crate::mcp::schema::{CliForm, Param, Ty};
+use crate::tools::{result_failed, Catalogue, Ctx, ToolDef};
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+/// `ttl_seconds` → `ttl-seconds`.
+fn flag_name(param: &Param) -> String {
+    match param.cli {
+        CliForm::FlagNamed(name) | CliForm::Negated(name) => name.to_owned(),
+        _ => param.name.replace('_', "-"),
+    }
+}
+
+fn build_arg(param: &Param, position: &mut usize) -> Arg {
+    let id = param.name;
+    let mut arg = Arg::new(id).help(param.description);
+    if param.cli == CliForm::Positional {
+        *position += 1;
+        arg = arg.index(*position).required(param.required).value_name(id.to_uppercase());
+    } else {
+        arg = arg.long(flag_name(param));
+    }
+    match (&param.ty, param.cli) {
+        (Ty::Bool, _) => arg.action(ArgAction::SetTrue),
+        (Ty::StrList { .. }, _) => arg.action(ArgAction::Append).value_name("PATH"),
+        (Ty::Int { .. }, _) => arg.value_parser(clap::value_parser!(i64)).allow_negative_numbers(true),
+        (Ty::Str { choices: Some(choices), .. }, CliForm::Positional) => {
+            arg.value_parser(clap::builder::PossibleValuesParser::new(choices.clone()))
+        }
+        (Ty::Str { .. }, _) => arg,
+    }
+}
+
+fn tool_command(tool: &ToolDef) -> Command {
+    let mut position = 0;
+    let args: Vec<Arg> = tool.params.iter().map(|p| build_arg(p, &mut position)).collect();
+    Command::new(tool.cli_name).about(tool.description).args(args)
+}
+
+/// The whole CLI, built from the catalogue.
+pub fn command(catalogue: &Catalogue) -> Command {
+    Command::new("codex-master-mcp")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("MCP server and CLI that runs a fleet of worker coding agents in tmux. With no arguments it serves MCP on stdio.")
+        .subcommand(Command::new("serve").about("Serve MCP on stdio (the default with no arguments)."))
+        .subcommand(Command::new("tools").about("Print the tool catalogue as JSON."))
+        .subcommands(catalogue.tools().iter().map(tool_command))
+}
+
+/// Turns parsed flags into the JSON arguments object the validator checks.
+fn arguments(tool: &ToolDef, m: &ArgMatches) -> Value {
+    let mut obj = Map::new();
+    for p in &tool.params {
+        let value = match (&p.ty, p.cli) {
+            (Ty::Bool, CliForm::Negated(_)) => m.get_flag(p.name).then_some(Value::Bool(false)),
+            (Ty::Bool, _) => m.get_flag(p.name).then_some(Value::Bool(true)),
+            (Ty::Int { .. }, _) => m.get_one::<i64>(p.name).map(|v| Value::from(*v)),
+            (Ty::StrList { .. }, _) => {
+                m.get_many::<String>(p.name).map(|vs| Value::Array(vs.map(|v| Value::String(v.clone())).collect()))
+            }
+            (Ty::Str { .. }, _) => m.get_one::<String>(p.name).map(|v| Value::String(v.clone())),
+        };
+        if let Some(v) = value.or_else(|| p.cli_default.clone()) {
+            obj.insert(p.name.to_owned(), v);
+        }
+    }
+    Value::Object(obj)
+}
+
+/// The CLI's lease identity: stable per user, so one CLI call does not lock out the next.
+pub fn cli_client_id() -> String {
+    std::env::var("CODEX_MASTER_MCP_INSTANCE_ID")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| format!("cli-user-{}", rustix::process::geteuid().as_raw()))
+}
+
+fn print_json(value: &Value) {
+    println!("{}", serde_json::to_string_pretty(value).expect("JSON value serialises"));
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn run(argv: Vec<OsString>) -> i32 {
+    let registry = Registry::from_env();
+    let catalogue = Catalogue::new(&registry);
+    let matches = match command(&catalogue).try_get_matches_from(argv) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(_) => {
+            eprintln!("codex-master-mcp: could not start the async runtime");
+            return EXIT_FAILED;
+        }
+    };
+    match matches.subcommand() {
+        None | Some(("serve", _)) => crate::serve_stdio(&runtime, registry, catalogue),
+        Some(("tools", _)) => {
+            print_json(&catalogue.listing());
+            EXIT_OK
+        }
+        Some((name, sub)) => {
+            let Some(tool) = catalogue.find_cli(name) else { return EXIT_USAGE };
+            let args = arguments(tool, sub);
+            let ctx = Arc::new(Ctx { client_id: cli_client_id(), registry: registry.clone() });
+            let result = runtime.block_on(catalogue.call(ctx, tool, Some(&args)));
+            let failed = result_failed(&result);
+            match result {
+                Ok(v) => print_json(&v),
+                Err(e) => print_json(&e.to_json()),
+            }
+            if failed { EXIT_FAILED } else { EXIT_OK }
+        }
+    }
+}

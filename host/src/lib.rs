@@ -1,0 +1,62 @@
+//! codex-master: a local MCP server and CLI that runs a fleet of worker coding-agent CLIs, each
+//! in its own tmux session, for a lead agent.
+//!
+//! Module map: [`mcp`] speaks the protocol and validates arguments; [`tools`] is the catalogue
+//! of tools (one file per family); [`cli`] exposes the same tools as subcommands; [`fsafe`] holds
+//! every no-follow / exclusive / atomic file primitive; [`state`] is the private state tree;
+//! [`lease`] decides who may drive an agent; [`tmux`] runs tmux with timeouts; [`agents`] is the
+//! registry of workers; [`text`] strips, redacts and bounds outgoing text.
+
+pub mod agents;
+pub mod cli;
+pub mod fsafe;
+pub mod lease;
+pub mod mcp;
+pub mod state;
+pub mod text;
+pub mod timefmt;
+pub mod tmux;
+pub mod tools;
+
+use std::sync::Arc;
+
+use agents::Registry;
+use tools::{Catalogue, Ctx};
+
+/// Logs go to stderr only: stdout belongs to MCP. `CODEX_MASTER_LOG` sets the level
+/// (error, warn, info, debug, trace; default warn).
+pub fn init_tracing() {
+    let level = match std::env::var("CODEX_MASTER_LOG").unwrap_or_default().to_ascii_lowercase().as_str() {
+        "error" => tracing::Level::ERROR,
+        "info" => tracing::Level::INFO,
+        "debug" => tracing::Level::DEBUG,
+        "trace" => tracing::Level::TRACE,
+        _ => tracing::Level::WARN,
+    };
+    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(level).with_ansi(false).try_init();
+}
+
+/// The MCP client identity of this connection: the configured instance id, else a fresh id.
+pub fn connection_client_id() -> String {
+    std::env::var("CODEX_MASTER_MCP_INSTANCE_ID")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| format!("mcp-{}", fsafe::nonce()))
+}
+
+/// Serves MCP on stdin/stdout until EOF; returns the exit code.
+pub fn serve_stdio(runtime: &tokio::runtime::Runtime, registry: Registry, catalogue: Catalogue) -> i32 {
+    let ctx = Arc::new(Ctx { client_id: connection_client_id(), registry });
+    let input = tokio::io::BufReader::with_capacity(64 * 1024, tokio::io::stdin());
+    let result = runtime.block_on(async {
+        // Tool calls run on the runtime's tasks; the connection loop itself is one task.
+        mcp::serve(input, tokio::io::stdout(), ctx, Arc::new(catalogue), mcp::ServeOptions::default()).await
+    });
+    match result {
+        Ok(()) => cli::EXIT_OK,
+        Err(e) => {
+            tracing::error!(error = %e.kind(), "MCP transport failed");
+            cli::EXIT_FAILED
+        }
+    }
+}

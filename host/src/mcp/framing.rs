@@ -1,0 +1,177 @@
+//! Reading MCP stdio frames with a hard size cap.
+//!
+//! The MCP stdio transport is one JSON-RPC message per `\n`-terminated line. Old clients that
+//! send LSP-style `Content-Length:` headers are still understood. The cap is enforced while
+//! reading: an over-long frame is never buffered, its remaining bytes are discarded up to the
+//! end of the frame, and the caller is told so it can answer with an error and keep serving.
+
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
+
+/// Largest accepted frame (line or Content-Length body): 1 MiB.
+pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
+
+/// One unit read from the input.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// A complete frame's bytes (surrounding whitespace trimmed).
+    Message(Vec<u8>),
+    /// A frame over the cap; it was discarded.
+    Oversized,
+    /// A malformed Content-Length header block or a body cut short by EOF.
+    BadFrame(&'static str),
+    /// End of input.
+    Eof,
+}
+
+enum Line {
+    Bytes(Vec<u8>),
+    TooLong,
+    Eof,
+}
+
+pub struct FrameReader<R> {
+    inner: R,
+    cap: usize,
+}
+
+fn trim(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    &bytes[start..end]
+}
+
+impl<R: AsyncBufRead + Unpin> FrameReader<R> {
+    pub fn new(inner: R) -> Self {
+        FrameReader { inner, cap: MAX_FRAME_BYTES }
+    }
+
+    pub fn with_cap(inner: R, cap: usize) -> Self {
+        FrameReader { inner, cap }
+    }
+
+    /// Reads one line of at most `cap` bytes (newline excluded). A longer line is consumed
+    /// through its newline without being kept.
+    async fn read_line(&mut self) -> std::io::Result<Line> {
+        let mut buf = Vec::new();
+        let mut too_long = false;
+        let mut saw_any = false;
+        loop {
+            let available = self.inner.fill_buf().await?;
+            if available.is_empty() {
+                return Ok(match (too_long, saw_any) {
+                    (true, _) => Line::TooLong,
+                    (false, true) => Line::Bytes(buf),
+                    (false, false) => Line::Eof,
+                });
+            }
+            saw_any = true;
+            let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+                Some(i) => (&available[..i], Some(i + 1)),
+                None => (available, None),
+            };
+            if !too_long {
+                if buf.len() + chunk.len() > self.cap {
+                    too_long = true;
+                    buf = Vec::new();
+                } else {
+                    buf.extend_from_slice(chunk);
+                }
+            }
+            let used = done.unwrap_or(available.len());
+            self.inner.consume(used);
+            if done.is_some() {
+                return Ok(if too_long { Line::TooLong } else { Line::Bytes(buf) });
+            }
+        }
+    }
+
+    /// The next frame. Blank lines are skipped.
+    pub async fn next(&mut self) -> std::io::Result<Frame> {
+        loop {
+            let bytes = match self.read_line().await? {
+                Line::Eof => return Ok(Frame::Eof),
+                Line::TooLong => return Ok(Frame::Oversized),
+                Line::Bytes(b) => b,
+            };
+            let line = trim(&bytes);
+            if line.is_empty() {
+                continue;
+            }
+            if line.len() >= 15 && line[..15].eq_ignore_ascii_case(b"content-length:") {
+                return self.read_content_length_body(&line[15..]).await;
+            }
+            return Ok(Frame::Message(line.to_vec()));
+        }
+    }
+
+    async fn read_content_length_body(&mut self, value: &[u8]) -> std::io::Result<Frame> {
+        let length = std::str::from_utf8(trim(value)).ok().and_then(|v| v.parse::<u64>().ok());
+        // Skip further headers up to the blank separator line.
+        loop {
+            match self.read_line().await? {
+                Line::Eof => return Ok(Frame::BadFrame("incomplete message: headers not terminated")),
+                Line::TooLong => return Ok(Frame::Oversized),
+                Line::Bytes(b) if trim(&b).is_empty() => break,
+                Line::Bytes(_) => {}
+            }
+        }
+        let Some(length) = length.filter(|l| *l > 0) else {
+            return Ok(Frame::BadFrame("invalid Content-Length header"));
+        };
+        if length > self.cap as u64 {
+            tokio::io::copy(&mut (&mut self.inner).take(length), &mut tokio::io::sink()).await?;
+            return Ok(Frame::Oversized);
+        }
+        let mut body = vec![0u8; length as usize];
+        let mut filled = 0;
+        while filled < body.len() {
+            let n = self.inner.read(&mut body[filled..]).await?;
+            if n == 0 {
+                return Ok(Frame::BadFrame("incomplete message body"));
+            }
+            filled += n;
+        }
+        Ok(Frame::Message(trim(&body).to_vec()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn frames(input: &[u8], cap: usize) -> Vec<Frame> {
+        let mut reader = FrameReader::with_cap(tokio::io::BufReader::with_capacity(8, input), cap);
+        let mut out = Vec::new();
+        loop {
+            let f = reader.next().await.unwrap();
+            let end = f == Frame::Eof;
+            out.push(f);
+            if end {
+                return out;
+            }
+        }
+    }
+
+    fn msg(s: &str) -> Frame {
+        Frame::Message(s.as_bytes().to_vec())
+    }
+
+    #[tokio::test]
+    async fn lines_blank_lines_and_oversize() {
+        let input = b"{\"a\":1}\n\n  \r\n{\"b\":22222222222}\n{\"c\":3}\r\n{\"d\":4}";
+        assert_eq!(frames(input, 12).await, vec![msg("{\"a\":1}"), Frame::Oversized, msg("{\"c\":3}"), msg("{\"d\":4}"), Frame::Eof]);
+    }
+
+    #[tokio::test]
+    async fn content_length_frames() {
+        let input = b"Content-Length: 7\r\nContent-Type: x\r\n\r\n{\"a\":1}{\"b\":2}\nContent-Length: 99\r\n\r\n0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\n{\"c\":3}\n";
+        let got = frames(input, 20).await;
+        assert_eq!(got, vec![msg("{\"a\":1}"), msg("{\"b\":2}"), Frame::Oversized, msg("9"), msg("{\"c\":3}"), Frame::Eof]);
+    }
+
+    #[tokio::test]
+    async fn bad_content_length() {
+        assert_eq!(frames(b"Content-Length: x\r\n\r\n{}\n", 20).await, vec![Frame::BadFrame("invalid Content-Length header"), msg("{}"), Frame::Eof]);
+        assert_eq!(frames(b"Content-Length: 20\r\n\r\n{}", 64).await, vec![Frame::BadFrame("incomplete message body"), Frame::Eof]);
+    }
+}

@@ -1,0 +1,286 @@
+//! The MCP server: stdio framing, JSON-RPC dispatch, and the tool schema validator.
+//!
+//! Requests run concurrently: `tools/call` runs in its own task, so a wait that lasts minutes
+//! never blocks `ping` or a status call on the same connection, and `notifications/cancelled`
+//! aborts the task. Cheap methods (`initialize`, `ping`, `tools/list`) are answered inline, in
+//! arrival order. Every response is one JSON line on stdout; logs go to stderr.
+
+pub mod framing;
+pub mod schema;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::task::{AbortHandle, JoinSet};
+
+use crate::text::{display_identifier, safe_error_text};
+use crate::tools::{result_failed, Catalogue, Ctx};
+use framing::{Frame, FrameReader, MAX_FRAME_BYTES};
+
+/// Protocol versions we speak, newest first.
+pub const SUPPORTED_VERSIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+pub const SERVER_NAME: &str = "codex-master-mcp";
+
+/// JSON-RPC error codes.
+pub mod code {
+    pub const PARSE_ERROR: i64 = -32700;
+    pub const INVALID_REQUEST: i64 = -32600;
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    pub const INVALID_PARAMS: i64 = -32602;
+    /// Request before `initialize` (the code LSP and many MCP servers use).
+    pub const NOT_INITIALIZED: i64 = -32002;
+}
+
+/// How long in-flight calls may finish after the client closed stdin.
+const EOF_GRACE: Duration = Duration::from_secs(10);
+
+/// Server options.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Tools per `tools/list` page.
+    pub page_size: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        let page_size = std::env::var("CODEX_MASTER_MCP_TOOLS_PAGE_SIZE").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(100);
+        ServeOptions { page_size }
+    }
+}
+
+fn error_response(id: Value, code: i64, message: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": safe_error_text(message)}})
+}
+
+fn result_response(id: Value, result: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "result": result})
+}
+
+/// A request id as a map key (`s:` / `n:` keep `"1"` and `1` apart).
+fn id_key(id: &Value) -> Option<String> {
+    match id {
+        Value::String(s) => Some(format!("s:{s}")),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some(format!("n:{n}")),
+        _ => None,
+    }
+}
+
+struct Connection {
+    catalogue: Arc<Catalogue>,
+    ctx: Arc<Ctx>,
+    options: ServeOptions,
+    protocol: Option<&'static str>,
+    inflight: Arc<Mutex<HashMap<String, AbortHandle>>>,
+    tasks: JoinSet<()>,
+    out: mpsc::UnboundedSender<Value>,
+}
+
+/// Serves one MCP connection until EOF on `input`.
+pub async fn serve<R, W>(input: R, output: W, ctx: Arc<Ctx>, catalogue: Arc<Catalogue>, options: ServeOptions) -> std::io::Result<()>
+where
+    R: AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (tx, rx) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(write_loop(output, rx));
+    let mut conn =
+        Connection { catalogue, ctx, options, protocol: None, inflight: Arc::default(), tasks: JoinSet::new(), out: tx };
+    let mut reader = FrameReader::new(input);
+    loop {
+        let frame = reader.next().await?;
+        match frame {
+            Frame::Eof => break,
+            Frame::Oversized => conn.send(error_response(
+                Value::Null,
+                code::INVALID_REQUEST,
+                &format!("message exceeds the {MAX_FRAME_BYTES}-byte frame limit and was discarded"),
+            )),
+            Frame::BadFrame(why) => conn.send(error_response(Value::Null, code::PARSE_ERROR, why)),
+            Frame::Message(bytes) => conn.handle(&bytes),
+        }
+        while conn.tasks.try_join_next().is_some() {}
+    }
+    // Input closed: let in-flight calls finish briefly, then stop them.
+    let drain = async { while conn.tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(EOF_GRACE, drain).await.is_err() {
+        conn.tasks.abort_all();
+    }
+    drop(conn);
+    writer.await.unwrap_or(Ok(()))
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(mut output: W, mut rx: mpsc::UnboundedReceiver<Value>) -> std::io::Result<()> {
+    let mut line = Vec::with_capacity(4096);
+    while let Some(msg) = rx.recv().await {
+        let mut next = Some(msg);
+        // Write everything already queued, then flush once.
+        while let Some(msg) = next {
+            line.clear();
+            serde_json::to_writer(&mut line, &msg).expect("JSON value serialises");
+            line.push(b'\n');
+            output.write_all(&line).await?;
+            next = rx.try_recv().ok();
+        }
+        output.flush().await?;
+    }
+    output.flush().await
+}
+
+impl Connection {
+    fn send(&self, msg: Value) {
+        // The writer only stops when stdout is gone; nothing useful remains to do then.
+        let _ = self.out.send(msg);
+    }
+
+    fn handle(&mut self, bytes: &[u8]) {
+        let msg: Value = match serde_json::from_slice(bytes) {
+            Ok(v) => v,
+            Err(_) => return self.send(error_response(Value::Null, code::PARSE_ERROR, "parse error: message is not valid JSON")),
+        };
+        let Value::Object(obj) = msg else {
+            let why = if msg.is_array() { "invalid request: batches are not supported" } else { "invalid request: message must be a JSON object" };
+            return self.send(error_response(Value::Null, code::INVALID_REQUEST, why));
+        };
+        let id = obj.get("id").cloned();
+        let id_valid = id.as_ref().is_some_and(|i| id_key(i).is_some());
+        if obj.get("jsonrpc") != Some(&json!("2.0")) {
+            let reply_id = if id_valid { id.unwrap_or(Value::Null) } else { Value::Null };
+            return self.send(error_response(reply_id, code::INVALID_REQUEST, "invalid request: jsonrpc must be \"2.0\""));
+        }
+        let Some(method) = obj.get("method").and_then(Value::as_str) else {
+            if obj.contains_key("result") || obj.contains_key("error") {
+                return; // A response to a server request; we send none, so ignore it.
+            }
+            let reply_id = if id_valid { id.unwrap_or(Value::Null) } else { Value::Null };
+            return self.send(error_response(reply_id, code::INVALID_REQUEST, "invalid request: method must be a string"));
+        };
+        let params = obj.get("params").cloned();
+        match id {
+            None => self.notification(method, params),
+            Some(id) if !id_valid => {
+                let _ = id;
+                self.send(error_response(Value::Null, code::INVALID_REQUEST, "invalid request: id must be a string or an integer"))
+            }
+            Some(id) => self.request(id, method, params),
+        }
+    }
+
+    fn notification(&mut self, method: &str, params: Option<Value>) {
+        match method {
+            "notifications/cancelled" => {
+                let key = params.as_ref().and_then(|p| p.get("requestId")).and_then(id_key);
+                if let Some(key) = key {
+                    if let Some(handle) = self.inflight.lock().expect("inflight lock").remove(&key) {
+                        tracing::debug!("cancelling in-flight request");
+                        handle.abort();
+                    }
+                }
+            }
+            "notifications/initialized" => tracing::debug!("client initialized"),
+            other => tracing::debug!(method = %display_identifier(other), "ignoring notification"),
+        }
+    }
+
+    fn request(&mut self, id: Value, method: &str, params: Option<Value>) {
+        match method {
+            "initialize" => {
+                let reply = self.initialize(params.as_ref());
+                self.send(match reply {
+                    Ok(result) => result_response(id, result),
+                    Err(msg) => error_response(id, code::INVALID_PARAMS, msg),
+                });
+            }
+            "ping" => self.send(result_response(id, json!({}))),
+            _ if self.protocol.is_none() => {
+                self.send(error_response(id, code::NOT_INITIALIZED, "server not initialized: send initialize first"))
+            }
+            "tools/list" => {
+                let reply = self.list_tools(params.as_ref());
+                self.send(match reply {
+                    Ok(result) => result_response(id, result),
+                    Err(msg) => error_response(id, code::INVALID_PARAMS, msg),
+                });
+            }
+            "tools/call" => self.call_tool(id, params),
+            other => self.send(error_response(id, code::METHOD_NOT_FOUND, &format!("method not found: {}", display_identifier(other)))),
+        }
+    }
+
+    fn initialize(&mut self, params: Option<&Value>) -> Result<Value, &'static str> {
+        let requested = params.and_then(Value::as_object).ok_or("invalid params: initialize needs a params object")?.get("protocolVersion");
+        let requested = requested.and_then(Value::as_str).ok_or("invalid params: protocolVersion must be a string")?;
+        // An unknown version gets our newest; the client decides whether it can use it.
+        let version = SUPPORTED_VERSIONS.iter().copied().find(|v| *v == requested).unwrap_or(SUPPORTED_VERSIONS[0]);
+        self.protocol = Some(version);
+        Ok(json!({
+            "protocolVersion": version,
+            "capabilities": {"tools": {"listChanged": false}},
+            "serverInfo": {"name": SERVER_NAME, "title": "Codex Master", "version": env!("CARGO_PKG_VERSION")},
+            "instructions": "Runs worker coding agents in tmux. Results are data-sparse: terminal output, prompts and local paths are never returned, except redacted text from agent_safe_tail.",
+        }))
+    }
+
+    fn list_tools(&self, params: Option<&Value>) -> Result<Value, &'static str> {
+        let cursor = params.and_then(|p| p.get("cursor"));
+        let start = match cursor {
+            None | Some(Value::Null) => 0,
+            Some(Value::String(c)) => c.strip_prefix("offset:").and_then(|n| n.parse::<usize>().ok()).ok_or("invalid params: unknown cursor")?,
+            Some(_) => return Err("invalid params: cursor must be a string"),
+        };
+        let tools = self.catalogue.tools();
+        if start > tools.len() {
+            return Err("invalid params: unknown cursor");
+        }
+        let end = (start + self.options.page_size).min(tools.len());
+        let page: Vec<Value> = tools[start..end].iter().map(|t| t.describe()).collect();
+        let mut result = json!({"tools": page});
+        if end < tools.len() {
+            result["nextCursor"] = json!(format!("offset:{end}"));
+        }
+        Ok(result)
+    }
+
+    fn call_tool(&mut self, id: Value, params: Option<Value>) {
+        let params = match params {
+            None => Value::Object(Default::default()),
+            Some(p @ Value::Object(_)) => p,
+            Some(_) => return self.send(error_response(id, code::INVALID_PARAMS, "invalid params: tools/call params must be an object")),
+        };
+        let Some(name) = params.get("name").and_then(Value::as_str) else {
+            return self.send(error_response(id, code::INVALID_PARAMS, "invalid params: tools/call requires a tool name"));
+        };
+        if self.catalogue.find(name).is_none() {
+            return self.send(error_response(id, code::INVALID_PARAMS, &format!("unknown tool: {}", display_identifier(name))));
+        }
+        let key = id_key(&id).expect("validated id");
+        let mut inflight = self.inflight.lock().expect("inflight lock");
+        if inflight.contains_key(&key) {
+            drop(inflight);
+            return self.send(error_response(id, code::INVALID_REQUEST, "invalid request: a request with this id is still in flight"));
+        }
+        let name = name.to_owned();
+        let (catalogue, ctx, out, registry) = (self.catalogue.clone(), self.ctx.clone(), self.out.clone(), self.inflight.clone());
+        let task_key = key.clone();
+        let handle = self.tasks.spawn(async move {
+            let tool = catalogue.find(&name).expect("tool checked before spawn");
+            let result = catalogue.call(ctx, tool, params.get("arguments")).await;
+            let failed = result_failed(&result);
+            let structured = match result {
+                Ok(v) => v,
+                Err(e) => e.to_json(),
+            };
+            let text = serde_json::to_string(&structured).expect("JSON value serialises");
+            // Remove before replying, so a cancel that arrives later is a no-op.
+            registry.lock().expect("inflight lock").remove(&task_key);
+            let _ = out.send(result_response(
+                id,
+                json!({"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": failed}),
+            ));
+        });
+        inflight.insert(key, handle);
+    }
+}

@@ -1,0 +1,366 @@
+//! Tool argument schemas and the one validator that MCP `tools/call` and the CLI both run.
+//!
+//! A tool's parameters are declared once as [`Param`]s. From that declaration we derive the
+//! JSON Schema published in `tools/list`, the clap flags of the CLI, and the checks below, so
+//! the three can never disagree. Checks are exact: no coercion (`"2"` is not an integer,
+//! `"false"` is not a boolean), and error texts are fixed templates that name the argument and
+//! the rule, never the offending value.
+
+use serde_json::{json, Map, Value};
+
+use crate::text::display_identifier;
+
+/// The type and bounds of one parameter.
+#[derive(Debug, Clone)]
+pub enum Ty {
+    /// A string of at most `max_len` characters (Unicode scalar values). `choices` makes it an
+    /// enum; `non_blank` refuses empty and whitespace-only text.
+    Str { max_len: usize, choices: Option<Vec<String>>, non_blank: bool },
+    /// A JSON integer within `min..=max`.
+    Int { min: i64, max: Option<i64> },
+    Bool,
+    /// An array of at most `max_items` strings, each at most `max_len` characters.
+    StrList { max_items: usize, max_len: usize },
+}
+
+/// How a parameter appears on the CLI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CliForm {
+    /// `--name-with-dashes VALUE` (lists: repeatable; booleans: a switch that sets `true`).
+    Flag,
+    /// A flag with another name (`--write-path` for `write_paths`).
+    FlagNamed(&'static str),
+    /// A positional argument.
+    Positional,
+    /// A switch `--no-…` that sets the boolean to `false`.
+    Negated(&'static str),
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: &'static str,
+    pub ty: Ty,
+    pub required: bool,
+    /// Applied when the argument is absent; also published as the schema `default`.
+    pub default: Option<Value>,
+    /// A different default for the CLI only (the seed's `tail` uses 20/2000 there).
+    pub cli_default: Option<Value>,
+    pub description: &'static str,
+    pub cli: CliForm,
+}
+
+impl Param {
+    fn new(name: &'static str, ty: Ty, description: &'static str) -> Param {
+        Param { name, ty, required: false, default: None, cli_default: None, description, cli: CliForm::Flag }
+    }
+
+    pub fn string(name: &'static str, max_len: usize, description: &'static str) -> Param {
+        Param::new(name, Ty::Str { max_len, choices: None, non_blank: false }, description)
+    }
+
+    pub fn choice(name: &'static str, choices: &[&str], description: &'static str) -> Param {
+        let choices = choices.iter().map(|c| (*c).to_owned()).collect();
+        Param::new(name, Ty::Str { max_len: 64, choices: Some(choices), non_blank: true }, description)
+    }
+
+    pub fn choice_owned(name: &'static str, choices: Vec<String>, description: &'static str) -> Param {
+        Param::new(name, Ty::Str { max_len: 64, choices: Some(choices), non_blank: true }, description)
+    }
+
+    pub fn integer(name: &'static str, min: i64, max: Option<i64>, description: &'static str) -> Param {
+        Param::new(name, Ty::Int { min, max }, description)
+    }
+
+    pub fn boolean(name: &'static str, description: &'static str) -> Param {
+        Param::new(name, Ty::Bool, description).default(json!(false))
+    }
+
+    pub fn string_list(name: &'static str, max_items: usize, max_len: usize, description: &'static str) -> Param {
+        Param::new(name, Ty::StrList { max_items, max_len }, description).default(json!([]))
+    }
+
+    pub fn required(mut self) -> Param {
+        self.required = true;
+        self.default = None;
+        self
+    }
+
+    pub fn non_blank(mut self) -> Param {
+        if let Ty::Str { non_blank, .. } = &mut self.ty {
+            *non_blank = true;
+        }
+        self
+    }
+
+    pub fn default(mut self, value: Value) -> Param {
+        self.default = Some(value);
+        self
+    }
+
+    pub fn cli_default(mut self, value: Value) -> Param {
+        self.cli_default = Some(value);
+        self
+    }
+
+    pub fn positional(mut self) -> Param {
+        self.cli = CliForm::Positional;
+        self
+    }
+
+    pub fn cli_flag(mut self, flag: &'static str) -> Param {
+        self.cli = CliForm::FlagNamed(flag);
+        self
+    }
+
+    pub fn negated(mut self, flag: &'static str) -> Param {
+        self.cli = CliForm::Negated(flag);
+        self
+    }
+
+    /// The JSON Schema of this parameter.
+    pub fn schema(&self) -> Value {
+        let mut s = Map::new();
+        match &self.ty {
+            Ty::Str { max_len, choices, non_blank } => {
+                s.insert("type".into(), json!("string"));
+                if let Some(choices) = choices {
+                    s.insert("enum".into(), json!(choices));
+                } else {
+                    s.insert("maxLength".into(), json!(max_len));
+                    if *non_blank {
+                        s.insert("minLength".into(), json!(1));
+                    }
+                }
+            }
+            Ty::Int { min, max } => {
+                s.insert("type".into(), json!("integer"));
+                s.insert("minimum".into(), json!(min));
+                if let Some(max) = max {
+                    s.insert("maximum".into(), json!(max));
+                }
+            }
+            Ty::Bool => {
+                s.insert("type".into(), json!("boolean"));
+            }
+            Ty::StrList { max_items, max_len } => {
+                s.insert("type".into(), json!("array"));
+                s.insert("items".into(), json!({"type": "string", "maxLength": max_len}));
+                s.insert("maxItems".into(), json!(max_items));
+            }
+        }
+        s.insert("description".into(), json!(self.description));
+        if let Some(d) = &self.default {
+            s.insert("default".into(), d.clone());
+        }
+        Value::Object(s)
+    }
+}
+
+/// The closed input schema for a parameter list.
+pub fn input_schema(params: &[Param]) -> Value {
+    let properties: Map<String, Value> = params.iter().map(|p| (p.name.to_owned(), p.schema())).collect();
+    let required: Vec<&str> = params.iter().filter(|p| p.required).map(|p| p.name).collect();
+    let mut schema = json!({"type": "object", "properties": properties, "additionalProperties": false});
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    schema
+}
+
+/// Validated arguments, with defaults applied.
+#[derive(Debug, Clone, Default)]
+pub struct Args(Map<String, Value>);
+
+impl Args {
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(Value::as_str)
+    }
+
+    pub fn int(&self, name: &str) -> Option<i64> {
+        self.0.get(name).and_then(Value::as_i64)
+    }
+
+    pub fn flag(&self, name: &str) -> bool {
+        self.0.get(name).and_then(Value::as_bool).unwrap_or(false)
+    }
+
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.0
+            .get(name)
+            .and_then(Value::as_array)
+            .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Validates `raw` against `params` for tool `tool`. On success returns the arguments with
+/// defaults applied; on failure a fixed-template message.
+pub fn validate(tool: &str, params: &[Param], raw: Option<&Value>) -> Result<Args, String> {
+    let empty = Map::new();
+    let given = match raw {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(map)) => map,
+        Some(_) => return Err("tools/call arguments must be an object".to_owned()),
+    };
+
+    let mut unknown: Vec<&str> = given.keys().map(String::as_str).filter(|k| !params.iter().any(|p| p.name == *k)).collect();
+    if !unknown.is_empty() {
+        unknown.sort_unstable();
+        let shown: Vec<String> = unknown.iter().take(10).map(|k| display_identifier(k)).collect();
+        let more = if unknown.len() > 10 { format!(" (+{} more)", unknown.len() - 10) } else { String::new() };
+        return Err(format!("unknown argument(s) for {tool}: {}{more}", shown.join(", ")));
+    }
+
+    let missing: Vec<&str> =
+        params.iter().filter(|p| p.required && matches!(given.get(p.name), None | Some(Value::Null))).map(|p| p.name).collect();
+    if !missing.is_empty() {
+        return Err(format!("missing required argument(s) for {tool}: {}", missing.join(", ")));
+    }
+
+    let mut out = Map::new();
+    for p in params {
+        match given.get(p.name) {
+            Some(value) => {
+                check_value(p.name, &p.ty, value)?;
+                out.insert(p.name.to_owned(), value.clone());
+            }
+            None => {
+                if let Some(d) = &p.default {
+                    out.insert(p.name.to_owned(), d.clone());
+                }
+            }
+        }
+    }
+    Ok(Args(out))
+}
+
+fn check_value(field: &str, ty: &Ty, value: &Value) -> Result<(), String> {
+    match ty {
+        Ty::Str { max_len, choices, non_blank } => {
+            let Some(s) = value.as_str() else { return Err(format!("{field} must be a string")) };
+            if let Some(choices) = choices {
+                if !choices.iter().any(|c| c == s) {
+                    return Err(format!("{field} must be one of: {}", choices.join(", ")));
+                }
+            }
+            if s.chars().count() > *max_len {
+                return Err(format!("{field} must not exceed {max_len} characters"));
+            }
+            if *non_blank && s.trim().is_empty() {
+                return Err(format!("{field} must be a non-empty string"));
+            }
+        }
+        Ty::Int { min, max } => {
+            let Value::Number(n) = value else { return Err(format!("{field} must be an integer")) };
+            let v = match (n.as_i64(), n.as_u64()) {
+                (Some(v), _) => v,
+                (None, Some(_)) => i64::MAX,
+                _ => return Err(format!("{field} must be an integer")),
+            };
+            if v < *min {
+                return Err(format!("{field} must be >= {min}"));
+            }
+            if let Some(max) = max {
+                if v > *max {
+                    return Err(format!("{field} must be <= {max}"));
+                }
+            }
+        }
+        Ty::Bool => {
+            if !value.is_boolean() {
+                return Err(format!("{field} must be a boolean"));
+            }
+        }
+        Ty::StrList { max_items, max_len } => {
+            let Some(items) = value.as_array() else { return Err(format!("{field} must be an array")) };
+            if items.len() > *max_items {
+                return Err(format!("{field} must contain at most {max_items} items"));
+            }
+            for (i, item) in items.iter().enumerate() {
+                let Some(s) = item.as_str() else { return Err(format!("{field}[{i}] must be a string")) };
+                if s.chars().count() > *max_len {
+                    return Err(format!("{field}[{i}] must not exceed {max_len} characters"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> Vec<Param> {
+        vec![
+            Param::choice("agent", &["a", "b", "all"], "agent").default(json!("all")),
+            Param::string("text", 5, "text").required().non_blank(),
+            Param::integer("limit", 1, Some(200), "limit").default(json!(20)),
+            Param::boolean("enter", "enter"),
+            Param::string_list("scope", 2, 4, "scope"),
+        ]
+    }
+
+    fn check(v: Value) -> Result<Args, String> {
+        validate("t", &params(), Some(&v))
+    }
+
+    #[test]
+    fn applies_defaults() {
+        let args = check(json!({"text": "hi"})).unwrap();
+        assert_eq!(args.str("agent"), Some("all"));
+        assert_eq!(args.int("limit"), Some(20));
+        assert!(!args.flag("enter"));
+        assert!(args.list("scope").is_empty());
+    }
+
+    #[test]
+    fn every_rule_has_its_template() {
+        let cases = [
+            (json!({"text": "hi", "surprise": 1, "zz": 2}), "unknown argument(s) for t: surprise, zz"),
+            (json!({"text": "hi", "bad key": 1}), "unknown argument(s) for t: <unprintable name>"),
+            (json!({}), "missing required argument(s) for t: text"),
+            (json!({"text": null}), "missing required argument(s) for t: text"),
+            (json!({"text": 1}), "text must be a string"),
+            (json!({"text": "toolong"}), "text must not exceed 5 characters"),
+            (json!({"text": "  "}), "text must be a non-empty string"),
+            (json!({"text": "x", "agent": "both"}), "agent must be one of: a, b, all"),
+            (json!({"text": "x", "agent": null}), "agent must be a string"),
+            (json!({"text": "x", "limit": "2"}), "limit must be an integer"),
+            (json!({"text": "x", "limit": 2.5}), "limit must be an integer"),
+            (json!({"text": "x", "limit": 2.0}), "limit must be an integer"),
+            (json!({"text": "x", "limit": true}), "limit must be an integer"),
+            (json!({"text": "x", "limit": 0}), "limit must be >= 1"),
+            (json!({"text": "x", "limit": 201}), "limit must be <= 200"),
+            (json!({"text": "x", "limit": u64::MAX}), "limit must be <= 200"),
+            (json!({"text": "x", "enter": "false"}), "enter must be a boolean"),
+            (json!({"text": "x", "scope": "src"}), "scope must be an array"),
+            (json!({"text": "x", "scope": ["a", "b", "c"]}), "scope must contain at most 2 items"),
+            (json!({"text": "x", "scope": [1]}), "scope[0] must be a string"),
+            (json!({"text": "x", "scope": ["a", "12345"]}), "scope[1] must not exceed 4 characters"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(check(input.clone()).unwrap_err(), expected, "{input}");
+        }
+        assert_eq!(validate("t", &params(), Some(&json!([1]))).unwrap_err(), "tools/call arguments must be an object");
+    }
+
+    #[test]
+    fn errors_never_echo_values() {
+        let secret = "sk-secretsecretsecret";
+        for input in [json!({"text": secret}), json!({"text": "x", "agent": secret}), json!({"text": "x", "limit": secret})] {
+            let err = check(input).unwrap_err();
+            assert!(!err.contains(secret), "{err}");
+        }
+    }
+
+    #[test]
+    fn schema_is_closed_and_carries_bounds() {
+        let schema = input_schema(&params());
+        assert_eq!(schema["additionalProperties"], json!(false));
+        assert_eq!(schema["required"], json!(["text"]));
+        assert_eq!(schema["properties"]["limit"]["maximum"], json!(200));
+        assert_eq!(schema["properties"]["scope"]["maxItems"], json!(2));
+        assert_eq!(schema["properties"]["agent"]["enum"], json!(["a", "b", "all"]));
+    }
+}

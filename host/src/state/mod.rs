@@ -1,0 +1,78 @@
+//! The private state tree: where it lives and the directories inside it.
+//!
+//! ```text
+//! R/            0700  $CODEX_MASTER_MCP_STATE_DIR, else $XDG_STATE_HOME/codex-master-mcp,
+//!                     else ~/.local/state/codex-master-mcp
+//! R/raw/        0700  raw terminal logs
+//! R/meta/       0700  per-agent metadata
+//! R/locks/      0700  per-agent lifecycle locks
+//! R/leases/     0700  per-agent lease records
+//! ```
+//! Opening the tree walks every component with no-follow directory handles (see [`crate::fsafe`]).
+
+use std::path::PathBuf;
+
+use crate::fsafe::{Dir, FsError};
+
+/// Metadata and lease files are small; anything larger is refused.
+pub const MAX_META_BYTES: u64 = 64 * 1024;
+
+/// How long a caller waits for another process's per-agent lock before a busy error.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("private state location is not configured: set CODEX_MASTER_MCP_STATE_DIR, XDG_STATE_HOME or HOME to an absolute path")]
+    NoLocation,
+    #[error(transparent)]
+    Fs(#[from] FsError),
+}
+
+fn absolute_env(name: &str) -> Option<PathBuf> {
+    let value = std::env::var_os(name)?;
+    let path = PathBuf::from(value);
+    // A relative or empty value is ignored, as XDG requires.
+    path.is_absolute().then_some(path)
+}
+
+/// The state root path, from the environment (never created here).
+pub fn root_path() -> Result<PathBuf, StateError> {
+    if let Some(p) = absolute_env("CODEX_MASTER_MCP_STATE_DIR") {
+        return Ok(p);
+    }
+    // The seed's variable, so a seed user's override keeps working.
+    if let Some(p) = absolute_env("CODEX_MASTER_MCP_STATE") {
+        return Ok(p);
+    }
+    if let Some(p) = absolute_env("XDG_STATE_HOME") {
+        return Ok(p.join("codex-master-mcp"));
+    }
+    absolute_env("HOME").map(|h| h.join(".local/state/codex-master-mcp")).ok_or(StateError::NoLocation)
+}
+
+/// Open handles on the state tree.
+#[derive(Debug)]
+pub struct State {
+    pub root: Dir,
+    pub meta: Dir,
+    pub locks: Dir,
+    pub leases: Dir,
+}
+
+impl State {
+    /// Opens (creating as needed) the state tree named by the environment.
+    pub fn open() -> Result<State, StateError> {
+        let root = Dir::walk_private(&root_path()?)?;
+        Ok(State {
+            meta: root.subdir_private("meta")?,
+            locks: root.subdir_private("locks")?,
+            leases: root.subdir_private("leases")?,
+            root,
+        })
+    }
+
+    /// Takes the per-agent lifecycle lock, waiting at most [`LOCK_WAIT`].
+    pub fn agent_lock(&self, agent: &str) -> Result<crate::fsafe::FileLock, FsError> {
+        self.locks.lock(&format!("agent-{agent}.lock"), LOCK_WAIT)
+    }
+}

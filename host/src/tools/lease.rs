@@ -1,0 +1,220 @@
+//! Lease tools: `agent_lease_status`, `agent_claim`, `agent_release`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::{agent_error_entry, agent_param, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, READ_ONLY};
+use crate::agents::Registry;
+use crate::lease::{self, Lease, LeaseRefusal, DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS};
+use crate::mcp::schema::{Args, Param};
+use crate::state::State;
+
+pub const DEFAULT_POLL_SECONDS: i64 = 30;
+pub const MAX_POLL_SECONDS: i64 = 900;
+pub const MAX_WAIT_SECONDS: i64 = 600;
+
+fn public_lease_schema() -> Value {
+    out::object(
+        json!({
+            "agent": {"type": "string"},
+            "state": {"enum": ["unclaimed", "held", "expired", "unreadable"]},
+            "holder": {"enum": ["none", "this_server", "other_server", "unknown"]},
+            "held_by_this_server": {"type": "boolean"},
+            "expires_at_utc": {"type": ["string", "null"]},
+            "seconds_remaining": {"type": "integer", "minimum": 0},
+            "ttl_seconds": {"type": ["integer", "null"]},
+            "generation": {"type": ["integer", "null"]},
+            "raw_output": out::not_returned(),
+        }),
+        &["agent", "state", "holder", "held_by_this_server", "seconds_remaining", "generation"],
+    )
+}
+
+pub fn tools(reg: &Registry) -> Vec<ToolDef> {
+    let lease = public_lease_schema();
+    vec![
+        ToolDef {
+            name: "agent_lease_status",
+            title: "Lease status",
+            description: "Show which agents are leased and for how long, without revealing the holder's identity.",
+            cli_name: "lease-status",
+            params: vec![agent_param::one_or_all(reg)],
+            output: out::results(lease.clone()),
+            hints: READ_ONLY,
+            multi_agent: true,
+            handler: lease_status,
+        },
+        ToolDef {
+            name: "agent_claim",
+            title: "Claim an agent",
+            description: "Lease an agent for this client so no other lead can drive it. Renews our own lease; can wait (bounded polling, cancellable) for another client's lease to end. `force` takes over only when the agent is stopped.",
+            cli_name: "claim",
+            params: vec![
+                agent_param::one(reg),
+                Param::integer("ttl_seconds", 1, Some(MAX_TTL_SECONDS as i64), "Lease lifetime in seconds.").default(json!(DEFAULT_TTL_SECONDS)),
+                Param::integer("wait_seconds", 0, Some(MAX_WAIT_SECONDS), "How long to wait for another client's lease.").default(json!(0)),
+                Param::integer("poll_interval_seconds", 1, Some(MAX_POLL_SECONDS), "Seconds between attempts while waiting.")
+                    .default(json!(DEFAULT_POLL_SECONDS)),
+                Param::boolean("force", "Take over another client's lease; allowed only when the agent is stopped."),
+            ],
+            output: out::object(
+                json!({
+                    "agent": {"type": "string"},
+                    "status": {"enum": ["claimed", "claimed_expired", "renewed", "forced"]},
+                    "lease": lease.clone(),
+                    "previous_lease": lease.clone(),
+                    "waited_seconds": {"type": "integer"},
+                    "poll_count": {"type": "integer"},
+                    "raw_output": out::not_returned(),
+                }),
+                &["agent", "status", "lease", "previous_lease", "waited_seconds", "poll_count"],
+            ),
+            hints: Hints { read_only: false, destructive: false, idempotent: true },
+            multi_agent: false,
+            handler: claim,
+        },
+        ToolDef {
+            name: "agent_release",
+            title: "Release an agent",
+            description: "Release our own lease on an agent. `force` releases another client's lease, only when the agent is stopped or the lease expired.",
+            cli_name: "release",
+            params: vec![agent_param::one(reg), Param::boolean("force", "Release another client's lease (agent must be stopped).")],
+            output: out::object(
+                json!({
+                    "agent": {"type": "string"},
+                    "status": {"enum": ["released", "not_held"]},
+                    "previous_lease": lease.clone(),
+                    "lease": lease,
+                    "raw_output": out::not_returned(),
+                }),
+                &["agent", "status", "previous_lease", "lease"],
+            ),
+            hints: Hints { read_only: false, destructive: false, idempotent: true },
+            multi_agent: false,
+            handler: release,
+        },
+    ]
+}
+
+/// The busy error: retry metadata, never the holder's identity.
+pub fn busy_error(agent: &str, lease: &Lease, client: &str) -> ToolError {
+    let remaining = lease.seconds_remaining();
+    ToolError::new("agent_lease_held_by_other_client", format!("agent {agent} is leased by another MCP client"))
+        .retryable()
+        .with("agent", json!(agent))
+        .with("retry_after_seconds", json!(remaining.clamp(1, 30)))
+        .with("lease_seconds_remaining", json!(remaining))
+        .with("lease", lease.public(agent, client))
+}
+
+fn refusal_error(agent: &str, refusal: LeaseRefusal, client: &str) -> ToolError {
+    match refusal {
+        LeaseRefusal::HeldByOther(lease) => busy_error(agent, &lease, client),
+        LeaseRefusal::Unreadable => ToolError::new("could_not_read_agent_lease", format!("the lease record of agent {agent} is unreadable")),
+        LeaseRefusal::ForceNotAllowed(lease) => ToolError::new(
+            "force_requires_stopped_agent",
+            format!("agent {agent} is running and its lease is active; force is allowed only when the agent is stopped or the lease expired"),
+        )
+        .with("agent", json!(agent))
+        .with("lease", lease.public(agent, client)),
+        LeaseRefusal::Io(e) => e.into(),
+    }
+}
+
+/// Whether a forced takeover is safe: the agent's tmux session is gone.
+async fn agent_stopped(ctx: &Ctx, agent: &str) -> Result<bool, ToolError> {
+    let Some(spec) = ctx.registry.get(agent) else { return Ok(true) };
+    match crate::tmux::session_alive(&spec.session).await {
+        Ok(alive) => Ok(!alive),
+        // No tmux at all means no session can be running.
+        Err(crate::tmux::TmuxError::NotInstalled) => Ok(true),
+        Err(e) => Err(ToolError::new("tmux_error", e.to_string()).retryable()),
+    }
+}
+
+fn lease_status(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
+        let client = ctx.client_id.clone();
+        blocking(move || {
+            let results: Vec<Value> = match State::open() {
+                Ok(state) => agents.iter().map(|a| lease::read(&state, a).public(a, &client)).collect(),
+                Err(e) => {
+                    let err = ToolError::from(e);
+                    agents.iter().map(|a| agent_error_entry(a, &err)).collect()
+                }
+            };
+            Ok(json!({"results": results}))
+        })
+        .await
+    })
+}
+
+fn claim(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let agent = args.str("agent").unwrap_or_default().to_owned();
+        let ttl = args.int("ttl_seconds").unwrap_or(DEFAULT_TTL_SECONDS as i64) as u64;
+        let wait = Duration::from_secs(args.int("wait_seconds").unwrap_or(0) as u64);
+        let poll = Duration::from_secs(args.int("poll_interval_seconds").unwrap_or(DEFAULT_POLL_SECONDS) as u64);
+        let force = args.flag("force");
+        let started = Instant::now();
+        let mut poll_count = 0u64;
+        loop {
+            let force_allowed = force && agent_stopped(&ctx, &agent).await?;
+            let (a, c) = (agent.clone(), ctx.client_id.clone());
+            let attempt = blocking(move || {
+                let state = State::open()?;
+                let _lock = state.agent_lock(&a)?;
+                Ok(lease::claim(&state, &a, &c, ttl, force, force_allowed).map_err(|r| refusal_error(&a, r, &c)))
+            })
+            .await?;
+            match attempt {
+                Ok(done) => {
+                    return Ok(json!({
+                        "agent": agent,
+                        "status": done.status,
+                        "lease": done.lease.public(&agent, &ctx.client_id),
+                        "previous_lease": done.previous.public(&agent, &ctx.client_id),
+                        "waited_seconds": started.elapsed().as_secs(),
+                        "poll_count": poll_count,
+                        "raw_output": super::NOT_RETURNED,
+                    }));
+                }
+                Err(err) if err.code == "agent_lease_held_by_other_client" => {
+                    let remaining = wait.saturating_sub(started.elapsed());
+                    if remaining.is_zero() {
+                        return Err(err.with("waited_seconds", json!(started.elapsed().as_secs())).with("poll_count", json!(poll_count)));
+                    }
+                    // Cancellation (MCP notifications/cancelled) drops this future here.
+                    tokio::time::sleep(poll.min(remaining)).await;
+                    poll_count += 1;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    })
+}
+
+fn release(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let agent = args.str("agent").unwrap_or_default().to_owned();
+        let force = args.flag("force");
+        let force_allowed = force && agent_stopped(&ctx, &agent).await?;
+        let client = ctx.client_id.clone();
+        blocking(move || {
+            let state = State::open()?;
+            let _lock = state.agent_lock(&agent)?;
+            let (status, previous) = lease::release(&state, &agent, &client, force, force_allowed).map_err(|r| refusal_error(&agent, r, &client))?;
+            Ok(json!({
+                "agent": agent,
+                "status": status,
+                "previous_lease": previous.public(&agent, &client),
+                "lease": lease::read(&state, &agent).public(&agent, &client),
+                "raw_output": super::NOT_RETURNED,
+            }))
+        })
+        .await
+    })
+}

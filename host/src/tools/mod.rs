@@ -1,0 +1,231 @@
+//! The tool catalogue: every tool's name, schemas, hints, CLI form and handler, in one place.
+//!
+//! MCP `tools/list`, MCP `tools/call`, the CLI subcommands and `codex-master-mcp tools` are all
+//! driven from [`Catalogue`]. A tool is listed only when it has a handler: the definition and the
+//! handler are one value.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use crate::agents::Registry;
+use crate::mcp::schema::{self, Args, Param};
+use crate::text::safe_error_text;
+
+pub mod lease;
+pub mod scope;
+
+/// The sentinel written in place of hidden data (paths, output, identities).
+pub const NOT_RETURNED: &str = "not_returned";
+
+/// Per-caller context: who is calling and which agents exist.
+#[derive(Debug)]
+pub struct Ctx {
+    /// The lease owner identity of this caller. Never returned by any tool.
+    pub client_id: String,
+    pub registry: Registry,
+}
+
+/// A tool failure, returned as `{error_code, message, retryable, …}`.
+#[derive(Debug, Clone)]
+pub struct ToolError {
+    pub code: &'static str,
+    pub message: String,
+    pub retryable: bool,
+    /// Extra structured fields (for example the lease-conflict retry metadata).
+    pub extra: Map<String, Value>,
+}
+
+impl ToolError {
+    pub fn new(code: &'static str, message: impl AsRef<str>) -> ToolError {
+        ToolError { code, message: safe_error_text(message.as_ref()), retryable: false, extra: Map::new() }
+    }
+
+    pub fn invalid_arguments(message: impl AsRef<str>) -> ToolError {
+        ToolError::new("invalid_arguments", message)
+    }
+
+    pub fn retryable(mut self) -> ToolError {
+        self.retryable = true;
+        self
+    }
+
+    pub fn with(mut self, key: &str, value: Value) -> ToolError {
+        self.extra.insert(key.to_owned(), value);
+        self
+    }
+
+    /// The structured error object. `error` repeats `message` for seed-compatible readers.
+    pub fn to_json(&self) -> Value {
+        let mut obj = Map::new();
+        obj.insert("error_code".into(), json!(self.code));
+        obj.insert("message".into(), json!(self.message));
+        obj.insert("error".into(), json!(self.message));
+        obj.insert("retryable".into(), json!(self.retryable));
+        for (k, v) in &self.extra {
+            obj.insert(k.clone(), v.clone());
+        }
+        Value::Object(obj)
+    }
+}
+
+impl From<crate::fsafe::FsError> for ToolError {
+    fn from(e: crate::fsafe::FsError) -> Self {
+        let retryable = e == crate::fsafe::FsError::LockBusy;
+        let err = ToolError::new(if retryable { "agent_lock_busy" } else { "state_error" }, e.to_string());
+        if retryable { err.retryable().with("retry_after_seconds", json!(1)) } else { err }
+    }
+}
+
+impl From<crate::state::StateError> for ToolError {
+    fn from(e: crate::state::StateError) -> Self {
+        match e {
+            crate::state::StateError::Fs(fs) => fs.into(),
+            other => ToolError::new("state_error", other.to_string()),
+        }
+    }
+}
+
+pub type ToolResult = Result<Value, ToolError>;
+pub type ToolFuture = Pin<Box<dyn Future<Output = ToolResult> + Send>>;
+pub type Handler = fn(Arc<Ctx>, Args) -> ToolFuture;
+
+/// MCP tool annotations.
+#[derive(Debug, Clone, Copy)]
+pub struct Hints {
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
+}
+
+pub const READ_ONLY: Hints = Hints { read_only: true, destructive: false, idempotent: true };
+
+/// One tool.
+pub struct ToolDef {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    /// The CLI subcommand (the seed's names: `lease-status`, `scope-check`, …).
+    pub cli_name: &'static str,
+    pub params: Vec<Param>,
+    /// JSON Schema of a successful result's `structuredContent`.
+    pub output: Value,
+    pub hints: Hints,
+    /// A multi-agent tool answers `{"results": […]}`; one failed entry fails the call.
+    pub multi_agent: bool,
+    pub handler: Handler,
+}
+
+impl ToolDef {
+    /// The `tools/list` entry.
+    pub fn describe(&self) -> Value {
+        json!({
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "inputSchema": schema::input_schema(&self.params),
+            "outputSchema": self.output,
+            "annotations": {
+                "title": self.title,
+                "readOnlyHint": self.hints.read_only,
+                "destructiveHint": self.hints.destructive,
+                "idempotentHint": self.hints.idempotent,
+                "openWorldHint": false,
+            },
+        })
+    }
+}
+
+/// All tools, built for one agent registry (agent enums list the configured agents).
+pub struct Catalogue {
+    tools: Vec<ToolDef>,
+}
+
+/// Agent parameter helpers shared by the tool families.
+pub mod agent_param {
+    use super::*;
+
+    /// One agent, by name.
+    pub fn one(reg: &Registry) -> Param {
+        Param::choice_owned("agent", reg.names().map(str::to_owned).collect(), "Agent name.").required().positional()
+    }
+
+    /// One agent or `all` (default `all`).
+    pub fn one_or_all(reg: &Registry) -> Param {
+        let mut choices: Vec<String> = reg.names().map(str::to_owned).collect();
+        choices.push("all".into());
+        Param::choice_owned("agent", choices, "Agent name, or `all`.").default(json!("all")).positional()
+    }
+}
+
+impl Catalogue {
+    pub fn new(reg: &Registry) -> Catalogue {
+        let mut tools = Vec::new();
+        tools.extend(lease::tools(reg));
+        tools.extend(scope::tools(reg));
+        Catalogue { tools }
+    }
+
+    pub fn tools(&self) -> &[ToolDef] {
+        &self.tools
+    }
+
+    pub fn find(&self, name: &str) -> Option<&ToolDef> {
+        self.tools.iter().find(|t| t.name == name)
+    }
+
+    pub fn find_cli(&self, cli_name: &str) -> Option<&ToolDef> {
+        self.tools.iter().find(|t| t.cli_name == cli_name)
+    }
+
+    /// `{"tools": [...]}` as printed by `codex-master-mcp tools`.
+    pub fn listing(&self) -> Value {
+        json!({"tools": self.tools.iter().map(ToolDef::describe).collect::<Vec<_>>()})
+    }
+
+    /// Validates and runs one tool. This is the only entry used by MCP and the CLI.
+    pub async fn call(&self, ctx: Arc<Ctx>, tool: &ToolDef, raw_args: Option<&Value>) -> ToolResult {
+        let args = schema::validate(tool.name, &tool.params, raw_args).map_err(ToolError::invalid_arguments)?;
+        (tool.handler)(ctx, args).await
+    }
+}
+
+/// Whether a result counts as failed: a tool error, or a multi-agent result with a failed entry.
+pub fn result_failed(result: &ToolResult) -> bool {
+    match result {
+        Err(_) => true,
+        Ok(v) => v.get("results").and_then(Value::as_array).is_some_and(|rs| rs.iter().any(|r| r.get("error_code").is_some())),
+    }
+}
+
+/// Runs blocking file and lock work off the async threads.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ToolError> + Send + 'static) -> Result<T, ToolError> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|_| Err(ToolError::new("internal_error", "worker task failed")))
+}
+
+/// A per-agent failure entry inside `{"results": […]}`: the full structured error plus the agent.
+pub fn agent_error_entry(agent: &str, err: &ToolError) -> Value {
+    let mut v = err.to_json();
+    v["agent"] = json!(agent);
+    v
+}
+
+/// JSON Schema pieces for output schemas.
+pub mod out {
+    use serde_json::{json, Value};
+
+    /// An object with the given required properties (more are allowed).
+    pub fn object(props: Value, required: &[&str]) -> Value {
+        json!({"type": "object", "properties": props, "required": required})
+    }
+
+    pub fn results(entry: Value) -> Value {
+        object(json!({"results": {"type": "array", "items": entry}}), &["results"])
+    }
+
+    pub fn not_returned() -> Value {
+        json!({"const": super::NOT_RETURNED})
+    }
+}

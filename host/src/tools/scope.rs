@@ -1,0 +1,170 @@
+//! `agent_scope_check`: are the write paths inside the declared scope?
+//!
+//! Paths are resolved the way the file system will see them: relative items against the given
+//! working directory, `..` collapsed, and every existing symlink along the way followed, so a
+//! link that points out of the scope is a violation.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::{blocking, out, Ctx, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
+use crate::agents::Registry;
+use crate::mcp::schema::{Args, Param};
+use crate::text::{keep_head_chars, redact};
+
+pub const MAX_LIST_ITEMS: usize = 50;
+pub const MAX_PATH_TEXT: usize = 1000;
+
+pub fn tools(_reg: &Registry) -> Vec<ToolDef> {
+    let list = json!({"type": "array", "items": {"type": "string"}});
+    vec![ToolDef {
+        name: "agent_scope_check",
+        title: "Scope check",
+        description: "Check that every write path lies inside the declared scope, after resolving `..`, absolute paths and symlinks against the working directory. Paths are returned redacted.",
+        cli_name: "scope-check",
+        params: vec![
+            Param::string_list("scope", MAX_LIST_ITEMS, MAX_PATH_TEXT, "Scope roots (files or directories).").cli_flag("scope"),
+            Param::string_list("write_paths", MAX_LIST_ITEMS, MAX_PATH_TEXT, "Paths that will be written.").cli_flag("write-path"),
+            Param::string("cwd", MAX_PATH_TEXT, "Working directory that relative paths resolve against (default: the server's)."),
+        ],
+        output: out::object(
+            json!({
+                "cwd": out::not_returned(),
+                "cwd_state": {"enum": ["set", "server_cwd"]},
+                "allowed": {"type": "boolean"},
+                "scope": list,
+                "write_paths": list,
+                "violations": list,
+                "violation_count": {"type": "integer"},
+                "raw_output": out::not_returned(),
+            }),
+            &["allowed", "scope", "write_paths", "violations", "violation_count"],
+        ),
+        hints: READ_ONLY,
+        multi_agent: false,
+        handler: scope_check,
+    }]
+}
+
+/// Resolves `path` against `base`: the longest existing prefix is canonicalised (following its
+/// symlinks), the rest is normalised lexically.
+pub fn resolve_lenient(base: &Path, path: &Path) -> PathBuf {
+    let joined = if path.is_absolute() { path.to_path_buf() } else { base.join(path) };
+    let mut resolved = PathBuf::from("/");
+    let mut comps = joined.components().peekable();
+    while let Some(c) = comps.next() {
+        match c {
+            Component::RootDir | Component::Prefix(_) | Component::CurDir => {}
+            Component::ParentDir => {
+                resolved.pop();
+            }
+            Component::Normal(name) => {
+                let candidate = resolved.join(name);
+                match std::fs::canonicalize(&candidate) {
+                    Ok(real) => resolved = real,
+                    Err(_) => {
+                        // Missing from here on: keep the rest lexically.
+                        resolved = candidate;
+                        for rest in comps.by_ref() {
+                            match rest {
+                                Component::ParentDir => {
+                                    resolved.pop();
+                                }
+                                Component::Normal(n) => resolved.push(n),
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    resolved
+}
+
+fn expand_home(item: &str) -> PathBuf {
+    match item.strip_prefix("~/").or(if item == "~" { Some("") } else { None }) {
+        Some(rest) => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(rest),
+        None => PathBuf::from(item),
+    }
+}
+
+fn normalise(base: &Path, item: &str) -> Option<PathBuf> {
+    let item = item.trim();
+    if item.is_empty() || item.contains("://") {
+        return None;
+    }
+    Some(resolve_lenient(base, &expand_home(item)))
+}
+
+/// The scope check proper: the violating write paths (as given).
+pub fn violations(base: &Path, scope: &[String], write_paths: &[String]) -> Vec<String> {
+    let roots: Vec<PathBuf> = scope.iter().filter_map(|s| normalise(base, s)).collect();
+    write_paths
+        .iter()
+        .filter(|w| match normalise(base, w) {
+            Some(p) => !roots.iter().any(|r| p.starts_with(r)),
+            None => true,
+        })
+        .cloned()
+        .collect()
+}
+
+fn redact_list(items: &[String]) -> Vec<String> {
+    items.iter().take(MAX_LIST_ITEMS).map(|i| keep_head_chars(&redact(i).0, 300)).collect()
+}
+
+fn scope_check(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let scope = args.list("scope");
+        let write_paths = args.list("write_paths");
+        let cwd = args.str("cwd").map(str::trim).filter(|c| !c.is_empty()).map(expand_home);
+        blocking(move || {
+            let cwd_state = if cwd.is_some() { "set" } else { "server_cwd" };
+            let base = match cwd {
+                Some(c) => {
+                    let server_cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+                    let resolved = resolve_lenient(&server_cwd, &c);
+                    if !resolved.is_dir() {
+                        return Err(ToolError::invalid_arguments("cwd is not a directory"));
+                    }
+                    resolved
+                }
+                None => std::env::current_dir().map_err(|_| ToolError::new("state_error", "the server's working directory is unavailable"))?,
+            };
+            let bad = violations(&base, &scope, &write_paths);
+            Ok(json!({
+                "cwd": NOT_RETURNED,
+                "cwd_state": cwd_state,
+                "allowed": bad.is_empty(),
+                "scope": redact_list(&scope),
+                "write_paths": redact_list(&write_paths),
+                "violations": redact_list(&bad),
+                "violation_count": bad.len(),
+                "raw_output": NOT_RETURNED,
+            }))
+        })
+        .await
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexical_and_symlink_escapes_are_violations() {
+        let dir = std::env::temp_dir().join(format!("cm-scope-{}", crate::fsafe::nonce()));
+        std::fs::create_dir_all(dir.join("src/inner")).unwrap();
+        std::fs::create_dir_all(dir.join("outside")).unwrap();
+        std::os::unix::fs::symlink(dir.join("outside"), dir.join("src/link")).unwrap();
+        let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        let bad = violations(&dir, &s(&["src"]), &s(&["src/a.rs", "src/inner/../b.rs", "src/../outside/x", "src/link/x", "/etc/passwd", "http://x/y", ""]));
+        assert_eq!(bad, s(&["src/../outside/x", "src/link/x", "/etc/passwd", "http://x/y", ""]));
+        assert_eq!(violations(&dir, &[], &s(&["src/a.rs"])), s(&["src/a.rs"]));
+        assert!(violations(&dir, &s(&["/"]), &s(&["/etc/passwd"])).is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
