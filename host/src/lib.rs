@@ -47,12 +47,10 @@ pub fn connection_client_id() -> String {
 /// Serves MCP on stdin/stdout until EOF; returns the exit code.
 pub fn serve_stdio(runtime: &tokio::runtime::Runtime, registry: Registry, catalogue: Catalogue) -> i32 {
     let ctx = Arc::new(Ctx { client_id: connection_client_id(), registry });
-    let input = tokio::io::BufReader::with_capacity(64 * 1024, tokio::io::stdin());
-    let result = runtime.block_on(async {
-        // Tool calls run on the runtime's tasks; the connection loop itself is one task.
-        mcp::serve(input, tokio::io::stdout(), ctx, Arc::new(catalogue), mcp::ServeOptions::default()).await
-    });
-    match result {
+    let input = std::io::BufReader::with_capacity(64 * 1024, std::io::stdin().lock());
+    let output = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+    let options = mcp::ServeOptions::default();
+    match mcp::serve(input, output, ctx, Arc::new(catalogue), options, runtime.handle().clone()) {
         Ok(()) => cli::EXIT_OK,
         Err(e) => {
             tracing::error!(error = %e.kind(), "MCP transport failed");

@@ -106,7 +106,13 @@ pub fn run(argv: Vec<OsString>) -> i32 {
             return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // The server wants worker threads for concurrent tool calls; one CLI call needs none.
+    let serving = matches!(matches.subcommand(), None | Some(("serve", _)));
+    let mut builder = if serving { tokio::runtime::Builder::new_multi_thread() } else { tokio::runtime::Builder::new_current_thread() };
+    if serving {
+        builder.worker_threads(2);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(_) => {
             eprintln!("codex-master-mcp: could not start the async runtime");

@@ -5,7 +5,7 @@
 //! reading: an over-long frame is never buffered, its remaining bytes are discarded up to the
 //! end of the frame, and the caller is told so it can answer with an error and keep serving.
 
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
+use std::io::{BufRead, Read};
 
 /// Largest accepted frame (line or Content-Length body): 1 MiB.
 pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
@@ -40,7 +40,7 @@ fn trim(bytes: &[u8]) -> &[u8] {
     &bytes[start..end]
 }
 
-impl<R: AsyncBufRead + Unpin> FrameReader<R> {
+impl<R: BufRead> FrameReader<R> {
     pub fn new(inner: R) -> Self {
         FrameReader { inner, cap: MAX_FRAME_BYTES }
     }
@@ -51,12 +51,16 @@ impl<R: AsyncBufRead + Unpin> FrameReader<R> {
 
     /// Reads one line of at most `cap` bytes (newline excluded). A longer line is consumed
     /// through its newline without being kept.
-    async fn read_line(&mut self) -> std::io::Result<Line> {
+    fn read_line(&mut self) -> std::io::Result<Line> {
         let mut buf = Vec::new();
         let mut too_long = false;
         let mut saw_any = false;
         loop {
-            let available = self.inner.fill_buf().await?;
+            let available = match self.inner.fill_buf() {
+                Ok(a) => a,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
             if available.is_empty() {
                 return Ok(match (too_long, saw_any) {
                     (true, _) => Line::TooLong,
@@ -86,9 +90,9 @@ impl<R: AsyncBufRead + Unpin> FrameReader<R> {
     }
 
     /// The next frame. Blank lines are skipped.
-    pub async fn next(&mut self) -> std::io::Result<Frame> {
+    pub fn next(&mut self) -> std::io::Result<Frame> {
         loop {
-            let bytes = match self.read_line().await? {
+            let bytes = match self.read_line()? {
                 Line::Eof => return Ok(Frame::Eof),
                 Line::TooLong => return Ok(Frame::Oversized),
                 Line::Bytes(b) => b,
@@ -98,17 +102,17 @@ impl<R: AsyncBufRead + Unpin> FrameReader<R> {
                 continue;
             }
             if line.len() >= 15 && line[..15].eq_ignore_ascii_case(b"content-length:") {
-                return self.read_content_length_body(&line[15..]).await;
+                return self.read_content_length_body(&line[15..]);
             }
             return Ok(Frame::Message(line.to_vec()));
         }
     }
 
-    async fn read_content_length_body(&mut self, value: &[u8]) -> std::io::Result<Frame> {
+    fn read_content_length_body(&mut self, value: &[u8]) -> std::io::Result<Frame> {
         let length = std::str::from_utf8(trim(value)).ok().and_then(|v| v.parse::<u64>().ok());
         // Skip further headers up to the blank separator line.
         loop {
-            match self.read_line().await? {
+            match self.read_line()? {
                 Line::Eof => return Ok(Frame::BadFrame("incomplete message: headers not terminated")),
                 Line::TooLong => return Ok(Frame::Oversized),
                 Line::Bytes(b) if trim(&b).is_empty() => break,
@@ -119,13 +123,17 @@ impl<R: AsyncBufRead + Unpin> FrameReader<R> {
             return Ok(Frame::BadFrame("invalid Content-Length header"));
         };
         if length > self.cap as u64 {
-            tokio::io::copy(&mut (&mut self.inner).take(length), &mut tokio::io::sink()).await?;
+            std::io::copy(&mut (&mut self.inner).take(length), &mut std::io::sink())?;
             return Ok(Frame::Oversized);
         }
         let mut body = vec![0u8; length as usize];
         let mut filled = 0;
         while filled < body.len() {
-            let n = self.inner.read(&mut body[filled..]).await?;
+            let n = match self.inner.read(&mut body[filled..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
             if n == 0 {
                 return Ok(Frame::BadFrame("incomplete message body"));
             }
@@ -139,11 +147,11 @@ impl<R: AsyncBufRead + Unpin> FrameReader<R> {
 mod tests {
     use super::*;
 
-    async fn frames(input: &[u8], cap: usize) -> Vec<Frame> {
-        let mut reader = FrameReader::with_cap(tokio::io::BufReader::with_capacity(8, input), cap);
+    fn frames(input: &[u8], cap: usize) -> Vec<Frame> {
+        let mut reader = FrameReader::with_cap(std::io::BufReader::with_capacity(8, input), cap);
         let mut out = Vec::new();
         loop {
-            let f = reader.next().await.unwrap();
+            let f = reader.next().unwrap();
             let end = f == Frame::Eof;
             out.push(f);
             if end {
@@ -156,22 +164,22 @@ mod tests {
         Frame::Message(s.as_bytes().to_vec())
     }
 
-    #[tokio::test]
-    async fn lines_blank_lines_and_oversize() {
+    #[test]
+    fn lines_blank_lines_and_oversize() {
         let input = b"{\"a\":1}\n\n  \r\n{\"b\":22222222222}\n{\"c\":3}\r\n{\"d\":4}";
-        assert_eq!(frames(input, 12).await, vec![msg("{\"a\":1}"), Frame::Oversized, msg("{\"c\":3}"), msg("{\"d\":4}"), Frame::Eof]);
+        assert_eq!(frames(input, 12), vec![msg("{\"a\":1}"), Frame::Oversized, msg("{\"c\":3}"), msg("{\"d\":4}"), Frame::Eof]);
     }
 
-    #[tokio::test]
-    async fn content_length_frames() {
+    #[test]
+    fn content_length_frames() {
         let input = b"Content-Length: 7\r\nContent-Type: x\r\n\r\n{\"a\":1}{\"b\":2}\nContent-Length: 99\r\n\r\n0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\n{\"c\":3}\n";
-        let got = frames(input, 20).await;
+        let got = frames(input, 20);
         assert_eq!(got, vec![msg("{\"a\":1}"), msg("{\"b\":2}"), Frame::Oversized, msg("9"), msg("{\"c\":3}"), Frame::Eof]);
     }
 
-    #[tokio::test]
-    async fn bad_content_length() {
-        assert_eq!(frames(b"Content-Length: x\r\n\r\n{}\n", 20).await, vec![Frame::BadFrame("invalid Content-Length header"), msg("{}"), Frame::Eof]);
-        assert_eq!(frames(b"Content-Length: 20\r\n\r\n{}", 64).await, vec![Frame::BadFrame("incomplete message body"), Frame::Eof]);
+    #[test]
+    fn bad_content_length() {
+        assert_eq!(frames(b"Content-Length: x\r\n\r\n{}\n", 20), vec![Frame::BadFrame("invalid Content-Length header"), msg("{}"), Frame::Eof]);
+        assert_eq!(frames(b"Content-Length: 20\r\n\r\n{}", 64), vec![Frame::BadFrame("incomplete message body"), Frame::Eof]);
     }
 }

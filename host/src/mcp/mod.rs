@@ -1,26 +1,28 @@
 //! The MCP server: stdio framing, JSON-RPC dispatch, and the tool schema validator.
 //!
-//! Requests run concurrently: `tools/call` runs in its own task, so a wait that lasts minutes
-//! never blocks `ping` or a status call on the same connection, and `notifications/cancelled`
-//! aborts the task. Cheap methods (`initialize`, `ping`, `tools/list`) are answered inline, in
-//! arrival order. Every response is one JSON line on stdout; logs go to stderr.
+//! Requests run concurrently: `tools/call` runs as a task on the async runtime, so a wait that
+//! lasts minutes never blocks `ping` or a status call on the same connection, and
+//! `notifications/cancelled` aborts the task. The connection itself is a plain thread that reads
+//! frames and answers the cheap methods (`initialize`, `ping`, `tools/list`) inline, in arrival
+//! order; a second thread writes tool results. Neither touches the runtime's blocking pool, so a
+//! ping round trip costs one thread wake-up on each side. Every response is one JSON line on
+//! stdout; logs go to stderr.
 
 pub mod framing;
 pub mod schema;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::io::{BufRead, Write};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufRead, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::runtime::Handle;
 use tokio::task::{AbortHandle, JoinSet};
 
 use crate::text::{display_identifier, safe_error_text};
 use crate::tools::{result_failed, Catalogue, Ctx};
 use framing::{Frame, FrameReader, MAX_FRAME_BYTES};
-
 /// Protocol versions we speak, newest first.
 pub const SUPPORTED_VERSIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
 pub const SERVER_NAME: &str = "codex-master-mcp";
@@ -69,31 +71,76 @@ fn id_key(id: &Value) -> Option<String> {
     }
 }
 
+/// The output side: inline replies are written by the reader thread, tool results by the writer
+/// thread; the mutex keeps lines whole.
+type SharedOut = Arc<Mutex<Box<dyn Write + Send>>>;
+
+fn write_line(out: &SharedOut, msg: &Value, flush: bool) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(msg).expect("JSON value serialises");
+    line.push(b'\n');
+    let mut w = out.lock().unwrap_or_else(|p| p.into_inner());
+    w.write_all(&line)?;
+    if flush {
+        w.flush()?;
+    }
+    Ok(())
+}
+
 struct Connection {
     catalogue: Arc<Catalogue>,
     ctx: Arc<Ctx>,
     options: ServeOptions,
+    runtime: Handle,
     protocol: Option<&'static str>,
     inflight: Arc<Mutex<HashMap<String, AbortHandle>>>,
     tasks: JoinSet<()>,
-    out: mpsc::UnboundedSender<Value>,
+    out: SharedOut,
+    /// Tool results go to the writer thread, so a task never blocks on a full stdout pipe.
+    results: mpsc::Sender<Value>,
+    write_failed: bool,
 }
 
-/// Serves one MCP connection until EOF on `input`.
-pub async fn serve<R, W>(input: R, output: W, ctx: Arc<Ctx>, catalogue: Arc<Catalogue>, options: ServeOptions) -> std::io::Result<()>
+/// Serves one MCP connection until EOF on `input`. The loop runs on the calling thread; tool
+/// calls run on `runtime`.
+pub fn serve<R, W>(input: R, output: W, ctx: Arc<Ctx>, catalogue: Arc<Catalogue>, options: ServeOptions, runtime: Handle) -> std::io::Result<()>
 where
-    R: AsyncBufRead + Unpin,
-    W: AsyncWrite + Unpin + Send + 'static,
+    R: BufRead,
+    W: Write + Send + 'static,
 {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let writer = tokio::spawn(write_loop(output, rx));
-    let mut conn =
-        Connection { catalogue, ctx, options, protocol: None, inflight: Arc::default(), tasks: JoinSet::new(), out: tx };
+    let out: SharedOut = Arc::new(Mutex::new(Box::new(output)));
+    let (tx, rx) = mpsc::channel::<Value>();
+    let writer_out = out.clone();
+    let writer = std::thread::Builder::new().name("mcp-writer".into()).spawn(move || -> std::io::Result<()> {
+        while let Ok(msg) = rx.recv() {
+            let mut next = Some(msg);
+            // Write everything already queued, then flush once.
+            while let Some(msg) = next {
+                next = rx.try_recv().ok();
+                write_line(&writer_out, &msg, next.is_none())?;
+            }
+        }
+        Ok(())
+    })?;
+    let mut conn = Connection {
+        catalogue,
+        ctx,
+        options,
+        runtime: runtime.clone(),
+        protocol: None,
+        inflight: Arc::default(),
+        tasks: JoinSet::new(),
+        out,
+        results: tx,
+        write_failed: false,
+    };
     let mut reader = FrameReader::new(input);
-    loop {
-        let frame = reader.next().await?;
+    let read_result = loop {
+        let frame = match reader.next() {
+            Ok(f) => f,
+            Err(e) => break Err(e),
+        };
         match frame {
-            Frame::Eof => break,
+            Frame::Eof => break Ok(()),
             Frame::Oversized => conn.send(error_response(
                 Value::Null,
                 code::INVALID_REQUEST,
@@ -102,38 +149,30 @@ where
             Frame::BadFrame(why) => conn.send(error_response(Value::Null, code::PARSE_ERROR, why)),
             Frame::Message(bytes) => conn.handle(&bytes),
         }
-        while conn.tasks.try_join_next().is_some() {}
-    }
-    // Input closed: let in-flight calls finish briefly, then stop them.
-    let drain = async { while conn.tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(EOF_GRACE, drain).await.is_err() {
-        conn.tasks.abort_all();
-    }
-    drop(conn);
-    writer.await.unwrap_or(Ok(()))
-}
-
-async fn write_loop<W: AsyncWrite + Unpin>(mut output: W, mut rx: mpsc::UnboundedReceiver<Value>) -> std::io::Result<()> {
-    let mut line = Vec::with_capacity(4096);
-    while let Some(msg) = rx.recv().await {
-        let mut next = Some(msg);
-        // Write everything already queued, then flush once.
-        while let Some(msg) = next {
-            line.clear();
-            serde_json::to_writer(&mut line, &msg).expect("JSON value serialises");
-            line.push(b'\n');
-            output.write_all(&line).await?;
-            next = rx.try_recv().ok();
+        if conn.write_failed {
+            break Ok(()); // Nobody reads our answers any more.
         }
-        output.flush().await?;
-    }
-    output.flush().await
+        while conn.tasks.try_join_next().is_some() {}
+    };
+    // Input closed: let in-flight calls finish briefly, then stop them.
+    let mut tasks = std::mem::take(&mut conn.tasks);
+    runtime.block_on(async {
+        let drain = async { while tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(EOF_GRACE, drain).await.is_err() {
+            tasks.abort_all();
+        }
+    });
+    drop(conn);
+    let written = writer.join().unwrap_or(Ok(()));
+    let written = written.or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e) });
+    read_result.and(written)
 }
 
 impl Connection {
-    fn send(&self, msg: Value) {
-        // The writer only stops when stdout is gone; nothing useful remains to do then.
-        let _ = self.out.send(msg);
+    fn send(&mut self, msg: Value) {
+        if write_line(&self.out, &msg, true).is_err() {
+            self.write_failed = true;
+        }
     }
 
     fn handle(&mut self, bytes: &[u8]) {
@@ -263,9 +302,9 @@ impl Connection {
             return self.send(error_response(id, code::INVALID_REQUEST, "invalid request: a request with this id is still in flight"));
         }
         let name = name.to_owned();
-        let (catalogue, ctx, out, registry) = (self.catalogue.clone(), self.ctx.clone(), self.out.clone(), self.inflight.clone());
+        let (catalogue, ctx, out, registry) = (self.catalogue.clone(), self.ctx.clone(), self.results.clone(), self.inflight.clone());
         let task_key = key.clone();
-        let handle = self.tasks.spawn(async move {
+        let task = async move {
             let tool = catalogue.find(&name).expect("tool checked before spawn");
             let result = catalogue.call(ctx, tool, params.get("arguments")).await;
             let failed = result_failed(&result);
@@ -280,7 +319,8 @@ impl Connection {
                 id,
                 json!({"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": failed}),
             ));
-        });
+        };
+        let handle = self.tasks.spawn_on(task, &self.runtime);
         inflight.insert(key, handle);
     }
 }

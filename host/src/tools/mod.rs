@@ -225,6 +225,12 @@ pub mod out {
         object(json!({"results": {"type": "array", "items": entry}}), &["results"])
     }
 
+    /// A nullable value, written as single-type `anyOf` branches (portable to clients that map
+    /// schemas onto a single-`type` dialect).
+    pub fn nullable(ty: &str) -> Value {
+        json!({"anyOf": [{"type": ty}, {"type": "null"}]})
+    }
+
     pub fn not_returned() -> Value {
         json!({"const": super::NOT_RETURNED})
     }

@@ -1,0 +1,86 @@
+//! The CLI: JSON on stdout, exit codes 0 / 1 / 2, a stable per-user lease identity.
+
+mod common;
+
+use common::{base_env, cli, TempDir};
+use serde_json::json;
+
+fn env_without_instance(dir: &TempDir) -> Vec<(String, String)> {
+    base_env(dir, "unused").into_iter().filter(|(k, _)| k != "CODEX_MASTER_MCP_INSTANCE_ID").collect()
+}
+
+#[test]
+fn successive_cli_calls_share_one_identity() {
+    let dir = TempDir::new("cli-identity");
+    let env = env_without_instance(&dir);
+    let claim = cli(&env, &["claim", "a", "--ttl-seconds", "120"]);
+    assert_eq!(claim.code, 0, "{}", claim.stdout);
+    assert_eq!(claim.json()["status"], json!("claimed"));
+    // The seed made every CLI process a new client, so this second call was locked out.
+    let again = cli(&env, &["claim", "a"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    assert_eq!(again.json()["status"], json!("renewed"));
+    let status = cli(&env, &["lease-status", "a"]).json();
+    assert_eq!(status["results"][0]["holder"], json!("this_server"));
+    let release = cli(&env, &["release", "a"]);
+    assert_eq!((release.code, release.json()["status"].clone()), (0, json!("released")));
+}
+
+#[test]
+fn tool_failure_exits_1_with_structured_json_on_stdout() {
+    let dir = TempDir::new("cli-fail");
+    assert_eq!(cli(&base_env(&dir, "one"), &["claim", "b", "--ttl-seconds", "60"]).code, 0);
+    let run = cli(&base_env(&dir, "two"), &["release", "b"]);
+    assert_eq!(run.code, 1);
+    let v = run.json();
+    assert_eq!(v["error_code"], json!("agent_lease_held_by_other_client"));
+    assert_eq!(v["retryable"], json!(true));
+    assert!(!run.stdout.contains("\"one\""), "holder identity leaked");
+}
+
+#[test]
+fn force_never_takes_a_lease_from_a_running_agent_but_does_from_a_stopped_one() {
+    let dir = TempDir::new("cli-force");
+    assert_eq!(cli(&base_env(&dir, "one"), &["claim", "a", "--ttl-seconds", "600"]).code, 0);
+    // No tmux session exists for agent a here, so it counts as stopped and force is allowed.
+    let forced = cli(&base_env(&dir, "two"), &["claim", "a", "--force"]);
+    assert_eq!(forced.code, 0, "{}", forced.stdout);
+    assert_eq!(forced.json()["status"], json!("forced"));
+    assert_eq!(forced.json()["lease"]["generation"], json!(2));
+    let released = cli(&base_env(&dir, "one"), &["release", "a", "--force"]);
+    assert_eq!((released.code, released.json()["status"].clone()), (0, json!("released")));
+}
+
+#[test]
+fn a_multi_agent_result_with_a_failed_entry_exits_1() {
+    let dir = TempDir::new("cli-multi");
+    let env = base_env(&dir, "m");
+    assert_eq!(cli(&env, &["lease-status"]).code, 0);
+    // Break agent b's lease record: it must be reported unreadable, never trusted.
+    std::fs::write(dir.join("state/leases/b.json"), "{not json").unwrap();
+    let run = cli(&env, &["lease-status"]);
+    assert_eq!(run.code, 0);
+    assert_eq!(run.json()["results"][1]["state"], json!("unreadable"));
+    // Make the whole state tree unusable: every entry fails, and the exit code says so.
+    std::fs::remove_dir_all(dir.join("state")).unwrap();
+    std::os::unix::fs::symlink(dir.join("home"), dir.join("state")).unwrap();
+    let run = cli(&env, &["lease-status"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let v = run.json();
+    assert_eq!(v["results"][0]["error_code"], json!("state_error"));
+    assert_eq!(v["results"][0]["agent"], json!("a"));
+    assert!(!run.stdout.contains(dir.path().to_str().unwrap()), "a local path leaked: {}", run.stdout);
+}
+
+#[test]
+fn tools_prints_the_catalogue_and_logs_stay_off_stdout() {
+    let dir = TempDir::new("cli-tools");
+    let mut env = base_env(&dir, "t");
+    env.push(("CODEX_MASTER_LOG".into(), "trace".into()));
+    let run = cli(&env, &["tools"]);
+    assert_eq!(run.code, 0);
+    let names: Vec<String> = run.json()["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect();
+    for expected in ["agent_lease_status", "agent_claim", "agent_release", "agent_scope_check"] {
+        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+    }
+}
