@@ -9,6 +9,7 @@
 
 pub mod agents;
 pub mod cli;
+pub mod ext;
 pub mod fsafe;
 pub mod lease;
 pub mod mcp;

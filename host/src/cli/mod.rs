@@ -11,6 +11,8 @@ use std::sync::Arc;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::{Map, Value};
 
+pub mod ext;
+
 use crate::agents::Registry;
 use crate::mcp::schema::{CliForm, Param, Ty};
 use crate::tools::{result_failed, Catalogue, Ctx, ToolDef};
@@ -60,6 +62,7 @@ pub fn command(catalogue: &Catalogue) -> Command {
         .about("MCP server and CLI that runs a fleet of worker coding agents in tmux. With no arguments it serves MCP on stdio.")
         .subcommand(Command::new("serve").about("Serve MCP on stdio (the default with no arguments)."))
         .subcommand(Command::new("tools").about("Print the tool catalogue as JSON."))
+        .subcommand(ext::command())
         .subcommands(catalogue.tools().iter().map(tool_command))
 }
 
@@ -124,6 +127,11 @@ pub fn run(argv: Vec<OsString>) -> i32 {
         Some(("tools", _)) => {
             print_json(&catalogue.listing());
             EXIT_OK
+        }
+        Some(("ext", sub)) => {
+            let (code, value) = ext::run(sub);
+            print_json(&value);
+            code
         }
         Some((name, sub)) => {
             let Some(tool) = catalogue.find_cli(name) else { return EXIT_USAGE };

@@ -1,0 +1,393 @@
+//! `codex-master-mcp ext list | verify PATH | install KIND PATH | remove KIND | run KIND`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use serde_json::{json, Value};
+
+use crate::ext::config::{self, InstalledFile, Override, Settings};
+use crate::ext::v1::{doctor, limits, prompts, redaction};
+use crate::ext::{self, json as ej, ExtError, Extensions, Kind, Slot, Source, World, KINDS};
+use crate::fsafe::Dir;
+
+/// Largest input `ext run` reads.
+const MAX_RUN_INPUT: u64 = 16 * 1024 * 1024;
+
+pub fn command() -> Command {
+    let kind = || Arg::new("kind").required(true).value_parser(["limits", "redaction", "doctor", "prompts"]);
+    Command::new("ext")
+        .about("Manage and try the WebAssembly extensions (limit classifier, redaction, doctor checks, prompt templates).")
+        .subcommand_required(true)
+        .subcommand(Command::new("list").about("Show the active extension of each kind."))
+        .subcommand(
+            Command::new("verify")
+                .about("Check a component: its world, API version compatibility and its self-test vectors.")
+                .arg(Arg::new("path").required(true)),
+        )
+        .subcommand(Command::new("install").about("Verify a component and make it the active extension of its kind.").arg(kind()).arg(Arg::new("path").required(true)))
+        .subcommand(Command::new("remove").about("Go back to the embedded default for a kind.").arg(kind()))
+        .subcommand(
+            Command::new("run")
+                .about("Run the active extension of a kind on stdin (or --file): limits and redaction take text, prompts an assignment JSON, doctor facts JSON.")
+                .arg(kind())
+                .arg(Arg::new("file").long("file").help("Read the input from this file instead of stdin."))
+                .arg(Arg::new("lines").long("lines").action(ArgAction::SetTrue).help("redaction: redact each line on its own.")),
+        )
+}
+
+fn error_json(code: &str, message: &str) -> Value {
+    let message = crate::text::safe_error_text(message);
+    json!({"ok": false, "error_code": code, "message": message, "error": message, "retryable": false})
+}
+
+fn ext_error(e: &ExtError) -> Value {
+    error_json(e.code(), &e.to_string())
+}
+
+fn absolute(path: &str) -> PathBuf {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join(p)
+    }
+}
+
+fn read_component(path: &str) -> Result<Vec<u8>, Value> {
+    config::read_file_nofollow(&absolute(path), ext::MAX_COMPONENT_BYTES)
+        .map_err(|e| error_json("extension_unreadable", &format!("the component could not be read: {e}")))?
+        .ok_or_else(|| error_json("extension_unreadable", "the component file does not exist"))
+}
+
+/// Runs `(kind, exit code, JSON)` for `ext …`.
+pub fn run(m: &ArgMatches) -> (i32, Value) {
+    let (ok, v) = match m.subcommand() {
+        Some(("list", _)) => (true, list()),
+        Some(("verify", sub)) => match read_component(sub.get_one::<String>("path").expect("required")) {
+            Ok(bytes) => {
+                let v = verify(&bytes);
+                (v["ok"] == json!(true), v)
+            }
+            Err(e) => (false, e),
+        },
+        Some(("install", sub)) => {
+            let kind = Kind::from_name(sub.get_one::<String>("kind").expect("required")).expect("clap checked");
+            match install(kind, sub.get_one::<String>("path").expect("required")) {
+                Ok(v) => (true, v),
+                Err(e) => (false, e),
+            }
+        }
+        Some(("remove", sub)) => {
+            let kind = Kind::from_name(sub.get_one::<String>("kind").expect("required")).expect("clap checked");
+            match remove(kind) {
+                Ok(v) => (true, v),
+                Err(e) => (false, e),
+            }
+        }
+        Some(("run", sub)) => {
+            let kind = Kind::from_name(sub.get_one::<String>("kind").expect("required")).expect("clap checked");
+            match read_input(sub.get_one::<String>("file")) {
+                Ok(input) => run_kind(kind, &input, sub.get_flag("lines")),
+                Err(e) => (false, e),
+            }
+        }
+        _ => (false, error_json("usage", "unknown ext command")),
+    };
+    (if ok { super::EXIT_OK } else { super::EXIT_FAILED }, v)
+}
+
+fn list() -> Value {
+    let exts = crate::ext::extensions();
+    let items: Vec<Value> = KINDS
+        .into_iter()
+        .map(|kind| {
+            let mut item = json!({"kind": kind.name(), "world": kind.world(), "source": exts.settings().source(kind).name()});
+            match exts.status(kind) {
+                Ok((info, disabled)) => {
+                    item["status"] = json!(if disabled { "disabled" } else { "ok" });
+                    item["name"] = json!(info.name);
+                    item["version"] = json!(info.version);
+                    item["api_version"] = json!(info.api_version);
+                    item["sha256"] = json!(info.sha256);
+                    item["loaded_from_cache"] = json!(info.from_cache);
+                }
+                Err(e) => {
+                    item["status"] = json!("error");
+                    item["error_code"] = json!(e.code());
+                    item["message"] = json!(crate::text::safe_error_text(&e.to_string()));
+                }
+            }
+            item
+        })
+        .collect();
+    json!({"extensions": items})
+}
+
+/// Vector results: (total, failed names).
+fn run_vectors(kind: Kind, bytes: &[u8], limits_cfg: ext::Limits) -> Result<(ext::Info, usize, Vec<String>), ExtError> {
+    fn load<W: World>(bytes: &[u8], l: ext::Limits) -> Result<Slot<W>, ExtError> {
+        let cache = crate::state::State::open().ok().and_then(|s| s.root.subdir_private("ext-cache").ok());
+        Slot::<W>::load(bytes, Source::File, cache.as_ref(), l)
+    }
+    let mut failed = Vec::new();
+    let total;
+    let info;
+    match kind {
+        Kind::Limits => {
+            let mut slot = load::<limits::Classifier>(bytes, limits_cfg)?;
+            let vectors = slot.call(|w, s| w.call_test_vectors(s))?;
+            total = vectors.len();
+            for v in vectors {
+                if slot.call(|w, s| w.call_classify(s, &v.input))? != v.expected {
+                    failed.push(v.name);
+                }
+            }
+            info = slot.info.clone();
+        }
+        Kind::Redaction => {
+            let mut slot = load::<redaction::Redactor>(bytes, limits_cfg)?;
+            let vectors = slot.call(|w, s| w.call_test_vectors(s))?;
+            total = vectors.len();
+            for v in vectors {
+                let input = redaction::RedactInput { text: v.input.clone(), known_paths: vec![] };
+                if slot.call(|w, s| w.call_redact(s, &input))?.text != v.expected {
+                    failed.push(v.name);
+                }
+            }
+            info = slot.info.clone();
+        }
+        Kind::Doctor => {
+            let mut slot = load::<doctor::Checks>(bytes, limits_cfg)?;
+            let vectors = slot.call(|w, s| w.call_test_vectors(s))?;
+            total = vectors.len();
+            for v in vectors {
+                let mut got: Vec<String> = slot.call(|w, s| w.call_evaluate(s, &v.facts))?.into_iter().filter(|c| !c.ok).map(|c| c.name).collect();
+                let mut want = v.expected_failed.clone();
+                got.sort();
+                want.sort();
+                if got != want {
+                    failed.push(v.name);
+                }
+            }
+            info = slot.info.clone();
+        }
+        Kind::Prompts => {
+            let mut slot = load::<prompts::Templates>(bytes, limits_cfg)?;
+            let vectors = slot.call(|w, s| w.call_test_vectors(s))?;
+            total = vectors.len();
+            for v in vectors {
+                let ok = match slot.call(|w, s| w.call_render_assignment(s, &v.input))? {
+                    Ok(text) => v.expected_lines.iter().all(|want| text.lines().any(|l| l == want)),
+                    Err(_) => false,
+                };
+                if !ok {
+                    failed.push(v.name);
+                }
+            }
+            info = slot.info.clone();
+        }
+    }
+    Ok((info, total, failed))
+}
+
+/// `ext verify`: world, imports, API version, vectors.
+pub fn verify(bytes: &[u8]) -> Value {
+    let engine = match crate::ext::engine::engine() {
+        Ok(e) => e,
+        Err(e) => return error_json("extension_engine_failed", &e),
+    };
+    let component = match wasmtime::component::Component::new(engine, bytes) {
+        Ok(c) => c,
+        Err(_) => return error_json("extension_not_a_component", "the file is not a valid WebAssembly component"),
+    };
+    let Some(kind) = ext::detect_kind(engine, &component) else {
+        return error_json("extension_wrong_world", "the component implements none of the codex-master extension worlds");
+    };
+    match run_vectors(kind, bytes, Settings::load().limits) {
+        Ok((info, total, failed)) => json!({
+            "ok": failed.is_empty(),
+            "kind": kind.name(),
+            "world": kind.world(),
+            "name": info.name,
+            "version": info.version,
+            "api_version": info.api_version,
+            "api_compatible": true,
+            "imports": "ok",
+            "sha256": info.sha256,
+            "vectors": {"total": total, "passed": total - failed.len(), "failed": failed.iter().take(20).collect::<Vec<_>>()},
+        }),
+        Err(e) => {
+            let mut v = ext_error(&e);
+            v["kind"] = json!(kind.name());
+            v
+        }
+    }
+}
+
+fn config_dir_private() -> Result<(PathBuf, Dir), Value> {
+    let path = config::config_dir().ok_or_else(|| error_json("config_dir_unavailable", "no config directory: set XDG_CONFIG_HOME or HOME"))?;
+    let dir = Dir::walk_private(&path).map_err(|e| error_json("config_dir_unusable", &e.to_string()))?;
+    Ok((path, dir))
+}
+
+fn write_installed(dir: &Dir, table: &InstalledFile) -> Result<(), Value> {
+    let text = toml::to_string(table).map_err(|_| error_json("config_write_failed", "extensions.toml could not be written"))?;
+    let header = "# Written by `codex-master-mcp ext install/remove`. Overrides here are pinned by sha256.\n";
+    dir.replace_atomic(config::INSTALLED_FILE, format!("{header}{text}").as_bytes()).map_err(|e| error_json("config_write_failed", &e.to_string()))
+}
+
+fn install(kind: Kind, path: &str) -> Result<Value, Value> {
+    let bytes = read_component(path)?;
+    let verdict = verify(&bytes);
+    if verdict["ok"] != json!(true) {
+        let mut v = verdict;
+        v["ok"] = json!(false);
+        if v.get("error_code").is_none() {
+            v["error_code"] = json!("extension_vectors_failed");
+            v["message"] = json!("the component's self-test vectors failed");
+        }
+        return Err(v);
+    }
+    if verdict["kind"] != json!(kind.name()) {
+        return Err(error_json("extension_wrong_world", &format!("the component is a {} extension, not {kind}", verdict["kind"].as_str().unwrap_or("?"))));
+    }
+    let (_, dir) = config_dir_private()?;
+    let ext_dir = dir.subdir_private(config::INSTALLED_DIR).map_err(|e| error_json("config_dir_unusable", &e.to_string()))?;
+    let file = format!("{}.wasm", kind.name());
+    ext_dir.replace_atomic(&file, &bytes).map_err(|e| error_json("config_write_failed", &e.to_string()))?;
+    let mut table = Settings::load();
+    let sha256 = crate::ext::cache::sha256_hex(&bytes);
+    table.installed.set(kind, Some(Override { path: format!("{}/{file}", config::INSTALLED_DIR), sha256: sha256.clone() }));
+    write_installed(&dir, &InstalledFile { extensions: table.installed })?;
+    Ok(json!({
+        "ok": true,
+        "kind": kind.name(),
+        "source": "installed",
+        "name": verdict["name"],
+        "version": verdict["version"],
+        "sha256": sha256,
+        "overridden_by_config": table.user.get(kind).is_some(),
+    }))
+}
+
+fn remove(kind: Kind) -> Result<Value, Value> {
+    let (_, dir) = config_dir_private()?;
+    let mut settings = Settings::load();
+    let removed = settings.installed.get(kind).is_some();
+    settings.installed.set(kind, None);
+    write_installed(&dir, &InstalledFile { extensions: settings.installed })?;
+    if let Ok(Some(ext_dir)) = dir.subdir_existing(config::INSTALLED_DIR) {
+        let _ = ext_dir.remove_file(&format!("{}.wasm", kind.name()));
+    }
+    Ok(json!({"ok": true, "kind": kind.name(), "removed": removed, "source": Settings::load().source(kind).name()}))
+}
+
+fn read_input(file: Option<&String>) -> Result<Vec<u8>, Value> {
+    match file {
+        Some(f) => config::read_file_nofollow(&absolute(f), MAX_RUN_INPUT)
+            .map_err(|e| error_json("input_unreadable", &e))?
+            .ok_or_else(|| error_json("input_unreadable", "the input file does not exist")),
+        None => {
+            let mut buf = Vec::new();
+            std::io::stdin().take(MAX_RUN_INPUT + 1).read_to_end(&mut buf).map_err(|_| error_json("input_unreadable", "stdin could not be read"))?;
+            if buf.len() as u64 > MAX_RUN_INPUT {
+                return Err(error_json("input_too_large", "the input exceeds 16 MiB"));
+            }
+            Ok(buf)
+        }
+    }
+}
+
+/// The local time zone's offset from UTC, in seconds.
+pub fn local_utc_offset(epoch: i64) -> i32 {
+    // SAFETY: localtime_r only writes the tm we pass.
+    unsafe {
+        let t: libc::time_t = epoch as libc::time_t;
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return 0;
+        }
+        tm.tm_gmtoff as i32
+    }
+}
+
+fn run_kind(kind: Kind, input: &[u8], lines: bool) -> (bool, Value) {
+    let exts: &Extensions = crate::ext::extensions();
+    let text = String::from_utf8_lossy(input).into_owned();
+    match kind {
+        Kind::Limits => {
+            let now = crate::timefmt::now_epoch() as u64;
+            let input = limits::ClassifyInput {
+                pane: crate::text::strip_ansi(&text),
+                since_last_send: String::new(),
+                last_sent: None,
+                pane_width: 200,
+                running: true,
+                profile: "codex".into(),
+                session_model: None,
+                assignment_model: None,
+                now_epoch_seconds: now,
+                utc_offset_seconds: local_utc_offset(now as i64),
+            };
+            match exts.classify(&input) {
+                Ok(out) => (true, ej::classify_output(&out)),
+                Err(e) => {
+                    let mut v = ext_error(&e);
+                    v["tui_context"] = json!("unknown");
+                    (false, v)
+                }
+            }
+        }
+        Kind::Redaction => {
+            let result = if lines {
+                let all: Vec<String> = text.lines().map(str::to_owned).collect();
+                exts.redact_lines(&all, &[]).map(|outs| {
+                    json!({
+                        "lines": outs.iter().map(|o| o.text.clone()).collect::<Vec<_>>(),
+                        "changed": outs.iter().any(|o| o.changed),
+                    })
+                })
+            } else {
+                exts.redact(&text, &[]).map(|o| ej::redact_output(&o))
+            };
+            match result {
+                Ok(v) => (true, v),
+                Err(e) => {
+                    // Fail closed: the text is withheld, never returned unredacted.
+                    let mut v = ext_error(&e);
+                    v["redaction"] = json!("failed");
+                    (false, v)
+                }
+            }
+        }
+        Kind::Prompts => {
+            let parsed: Value = match serde_json::from_str(&text) {
+                Ok(v) => v,
+                Err(_) => return (false, error_json("input_invalid", "the input is not JSON")),
+            };
+            let assignment = match ej::assignment_from_json(&parsed, &exts.settings().locale) {
+                Ok(a) => a,
+                Err(e) => return (false, error_json("input_invalid", &e)),
+            };
+            match exts.render_assignment(&assignment) {
+                Ok(prompt) => (true, json!({"prompt": prompt, "chars": prompt.chars().count()})),
+                Err(e) => (false, ext_error(&e)),
+            }
+        }
+        Kind::Doctor => {
+            let parsed: Value = match serde_json::from_str(&text) {
+                Ok(v) => v,
+                Err(_) => return (false, error_json("input_invalid", "the input is not JSON")),
+            };
+            let facts = match ej::facts_from_json(&parsed) {
+                Ok(f) => f,
+                Err(e) => return (false, error_json("input_invalid", &e)),
+            };
+            match exts.evaluate(&facts) {
+                Ok(checks) => (true, json!({"ok": checks.iter().all(|c| c.ok), "checks": checks.iter().map(ej::check).collect::<Vec<_>>()})),
+                Err(e) => (false, ext_error(&e)),
+            }
+        }
+    }
+}

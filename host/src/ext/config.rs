@@ -1,0 +1,205 @@
+//! Extension configuration.
+//!
+//! `$XDG_CONFIG_HOME/codex-master-mcp/config.toml` (or `CODEX_MASTER_MCP_CONFIG_DIR`) is the
+//! user's file; `extensions.toml` beside it is written by `ext install` / `ext remove`. Both
+//! use the same table:
+//!
+//! ```toml
+//! [extensions]
+//! deadline_ms = 250      # per call
+//! memory_mib = 32        # per instance
+//!
+//! [extensions.redaction]
+//! path = "extensions/redaction.wasm"   # relative to the config dir, or absolute
+//! sha256 = "…"                         # required: the file must match
+//!
+//! [prompts]
+//! locale = "de"                        # or "en"
+//! ```
+//! An override in `config.toml` wins over an installed one, which wins over the embedded
+//! default. Files are read without following symlinks.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ExtError, Kind, Limits, Source, MAX_COMPONENT_BYTES};
+use crate::fsafe::Dir;
+
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+pub const CONFIG_FILE: &str = "config.toml";
+pub const INSTALLED_FILE: &str = "extensions.toml";
+pub const INSTALLED_DIR: &str = "extensions";
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    pub path: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionsTable {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mib: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Override>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redaction: Option<Override>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doctor: Option<Override>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompts: Option<Override>,
+}
+
+impl ExtensionsTable {
+    pub fn get(&self, kind: Kind) -> Option<&Override> {
+        match kind {
+            Kind::Limits => self.limits.as_ref(),
+            Kind::Redaction => self.redaction.as_ref(),
+            Kind::Doctor => self.doctor.as_ref(),
+            Kind::Prompts => self.prompts.as_ref(),
+        }
+    }
+
+    pub fn set(&mut self, kind: Kind, value: Option<Override>) {
+        match kind {
+            Kind::Limits => self.limits = value,
+            Kind::Redaction => self.redaction = value,
+            Kind::Doctor => self.doctor = value,
+            Kind::Prompts => self.prompts = value,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PromptsTable {
+    #[serde(default)]
+    pub locale: Option<String>,
+}
+
+/// The parts of `config.toml` this module reads (other tables belong to other modules).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub extensions: ExtensionsTable,
+    #[serde(default)]
+    pub prompts: PromptsTable,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstalledFile {
+    #[serde(default)]
+    pub extensions: ExtensionsTable,
+}
+
+/// The config dir path (not created).
+pub fn config_dir() -> Option<PathBuf> {
+    let abs = |name: &str| std::env::var_os(name).map(PathBuf::from).filter(|p| p.is_absolute());
+    abs("CODEX_MASTER_MCP_CONFIG_DIR")
+        .or_else(|| abs("XDG_CONFIG_HOME").map(|p| p.join("codex-master-mcp")))
+        .or_else(|| abs("HOME").map(|p| p.join(".config/codex-master-mcp")))
+}
+
+/// Reads a file by absolute path: every component opened no-follow, bounded size.
+pub fn read_file_nofollow(path: &Path, max: u64) -> Result<Option<Vec<u8>>, String> {
+    let parent = path.parent().ok_or("the path has no parent directory")?;
+    let name = path.file_name().and_then(|n| n.to_str()).ok_or("the path has no file name")?;
+    let dir = match Dir::walk(parent, false) {
+        Ok(d) => d,
+        Err(crate::fsafe::FsError::Io(_)) => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    dir.read_bounded(name, max).map_err(|e| e.to_string())
+}
+
+/// Everything resolved from the config files.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub dir: Option<PathBuf>,
+    pub user: ExtensionsTable,
+    pub installed: ExtensionsTable,
+    pub limits: Limits,
+    pub locale: String,
+    /// A config file that could not be read or parsed: every override is refused.
+    pub error: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { dir: None, user: ExtensionsTable::default(), installed: ExtensionsTable::default(), limits: Limits::default(), locale: "de".into(), error: None }
+    }
+}
+
+impl Settings {
+    pub fn load() -> Settings {
+        let mut s = Settings { dir: config_dir(), ..Settings::default() };
+        let Some(dir) = s.dir.clone() else { return s };
+        match read_file_nofollow(&dir.join(CONFIG_FILE), MAX_CONFIG_BYTES) {
+            Ok(Some(bytes)) => match std::str::from_utf8(&bytes).ok().and_then(|t| toml::from_str::<ConfigFile>(t).map_err(|e| tracing::warn!("config.toml: {}", e.message())).ok()) {
+                Some(cfg) => {
+                    s.user = cfg.extensions;
+                    if let Some(l) = cfg.prompts.locale {
+                        s.locale = l;
+                    }
+                }
+                None => s.error = Some("config.toml is not valid TOML for codex-master".into()),
+            },
+            Ok(None) => {}
+            Err(e) => s.error = Some(format!("config.toml could not be read: {e}")),
+        }
+        match read_file_nofollow(&dir.join(INSTALLED_FILE), MAX_CONFIG_BYTES) {
+            Ok(Some(bytes)) => match std::str::from_utf8(&bytes).ok().and_then(|t| toml::from_str::<InstalledFile>(t).ok()) {
+                Some(f) => s.installed = f.extensions,
+                None => s.error = Some("extensions.toml is not valid".into()),
+            },
+            Ok(None) => {}
+            Err(e) => s.error = Some(format!("extensions.toml could not be read: {e}")),
+        }
+        let deadline = s.user.deadline_ms.unwrap_or(250).clamp(10, 10_000);
+        let memory = s.user.memory_mib.unwrap_or(32).clamp(4, 1024);
+        s.limits = Limits { deadline: Duration::from_millis(deadline), memory_bytes: (memory as usize) * 1024 * 1024 };
+        s
+    }
+
+    /// Where the component of `kind` comes from.
+    pub fn source(&self, kind: Kind) -> Source {
+        if self.user.get(kind).is_some() {
+            Source::Config
+        } else if self.installed.get(kind).is_some() {
+            Source::Installed
+        } else {
+            Source::Embedded
+        }
+    }
+
+    /// The component bytes for `kind`, pin-checked.
+    pub fn component(&self, kind: Kind) -> Result<(Vec<u8>, Source), ExtError> {
+        if let Some(e) = &self.error {
+            // A broken config must not silently fall back to defaults the user replaced.
+            return Err(ExtError::Config(e.clone()));
+        }
+        let source = self.source(kind);
+        let over = match source {
+            Source::Config => self.user.get(kind),
+            Source::Installed => self.installed.get(kind),
+            _ => None,
+        };
+        let Some(over) = over else { return Ok((kind.embedded().to_vec(), Source::Embedded)) };
+        let dir = self.dir.as_ref().ok_or_else(|| ExtError::Config("no config directory".into()))?;
+        let path = if Path::new(&over.path).is_absolute() { PathBuf::from(&over.path) } else { dir.join(&over.path) };
+        let bytes = read_file_nofollow(&path, MAX_COMPONENT_BYTES)
+            .map_err(|e| ExtError::Config(format!("the {kind} extension file could not be read: {e}")))?
+            .ok_or_else(|| ExtError::Config(format!("the {kind} extension file does not exist")))?;
+        let digest = super::cache::sha256_hex(&bytes);
+        if !digest.eq_ignore_ascii_case(over.sha256.trim()) {
+            return Err(ExtError::Config(format!("the {kind} extension file does not match its sha256 pin")));
+        }
+        Ok((bytes, source))
+    }
+}

@@ -1,0 +1,496 @@
+//! The wasmtime host for the four extension points: limit classifier, redaction rules, doctor
+//! checks and assignment prompt templates.
+//!
+//! Each kind resolves to one component: a `[extensions.<kind>]` override in `config.toml`, else
+//! one installed with `ext install` (`extensions.toml`), else the default embedded in this
+//! binary. Overrides are pinned by sha256. A component may import nothing but
+//! `codex-master:common/log`: anything else (WASI included) is refused at load.
+//!
+//! Calls run under an epoch deadline and a memory cap. A trap throws the instance away (the next
+//! call re-instantiates from the `InstancePre`); after [`MAX_CONSECUTIVE_FAILURES`] failures in a
+//! row the kind is disabled for the process. Callers apply the fail-closed policies: withheld
+//! text for redaction, state `unknown` for the classifier, `error` for a doctor check, a refused
+//! assignment for a template.
+
+pub mod cache;
+pub mod config;
+pub mod engine;
+pub mod json;
+pub mod v1;
+
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Engine, Store};
+
+use crate::fsafe::Dir;
+use engine::StoreState;
+
+/// Failures in a row after which a kind is disabled for the process.
+pub const MAX_CONSECUTIVE_FAILURES: u32 = 3;
+/// Largest component file accepted.
+pub const MAX_COMPONENT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// An extension point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Limits,
+    Redaction,
+    Doctor,
+    Prompts,
+}
+
+pub const KINDS: [Kind; 4] = [Kind::Limits, Kind::Redaction, Kind::Doctor, Kind::Prompts];
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Limits => "limits",
+            Kind::Redaction => "redaction",
+            Kind::Doctor => "doctor",
+            Kind::Prompts => "prompts",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        KINDS.into_iter().find(|k| k.name() == name)
+    }
+
+    pub fn world(self) -> &'static str {
+        match self {
+            Kind::Limits => "codex-master:limits/classifier@1.0.0",
+            Kind::Redaction => "codex-master:redaction/redactor@1.0.0",
+            Kind::Doctor => "codex-master:doctor/checks@1.0.0",
+            Kind::Prompts => "codex-master:prompts/templates@1.0.0",
+        }
+    }
+
+    /// The export that tells this world apart from the others.
+    fn marker_export(self) -> &'static str {
+        match self {
+            Kind::Limits => "classify",
+            Kind::Redaction => "redact",
+            Kind::Doctor => "evaluate",
+            Kind::Prompts => "render-assignment",
+        }
+    }
+
+    /// The default component, embedded at build time from `extensions/dist/`.
+    pub fn embedded(self) -> &'static [u8] {
+        match self {
+            Kind::Limits => include_bytes!("../../../extensions/dist/limits.wasm"),
+            Kind::Redaction => include_bytes!("../../../extensions/dist/redaction.wasm"),
+            Kind::Doctor => include_bytes!("../../../extensions/dist/doctor.wasm"),
+            Kind::Prompts => include_bytes!("../../../extensions/dist/prompts.wasm"),
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExtError {
+    #[error("the {0} extension could not be loaded: {1}")]
+    Load(Kind, String),
+    #[error("the {kind} extension imports `{import}`, which its world does not provide (only codex-master:common/log is available; no WASI)")]
+    ForbiddenImport { kind: Kind, import: String },
+    #[error("the component is not a codex-master {0} extension: it lacks the `{1}` export")]
+    WrongWorld(Kind, &'static str),
+    #[error("the {0} extension implements API version {1}; this host supports 1.x")]
+    Version(Kind, String),
+    #[error("the {0} extension exceeded its {1} ms deadline and was stopped")]
+    Timeout(Kind, u64),
+    #[error("the {0} extension exceeded its memory limit and was stopped")]
+    Memory(Kind),
+    #[error("the {0} extension trapped")]
+    Trap(Kind),
+    #[error("the {0} extension returned output beyond its bounds")]
+    OutputTooLarge(Kind),
+    #[error("the {0} extension is disabled for this process after repeated failures")]
+    Disabled(Kind),
+    #[error("the {0} extension refused: {1}")]
+    Refused(Kind, String),
+    #[error("extension configuration: {0}")]
+    Config(String),
+}
+
+impl ExtError {
+    /// A stable code for structured errors.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ExtError::Load(..) => "extension_load_failed",
+            ExtError::ForbiddenImport { .. } => "extension_forbidden_import",
+            ExtError::WrongWorld(..) => "extension_wrong_world",
+            ExtError::Version(..) => "extension_unsupported_version",
+            ExtError::Timeout(..) => "extension_timeout",
+            ExtError::Memory(..) => "extension_memory_limit",
+            ExtError::Trap(..) => "extension_trap",
+            ExtError::OutputTooLarge(..) => "extension_output_too_large",
+            ExtError::Disabled(..) => "extension_disabled",
+            ExtError::Refused(..) => "extension_refused",
+            ExtError::Config(..) => "extension_config_error",
+        }
+    }
+}
+
+/// Where a kind's component came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Embedded,
+    Installed,
+    Config,
+    /// `ext verify PATH` / tests: a file given directly.
+    File,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Embedded => "embedded",
+            Source::Installed => "installed",
+            Source::Config => "config",
+            Source::File => "file",
+        }
+    }
+}
+
+/// Per-call limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub deadline: Duration,
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { deadline: Duration::from_millis(250), memory_bytes: 32 * 1024 * 1024 }
+    }
+}
+
+/// One world binding: how to link, pre-instantiate and instantiate it.
+pub trait World: Sized + 'static {
+    type Pre: Clone + Send + Sync + 'static;
+    const KIND: Kind;
+    fn add_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result<()>;
+    fn pre(linker: &Linker<StoreState>, component: &Component) -> wasmtime::Result<Self::Pre>;
+    fn instantiate(pre: &Self::Pre, store: &mut Store<StoreState>) -> wasmtime::Result<Self>;
+    /// (name, version, api version)
+    fn describe(&self, store: &mut Store<StoreState>) -> wasmtime::Result<(String, String, String)>;
+}
+
+macro_rules! world {
+    ($ty:ty, $pre:ty, $kind:expr, $m:ident) => {
+        impl World for $ty {
+            type Pre = $pre;
+            const KIND: Kind = $kind;
+            fn add_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
+                <$ty>::add_to_linker::<StoreState, HasSelf<StoreState>>(linker, |s| s)
+            }
+            fn pre(linker: &Linker<StoreState>, component: &Component) -> wasmtime::Result<Self::Pre> {
+                <$pre>::new(linker.instantiate_pre(component)?)
+            }
+            fn instantiate(pre: &Self::Pre, store: &mut Store<StoreState>) -> wasmtime::Result<Self> {
+                pre.instantiate(store)
+            }
+            fn describe(&self, store: &mut Store<StoreState>) -> wasmtime::Result<(String, String, String)> {
+                let info: v1::$m::ExtInfo = self.call_describe(store)?;
+                Ok((info.name, info.version, info.api_version))
+            }
+        }
+    };
+}
+world!(v1::limits::Classifier, v1::limits::ClassifierPre<StoreState>, Kind::Limits, limits);
+world!(v1::redaction::Redactor, v1::redaction::RedactorPre<StoreState>, Kind::Redaction, redaction);
+world!(v1::doctor::Checks, v1::doctor::ChecksPre<StoreState>, Kind::Doctor, doctor);
+world!(v1::prompts::Templates, v1::prompts::TemplatesPre<StoreState>, Kind::Prompts, prompts);
+
+/// What is known about a loaded component.
+#[derive(Debug, Clone)]
+pub struct Info {
+    pub kind: Kind,
+    pub source: Source,
+    pub name: String,
+    pub version: String,
+    pub api_version: String,
+    pub sha256: String,
+    pub from_cache: bool,
+}
+
+/// A loaded component of one world, with its live instance (if any).
+pub struct Slot<W: World> {
+    engine: Engine,
+    pre: W::Pre,
+    live: Option<(Store<StoreState>, W)>,
+    failures: u32,
+    disabled: bool,
+    limits: Limits,
+    pub info: Info,
+}
+
+/// Refuses any import other than the world's own: the log interface and the type-only
+/// interfaces of the common package and of the kind's package.
+fn check_imports(engine: &Engine, component: &Component, kind: Kind) -> Result<(), ExtError> {
+    let own_types = format!("codex-master:{}/types@{}", kind.name(), v1::API_VERSION);
+    for (name, _) in component.component_type().imports(engine) {
+        if name != v1::LOG_IMPORT && name != v1::COMMON_TYPES_IMPORT && name != own_types {
+            return Err(ExtError::ForbiddenImport { kind, import: crate::text::keep_head_chars(name, 120) });
+        }
+    }
+    Ok(())
+}
+
+/// Which kind a component implements, by its exports.
+pub fn detect_kind(engine: &Engine, component: &Component) -> Option<Kind> {
+    let exports: Vec<String> = component.component_type().exports(engine).map(|(n, _)| n.to_owned()).collect();
+    KINDS.into_iter().find(|k| exports.iter().any(|e| e == k.marker_export()))
+}
+
+fn api_supported(version: &str) -> bool {
+    version.split('.').next() == Some("1")
+}
+
+impl<W: World> Slot<W> {
+    /// Compiles (or loads from cache), checks imports and exports, instantiates and asks
+    /// `describe()`.
+    pub fn load(bytes: &[u8], source: Source, cache_dir: Option<&Dir>, limits: Limits) -> Result<Slot<W>, ExtError> {
+        let kind = W::KIND;
+        let engine = engine::engine().map_err(|e| ExtError::Load(kind, e))?.clone();
+        let sha256 = cache::sha256_hex(bytes);
+        let (component, origin) = cache::load(&engine, cache_dir, bytes, &sha256).map_err(|e| ExtError::Load(kind, short_error(&e)))?;
+        check_imports(&engine, &component, kind)?;
+        if detect_kind(&engine, &component) != Some(kind) {
+            return Err(ExtError::WrongWorld(kind, kind.marker_export()));
+        }
+        let mut linker = Linker::new(&engine);
+        W::add_to_linker(&mut linker).map_err(|e| ExtError::Load(kind, short_error(&e)))?;
+        let pre = W::pre(&linker, &component).map_err(|e| ExtError::Load(kind, short_error(&e)))?;
+        let info = Info {
+            kind,
+            source,
+            name: String::new(),
+            version: String::new(),
+            api_version: String::new(),
+            sha256,
+            from_cache: origin == cache::Origin::Cache,
+        };
+        let mut slot = Slot { engine, pre, live: None, failures: 0, disabled: false, limits, info };
+        let (name, version, api): (String, String, String) = slot.call(|w: &W, store| w.describe(store))?;
+        if !api_supported(&api) {
+            return Err(ExtError::Version(kind, crate::text::keep_head_chars(&api, 40)));
+        }
+        slot.info.name = crate::text::keep_head_chars(&name, 80);
+        slot.info.version = crate::text::keep_head_chars(&version, 40);
+        slot.info.api_version = api;
+        Ok(slot)
+    }
+
+    pub fn disabled(&self) -> bool {
+        self.disabled
+    }
+
+    /// Runs one call in the sandbox. A failure throws the instance away.
+    pub fn call<R>(&mut self, f: impl FnOnce(&W, &mut Store<StoreState>) -> wasmtime::Result<R>) -> Result<R, ExtError> {
+        let kind = W::KIND;
+        if self.disabled {
+            return Err(ExtError::Disabled(kind));
+        }
+        if self.live.is_none() {
+            let mut store = engine::new_store(&self.engine, kind.name(), self.limits.memory_bytes);
+            engine::arm(&mut store, self.limits.deadline);
+            match W::instantiate(&self.pre, &mut store) {
+                Ok(w) => self.live = Some((store, w)),
+                Err(e) => return Err(self.failed(&e)),
+            }
+        }
+        let (store, w) = self.live.as_mut().expect("instance present");
+        engine::arm(store, self.limits.deadline);
+        match f(w, store) {
+            Ok(r) => {
+                self.failures = 0;
+                Ok(r)
+            }
+            Err(e) => Err(self.failed(&e)),
+        }
+    }
+
+    /// Records a failed call: the instance is discarded; repeated failures disable the kind.
+    fn failed(&mut self, e: &wasmtime::Error) -> ExtError {
+        self.live = None;
+        self.failures += 1;
+        if self.failures >= MAX_CONSECUTIVE_FAILURES {
+            self.disabled = true;
+            tracing::warn!(extension = %W::KIND, "disabled after repeated failures");
+        }
+        let kind = W::KIND;
+        match e.downcast_ref::<wasmtime::Trap>() {
+            Some(wasmtime::Trap::Interrupt) => ExtError::Timeout(kind, self.limits.deadline.as_millis() as u64),
+            Some(wasmtime::Trap::StackOverflow) => ExtError::Trap(kind),
+            _ if format!("{e:?}").contains("memory") => ExtError::Memory(kind),
+            _ => ExtError::Trap(kind),
+        }
+    }
+
+    /// Records an output that broke its bounds as a failure.
+    pub fn reject_output(&mut self) -> ExtError {
+        self.live = None;
+        self.failures += 1;
+        if self.failures >= MAX_CONSECUTIVE_FAILURES {
+            self.disabled = true;
+        }
+        ExtError::OutputTooLarge(W::KIND)
+    }
+}
+
+fn short_error(e: &wasmtime::Error) -> String {
+    crate::text::keep_head_chars(&crate::text::safe_error_text(&format!("{e:#}")), 400)
+}
+
+type Cell<W> = Mutex<Option<Result<Slot<W>, ExtError>>>;
+
+/// The process's active extensions, loaded on first use.
+pub struct Extensions {
+    settings: config::Settings,
+    limits: Cell<v1::limits::Classifier>,
+    redaction: Cell<v1::redaction::Redactor>,
+    doctor: Cell<v1::doctor::Checks>,
+    prompts: Cell<v1::prompts::Templates>,
+}
+
+/// The process-wide extensions.
+pub fn extensions() -> &'static Extensions {
+    static EXT: OnceLock<Extensions> = OnceLock::new();
+    EXT.get_or_init(|| Extensions::new(config::Settings::load()))
+}
+
+/// The cache dir in the private state tree (none when the state tree is unusable).
+fn cache_dir() -> Option<Dir> {
+    let state = crate::state::State::open().ok()?;
+    state.root.subdir_private("ext-cache").ok()
+}
+
+fn with_slot<W: World, R>(cell: &Cell<W>, settings: &config::Settings, f: impl FnOnce(&mut Slot<W>) -> Result<R, ExtError>) -> Result<R, ExtError> {
+    let mut guard = cell.lock().unwrap_or_else(|p| p.into_inner());
+    if guard.is_none() {
+        let loaded = settings.component(W::KIND).and_then(|(bytes, source)| Slot::<W>::load(&bytes, source, cache_dir().as_ref(), settings.limits));
+        if let Err(e) = &loaded {
+            tracing::warn!(extension = %W::KIND, error = %e, "extension unavailable");
+        }
+        *guard = Some(loaded);
+    }
+    match guard.as_mut().expect("set above") {
+        Ok(slot) => f(slot),
+        Err(e) => Err(e.clone()),
+    }
+}
+
+/// Bounds on extension outputs.
+pub mod bounds {
+    /// A redacted text may grow (masks are longer than short secrets), but not without limit.
+    pub fn redaction_ok(input_len: usize, output_len: usize) -> bool {
+        output_len <= input_len.saturating_mul(2).saturating_add(4096)
+    }
+    pub const MAX_RULE_CHARS: usize = 64;
+    pub const MAX_MODEL_CHARS: usize = 128;
+    pub const MAX_CHECKS: usize = 512;
+    pub const MAX_CHECK_MESSAGE_CHARS: usize = 500;
+    pub const MAX_PROMPT_CHARS: usize = 12_000;
+    pub const MAX_REPORT_REQUEST_CHARS: usize = 1_000;
+}
+
+impl Extensions {
+    pub fn new(settings: config::Settings) -> Extensions {
+        Extensions { settings, limits: Mutex::new(None), redaction: Mutex::new(None), doctor: Mutex::new(None), prompts: Mutex::new(None) }
+    }
+
+    pub fn settings(&self) -> &config::Settings {
+        &self.settings
+    }
+
+    /// Classifies agent text. On failure the caller reports state `unknown`.
+    pub fn classify(&self, input: &v1::limits::ClassifyInput) -> Result<v1::limits::ClassifyOutput, ExtError> {
+        with_slot(&self.limits, &self.settings, |slot| {
+            let out = slot.call(|w, s| w.call_classify(s, input))?;
+            let too_long = |o: &Option<String>| o.as_ref().is_some_and(|m| m.chars().count() > bounds::MAX_MODEL_CHARS);
+            if out.rule.chars().count() > bounds::MAX_RULE_CHARS || too_long(&out.model) || too_long(&out.model_bucket) {
+                return Err(slot.reject_output());
+            }
+            Ok(out)
+        })
+    }
+
+    /// Redacts text. On failure the caller withholds the text.
+    pub fn redact(&self, text: &str, known_paths: &[String]) -> Result<v1::redaction::RedactOutput, ExtError> {
+        with_slot(&self.redaction, &self.settings, |slot| {
+            let input = v1::redaction::RedactInput { text: text.to_owned(), known_paths: known_paths.to_vec() };
+            let out = slot.call(|w, s| w.call_redact(s, &input))?;
+            if !bounds::redaction_ok(text.len(), out.text.len()) {
+                return Err(slot.reject_output());
+            }
+            Ok(out)
+        })
+    }
+
+    /// Redacts each line on its own.
+    pub fn redact_lines(&self, lines: &[String], known_paths: &[String]) -> Result<Vec<v1::redaction::RedactOutput>, ExtError> {
+        with_slot(&self.redaction, &self.settings, |slot| {
+            let out = slot.call(|w, s| w.call_redact_lines(s, lines, known_paths))?;
+            let ok = out.len() == lines.len() && out.iter().zip(lines).all(|(o, l)| bounds::redaction_ok(l.len(), o.text.len()));
+            if !ok {
+                return Err(slot.reject_output());
+            }
+            Ok(out)
+        })
+    }
+
+    /// Evaluates doctor facts into checks.
+    pub fn evaluate(&self, facts: &[v1::doctor::Fact]) -> Result<Vec<v1::doctor::Check>, ExtError> {
+        with_slot(&self.doctor, &self.settings, |slot| {
+            let out = slot.call(|w, s| w.call_evaluate(s, facts))?;
+            if out.len() > bounds::MAX_CHECKS || out.iter().any(|c| c.message.chars().count() > bounds::MAX_CHECK_MESSAGE_CHARS) {
+                return Err(slot.reject_output());
+            }
+            Ok(out)
+        })
+    }
+
+    /// Renders an assignment prompt. Any failure refuses the assignment.
+    pub fn render_assignment(&self, a: &v1::prompts::Assignment) -> Result<String, ExtError> {
+        with_slot(&self.prompts, &self.settings, |slot| {
+            let out = slot.call(|w, s| w.call_render_assignment(s, a))?;
+            match out {
+                Ok(text) if text.chars().count() <= bounds::MAX_PROMPT_CHARS => Ok(text),
+                Ok(_) => Err(ExtError::Refused(Kind::Prompts, format!("the rendered prompt exceeds {} characters", bounds::MAX_PROMPT_CHARS))),
+                Err(msg) => Err(ExtError::Refused(Kind::Prompts, crate::text::keep_head_chars(&msg, 300))),
+            }
+        })
+    }
+
+    /// Renders the one-line report request.
+    pub fn render_report_request(&self, r: &v1::prompts::ReportRequest) -> Result<String, ExtError> {
+        with_slot(&self.prompts, &self.settings, |slot| {
+            match slot.call(|w, s| w.call_render_report_request(s, r))? {
+                Ok(text) if text.chars().count() <= bounds::MAX_REPORT_REQUEST_CHARS && !text.contains('\n') => Ok(text),
+                Ok(_) => Err(slot.reject_output()),
+                Err(msg) => Err(ExtError::Refused(Kind::Prompts, crate::text::keep_head_chars(&msg, 300))),
+            }
+        })
+    }
+
+    /// The state of one kind (loading it if needed): info, or the error that keeps it off.
+    pub fn status(&self, kind: Kind) -> Result<(Info, bool), ExtError> {
+        fn get<W: World>(cell: &Cell<W>, settings: &config::Settings) -> Result<(Info, bool), ExtError> {
+            with_slot(cell, settings, |slot| Ok((slot.info.clone(), slot.disabled())))
+        }
+        match kind {
+            Kind::Limits => get(&self.limits, &self.settings),
+            Kind::Redaction => get(&self.redaction, &self.settings),
+            Kind::Doctor => get(&self.doctor, &self.settings),
+            Kind::Prompts => get(&self.prompts, &self.settings),
+        }
+    }
+}
