@@ -1,0 +1,271 @@
+//! The extension system: contract tests per world, a custom extension swapped in without
+//! rebuilding the host, hostile extensions contained, and cache corruption detected.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use codex_master::ext::v1::{limits, redaction};
+use codex_master::ext::{cache, ExtError, Kind, Limits, Slot, Source};
+use codex_master::fsafe::Dir;
+use common::{base_env, cli, TempDir, BIN};
+use serde_json::{json, Value};
+
+fn dist(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../extensions/dist").join(name)
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(dist(&format!("fixtures/{name}.wasm"))).unwrap_or_else(|e| panic!("fixture {name}: {e} (run scripts/build-extensions)"))
+}
+
+fn env(dir: &TempDir) -> Vec<(String, String)> {
+    let mut e = base_env(dir, "ext-tests");
+    e.push(("CODEX_MASTER_MCP_CONFIG_DIR".into(), dir.join("config").display().to_string()));
+    e
+}
+
+fn run_with_stdin(env: &[(String, String)], args: &[&str], stdin: &str) -> (i32, Value) {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(args).envs(env.iter().cloned()).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    (out.status.code().unwrap_or(-1), v)
+}
+
+const LIMITS: Limits = Limits { deadline: Duration::from_millis(250), memory_bytes: 32 * 1024 * 1024 };
+
+fn probe() -> redaction::RedactInput {
+    redaction::RedactInput { text: "probe".into(), known_paths: vec![] }
+}
+
+#[test]
+fn every_default_passes_its_contract_and_its_vectors() {
+    let dir = TempDir::new("ext-contract");
+    for kind in ["limits", "redaction", "doctor", "prompts"] {
+        let path = dist(&format!("{kind}.wasm"));
+        let run = cli(&env(&dir), &["ext", "verify", path.to_str().unwrap()]);
+        assert_eq!(run.code, 0, "{kind}: {}", run.stdout);
+        let v = run.json();
+        assert_eq!(v["kind"], json!(kind));
+        assert_eq!(v["api_version"], json!("1.0.0"));
+        assert!(v["vectors"]["total"].as_u64().unwrap() >= 3, "{kind} has too few vectors: {v}");
+        assert_eq!(v["vectors"]["failed"], json!([]));
+    }
+    let listed = cli(&env(&dir), &["ext", "list"]).json();
+    for item in listed["extensions"].as_array().unwrap() {
+        assert_eq!(item["status"], json!("ok"), "{item}");
+        assert_eq!(item["source"], json!("embedded"));
+        // The embedded bytes are the shipped components.
+        let manifest: Value = serde_json::from_str(&std::fs::read_to_string(dist("manifest.json")).unwrap()).unwrap();
+        let kind = item["kind"].as_str().unwrap();
+        assert_eq!(item["sha256"], manifest["components"][kind]["sha256"], "{kind}");
+    }
+}
+
+#[test]
+fn each_world_answers_through_ext_run() {
+    let dir = TempDir::new("ext-run");
+    let e = env(&dir);
+    let (code, v) = run_with_stdin(&e, &["ext", "run", "limits"], "■ You\u{2019}ve hit your usage limit for GPT-5.3-Codex-Spark. Try again in 45 minutes.\n\n› Ask Codex to do anything\n");
+    assert_eq!(code, 0, "{v}");
+    assert_eq!((v["severity"].clone(), v["kind"].clone(), v["model_bucket"].clone()), (json!("limited"), json!("usage"), json!("gpt-5.3-codex-spark")));
+    assert!(v["reset_at_utc"].is_string());
+    assert_eq!(v["tui_context"], json!("idle"));
+
+    let (code, v) = run_with_stdin(&e, &["ext", "run", "redaction"], "GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789 in /home/someone/repo\n");
+    assert_eq!(code, 0);
+    let text = v["text"].as_str().unwrap();
+    assert!(!text.contains("ghp_") && !text.contains("/home/someone"), "{text}");
+    assert_eq!(v["changed"], json!(true));
+
+    let (code, v) = run_with_stdin(&e, &["ext", "run", "redaction", "--lines"], "a sk-proj-abcdefghijklmnopqrstuv\nplain\n");
+    assert_eq!(code, 0);
+    assert_eq!(v["lines"], json!(["a <redacted>", "plain"]));
+
+    let (code, v) = run_with_stdin(&e, &["ext", "run", "prompts"], r#"{"role":"explorer","task":"Map the parser.","scope":["src"],"skill":"codex-security:security-scan"}"#);
+    assert_eq!(code, 0, "{v}");
+    let prompt = v["prompt"].as_str().unwrap();
+    for line in ["[EXPLORER_BEE_TASK]", "Modell: gpt-5.4-mini", "Skill: codex-security:security-scan", "Darf schreiben: nein"] {
+        assert!(prompt.lines().any(|l| l == line), "missing {line} in {prompt}");
+    }
+
+    let (code, v) = run_with_stdin(&e, &["ext", "run", "doctor"], r#"{"tmux.available": false}"#);
+    assert_eq!(code, 0);
+    assert_eq!(v["ok"], json!(false));
+    let tmux = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == json!("tmux_available")).unwrap();
+    assert_eq!((tmux["ok"].clone(), tmux["status"].clone()), (json!(false), json!("failed")));
+    let selftest = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == json!("mcp_startup_self_test")).unwrap();
+    assert_eq!(selftest["status"], json!("error"), "a check without its facts is an error");
+}
+
+#[test]
+fn a_custom_extension_is_swapped_in_without_rebuilding_the_host() {
+    let dir = TempDir::new("ext-swap");
+    let e = env(&dir);
+    let custom = dist("fixtures/custom-prompts.wasm");
+    let assignment = r#"{"role":"worker","task":"Fix the bug.","scope":["src"],"write_paths":["src/x.rs"],"assignment_id":"A-7"}"#;
+    let (_, before) = run_with_stdin(&e, &["ext", "run", "prompts"], assignment);
+    assert!(before["prompt"].as_str().unwrap().starts_with("[WORK_BEE_TASK]"));
+
+    // A prompts component cannot be installed as another kind.
+    let wrong = cli(&e, &["ext", "install", "redaction", custom.to_str().unwrap()]);
+    assert_eq!(wrong.code, 1);
+    assert_eq!(wrong.json()["error_code"], json!("extension_wrong_world"));
+
+    let installed = cli(&e, &["ext", "install", "prompts", custom.to_str().unwrap()]);
+    assert_eq!(installed.code, 0, "{}", installed.stdout);
+    assert_eq!(installed.json()["name"], json!("team-prompts"));
+    let (_, after) = run_with_stdin(&e, &["ext", "run", "prompts"], assignment);
+    let prompt = after["prompt"].as_str().unwrap();
+    assert!(prompt.starts_with("[TEAM_TASK A-7]") && prompt.contains("Touch only: src/x.rs"), "{prompt}");
+    let listed = cli(&e, &["ext", "list"]).json();
+    let item = listed["extensions"].as_array().unwrap().iter().find(|i| i["kind"] == json!("prompts")).unwrap().clone();
+    assert_eq!((item["source"].clone(), item["name"].clone()), (json!("installed"), json!("team-prompts")));
+
+    // A tampered file no longer matches its pin: the kind fails closed.
+    let installed_file = dir.join("config/extensions/prompts.wasm");
+    let mut bytes = std::fs::read(&installed_file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&installed_file, &bytes).unwrap();
+    let (code, v) = run_with_stdin(&e, &["ext", "run", "prompts"], assignment);
+    assert_eq!((code, v["error_code"].clone()), (1, json!("extension_config_error")), "{v}");
+
+    let removed = cli(&e, &["ext", "remove", "prompts"]);
+    assert_eq!(removed.code, 0);
+    let (_, back) = run_with_stdin(&e, &["ext", "run", "prompts"], assignment);
+    assert!(back["prompt"].as_str().unwrap().starts_with("[WORK_BEE_TASK]"));
+}
+
+#[test]
+fn config_overrides_need_a_matching_sha256_pin() {
+    let dir = TempDir::new("ext-pin");
+    let e = env(&dir);
+    std::fs::create_dir_all(dir.join("config")).unwrap();
+    let custom = dist("fixtures/custom-prompts.wasm");
+    let digest = cache::sha256_hex(&std::fs::read(&custom).unwrap());
+    let write = |sha: &str| {
+        std::fs::write(dir.join("config/config.toml"), format!("[extensions.prompts]\npath = \"{}\"\nsha256 = \"{sha}\"\n", custom.display())).unwrap()
+    };
+    write(&"0".repeat(64));
+    let (code, v) = run_with_stdin(&e, &["ext", "run", "prompts"], r#"{"role":"explorer","task":"t"}"#);
+    assert_eq!((code, v["error_code"].clone()), (1, json!("extension_config_error")));
+    assert!(!v["message"].as_str().unwrap().contains(dir.path().to_str().unwrap()), "a path leaked");
+    write(&digest);
+    let (code, v) = run_with_stdin(&e, &["ext", "run", "prompts"], r#"{"role":"explorer","task":"t"}"#);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["prompt"].as_str().unwrap().starts_with("[TEAM_TASK"));
+    // A symlinked component is refused even with the right pin.
+    std::os::unix::fs::symlink(&custom, dir.join("config/linked.wasm")).unwrap();
+    std::fs::write(dir.join("config/config.toml"), format!("[extensions.prompts]\npath = \"linked.wasm\"\nsha256 = \"{digest}\"\n")).unwrap();
+    let (code, v) = run_with_stdin(&e, &["ext", "run", "prompts"], r#"{"role":"explorer","task":"t"}"#);
+    assert_eq!((code, v["error_code"].clone()), (1, json!("extension_config_error")), "{v}");
+}
+
+#[test]
+fn an_infinite_loop_is_stopped_within_twice_its_deadline_and_the_next_call_succeeds() {
+    let mut slot = Slot::<redaction::Redactor>::load(&fixture("hostile-loop"), Source::File, None, LIMITS).unwrap();
+    let input = redaction::RedactInput { text: "loop forever".into(), known_paths: vec![] };
+    let started = Instant::now();
+    let err = slot.call(|w, s| w.call_redact(s, &input)).unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err, ExtError::Timeout(Kind::Redaction, 250));
+    assert!(took < Duration::from_millis(500), "stopped after {took:?}");
+    assert_eq!(slot.call(|w, s| w.call_redact(s, &probe())).unwrap().text, "probe");
+}
+
+#[test]
+fn a_memory_bomb_hits_the_cap_and_the_next_call_succeeds() {
+    let mut slot = Slot::<redaction::Redactor>::load(&fixture("hostile-memory"), Source::File, None, LIMITS).unwrap();
+    let input = redaction::RedactInput { text: "hoard".into(), known_paths: vec![] };
+    let err = slot.call(|w, s| w.call_redact(s, &input)).unwrap_err();
+    assert!(matches!(err, ExtError::Memory(Kind::Redaction) | ExtError::Trap(Kind::Redaction)), "{err:?}");
+    assert_eq!(slot.call(|w, s| w.call_redact(s, &probe())).unwrap().text, "probe");
+}
+
+#[test]
+fn a_trap_is_contained_and_repeated_failures_disable_the_kind() {
+    let mut slot = Slot::<limits::Classifier>::load(&fixture("hostile-trap"), Source::File, None, LIMITS).unwrap();
+    let input = limits::ClassifyInput {
+        pane: String::new(),
+        since_last_send: String::new(),
+        last_sent: None,
+        pane_width: 80,
+        running: true,
+        profile: "codex".into(),
+        session_model: None,
+        assignment_model: None,
+        now_epoch_seconds: 0,
+        utc_offset_seconds: 0,
+    };
+    assert_eq!(slot.call(|w, s| w.call_classify(s, &input)).unwrap_err(), ExtError::Trap(Kind::Limits));
+    // The instance was thrown away; a fresh one answers.
+    assert_eq!(slot.call(|w, s| w.call_describe(s)).unwrap().name, "hostile-trap");
+    for _ in 0..codex_master::ext::MAX_CONSECUTIVE_FAILURES {
+        let _ = slot.call(|w, s| w.call_classify(s, &input));
+    }
+    assert!(slot.disabled());
+    assert_eq!(slot.call(|w, s| w.call_describe(s)).unwrap_err(), ExtError::Disabled(Kind::Limits));
+}
+
+#[test]
+fn oversized_output_is_refused_and_redaction_fails_closed() {
+    let dir = TempDir::new("ext-output");
+    let e = env(&dir);
+    let installed = cli(&e, &["ext", "install", "redaction", dist("fixtures/hostile-output.wasm").to_str().unwrap()]);
+    assert_eq!(installed.code, 0, "{}", installed.stdout);
+    let (code, v) = run_with_stdin(&e, &["ext", "run", "redaction"], "secret sk-proj-abcdefghijklmnopqrstuv");
+    assert_eq!(code, 1);
+    assert_eq!((v["error_code"].clone(), v["redaction"].clone()), (json!("extension_output_too_large"), json!("failed")));
+    assert!(v.get("text").is_none() && !v.to_string().contains("sk-proj"), "text must be withheld: {v}");
+
+    // A classifier that fails reports `unknown`, never a guess.
+    let installed = cli(&e, &["ext", "install", "limits", dist("fixtures/hostile-trap.wasm").to_str().unwrap()]);
+    assert_eq!(installed.code, 0, "{}", installed.stdout);
+    let (code, v) = run_with_stdin(&e, &["ext", "run", "limits"], "anything");
+    assert_eq!((code, v["tui_context"].clone(), v["error_code"].clone()), (1, json!("unknown"), json!("extension_trap")));
+}
+
+#[test]
+fn a_wasi_import_is_refused_at_load() {
+    let err = Slot::<redaction::Redactor>::load(&fixture("hostile-wasi"), Source::File, None, LIMITS).err().expect("refused");
+    match &err {
+        ExtError::ForbiddenImport { import, .. } => assert!(import.starts_with("wasi:clocks/wall-clock"), "{import}"),
+        other => panic!("expected a forbidden import, got {other:?}"),
+    }
+    let dir = TempDir::new("ext-wasi");
+    let run = cli(&env(&dir), &["ext", "install", "redaction", dist("fixtures/hostile-wasi.wasm").to_str().unwrap()]);
+    assert_eq!(run.code, 1);
+    let v = run.json();
+    assert_eq!(v["error_code"], json!("extension_forbidden_import"));
+    assert!(v["message"].as_str().unwrap().contains("wasi:clocks"));
+}
+
+#[test]
+fn a_flipped_byte_in_a_cached_artifact_is_recompiled_never_loaded() {
+    let t = TempDir::new("ext-cache");
+    let dir = Dir::walk_private(&t.join("cache")).unwrap();
+    let bytes = std::fs::read(dist("prompts.wasm")).unwrap();
+    let first = Slot::<codex_master::ext::v1::prompts::Templates>::load(&bytes, Source::File, Some(&dir), LIMITS).unwrap();
+    assert!(!first.info.from_cache);
+    let second = Slot::<codex_master::ext::v1::prompts::Templates>::load(&bytes, Source::File, Some(&dir), LIMITS).unwrap();
+    assert!(second.info.from_cache, "the artifact was not reused");
+
+    let engine = codex_master::ext::engine::engine().unwrap();
+    let artifact = t.join("cache").join(cache::artifact_name(engine, &cache::sha256_hex(&bytes)));
+    let mut data = std::fs::read(&artifact).unwrap();
+    let middle = data.len() / 2;
+    data[middle] ^= 0x40;
+    std::fs::write(&artifact, &data).unwrap();
+    let third = Slot::<codex_master::ext::v1::prompts::Templates>::load(&bytes, Source::File, Some(&dir), LIMITS).unwrap();
+    assert!(!third.info.from_cache, "a corrupted artifact was loaded");
+    assert_eq!(third.info.name, "default-prompts");
+    // The recompiled artifact replaced the corrupt one.
+    let fourth = Slot::<codex_master::ext::v1::prompts::Templates>::load(&bytes, Source::File, Some(&dir), LIMITS).unwrap();
+    assert!(fourth.info.from_cache);
+}
