@@ -20,13 +20,10 @@
 //! user-message history and the `/status` card are never read as messages; only output after
 //! the last send counts. The latest message wins.
 
-use std::sync::OnceLock;
-
 use codex_master_guest_sdk::limits::{
     ClassifyInput, ClassifyOutput, ExtInfo, LimitKind, LimitWindow, ModelSource, Severity, TuiState, Vector,
 };
 use codex_master_guest_sdk::LimitsExtension;
-use regex::Regex;
 
 pub struct DefaultLimits;
 
@@ -50,20 +47,72 @@ impl LimitsExtension for DefaultLimits {
 /// Glyphs that start a new rendered block in the Codex TUI.
 const BLOCK_MARKERS: [char; 12] = ['■', '⚠', '•', '›', '>', '╭', '╰', '│', '─', '✔', '✗', '⏵'];
 
-/// Lower-cased text with curly apostrophes and non-breaking spaces made plain.
-fn fold(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
+/// Appends `s` lower-cased, with curly apostrophes and non-breaking spaces made plain and
+/// runs of whitespace collapsed to one space. One pass, no intermediate strings.
+fn fold_into(out: &mut String, s: &str) {
+    let mut space = out.is_empty() || out.ends_with(' ');
+    for c in s.chars() {
+        if c.is_ascii() {
+            if c.is_ascii_whitespace() {
+                if !space {
+                    out.push(' ');
+                    space = true;
+                }
+            } else {
+                out.push(c.to_ascii_lowercase());
+                space = false;
+            }
+            continue;
+        }
+        let c = match c {
             '\u{2019}' | '\u{2018}' | '\u{02bc}' => '\'',
             '\u{00a0}' | '\u{2007}' | '\u{202f}' => ' ',
-            c => c.to_ascii_lowercase(),
-        })
-        .collect::<String>()
-        .to_lowercase()
+            c => c,
+        };
+        if c.is_whitespace() {
+            if !space {
+                out.push(' ');
+                space = true;
+            }
+            continue;
+        }
+        space = false;
+        match c {
+            // Box drawing, block elements and geometric shapes (TUI frames): no case.
+            '\u{2500}'..='\u{25ff}' | '\'' => out.push(c),
+            c => out.extend(c.to_lowercase()),
+        }
+    }
 }
 
-fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    fold_into(&mut out, s);
+    out.trim_end().to_owned()
+}
+
+/// A set of needles searched for in one pass. Most blocks match none, and `str::contains`
+/// builds a searcher per call, which made the per-block gate the bulk of a classify call.
+struct Needles {
+    first_bytes: [bool; 256],
+    words: &'static [&'static str],
+}
+
+impl Needles {
+    const fn new(words: &'static [&'static str]) -> Needles {
+        let mut first_bytes = [false; 256];
+        let mut i = 0;
+        while i < words.len() {
+            first_bytes[words[i].as_bytes()[0] as usize] = true;
+            i += 1;
+        }
+        Needles { first_bytes, words }
+    }
+
+    fn found_in(&self, text: &str) -> bool {
+        let bytes = text.as_bytes();
+        (0..bytes.len()).any(|i| self.first_bytes[bytes[i] as usize] && self.words.iter().any(|w| bytes[i..].starts_with(w.as_bytes())))
+    }
 }
 
 /// One rendered paragraph: wrapped continuation lines joined with a space.
@@ -94,16 +143,22 @@ fn blocks(text: &str) -> Vec<Block> {
             }
             let marker = line.chars().next().filter(|c| BLOCK_MARKERS.contains(c));
             let body = line.trim_start_matches(BLOCK_MARKERS).trim();
-            current = Some(Block { text: collapse(&fold(body)), marker, first_line: i });
+            let mut text = String::with_capacity(body.len() + 16);
+            fold_into(&mut text, body);
+            current = Some(Block { text, marker, first_line: i });
         } else if let Some(b) = current.as_mut() {
             b.text.push(' ');
-            b.text.push_str(&collapse(&fold(line)));
+            fold_into(&mut b.text, line);
         }
     }
     if let Some(b) = current {
         if !b.text.is_empty() {
             out.push(b);
         }
+    }
+    for b in &mut out {
+        let trimmed = b.text.trim_end().len();
+        b.text.truncate(trimmed);
     }
     out
 }
@@ -128,34 +183,64 @@ impl Finding {
     }
 }
 
-struct Patterns {
-    usage_for_model: Regex,
-    warn_less_than: Regex,
-    warn_used_over: Regex,
-    try_in: Regex,
-    try_at: Regex,
-    reconnecting: Regex,
-    working: Regex,
-    duration_part: Regex,
+/// The rest of `text` after the first `needle`.
+fn after<'a>(text: &'a str, needle: &str) -> Option<&'a str> {
+    text.find(needle).map(|i| &text[i + needle.len()..])
 }
 
-fn patterns() -> &'static Patterns {
-    static P: OnceLock<Patterns> = OnceLock::new();
-    P.get_or_init(|| {
-        let r = |p: &str| Regex::new(p).expect("built-in pattern");
-        Patterns {
-            usage_for_model: r(r"(?:hit|reached) your usage limit for ([a-z0-9][a-z0-9.\- ]{1,40}?)(?:\.[ \t\n]|\.$|[ \t\n]*\(|,|$)"),
-            warn_less_than: r(r"heads up, you have less than ([0-9]{1,3})% of your ([a-z0-9\- ]{1,12}?) limit left"),
-            warn_used_over: r(r"(?:you've|you have) used over ([0-9]{1,3})% of your ([a-z0-9\- ]{1,12}?) limit"),
-            try_in: r(r"try again in ((?:[0-9]+(?:\.[0-9]+)?[ \t\n]*(?:days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s|ms)(?-u:\b)[ ,]*(?:and[ \t\n]+)?)+)"),
-            try_at: r(
-                r"try again at (?:(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* ([0-9]{1,2})(?:st|nd|rd|th)?,? (?:([0-9]{4}),? )?)?([0-9]{1,2}):([0-9]{2})[ \t\n]*(am|pm)?",
-            ),
-            reconnecting: r(r"reconnecting\.\.\. ?([0-9]+)/([0-9]+)"),
-            working: r(r"(?-u:\b)working(?-u:\b).{0,40}esc to interrupt"),
-            duration_part: r(r"([0-9]+(?:\.[0-9]+)?)[ \t\n]*(days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s|ms)(?-u:\b)"),
+/// A leading decimal number (`12`, `1.5`) and the rest.
+fn leading_number(s: &str) -> Option<(f64, &str)> {
+    let end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let num = s[..end].trim_end_matches('.');
+    if num.is_empty() || !num.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    Some((num.parse().ok()?, &s[num.len()..]))
+}
+
+fn leading_int(s: &str) -> Option<(u32, &str)> {
+    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    if end == 0 || end > 9 {
+        return None;
+    }
+    Some((s[..end].parse().ok()?, &s[end..]))
+}
+
+/// "heads up, you have less than 25% of your weekly limit left" → (25, "weekly").
+fn percent_of_your<'a>(text: &'a str, lead: &str) -> Option<(u32, &'a str)> {
+    let rest = after(text, lead)?;
+    let (n, rest) = leading_int(rest)?;
+    let rest = rest.strip_prefix("% of your ")?;
+    let end = rest.find(" limit")?;
+    (end <= 12).then(|| (n, &rest[..end]))
+}
+
+/// The model named in "usage limit for <model>." (letters, digits, dots, dashes, spaces).
+fn model_after_for(text: &str) -> Option<String> {
+    let rest = after(text, "usage limit for ")?;
+    let mut end = rest.len();
+    for (i, c) in rest.char_indices() {
+        let stop = match c {
+            '.' => rest[i + 1..].chars().next().is_none_or(|n| n == ' '),
+            '(' | ',' => true,
+            c => !(c.is_ascii_alphanumeric() || c == '-' || c == ' ' || c == '.'),
+        };
+        if stop {
+            end = i;
+            break;
         }
-    })
+    }
+    let model = rest[..end].trim();
+    let ok = (2..=41).contains(&model.len()) && model.starts_with(|c: char| c.is_ascii_alphanumeric());
+    ok.then(|| model.to_owned())
+}
+
+/// "reconnecting... 2/5" → (2, 5).
+fn reconnect_counts(text: &str) -> Option<(u32, u32)> {
+    let rest = after(text, "reconnecting...")?.trim_start();
+    let (n, rest) = leading_int(rest)?;
+    let (total, _) = leading_int(rest.strip_prefix('/')?)?;
+    Some((n, total))
 }
 
 fn window_from_label(label: &str) -> LimitWindow {
@@ -168,25 +253,30 @@ fn window_from_label(label: &str) -> LimitWindow {
     }
 }
 
+/// "2 hours 5 minutes", "1h 30m", "1.2s", "4 days, 1 hour and 56 minutes" → seconds.
 fn duration_seconds(text: &str) -> Option<f64> {
+    let mut rest = text;
     let mut total = 0.0;
     let mut any = false;
-    for c in patterns().duration_part.captures_iter(text) {
-        let n: f64 = c[1].parse().ok()?;
-        let unit = &c[2];
-        let mult = if unit == "ms" {
-            0.001
-        } else if unit.starts_with('d') {
-            86_400.0
-        } else if unit.starts_with('h') {
-            3_600.0
-        } else if unit.starts_with('m') {
-            60.0
-        } else {
-            1.0
+    loop {
+        rest = rest.trim_start_matches([' ', ',']);
+        if let Some(r) = rest.strip_prefix("and ") {
+            rest = r;
+        }
+        let Some((n, r)) = leading_number(rest) else { break };
+        let r = r.trim_start();
+        let unit_len = r.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(r.len());
+        let mult = match &r[..unit_len] {
+            "ms" => 0.001,
+            "d" | "day" | "days" => 86_400.0,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3_600.0,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
+            "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
+            _ => break,
         };
         total += n * mult;
         any = true;
+        rest = &r[unit_len..];
     }
     any.then_some(total)
 }
@@ -213,44 +303,58 @@ fn civil_year(days: i64) -> i64 {
     yoe + era * 400 + i64::from(m <= 2)
 }
 
+/// "Nov 27th, 2026 " → (month, day, year?) and the rest.
+fn month_day_year(s: &str) -> Option<(u32, u32, Option<i64>, &str)> {
+    let month = MONTHS.iter().position(|m| s.starts_with(m))? as u32 + 1;
+    let rest = s.trim_start_matches(|c: char| c.is_ascii_alphabetic()).strip_prefix(' ')?;
+    let (day, rest) = leading_int(rest)?;
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_alphabetic()).trim_start_matches(',').trim_start();
+    match leading_int(rest) {
+        Some((year, after_year)) if year >= 1970 && after_year.starts_with([',', ' ']) => {
+            Some((month, day, Some(i64::from(year)), after_year.trim_start_matches(',').trim_start()))
+        }
+        _ => Some((month, day, None, rest)),
+    }
+}
+
 /// "try again in …" / "try again at …" → an epoch time.
 fn reset_time(text: &str, now: u64, offset: i32) -> Option<u64> {
-    let p = patterns();
-    if let Some(c) = p.try_in.captures(text) {
-        let secs = duration_seconds(&c[1])?;
+    if let Some(rest) = after(text, "try again in ") {
+        let secs = duration_seconds(rest)?;
         return Some(now + secs.ceil() as u64);
     }
-    let c = p.try_at.captures(text)?;
-    let mut hour: i64 = c[4].parse().ok()?;
-    let minute: i64 = c[5].parse().ok()?;
-    match c.get(6).map(|m| m.as_str()) {
-        Some("pm") if hour < 12 => hour += 12,
-        Some("am") if hour == 12 => hour = 0,
-        _ => {}
+    let rest = after(text, "try again at ")?;
+    let (date, rest) = match month_day_year(rest) {
+        Some((m, d, y, rest)) => (Some((m, d, y)), rest),
+        None => (None, rest),
+    };
+    let (mut hour, rest) = leading_int(rest)?;
+    let (minute, rest) = leading_int(rest.strip_prefix(':')?)?;
+    let rest = rest.trim_start();
+    if rest.starts_with("pm") && hour < 12 {
+        hour += 12;
+    } else if rest.starts_with("am") && hour == 12 {
+        hour = 0;
     }
     if hour > 23 || minute > 59 {
         return None;
     }
+    let (hour, minute) = (i64::from(hour), i64::from(minute));
     let local_now = now as i64 + i64::from(offset);
     let today = local_now.div_euclid(86_400);
-    let day = match (c.get(1), c.get(2)) {
-        (Some(mon), Some(d)) => {
-            let month = MONTHS.iter().position(|m| *m == mon.as_str())? as u32 + 1;
-            let d: u32 = d.as_str().parse().ok()?;
-            let year = match c.get(3) {
-                Some(y) => y.as_str().parse().ok()?,
-                None => civil_year(today),
-            };
-            let mut day = days_from_civil(year, month, d);
-            if c.get(3).is_none() && day < today {
-                day = days_from_civil(year + 1, month, d);
+    let day = match date {
+        Some((month, d, year)) => {
+            let y = year.unwrap_or_else(|| civil_year(today));
+            let mut day = days_from_civil(y, month, d);
+            if year.is_none() && day < today {
+                day = days_from_civil(y + 1, month, d);
             }
             day
         }
-        _ => today,
+        None => today,
     };
     let mut local = day * 86_400 + hour * 3_600 + minute * 60;
-    if c.get(1).is_none() && local <= local_now {
+    if date.is_none() && local <= local_now {
         local += 86_400; // "at 3:05 PM" already passed today: tomorrow
     }
     u64::try_from(local - i64::from(offset)).ok()
@@ -264,12 +368,11 @@ fn canonical_model(name: &str) -> String {
 /// Classifies one block of message text; `None` when it is no limit-related message.
 fn finding(text: &str, now: u64, offset: i32) -> Option<Finding> {
     // Cheap gate: every family below contains one of these words.
-    const GATE: [&str; 12] =
-        ["limit", "credit", "spend cap", "quota", "plan", "capacity", "demand", "context window", "overloaded", "reconnecting", "disconnected", "429"];
-    if !GATE.iter().any(|g| text.contains(g)) {
+    const GATE: Needles =
+        Needles::new(&["limit", "credit", "spend cap", "quota", "plan", "capacity", "demand", "context window", "overloaded", "reconnecting", "disconnected", "429"]);
+    if !GATE.found_in(text) {
         return None;
     }
-    let p = patterns();
     let with_reset = |mut f: Finding| {
         f.reset_at = reset_time(text, now, offset);
         f
@@ -283,17 +386,16 @@ fn finding(text: &str, now: u64, offset: i32) -> Option<Finding> {
         f.popup = true;
         return Some(f);
     }
-    if let Some(c) = p.warn_less_than.captures(text) {
-        let left: u8 = c[1].parse().unwrap_or(0);
+    if let Some((left, label)) = percent_of_your(text, "heads up, you have less than ") {
         let mut f = Finding::new(Severity::Warning, LimitKind::Usage, "usage-warning");
-        f.used_percent = Some(100u8.saturating_sub(left.min(100)));
-        f.window = window_from_label(&c[2]);
+        f.used_percent = Some(100 - left.min(100) as u8);
+        f.window = window_from_label(label);
         return Some(f);
     }
-    if let Some(c) = p.warn_used_over.captures(text) {
+    if let Some((used, label)) = percent_of_your(text, "used over ") {
         let mut f = Finding::new(Severity::Warning, LimitKind::Usage, "usage-warning");
-        f.used_percent = Some(c[1].parse::<u8>().unwrap_or(0).min(100));
-        f.window = window_from_label(&c[2]);
+        f.used_percent = Some(used.min(100) as u8);
+        f.window = window_from_label(label);
         return Some(f);
     }
     if text.contains("workspace is out of credits")
@@ -306,8 +408,8 @@ fn finding(text: &str, now: u64, offset: i32) -> Option<Finding> {
     }
     if text.contains("hit your usage limit") || text.contains("reached your usage limit") || text.starts_with("usage limit reached") {
         let mut f = with_reset(Finding::new(Severity::Limited, LimitKind::Usage, "usage-limit-reached"));
-        if let Some(c) = p.usage_for_model.captures(text) {
-            f.model_bucket = Some(canonical_model(&c[1]));
+        if let Some(model) = model_after_for(text) {
+            f.model_bucket = Some(canonical_model(&model));
             f.rule = "model-usage-limit-reached";
         }
         f.window = [("5h", LimitWindow::FiveHour), ("5-hour", LimitWindow::FiveHour), ("weekly", LimitWindow::Weekly), ("daily", LimitWindow::Daily), ("monthly", LimitWindow::Monthly)]
@@ -345,8 +447,7 @@ fn finding(text: &str, now: u64, offset: i32) -> Option<Finding> {
     if text.contains("experiencing high demand") || text.contains("server overloaded") || text.contains("server is overloaded") {
         return Some(Finding::new(Severity::Warning, LimitKind::Capacity, "high-demand"));
     }
-    if let Some(c) = p.reconnecting.captures(text) {
-        let (n, total): (u32, u32) = (c[1].parse().unwrap_or(0), c[2].parse().unwrap_or(0));
+    if let Some((n, total)) = reconnect_counts(text) {
         let rule = if total > 0 && n >= total { "reconnect-exhausted" } else { "reconnecting" };
         return Some(Finding::new(Severity::Warning, LimitKind::Network, rule));
     }
@@ -359,16 +460,19 @@ fn finding(text: &str, now: u64, offset: i32) -> Option<Finding> {
 /// Blocks of `source` that are neither our own echo, nor user-message history, nor the
 /// `/status` card.
 fn message_blocks<'a>(all: &'a [Block], sent: Option<&str>) -> impl Iterator<Item = &'a Block> + 'a {
-    let sent = sent.map(|s| collapse(&fold(s))).filter(|s| !s.is_empty());
+    let sent = sent.map(|s| fold(s)).filter(|s| !s.is_empty());
     all.iter().filter(move |b| {
         if b.marker == Some('›') || b.marker == Some('>') {
             return false; // user input, as the history and the composer show it
         }
-        if b.text.contains("% left") || b.text.contains("run /status") && !b.text.contains("heads up") && !b.text.contains("used over") {
+        const STATUS_CARD: Needles = Needles::new(&["% left", "run /status"]);
+        if STATUS_CARD.found_in(&b.text)
+            && (b.text.contains("% left") || !b.text.contains("heads up") && !b.text.contains("used over"))
+        {
             return false; // the /status card
         }
         match &sent {
-            Some(s) => !(b.text.len() >= 8 && s.contains(b.text.as_str())),
+            Some(s) => !(b.text.len() >= 8 && b.text.len() <= s.len() && s.contains(b.text.as_str())),
             None => true,
         }
     })
@@ -376,7 +480,7 @@ fn message_blocks<'a>(all: &'a [Block], sent: Option<&str>) -> impl Iterator<Ite
 
 /// Pane blocks after the last echo of our sent text (all of them when it is not visible).
 fn after_last_send(pane: &[Block], sent: Option<&str>) -> usize {
-    let Some(sent) = sent.map(|s| collapse(&fold(s))).filter(|s| !s.is_empty()) else { return 0 };
+    let Some(sent) = sent.map(|s| fold(s)).filter(|s| !s.is_empty()) else { return 0 };
     let head: String = sent.chars().take(40).collect();
     pane.iter().rposition(|b| b.marker == Some('›') && (b.text.starts_with(&head) || head.starts_with(&b.text))).map_or(0, |i| i + 1)
 }
@@ -387,25 +491,28 @@ fn tui_state(pane_text: &str, pane: &[Block], running: bool, profile: &str) -> T
     }
     // The current screen is the bottom of the pane.
     let bottom: Vec<&Block> = pane.iter().rev().take(12).collect();
-    if bottom.iter().any(|b| b.text.contains("approaching rate limits") || b.text.contains("keep current model")) {
+    const POPUP: Needles = Needles::new(&["approaching rate limits", "keep current model"]);
+    const DIALOG: Needles = Needles::new(&[
+        "trust this folder",
+        "do you trust the files",
+        "continue only if you trust these files",
+        "would you like to run the following command",
+        "allow command?",
+    ]);
+    if bottom.iter().any(|b| POPUP.found_in(&b.text)) {
         return TuiState::Popup;
     }
-    if bottom.iter().any(|b| {
-        b.text.contains("trust this folder")
-            || b.text.contains("do you trust the files")
-            || b.text.contains("continue only if you trust these files")
-            || b.text.contains("would you like to run the following command")
-            || b.text.contains("allow command?")
-    }) {
+    if bottom.iter().any(|b| DIALOG.found_in(&b.text)) {
         return TuiState::Dialog;
     }
-    let tail: String = pane_text.lines().rev().take(8).collect::<Vec<_>>().join("\n");
-    let tail = fold(&tail);
-    if patterns().working.is_match(&tail) {
+    let tail: String = pane_text.lines().rev().take(8).collect::<Vec<_>>().join("\n").to_lowercase();
+    // "• Working (12s • esc to interrupt)"
+    if tail.lines().any(|l| l.find("working").is_some_and(|w| l[w..].contains("esc to interrupt"))) {
         return TuiState::Working;
     }
-    let idle_marks = ["ask codex to do anything", "ask a follow-up question", "? for shortcuts", "context left", "send a message"];
-    if profile == "codex" && (idle_marks.iter().any(|m| tail.contains(m)) || tail.lines().any(|l| l.trim_start().starts_with('›'))) {
+    const IDLE_MARKS: Needles =
+        Needles::new(&["ask codex to do anything", "ask a follow-up question", "? for shortcuts", "context left", "send a message"]);
+    if profile == "codex" && (IDLE_MARKS.found_in(&tail) || tail.lines().any(|l| l.trim_start().starts_with('›'))) {
         return TuiState::Idle;
     }
     if profile != "codex" && tail.lines().any(|l| l.trim_start().starts_with(['›', '>', '$'])) {

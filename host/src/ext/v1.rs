@@ -13,7 +13,7 @@ pub mod limits {
         world: "codex-master:limits/classifier@1.0.0",
         additional_derives: [PartialEq],
     });
-    pub use codex_master::limits::types::*;
+    pub use self::codex_master::limits::types::*;
 }
 
 pub mod redaction {
@@ -21,7 +21,7 @@ pub mod redaction {
         path: ["../wit/common", "../wit/redaction"],
         world: "codex-master:redaction/redactor@1.0.0",
     });
-    pub use codex_master::redaction::types::*;
+    pub use self::codex_master::redaction::types::*;
 }
 
 pub mod doctor {
@@ -29,7 +29,7 @@ pub mod doctor {
         path: ["../wit/common", "../wit/doctor"],
         world: "codex-master:doctor/checks@1.0.0",
     });
-    pub use codex_master::doctor::types::*;
+    pub use self::codex_master::doctor::types::*;
 }
 
 pub mod prompts {
@@ -37,7 +37,7 @@ pub mod prompts {
         path: ["../wit/common", "../wit/prompts"],
         world: "codex-master:prompts/templates@1.0.0",
     });
-    pub use codex_master::prompts::types::*;
+    pub use self::codex_master::prompts::types::*;
 }
 
 use super::engine::StoreState;

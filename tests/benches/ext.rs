@@ -1,0 +1,156 @@
+//! Extension benchmarks (prints numbers; never a timed test):
+//! first compile of each default, load from the compiled cache, warm classify, and redaction
+//! of 1 MiB of mixed log text, all through the real sandbox (epoch deadline, memory cap).
+//!
+//! Run: `cargo bench -p codex-master-host --bench ext`.
+
+use std::time::{Duration, Instant};
+
+use codex_master::ext::v1::{limits, redaction};
+use codex_master::ext::{cache, engine, Kind, Limits, Slot, Source, World, KINDS};
+use codex_master::fsafe::Dir;
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let engine = engine::engine().expect("engine");
+    let tmp = std::env::temp_dir().join(format!("cm-bench-ext-{}", std::process::id()));
+    let cache_dir = Dir::walk_private(&tmp).unwrap();
+
+    for kind in KINDS {
+        let bytes = kind.embedded();
+        let sha = cache::sha256_hex(bytes);
+        let started = Instant::now();
+        let _ = cache::load(engine, Some(&cache_dir), bytes, &sha).unwrap();
+        let compile = started.elapsed();
+        let loads: Vec<Duration> = (0..20)
+            .map(|_| {
+                let t = Instant::now();
+                let (_, origin) = cache::load(engine, Some(&cache_dir), bytes, &sha).unwrap();
+                assert_eq!(origin, cache::Origin::Cache);
+                t.elapsed()
+            })
+            .collect();
+        println!(
+            "{:<9} {:>4} KiB: first compile {:7.1} ms (goal < 500 ms); load from cache median {:5.2} ms (goal < 5 ms)",
+            kind.name(),
+            bytes.len() / 1024,
+            ms(compile),
+            ms(median(loads))
+        );
+    }
+
+    let lim = Limits::default();
+    let mut classifier = Slot::<limits::Classifier>::load(Kind::Limits.embedded(), Source::Embedded, Some(&cache_dir), lim).unwrap();
+    let pane = format!(
+        "╭───────────────────────────────────────╮\n│ >_ OpenAI Codex (v0.169.0)            │\n╰───────────────────────────────────────╯\n{}\n• Working (12s • esc to interrupt)\n\n› \n  ? for shortcuts                     87% context left",
+        "• Ran cargo test\n  └ test result: ok. 52 passed; 0 failed\n".repeat(8)
+    );
+    let input = limits::ClassifyInput {
+        pane,
+        since_last_send: String::new(),
+        last_sent: Some("Run the tests and report.".into()),
+        pane_width: 100,
+        running: true,
+        profile: "codex".into(),
+        session_model: Some("gpt-5.4-mini".into()),
+        assignment_model: None,
+        now_epoch_seconds: 1_795_514_400,
+        utc_offset_seconds: 0,
+    };
+    for _ in 0..200 {
+        classifier.call(|w, s| w.call_classify(s, &input)).unwrap();
+    }
+    let mut times: Vec<Duration> = (0..3000)
+        .map(|_| {
+            let t = Instant::now();
+            classifier.call(|w, s| w.call_classify(s, &input)).unwrap();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    let mut calls: Vec<Duration> = (0..3000)
+        .map(|_| {
+            let t = Instant::now();
+            classifier.call(|w, s| w.describe(s)).unwrap();
+            t.elapsed()
+        })
+        .collect();
+    calls.sort();
+    println!("warm describe() round trip (the per-call floor): p50 {:.1} µs", calls[calls.len() / 2].as_secs_f64() * 1e6);
+    println!(
+        "warm classify ({} B pane): p50 {:.1} µs, p90 {:.1} µs (goal p50 < 20 µs)",
+        input.pane.len(),
+        times[times.len() / 2].as_secs_f64() * 1e6,
+        times[times.len() * 9 / 10].as_secs_f64() * 1e6
+    );
+
+    let lines = [
+        "2026-11-24T10:00:00Z INFO compiling crate foo v1.2.3 (/home/dev/work/foo)",
+        "• Working (12s • esc to interrupt)",
+        "warning: unused variable `x` at src/lib.rs:10:5",
+        "commit 0123456789abcdef0123456789abcdef01234567 Merge branch 'main'",
+        "   Compiling regex v1.11.0",
+        "test tests::it_works ... ok",
+        "\x1b[32m+\x1b[0m added line with some code: let x = foo(bar, baz);",
+        "export OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyz0123",
+        "Authorization: Bearer abcdefghijklmnop0123",
+        "{\"id\": \"123e4567-e89b-12d3-a456-426614174000\", \"ok\": true}",
+    ];
+    let mut text = String::new();
+    let mut i = 0;
+    while text.len() < 1 << 20 {
+        text.push_str(lines[i % lines.len()]);
+        text.push('\n');
+        i += 1;
+    }
+    let mut redactor = Slot::<redaction::Redactor>::load(
+        Kind::Redaction.embedded(),
+        Source::Embedded,
+        Some(&cache_dir),
+        Limits { deadline: Duration::from_secs(5), ..lim },
+    )
+    .unwrap();
+    let req = redaction::RedactInput { text: text.clone(), known_paths: vec![] };
+    let runs: Vec<Duration> = (0..10)
+        .map(|_| {
+            let t = Instant::now();
+            let out = redactor.call(|w, s| w.call_redact(s, &req)).unwrap();
+            assert!(out.changed);
+            t.elapsed()
+        })
+        .collect();
+    let native: Vec<Duration> = (0..10)
+        .map(|_| {
+            let t = Instant::now();
+            let _ = codex_master::text::redact(&text);
+            t.elapsed()
+        })
+        .collect();
+    println!(
+        "redact {:.2} MiB mixed log in the sandbox: median {:.1} ms (goal < 20 ms); the host's native baseline: {:.1} ms",
+        text.len() as f64 / (1 << 20) as f64,
+        ms(median(runs)),
+        ms(median(native))
+    );
+    // The same size of text with nothing to mask: the scan alone, no rewriting.
+    let plain = "test tests::it_works ... ok\n".repeat((1 << 20) / 28);
+    let req = redaction::RedactInput { text: plain, known_paths: vec![] };
+    let runs: Vec<Duration> = (0..10)
+        .map(|_| {
+            let t = Instant::now();
+            let out = redactor.call(|w, s| w.call_redact(s, &req)).unwrap();
+            assert!(!out.changed);
+            t.elapsed()
+        })
+        .collect();
+    println!("redact 1 MiB with nothing to mask, in the sandbox: median {:.1} ms", ms(median(runs)));
+    let _ = std::fs::remove_dir_all(&tmp);
+}
