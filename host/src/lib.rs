@@ -13,6 +13,7 @@ pub mod ext;
 pub mod fsafe;
 pub mod lease;
 pub mod mcp;
+pub mod scripted;
 pub mod state;
 pub mod text;
 pub mod timefmt;

@@ -505,7 +505,8 @@ fn tui_state(pane_text: &str, pane: &[Block], running: bool, profile: &str) -> T
     if bottom.iter().any(|b| DIALOG.found_in(&b.text)) {
         return TuiState::Dialog;
     }
-    let tail: String = pane_text.lines().rev().take(8).collect::<Vec<_>>().join("\n").to_lowercase();
+    // Blank lines below an inline viewport are no part of the screen's bottom.
+    let tail: String = pane_text.lines().rev().filter(|l| !l.trim().is_empty()).take(8).collect::<Vec<_>>().join("\n").to_lowercase();
     // "• Working (12s • esc to interrupt)"
     if tail.lines().any(|l| l.find("working").is_some_and(|w| l[w..].contains("esc to interrupt"))) {
         return TuiState::Working;

@@ -1,10 +1,52 @@
-//! The agent registry: which workers exist and how selectors name them.
+//! The agent registry: which workers exist, how they are launched, and how selectors name them.
 //!
-//! With no configuration there are two agents, `a` and `b`, described by the seed's environment
-//! variables, so a seed user's setup keeps working. The selector words are `both` (a and b) and
-//! `all` (every agent).
+//! Agents come from `[agents.<name>]` tables in `config.toml`. With none configured there are two
+//! agents, `a` and `b`, described by the seed's environment variables, so a seed user's setup
+//! keeps working. The selector words are `both` (a and b) and `all` (every agent).
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub mod procs;
+
+pub const DEFAULT_MODEL: &str = "gpt-5.4-mini";
+pub const DEFAULT_EFFORT: &str = "medium";
+const MAX_AGENTS: usize = 64;
+const MAX_EXTRA_ARGS: usize = 32;
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// How an agent's CLI is launched and how its screen reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// The OpenAI Codex CLI: the seed's launch line plus `--no-daemon`.
+    Codex,
+    /// Any command: the runner and the extra args, nothing added.
+    Generic,
+    /// The built-in scripted agent (`codex-master-mcp scripted-agent`), a Codex-like TUI for
+    /// tests and the demo.
+    Scripted,
+}
+
+impl Profile {
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Codex => "codex",
+            Profile::Generic => "generic",
+            Profile::Scripted => "scripted",
+        }
+    }
+
+    /// What the classifier is told: the scripted agent draws the Codex TUI.
+    pub fn screen(self) -> &'static str {
+        match self {
+            Profile::Codex | Profile::Scripted => "codex",
+            Profile::Generic => "generic",
+        }
+    }
+}
 
 /// One worker agent.
 #[derive(Debug, Clone)]
@@ -12,9 +54,41 @@ pub struct AgentSpec {
     /// `[a-z0-9-]`, 1–32 characters.
     pub name: String,
     pub label: String,
+    pub profile: Profile,
     pub session: String,
+    /// CODEX_HOME for Codex; exported to the agent when set.
     pub home: Option<PathBuf>,
+    /// The executable; `None` for the scripted profile (the binary itself runs it).
     pub runner: Option<PathBuf>,
+    pub model: String,
+    pub reasoning_effort: String,
+    pub extra_args: Vec<String>,
+}
+
+impl AgentSpec {
+    /// The argument vector after the runner.
+    pub fn launch_args(&self) -> Vec<String> {
+        let mut args = match self.profile {
+            Profile::Codex => vec![
+                "--model".to_owned(),
+                self.model.clone(),
+                "-c".to_owned(),
+                format!("model=\"{}\"", self.model),
+                "-c".to_owned(),
+                format!("model_reasoning_effort=\"{}\"", self.reasoning_effort),
+                "--yolo".to_owned(),
+                "-s".to_owned(),
+                "danger-full-access".to_owned(),
+                "--search".to_owned(),
+                // Without it Codex 0.169 leaves an app-server daemon running after exit.
+                "--no-daemon".to_owned(),
+            ],
+            Profile::Scripted => vec!["scripted-agent".to_owned(), "--model".to_owned(), self.model.clone()],
+            Profile::Generic => Vec::new(),
+        };
+        args.extend(self.extra_args.iter().cloned());
+        args
+    }
 }
 
 /// The configured agents, in a stable order.
@@ -23,16 +97,114 @@ pub struct Registry {
     agents: Vec<AgentSpec>,
 }
 
-/// Whether `name` is a valid agent name.
+/// Whether `name` is a valid agent name (and not a selector word).
 pub fn valid_agent_name(name: &str) -> bool {
-    (1..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    (1..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') && !matches!(name, "all" | "both")
+}
+
+fn valid_session_name(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn valid_model_word(s: &str) -> bool {
+    (1..=100).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:/".contains(&b))
 }
 
 fn env_path(name: &str) -> Option<PathBuf> {
     std::env::var_os(name).map(PathBuf::from).filter(|p| p.is_absolute())
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentTable {
+    label: Option<String>,
+    profile: Option<Profile>,
+    home: Option<String>,
+    runner: Option<String>,
+    model: Option<String>,
+    reasoning_effort: Option<String>,
+    #[serde(default)]
+    args: Vec<String>,
+    session: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    agents: BTreeMap<String, AgentTable>,
+}
+
+/// `~/x` → `$HOME/x`; anything else must be absolute.
+fn config_path(field: &str, agent: &str, value: &str) -> Result<PathBuf, String> {
+    let path = match value.strip_prefix("~/") {
+        Some(rest) => env_path("HOME").ok_or_else(|| format!("agents.{agent}.{field}: HOME is not set"))?.join(rest),
+        None => PathBuf::from(value),
+    };
+    if !path.is_absolute() || value.len() > 1000 {
+        return Err(format!("agents.{agent}.{field} must be an absolute path of at most 1000 characters"));
+    }
+    Ok(crate::ext::config::normalize_lexically(&path))
+}
+
 impl Registry {
+    /// The agents of `config.toml`, or the seed-compatible defaults when it configures none.
+    pub fn load() -> Result<Registry, String> {
+        let Some(dir) = crate::ext::config::config_dir() else { return Ok(Registry::from_env()) };
+        let path = dir.join(crate::ext::config::CONFIG_FILE);
+        let text = match crate::ext::config::read_file_nofollow(&path, MAX_CONFIG_BYTES) {
+            Ok(Some(bytes)) => String::from_utf8(bytes).map_err(|_| "config.toml is not UTF-8".to_owned())?,
+            Ok(None) => return Ok(Registry::from_env()),
+            Err(e) => return Err(format!("config.toml could not be read: {e}")),
+        };
+        Registry::from_toml(&text)
+    }
+
+    /// Parses the `[agents.*]` tables of a config text.
+    pub fn from_toml(text: &str) -> Result<Registry, String> {
+        let cfg: ConfigFile = toml::from_str(text).map_err(|e| format!("config.toml: {}", crate::text::keep_head_chars(e.message(), 300)))?;
+        if cfg.agents.is_empty() {
+            return Ok(Registry::from_env());
+        }
+        if cfg.agents.len() > MAX_AGENTS {
+            return Err(format!("config.toml configures more than {MAX_AGENTS} agents"));
+        }
+        let mut agents = Vec::new();
+        for (name, t) in cfg.agents {
+            if !valid_agent_name(&name) {
+                return Err("config.toml: agent names are 1-32 characters of a-z, 0-9 and '-', and not 'all' or 'both'".into());
+            }
+            let profile = t.profile.unwrap_or(Profile::Codex);
+            let home = t.home.as_deref().map(|h| config_path("home", &name, h)).transpose()?;
+            let runner = match (profile, t.runner.as_deref()) {
+                (_, Some(r)) => Some(config_path("runner", &name, r)?),
+                (Profile::Codex, None) => home.as_ref().map(|h| h.join("codex")),
+                (Profile::Generic, None) => return Err(format!("agents.{name}: the generic profile needs a runner")),
+                (Profile::Scripted, None) => None,
+            };
+            let model = t.model.unwrap_or_else(|| DEFAULT_MODEL.to_owned());
+            let effort = t.reasoning_effort.unwrap_or_else(|| DEFAULT_EFFORT.to_owned());
+            if !valid_model_word(&model) || !valid_model_word(&effort) {
+                return Err(format!("agents.{name}: model and reasoning_effort are words of letters, digits and ._-:/"));
+            }
+            if t.args.len() > MAX_EXTRA_ARGS || t.args.iter().any(|a| a.len() > 1000 || a.contains('\0')) {
+                return Err(format!("agents.{name}.args: at most {MAX_EXTRA_ARGS} arguments of at most 1000 characters"));
+            }
+            let session = t.session.unwrap_or_else(|| format!("codex_agent_{}_mcp", name.replace('-', "_")));
+            if !valid_session_name(&session) {
+                return Err(format!("agents.{name}.session: 1-64 characters of letters, digits, '_' and '-'"));
+            }
+            let label = t.label.map(|l| crate::text::keep_head_chars(&crate::text::strip_ansi(&l), 80)).unwrap_or_else(|| format!("Agent {name}"));
+            agents.push(AgentSpec { name, label, profile, session, home, runner, model, reasoning_effort: effort, extra_args: t.args });
+        }
+        // Two agents on one session would drive each other's pane.
+        let mut sessions: Vec<&str> = agents.iter().map(|a| a.session.as_str()).collect();
+        sessions.sort_unstable();
+        if sessions.windows(2).any(|w| w[0] == w[1]) {
+            return Err("config.toml: two agents share a tmux session name".into());
+        }
+        Ok(Registry { agents })
+    }
+
     /// The seed-compatible default: agents `a` and `b` from `CODEX_AGENT_{A,B}_*`.
     pub fn from_env() -> Registry {
         let home_dir = env_path("HOME");
@@ -45,9 +217,19 @@ impl Registry {
                 let runner = env_path(&format!("CODEX_AGENT_{upper}_RUNNER")).or_else(|| home.as_ref().map(|h| h.join("codex")));
                 let session = std::env::var(format!("CODEX_AGENT_{upper}_SESSION"))
                     .ok()
-                    .filter(|s| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+                    .filter(|s| valid_session_name(s))
                     .unwrap_or_else(|| format!("codex_agent_{name}_mcp"));
-                AgentSpec { name: (*name).to_owned(), label: format!("Codex Agentin {upper}"), session, home, runner }
+                AgentSpec {
+                    name: (*name).to_owned(),
+                    label: format!("Codex Agentin {upper}"),
+                    profile: Profile::Codex,
+                    session,
+                    home,
+                    runner,
+                    model: DEFAULT_MODEL.to_owned(),
+                    reasoning_effort: DEFAULT_EFFORT.to_owned(),
+                    extra_args: Vec::new(),
+                }
             })
             .collect();
         Registry { agents }
@@ -55,6 +237,10 @@ impl Registry {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.agents.iter().map(|a| a.name.as_str())
+    }
+
+    pub fn agents(&self) -> &[AgentSpec] {
+        &self.agents
     }
 
     pub fn get(&self, name: &str) -> Option<&AgentSpec> {
@@ -76,6 +262,15 @@ impl Registry {
     }
 }
 
+/// Whether `path` is a regular executable file, checked without following a final symlink.
+pub fn runner_ok(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => m.file_type().is_file() && m.permissions().mode() & 0o111 != 0 && rustix::fs::access(path, rustix::fs::Access::EXEC_OK).is_ok(),
+        Err(_) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,11 +278,51 @@ mod tests {
     #[test]
     fn names_and_selectors() {
         assert!(valid_agent_name("a") && valid_agent_name("worker-12"));
-        assert!(!valid_agent_name("") && !valid_agent_name("A") && !valid_agent_name(&"x".repeat(33)));
+        assert!(!valid_agent_name("") && !valid_agent_name("A") && !valid_agent_name(&"x".repeat(33)) && !valid_agent_name("all"));
         let reg = Registry::from_env();
         assert_eq!(reg.select("all"), ["a", "b"]);
         assert_eq!(reg.select("both"), ["a", "b"]);
         assert_eq!(reg.select("b"), ["b"]);
         assert!(reg.has_pair());
+    }
+
+    #[test]
+    fn config_tables_define_any_number_of_agents() {
+        let reg = Registry::from_toml(
+            r#"
+            [agents.w1]
+            profile = "scripted"
+            [agents.w2]
+            profile = "generic"
+            runner = "/usr/bin/env"
+            args = ["bash"]
+            [agents.codex-x]
+            home = "/srv/cx"
+            model = "gpt-5.3-codex-spark"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(reg.names().collect::<Vec<_>>(), ["codex-x", "w1", "w2"]);
+        let cx = reg.get("codex-x").unwrap();
+        assert_eq!(cx.runner.as_deref(), Some(Path::new("/srv/cx/codex")));
+        assert!(cx.launch_args().contains(&"--no-daemon".to_owned()) && cx.launch_args()[1] == "gpt-5.3-codex-spark");
+        assert_eq!(reg.get("w2").unwrap().launch_args(), ["bash"]);
+        assert_eq!(reg.get("w1").unwrap().session, "codex_agent_w1_mcp");
+        assert!(!reg.has_pair());
+    }
+
+    #[test]
+    fn bad_config_is_refused_with_a_reason() {
+        for (text, needle) in [
+            ("[agents.All]\nprofile='scripted'", "agent names"),
+            ("[agents.x]\nprofile='generic'", "needs a runner"),
+            ("[agents.x]\nrunner='relative/bin'", "absolute path"),
+            ("[agents.x]\nprofile='scripted'\nsession='s'\n[agents.y]\nprofile='scripted'\nsession='s'", "share"),
+            ("[agents.x]\nprofile='scripted'\nbogus=1", "unknown field"),
+            ("[agents.x]\nprofile='scripted'\nmodel='a b'", "model"),
+        ] {
+            let err = Registry::from_toml(text).unwrap_err();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
     }
 }

@@ -63,6 +63,22 @@ pub fn command(catalogue: &Catalogue) -> Command {
         .subcommand(Command::new("serve").about("Serve MCP on stdio (the default with no arguments)."))
         .subcommand(Command::new("tools").about("Print the tool catalogue as JSON."))
         .subcommand(ext::command())
+        .subcommand(
+            Command::new("raw-log-writer")
+                .hide(true)
+                .about("Copy stdin into a managed raw log (run by tmux pipe-pane).")
+                .arg(Arg::new("state-dir").long("state-dir").required(true))
+                .arg(Arg::new("max-bytes").long("max-bytes").value_parser(clap::value_parser!(u64)).default_value("5242880"))
+                .arg(Arg::new("name").required(true)),
+        )
+        .subcommand(
+            Command::new("scripted-agent")
+                .hide(true)
+                .about("A scripted worker that draws Codex-like screens (tests and the demo).")
+                .arg(Arg::new("model").long("model").default_value("gpt-5.4-mini"))
+                .arg(Arg::new("work-seconds").long("work-seconds").value_parser(clap::value_parser!(u64)).default_value("2"))
+                .arg(Arg::new("trust-dialog").long("trust-dialog").action(ArgAction::SetTrue)),
+        )
         .subcommands(catalogue.tools().iter().map(tool_command))
 }
 
@@ -100,7 +116,13 @@ fn print_json(value: &Value) {
 
 /// Runs the CLI; returns the process exit code.
 pub fn run(argv: Vec<OsString>) -> i32 {
-    let registry = Registry::from_env();
+    let registry = match Registry::load() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("codex-master-mcp: {}", crate::text::safe_error_text(&e));
+            return EXIT_FAILED;
+        }
+    };
     let catalogue = Catalogue::new(&registry);
     let matches = match command(&catalogue).try_get_matches_from(argv) {
         Ok(m) => m,
@@ -128,6 +150,12 @@ pub fn run(argv: Vec<OsString>) -> i32 {
             print_json(&catalogue.listing());
             EXIT_OK
         }
+        Some(("raw-log-writer", sub)) => raw_log_writer(sub),
+        Some(("scripted-agent", sub)) => crate::scripted::run(
+            sub.get_one::<String>("model").map_or("gpt-5.4-mini", String::as_str),
+            *sub.get_one::<u64>("work-seconds").unwrap_or(&2),
+            sub.get_flag("trust-dialog"),
+        ),
         Some(("ext", sub)) => {
             let (code, value) = ext::run(sub);
             print_json(&value);
@@ -144,6 +172,27 @@ pub fn run(argv: Vec<OsString>) -> i32 {
                 Err(e) => print_json(&e.to_json()),
             }
             if failed { EXIT_FAILED } else { EXIT_OK }
+        }
+    }
+}
+
+/// `raw-log-writer`: bounded copy of stdin into `R/raw/NAME`; errors go to stderr only.
+fn raw_log_writer(m: &ArgMatches) -> i32 {
+    let max = *m.get_one::<u64>("max-bytes").unwrap_or(&crate::state::rawlog::MAX_RAW_LOG_BYTES);
+    if !(1..=crate::state::rawlog::MAX_RAW_LOG_BYTES).contains(&max) {
+        eprintln!("raw-log-writer: --max-bytes must be between 1 and {}", crate::state::rawlog::MAX_RAW_LOG_BYTES);
+        return EXIT_USAGE;
+    }
+    let root = std::path::PathBuf::from(m.get_one::<String>("state-dir").map_or("", String::as_str));
+    let name = m.get_one::<String>("name").map_or("", String::as_str);
+    let result = crate::state::State::open_at(&root)
+        .map_err(|e| e.to_string())
+        .and_then(|state| crate::state::rawlog::write_from(&state, name, max, std::io::stdin().lock()).map_err(|e| e.to_string()));
+    match result {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("raw-log-writer: {e}");
+            EXIT_FAILED
         }
     }
 }

@@ -344,6 +344,85 @@ impl Dir {
         Ok(())
     }
 
+    /// Opens the existing regular file `name` for appending (no-follow, never created).
+    pub fn open_append(&self, name: &str) -> Result<File> {
+        check_name(name)?;
+        let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let fd = rfs::openat(&self.fd, name, flags, Mode::empty())?;
+        let st = rfs::fstat(&fd)?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(FsError::NotRegular);
+        }
+        Ok(File::from(fd))
+    }
+
+    /// Size and modification time (epoch seconds) of the regular file `name`; `None` when
+    /// absent. A symlink or other entry is an error.
+    pub fn file_stat(&self, name: &str) -> Result<Option<(u64, f64)>> {
+        check_name(name)?;
+        match rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile => {
+                Ok(Some((st.st_size as u64, st.st_mtime as f64 + st.st_mtime_nsec as f64 / 1e9)))
+            }
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => Err(FsError::Symlink),
+            Ok(_) => Err(FsError::NotRegular),
+            Err(Errno::NOENT) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The last `max` bytes of the regular file `name` from offset `from` on, and the file's
+    /// size; `None` when absent.
+    pub fn read_tail(&self, name: &str, from: u64, max: u64) -> Result<Option<(Vec<u8>, u64)>> {
+        use std::io::{Seek, SeekFrom};
+        let Some((mut file, size)) = self.open_regular_read(name)? else { return Ok(None) };
+        let start = size.saturating_sub(max).max(from.min(size));
+        file.seek(SeekFrom::Start(start))?;
+        let mut buf = Vec::with_capacity((size - start) as usize);
+        file.take(max).read_to_end(&mut buf)?;
+        Ok(Some((buf, size)))
+    }
+
+    /// Renames `from` to `to` inside this directory (replacing `to`).
+    pub fn rename(&self, from: &str, to: &str) -> Result<()> {
+        check_name(from)?;
+        check_name(to)?;
+        rfs::renameat(&self.fd, from, &self.fd, to)?;
+        Ok(())
+    }
+
+    /// Removes the entry `name` itself (a symlink is unlinked, never followed); not directories.
+    pub fn unlink(&self, name: &str) -> Result<bool> {
+        check_name(name)?;
+        match rfs::unlinkat(&self.fd, name, AtFlags::empty()) {
+            Ok(()) => Ok(true),
+            Err(Errno::NOENT) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The entries of this directory: name, kind, and for regular files size and mtime.
+    pub fn list(&self) -> Result<Vec<(String, EntryKind, u64, f64)>> {
+        let fd = rfs::openat(&self.fd, ".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+        let mut out = Vec::new();
+        for entry in rfs::Dir::new(fd)? {
+            let entry = entry?;
+            let Ok(name) = entry.file_name().to_str() else { continue };
+            if name == "." || name == ".." {
+                continue;
+            }
+            let Ok(st) = rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) else { continue };
+            let kind = match FileType::from_raw_mode(st.st_mode) {
+                FileType::RegularFile => EntryKind::File,
+                FileType::Directory => EntryKind::Dir,
+                FileType::Symlink => EntryKind::Symlink,
+                _ => EntryKind::Other,
+            };
+            out.push((name.to_owned(), kind, st.st_size as u64, st.st_mtime as f64 + st.st_mtime_nsec as f64 / 1e9));
+        }
+        Ok(out)
+    }
+
     /// Removes the regular file `name`; a symlink or other non-regular entry is refused and left
     /// in place. Returns whether something was removed.
     pub fn remove_file(&self, name: &str) -> Result<bool> {

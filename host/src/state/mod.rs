@@ -14,6 +14,9 @@ use std::path::PathBuf;
 
 use crate::fsafe::{Dir, FsError};
 
+pub mod meta;
+pub mod rawlog;
+
 /// Metadata and lease files are small; anything larger is refused.
 pub const MAX_META_BYTES: u64 = 64 * 1024;
 
@@ -54,6 +57,7 @@ pub fn root_path() -> Result<PathBuf, StateError> {
 #[derive(Debug)]
 pub struct State {
     pub root: Dir,
+    pub raw: Dir,
     pub meta: Dir,
     pub locks: Dir,
     pub leases: Dir,
@@ -62,8 +66,14 @@ pub struct State {
 impl State {
     /// Opens (creating as needed) the state tree named by the environment.
     pub fn open() -> Result<State, StateError> {
-        let root = Dir::walk_private(&root_path()?)?;
+        State::open_at(&root_path()?)
+    }
+
+    /// Opens (creating as needed) the state tree at `root`.
+    pub fn open_at(root: &std::path::Path) -> Result<State, StateError> {
+        let root = Dir::walk_private(root)?;
         Ok(State {
+            raw: root.subdir_private("raw")?,
             meta: root.subdir_private("meta")?,
             locks: root.subdir_private("locks")?,
             leases: root.subdir_private("leases")?,

@@ -1,17 +1,24 @@
 //! tmux, always with a timeout.
 //!
 //! Every call runs `tmux` as a child process that is killed when its deadline passes (or when the
-//! calling task is cancelled), so a wedged tmux server can never hang a tool call.
+//! calling task is cancelled), so a wedged tmux server can never hang a tool call. Fleet queries
+//! use one `list-panes -a` call for every agent, never one process per agent per field.
+//!
+//! `CODEX_MASTER_TMUX_SOCKET` (an absolute path) selects an explicit server socket (`tmux -S`),
+//! which the watchdog unit and the tests use; otherwise tmux's default socket is used.
 
+use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
 
 use crate::text::safe_error_text;
 
 /// Deadline for one tmux call (the seed's `DEFAULT_TMUX_TIMEOUT_SECONDS`).
 pub const TMUX_TIMEOUT: Duration = Duration::from_secs(10);
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum TmuxError {
     #[error("tmux is not installed or not on PATH")]
     NotInstalled,
@@ -19,6 +26,8 @@ pub enum TmuxError {
     Timeout(u64),
     #[error("tmux could not be started: {0}")]
     Spawn(String),
+    #[error("tmux failed: {0}")]
+    Failed(String),
 }
 
 /// Output of a finished tmux call.
@@ -30,15 +39,50 @@ pub struct TmuxOutput {
     pub stderr: String,
 }
 
+impl TmuxOutput {
+    /// The output, or the failure with its (safe) stderr.
+    pub fn ok(self) -> Result<TmuxOutput, TmuxError> {
+        if self.success {
+            Ok(self)
+        } else {
+            Err(TmuxError::Failed(self.stderr))
+        }
+    }
+}
+
+fn socket_args() -> Vec<String> {
+    match std::env::var_os("CODEX_MASTER_TMUX_SOCKET") {
+        Some(p) if std::path::Path::new(&p).is_absolute() => vec!["-S".into(), p.to_string_lossy().into_owned()],
+        _ => Vec::new(),
+    }
+}
+
 /// Runs `tmux ARGS`, bounded by `timeout`.
 pub async fn run(args: &[&str], timeout: Duration) -> Result<TmuxOutput, TmuxError> {
+    run_with_input(args, None, timeout).await
+}
+
+/// Runs `tmux ARGS` with `input` on stdin, bounded by `timeout`.
+pub async fn run_with_input(args: &[&str], input: Option<&[u8]>, timeout: Duration) -> Result<TmuxOutput, TmuxError> {
     let mut cmd = tokio::process::Command::new("tmux");
-    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
-    let child = cmd.spawn().map_err(|e| match e.kind() {
+    cmd.args(socket_args())
+        .args(args)
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => TmuxError::NotInstalled,
         _ => TmuxError::Spawn(e.kind().to_string()),
     })?;
-    let out = tokio::time::timeout(timeout, child.wait_with_output())
+    let work = async {
+        if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+            stdin.write_all(bytes).await?;
+            drop(stdin);
+        }
+        child.wait_with_output().await
+    };
+    let out = tokio::time::timeout(timeout, work)
         .await
         .map_err(|_| TmuxError::Timeout(timeout.as_secs()))?
         .map_err(|e| TmuxError::Spawn(e.kind().to_string()))?;
@@ -50,8 +94,165 @@ pub async fn run(args: &[&str], timeout: Duration) -> Result<TmuxOutput, TmuxErr
     })
 }
 
+/// Whether `stderr` says there is no tmux server (so no session can exist).
+fn no_server(stderr: &str) -> bool {
+    stderr.contains("no server running") || stderr.contains("error connecting to") || stderr.contains("No such file or directory")
+}
+
+/// The exact-name target of a session's active pane.
+pub fn pane_target(session: &str) -> String {
+    format!("={session}:")
+}
+
 /// Whether the session exists (exact name match).
 pub async fn session_alive(session: &str) -> Result<bool, TmuxError> {
     let target = format!("={session}");
     Ok(run(&["has-session", "-t", &target], TMUX_TIMEOUT).await?.success)
+}
+
+/// The first pane of one session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaneInfo {
+    pub pid: Option<u32>,
+    /// The pane's process exited (the session is kept by `remain-on-exit`).
+    pub dead: bool,
+    pub width: u32,
+    /// The last time tmux saw output in the session, in epoch seconds.
+    pub activity: Option<u64>,
+}
+
+/// Every session's first pane, in one tmux call. No server means no sessions.
+pub async fn list_panes() -> Result<HashMap<String, PaneInfo>, TmuxError> {
+    let out = run(
+        &["list-panes", "-a", "-F", "#{session_name}\t#{pane_index}\t#{pane_pid}\t#{pane_dead}\t#{pane_width}\t#{session_activity}"],
+        TMUX_TIMEOUT,
+    )
+    .await?;
+    if !out.success {
+        return if no_server(&out.stderr) { Ok(HashMap::new()) } else { Err(TmuxError::Failed(out.stderr)) };
+    }
+    let mut panes = HashMap::new();
+    for line in out.stdout.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() != 6 || panes.contains_key(f[0]) {
+            continue;
+        }
+        panes.insert(
+            f[0].to_owned(),
+            PaneInfo { pid: f[2].parse().ok(), dead: f[3] == "1", width: f[4].parse().unwrap_or(80), activity: f[5].parse().ok() },
+        );
+    }
+    Ok(panes)
+}
+
+/// A capture without the blank lines below the content (an inline TUI leaves the rest of the
+/// pane empty).
+fn trim_blank_tail(text: &str) -> String {
+    let mut out = text.trim_end().to_owned();
+    out.push('\n');
+    out
+}
+
+/// The last `lines` lines of the session's pane (joined wrapped lines, no escapes).
+pub async fn capture_pane(session: &str, lines: u32) -> Result<String, TmuxError> {
+    let start = format!("-{lines}");
+    Ok(trim_blank_tail(&run(&["capture-pane", "-p", "-J", "-t", &pane_target(session), "-S", &start], TMUX_TIMEOUT).await?.ok()?.stdout))
+}
+
+/// Captures several sessions' panes in one tmux call (a marker line between them). Falls back
+/// to one call per session when a session vanished meanwhile.
+pub async fn capture_many(sessions: &[String], lines: u32) -> Vec<Option<String>> {
+    if sessions.is_empty() {
+        return Vec::new();
+    }
+    let marker = format!("--codex-master-{}--", crate::fsafe::nonce());
+    let start = format!("-{lines}");
+    let targets: Vec<String> = sessions.iter().map(|s| pane_target(s)).collect();
+    let mut args: Vec<&str> = Vec::new();
+    for t in &targets {
+        if !args.is_empty() {
+            args.push(";");
+        }
+        args.extend(["capture-pane", "-p", "-J", "-t", t.as_str(), "-S", start.as_str(), ";", "display-message", "-p", marker.as_str()]);
+    }
+    if let Ok(TmuxOutput { success: true, stdout, .. }) = run(&args, TMUX_TIMEOUT).await {
+        let parts: Vec<&str> = stdout.split(&format!("{marker}\n")).collect();
+        if parts.len() == sessions.len() + 1 {
+            return parts[..sessions.len()].iter().map(|p| Some(trim_blank_tail(p))).collect();
+        }
+    }
+    let mut out = Vec::new();
+    for s in sessions {
+        out.push(capture_pane(s, lines).await.ok());
+    }
+    out
+}
+
+/// Starts a detached session running `command` (a shell command line) in `cwd`. The pane is
+/// kept when its process exits, so that a crash shows as `exited` rather than vanishing.
+pub async fn new_session(session: &str, cwd: &str, command: &str, width: u32, height: u32) -> Result<(), TmuxError> {
+    let (w, h) = (width.to_string(), height.to_string());
+    let target = pane_target(session);
+    run(
+        &["new-session", "-d", "-s", session, "-x", &w, "-y", &h, "-c", cwd, command, ";", "set-option", "-w", "-t", &target, "remain-on-exit", "on"],
+        TMUX_TIMEOUT,
+    )
+    .await?
+    .ok()
+    .map(drop)
+}
+
+/// Pipes the pane's output into `command` (`pipe-pane -o`).
+pub async fn pipe_pane(session: &str, command: &str) -> Result<(), TmuxError> {
+    run(&["pipe-pane", "-o", "-t", &pane_target(session), command], TMUX_TIMEOUT).await?.ok().map(drop)
+}
+
+/// Pastes `text` through a uniquely named buffer, as a bracketed paste when the application
+/// asked for it (`paste-buffer -p`), and deletes the buffer.
+pub async fn paste(session: &str, buffer: &str, text: &str) -> Result<(), TmuxError> {
+    run_with_input(&["load-buffer", "-b", buffer, "-"], Some(text.as_bytes()), TMUX_TIMEOUT).await?.ok()?;
+    let pasted = run(&["paste-buffer", "-p", "-d", "-b", buffer, "-t", &pane_target(session)], TMUX_TIMEOUT).await;
+    if !matches!(pasted, Ok(TmuxOutput { success: true, .. })) {
+        // Never leave the text behind in a tmux buffer.
+        let _ = run(&["delete-buffer", "-b", buffer], TMUX_TIMEOUT).await;
+    }
+    pasted?.ok().map(drop)
+}
+
+/// Sends key names (`Enter`, `C-c`, …).
+pub async fn send_keys(session: &str, keys: &[&str]) -> Result<(), TmuxError> {
+    let target = pane_target(session);
+    let mut args = vec!["send-keys", "-t", target.as_str()];
+    args.extend_from_slice(keys);
+    run(&args, TMUX_TIMEOUT).await?.ok().map(drop)
+}
+
+pub async fn kill_session(session: &str) -> Result<(), TmuxError> {
+    let target = format!("={session}");
+    run(&["kill-session", "-t", &target], TMUX_TIMEOUT).await?.ok().map(drop)
+}
+
+/// Quotes one word for a POSIX shell.
+pub fn shell_quote(word: &str) -> String {
+    if !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b)) {
+        return word.to_owned();
+    }
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// A shell command line from words.
+pub fn shell_join<S: AsRef<str>>(words: &[S]) -> String {
+    words.iter().map(|w| shell_quote(w.as_ref())).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_the_shell() {
+        assert_eq!(shell_join(&["a", "b c", "it's", "", "x=\"y\""]), "a 'b c' 'it'\\''s' '' 'x=\"y\"'");
+        let out = std::process::Command::new("sh").arg("-c").arg(format!("printf '%s|' {}", shell_join(&["b c", "it's", "$HOME", "`x`"]))).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "b c|it's|$HOME|`x`|");
+    }
 }

@@ -14,8 +14,10 @@ use crate::agents::Registry;
 use crate::mcp::schema::{self, Args, Param};
 use crate::text::safe_error_text;
 
+pub mod agent;
 pub mod lease;
 pub mod scope;
+pub mod status;
 
 /// The sentinel written in place of hidden data (paths, output, identities).
 pub const NOT_RETURNED: &str = "not_returned";
@@ -163,6 +165,8 @@ pub mod agent_param {
 impl Catalogue {
     pub fn new(reg: &Registry) -> Catalogue {
         let mut tools = Vec::new();
+        tools.extend(agent::tools(reg));
+        tools.extend(status::tools(reg));
         tools.extend(lease::tools(reg));
         tools.extend(scope::tools(reg));
         Catalogue { tools }

@@ -1,0 +1,275 @@
+//! The scripted agent (`codex-master-mcp scripted-agent`, hidden): a small program that draws
+//! screens like the Codex 0.169 TUI, for the tests and the demo. It never calls a model.
+//!
+//! It runs the terminal raw with bracketed paste on, keeps a composer at the bottom, and
+//! answers what is submitted:
+//! - `work N`: the "Working (Ns • esc to interrupt)" line for N seconds, then a reply;
+//! - `limit`, `model-limit`, `warn`, `credits`: the real limit and warning messages;
+//! - `popup`: the "Approaching rate limits" popup until a key is pressed;
+//! - `crash`: exits with status 1 (the pane dies); `quit`: exits 0;
+//! - anything else: works for `--work-seconds`, then replies with its length.
+//!
+//! `--trust-dialog` starts with the folder trust dialog. Esc or Ctrl-C interrupts work.
+
+use std::io::{Read, Write};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const PASTE_BEGIN: &[u8] = b"\x1b[200~";
+const PASTE_END: &[u8] = b"\x1b[201~";
+
+enum Screen {
+    Idle,
+    Working { started: Instant, seconds: u64, task: String },
+    Dialog,
+    Popup,
+}
+
+struct Tui {
+    out: std::io::Stdout,
+    /// Lines of the bottom area currently drawn.
+    drawn: usize,
+    composer: String,
+    screen: Screen,
+    model: String,
+    work_seconds: u64,
+}
+
+impl Tui {
+    fn bottom(&self) -> Vec<String> {
+        let composer = format!("› {}", self.composer.replace('\n', "\n  "));
+        match &self.screen {
+            Screen::Idle => vec![String::new(), composer, String::new(), "  ? for shortcuts                                  100% context left".into()],
+            Screen::Working { started, .. } => vec![
+                format!("• Working ({}s • esc to interrupt)", started.elapsed().as_secs()),
+                String::new(),
+                composer,
+                String::new(),
+                "  ⏎ send   ⌃J newline   ⌃C quit".into(),
+            ],
+            Screen::Dialog => vec![
+                String::new(),
+                "> You are in a new folder".into(),
+                "  Trust this folder? Codex can read and edit files here and run commands.".into(),
+                "  Continue only if you trust these files.".into(),
+                String::new(),
+                "› 1. Yes, continue".into(),
+                "  2. No, quit".into(),
+                String::new(),
+                "  Press enter to continue".into(),
+            ],
+            Screen::Popup => vec![
+                String::new(),
+                "  Approaching rate limits".into(),
+                format!("  Switch to gpt-5.4-mini for lower credit usage? (you are on {})", self.model),
+                String::new(),
+                "› 1. Switch to gpt-5.4-mini".into(),
+                "  2. Keep current model".into(),
+                String::new(),
+                "  Press enter to confirm or esc to go back".into(),
+            ],
+        }
+    }
+
+    /// Prints `history` lines above the bottom area and redraws it.
+    fn draw(&mut self, history: &[String]) {
+        let mut s = String::from("\r");
+        if self.drawn > 1 {
+            s.push_str(&format!("\x1b[{}A", self.drawn - 1));
+        }
+        s.push_str("\x1b[J");
+        for line in history {
+            s.push_str(line);
+            s.push_str("\r\n");
+        }
+        let bottom = self.bottom();
+        let lines: Vec<String> = bottom.iter().flat_map(|l| l.split('\n').map(str::to_owned).collect::<Vec<_>>()).collect();
+        s.push_str(&lines.join("\r\n"));
+        self.drawn = lines.len();
+        let _ = self.out.write_all(s.as_bytes());
+        let _ = self.out.flush();
+    }
+
+    fn submit(&mut self) -> Option<i32> {
+        let text = std::mem::take(&mut self.composer);
+        let command = text.trim().to_ascii_lowercase();
+        let mut history = vec![format!("› {}", text.trim_end().replace('\n', "\n  ")), String::new()];
+        history = history.join("\n").split('\n').map(str::to_owned).collect();
+        match command.as_str() {
+            "" => {}
+            "quit" | "exit" => return Some(0),
+            "crash" => return Some(1),
+            "limit" => history.push("■ You’ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), visit https://chatgpt.com/codex/settings/usage to purchase more credits or try again in 2 hours 5 minutes.".into()),
+            "model-limit" => history.push("■ You’ve hit your usage limit for GPT-5.3-Codex-Spark. Switch to another model now, or try again in 3 days 4 hours.".into()),
+            "warn" => history.push("⚠ Heads up, you have less than 25% of your 5h limit left. Run /status for a breakdown.".into()),
+            "credits" => history.push("■ Your workspace is out of credits. Ask your workspace admin to add more credits to continue.".into()),
+            "popup" => self.screen = Screen::Popup,
+            _ => {
+                let seconds = command.strip_prefix("work ").and_then(|n| n.trim().parse().ok()).unwrap_or(self.work_seconds).min(3600);
+                self.screen = Screen::Working { started: Instant::now(), seconds, task: text };
+            }
+        }
+        self.draw(&history);
+        None
+    }
+
+    fn tick(&mut self) {
+        if let Screen::Working { started, seconds, task } = &self.screen {
+            if started.elapsed().as_secs() >= *seconds {
+                let reply = format!("• Done: the task of {} characters is finished.", task.chars().count());
+                self.screen = Screen::Idle;
+                self.draw(&[reply, String::new()]);
+            } else {
+                self.draw(&[]);
+            }
+        }
+    }
+}
+
+/// Raw mode for the terminal on stdin (restored on drop).
+struct RawMode(Option<rustix::termios::Termios>);
+
+impl RawMode {
+    fn enable() -> RawMode {
+        let stdin = std::io::stdin();
+        let Ok(original) = rustix::termios::tcgetattr(&stdin) else { return RawMode(None) };
+        let mut raw = original.clone();
+        raw.make_raw();
+        let _ = rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, &raw);
+        RawMode(Some(original))
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if let Some(t) = &self.0 {
+            let _ = rustix::termios::tcsetattr(std::io::stdin(), rustix::termios::OptionalActions::Now, t);
+        }
+    }
+}
+
+/// Runs the scripted agent; returns its exit status.
+pub fn run(model: &str, work_seconds: u64, trust_dialog: bool) -> i32 {
+    let raw = RawMode::enable();
+    let mut tui = Tui {
+        out: std::io::stdout(),
+        drawn: 0,
+        composer: String::new(),
+        screen: if trust_dialog { Screen::Dialog } else { Screen::Idle },
+        model: model.to_owned(),
+        work_seconds,
+    };
+    let _ = tui.out.write_all(b"\x1b[?2004h");
+    let header = vec![
+        "╭──────────────────────────────────────────────╮".to_owned(),
+        "│ >_ OpenAI Codex (v0.169.0)                   │".to_owned(),
+        format!("│ model:     {:<33} │", format!("{model} medium")),
+        "│ directory: ~                                 │".to_owned(),
+        "╰──────────────────────────────────────────────╯".to_owned(),
+        String::new(),
+    ];
+    tui.draw(&header);
+
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin();
+        let mut buf = [0u8; 4096];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tx.send(buf[..n].to_vec()).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+
+    let mut pending: Vec<u8> = Vec::new();
+    let mut in_paste = false;
+    let status = 'outer: loop {
+        match rx.recv_timeout(Duration::from_millis(250)) {
+            Ok(bytes) => pending.extend(bytes),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                tui.tick();
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break 0,
+        }
+        let mut typed = false;
+        while !pending.is_empty() {
+            if in_paste {
+                match find(&pending, PASTE_END) {
+                    Some(end) => {
+                        tui.composer.push_str(&String::from_utf8_lossy(&pending[..end]).replace("\r\n", "\n").replace('\r', "\n"));
+                        pending.drain(..end + PASTE_END.len());
+                        in_paste = false;
+                        typed = true;
+                    }
+                    None => break,
+                }
+                continue;
+            }
+            if pending.starts_with(PASTE_BEGIN) {
+                pending.drain(..PASTE_BEGIN.len());
+                in_paste = true;
+                continue;
+            }
+            if PASTE_BEGIN.starts_with(&pending) {
+                break; // an incomplete escape: wait for the rest
+            }
+            let b = pending.remove(0);
+            match (&tui.screen, b) {
+                (Screen::Dialog, b'\r' | b'1') => {
+                    tui.screen = Screen::Idle;
+                    tui.draw(&[]);
+                }
+                (Screen::Dialog, b'2' | 0x03) => break 'outer 0,
+                (Screen::Popup, _) => {
+                    tui.screen = Screen::Idle;
+                    tui.draw(&[]);
+                }
+                (Screen::Working { .. }, 0x1b | 0x03) => {
+                    tui.screen = Screen::Idle;
+                    tui.draw(&["■ Conversation interrupted - tell the model what to do differently.".into(), String::new()]);
+                }
+                (_, 0x04) => break 'outer 0,
+                (_, 0x03) => {
+                    tui.composer.clear();
+                    typed = true;
+                }
+                (Screen::Idle, b'\r') => {
+                    if let Some(code) = tui.submit() {
+                        break 'outer code;
+                    }
+                }
+                (_, 0x7f) => {
+                    tui.composer.pop();
+                    typed = true;
+                }
+                (_, b) if b >= 0x20 || b == b'\t' => {
+                    // Re-assemble UTF-8 sequences byte by byte.
+                    let mut bytes = vec![b];
+                    while !pending.is_empty() && std::str::from_utf8(&bytes).is_err() && bytes.len() < 4 {
+                        bytes.push(pending.remove(0));
+                    }
+                    tui.composer.push_str(&String::from_utf8_lossy(&bytes));
+                    typed = true;
+                }
+                _ => {}
+            }
+        }
+        if typed {
+            tui.draw(&[]);
+        }
+    };
+    let _ = tui.out.write_all(b"\x1b[?2004l\r\n");
+    let _ = tui.out.flush();
+    drop(raw);
+    status
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}

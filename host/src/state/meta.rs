@@ -1,0 +1,64 @@
+//! Per-agent metadata (`R/meta/<agent>.json`): what the last start recorded, and the last send.
+//!
+//! Private state: it holds paths and the head of the last sent text (the classifier uses it to
+//! tell our own echo from the agent's output). No tool serializes it; responses pick fields.
+
+use serde::{Deserialize, Serialize};
+
+use super::{State, MAX_META_BYTES};
+use crate::fsafe::FsError;
+
+/// The head of a sent text kept for echo detection.
+pub const SENT_HEAD_CHARS: usize = 2000;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LastSend {
+    pub at_epoch: f64,
+    pub chars: usize,
+    /// Raw-log size when the text was sent: output after it is "since the last send".
+    pub log_offset: u64,
+    pub text_head: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AgentMeta {
+    pub agent: String,
+    pub profile: String,
+    pub session: String,
+    pub cwd: String,
+    pub model: String,
+    pub model_reasoning_effort: String,
+    pub started_at_epoch: f64,
+    pub run_id: String,
+    /// File name of the active raw log inside `R/raw/`.
+    pub raw_log: String,
+    #[serde(default)]
+    pub last_send: Option<LastSend>,
+}
+
+fn file_name(agent: &str) -> String {
+    format!("{agent}.json")
+}
+
+impl State {
+    /// The agent's metadata; `Ok(None)` when there is none, an error when it is unreadable.
+    pub fn read_meta(&self, agent: &str) -> Result<Option<AgentMeta>, FsError> {
+        match self.meta.read_text_bounded(&file_name(agent), MAX_META_BYTES)? {
+            None => Ok(None),
+            Some(text) => Ok(serde_json::from_str::<AgentMeta>(&text).ok().filter(|m| m.agent == agent && valid_raw_log_name(&m.raw_log))),
+        }
+    }
+
+    pub fn write_meta(&self, meta: &AgentMeta) -> Result<(), FsError> {
+        let bytes = serde_json::to_vec_pretty(meta).expect("metadata serialises");
+        self.meta.replace_atomic(&file_name(&meta.agent), &bytes)
+    }
+}
+
+/// A raw-log file name we create: `<run id>.log`, nothing that could leave the raw dir.
+pub fn valid_raw_log_name(name: &str) -> bool {
+    (5..=120).contains(&name.len())
+        && name.ends_with(".log")
+        && !name.starts_with('.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}

@@ -1,0 +1,574 @@
+//! Lifecycle tools: `agent_start`, `agent_send`, `agent_interrupt`, `agent_stop`.
+//!
+//! Each runs per agent inside the agent's lifecycle lock, and every write into a pane goes
+//! through the lease gate. Responses are built from allowlists: no path, no text.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::lease::busy_error;
+use super::status::observe;
+use super::{agent_error_entry, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED};
+use crate::agents::{procs, runner_ok, AgentSpec, Profile, Registry};
+use crate::lease::{self, Lease, DEFAULT_TTL_SECONDS};
+use crate::mcp::schema::{Args, Param};
+use crate::state::meta::{AgentMeta, LastSend, SENT_HEAD_CHARS};
+use crate::state::rawlog::{self, MAX_RAW_LOG_BYTES};
+use crate::state::State;
+use crate::timefmt::{now_epoch, now_id};
+use crate::tmux;
+
+pub const MAX_SEND_TEXT: usize = 12_000;
+const PANE_WIDTH: u32 = 160;
+const PANE_HEIGHT: u32 = 50;
+/// How long a send looks for its text in the composer.
+const TYPED_WAIT: Duration = Duration::from_secs(3);
+
+fn start_selector(reg: &Registry) -> Param {
+    let mut choices: Vec<String> = reg.names().map(str::to_owned).collect();
+    if reg.has_pair() {
+        choices.push("both".into());
+    }
+    choices.push("all".into());
+    let default = if reg.has_pair() { "both" } else { "all" };
+    Param::choice_owned("agent", choices, "Agent name, `both` (a and b) or `all`.").default(json!(default)).positional()
+}
+
+pub fn tools(reg: &Registry) -> Vec<ToolDef> {
+    let lease = json!({"type": "object"});
+    let mutating = Hints { read_only: false, destructive: false, idempotent: false };
+    vec![
+        ToolDef {
+            name: "agent_start",
+            title: "Start agents",
+            description: "Start worker agents in their tmux sessions, with a bounded raw log. An agent that already runs is reported, not restarted. Refused when the runner is not a regular executable or another process uses the agent's home.",
+            cli_name: "start",
+            params: vec![
+                start_selector(reg),
+                Param::string("cwd", 1000, "Working directory (default: the server's)."),
+                Param::string("prompt", MAX_SEND_TEXT, "Initial prompt, passed as the last launch argument."),
+            ],
+            output: out::results(out::object(
+                json!({
+                    "agent": {"type": "string"},
+                    "status": {"enum": ["started", "already_running"]},
+                    "backend": {"const": "tmux"},
+                    "session": {"type": "string"},
+                    "pid": out::nullable("integer"),
+                    "profile": {"type": "string"},
+                    "cwd": out::not_returned(),
+                    "cwd_state": {"const": "set"},
+                    "lease": lease.clone(),
+                    "model": {"type": "string"},
+                    "model_reasoning_effort": {"type": "string"},
+                    "raw_log": out::not_returned(),
+                    "raw_log_max_bytes": {"type": "integer"},
+                    "home_external_process_count": {"type": "integer"},
+                    "raw_output": out::not_returned(),
+                }),
+                &["agent", "status", "session", "lease"],
+            )),
+            hints: mutating,
+            multi_agent: true,
+            handler: start,
+        },
+        ToolDef {
+            name: "agent_send",
+            title: "Send to an agent",
+            description: "Paste text into an agent's composer (bracketed paste, control characters removed) and press Enter, with a receipt: typed, submitted, turn_started. Claims or renews this client's lease.",
+            cli_name: "send",
+            params: vec![
+                super::agent_param::one(reg),
+                Param::string("text", MAX_SEND_TEXT, "The text to send.").required().non_blank().positional(),
+                Param::boolean("enter", "Press Enter after pasting.").default(json!(true)).negated("no-enter"),
+                Param::integer("confirm_seconds", 0, Some(30), "How long to watch for the turn to start.").default(json!(10)),
+            ],
+            output: out::object(
+                json!({
+                    "agent": {"type": "string"},
+                    "status": {"const": "sent"},
+                    "chars": {"type": "integer"},
+                    "control_chars_removed": {"type": "integer"},
+                    "paste_mode": {"const": "bracketed_paste"},
+                    "typed": {"type": "boolean"},
+                    "submitted": {"type": "boolean"},
+                    "turn_started": {"type": "boolean"},
+                    "receipt": {"enum": ["typed", "turn_started", "submitted_no_turn_started", "blocked_by_limit", "waiting_on_dialog", "exited"]},
+                    "state": {"type": "string"},
+                    "lease": lease.clone(),
+                    "response_output": out::not_returned(),
+                }),
+                &["agent", "status", "typed", "submitted", "turn_started", "receipt"],
+            ),
+            hints: mutating,
+            multi_agent: false,
+            handler: send,
+        },
+        ToolDef {
+            name: "agent_interrupt",
+            title: "Interrupt an agent",
+            description: "Interrupt the agent's current turn (Esc for Codex, Ctrl-C otherwise). Claims or renews this client's lease.",
+            cli_name: "interrupt",
+            params: vec![super::agent_param::one(reg), Param::boolean("force", "Accepted for seed compatibility; a running agent's lease is never taken over.")],
+            output: out::object(
+                json!({"agent": {"type": "string"}, "status": {"const": "interrupt_sent"}, "lease": lease.clone(), "response_output": out::not_returned()}),
+                &["agent", "status", "lease"],
+            ),
+            hints: Hints { read_only: false, destructive: true, idempotent: false },
+            multi_agent: false,
+            handler: interrupt,
+        },
+        ToolDef {
+            name: "agent_stop",
+            title: "Stop agents",
+            description: "Kill agents' tmux sessions and release their leases. Refused while another client holds the lease, unless `force`.",
+            cli_name: "stop",
+            params: vec![start_selector(reg), Param::boolean("force", "Stop even when another client holds the lease.")],
+            output: out::results(out::object(
+                json!({"agent": {"type": "string"}, "status": {"enum": ["stopped", "not_running"]}, "session": {"type": "string"}, "lease": lease, "raw_output": out::not_returned()}),
+                &["agent", "status", "session", "lease"],
+            )),
+            hints: Hints { read_only: false, destructive: true, idempotent: true },
+            multi_agent: true,
+            handler: stop,
+        },
+    ]
+}
+
+fn tmux_error(what: &str, agent: &str, e: tmux::TmuxError) -> ToolError {
+    let retryable = !matches!(e, tmux::TmuxError::NotInstalled);
+    let err = ToolError::new("tmux_error", format!("tmux {what} failed for agent {agent}: {e}"));
+    if retryable { err.retryable() } else { err }
+}
+
+fn spec(ctx: &Ctx, agent: &str) -> Result<AgentSpec, ToolError> {
+    ctx.registry.get(agent).cloned().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))
+}
+
+/// Whether the agent's session exists, and whether its process is alive.
+async fn pane(agent: &AgentSpec) -> Result<Option<tmux::PaneInfo>, ToolError> {
+    Ok(tmux::list_panes().await.map_err(|e| tmux_error("list-panes", &agent.name, e))?.remove(&agent.session))
+}
+
+/// Runs `f` under the agent's lifecycle lock (taken off the async threads).
+async fn with_lock<T: Send + 'static>(agent: &str, f: impl FnOnce(&State) -> Result<T, ToolError> + Send + 'static) -> Result<T, ToolError> {
+    let agent = agent.to_owned();
+    blocking(move || {
+        let state = State::open()?;
+        let _lock = state.agent_lock(&agent)?;
+        f(&state)
+    })
+    .await
+}
+
+/// Claims or renews this client's lease; `Ok(fresh)` tells whether the claim is new.
+fn claim(state: &State, agent: &str, client: &str) -> Result<bool, ToolError> {
+    match lease::claim(state, agent, client, DEFAULT_TTL_SECONDS, false, false) {
+        Ok(c) => Ok(c.status != "renewed"),
+        Err(lease::LeaseRefusal::HeldByOther(l) | lease::LeaseRefusal::ForceNotAllowed(l)) => Err(busy_error(agent, &l, client)),
+        Err(lease::LeaseRefusal::Unreadable) => Err(ToolError::new("could_not_read_agent_lease", format!("the lease record of agent {agent} is unreadable"))),
+        Err(lease::LeaseRefusal::Io(e)) => Err(e.into()),
+    }
+}
+
+fn release_if_fresh(state: &State, agent: &str, client: &str, fresh: bool) {
+    if fresh && lease::read(state, agent).held_by(client) {
+        let _ = lease::release(state, agent, client, false, false);
+    }
+}
+
+fn start(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
+        let cwd = args.str("cwd").map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
+        let prompt = args.str("prompt").filter(|p| !p.trim().is_empty()).map(str::to_owned);
+        let mut results = Vec::new();
+        for agent in agents {
+            let entry = match start_one(&ctx, &agent, cwd.as_deref(), prompt.as_deref()).await {
+                Ok(v) => v,
+                Err(e) => agent_error_entry(&agent, &e),
+            };
+            results.push(entry);
+        }
+        Ok(json!({"results": results}))
+    })
+}
+
+async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&str>) -> Result<Value, ToolError> {
+    let spec = spec(ctx, agent)?;
+    let client = ctx.client_id.clone();
+    if let Some(p) = pane(&spec).await? {
+        let users = spec.home.as_deref().map(procs::home_users).unwrap_or_default();
+        let lease = blocking({
+            let (a, c) = (agent.to_owned(), client.clone());
+            move || Ok(lease::read(&State::open()?, &a).public(&a, &c))
+        })
+        .await?;
+        return Ok(json!({
+            "agent": agent, "status": "already_running", "backend": "tmux", "session": spec.session, "pid": p.pid,
+            "profile": spec.profile.name(), "lease": lease, "home_external_process_count": users.external, "raw_output": NOT_RETURNED,
+        }));
+    }
+    // The runner: a regular executable, never a symlink (the scripted agent is this binary).
+    let runner = match (&spec.runner, spec.profile) {
+        (Some(r), _) => {
+            if !runner_ok(r) {
+                return Err(ToolError::new("runner_not_executable", format!("runner for agent {agent} must be a regular executable file (not a symlink)")));
+            }
+            r.clone()
+        }
+        (None, Profile::Scripted) => std::env::current_exe().map_err(|_| ToolError::new("internal_error", "the server's own executable cannot be found"))?,
+        (None, _) => return Err(ToolError::new("runner_not_configured", format!("no runner is configured for agent {agent}"))),
+    };
+    if let Some(home) = &spec.home {
+        let users = procs::home_users(home);
+        if users.external > 0 {
+            return Err(ToolError::new(
+                "agent_home_in_use",
+                format!("agent {agent} home is already used by {} external process(es); stop them or configure another home", users.external),
+            )
+            .with("home_external_process_count", json!(users.external)));
+        }
+    }
+    let start_dir = match cwd {
+        Some(c) => std::path::PathBuf::from(c),
+        None => std::env::current_dir().map_err(|_| ToolError::new("cwd_not_directory", "the server's working directory is not available"))?,
+    };
+    let start_dir = std::fs::canonicalize(&start_dir).ok().filter(|p| p.is_dir()).ok_or_else(|| ToolError::new("cwd_not_directory", "cwd is not a directory"))?;
+    let state_root = crate::state::root_path()?;
+
+    // Lease, raw log and metadata are prepared under the lock; tmux runs outside the blocking pool.
+    let (fresh, raw_name) = with_lock(agent, {
+        let (a, c) = (agent.to_owned(), client.clone());
+        move |state| {
+            let fresh = claim(state, &a, &c)?;
+            let protected: Vec<String> = state.meta.list().unwrap_or_default().iter().filter_map(|(n, ..)| n.strip_suffix(".json")).filter_map(|m| state.read_meta(m).ok().flatten()).map(|m| m.raw_log).collect();
+            let _ = rawlog::prune(&state.raw, &protected);
+            let name = format!("{}-{a}.log", now_id());
+            if let Err(e) = state.raw.create_exclusive(&name) {
+                release_if_fresh(state, &a, &c, fresh);
+                return Err(e.into());
+            }
+            Ok((fresh, name))
+        }
+    })
+    .await?;
+    let cleanup = |remove_log: bool| {
+        let (a, c, n) = (agent.to_owned(), client.clone(), raw_name.clone());
+        blocking(move || {
+            let state = State::open()?;
+            if remove_log {
+                let _ = state.raw.remove_file(&n);
+            }
+            release_if_fresh(&state, &a, &c, fresh);
+            Ok(())
+        })
+    };
+
+    let mut words: Vec<String> = vec!["env".into(), "CODEX_MASTER_MCP=1".into(), "CODEX_AGENT_MCP=1".into()];
+    if let (Some(home), Profile::Codex) = (&spec.home, spec.profile) {
+        words.push(format!("CODEX_HOME={}", home.display()));
+    }
+    words.push(runner.to_string_lossy().into_owned());
+    words.extend(spec.launch_args());
+    if let Some(p) = prompt {
+        words.push(p.to_owned());
+    }
+    let command = tmux::shell_join(&words);
+    if let Err(e) = tmux::new_session(&spec.session, &start_dir.to_string_lossy(), &command, PANE_WIDTH, PANE_HEIGHT).await {
+        // The session may belong to someone else: never kill it here.
+        let _ = cleanup(true).await;
+        return Err(tmux_error("start", agent, e));
+    }
+    let exe = std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| "codex-master-mcp".into());
+    let writer = tmux::shell_join(&[exe.as_str(), "raw-log-writer", "--state-dir", &state_root.to_string_lossy(), "--max-bytes", &MAX_RAW_LOG_BYTES.to_string(), &raw_name]);
+    if let Err(e) = tmux::pipe_pane(&spec.session, &writer).await {
+        let _ = tmux::kill_session(&spec.session).await;
+        let _ = cleanup(true).await;
+        return Err(tmux_error("pipe-pane", agent, e));
+    }
+    let meta = AgentMeta {
+        agent: agent.to_owned(),
+        profile: spec.profile.name().to_owned(),
+        session: spec.session.clone(),
+        cwd: start_dir.to_string_lossy().into_owned(),
+        model: spec.model.clone(),
+        model_reasoning_effort: spec.reasoning_effort.clone(),
+        started_at_epoch: now_epoch(),
+        run_id: raw_name.trim_end_matches(".log").to_owned(),
+        raw_log: raw_name.clone(),
+        last_send: None,
+    };
+    let pid = pane(&spec).await.ok().flatten().and_then(|p| p.pid);
+    let lease = with_lock(agent, {
+        let (a, c) = (agent.to_owned(), client.clone());
+        move |state| {
+            state.write_meta(&meta)?;
+            release_if_fresh(state, &a, &c, fresh);
+            Ok(lease::read(state, &a).public(&a, &c))
+        }
+    })
+    .await?;
+    Ok(json!({
+        "agent": agent, "status": "started", "backend": "tmux", "session": spec.session, "pid": pid, "profile": spec.profile.name(),
+        "cwd": NOT_RETURNED, "cwd_state": "set", "lease": lease, "model": spec.model, "model_reasoning_effort": spec.reasoning_effort,
+        "raw_log": NOT_RETURNED, "raw_log_max_bytes": MAX_RAW_LOG_BYTES, "raw_output": NOT_RETURNED,
+    }))
+}
+
+/// Removes control characters a paste must not carry (an embedded `ESC[201~` would end the
+/// bracketed paste early); keeps newlines and tabs. Returns the text and how many were removed.
+pub fn sanitize_send_text(text: &str) -> (String, usize) {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut removed = 0;
+    let clean: String = text
+        .chars()
+        .filter(|&c| {
+            let keep = !c.is_control() || c == '\n' || c == '\t';
+            removed += usize::from(!keep);
+            keep
+        })
+        .collect();
+    (clean, removed)
+}
+
+/// A probe for the text in the composer: its first words, whitespace-collapsed.
+fn probe(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut head = String::new();
+    for w in words {
+        if head.chars().count() + w.chars().count() > 24 {
+            break;
+        }
+        if !head.is_empty() {
+            head.push(' ');
+        }
+        head.push_str(w);
+    }
+    if head.is_empty() {
+        head = text.split_whitespace().next().unwrap_or("").chars().take(24).collect();
+    }
+    head
+}
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn send(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let agent = args.str("agent").unwrap_or_default().to_owned();
+        let (text, removed) = sanitize_send_text(args.str("text").unwrap_or_default());
+        if text.trim().is_empty() {
+            return Err(ToolError::invalid_arguments("text must be a non-empty string"));
+        }
+        let enter = args.flag("enter");
+        let confirm = Duration::from_secs(args.int("confirm_seconds").unwrap_or(10) as u64);
+        let spec = spec(&ctx, &agent)?;
+        let client = ctx.client_id.clone();
+        match pane(&spec).await? {
+            None => return Err(ToolError::new("agent_not_running", format!("agent {agent} is not running"))),
+            Some(p) if p.dead => return Err(ToolError::new("agent_exited", format!("agent {agent} has exited; stop and start it again"))),
+            Some(_) => {}
+        }
+        let fresh = with_lock(&agent, {
+            let (a, c) = (agent.clone(), client.clone());
+            move |state| claim(state, &a, &c)
+        })
+        .await?;
+        let result = deliver(&ctx, &spec, &text, enter, confirm).await;
+        let (a, c, chars, head) = (agent.clone(), client.clone(), text.chars().count(), text.chars().take(SENT_HEAD_CHARS).collect::<String>());
+        let sent_ok = result.as_ref().is_ok_and(|r| r.typed);
+        let lease = with_lock(&agent, move |state| {
+            if sent_ok {
+                if let Some(mut meta) = state.read_meta(&a)? {
+                    let offset = state.raw.file_stat(&meta.raw_log).ok().flatten().map_or(0, |(s, _)| s);
+                    meta.last_send = Some(LastSend { at_epoch: now_epoch(), chars, log_offset: offset, text_head: head });
+                    state.write_meta(&meta)?;
+                }
+            } else {
+                release_if_fresh(state, &a, &c, fresh);
+            }
+            Ok(lease::read(state, &a).public(&a, &c))
+        })
+        .await?;
+        let r = result?;
+        if !r.typed {
+            return Err(ToolError::new("send_not_typed", format!("the text did not appear in agent {agent}'s composer; nothing was submitted"))
+                .retryable()
+                .with("agent", json!(agent))
+                .with("typed", json!(false))
+                .with("submitted", json!(false))
+                .with("state", json!(r.state)));
+        }
+        Ok(json!({
+            "agent": agent, "status": "sent", "chars": chars, "control_chars_removed": removed, "paste_mode": "bracketed_paste",
+            "typed": r.typed, "submitted": r.submitted, "turn_started": r.turn_started, "receipt": r.receipt, "state": r.state,
+            "lease": lease, "response_output": NOT_RETURNED,
+        }))
+    })
+}
+
+struct Delivery {
+    typed: bool,
+    submitted: bool,
+    turn_started: bool,
+    receipt: &'static str,
+    state: &'static str,
+}
+
+async fn capture_bottom(session: &str) -> String {
+    tmux::capture_pane(session, 40).await.unwrap_or_default()
+}
+
+/// Pastes, checks that the text is in the composer, presses Enter, and watches the turn start.
+async fn deliver(ctx: &Ctx, spec: &AgentSpec, text: &str, enter: bool, confirm: Duration) -> Result<Delivery, ToolError> {
+    let agent = spec.name.as_str();
+    let before = capture_bottom(&spec.session).await;
+    let buffer = format!("codex-master-{agent}-{}", crate::fsafe::nonce());
+    tmux::paste(&spec.session, &buffer, text).await.map_err(|e| tmux_error("paste", agent, e))?;
+    let probe = collapse(&probe(text));
+    let started = Instant::now();
+    let mut typed = false;
+    let mut snapshot = String::new();
+    while started.elapsed() < TYPED_WAIT {
+        snapshot = capture_bottom(&spec.session).await;
+        let bottom = collapse(&snapshot.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"));
+        if bottom.contains(&probe) || (snapshot != before && bottom.to_lowercase().contains("[pasted content")) {
+            typed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if !typed {
+        return Ok(Delivery { typed: false, submitted: false, turn_started: false, receipt: "typed", state: "unknown" });
+    }
+    if !enter {
+        return Ok(Delivery { typed, submitted: false, turn_started: false, receipt: "typed", state: "idle" });
+    }
+    tmux::send_keys(&spec.session, &["Enter"]).await.map_err(|e| tmux_error("send Enter", agent, e))?;
+    let started = Instant::now();
+    let agents = [agent.to_owned()];
+    let mut last_state = "unknown";
+    loop {
+        if let Ok(Ok(obs)) = observe(ctx, &agents).await.map(|mut v| v.remove(0)) {
+            last_state = obs.state;
+            let receipt = match obs.state {
+                "working" => Some("turn_started"),
+                "limited" => Some("blocked_by_limit"),
+                "dialog" => Some("waiting_on_dialog"),
+                "exited" | "not_running" => Some("exited"),
+                // A turn that already finished: the composer is empty again and the pane moved on.
+                "idle" | "warned" => {
+                    let now = capture_bottom(&spec.session).await;
+                    (now != snapshot && !collapse(&composer_line(&now)).contains(&probe)).then_some("turn_started")
+                }
+                _ => None,
+            };
+            if let Some(receipt) = receipt {
+                return Ok(Delivery { typed, submitted: true, turn_started: receipt == "turn_started", receipt, state: obs.state });
+            }
+        }
+        if started.elapsed() >= confirm {
+            return Ok(Delivery { typed, submitted: true, turn_started: false, receipt: "submitted_no_turn_started", state: last_state });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The composer's line(s): from the last line starting with `›` to the end of the pane.
+fn composer_line(pane: &str) -> String {
+    let lines: Vec<&str> = pane.lines().collect();
+    match lines.iter().rposition(|l| l.trim_start().starts_with('›')) {
+        Some(i) => lines[i..].join("\n").trim_start().trim_start_matches('›').to_owned(),
+        None => String::new(),
+    }
+}
+
+fn interrupt(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let agent = args.str("agent").unwrap_or_default().to_owned();
+        let spec = spec(&ctx, &agent)?;
+        if !pane(&spec).await?.is_some_and(|p| !p.dead) {
+            return Err(ToolError::new("agent_not_running", format!("agent {agent} is not running")));
+        }
+        let client = ctx.client_id.clone();
+        let fresh = with_lock(&agent, {
+            let (a, c) = (agent.clone(), client.clone());
+            move |state| claim(state, &a, &c)
+        })
+        .await?;
+        let key = if spec.profile == Profile::Generic { "C-c" } else { "Escape" };
+        let sent = tmux::send_keys(&spec.session, &[key]).await;
+        let (a, c, ok) = (agent.clone(), client.clone(), sent.is_ok());
+        let lease = with_lock(&agent, move |state| {
+            if !ok {
+                release_if_fresh(state, &a, &c, fresh);
+            }
+            Ok(lease::read(state, &a).public(&a, &c))
+        })
+        .await?;
+        sent.map_err(|e| tmux_error("interrupt", &agent, e))?;
+        Ok(json!({"agent": agent, "status": "interrupt_sent", "lease": lease, "response_output": NOT_RETURNED}))
+    })
+}
+
+fn stop(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
+        let force = args.flag("force");
+        let mut results = Vec::new();
+        for agent in agents {
+            let entry = match stop_one(&ctx, &agent, force).await {
+                Ok(v) => v,
+                Err(e) => agent_error_entry(&agent, &e),
+            };
+            results.push(entry);
+        }
+        Ok(json!({"results": results}))
+    })
+}
+
+async fn stop_one(ctx: &Ctx, agent: &str, force: bool) -> Result<Value, ToolError> {
+    let spec = spec(ctx, agent)?;
+    let client = ctx.client_id.clone();
+    let running = pane(&spec).await?.is_some();
+    if running {
+        let (a, c) = (agent.to_owned(), client.clone());
+        let current: Lease = with_lock(agent, move |state| Ok(lease::read(state, &a))).await?;
+        if current.held_by_other(&c) && !force {
+            return Err(busy_error(agent, &current, &c));
+        }
+        tmux::kill_session(&spec.session).await.map_err(|e| tmux_error("stop", agent, e))?;
+    }
+    let (a, c) = (agent.to_owned(), client.clone());
+    let lease = with_lock(agent, move |state| {
+        if running {
+            // The session is gone, so releasing any holder's lease is safe.
+            let _ = lease::release(state, &a, &c, true, true);
+        }
+        Ok(lease::read(state, &a).public(&a, &c))
+    })
+    .await?;
+    Ok(json!({"agent": agent, "status": if running { "stopped" } else { "not_running" }, "session": spec.session, "lease": lease, "raw_output": NOT_RETURNED}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_removed_but_lines_stay() {
+        let (clean, removed) = sanitize_send_text("a\x1b[201~b\x07c\r\nd\te\u{9b}");
+        assert_eq!(clean, "a[201~bc\nd\te");
+        assert_eq!(removed, 3);
+    }
+
+    #[test]
+    fn the_probe_is_the_head_of_the_text() {
+        assert_eq!(probe("  Run the   tests and report the results please"), "Run the tests and report");
+        assert_eq!(probe(&"x".repeat(100)), "x".repeat(24));
+    }
+}

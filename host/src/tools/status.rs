@@ -1,0 +1,481 @@
+//! Observation tools: `agent_status`, `agent_wait`, `agent_safe_tail`.
+//!
+//! One status pass for any number of agents costs one `list-panes -a`, one batched
+//! `capture-pane`, one `/proc` scan and one classifier call per running agent. Nothing read
+//! from a pane or a raw log is returned, except through the redactor by `agent_safe_tail`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::{agent_error_entry, agent_param, blocking, out, Ctx, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
+use crate::agents::{procs, AgentSpec, Registry};
+use crate::ext::{extensions, json as ext_json, v1::limits};
+use crate::lease;
+use crate::mcp::schema::{Args, Param};
+use crate::state::meta::AgentMeta;
+use crate::state::rawlog::MAX_RAW_LOG_BYTES;
+use crate::state::State;
+use crate::timefmt::{iso_utc, now_epoch};
+use crate::tmux::{self, PaneInfo};
+
+/// Pane lines read for classification (the seed's `MAX_TAIL_LINES`).
+pub const PANE_LINES: u32 = 80;
+pub const MAX_TAIL_LINES: i64 = 80;
+pub const MAX_TAIL_CHARS: i64 = 8192;
+/// Raw-log bytes since the last send given to the classifier.
+const SINCE_SEND_BYTES: u64 = 16 * 1024;
+pub const IDLE_RESPONSE_SECONDS: f64 = 300.0;
+pub const DEFAULT_WAIT_SECONDS: i64 = 120;
+pub const MAX_WAIT_SECONDS: i64 = 600;
+
+/// The agent states status reports; `unknown` is never reported as idle.
+pub const STATES: [&str; 8] = ["idle", "working", "dialog", "limited", "warned", "exited", "not_running", "unknown"];
+
+/// What one observation found, before it becomes JSON.
+pub struct Observation {
+    pub agent: String,
+    pub state: &'static str,
+    pub running: bool,
+    pub json: Value,
+    /// Raw-log size, for activity detection.
+    pub log_bytes: Option<u64>,
+}
+
+fn state_schema() -> Value {
+    json!({"enum": STATES})
+}
+
+pub fn status_entry_schema() -> Value {
+    out::object(
+        json!({
+            "agent": {"type": "string"},
+            "label": {"type": "string"},
+            "profile": {"enum": ["codex", "generic", "scripted"]},
+            "backend": {"const": "tmux"},
+            "state": state_schema(),
+            "running": {"type": "boolean"},
+            "session": {"type": "string"},
+            "pid": out::nullable("integer"),
+            "home": out::not_returned(),
+            "home_state": {"enum": ["set", "not_set"]},
+            "runner": out::not_returned(),
+            "runner_state": {"enum": ["configured", "not_configured", "builtin"]},
+            "cwd": out::nullable("string"),
+            "cwd_state": {"enum": ["set", "not_set"]},
+            "started_at_utc": out::nullable("string"),
+            "model": {"type": "string"},
+            "model_reasoning_effort": {"type": "string"},
+            "lease": {"type": "object"},
+            "limit_state": {"type": "object"},
+            "tui_context": {"type": "object"},
+            "response_state": {"type": "object"},
+            "last_send": {"anyOf": [{"type": "object"}, {"type": "null"}]},
+            "raw_log": out::nullable("string"),
+            "raw_log_bytes": out::nullable("integer"),
+            "raw_log_updated_at_utc": out::nullable("string"),
+            "raw_log_idle_seconds": out::nullable("integer"),
+            "raw_log_max_bytes": {"type": "integer"},
+            "raw_log_policy": {"type": "string"},
+            "home_process_count": {"type": "integer"},
+            "home_external_process_count": {"type": "integer"},
+            "raw_output": out::not_returned(),
+        }),
+        &["agent", "state", "running", "session", "lease", "limit_state", "tui_context", "response_state"],
+    )
+}
+
+pub fn tools(reg: &Registry) -> Vec<ToolDef> {
+    let mut wait_agents: Vec<String> = reg.names().map(str::to_owned).collect();
+    wait_agents.push("all".into());
+    vec![
+        ToolDef {
+            name: "agent_status",
+            title: "Agent status",
+            description: "State of each agent (idle, working, dialog, limited, warned, exited, not_running, unknown), its lease, limit state and raw-log activity. Returns no terminal text and no local paths.",
+            cli_name: "status",
+            params: vec![agent_param::one_or_all(reg)],
+            output: out::results(status_entry_schema()),
+            hints: READ_ONLY,
+            multi_agent: true,
+            handler: status,
+        },
+        ToolDef {
+            name: "agent_wait",
+            title: "Wait for an agent",
+            description: "Wait (bounded, cancellable) until an agent shows activity or finishes its turn, or is blocked by a limit, a dialog, or stopped. With `all`, waits for the first or for every agent (`mode`).",
+            cli_name: "wait",
+            params: vec![
+                Param::choice_owned("agent", wait_agents, "Agent name, or `all`.").required().positional(),
+                Param::integer("timeout_seconds", 0, Some(MAX_WAIT_SECONDS), "Longest wait.").default(json!(DEFAULT_WAIT_SECONDS)),
+                Param::integer("poll_interval_seconds", 1, Some(900), "Longest pause between checks.").default(json!(30)),
+                Param::choice("until", &["activity", "idle"], "`activity`: any new output or state change; `idle`: the turn is over.").default(json!("activity")),
+                Param::choice("mode", &["first", "all"], "With several agents: return at the first that is done, or when all are.").default(json!("first")),
+            ],
+            output: out::object(
+                json!({
+                    "agent": {"type": "string"},
+                    "status": {"enum": ["activity_observed", "idle", "not_running", "exited", "blocked_by_limit", "dialog", "timeout"]},
+                    "timeout_seconds": {"type": "integer"},
+                    "poll_count": {"type": "integer"},
+                    "elapsed_seconds": {"type": "number"},
+                    "initial": {"type": "object"},
+                    "current": {"type": "object"},
+                    "results": {"type": "array"},
+                    "raw_output": out::not_returned(),
+                }),
+                &["status", "elapsed_seconds"],
+            ),
+            hints: READ_ONLY,
+            multi_agent: false,
+            handler: wait,
+        },
+        ToolDef {
+            name: "agent_safe_tail",
+            title: "Safe tail",
+            description: "The last lines of an agent's pane or raw log, ANSI-stripped and redacted (secrets, local paths), bounded to 80 lines and 8,192 characters. The only tool that returns terminal text; withheld when redaction fails.",
+            cli_name: "tail",
+            params: vec![
+                agent_param::one(reg),
+                Param::choice("source", &["pane", "log"], "Read the visible pane or the raw log.").default(json!("pane")),
+                Param::integer("lines", 1, Some(MAX_TAIL_LINES), "Lines to keep.").default(json!(40)).cli_default(json!(20)),
+                Param::integer("chars", 1, Some(MAX_TAIL_CHARS), "Characters to keep.").default(json!(4000)).cli_default(json!(2000)),
+            ],
+            output: out::object(
+                json!({
+                    "agent": {"type": "string"},
+                    "source": {"enum": ["pane", "log"]},
+                    "lines_limit": {"type": "integer"},
+                    "chars_limit": {"type": "integer"},
+                    "redaction_applied": {"type": "boolean"},
+                    "redaction": {"enum": ["applied", "none"]},
+                    "raw_log": out::nullable("string"),
+                    "output": {"type": "string"},
+                }),
+                &["agent", "source", "output", "redaction_applied"],
+            ),
+            hints: READ_ONLY,
+            multi_agent: false,
+            handler: safe_tail,
+        },
+    ]
+}
+
+fn tmux_error(e: tmux::TmuxError) -> ToolError {
+    match e {
+        tmux::TmuxError::NotInstalled => ToolError::new("tmux_not_installed", e.to_string()),
+        other => ToolError::new("tmux_error", other.to_string()).retryable(),
+    }
+}
+
+/// Reads what a classifier call needs from the raw log: the text since the last send.
+fn since_last_send(state: &State, meta: &AgentMeta) -> (String, Option<u64>, Option<f64>) {
+    let Ok(Some((size, mtime))) = state.raw.file_stat(&meta.raw_log) else { return (String::new(), None, None) };
+    let from = meta.last_send.as_ref().map_or(0, |s| s.log_offset);
+    // A rotated log is shorter than the offset: all of it is newer.
+    let from = if from > size { 0 } else { from };
+    let text = match state.raw.read_tail(&meta.raw_log, from, SINCE_SEND_BYTES) {
+        Ok(Some((bytes, _))) => crate::text::strip_ansi(&String::from_utf8_lossy(&bytes)),
+        _ => String::new(),
+    };
+    (text, Some(size), Some(mtime))
+}
+
+/// Maps the classifier's view to one agent state.
+pub fn agent_state(running: bool, dead: bool, c: Option<&limits::ClassifyOutput>) -> &'static str {
+    if !running {
+        return "not_running";
+    }
+    if dead {
+        return "exited";
+    }
+    let Some(c) = c else { return "unknown" };
+    match (c.severity, c.tui) {
+        (limits::Severity::Limited, _) => "limited",
+        (_, limits::TuiState::Popup | limits::TuiState::Dialog) => "dialog",
+        (_, limits::TuiState::Working) => "working",
+        (limits::Severity::Warning, limits::TuiState::Idle) => "warned",
+        (_, limits::TuiState::Idle) => "idle",
+        _ => "unknown",
+    }
+}
+
+/// Observes `agents` with batched tmux queries.
+pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observation, ToolError>>, ToolError> {
+    let panes = tmux::list_panes().await.map_err(tmux_error)?;
+    let specs: Vec<Option<AgentSpec>> = agents.iter().map(|a| ctx.registry.get(a).cloned()).collect();
+    let live: Vec<String> = specs.iter().flatten().filter(|s| panes.get(&s.session).is_some_and(|p| !p.dead)).map(|s| s.session.clone()).collect();
+    let captures: HashMap<String, String> = live.iter().cloned().zip(tmux::capture_many(&live, PANE_LINES).await).filter_map(|(s, c)| c.map(|c| (s, c))).collect();
+    let client = ctx.client_id.clone();
+    let agents = agents.to_vec();
+    blocking(move || {
+        let state = State::open()?;
+        let homes: Vec<&std::path::Path> = specs.iter().map(|s| s.as_ref().and_then(|s| s.home.as_deref()).unwrap_or(std::path::Path::new("/nonexistent"))).collect();
+        let users = procs::home_users_many(&homes);
+        Ok(agents
+            .iter()
+            .zip(specs.iter())
+            .zip(users)
+            .map(|((agent, spec), users)| {
+                let spec = spec.as_ref().ok_or_else(|| ToolError::invalid_arguments(format!("unknown agent: {}", crate::text::display_identifier(agent))))?;
+                Ok(observe_one(&state, spec, panes.get(&spec.session), captures.get(&spec.session), users, &client))
+            })
+            .collect())
+    })
+    .await
+}
+
+fn observe_one(state: &State, spec: &AgentSpec, pane: Option<&PaneInfo>, capture: Option<&String>, users: procs::HomeUsers, client: &str) -> Observation {
+    let running = pane.is_some();
+    let dead = pane.is_some_and(|p| p.dead);
+    let meta = state.read_meta(&spec.name).ok().flatten();
+    let (since, log_bytes, log_mtime) = meta.as_ref().map_or((String::new(), None, None), |m| since_last_send(state, m));
+    let now = now_epoch();
+    let input = limits::ClassifyInput {
+        pane: capture.cloned().unwrap_or_default(),
+        since_last_send: since,
+        last_sent: meta.as_ref().and_then(|m| m.last_send.as_ref()).map(|s| s.text_head.clone()),
+        pane_width: pane.map_or(80, |p| p.width),
+        running: running && !dead,
+        profile: spec.profile.screen().to_owned(),
+        session_model: Some(meta.as_ref().map_or(spec.model.clone(), |m| m.model.clone())),
+        assignment_model: None,
+        now_epoch_seconds: now as u64,
+        utc_offset_seconds: crate::cli::ext::local_utc_offset(now as i64),
+    };
+    let classified = extensions().classify(&input);
+    let state_name = agent_state(running, dead, classified.as_ref().ok());
+    let limit_state = match &classified {
+        Ok(c) => {
+            let mut v = ext_json::classify_output(c);
+            if let Some(o) = v.as_object_mut() {
+                o.remove("tui_context");
+                o.insert("evidence".into(), json!(NOT_RETURNED));
+            }
+            v
+        }
+        Err(e) => json!({"severity": "unknown", "limited": false, "error_code": e.code(), "message": e.to_string(), "evidence": NOT_RETURNED}),
+    };
+    let tui = match (&classified, running && !dead) {
+        (_, false) => json!({"state": if dead { "exited" } else { "not_running" }, "source": "tmux", "evidence": NOT_RETURNED}),
+        (Ok(c), true) => json!({"state": ext_json::tui(c.tui), "blocks_input": c.blocks_input, "source": "classified_from_bounded_pane_text", "evidence": NOT_RETURNED}),
+        (Err(_), true) => json!({"state": "unknown", "source": "classifier_failed", "evidence": NOT_RETURNED}),
+    };
+    let idle_seconds = log_mtime.map(|m| (now - m).max(0.0));
+    let response = match state_name {
+        "limited" => "blocked_by_limit",
+        "not_running" => "not_running",
+        "exited" => "exited",
+        "dialog" => "waiting_on_dialog",
+        "working" => "working",
+        _ => match idle_seconds {
+            None => "running_no_output_observed",
+            Some(s) if s >= IDLE_RESPONSE_SECONDS => "running_idle",
+            Some(_) => "running_recent_output",
+        },
+    };
+    let json = json!({
+        "agent": spec.name,
+        "label": spec.label,
+        "profile": spec.profile.name(),
+        "backend": "tmux",
+        "state": state_name,
+        "running": running,
+        "session": spec.session,
+        "pid": pane.and_then(|p| p.pid),
+        "home": NOT_RETURNED,
+        "home_state": if spec.home.is_some() { "set" } else { "not_set" },
+        "runner": NOT_RETURNED,
+        "runner_state": match (spec.profile, &spec.runner) { (crate::agents::Profile::Scripted, None) => "builtin", (_, Some(_)) => "configured", _ => "not_configured" },
+        "cwd": meta.as_ref().map(|_| NOT_RETURNED),
+        "cwd_state": if meta.is_some() { "set" } else { "not_set" },
+        "started_at_utc": meta.as_ref().map(|m| iso_utc(m.started_at_epoch)),
+        "model": meta.as_ref().map_or(spec.model.clone(), |m| m.model.clone()),
+        "model_reasoning_effort": meta.as_ref().map_or(spec.reasoning_effort.clone(), |m| m.model_reasoning_effort.clone()),
+        "lease": lease::read(state, &spec.name).public(&spec.name, client),
+        "limit_state": limit_state,
+        "tui_context": tui,
+        "response_state": {"state": response, "idle_threshold_seconds": IDLE_RESPONSE_SECONDS as u64, "response_output": NOT_RETURNED, "raw_output": NOT_RETURNED},
+        "last_send": meta.as_ref().and_then(|m| m.last_send.as_ref()).map(|s| json!({"at_utc": iso_utc(s.at_epoch), "chars": s.chars})),
+        "raw_log": meta.as_ref().map(|_| NOT_RETURNED),
+        "raw_log_bytes": log_bytes,
+        "raw_log_updated_at_utc": log_mtime.map(iso_utc),
+        "raw_log_idle_seconds": idle_seconds.map(|s| s as u64),
+        "raw_log_max_bytes": MAX_RAW_LOG_BYTES,
+        "raw_log_policy": "local_only_bounded_not_returned_by_default",
+        "home_process_count": users.total,
+        "home_external_process_count": users.external,
+        "raw_output": NOT_RETURNED,
+    });
+    Observation { agent: spec.name.clone(), state: state_name, running, json, log_bytes }
+}
+
+fn status(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
+        let results = observe(&ctx, &agents).await?;
+        let entries: Vec<Value> = results.into_iter().zip(&agents).map(|(r, a)| r.map_or_else(|e| agent_error_entry(a, &e), |o| o.json)).collect();
+        Ok(json!({"results": entries}))
+    })
+}
+
+/// Why a wait ends for one agent, or `None` to keep waiting.
+fn wait_outcome(until: &str, initial: &Observation, current: &Observation) -> Option<&'static str> {
+    match current.state {
+        "not_running" => return Some("not_running"),
+        "exited" => return Some("exited"),
+        "limited" => return Some("blocked_by_limit"),
+        "dialog" => return Some("dialog"),
+        _ => {}
+    }
+    match until {
+        "idle" => matches!(current.state, "idle" | "warned").then_some("idle"),
+        _ => (current.state != initial.state || current.log_bytes != initial.log_bytes).then_some("activity_observed"),
+    }
+}
+
+fn wait(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let selector = args.str("agent").unwrap_or_default().to_owned();
+        let agents = ctx.registry.select(&selector);
+        let timeout = Duration::from_secs(args.int("timeout_seconds").unwrap_or(DEFAULT_WAIT_SECONDS) as u64);
+        let poll = Duration::from_secs(args.int("poll_interval_seconds").unwrap_or(30) as u64).min(Duration::from_secs(1));
+        let until = args.str("until").unwrap_or("activity").to_owned();
+        let all = args.str("mode") == Some("all");
+        let started = Instant::now();
+        let first = |obs: Vec<Result<Observation, ToolError>>| -> Result<Vec<Observation>, ToolError> { obs.into_iter().collect() };
+        let initial = first(observe(&ctx, &agents).await?)?;
+        let mut poll_count = 0u64;
+        let mut done: Vec<Option<&'static str>> = vec![None; agents.len()];
+        // The initial state can already end the wait (a stopped or limited agent, or an idle one).
+        let mut current = first(observe(&ctx, &agents).await?)?;
+        loop {
+            for (i, (a, b)) in initial.iter().zip(&current).enumerate() {
+                if done[i].is_none() {
+                    done[i] = wait_outcome(&until, a, b);
+                }
+            }
+            let finished = if all { done.iter().all(Option::is_some) } else { done.iter().any(Option::is_some) };
+            let remaining = timeout.saturating_sub(started.elapsed());
+            if finished || remaining.is_zero() {
+                break;
+            }
+            // Cancellation (MCP notifications/cancelled) drops this future here.
+            tokio::time::sleep(poll.min(remaining)).await;
+            poll_count += 1;
+            current = first(observe(&ctx, &agents).await?)?;
+        }
+        let elapsed = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+        if selector != "all" {
+            return Ok(json!({
+                "agent": selector,
+                "status": done[0].unwrap_or("timeout"),
+                "until": until,
+                "timeout_seconds": timeout.as_secs(),
+                "poll_count": poll_count,
+                "elapsed_seconds": elapsed,
+                "initial": initial[0].json,
+                "current": current[0].json,
+                "raw_output": NOT_RETURNED,
+                "response_output": NOT_RETURNED,
+            }));
+        }
+        let results: Vec<Value> = current.iter().zip(&done).map(|(o, d)| json!({"agent": o.agent, "status": d.unwrap_or("timeout"), "state": o.state})).collect();
+        let finished = if all { done.iter().all(Option::is_some) } else { done.iter().any(Option::is_some) };
+        Ok(json!({
+            "agent": "all",
+            "mode": if all { "all" } else { "first" },
+            "status": if finished { "done" } else { "timeout" },
+            "until": until,
+            "timeout_seconds": timeout.as_secs(),
+            "poll_count": poll_count,
+            "elapsed_seconds": elapsed,
+            "results": results,
+            "raw_output": NOT_RETURNED,
+        }))
+    })
+}
+
+/// Keeps the last `lines` lines and `chars` characters, with the seed's truncation markers.
+fn bound_tail(text: &str, lines: usize, chars: usize) -> String {
+    let all: Vec<&str> = text.trim_end_matches('\n').split('\n').collect();
+    let mut kept = if all.len() > lines {
+        format!("... truncated to last {lines} lines ...\n{}", all[all.len() - lines..].join("\n"))
+    } else {
+        all.join("\n")
+    };
+    if kept.chars().count() > chars {
+        kept = format!("... truncated to last characters ...\n{}", crate::text::keep_tail_chars(&kept, chars));
+    }
+    kept
+}
+
+fn safe_tail(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let agent = args.str("agent").unwrap_or_default().to_owned();
+        let source = args.str("source").unwrap_or("pane").to_owned();
+        let lines = args.int("lines").unwrap_or(40) as usize;
+        let chars = args.int("chars").unwrap_or(4000) as usize;
+        let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
+        let pane_text = if source == "pane" {
+            match tmux::list_panes().await.map_err(tmux_error)?.get(&spec.session) {
+                Some(_) => tmux::capture_pane(&spec.session, lines as u32).await.unwrap_or_default(),
+                None => String::new(),
+            }
+        } else {
+            String::new()
+        };
+        blocking(move || {
+            let state = State::open()?;
+            let (raw, raw_log) = if source == "log" {
+                let meta = state.read_meta(&agent)?;
+                match meta {
+                    Some(m) => {
+                        let bytes = state.raw.read_tail(&m.raw_log, 0, (chars * 4) as u64)?.map(|(b, _)| b).unwrap_or_default();
+                        (String::from_utf8_lossy(&bytes).into_owned(), Some(NOT_RETURNED))
+                    }
+                    None => (String::new(), None),
+                }
+            } else {
+                (pane_text, None)
+            };
+            let stripped = crate::text::strip_ansi(&raw);
+            let known: Vec<String> = [spec.home.as_ref(), spec.runner.as_ref()].into_iter().flatten().map(|p| p.to_string_lossy().into_owned()).collect();
+            let redacted = extensions().redact(&stripped, &known).map_err(|e| {
+                ToolError::new(e.code(), "the redaction extension failed; the text is withheld").with("redaction", json!("failed")).with("agent", json!(agent))
+            })?;
+            Ok(json!({
+                "agent": agent,
+                "source": source,
+                "lines_limit": lines,
+                "chars_limit": chars,
+                "redaction_applied": redacted.changed,
+                "redaction": if redacted.changed { "applied" } else { "none" },
+                "raw_log": raw_log,
+                "output": bound_tail(&redacted.text, lines, chars),
+            }))
+        })
+        .await
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tails_are_bounded_with_markers() {
+        let text = (1..=10).map(|i| format!("line {i}")).collect::<Vec<_>>().join("\n");
+        assert_eq!(bound_tail(&text, 2, 1000), "... truncated to last 2 lines ...\nline 9\nline 10");
+        assert!(bound_tail(&text, 10, 8).ends_with("\nline 10") && bound_tail(&text, 10, 8).starts_with("... truncated to last characters"));
+    }
+
+    #[test]
+    fn unknown_is_never_idle() {
+        assert_eq!(agent_state(true, false, None), "unknown");
+        assert_eq!(agent_state(false, false, None), "not_running");
+        assert_eq!(agent_state(true, true, None), "exited");
+    }
+}
