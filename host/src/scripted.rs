@@ -37,7 +37,10 @@ struct Tui {
 
 impl Tui {
     fn bottom(&self) -> Vec<String> {
-        let composer = format!("› {}", self.composer.replace('\n', "\n  "));
+        // Like Codex, a large paste shows as a placeholder.
+        let n = self.composer.chars().count();
+        let shown = if n > 1000 { format!("[Pasted Content {n} chars]") } else { self.composer.replace('\n', "\n  ") };
+        let composer = format!("› {shown}");
         match &self.screen {
             Screen::Idle => vec![String::new(), composer, String::new(), "  ? for shortcuts                                  100% context left".into()],
             Screen::Working { started, .. } => vec![
@@ -93,7 +96,9 @@ impl Tui {
     fn submit(&mut self) -> Option<i32> {
         let text = std::mem::take(&mut self.composer);
         let command = text.trim().to_ascii_lowercase();
-        let mut history = vec![format!("› {}", text.trim_end().replace('\n', "\n  ")), String::new()];
+        let n = text.chars().count();
+        let echo = if n > 1000 { format!("[Pasted Content {n} chars]") } else { text.trim_end().replace('\n', "\n  ") };
+        let mut history = vec![format!("› {echo}"), String::new()];
         history = history.join("\n").split('\n').map(str::to_owned).collect();
         match command.as_str() {
             "" => {}
@@ -216,8 +221,8 @@ pub fn run(model: &str, work_seconds: u64, trust_dialog: bool) -> i32 {
                 in_paste = true;
                 continue;
             }
-            if PASTE_BEGIN.starts_with(&pending) {
-                break; // an incomplete escape: wait for the rest
+            if pending.len() > 1 && PASTE_BEGIN.starts_with(&pending) {
+                break; // an incomplete paste marker: wait for the rest (a lone Esc is a key)
             }
             let b = pending.remove(0);
             match (&tui.screen, b) {

@@ -1,0 +1,242 @@
+//! Agents in real tmux (a private server socket per test), driven through the real binary, with
+//! the built-in scripted agent as the worker.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{base_env, cli, TempDir};
+use serde_json::Value;
+
+/// One test's world: state, config with scripted agents, and its own tmux server.
+struct Fleet {
+    dir: TempDir,
+    env: Vec<(String, String)>,
+    socket: String,
+}
+
+impl Fleet {
+    fn new(tag: &str, agents_toml: &str) -> Fleet {
+        let dir = TempDir::new(tag);
+        std::fs::create_dir_all(dir.join("cfg")).unwrap();
+        std::fs::create_dir_all(dir.join("work")).unwrap();
+        std::fs::create_dir_all(dir.join("home")).unwrap();
+        std::fs::write(dir.join("cfg/config.toml"), agents_toml).unwrap();
+        let socket = dir.join("tmux.sock").display().to_string();
+        let mut env = base_env(&dir, "test-lead");
+        env.push(("CODEX_MASTER_MCP_CONFIG_DIR".into(), dir.join("cfg").display().to_string()));
+        env.push(("CODEX_MASTER_TMUX_SOCKET".into(), socket.clone()));
+        Fleet { dir, env, socket }
+    }
+
+    fn scripted(tag: &str, names: &[&str]) -> Fleet {
+        let toml: String = names.iter().map(|n| format!("[agents.{n}]\nprofile = \"scripted\"\nargs = [\"--work-seconds\", \"1\"]\n")).collect();
+        Fleet::new(tag, &toml)
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, Value) {
+        let r = cli(&self.env, args);
+        assert!(!r.stdout.contains(self.dir.path().to_str().unwrap()), "a local path leaked: {}", r.stdout);
+        (r.code, r.json())
+    }
+
+    fn cwd(&self) -> String {
+        self.dir.join("work").display().to_string()
+    }
+
+    fn state_of(&self, agent: &str) -> String {
+        let (_, v) = self.run(&["status", agent]);
+        v["results"][0]["state"].as_str().unwrap_or("?").to_owned()
+    }
+
+    /// Polls status until `agent` is in `state` (bounded).
+    fn await_state(&self, agent: &str, state: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            last = self.state_of(agent);
+            if last == state {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        panic!("agent {agent} never became {state}; last state {last}");
+    }
+
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new("tmux").arg("-S").arg(&self.socket).args(args).output().unwrap()
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+#[test]
+fn start_status_send_wait_tail_interrupt_stop() {
+    let f = Fleet::scripted("life", &["w1", "w2"]);
+    let (code, v) = f.run(&["start", "all", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    for r in v["results"].as_array().unwrap() {
+        assert_eq!(r["status"], "started");
+        assert_eq!((r["cwd"].as_str(), r["raw_log"].as_str()), (Some("not_returned"), Some("not_returned")));
+        assert_eq!(r["lease"]["state"], "unclaimed", "the transient start lease is released");
+    }
+    // A second start reports the running agent and changes nothing.
+    let (code, v) = f.run(&["start", "w1"]);
+    assert_eq!((code, v["results"][0]["status"].as_str()), (0, Some("already_running")));
+    assert!(v["results"][0].get("meta").is_none());
+
+    f.await_state("w1", "idle");
+    let (code, v) = f.run(&["send", "w1", "work 2"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!((v["typed"].as_bool(), v["submitted"].as_bool(), v["turn_started"].as_bool()), (Some(true), Some(true), Some(true)), "{v}");
+    assert_eq!(v["lease"]["holder"], "this_server");
+    assert_eq!(f.state_of("w1"), "working");
+
+    let (code, v) = f.run(&["wait", "w1", "--until", "idle", "--timeout-seconds", "30"]);
+    assert_eq!((code, v["status"].as_str()), (0, Some("idle")), "{v}");
+    let (_, tail) = f.run(&["tail", "w1", "--lines", "20"]);
+    assert!(tail["output"].as_str().unwrap().contains("Done: the task of 6 characters"), "{tail}");
+
+    // Interrupt a long turn.
+    f.run(&["send", "w1", "work 60"]);
+    let (code, v) = f.run(&["interrupt", "w1"]);
+    assert_eq!((code, v["status"].as_str()), (0, Some("interrupt_sent")));
+    f.await_state("w1", "idle");
+    let (_, tail) = f.run(&["tail", "w1"]);
+    assert!(tail["output"].as_str().unwrap().contains("Conversation interrupted"));
+
+    // The raw log grew and is only readable through the redacted tail.
+    let (_, st) = f.run(&["status", "w1"]);
+    assert!(st["results"][0]["raw_log_bytes"].as_u64().unwrap() > 0);
+    let (_, log) = f.run(&["tail", "w1", "--source", "log", "--chars", "8192"]);
+    assert!(log["output"].as_str().unwrap().contains("Working"), "{log}");
+
+    let (code, v) = f.run(&["stop", "all"]);
+    assert_eq!(code, 0);
+    assert!(v["results"].as_array().unwrap().iter().all(|r| r["status"] == "stopped" && r["lease"]["state"] == "unclaimed"), "{v}");
+    assert_eq!(f.state_of("w1"), "not_running");
+    let (code, v) = f.run(&["send", "w1", "hello"]);
+    assert_eq!((code, v["error_code"].as_str()), (1, Some("agent_not_running")));
+}
+
+#[test]
+fn limits_warnings_dialogs_and_crashes_are_their_own_states() {
+    let f = Fleet::new(
+        "states",
+        "[agents.w1]\nprofile = \"scripted\"\n[agents.w2]\nprofile = \"scripted\"\nargs = [\"--trust-dialog\"]\n",
+    );
+    f.run(&["start", "all", "--cwd", &f.cwd()]);
+    f.await_state("w2", "dialog");
+    f.await_state("w1", "idle");
+
+    let (_, v) = f.run(&["send", "w1", "warn"]);
+    assert_eq!(v["typed"], true, "{v}");
+    f.await_state("w1", "warned");
+
+    let (_, v) = f.run(&["send", "w1", "limit"]);
+    assert_eq!(v["receipt"], "blocked_by_limit", "{v}");
+    let (_, st) = f.run(&["status", "w1"]);
+    let limit = &st["results"][0]["limit_state"];
+    assert_eq!((limit["severity"].as_str(), limit["kind"].as_str()), (Some("limited"), Some("usage")));
+    assert!(limit["reset_at_utc"].is_string(), "{limit}");
+    let (_, v) = f.run(&["wait", "w1", "--timeout-seconds", "5"]);
+    assert_eq!((v["status"].as_str(), v["poll_count"].as_u64()), (Some("blocked_by_limit"), Some(0)));
+
+    let (_, v) = f.run(&["send", "w1", "popup"]);
+    assert_eq!(v["receipt"], "waiting_on_dialog", "{v}");
+
+    // Dismissed, the popup is gone; the limit message predates the last send, so it no longer
+    // counts (only output after our last send is classified).
+    f.tmux(&["send-keys", "-t", "=codex_agent_w1_mcp:", "Escape"]);
+    f.await_state("w1", "idle");
+    let (_, v) = f.run(&["send", "w1", "crash"]);
+    assert_eq!(v["receipt"], "exited", "{v}");
+    assert_eq!(f.state_of("w1"), "exited");
+    let (code, v) = f.run(&["send", "w1", "anything"]);
+    assert_eq!((code, v["error_code"].as_str()), (1, Some("agent_exited")));
+}
+
+#[test]
+fn long_multiline_and_control_character_sends_arrive_whole() {
+    let f = Fleet::scripted("sends", &["w1"]);
+    f.run(&["start", "w1", "--cwd", &f.cwd()]);
+    f.await_state("w1", "idle");
+    let long: String = (0..200).map(|i| format!("line {i:03} {}\n", "x".repeat(50))).collect();
+    let long = &long[..12_000];
+    let (code, v) = f.run(&["send", "w1", long]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!((v["chars"].as_u64(), v["turn_started"].as_bool()), (Some(12_000), Some(true)), "{v}");
+    f.run(&["wait", "w1", "--until", "idle", "--timeout-seconds", "30"]);
+    let (_, tail) = f.run(&["tail", "w1"]);
+    assert!(tail["output"].as_str().unwrap().contains("Done: the task of 12000 characters"), "{tail}");
+
+    let (code, v) = f.run(&["send", "w1", "ab\x1b[201~cd\x07ef"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["control_chars_removed"], 2);
+    f.run(&["wait", "w1", "--until", "idle", "--timeout-seconds", "30"]);
+    let (_, tail) = f.run(&["tail", "w1"]);
+    assert!(tail["output"].as_str().unwrap().contains("ab[201~cdef"), "{tail}");
+
+    let (code, v) = f.run(&["send", "w1", "   "]);
+    assert_eq!((code, v["error_code"].as_str()), (1, Some("invalid_arguments")));
+}
+
+#[test]
+fn unsafe_runners_homes_and_raw_dirs_are_refused() {
+    let f = Fleet::new("refuse", "");
+    let link = f.dir.join("runner-link");
+    std::os::unix::fs::symlink("/bin/sh", &link).unwrap();
+    let plain = f.dir.join("runner-plain");
+    std::fs::write(&plain, "#!/bin/sh\n").unwrap();
+    let home = f.dir.join("agent-home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        f.dir.join("cfg/config.toml"),
+        format!(
+            "[agents.l]\nprofile = \"generic\"\nrunner = \"{}\"\n[agents.p]\nprofile = \"generic\"\nrunner = \"{}\"\n[agents.h]\nprofile = \"scripted\"\nhome = \"{}\"\n",
+            link.display(),
+            plain.display(),
+            home.display()
+        ),
+    )
+    .unwrap();
+    for agent in ["l", "p"] {
+        let (code, v) = f.run(&["start", agent, "--cwd", &f.cwd()]);
+        assert_eq!((code, v["results"][0]["error_code"].as_str()), (1, Some("runner_not_executable")), "{v}");
+    }
+    // Another process uses the agent's home.
+    let mut squatter = std::process::Command::new("sleep").arg("30").env("CODEX_HOME", &home).spawn().unwrap();
+    let (code, v) = f.run(&["start", "h", "--cwd", &f.cwd()]);
+    squatter.kill().unwrap();
+    let _ = squatter.wait();
+    assert_eq!((code, v["results"][0]["error_code"].as_str()), (1, Some("agent_home_in_use")), "{v}");
+    assert_eq!(f.tmux(&["has-session", "-t", "=codex_agent_h_mcp"]).status.success(), false);
+
+    // A symlinked raw-log dir.
+    let state = f.dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::os::unix::fs::symlink(f.dir.join("work"), state.join("raw")).unwrap();
+    let (code, v) = f.run(&["start", "h", "--cwd", &f.cwd()]);
+    assert_eq!(code, 1, "{v}");
+    assert!(v["results"][0]["message"].as_str().unwrap().contains("symlink"), "{v}");
+    assert!(std::fs::read_dir(f.dir.join("work")).unwrap().next().is_none(), "nothing was written through the symlink");
+}
+
+#[test]
+fn a_killed_tmux_server_gives_clear_answers() {
+    let f = Fleet::scripted("killed", &["w1", "w2"]);
+    f.run(&["start", "all", "--cwd", &f.cwd()]);
+    f.await_state("w1", "idle");
+    assert!(f.tmux(&["kill-server"]).status.success());
+    let (code, v) = f.run(&["status"]);
+    assert_eq!(code, 0);
+    assert!(v["results"].as_array().unwrap().iter().all(|r| r["state"] == "not_running"), "{v}");
+    let (code, v) = f.run(&["send", "w2", "hi"]);
+    assert_eq!((code, v["error_code"].as_str()), (1, Some("agent_not_running")));
+    let (code, v) = f.run(&["wait", "all", "--mode", "all", "--timeout-seconds", "5"]);
+    assert_eq!((code, v["status"].as_str()), (0, Some("done")), "{v}");
+}
