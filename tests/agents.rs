@@ -5,8 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{base_env, cli, TempDir};
-use serde_json::Value;
+use common::{base_env, cli, Mcp, TempDir};
+use serde_json::{json, Value};
 
 /// One test's world: state, config with scripted agents, and its own tmux server.
 struct Fleet {
@@ -233,10 +233,42 @@ fn a_killed_tmux_server_gives_clear_answers() {
     f.await_state("w1", "idle");
     assert!(f.tmux(&["kill-server"]).status.success());
     let (code, v) = f.run(&["status"]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 0, "{v}");
     assert!(v["results"].as_array().unwrap().iter().all(|r| r["state"] == "not_running"), "{v}");
     let (code, v) = f.run(&["send", "w2", "hi"]);
     assert_eq!((code, v["error_code"].as_str()), (1, Some("agent_not_running")));
     let (code, v) = f.run(&["wait", "all", "--mode", "all", "--timeout-seconds", "5"]);
     assert_eq!((code, v["status"].as_str()), (0, Some("done")), "{v}");
+}
+
+#[test]
+fn a_long_wait_never_blocks_ping_or_status_and_cancellation_ends_it() {
+    let f = Fleet::scripted("mcpwait", &["w1"]);
+    f.run(&["start", "w1", "--cwd", &f.cwd()]);
+    f.await_state("w1", "idle");
+    f.run(&["send", "w1", "work 120"]);
+    let mut mcp = Mcp::spawn(&f.env);
+    mcp.initialize();
+    mcp.send(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "agent_wait", "arguments": {"agent": "w1", "until": "idle", "timeout_seconds": 600, "poll_interval_seconds": 1}}}));
+    let t = Instant::now();
+    assert_eq!(mcp.request(8, "ping", json!({}))["result"], json!({}));
+    let status = mcp.call(9, "agent_status", json!({"agent": "w1"}));
+    assert_eq!(status["structuredContent"]["results"][0]["state"], "working", "{status}");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    mcp.send(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7, "reason": "test"}}));
+    // A cancelled request gets no answer; the server stays responsive.
+    assert!(mcp.wait_for(&json!(7), Duration::from_secs(2)).is_none());
+    assert_eq!(mcp.request(10, "ping", json!({}))["result"], json!({}));
+    assert_eq!(mcp.close(), Some(0));
+}
+
+#[test]
+fn the_demo_runs_the_main_job_through_mcp() {
+    let dir = TempDir::new("demo");
+    let r = cli(&base_env(&dir, "demo"), &["demo"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.stdout.matches("turn_started=true").count(), 2, "{}", r.stdout);
+    assert_eq!(r.stdout.matches("state=idle").count(), 2, "{}", r.stdout);
+    assert_eq!(r.stdout.matches("stopped (lease unclaimed)").count(), 2, "{}", r.stdout);
+    assert!(!r.stdout.contains(std::env::temp_dir().to_str().unwrap()), "a local path leaked");
 }

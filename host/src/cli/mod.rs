@@ -11,6 +11,7 @@ use std::sync::Arc;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::{Map, Value};
 
+pub mod demo;
 pub mod ext;
 
 use crate::agents::Registry;
@@ -62,6 +63,11 @@ pub fn command(catalogue: &Catalogue) -> Command {
         .about("MCP server and CLI that runs a fleet of worker coding agents in tmux. With no arguments it serves MCP on stdio.")
         .subcommand(Command::new("serve").about("Serve MCP on stdio (the default with no arguments)."))
         .subcommand(Command::new("tools").about("Print the tool catalogue as JSON."))
+        .subcommand(
+            Command::new("demo")
+                .about("Run the main job end to end through the MCP server: start two agents, send tasks, wait, show status, stop.")
+                .arg(Arg::new("profile").long("profile").value_parser(["scripted", "codex"]).default_value("scripted").help("Workers: the built-in scripted agent, or the real codex on PATH.")),
+        )
         .subcommand(ext::command())
         .subcommand(
             Command::new("raw-log-writer")
@@ -151,6 +157,7 @@ pub fn run(argv: Vec<OsString>) -> i32 {
             EXIT_OK
         }
         Some(("raw-log-writer", sub)) => raw_log_writer(sub),
+        Some(("demo", sub)) => demo::run(sub.get_one::<String>("profile").map_or("scripted", String::as_str)),
         Some(("scripted-agent", sub)) => crate::scripted::run(
             sub.get_one::<String>("model").map_or("gpt-5.4-mini", String::as_str),
             *sub.get_one::<u64>("work-seconds").unwrap_or(&2),

@@ -96,7 +96,7 @@ pub async fn run_with_input(args: &[&str], input: Option<&[u8]>, timeout: Durati
 
 /// Whether `stderr` says there is no tmux server (so no session can exist).
 fn no_server(stderr: &str) -> bool {
-    stderr.contains("no server running") || stderr.contains("error connecting to") || stderr.contains("No such file or directory")
+    ["no server running", "error connecting to", "No such file or directory", "server exited unexpectedly", "lost server"].iter().any(|m| stderr.contains(m))
 }
 
 /// The exact-name target of a session's active pane.

@@ -1,0 +1,216 @@
+//! `codex-master-mcp demo`: the main job end to end, through the MCP server.
+//!
+//! It spawns this binary as an MCP server on pipes (as Codex would), with a private state dir,
+//! config and tmux socket, and as the lead: starts agents `a` and `b`, sends each a task, waits
+//! for both turns to end, shows their status and a redacted tail, and stops them. The workers are
+//! the built-in scripted agent, or with `--profile codex` the real `codex` found on PATH.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::{EXIT_FAILED, EXIT_OK};
+
+/// Every answer from the server is awaited at most this long (a wait call adds its own timeout).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+struct Server {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+    next_id: i64,
+}
+
+impl Server {
+    fn spawn(exe: &Path, env: &[(&str, String)]) -> Result<Server, String> {
+        let mut cmd = Command::new(exe);
+        cmd.arg("serve").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().map_err(|e| format!("the MCP server could not start: {}", e.kind()))?;
+        let stdin = child.stdin.take().ok_or("no server stdin")?;
+        let stdout = child.stdout.take().ok_or("no server stdout")?;
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Server { child, stdin, lines, next_id: 1 })
+    }
+
+    fn request(&mut self, method: &str, params: Value, extra_wait: Duration) -> Result<Value, String> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        writeln!(self.stdin, "{msg}").and_then(|()| self.stdin.flush()).map_err(|_| "the MCP server closed its input".to_owned())?;
+        let deadline = Instant::now() + ANSWER_TIMEOUT + extra_wait;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.lines.recv_timeout(left).map_err(|_| format!("no answer to {method} in time"))?;
+            let Ok(v) = serde_json::from_str::<Value>(&line) else { continue };
+            if v["id"] == json!(id) {
+                if let Some(err) = v.get("error") {
+                    return Err(format!("{method}: {}", err["message"].as_str().unwrap_or("error")));
+                }
+                return Ok(v["result"].clone());
+            }
+        }
+    }
+
+    fn call(&mut self, tool: &str, args: Value, extra_wait: Duration) -> Result<Value, String> {
+        let result = self.request("tools/call", json!({"name": tool, "arguments": args}), extra_wait)?;
+        let content = result["structuredContent"].clone();
+        if result["isError"] == json!(true) {
+            return Err(format!("{tool}: {}", content["message"].as_str().unwrap_or("failed")));
+        }
+        Ok(content)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The demo's private world, removed at the end.
+struct World {
+    root: PathBuf,
+    socket: String,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").arg("-S").arg(&self.socket).arg("kill-server").stderr(Stdio::null()).status();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+fn codex_on_path() -> Result<PathBuf, String> {
+    let path = std::env::var_os("PATH").ok_or("PATH is not set")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("codex"))
+        .find(|p| p.exists())
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .ok_or_else(|| "no codex on PATH (install it with npm install --prefix DIR @openai/codex)".to_owned())
+}
+
+fn agents_config(profile: &str) -> Result<String, String> {
+    match profile {
+        "scripted" => Ok("[agents.a]\nlabel = \"Demo agent A\"\nprofile = \"scripted\"\nargs = [\"--work-seconds\", \"2\"]\n\
+                          [agents.b]\nlabel = \"Demo agent B\"\nprofile = \"scripted\"\nargs = [\"--work-seconds\", \"2\"]\n"
+            .to_owned()),
+        "codex" => {
+            let runner = codex_on_path()?;
+            let home = std::env::var("CODEX_HOME").ok().filter(|h| h.starts_with('/')).unwrap_or_else(|| "~/.codex".into());
+            let r = runner.display();
+            Ok(format!("[agents.a]\nprofile = \"codex\"\nrunner = \"{r}\"\nhome = \"{home}\"\n[agents.b]\nprofile = \"codex\"\nrunner = \"{r}\"\nhome = \"{home}\"\n"))
+        }
+        _ => Err("profile must be scripted or codex".into()),
+    }
+}
+
+fn line(label: &str, value: impl std::fmt::Display) {
+    println!("  {label:<28} {value}");
+}
+
+/// Runs the demo; returns the exit code.
+pub fn run(profile: &str) -> i32 {
+    match demo(profile) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("demo failed: {}", crate::text::safe_error_text(&e));
+            EXIT_FAILED
+        }
+    }
+}
+
+fn demo(profile: &str) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|_| "the demo cannot find its own executable")?;
+    let root = std::env::temp_dir().join(format!("codex-master-demo-{}", crate::fsafe::nonce()));
+    for sub in ["config", "work"] {
+        std::fs::create_dir_all(root.join(sub)).map_err(|e| format!("cannot create the demo dir: {}", e.kind()))?;
+    }
+    let world = World { socket: root.join("tmux.sock").display().to_string(), root };
+    std::fs::write(world.root.join("config/config.toml"), agents_config(profile)?).map_err(|e| format!("cannot write the demo config: {}", e.kind()))?;
+    let env = [
+        ("CODEX_MASTER_MCP_STATE_DIR", world.root.join("state").display().to_string()),
+        ("CODEX_MASTER_MCP_CONFIG_DIR", world.root.join("config").display().to_string()),
+        ("CODEX_MASTER_TMUX_SOCKET", world.socket.clone()),
+    ];
+    let started = Instant::now();
+    let mut server = Server::spawn(&exe, &env)?;
+    let init = server.request(
+        "initialize",
+        json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "codex-master-demo", "version": env!("CARGO_PKG_VERSION")}}),
+        Duration::ZERO,
+    )?;
+    writeln!(server.stdin, "{}", json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).map_err(|_| "server input closed")?;
+    let tools = server.request("tools/list", json!({}), Duration::ZERO)?;
+    println!("codex-master demo ({profile} workers) — everything below goes through the MCP server on stdio");
+    line("server", format!("{} {}, protocol {}", init["serverInfo"]["name"].as_str().unwrap_or("?"), init["serverInfo"]["version"].as_str().unwrap_or("?"), init["protocolVersion"].as_str().unwrap_or("?")));
+    line("tools", tools["tools"].as_array().map_or(0, Vec::len));
+
+    println!("\n1. start agents a and b");
+    let cwd = world.root.join("work").display().to_string();
+    let start = server.call("agent_start", json!({"agent": "both", "cwd": cwd}), Duration::ZERO)?;
+    for r in start["results"].as_array().into_iter().flatten() {
+        match r["status"].as_str() {
+            Some(status) => line(&format!("agent {}", r["agent"].as_str().unwrap_or("?")), format!("{status} in tmux session {}", r["session"].as_str().unwrap_or("?"))),
+            None => return Err(format!("agent {} did not start: {}", r["agent"].as_str().unwrap_or("?"), r["message"].as_str().unwrap_or("?"))),
+        }
+    }
+    // Let both TUIs draw their composer.
+    server.call("agent_wait", json!({"agent": "all", "until": "idle", "mode": "all", "timeout_seconds": 30, "poll_interval_seconds": 1}), Duration::from_secs(30))?;
+
+    println!("\n2. send each a task (the receipt says whether the turn really started)");
+    let tasks = [("a", "Summarise the layout of this repository in three bullet points."), ("b", "List the test files and say which ones need tmux.")];
+    for (agent, task) in tasks {
+        let sent = server.call("agent_send", json!({"agent": agent, "text": task}), Duration::from_secs(10))?;
+        line(&format!("agent {agent}"), format!("typed={} submitted={} turn_started={} ({})", sent["typed"], sent["submitted"], sent["turn_started"], sent["receipt"].as_str().unwrap_or("?")));
+    }
+
+    println!("\n3. wait for both turns to end (bounded, cancellable)");
+    let waited = server.call("agent_wait", json!({"agent": "all", "until": "idle", "mode": "all", "timeout_seconds": 120, "poll_interval_seconds": 1}), Duration::from_secs(120))?;
+    line("wait", format!("{} after {} s", waited["status"].as_str().unwrap_or("?"), waited["elapsed_seconds"]));
+
+    println!("\n4. status (no terminal text, no paths)");
+    let status = server.call("agent_status", json!({"agent": "all"}), Duration::ZERO)?;
+    for r in status["results"].as_array().into_iter().flatten() {
+        line(
+            &format!("agent {}", r["agent"].as_str().unwrap_or("?")),
+            format!(
+                "state={} lease={} limit={} raw_log_bytes={} cwd={}",
+                r["state"].as_str().unwrap_or("?"),
+                r["lease"]["state"].as_str().unwrap_or("?"),
+                r["limit_state"]["severity"].as_str().unwrap_or("?"),
+                r["raw_log_bytes"],
+                r["cwd"].as_str().unwrap_or("-")
+            ),
+        );
+    }
+    let tail = server.call("agent_safe_tail", json!({"agent": "a", "lines": 6}), Duration::ZERO)?;
+    println!("\n   agent a, last lines (redacted):");
+    for l in tail["output"].as_str().unwrap_or("").lines().filter(|l| !l.trim().is_empty()) {
+        println!("   | {l}");
+    }
+
+    println!("\n5. stop both");
+    let stop = server.call("agent_stop", json!({"agent": "both"}), Duration::ZERO)?;
+    for r in stop["results"].as_array().into_iter().flatten() {
+        line(&format!("agent {}", r["agent"].as_str().unwrap_or("?")), format!("{} (lease {})", r["status"].as_str().unwrap_or("?"), r["lease"]["state"].as_str().unwrap_or("?")));
+    }
+    println!("\ndone in {:.1} s", started.elapsed().as_secs_f64());
+    drop(server);
+    drop(world);
+    Ok(())
+}
