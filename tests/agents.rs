@@ -272,3 +272,23 @@ fn the_demo_runs_the_main_job_through_mcp() {
     assert_eq!(r.stdout.matches("stopped (lease unclaimed)").count(), 2, "{}", r.stdout);
     assert!(!r.stdout.contains(std::env::temp_dir().to_str().unwrap()), "a local path leaked");
 }
+
+#[test]
+fn fleet_captures_take_one_tmux_call() {
+    let f = Fleet::scripted("batch", &["w1", "w2", "w3"]);
+    f.run(&["start", "all", "--cwd", &f.cwd()]);
+    f.await_state("w3", "idle");
+    f.run(&["send", "w2", "warn"]);
+    // The library call, pointed at this test's server.
+    std::env::set_var("CODEX_MASTER_TMUX_SOCKET", &f.socket);
+    let sessions: Vec<String> = ["w1", "w2", "w3"].iter().map(|a| format!("codex_agent_{a}_mcp")).collect();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let panes = rt.block_on(codex_master::tmux::capture_batched(&sessions, 80)).expect("one call captured every pane");
+    assert_eq!(panes.len(), 3);
+    assert!(panes.iter().all(|p| p.contains("OpenAI Codex (v0.169.0)") && !p.contains("codex-master-split")));
+    assert!(panes[1].contains("Heads up") && !panes[0].contains("Heads up") && !panes[2].contains("Heads up"));
+    // A missing session makes the batch fail (the caller falls back), never mixes panes up.
+    let mut with_missing = sessions.clone();
+    with_missing.insert(1, "no_such_session".into());
+    assert!(rt.block_on(codex_master::tmux::capture_batched(&with_missing, 80)).is_none());
+}

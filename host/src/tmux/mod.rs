@@ -162,10 +162,23 @@ pub async fn capture_pane(session: &str, lines: u32) -> Result<String, TmuxError
 /// Captures several sessions' panes in one tmux call (a marker line between them). Falls back
 /// to one call per session when a session vanished meanwhile.
 pub async fn capture_many(sessions: &[String], lines: u32) -> Vec<Option<String>> {
-    if sessions.is_empty() {
-        return Vec::new();
+    if let Some(all) = capture_batched(sessions, lines).await {
+        return all.into_iter().map(Some).collect();
     }
-    let marker = format!("--codex-master-{}--", crate::fsafe::nonce());
+    let mut out = Vec::new();
+    for s in sessions {
+        out.push(capture_pane(s, lines).await.ok());
+    }
+    out
+}
+
+/// The one-call capture of [`capture_many`]; `None` when any session is missing.
+pub async fn capture_batched(sessions: &[String], lines: u32) -> Option<Vec<String>> {
+    if sessions.is_empty() {
+        return Some(Vec::new());
+    }
+    // Not starting with `-`, which tmux would read as an option.
+    let marker = format!("codex-master-split-{}", crate::fsafe::nonce());
     let start = format!("-{lines}");
     let targets: Vec<String> = sessions.iter().map(|s| pane_target(s)).collect();
     let mut args: Vec<&str> = Vec::new();
@@ -175,17 +188,9 @@ pub async fn capture_many(sessions: &[String], lines: u32) -> Vec<Option<String>
         }
         args.extend(["capture-pane", "-p", "-J", "-t", t.as_str(), "-S", start.as_str(), ";", "display-message", "-p", marker.as_str()]);
     }
-    if let Ok(TmuxOutput { success: true, stdout, .. }) = run(&args, TMUX_TIMEOUT).await {
-        let parts: Vec<&str> = stdout.split(&format!("{marker}\n")).collect();
-        if parts.len() == sessions.len() + 1 {
-            return parts[..sessions.len()].iter().map(|p| Some(trim_blank_tail(p))).collect();
-        }
-    }
-    let mut out = Vec::new();
-    for s in sessions {
-        out.push(capture_pane(s, lines).await.ok());
-    }
-    out
+    let out = run(&args, TMUX_TIMEOUT).await.ok()?.ok().ok()?;
+    let parts: Vec<&str> = out.stdout.split(&format!("{marker}\n")).collect();
+    (parts.len() == sessions.len() + 1).then(|| parts[..sessions.len()].iter().map(|p| trim_blank_tail(p)).collect())
 }
 
 /// Starts a detached session running `command` (a shell command line) in `cwd`. The pane is

@@ -1,0 +1,129 @@
+//! Agent benchmarks (prints numbers; never a timed test): `agent_status` through MCP for 2 and
+//! for 64 scripted agents in real tmux (a private server), and the cold CLI `status`.
+//!
+//! Run: `cargo bench -p codex-master-host --bench agents`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_codex-master-mcp");
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+struct Fleet {
+    root: PathBuf,
+}
+
+impl Fleet {
+    fn new(count: usize) -> Fleet {
+        let root = std::env::temp_dir().join(format!("cm-bench-agents-{count}-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("cfg")).unwrap();
+        let toml: String = (0..count).map(|i| format!("[agents.w{i:02}]\nprofile = \"scripted\"\n")).collect();
+        std::fs::write(root.join("cfg/config.toml"), toml).unwrap();
+        Fleet { root }
+    }
+
+    fn env(&self) -> Vec<(&'static str, PathBuf)> {
+        vec![
+            ("CODEX_MASTER_MCP_STATE_DIR", self.root.join("state")),
+            ("CODEX_MASTER_MCP_CONFIG_DIR", self.root.join("cfg")),
+            ("CODEX_MASTER_TMUX_SOCKET", self.root.join("tmux.sock")),
+            ("HOME", self.root.clone()),
+        ]
+    }
+
+    fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(BIN).args(args).envs(self.env()).output().unwrap()
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").arg("-S").arg(self.root.join("tmux.sock")).arg("kill-server").stderr(Stdio::null()).status();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Median and p90 of `agent_status` (all agents) over one MCP connection.
+fn status_through_mcp(fleet: &Fleet, runs: usize) -> (Duration, Duration, usize) {
+    let mut child = Command::new(BIN).envs(fleet.env()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let mut rpc = |id: usize, method: &str, params: serde_json::Value, line: &mut String| {
+        writeln!(stdin, "{}", serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).unwrap();
+        stdin.flush().unwrap();
+        line.clear();
+        stdout.read_line(line).unwrap();
+        serde_json::from_str::<serde_json::Value>(line).unwrap()
+    };
+    rpc(0, "initialize", serde_json::json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}), &mut line);
+    let mut times = Vec::new();
+    let mut agents = 0;
+    for i in 0..runs + 3 {
+        let t = Instant::now();
+        let v = rpc(i + 1, "tools/call", serde_json::json!({"name": "agent_status", "arguments": {"agent": "all"}}), &mut line);
+        let elapsed = t.elapsed();
+        let results = v["result"]["structuredContent"]["results"].as_array().unwrap();
+        assert!(results.iter().all(|r| r["running"] == true), "every agent runs");
+        agents = results.len();
+        if i >= 3 {
+            times.push(elapsed);
+        }
+    }
+    drop(stdin);
+    let _ = child.wait();
+    times.sort();
+    (percentile(&times, 0.5), percentile(&times, 0.9), agents)
+}
+
+fn await_idle(fleet: &Fleet) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let out = fleet.cli(&["status", "all"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if v["results"].as_array().unwrap().iter().all(|r| r["state"] == "idle") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("the fleet never became idle");
+}
+
+fn main() {
+    for count in [2usize, 64] {
+        let fleet = Fleet::new(count);
+        std::fs::create_dir_all(fleet.root.join("work")).unwrap();
+        let work = fleet.root.join("work");
+        let started = Instant::now();
+        let out = fleet.cli(&["start", "all", "--cwd", work.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        let start_time = started.elapsed();
+        await_idle(&fleet);
+        let (p50, p90, agents) = status_through_mcp(&fleet, if count > 8 { 30 } else { 200 });
+        let mut cold = Vec::new();
+        for _ in 0..10 {
+            let t = Instant::now();
+            assert!(fleet.cli(&["status", "all"]).status.success());
+            cold.push(t.elapsed());
+        }
+        cold.sort();
+        let goal = if count > 8 { "goal < 150 ms" } else { "goal < 10 ms" };
+        println!(
+            "{agents:>2} scripted agents: agent_status through MCP p50 {:.1} ms, p90 {:.1} ms ({goal}); cold CLI `status all` median {:.1} ms (seed CLI, 2 agents: ~200 ms); `start all` {:.0} ms",
+            ms(p50),
+            ms(p90),
+            ms(percentile(&cold, 0.5)),
+            ms(start_time)
+        );
+        let _: &Path = &fleet.root;
+    }
+}
