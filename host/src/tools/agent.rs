@@ -138,9 +138,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
 }
 
 fn tmux_error(what: &str, agent: &str, e: tmux::TmuxError) -> ToolError {
-    let retryable = !matches!(e, tmux::TmuxError::NotInstalled);
-    let err = ToolError::new("tmux_error", format!("tmux {what} failed for agent {agent}: {e}"));
-    if retryable { err.retryable() } else { err }
+    super::tmux_error(what, Some(agent), e)
 }
 
 fn spec(ctx: &Ctx, agent: &str) -> Result<AgentSpec, ToolError> {

@@ -209,6 +209,15 @@ pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ToolError
     tokio::task::spawn_blocking(f).await.unwrap_or_else(|_| Err(ToolError::new("internal_error", "worker task failed")))
 }
 
+/// A tmux failure as a tool error: `tmux_not_installed`, or a retryable `tmux_error`.
+pub fn tmux_error(what: &str, agent: Option<&str>, e: crate::tmux::TmuxError) -> ToolError {
+    match (e, agent) {
+        (e @ crate::tmux::TmuxError::NotInstalled, _) => ToolError::new("tmux_not_installed", e.to_string()),
+        (e, Some(agent)) => ToolError::new("tmux_error", format!("tmux {what} failed for agent {agent}: {e}")).retryable(),
+        (e, None) => ToolError::new("tmux_error", format!("tmux {what} failed: {e}")).retryable(),
+    }
+}
+
 /// A per-agent failure entry inside `{"results": […]}`: the full structured error plus the agent.
 pub fn agent_error_entry(agent: &str, err: &ToolError) -> Value {
     let mut v = err.to_json();

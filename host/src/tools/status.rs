@@ -163,13 +163,6 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
     ]
 }
 
-fn tmux_error(e: tmux::TmuxError) -> ToolError {
-    match e {
-        tmux::TmuxError::NotInstalled => ToolError::new("tmux_not_installed", e.to_string()),
-        other => ToolError::new("tmux_error", other.to_string()).retryable(),
-    }
-}
-
 /// Reads what a classifier call needs from the raw log: the text since the last send.
 fn since_last_send(state: &State, meta: &AgentMeta) -> (String, Option<u64>, Option<f64>) {
     let Ok(Some((size, mtime))) = state.raw.file_stat(&meta.raw_log) else { return (String::new(), None, None) };
@@ -204,7 +197,7 @@ pub fn agent_state(running: bool, dead: bool, c: Option<&limits::ClassifyOutput>
 
 /// Observes `agents` with batched tmux queries.
 pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observation, ToolError>>, ToolError> {
-    let panes = tmux::list_panes().await.map_err(tmux_error)?;
+    let panes = tmux::list_panes().await.map_err(|e| super::tmux_error("list-panes", None, e))?;
     let specs: Vec<Option<AgentSpec>> = agents.iter().map(|a| ctx.registry.get(a).cloned()).collect();
     let live: Vec<String> = specs.iter().flatten().filter(|s| panes.get(&s.session).is_some_and(|p| !p.dead)).map(|s| s.session.clone()).collect();
     let captures: HashMap<String, String> = live.iter().cloned().zip(tmux::capture_many(&live, PANE_LINES).await).filter_map(|(s, c)| c.map(|c| (s, c))).collect();
@@ -420,7 +413,7 @@ fn safe_tail(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         let chars = args.int("chars").unwrap_or(4000) as usize;
         let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
         let pane_text = if source == "pane" {
-            match tmux::list_panes().await.map_err(tmux_error)?.get(&spec.session) {
+            match tmux::list_panes().await.map_err(|e| super::tmux_error("list-panes", Some(&agent), e))?.get(&spec.session) {
                 Some(_) => tmux::capture_pane(&spec.session, lines as u32).await.unwrap_or_default(),
                 None => String::new(),
             }
