@@ -498,6 +498,9 @@ fn tui_state(pane_text: &str, pane: &[Block], running: bool, profile: &str) -> T
         "continue only if you trust these files",
         "would you like to run the following command",
         "allow command?",
+        // The first-run sign-in screen.
+        "choose how you want to use codex",
+        "sign in with chatgpt",
     ]);
     if bottom.iter().any(|b| POPUP.found_in(&b.text)) {
         return TuiState::Popup;
@@ -732,6 +735,11 @@ pub mod vectors {
             v(
                 "trust dialog",
                 "  Trust this folder? Codex can read, edit, and run files here, subject to your permission settings.\n  Continue only if you trust these files. Your trust decision will be saved.\n\n› 1. Yes, continue\n  2. No, quit",
+                ClassifyOutput { blocks_input: true, ..none(TuiState::Dialog) },
+            ),
+            v(
+                "first-run sign-in screen",
+                "  Welcome to Codex, OpenAI's command-line coding agent\n\n  Choose how you want to use Codex.\n\n> 1. Sign in with ChatGPT\n     Usage included with Plus, Pro, Business, and Enterprise plans\n  2. Sign in with Device Code\n\n  Press enter to continue",
                 ClassifyOutput { blocks_input: true, ..none(TuiState::Dialog) },
             ),
             v(

@@ -68,8 +68,10 @@ impl Server {
     fn call(&mut self, tool: &str, args: Value, extra_wait: Duration) -> Result<Value, String> {
         let result = self.request("tools/call", json!({"name": tool, "arguments": args}), extra_wait)?;
         let content = result["structuredContent"].clone();
+        // A multi-agent result with a failed entry is an error too; its entries say why.
         if result["isError"] == json!(true) {
-            return Err(format!("{tool}: {}", content["message"].as_str().unwrap_or("failed")));
+            let first_entry_error = content["results"].as_array().and_then(|rs| rs.iter().find_map(|r| r["message"].as_str().map(|m| format!("agent {}: {m}", r["agent"].as_str().unwrap_or("?")))));
+            return Err(format!("{tool}: {}", content["message"].as_str().map(str::to_owned).or(first_entry_error).unwrap_or_else(|| "failed".into())));
         }
         Ok(content)
     }
@@ -104,16 +106,35 @@ fn codex_on_path() -> Result<PathBuf, String> {
         .ok_or_else(|| "no codex on PATH (install it with npm install --prefix DIR @openai/codex)".to_owned())
 }
 
-fn agents_config(profile: &str) -> Result<String, String> {
+/// A private Codex home per demo agent (two Codex processes must not share one), holding a copy
+/// of the user's `auth.json` when there is one.
+fn codex_home(root: &Path, agent: &str) -> Result<PathBuf, String> {
+    let home = root.join(format!("home-{agent}"));
+    std::fs::create_dir_all(&home).map_err(|e| format!("cannot create a demo home: {}", e.kind()))?;
+    let user_home = std::env::var_os("CODEX_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".codex")));
+    if let Some(auth) = user_home.map(|h| h.join("auth.json")).filter(|p| p.is_file()) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let bytes = std::fs::read(&auth).map_err(|e| format!("cannot read auth.json: {}", e.kind()))?;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(home.join("auth.json")).map_err(|e| format!("cannot copy auth.json: {}", e.kind()))?;
+        f.write_all(&bytes).map_err(|e| format!("cannot copy auth.json: {}", e.kind()))?;
+    }
+    Ok(home)
+}
+
+fn agents_config(profile: &str, root: &Path) -> Result<String, String> {
     match profile {
         "scripted" => Ok("[agents.a]\nlabel = \"Demo agent A\"\nprofile = \"scripted\"\nargs = [\"--work-seconds\", \"2\"]\n\
                           [agents.b]\nlabel = \"Demo agent B\"\nprofile = \"scripted\"\nargs = [\"--work-seconds\", \"2\"]\n"
             .to_owned()),
         "codex" => {
             let runner = codex_on_path()?;
-            let home = std::env::var("CODEX_HOME").ok().filter(|h| h.starts_with('/')).unwrap_or_else(|| "~/.codex".into());
             let r = runner.display();
-            Ok(format!("[agents.a]\nprofile = \"codex\"\nrunner = \"{r}\"\nhome = \"{home}\"\n[agents.b]\nprofile = \"codex\"\nrunner = \"{r}\"\nhome = \"{home}\"\n"))
+            let (a, b) = (codex_home(root, "a")?, codex_home(root, "b")?);
+            Ok(format!(
+                "[agents.a]\nprofile = \"codex\"\nrunner = \"{r}\"\nhome = \"{}\"\n[agents.b]\nprofile = \"codex\"\nrunner = \"{r}\"\nhome = \"{}\"\n",
+                a.display(),
+                b.display()
+            ))
         }
         _ => Err("profile must be scripted or codex".into()),
     }
@@ -141,7 +162,7 @@ fn demo(profile: &str) -> Result<(), String> {
         std::fs::create_dir_all(root.join(sub)).map_err(|e| format!("cannot create the demo dir: {}", e.kind()))?;
     }
     let world = World { socket: root.join("tmux.sock").display().to_string(), root };
-    std::fs::write(world.root.join("config/config.toml"), agents_config(profile)?).map_err(|e| format!("cannot write the demo config: {}", e.kind()))?;
+    std::fs::write(world.root.join("config/config.toml"), agents_config(profile, &world.root)?).map_err(|e| format!("cannot write the demo config: {}", e.kind()))?;
     let env = [
         ("CODEX_MASTER_MCP_STATE_DIR", world.root.join("state").display().to_string()),
         ("CODEX_MASTER_MCP_CONFIG_DIR", world.root.join("config").display().to_string()),
@@ -169,8 +190,20 @@ fn demo(profile: &str) -> Result<(), String> {
             None => return Err(format!("agent {} did not start: {}", r["agent"].as_str().unwrap_or("?"), r["message"].as_str().unwrap_or("?"))),
         }
     }
-    // Let both TUIs draw their composer.
+    // Let both TUIs draw their composer; a sign-in or trust screen ends the demo clearly.
     server.call("agent_wait", json!({"agent": "all", "until": "idle", "mode": "all", "timeout_seconds": 30, "poll_interval_seconds": 1}), Duration::from_secs(30))?;
+    let ready = server.call("agent_status", json!({"agent": "all"}), Duration::ZERO)?;
+    let blocked: Vec<String> = ready["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["state"] != "idle")
+        .map(|r| format!("agent {} is {}", r["agent"].as_str().unwrap_or("?"), r["state"].as_str().unwrap_or("?")))
+        .collect();
+    if !blocked.is_empty() {
+        let _ = server.call("agent_stop", json!({"agent": "both"}), Duration::ZERO);
+        return Err(format!("{} (a sign-in or trust screen? log in to Codex first); the agents were stopped", blocked.join(", ")));
+    }
 
     println!("\n2. send each a task (the receipt says whether the turn really started)");
     let tasks = [("a", "Summarise the layout of this repository in three bullet points."), ("b", "List the test files and say which ones need tmux.")];
