@@ -292,3 +292,87 @@ fn fleet_captures_take_one_tmux_call() {
     with_missing.insert(1, "no_such_session".into());
     assert!(rt.block_on(codex_master::tmux::capture_batched(&with_missing, 80)).is_none());
 }
+
+/// One watchdog pass with short thresholds; returns this agent's entry.
+fn watchdog(f: &Fleet, agent: &str) -> Value {
+    let (code, v) = f.run(&["watchdog", agent, "--idle-seconds", "1", "--report-grace-seconds", "3"]);
+    assert_eq!(code, 0, "{v}");
+    v["results"][0].clone()
+}
+
+#[test]
+fn the_watchdog_asks_once_escalates_a_hung_agent_and_leaves_others_alone() {
+    let f = Fleet::scripted("watchdog", &["w1", "w2", "w3", "w4"]);
+    f.run(&["start", "all", "--cwd", &f.cwd()]);
+    f.await_state("w4", "idle");
+
+    // w1 finished a turn and went quiet: asked once, answers, and is not asked again.
+    f.run(&["send", "w1", "work 1"]);
+    f.run(&["wait", "w1", "--until", "idle", "--timeout-seconds", "30"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let e = watchdog(&f, "w1");
+    assert_eq!((e["watchdog_state"].as_str(), e["action_taken"].as_str()), (Some("report_requested"), Some("report_request")), "{e}");
+    f.run(&["wait", "w1", "--until", "idle", "--timeout-seconds", "30"]);
+    assert_eq!(watchdog(&f, "w1")["watchdog_state"], "report_answered");
+    std::thread::sleep(Duration::from_millis(1500));
+    for _ in 0..2 {
+        let e = watchdog(&f, "w1");
+        assert_eq!((e["watchdog_state"].as_str(), e["action_taken"].as_str()), (Some("settled"), None), "no nagging: {e}");
+    }
+
+    // w2 hangs mid-turn: asked, no answer, interrupted once the grace window passed.
+    f.run(&["send", "w2", "freeze"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let e = watchdog(&f, "w2");
+    assert_eq!(e["watchdog_state"], "report_requested", "{e}");
+    assert_eq!(watchdog(&f, "w2")["watchdog_state"], "waiting_for_report", "our own request is no answer");
+    std::thread::sleep(Duration::from_millis(3200));
+    let e = watchdog(&f, "w2");
+    assert_eq!((e["watchdog_state"].as_str(), e["action_taken"].as_str()), (Some("action_sent"), Some("interrupt")), "{e}");
+    f.await_state("w2", "idle");
+    let (_, tail) = f.run(&["tail", "w2"]);
+    assert!(tail["output"].as_str().unwrap().contains("Conversation interrupted"));
+    assert_eq!(watchdog(&f, "w2")["watchdog_state"], "settled", "escalation happens once");
+
+    // w3 is busy: left alone.
+    f.run(&["send", "w3", "work 30"]);
+    assert_eq!(watchdog(&f, "w3")["watchdog_state"], "active");
+
+    // w4 is leased by another lead: skipped, nothing sent.
+    let mut other = f.env.clone();
+    other.retain(|(k, _)| k != "CODEX_MASTER_MCP_INSTANCE_ID");
+    other.push(("CODEX_MASTER_MCP_INSTANCE_ID".into(), "other-lead".into()));
+    assert_eq!(cli(&other, &["claim", "w4"]).code, 0);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, v) = f.run(&["watchdog", "w4", "--idle-seconds", "1", "--manage-unclaimed"]);
+    assert_eq!((code, v["results"][0]["watchdog_state"].as_str()), (0, Some("skipped_not_leased_by_this_server")), "{v}");
+    assert_eq!(f.state_of("w4"), "idle");
+
+    // --quiet prints nothing when all went well.
+    let r = cli(&f.env, &["watchdog", "w3", "--quiet"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""));
+}
+
+#[test]
+fn the_systemd_units_verify() {
+    let dir = TempDir::new("units");
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    std::fs::copy(common::BIN, dir.join("bin/codex-master-mcp")).unwrap();
+    let home = dir.path().display().to_string();
+    let service = codex_master::install::SERVICE_UNIT.replace("%h/.local/bin", &format!("{home}/bin")).replace("%h", &home);
+    std::fs::write(dir.join("codex-master-watchdog.service"), service).unwrap();
+    std::fs::write(dir.join("codex-master-watchdog.timer"), codex_master::install::TIMER_UNIT).unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["verify", &format!("{home}/codex-master-watchdog.service"), &format!("{home}/codex-master-watchdog.timer")])
+        .output()
+        .expect("systemd-analyze is installed (scripts/bootstrap installs systemd)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.trim().is_empty(), "systemd-analyze verify: {stderr}");
+    // And the status tool reports an uninstalled pair without paths.
+    let (code, v) = {
+        let r = cli(&base_env(&dir, "units"), &["watchdog-status"]);
+        (r.code, r.json())
+    };
+    assert_eq!(code, 0);
+    assert_eq!((v["service_installed"].as_bool(), v["timer_installed"].as_bool()), (Some(false), Some(false)), "{v}");
+}

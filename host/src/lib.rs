@@ -11,6 +11,7 @@ pub mod agents;
 pub mod cli;
 pub mod ext;
 pub mod fsafe;
+pub mod install;
 pub mod lease;
 pub mod mcp;
 pub mod scripted;
@@ -19,6 +20,7 @@ pub mod text;
 pub mod timefmt;
 pub mod tmux;
 pub mod tools;
+pub mod watchdog;
 
 use std::sync::Arc;
 

@@ -6,6 +6,7 @@
 //! - `work N`: the "Working (Ns • esc to interrupt)" line for N seconds, then a reply;
 //! - `limit`, `model-limit`, `warn`, `credits`: the real limit and warning messages;
 //! - `popup`: the "Approaching rate limits" popup until a key is pressed;
+//! - `freeze`: hangs mid-turn (a frozen working line, input ignored) until Esc;
 //! - `crash`: exits with status 1 (the pane dies); `quit`: exits 0;
 //! - anything else: works for `--work-seconds`, then replies with its length.
 //!
@@ -23,6 +24,8 @@ enum Screen {
     Working { started: Instant, seconds: u64, task: String },
     Dialog,
     Popup,
+    /// Hung mid-turn: a working line that never moves, input ignored until Esc.
+    Frozen,
 }
 
 struct Tui {
@@ -50,6 +53,7 @@ impl Tui {
                 String::new(),
                 "  ⏎ send   ⌃J newline   ⌃C quit".into(),
             ],
+            Screen::Frozen => vec!["• Working (7s • esc to interrupt)".into(), String::new(), "› ".into()],
             Screen::Dialog => vec![
                 String::new(),
                 "> You are in a new folder".into(),
@@ -109,6 +113,7 @@ impl Tui {
             "warn" => history.push("⚠ Heads up, you have less than 25% of your 5h limit left. Run /status for a breakdown.".into()),
             "credits" => history.push("■ Your workspace is out of credits. Ask your workspace admin to add more credits to continue.".into()),
             "popup" => self.screen = Screen::Popup,
+            "freeze" => self.screen = Screen::Frozen,
             _ => {
                 let seconds = command.strip_prefix("work ").and_then(|n| n.trim().parse().ok()).unwrap_or(self.work_seconds).min(3600);
                 self.screen = Screen::Working { started: Instant::now(), seconds, task: text };
@@ -207,10 +212,12 @@ pub fn run(model: &str, work_seconds: u64, trust_dialog: bool) -> i32 {
             if in_paste {
                 match find(&pending, PASTE_END) {
                     Some(end) => {
-                        tui.composer.push_str(&String::from_utf8_lossy(&pending[..end]).replace("\r\n", "\n").replace('\r', "\n"));
+                        if !matches!(tui.screen, Screen::Frozen) {
+                            tui.composer.push_str(&String::from_utf8_lossy(&pending[..end]).replace("\r\n", "\n").replace('\r', "\n"));
+                            typed = true;
+                        }
                         pending.drain(..end + PASTE_END.len());
                         in_paste = false;
-                        typed = true;
                     }
                     None => break,
                 }
@@ -235,6 +242,12 @@ pub fn run(model: &str, work_seconds: u64, trust_dialog: bool) -> i32 {
                     tui.screen = Screen::Idle;
                     tui.draw(&[]);
                 }
+                (Screen::Frozen, 0x1b | 0x03) => {
+                    tui.screen = Screen::Idle;
+                    tui.composer.clear();
+                    tui.draw(&["■ Conversation interrupted - tell the model what to do differently.".into(), String::new()]);
+                }
+                (Screen::Frozen, _) => {}
                 (Screen::Working { .. }, 0x1b | 0x03) => {
                     tui.screen = Screen::Idle;
                     tui.draw(&["■ Conversation interrupted - tell the model what to do differently.".into(), String::new()]);

@@ -174,8 +174,10 @@ pub fn run(argv: Vec<OsString>) -> i32 {
             let ctx = Arc::new(Ctx { client_id: cli_client_id(), registry: registry.clone() });
             let result = runtime.block_on(catalogue.call(ctx, tool, Some(&args)));
             let failed = result_failed(&result);
+            let quiet = args.get("quiet") == Some(&Value::Bool(true));
             match result {
-                Ok(v) => print_json(&v),
+                Ok(v) if !(quiet && !failed) => print_json(&v),
+                Ok(_) => {}
                 Err(e) => print_json(&e.to_json()),
             }
             if failed { EXIT_FAILED } else { EXIT_OK }

@@ -34,6 +34,9 @@ pub struct AgentMeta {
     pub raw_log: String,
     #[serde(default)]
     pub last_send: Option<LastSend>,
+    /// The watchdog's marker: counters and times only, never text.
+    #[serde(default)]
+    pub watchdog: Option<crate::watchdog::Marker>,
 }
 
 fn file_name(agent: &str) -> String {

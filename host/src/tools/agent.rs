@@ -107,6 +107,34 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             handler: send,
         },
         ToolDef {
+            name: "agent_report_request",
+            title: "Ask an agent for a report",
+            description: "Ask the agent for a concise status report (the prompts extension renders the text). Claims or renews this client's lease. The report itself is never returned; read it with agent_safe_tail.",
+            cli_name: "report-request",
+            params: vec![
+                super::agent_param::one(reg),
+                Param::string("assignment_id", 200, "The assignment the report is about."),
+                Param::boolean("enter", "Press Enter after pasting.").default(json!(true)).negated("no-enter"),
+            ],
+            output: out::object(
+                json!({
+                    "agent": {"type": "string"},
+                    "status": {"const": "report_requested"},
+                    "submitted": {"type": "boolean"},
+                    "turn_started": {"type": "boolean"},
+                    "assignment_id": out::nullable("string"),
+                    "lease": lease.clone(),
+                    "prompt_output": out::not_returned(),
+                    "response_output": out::not_returned(),
+                    "send": {"type": "object"},
+                }),
+                &["agent", "status", "submitted", "lease"],
+            ),
+            hints: mutating,
+            multi_agent: false,
+            handler: report_request,
+        },
+        ToolDef {
             name: "agent_interrupt",
             title: "Interrupt an agent",
             description: "Interrupt the agent's current turn (Esc for Codex, Ctrl-C otherwise). Claims or renews this client's lease.",
@@ -298,6 +326,7 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
         run_id: raw_name.trim_end_matches(".log").to_owned(),
         raw_log: raw_name.clone(),
         last_send: None,
+        watchdog: None,
     };
     let pid = pane(&spec).await.ok().flatten().and_then(|p| p.pid);
     let lease = with_lock(agent, {
@@ -358,54 +387,88 @@ fn collapse(s: &str) -> String {
 fn send(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agent = args.str("agent").unwrap_or_default().to_owned();
-        let (text, removed) = sanitize_send_text(args.str("text").unwrap_or_default());
-        if text.trim().is_empty() {
-            return Err(ToolError::invalid_arguments("text must be a non-empty string"));
-        }
-        let enter = args.flag("enter");
         let confirm = Duration::from_secs(args.int("confirm_seconds").unwrap_or(10) as u64);
-        let spec = spec(&ctx, &agent)?;
-        let client = ctx.client_id.clone();
-        match pane(&spec).await? {
-            None => return Err(ToolError::new("agent_not_running", format!("agent {agent} is not running"))),
-            Some(p) if p.dead => return Err(ToolError::new("agent_exited", format!("agent {agent} has exited; stop and start it again"))),
-            Some(_) => {}
-        }
-        let fresh = with_lock(&agent, {
-            let (a, c) = (agent.clone(), client.clone());
-            move |state| claim(state, &a, &c)
-        })
-        .await?;
-        let result = deliver(&ctx, &spec, &text, enter, confirm).await;
-        let (a, c, chars, head) = (agent.clone(), client.clone(), text.chars().count(), text.chars().take(SENT_HEAD_CHARS).collect::<String>());
-        let sent_ok = result.as_ref().is_ok_and(|r| r.typed);
-        let lease = with_lock(&agent, move |state| {
-            if sent_ok {
-                if let Some(mut meta) = state.read_meta(&a)? {
-                    let offset = state.raw.file_stat(&meta.raw_log).ok().flatten().map_or(0, |(s, _)| s);
-                    meta.last_send = Some(LastSend { at_epoch: now_epoch(), chars, log_offset: offset, text_head: head });
-                    state.write_meta(&meta)?;
-                }
-            } else {
-                release_if_fresh(state, &a, &c, fresh);
+        send_text(&ctx, &agent, args.str("text").unwrap_or_default(), args.flag("enter"), confirm, true).await
+    })
+}
+
+/// Sends `raw_text` through the lease gate with a receipt (the body of `agent_send`, also used
+/// by report requests). A lead send is recorded in the metadata: output after it counts as the
+/// agent's answer.
+pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, enter: bool, confirm: Duration, lead_send: bool) -> Result<Value, ToolError> {
+    let agent = agent.to_owned();
+    let (text, removed) = sanitize_send_text(raw_text);
+    if text.trim().is_empty() {
+        return Err(ToolError::invalid_arguments("text must be a non-empty string"));
+    }
+    let spec = spec(ctx, &agent)?;
+    let client = ctx.client_id.clone();
+    match pane(&spec).await? {
+        None => return Err(ToolError::new("agent_not_running", format!("agent {agent} is not running"))),
+        Some(p) if p.dead => return Err(ToolError::new("agent_exited", format!("agent {agent} has exited; stop and start it again"))),
+        Some(_) => {}
+    }
+    let fresh = with_lock(&agent, {
+        let (a, c) = (agent.clone(), client.clone());
+        move |state| claim(state, &a, &c)
+    })
+    .await?;
+    let result = deliver(ctx, &spec, &text, enter, confirm).await;
+    let (a, c, chars, head) = (agent.clone(), client.clone(), text.chars().count(), text.chars().take(SENT_HEAD_CHARS).collect::<String>());
+    let sent_ok = result.as_ref().is_ok_and(|r| r.typed);
+    let lease = with_lock(&agent, move |state| {
+        if !sent_ok {
+            release_if_fresh(state, &a, &c, fresh);
+        } else if lead_send {
+            if let Some(mut meta) = state.read_meta(&a)? {
+                let offset = state.raw.file_stat(&meta.raw_log).ok().flatten().map_or(0, |(s, _)| s);
+                meta.last_send = Some(LastSend { at_epoch: now_epoch(), chars, log_offset: offset, text_head: head });
+                state.write_meta(&meta)?;
             }
-            Ok(lease::read(state, &a).public(&a, &c))
-        })
-        .await?;
-        let r = result?;
-        if !r.typed {
-            return Err(ToolError::new("send_not_typed", format!("the text did not appear in agent {agent}'s composer; nothing was submitted"))
-                .retryable()
-                .with("agent", json!(agent))
-                .with("typed", json!(false))
-                .with("submitted", json!(false))
-                .with("state", json!(r.state)));
         }
-        Ok(json!({
-            "agent": agent, "status": "sent", "chars": chars, "control_chars_removed": removed, "paste_mode": "bracketed_paste",
-            "typed": r.typed, "submitted": r.submitted, "turn_started": r.turn_started, "receipt": r.receipt, "state": r.state,
-            "lease": lease, "response_output": NOT_RETURNED,
-        }))
+        Ok(lease::read(state, &a).public(&a, &c))
+    })
+    .await?;
+    let r = result?;
+    if !r.typed {
+        return Err(ToolError::new("send_not_typed", format!("the text did not appear in agent {agent}'s composer; nothing was submitted"))
+            .retryable()
+            .with("agent", json!(agent))
+            .with("typed", json!(false))
+            .with("submitted", json!(false))
+            .with("state", json!(r.state)));
+    }
+    Ok(json!({
+        "agent": agent, "status": "sent", "chars": chars, "control_chars_removed": removed, "paste_mode": "bracketed_paste",
+        "typed": r.typed, "submitted": r.submitted, "turn_started": r.turn_started, "receipt": r.receipt, "state": r.state,
+        "lease": lease, "response_output": NOT_RETURNED,
+    }))
+}
+
+/// Renders the report request with the prompts extension and sends it (not as a lead send).
+pub async fn request_report(ctx: &Ctx, agent: &str, assignment_id: Option<String>, enter: bool) -> Result<Value, ToolError> {
+    let locale = crate::ext::extensions().settings().locale.clone();
+    let request = crate::ext::v1::prompts::ReportRequest { assignment_id: assignment_id.clone(), locale };
+    let text = blocking(move || crate::ext::extensions().render_report_request(&request).map_err(|e| ToolError::new(e.code(), e.to_string()))).await?;
+    let sent = send_text(ctx, agent, &text, enter, Duration::from_secs(5), false).await?;
+    Ok(json!({
+        "agent": agent,
+        "status": "report_requested",
+        "submitted": sent["submitted"],
+        "turn_started": sent["turn_started"],
+        "assignment_id": assignment_id,
+        "lease": sent["lease"],
+        "prompt_output": NOT_RETURNED,
+        "response_output": NOT_RETURNED,
+        "send": sent,
+    }))
+}
+
+fn report_request(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let agent = args.str("agent").unwrap_or_default().to_owned();
+        let id = args.str("assignment_id").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        request_report(&ctx, &agent, id, args.flag("enter")).await
     })
 }
 

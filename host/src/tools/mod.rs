@@ -18,6 +18,7 @@ pub mod agent;
 pub mod lease;
 pub mod scope;
 pub mod status;
+pub mod watchdog;
 
 /// The sentinel written in place of hidden data (paths, output, identities).
 pub const NOT_RETURNED: &str = "not_returned";
@@ -167,6 +168,7 @@ impl Catalogue {
         let mut tools = Vec::new();
         tools.extend(agent::tools(reg));
         tools.extend(status::tools(reg));
+        tools.extend(watchdog::tools(reg));
         tools.extend(lease::tools(reg));
         tools.extend(scope::tools(reg));
         Catalogue { tools }

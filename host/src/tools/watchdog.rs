@@ -1,0 +1,252 @@
+//! `fleet_watchdog` and `master_watchdog_status`.
+//!
+//! Each pass observes the fleet once (batched tmux queries), then decides per agent with
+//! [`crate::watchdog::decide`] and acts under the agent's lock: a report request first, the
+//! planned action only after the grace window passed with no answer.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::agent::request_report;
+use super::status::observe;
+use super::{agent_error_entry, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
+use crate::agents::Registry;
+use crate::lease::{self, Lease};
+use crate::mcp::schema::{Args, Param};
+use crate::state::State;
+use crate::timefmt::now_epoch;
+use crate::watchdog::{self, Decision, Facts, Marker, Phase, Policy};
+
+pub fn tools(reg: &Registry) -> Vec<ToolDef> {
+    let mut agents: Vec<String> = reg.names().map(str::to_owned).collect();
+    agents.push("all".into());
+    vec![
+        ToolDef {
+            name: "fleet_watchdog",
+            title: "Fleet watchdog",
+            description: "One watchdog pass: an agent idle past the threshold is asked once for a report; if the grace window passes with no answer, the planned action (interrupt, stop, release) follows, once. Busy agents, limit screens, dialogs and other clients' leases are left alone. Decides from metadata and raw-log counters only.",
+            cli_name: "watchdog",
+            params: vec![
+                Param::choice_owned("agent", agents, "Agent name, or `all`.").default(json!("all")).positional(),
+                Param::integer("idle_seconds", 1, Some(watchdog::MAX_IDLE_SECONDS), "Raw-log idle time before a report is requested.").default(json!(watchdog::DEFAULT_IDLE_SECONDS)),
+                Param::integer("poll_interval_seconds", 1, Some(900), "The timer's period (echoed).").default(json!(watchdog::DEFAULT_POLL_SECONDS)),
+                Param::integer("report_grace_seconds", 0, Some(watchdog::MAX_GRACE_SECONDS), "How long a report may take before the action.").default(json!(watchdog::DEFAULT_GRACE_SECONDS)),
+                Param::choice("action", &["interrupt", "stop", "release", "none"], "What follows an unanswered report request.").default(json!("interrupt")),
+                Param::boolean("require_lease", "Act only on agents this client leases (or unclaimed ones with manage_unclaimed).").default(json!(true)).negated("no-require-lease"),
+                Param::boolean("manage_unclaimed", "Also act on agents nobody leases."),
+                Param::boolean("dry_run", "Decide and report, but send nothing and write nothing."),
+                Param::boolean("quiet", "CLI: print nothing when every agent's entry succeeded (errors are still printed)."),
+            ],
+            output: out::object(
+                json!({
+                    "status": {"const": "ok"},
+                    "results": {"type": "array", "items": {"type": "object"}},
+                    "raw_output": out::not_returned(),
+                }),
+                &["status", "results"],
+            ),
+            hints: Hints { read_only: false, destructive: true, idempotent: false },
+            multi_agent: true,
+            handler: fleet_watchdog,
+        },
+        ToolDef {
+            name: "master_watchdog_status",
+            title: "Watchdog units",
+            description: "Whether the watchdog's systemd user units are installed, enabled and active. Returns no paths and no unit contents.",
+            cli_name: "watchdog-status",
+            params: vec![],
+            output: out::object(
+                json!({
+                    "service_installed": {"type": "boolean"},
+                    "timer_installed": {"type": "boolean"},
+                    "timer_enabled": out::nullable("boolean"),
+                    "timer_active": out::nullable("boolean"),
+                    "units_match_repository": out::nullable("boolean"),
+                    "unit_path": out::not_returned(),
+                }),
+                &["service_installed", "timer_installed"],
+            ),
+            hints: READ_ONLY,
+            multi_agent: false,
+            handler: watchdog_status,
+        },
+    ]
+}
+
+fn fleet_watchdog(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
+        let policy = Policy {
+            idle_seconds: args.int("idle_seconds").unwrap_or(watchdog::DEFAULT_IDLE_SECONDS) as u64,
+            grace_seconds: args.int("report_grace_seconds").unwrap_or(watchdog::DEFAULT_GRACE_SECONDS) as u64,
+            action: match args.str("action") {
+                Some("stop") => "stop",
+                Some("release") => "release",
+                Some("none") => "none",
+                _ => "interrupt",
+            },
+            require_lease: args.flag("require_lease"),
+        };
+        let manage_unclaimed = args.flag("manage_unclaimed");
+        let dry_run = args.flag("dry_run");
+        let observed = observe(&ctx, &agents).await?;
+        let mut results = Vec::new();
+        for (agent, obs) in agents.iter().zip(observed) {
+            let entry = match obs {
+                Ok(o) => watch_one(&ctx, agent, &o.json, o.state, o.running, policy, manage_unclaimed, dry_run).await.unwrap_or_else(|e| agent_error_entry(agent, &e)),
+                Err(e) => agent_error_entry(agent, &e),
+            };
+            results.push(entry);
+        }
+        Ok(json!({
+            "status": "ok",
+            "agent": args.str("agent").unwrap_or("all"),
+            "idle_seconds": policy.idle_seconds,
+            "poll_interval_seconds": args.int("poll_interval_seconds"),
+            "report_grace_seconds": policy.grace_seconds,
+            "action": policy.action,
+            "require_lease": policy.require_lease,
+            "manage_unclaimed": manage_unclaimed,
+            "dry_run": dry_run,
+            "results": results,
+            "raw_output": NOT_RETURNED,
+            "response_output": NOT_RETURNED,
+        }))
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn watch_one(ctx: &Ctx, agent: &str, status: &Value, state: &'static str, running: bool, policy: Policy, manage_unclaimed: bool, dry_run: bool) -> Result<Value, ToolError> {
+    let (a, client) = (agent.to_owned(), ctx.client_id.clone());
+    let (lease, meta) = blocking(move || {
+        let st = State::open()?;
+        Ok((lease::read(&st, &a), st.read_meta(&a)?))
+    })
+    .await?;
+    let unclaimed = matches!(lease, Lease::Unclaimed { .. } | Lease::Expired(_));
+    let facts = Facts {
+        running,
+        state,
+        held_by_other: lease.held_by_other(&client) && !matches!(lease, Lease::Expired(_)),
+        lease_allowed: lease.held_by(&client) || (manage_unclaimed && unclaimed),
+        idle_seconds: status["raw_log_idle_seconds"].as_f64().or_else(|| meta.as_ref().map(|m| now_epoch() - m.started_at_epoch)),
+        log_bytes: status["raw_log_bytes"].as_u64(),
+        last_send_at: meta.as_ref().and_then(|m| m.last_send.as_ref()).map(|s| s.at_epoch),
+        now: now_epoch(),
+        marker: meta.as_ref().and_then(|m| m.watchdog.as_ref()),
+    };
+    let decision = watchdog::decide(&facts, &policy);
+    let mut entry = json!({
+        "agent": agent,
+        "running": running,
+        "state": state,
+        "lease_state": status["lease"]["state"],
+        "held_by_this_server": lease.held_by(&client),
+        "manage_unclaimed": manage_unclaimed,
+        "effective_idle_seconds": facts.idle_seconds.map(|s| s as u64),
+        "activity_source": if status["raw_log_idle_seconds"].is_u64() { "raw_log" } else { "session_start_age" },
+        "idle_threshold_seconds": policy.idle_seconds,
+        "report_grace_seconds": policy.grace_seconds,
+        "planned_action": policy.action,
+        "dry_run": dry_run,
+        "watchdog_state": decision.name(),
+        "action_taken": Value::Null,
+        "raw_output": NOT_RETURNED,
+        "response_output": NOT_RETURNED,
+    });
+    if let Decision::Waiting { elapsed } = decision {
+        entry["report_elapsed_seconds"] = json!(elapsed as u64);
+        entry["next_action_after_seconds"] = json!((policy.grace_seconds as f64 - elapsed).max(0.0).ceil() as u64);
+    }
+    if dry_run {
+        entry["watchdog_state"] = json!(match decision {
+            Decision::RequestReport => "would_request_report".to_owned(),
+            Decision::Escalate => format!("would_{}", policy.action),
+            other => other.name().to_owned(),
+        });
+        return Ok(entry);
+    }
+    match decision {
+        Decision::Active { drop_marker: true } => set_marker(agent, |_| None).await?,
+        Decision::RequestReport => {
+            let sent = request_report(ctx, agent, None, true).await;
+            let bytes = observe(ctx, &[agent.to_owned()]).await?.remove(0).ok().and_then(|o| o.log_bytes).unwrap_or(0);
+            let action = policy.action.to_owned();
+            set_marker(agent, move |_| {
+                Some(Marker { phase: Phase::ReportRequested, requested_at_epoch: now_epoch(), log_bytes_after_request: bytes, planned_action: action, assignment_id: None, settled_at_epoch: None })
+            })
+            .await?;
+            entry["action_taken"] = json!("report_request");
+            entry["report_request"] = match sent {
+                Ok(v) => json!({"status": v["status"], "submitted": v["submitted"], "turn_started": v["turn_started"]}),
+                Err(e) => e.to_json(),
+            };
+            entry["next_action_after_seconds"] = json!(policy.grace_seconds);
+        }
+        Decision::Answered => settle(agent, Phase::Answered).await?,
+        Decision::Escalate => {
+            let result = escalate(ctx, agent, policy.action, manage_unclaimed && !lease.held_by(&client)).await;
+            settle(agent, Phase::Escalated).await?;
+            entry["action_taken"] = json!(policy.action);
+            entry["action_result"] = result.unwrap_or_else(|e| e.to_json());
+        }
+        _ => {}
+    }
+    Ok(entry)
+}
+
+/// Runs the planned action; `release_after` gives back a lease the action claimed on an agent
+/// nobody leased.
+async fn escalate(ctx: &Ctx, agent: &str, action: &str, release_after: bool) -> Result<Value, ToolError> {
+    let call = |name: &str, args: Value| {
+        let tool = super::Catalogue::new(&ctx.registry);
+        let ctx = Arc::new(Ctx { client_id: ctx.client_id.clone(), registry: ctx.registry.clone() });
+        let name = name.to_owned();
+        async move {
+            let def = tool.find(&name).expect("the tool exists");
+            tool.call(ctx, def, Some(&args)).await
+        }
+    };
+    let result = match action {
+        "interrupt" => call("agent_interrupt", json!({"agent": agent})).await?,
+        "stop" => call("agent_stop", json!({"agent": agent})).await?,
+        "release" => call("agent_release", json!({"agent": agent})).await?,
+        _ => json!({"status": "no_action"}),
+    };
+    if release_after && action == "interrupt" {
+        call("agent_release", json!({"agent": agent})).await?;
+    }
+    Ok(json!({"status": result.get("status").cloned().unwrap_or(json!("done")), "raw_output": NOT_RETURNED, "response_output": NOT_RETURNED}))
+}
+
+async fn settle(agent: &str, phase: Phase) -> Result<(), ToolError> {
+    set_marker(agent, move |m| {
+        m.map(|mut m| {
+            m.phase = phase;
+            m.settled_at_epoch = Some(now_epoch());
+            m
+        })
+    })
+    .await
+}
+
+/// Read-modify-write of the marker under the agent lock.
+async fn set_marker(agent: &str, f: impl FnOnce(Option<Marker>) -> Option<Marker> + Send + 'static) -> Result<(), ToolError> {
+    let agent = agent.to_owned();
+    blocking(move || {
+        let state = State::open()?;
+        let _lock = state.agent_lock(&agent)?;
+        let Some(mut meta) = state.read_meta(&agent)? else {
+            return Err(ToolError::new("could_not_update_watchdog_metadata", format!("agent {agent} has no readable metadata")));
+        };
+        meta.watchdog = f(meta.watchdog.take());
+        state.write_meta(&meta)?;
+        Ok(())
+    })
+    .await
+}
+
+fn watchdog_status(_ctx: Arc<Ctx>, _args: Args) -> ToolFuture {
+    Box::pin(async move { blocking(|| Ok(crate::install::watchdog_units_status())).await })
+}
