@@ -140,7 +140,7 @@ mod tests {
 
     const POLICY: Policy = Policy { idle_seconds: 60, grace_seconds: 120, action: "interrupt", require_lease: true };
 
-    fn facts(state: &str, idle: f64, bytes: u64, marker: Option<&Marker>) -> Facts<'_> {
+    fn facts<'a>(state: &str, idle: f64, bytes: u64, marker: Option<&'a Marker>) -> Facts<'a> {
         Facts {
             running: true,
             state: match state {
