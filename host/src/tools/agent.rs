@@ -27,11 +27,7 @@ const PANE_HEIGHT: u32 = 50;
 const TYPED_WAIT: Duration = Duration::from_secs(3);
 
 fn start_selector(reg: &Registry) -> Param {
-    let mut choices: Vec<String> = reg.names().map(str::to_owned).collect();
-    if reg.has_pair() {
-        choices.push("both".into());
-    }
-    choices.push("all".into());
+    let choices = super::agent_param::names_and(reg, if reg.has_pair() { &["both", "all"] } else { &["all"] });
     let default = if reg.has_pair() { "both" } else { "all" };
     Param::choice_owned("agent", choices, "Agent name, `both` (a and b) or `all`.").default(json!(default)).positional()
 }

@@ -155,11 +155,14 @@ pub mod agent_param {
         Param::choice_owned("agent", reg.names().map(str::to_owned).collect(), "Agent name.").required().positional()
     }
 
+    /// The agent names followed by selector words.
+    pub fn names_and(reg: &Registry, words: &[&str]) -> Vec<String> {
+        reg.names().chain(words.iter().copied()).map(str::to_owned).collect()
+    }
+
     /// One agent or `all` (default `all`).
     pub fn one_or_all(reg: &Registry) -> Param {
-        let mut choices: Vec<String> = reg.names().map(str::to_owned).collect();
-        choices.push("all".into());
-        Param::choice_owned("agent", choices, "Agent name, or `all`.").default(json!("all")).positional()
+        Param::choice_owned("agent", names_and(reg, &["all"]), "Agent name, or `all`.").default(json!("all")).positional()
     }
 }
 

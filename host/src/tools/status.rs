@@ -88,8 +88,6 @@ pub fn status_entry_schema() -> Value {
 }
 
 pub fn tools(reg: &Registry) -> Vec<ToolDef> {
-    let mut wait_agents: Vec<String> = reg.names().map(str::to_owned).collect();
-    wait_agents.push("all".into());
     vec![
         ToolDef {
             name: "agent_status",
@@ -108,7 +106,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             description: "Wait (bounded, cancellable) until an agent shows activity or finishes its turn, or is blocked by a limit, a dialog, or stopped. With `all`, waits for the first or for every agent (`mode`).",
             cli_name: "wait",
             params: vec![
-                Param::choice_owned("agent", wait_agents, "Agent name, or `all`.").required().positional(),
+                Param::choice_owned("agent", agent_param::names_and(reg, &["all"]), "Agent name, or `all`.").required().positional(),
                 Param::integer("timeout_seconds", 0, Some(MAX_WAIT_SECONDS), "Longest wait.").default(json!(DEFAULT_WAIT_SECONDS)),
                 Param::integer("poll_interval_seconds", 1, Some(900), "Longest pause between checks.").default(json!(30)),
                 Param::choice("until", &["activity", "idle"], "`activity`: any new output or state change; `idle`: the turn is over.").default(json!("activity")),

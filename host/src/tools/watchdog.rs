@@ -19,8 +19,6 @@ use crate::timefmt::now_epoch;
 use crate::watchdog::{self, Decision, Facts, Marker, Phase, Policy};
 
 pub fn tools(reg: &Registry) -> Vec<ToolDef> {
-    let mut agents: Vec<String> = reg.names().map(str::to_owned).collect();
-    agents.push("all".into());
     vec![
         ToolDef {
             name: "fleet_watchdog",
@@ -28,7 +26,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             description: "One watchdog pass: an agent idle past the threshold is asked once for a report; if the grace window passes with no answer, the planned action (interrupt, stop, release) follows, once. Busy agents, limit screens, dialogs and other clients' leases are left alone. Decides from metadata and raw-log counters only.",
             cli_name: "watchdog",
             params: vec![
-                Param::choice_owned("agent", agents, "Agent name, or `all`.").default(json!("all")).positional(),
+                super::agent_param::one_or_all(reg),
                 Param::integer("idle_seconds", 1, Some(watchdog::MAX_IDLE_SECONDS), "Raw-log idle time before a report is requested.").default(json!(watchdog::DEFAULT_IDLE_SECONDS)),
                 Param::integer("poll_interval_seconds", 1, Some(900), "The timer's period (echoed).").default(json!(watchdog::DEFAULT_POLL_SECONDS)),
                 Param::integer("report_grace_seconds", 0, Some(watchdog::MAX_GRACE_SECONDS), "How long a report may take before the action.").default(json!(watchdog::DEFAULT_GRACE_SECONDS)),
