@@ -102,8 +102,8 @@ impl Tui {
         let command = text.trim().to_ascii_lowercase();
         let n = text.chars().count();
         let echo = if n > 1000 { format!("[Pasted Content {n} chars]") } else { text.trim_end().replace('\n', "\n  ") };
-        let mut history = vec![format!("› {echo}"), String::new()];
-        history = history.join("\n").split('\n').map(str::to_owned).collect();
+        let mut history: Vec<String> = format!("› {echo}").split('\n').map(str::to_owned).collect();
+        history.push(String::new());
         match command.as_str() {
             "" => {}
             "quit" | "exit" => return Some(0),

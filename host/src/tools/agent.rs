@@ -545,31 +545,34 @@ fn composer_line(pane: &str) -> String {
 }
 
 fn interrupt(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agent = args.str("agent").unwrap_or_default().to_owned();
-        let spec = spec(&ctx, &agent)?;
-        if !pane(&spec).await?.is_some_and(|p| !p.dead) {
-            return Err(ToolError::new("agent_not_running", format!("agent {agent} is not running")));
-        }
-        let client = ctx.client_id.clone();
-        let fresh = with_lock(&agent, {
-            let (a, c) = (agent.clone(), client.clone());
-            move |state| claim(state, &a, &c)
-        })
-        .await?;
-        let key = if spec.profile == Profile::Generic { "C-c" } else { "Escape" };
-        let sent = tmux::send_keys(&spec.session, &[key]).await;
-        let (a, c, ok) = (agent.clone(), client.clone(), sent.is_ok());
-        let lease = with_lock(&agent, move |state| {
-            if !ok {
-                release_if_fresh(state, &a, &c, fresh);
-            }
-            Ok(lease::read(state, &a).public(&a, &c))
-        })
-        .await?;
-        sent.map_err(|e| tmux_error("interrupt", &agent, e))?;
-        Ok(json!({"agent": agent, "status": "interrupt_sent", "lease": lease, "response_output": NOT_RETURNED}))
+    Box::pin(async move { interrupt_agent(&ctx, args.str("agent").unwrap_or_default()).await })
+}
+
+/// The body of `agent_interrupt` (also the watchdog's `interrupt` action).
+pub async fn interrupt_agent(ctx: &Ctx, agent: &str) -> Result<Value, ToolError> {
+    let agent = agent.to_owned();
+    let spec = spec(ctx, &agent)?;
+    if !pane(&spec).await?.is_some_and(|p| !p.dead) {
+        return Err(ToolError::new("agent_not_running", format!("agent {agent} is not running")));
+    }
+    let client = ctx.client_id.clone();
+    let fresh = with_lock(&agent, {
+        let (a, c) = (agent.clone(), client.clone());
+        move |state| claim(state, &a, &c)
     })
+    .await?;
+    let key = if spec.profile == Profile::Generic { "C-c" } else { "Escape" };
+    let sent = tmux::send_keys(&spec.session, &[key]).await;
+    let (a, c, ok) = (agent.clone(), client.clone(), sent.is_ok());
+    let lease = with_lock(&agent, move |state| {
+        if !ok {
+            release_if_fresh(state, &a, &c, fresh);
+        }
+        Ok(lease::read(state, &a).public(&a, &c))
+    })
+    .await?;
+    sent.map_err(|e| tmux_error("interrupt", &agent, e))?;
+    Ok(json!({"agent": agent, "status": "interrupt_sent", "lease": lease, "response_output": NOT_RETURNED}))
 }
 
 fn stop(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
@@ -588,7 +591,8 @@ fn stop(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     })
 }
 
-async fn stop_one(ctx: &Ctx, agent: &str, force: bool) -> Result<Value, ToolError> {
+/// The per-agent body of `agent_stop` (also the watchdog's `stop` action).
+pub async fn stop_one(ctx: &Ctx, agent: &str, force: bool) -> Result<Value, ToolError> {
     let spec = spec(ctx, agent)?;
     let client = ctx.client_id.clone();
     let running = pane(&spec).await?.is_some();

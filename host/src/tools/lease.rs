@@ -198,23 +198,25 @@ fn claim(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
 }
 
 fn release(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agent = args.str("agent").unwrap_or_default().to_owned();
-        let force = args.flag("force");
-        let force_allowed = force && agent_stopped(&ctx, &agent).await?;
-        let client = ctx.client_id.clone();
-        blocking(move || {
-            let state = State::open()?;
-            let _lock = state.agent_lock(&agent)?;
-            let (status, previous) = lease::release(&state, &agent, &client, force, force_allowed).map_err(|r| refusal_error(&agent, r, &client))?;
-            Ok(json!({
-                "agent": agent,
-                "status": status,
-                "previous_lease": previous.public(&agent, &client),
-                "lease": lease::read(&state, &agent).public(&agent, &client),
-                "raw_output": super::NOT_RETURNED,
-            }))
-        })
-        .await
+    Box::pin(async move { release_agent(&ctx, args.str("agent").unwrap_or_default(), args.flag("force")).await })
+}
+
+/// The body of `agent_release` (also the watchdog's `release` action).
+pub async fn release_agent(ctx: &Ctx, agent: &str, force: bool) -> Result<Value, ToolError> {
+    let agent = agent.to_owned();
+    let force_allowed = force && agent_stopped(ctx, &agent).await?;
+    let client = ctx.client_id.clone();
+    blocking(move || {
+        let state = State::open()?;
+        let _lock = state.agent_lock(&agent)?;
+        let (status, previous) = lease::release(&state, &agent, &client, force, force_allowed).map_err(|r| refusal_error(&agent, r, &client))?;
+        Ok(json!({
+            "agent": agent,
+            "status": status,
+            "previous_lease": previous.public(&agent, &client),
+            "lease": lease::read(&state, &agent).public(&agent, &client),
+            "raw_output": super::NOT_RETURNED,
+        }))
     })
+    .await
 }

@@ -35,6 +35,7 @@ pub const MAX_WAIT_SECONDS: i64 = 600;
 pub const STATES: [&str; 8] = ["idle", "working", "dialog", "limited", "warned", "exited", "not_running", "unknown"];
 
 /// What one observation found, before it becomes JSON.
+#[derive(Clone)]
 pub struct Observation {
     pub agent: String,
     pub state: &'static str,
@@ -341,7 +342,7 @@ fn wait(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         let mut poll_count = 0u64;
         let mut done: Vec<Option<&'static str>> = vec![None; agents.len()];
         // The initial state can already end the wait (a stopped or limited agent, or an idle one).
-        let mut current = first(observe(&ctx, &agents).await?)?;
+        let mut current = initial.clone();
         loop {
             for (i, (a, b)) in initial.iter().zip(&current).enumerate() {
                 if done[i].is_none() {

@@ -166,12 +166,12 @@ async fn watch_one(ctx: &Ctx, agent: &str, status: &Value, state: &'static str, 
         return Ok(entry);
     }
     match decision {
-        Decision::Active { drop_marker: true } => set_marker(agent, |_| None).await?,
+        Decision::Active { drop_marker: true } => set_marker(agent, |_, _| None).await?,
         Decision::RequestReport => {
             let sent = request_report(ctx, agent, None, true).await;
-            let bytes = observe(ctx, &[agent.to_owned()]).await?.remove(0).ok().and_then(|o| o.log_bytes).unwrap_or(0);
             let action = policy.action.to_owned();
-            set_marker(agent, move |_| {
+            // The log size now includes the request's echo: only growth past it is an answer.
+            set_marker(agent, move |_, bytes| {
                 Some(Marker { phase: Phase::ReportRequested, requested_at_epoch: now_epoch(), log_bytes_after_request: bytes, planned_action: action, assignment_id: None, settled_at_epoch: None })
             })
             .await?;
@@ -197,29 +197,20 @@ async fn watch_one(ctx: &Ctx, agent: &str, status: &Value, state: &'static str, 
 /// Runs the planned action; `release_after` gives back a lease the action claimed on an agent
 /// nobody leased.
 async fn escalate(ctx: &Ctx, agent: &str, action: &str, release_after: bool) -> Result<Value, ToolError> {
-    let call = |name: &str, args: Value| {
-        let tool = super::Catalogue::new(&ctx.registry);
-        let ctx = Arc::new(Ctx { client_id: ctx.client_id.clone(), registry: ctx.registry.clone() });
-        let name = name.to_owned();
-        async move {
-            let def = tool.find(&name).expect("the tool exists");
-            tool.call(ctx, def, Some(&args)).await
-        }
-    };
     let result = match action {
-        "interrupt" => call("agent_interrupt", json!({"agent": agent})).await?,
-        "stop" => call("agent_stop", json!({"agent": agent})).await?,
-        "release" => call("agent_release", json!({"agent": agent})).await?,
+        "interrupt" => super::agent::interrupt_agent(ctx, agent).await?,
+        "stop" => super::agent::stop_one(ctx, agent, false).await?,
+        "release" => super::lease::release_agent(ctx, agent, false).await?,
         _ => json!({"status": "no_action"}),
     };
     if release_after && action == "interrupt" {
-        call("agent_release", json!({"agent": agent})).await?;
+        super::lease::release_agent(ctx, agent, false).await?;
     }
     Ok(json!({"status": result.get("status").cloned().unwrap_or(json!("done")), "raw_output": NOT_RETURNED, "response_output": NOT_RETURNED}))
 }
 
 async fn settle(agent: &str, phase: Phase) -> Result<(), ToolError> {
-    set_marker(agent, move |m| {
+    set_marker(agent, move |m, _| {
         m.map(|mut m| {
             m.phase = phase;
             m.settled_at_epoch = Some(now_epoch());
@@ -229,8 +220,8 @@ async fn settle(agent: &str, phase: Phase) -> Result<(), ToolError> {
     .await
 }
 
-/// Read-modify-write of the marker under the agent lock.
-async fn set_marker(agent: &str, f: impl FnOnce(Option<Marker>) -> Option<Marker> + Send + 'static) -> Result<(), ToolError> {
+/// Read-modify-write of the marker under the agent lock; `f` also gets the raw log's size.
+async fn set_marker(agent: &str, f: impl FnOnce(Option<Marker>, u64) -> Option<Marker> + Send + 'static) -> Result<(), ToolError> {
     let agent = agent.to_owned();
     blocking(move || {
         let state = State::open()?;
@@ -238,7 +229,8 @@ async fn set_marker(agent: &str, f: impl FnOnce(Option<Marker>) -> Option<Marker
         let Some(mut meta) = state.read_meta(&agent)? else {
             return Err(ToolError::new("could_not_update_watchdog_metadata", format!("agent {agent} has no readable metadata")));
         };
-        meta.watchdog = f(meta.watchdog.take());
+        let log_bytes = state.raw.file_stat(&meta.raw_log).ok().flatten().map_or(0, |(size, _)| size);
+        meta.watchdog = f(meta.watchdog.take(), log_bytes);
         state.write_meta(&meta)?;
         Ok(())
     })
