@@ -5,74 +5,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::fleet::Fleet;
 use common::{base_env, cli, Mcp, TempDir};
 use serde_json::{json, Value};
-
-/// One test's world: state, config with scripted agents, and its own tmux server.
-struct Fleet {
-    dir: TempDir,
-    env: Vec<(String, String)>,
-    socket: String,
-}
-
-impl Fleet {
-    fn new(tag: &str, agents_toml: &str) -> Fleet {
-        let dir = TempDir::new(tag);
-        std::fs::create_dir_all(dir.join("cfg")).unwrap();
-        std::fs::create_dir_all(dir.join("work")).unwrap();
-        std::fs::create_dir_all(dir.join("home")).unwrap();
-        std::fs::write(dir.join("cfg/config.toml"), agents_toml).unwrap();
-        let socket = dir.join("tmux.sock").display().to_string();
-        let mut env = base_env(&dir, "test-lead");
-        env.push(("CODEX_MASTER_MCP_CONFIG_DIR".into(), dir.join("cfg").display().to_string()));
-        env.push(("CODEX_MASTER_TMUX_SOCKET".into(), socket.clone()));
-        Fleet { dir, env, socket }
-    }
-
-    fn scripted(tag: &str, names: &[&str]) -> Fleet {
-        let toml: String = names.iter().map(|n| format!("[agents.{n}]\nprofile = \"scripted\"\nargs = [\"--work-seconds\", \"1\"]\n")).collect();
-        Fleet::new(tag, &toml)
-    }
-
-    fn run(&self, args: &[&str]) -> (i32, Value) {
-        let r = cli(&self.env, args);
-        assert!(!r.stdout.contains(self.dir.path().to_str().unwrap()), "a local path leaked: {}", r.stdout);
-        (r.code, r.json())
-    }
-
-    fn cwd(&self) -> String {
-        self.dir.join("work").display().to_string()
-    }
-
-    fn state_of(&self, agent: &str) -> String {
-        let (_, v) = self.run(&["status", agent]);
-        v["results"][0]["state"].as_str().unwrap_or("?").to_owned()
-    }
-
-    /// Polls status until `agent` is in `state` (bounded).
-    fn await_state(&self, agent: &str, state: &str) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let mut last = String::new();
-        while Instant::now() < deadline {
-            last = self.state_of(agent);
-            if last == state {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(150));
-        }
-        panic!("agent {agent} never became {state}; last state {last}");
-    }
-
-    fn tmux(&self, args: &[&str]) -> std::process::Output {
-        std::process::Command::new("tmux").arg("-S").arg(&self.socket).args(args).output().unwrap()
-    }
-}
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
-    }
-}
 
 #[test]
 fn start_status_send_wait_tail_interrupt_stop() {

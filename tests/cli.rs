@@ -39,7 +39,7 @@ fn tool_failure_exits_1_with_structured_json_on_stdout() {
 }
 
 #[test]
-fn force_never_takes_a_lease_from_a_running_agent_but_does_from_a_stopped_one() {
+fn force_takes_a_stopped_agents_lease_and_releases_it() {
     let dir = TempDir::new("cli-force");
     assert_eq!(cli(&base_env(&dir, "one"), &["claim", "a", "--ttl-seconds", "600"]).code, 0);
     // No tmux session exists for agent a here, so it counts as stopped and force is allowed.

@@ -51,6 +51,13 @@ pub fn connection_client_id() -> String {
 /// Serves MCP on stdin/stdout until EOF; returns the exit code.
 pub fn serve_stdio(runtime: &tokio::runtime::Runtime, registry: Registry, catalogue: Catalogue) -> i32 {
     let ctx = Arc::new(Ctx { client_id: connection_client_id(), registry });
+    // Debris from writers killed mid-write; a missing or unusable state tree is reported per call.
+    if let Ok(state) = state::State::open() {
+        let removed = state.sweep_temp_files();
+        if removed > 0 {
+            tracing::info!(removed, "removed temp files left by interrupted writes");
+        }
+    }
     let input = std::io::BufReader::with_capacity(64 * 1024, std::io::stdin().lock());
     let output = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
     let options = mcp::ServeOptions::default();

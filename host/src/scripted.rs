@@ -10,7 +10,11 @@
 //! - `crash`: exits with status 1 (the pane dies); `quit`: exits 0;
 //! - anything else: works for `--work-seconds`, then replies with its length.
 //!
+//! Like Codex, text submitted while a turn runs is queued and submitted when the turn ends.
+//!
 //! `--trust-dialog` starts with the folder trust dialog. Esc or Ctrl-C interrupts work.
+//! `--transcript FILE` appends every submitted text as one line to FILE (the tests' record of
+//! what the agent really received, in order).
 
 use std::io::{Read, Write};
 use std::sync::mpsc;
@@ -36,6 +40,9 @@ struct Tui {
     screen: Screen,
     model: String,
     work_seconds: u64,
+    transcript: Option<std::fs::File>,
+    /// Texts submitted while working, in order.
+    queued: std::collections::VecDeque<String>,
 }
 
 impl Tui {
@@ -99,6 +106,10 @@ impl Tui {
 
     fn submit(&mut self) -> Option<i32> {
         let text = std::mem::take(&mut self.composer);
+        if let (Some(file), false) = (&mut self.transcript, text.trim().is_empty()) {
+            // One write per line: appends from one process never interleave.
+            let _ = file.write_all(format!("{}\n", text.trim().replace('\n', " ")).as_bytes());
+        }
         let command = text.trim().to_ascii_lowercase();
         let n = text.chars().count();
         let echo = if n > 1000 { format!("[Pasted Content {n} chars]") } else { text.trim_end().replace('\n', "\n  ") };
@@ -123,16 +134,23 @@ impl Tui {
         None
     }
 
-    fn tick(&mut self) {
+    fn tick(&mut self) -> Option<i32> {
         if let Screen::Working { started, seconds, task } = &self.screen {
             if started.elapsed().as_secs() >= *seconds {
                 let reply = format!("• Done: the task of {} characters is finished.", task.chars().count());
                 self.screen = Screen::Idle;
                 self.draw(&[reply, String::new()]);
+                if let Some(next) = self.queued.pop_front() {
+                    let composer = std::mem::replace(&mut self.composer, next);
+                    let code = self.submit();
+                    self.composer = composer;
+                    return code;
+                }
             } else {
                 self.draw(&[]);
             }
         }
+        None
     }
 }
 
@@ -158,8 +176,21 @@ impl Drop for RawMode {
     }
 }
 
+/// Opens the transcript for appending (created 0600, never through a symlink).
+fn open_transcript(path: &str) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().append(true).create(true).mode(0o600).custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32).open(path)
+}
+
 /// Runs the scripted agent; returns its exit status.
-pub fn run(model: &str, work_seconds: u64, trust_dialog: bool) -> i32 {
+pub fn run(model: &str, work_seconds: u64, trust_dialog: bool, transcript: Option<&str>) -> i32 {
+    let transcript = match transcript.map(open_transcript).transpose() {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e.kind(), "scripted-agent cannot open its transcript");
+            return 2;
+        }
+    };
     let raw = RawMode::enable();
     let mut tui = Tui {
         out: std::io::stdout(),
@@ -168,6 +199,8 @@ pub fn run(model: &str, work_seconds: u64, trust_dialog: bool) -> i32 {
         screen: if trust_dialog { Screen::Dialog } else { Screen::Idle },
         model: model.to_owned(),
         work_seconds,
+        transcript,
+        queued: Default::default(),
     };
     let _ = tui.out.write_all(b"\x1b[?2004h");
     let header = vec![
@@ -202,7 +235,9 @@ pub fn run(model: &str, work_seconds: u64, trust_dialog: bool) -> i32 {
         match rx.recv_timeout(Duration::from_millis(250)) {
             Ok(bytes) => pending.extend(bytes),
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                tui.tick();
+                if let Some(code) = tui.tick() {
+                    break code;
+                }
                 continue;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break 0,
@@ -262,6 +297,11 @@ pub fn run(model: &str, work_seconds: u64, trust_dialog: bool) -> i32 {
                         break 'outer code;
                     }
                 }
+                (Screen::Working { .. }, b'\r') if !tui.composer.trim().is_empty() => {
+                    let text = std::mem::take(&mut tui.composer);
+                    tui.queued.push_back(text);
+                    typed = true;
+                }
                 (_, 0x7f) => {
                     tui.composer.pop();
                     typed = true;
@@ -280,6 +320,10 @@ pub fn run(model: &str, work_seconds: u64, trust_dialog: bool) -> i32 {
         }
         if typed {
             tui.draw(&[]);
+        }
+        // Steady input must not starve the clock of a running turn.
+        if let Some(code) = tui.tick() {
+            break code;
         }
     };
     let _ = tui.out.write_all(b"\x1b[?2004l\r\n");

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+pub mod fleet;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_codex-master-mcp");
 
 /// A unique temporary directory, removed on drop.

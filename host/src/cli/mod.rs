@@ -83,7 +83,8 @@ pub fn command(catalogue: &Catalogue) -> Command {
                 .about("A scripted worker that draws Codex-like screens (tests and the demo).")
                 .arg(Arg::new("model").long("model").default_value("gpt-5.4-mini"))
                 .arg(Arg::new("work-seconds").long("work-seconds").value_parser(clap::value_parser!(u64)).default_value("2"))
-                .arg(Arg::new("trust-dialog").long("trust-dialog").action(ArgAction::SetTrue)),
+                .arg(Arg::new("trust-dialog").long("trust-dialog").action(ArgAction::SetTrue))
+                .arg(Arg::new("transcript").long("transcript").value_name("FILE")),
         )
         .subcommands(catalogue.tools().iter().map(tool_command))
 }
@@ -162,6 +163,7 @@ pub fn run(argv: Vec<OsString>) -> i32 {
             sub.get_one::<String>("model").map_or("gpt-5.4-mini", String::as_str),
             *sub.get_one::<u64>("work-seconds").unwrap_or(&2),
             sub.get_flag("trust-dialog"),
+            sub.get_one::<String>("transcript").map(String::as_str),
         ),
         Some(("ext", sub)) => {
             let (code, value) = ext::run(sub);

@@ -423,6 +423,20 @@ impl Dir {
         Ok(out)
     }
 
+    /// Removes the temp files [`Dir::replace_atomic`] leaves behind when its process is killed
+    /// between creating and renaming them (`.<name>.<nonce>.tmp`, regular, older than `min_age`,
+    /// so a write in progress is never touched). Returns how many were removed.
+    pub fn sweep_temp_files(&self, min_age: Duration) -> Result<usize> {
+        let cutoff = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64() - min_age.as_secs_f64();
+        let mut removed = 0;
+        for (name, kind, _, mtime) in self.list()? {
+            if kind == EntryKind::File && name.starts_with('.') && name.ends_with(".tmp") && mtime < cutoff && self.remove_file(&name)? {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Removes the regular file `name`; a symlink or other non-regular entry is refused and left
     /// in place. Returns whether something was removed.
     pub fn remove_file(&self, name: &str) -> Result<bool> {

@@ -119,6 +119,8 @@ pub enum LeaseRefusal {
     Unreadable,
     /// `force` against another client's active lease while the agent still runs.
     ForceNotAllowed(Lease),
+    /// The caller named a lease generation it no longer holds (released, expired, taken over).
+    Stale { expected: u64, current: Lease },
     Io(crate::fsafe::FsError),
 }
 
@@ -137,10 +139,27 @@ fn write(state: &State, rec: &LeaseRecord) -> Result<(), crate::fsafe::FsError> 
     state.leases.replace_atomic(&file_name(&rec.agent), &bytes)
 }
 
+/// Refuses a caller that acts under generation `expected` but does not hold exactly that
+/// lease now. Another client's active lease is reported as such first (it says when to retry).
+fn check_generation(current: &Lease, client: &str, expected: Option<u64>) -> Result<(), LeaseRefusal> {
+    let Some(expected) = expected else { return Ok(()) };
+    if current.held_by(client) && current.generation() == Some(expected) {
+        return Ok(());
+    }
+    if current.held_by_other(client) {
+        return Err(LeaseRefusal::HeldByOther(current.clone()));
+    }
+    Err(LeaseRefusal::Stale { expected, current: current.clone() })
+}
+
 /// Claims or renews. The caller holds the agent lock. `force_allowed` tells whether the agent
-/// is stopped (so a forced takeover is safe).
-pub fn claim(state: &State, agent: &str, client: &str, ttl: u64, force: bool, force_allowed: bool) -> Result<Claimed, LeaseRefusal> {
+/// is stopped (so a forced takeover is safe). With `expected`, only a renewal of exactly that
+/// generation is allowed.
+pub fn claim(state: &State, agent: &str, client: &str, ttl: u64, force: bool, force_allowed: bool, expected: Option<u64>) -> Result<Claimed, LeaseRefusal> {
     let current = read(state, agent);
+    if !matches!(current, Lease::Unreadable) {
+        check_generation(&current, client, expected)?;
+    }
     let status = match &current {
         Lease::Unreadable => return Err(LeaseRefusal::Unreadable),
         Lease::Held(_) if current.held_by(client) => "renewed",
@@ -173,9 +192,13 @@ pub fn claim(state: &State, agent: &str, client: &str, ttl: u64, force: bool, fo
 }
 
 /// Releases. Our own lease always; another client's only with `force` and `force_allowed`.
+/// With `expected`, only exactly that generation of our own lease is released.
 /// Returns `released` or `not_held` with the previous lease.
-pub fn release(state: &State, agent: &str, client: &str, force: bool, force_allowed: bool) -> Result<(&'static str, Lease), LeaseRefusal> {
+pub fn release(state: &State, agent: &str, client: &str, force: bool, force_allowed: bool, expected: Option<u64>) -> Result<(&'static str, Lease), LeaseRefusal> {
     let current = read(state, agent);
+    if !matches!(current, Lease::Unreadable) {
+        check_generation(&current, client, expected)?;
+    }
     match &current {
         Lease::Unreadable => return Err(LeaseRefusal::Unreadable),
         Lease::Unclaimed { .. } => return Ok(("not_held", current)),

@@ -20,6 +20,9 @@ pub mod rawlog;
 /// Metadata and lease files are small; anything larger is refused.
 pub const MAX_META_BYTES: u64 = 64 * 1024;
 
+/// A temp file younger than this may belong to a write in progress; older ones are debris.
+pub const TEMP_FILE_MIN_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// How long a caller waits for another process's per-agent lock before a busy error.
 pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -79,6 +82,12 @@ impl State {
             leases: root.subdir_private("leases")?,
             root,
         })
+    }
+
+    /// Removes temp files that killed writers left in the lease and metadata directories.
+    /// Called when a server starts and on every watchdog pass (the timer runs one every 15 s).
+    pub fn sweep_temp_files(&self) -> usize {
+        [&self.leases, &self.meta, &self.root].iter().map(|d| d.sweep_temp_files(TEMP_FILE_MIN_AGE).unwrap_or(0)).sum()
     }
 
     /// Takes the per-agent lifecycle lock, waiting at most [`LOCK_WAIT`].

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::lease::busy_error;
+use super::lease::{busy_error, generation_arg, generation_param, refusal_error};
 use super::status::observe;
 use super::{agent_error_entry, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED};
 use crate::agents::{procs, runner_ok, AgentSpec, Profile, Registry};
@@ -80,6 +80,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::string("text", MAX_SEND_TEXT, "The text to send.").required().non_blank().positional(),
                 Param::boolean("enter", "Press Enter after pasting.").default(json!(true)).negated("no-enter"),
                 Param::integer("confirm_seconds", 0, Some(30), "How long to watch for the turn to start.").default(json!(10)),
+                generation_param(),
             ],
             output: out::object(
                 json!({
@@ -111,6 +112,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 super::agent_param::one(reg),
                 Param::string("assignment_id", 200, "The assignment the report is about."),
                 Param::boolean("enter", "Press Enter after pasting.").default(json!(true)).negated("no-enter"),
+                generation_param(),
             ],
             output: out::object(
                 json!({
@@ -135,7 +137,11 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             title: "Interrupt an agent",
             description: "Interrupt the agent's current turn (Esc for Codex, Ctrl-C otherwise). Claims or renews this client's lease.",
             cli_name: "interrupt",
-            params: vec![super::agent_param::one(reg), Param::boolean("force", "Accepted for seed compatibility; a running agent's lease is never taken over.")],
+            params: vec![
+                super::agent_param::one(reg),
+                Param::boolean("force", "Accepted for seed compatibility; a running agent's lease is never taken over."),
+                generation_param(),
+            ],
             output: out::object(
                 json!({"agent": {"type": "string"}, "status": {"const": "interrupt_sent"}, "lease": lease.clone(), "response_output": out::not_returned()}),
                 &["agent", "status", "lease"],
@@ -149,7 +155,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             title: "Stop agents",
             description: "Kill agents' tmux sessions and release their leases. Refused while another client holds the lease, unless `force`.",
             cli_name: "stop",
-            params: vec![start_selector(reg), Param::boolean("force", "Stop even when another client holds the lease.")],
+            params: vec![start_selector(reg), Param::boolean("force", "Stop even when another client holds the lease."), generation_param()],
             output: out::results(out::object(
                 json!({"agent": {"type": "string"}, "status": {"enum": ["stopped", "not_running"]}, "session": {"type": "string"}, "lease": lease, "raw_output": out::not_returned()}),
                 &["agent", "status", "session", "lease"],
@@ -174,30 +180,44 @@ async fn pane(agent: &AgentSpec) -> Result<Option<tmux::PaneInfo>, ToolError> {
     Ok(tmux::list_panes().await.map_err(|e| tmux_error("list-panes", &agent.name, e))?.remove(&agent.session))
 }
 
-/// Runs `f` under the agent's lifecycle lock (taken off the async threads).
-async fn with_lock<T: Send + 'static>(agent: &str, f: impl FnOnce(&State) -> Result<T, ToolError> + Send + 'static) -> Result<T, ToolError> {
-    let agent = agent.to_owned();
-    blocking(move || {
-        let state = State::open()?;
-        let _lock = state.agent_lock(&agent)?;
-        f(&state)
-    })
-    .await
+/// The agent's lifecycle lock, held across a whole mutation (lease check, tmux, metadata) so
+/// that the lease cannot change hands between the check and the write into the pane.
+/// Dropping it (also when an MCP call is cancelled) releases the lock.
+struct Locked {
+    state: Arc<State>,
+    _lock: crate::fsafe::FileLock,
 }
 
-/// Claims or renews this client's lease; `Ok(fresh)` tells whether the claim is new.
-fn claim(state: &State, agent: &str, client: &str) -> Result<bool, ToolError> {
-    match lease::claim(state, agent, client, DEFAULT_TTL_SECONDS, false, false) {
+impl Locked {
+    async fn acquire(agent: &str) -> Result<Locked, ToolError> {
+        let agent = agent.to_owned();
+        blocking(move || {
+            let state = State::open()?;
+            let lock = state.agent_lock(&agent)?;
+            Ok(Locked { state: Arc::new(state), _lock: lock })
+        })
+        .await
+    }
+
+    /// Runs filesystem work off the async threads, under the held lock.
+    async fn with<T: Send + 'static>(&self, f: impl FnOnce(&State) -> Result<T, ToolError> + Send + 'static) -> Result<T, ToolError> {
+        let state = Arc::clone(&self.state);
+        blocking(move || f(&state)).await
+    }
+}
+
+/// Claims or renews this client's lease (only generation `expected`, when given);
+/// `Ok(fresh)` tells whether the claim is new.
+fn claim(state: &State, agent: &str, client: &str, expected: Option<u64>) -> Result<bool, ToolError> {
+    match lease::claim(state, agent, client, DEFAULT_TTL_SECONDS, false, false, expected) {
         Ok(c) => Ok(c.status != "renewed"),
-        Err(lease::LeaseRefusal::HeldByOther(l) | lease::LeaseRefusal::ForceNotAllowed(l)) => Err(busy_error(agent, &l, client)),
-        Err(lease::LeaseRefusal::Unreadable) => Err(ToolError::new("could_not_read_agent_lease", format!("the lease record of agent {agent} is unreadable"))),
-        Err(lease::LeaseRefusal::Io(e)) => Err(e.into()),
+        Err(refusal) => Err(refusal_error(agent, refusal, client)),
     }
 }
 
 fn release_if_fresh(state: &State, agent: &str, client: &str, fresh: bool) {
     if fresh && lease::read(state, agent).held_by(client) {
-        let _ = lease::release(state, agent, client, false, false);
+        let _ = lease::release(state, agent, client, false, false, None);
     }
 }
 
@@ -261,30 +281,32 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
     let start_dir = std::fs::canonicalize(&start_dir).ok().filter(|p| p.is_dir()).ok_or_else(|| ToolError::new("cwd_not_directory", "cwd is not a directory"))?;
     let state_root = crate::state::root_path()?;
 
-    // Lease, raw log and metadata are prepared under the lock; tmux runs outside the blocking pool.
-    let (fresh, raw_name) = with_lock(agent, {
-        let (a, c) = (agent.to_owned(), client.clone());
-        move |state| {
-            let fresh = claim(state, &a, &c)?;
-            let protected: Vec<String> = state.meta.list().unwrap_or_default().iter().filter_map(|(n, ..)| n.strip_suffix(".json")).filter_map(|m| state.read_meta(m).ok().flatten()).map(|m| m.raw_log).collect();
-            let _ = rawlog::prune(&state.raw, &protected);
-            let name = format!("{}-{a}.log", now_id());
-            if let Err(e) = state.raw.create_exclusive(&name) {
-                release_if_fresh(state, &a, &c, fresh);
-                return Err(e.into());
+    // The lock is held from the lease claim to the metadata write: no other start, send or stop
+    // of this agent interleaves. Filesystem work runs on the blocking pool, tmux on the runtime.
+    let held = Locked::acquire(agent).await?;
+    let (fresh, raw_name) = held
+        .with({
+            let (a, c) = (agent.to_owned(), client.clone());
+            move |state| {
+                let fresh = claim(state, &a, &c, None)?;
+                let protected: Vec<String> = state.meta.list().unwrap_or_default().iter().filter_map(|(n, ..)| n.strip_suffix(".json")).filter_map(|m| state.read_meta(m).ok().flatten()).map(|m| m.raw_log).collect();
+                let _ = rawlog::prune(&state.raw, &protected);
+                let name = format!("{}-{a}.log", now_id());
+                if let Err(e) = state.raw.create_exclusive(&name) {
+                    release_if_fresh(state, &a, &c, fresh);
+                    return Err(e.into());
+                }
+                Ok((fresh, name))
             }
-            Ok((fresh, name))
-        }
-    })
-    .await?;
+        })
+        .await?;
     let cleanup = |remove_log: bool| {
         let (a, c, n) = (agent.to_owned(), client.clone(), raw_name.clone());
-        blocking(move || {
-            let state = State::open()?;
+        held.with(move |state| {
             if remove_log {
                 let _ = state.raw.remove_file(&n);
             }
-            release_if_fresh(&state, &a, &c, fresh);
+            release_if_fresh(state, &a, &c, fresh);
             Ok(())
         })
     };
@@ -325,15 +347,17 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
         watchdog: None,
     };
     let pid = pane(&spec).await.ok().flatten().and_then(|p| p.pid);
-    let lease = with_lock(agent, {
-        let (a, c) = (agent.to_owned(), client.clone());
-        move |state| {
-            state.write_meta(&meta)?;
-            release_if_fresh(state, &a, &c, fresh);
-            Ok(lease::read(state, &a).public(&a, &c))
-        }
-    })
-    .await?;
+    let lease = held
+        .with({
+            let (a, c) = (agent.to_owned(), client.clone());
+            move |state| {
+                state.write_meta(&meta)?;
+                release_if_fresh(state, &a, &c, fresh);
+                Ok(lease::read(state, &a).public(&a, &c))
+            }
+        })
+        .await?;
+    drop(held);
     Ok(json!({
         "agent": agent, "status": "started", "backend": "tmux", "session": spec.session, "pid": pid, "profile": spec.profile.name(),
         "cwd": NOT_RETURNED, "cwd_state": "set", "lease": lease, "model": spec.model, "model_reasoning_effort": spec.reasoning_effort,
@@ -384,14 +408,14 @@ fn send(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agent = args.str("agent").unwrap_or_default().to_owned();
         let confirm = Duration::from_secs(args.int("confirm_seconds").unwrap_or(10) as u64);
-        send_text(&ctx, &agent, args.str("text").unwrap_or_default(), args.flag("enter"), confirm, true).await
+        send_text(&ctx, &agent, args.str("text").unwrap_or_default(), args.flag("enter"), confirm, true, generation_arg(&args)).await
     })
 }
 
 /// Sends `raw_text` through the lease gate with a receipt (the body of `agent_send`, also used
 /// by report requests). A lead send is recorded in the metadata: output after it counts as the
-/// agent's answer.
-pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, enter: bool, confirm: Duration, lead_send: bool) -> Result<Value, ToolError> {
+/// agent's answer. The agent lock is held from the lease check to the metadata write.
+pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, enter: bool, confirm: Duration, lead_send: bool, expected: Option<u64>) -> Result<Value, ToolError> {
     let agent = agent.to_owned();
     let (text, removed) = sanitize_send_text(raw_text);
     if text.trim().is_empty() {
@@ -404,36 +428,46 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, enter: bool, conf
         Some(p) if p.dead => return Err(ToolError::new("agent_exited", format!("agent {agent} has exited; stop and start it again"))),
         Some(_) => {}
     }
-    let fresh = with_lock(&agent, {
-        let (a, c) = (agent.clone(), client.clone());
-        move |state| claim(state, &a, &c)
-    })
-    .await?;
-    let result = deliver(ctx, &spec, &text, enter, confirm).await;
+    let held = Locked::acquire(&agent).await?;
+    let fresh = held
+        .with({
+            let (a, c) = (agent.clone(), client.clone());
+            move |state| claim(state, &a, &c, expected)
+        })
+        .await?;
+    // Typing and Enter happen under the lock; watching for the turn to start does not.
+    let typing = type_text(&spec, &text, enter).await;
     let (a, c, chars, head) = (agent.clone(), client.clone(), text.chars().count(), text.chars().take(SENT_HEAD_CHARS).collect::<String>());
-    let sent_ok = result.as_ref().is_ok_and(|r| r.typed);
-    let lease = with_lock(&agent, move |state| {
-        if !sent_ok {
-            release_if_fresh(state, &a, &c, fresh);
-        } else if lead_send {
-            if let Some(mut meta) = state.read_meta(&a)? {
-                let offset = state.raw.file_stat(&meta.raw_log).ok().flatten().map_or(0, |(s, _)| s);
-                meta.last_send = Some(LastSend { at_epoch: now_epoch(), chars, log_offset: offset, text_head: head });
-                state.write_meta(&meta)?;
+    let sent_ok = typing.as_ref().is_ok_and(|t| t.typed);
+    let lease = held
+        .with(move |state| {
+            if !sent_ok {
+                release_if_fresh(state, &a, &c, fresh);
+            } else if lead_send {
+                if let Some(mut meta) = state.read_meta(&a)? {
+                    let offset = state.raw.file_stat(&meta.raw_log).ok().flatten().map_or(0, |(s, _)| s);
+                    meta.last_send = Some(LastSend { at_epoch: now_epoch(), chars, log_offset: offset, text_head: head });
+                    state.write_meta(&meta)?;
+                }
             }
-        }
-        Ok(lease::read(state, &a).public(&a, &c))
-    })
-    .await?;
-    let r = result?;
-    if !r.typed {
+            Ok(lease::read(state, &a).public(&a, &c))
+        })
+        .await?;
+    drop(held);
+    let typing = typing?;
+    if !typing.typed {
         return Err(ToolError::new("send_not_typed", format!("the text did not appear in agent {agent}'s composer; nothing was submitted"))
             .retryable()
             .with("agent", json!(agent))
             .with("typed", json!(false))
             .with("submitted", json!(false))
-            .with("state", json!(r.state)));
+            .with("state", json!("unknown")));
     }
+    let r = if enter {
+        watch_turn(ctx, &spec, &typing, confirm).await
+    } else {
+        Delivery { typed: true, submitted: false, turn_started: false, receipt: "typed", state: "idle" }
+    };
     Ok(json!({
         "agent": agent, "status": "sent", "chars": chars, "control_chars_removed": removed, "paste_mode": "bracketed_paste",
         "typed": r.typed, "submitted": r.submitted, "turn_started": r.turn_started, "receipt": r.receipt, "state": r.state,
@@ -442,11 +476,11 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, enter: bool, conf
 }
 
 /// Renders the report request with the prompts extension and sends it (not as a lead send).
-pub async fn request_report(ctx: &Ctx, agent: &str, assignment_id: Option<String>, enter: bool) -> Result<Value, ToolError> {
+pub async fn request_report(ctx: &Ctx, agent: &str, assignment_id: Option<String>, enter: bool, expected: Option<u64>) -> Result<Value, ToolError> {
     let locale = crate::ext::extensions().settings().locale.clone();
     let request = crate::ext::v1::prompts::ReportRequest { assignment_id: assignment_id.clone(), locale };
     let text = blocking(move || crate::ext::extensions().render_report_request(&request).map_err(|e| ToolError::new(e.code(), e.to_string()))).await?;
-    let sent = send_text(ctx, agent, &text, enter, Duration::from_secs(5), false).await?;
+    let sent = send_text(ctx, agent, &text, enter, Duration::from_secs(5), false, expected).await?;
     Ok(json!({
         "agent": agent,
         "status": "report_requested",
@@ -464,7 +498,7 @@ fn report_request(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agent = args.str("agent").unwrap_or_default().to_owned();
         let id = args.str("assignment_id").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-        request_report(&ctx, &agent, id, args.flag("enter")).await
+        request_report(&ctx, &agent, id, args.flag("enter"), generation_arg(&args)).await
     })
 }
 
@@ -480,34 +514,40 @@ async fn capture_bottom(session: &str) -> String {
     tmux::capture_pane(session, 40).await.unwrap_or_default()
 }
 
-/// Pastes, checks that the text is in the composer, presses Enter, and watches the turn start.
-async fn deliver(ctx: &Ctx, spec: &AgentSpec, text: &str, enter: bool, confirm: Duration) -> Result<Delivery, ToolError> {
+/// What the typing phase saw: whether the text reached the composer, and the pane right then.
+struct Typing {
+    typed: bool,
+    probe: String,
+    snapshot: String,
+}
+
+/// Pastes, checks that the text is in the composer, and presses Enter when asked.
+async fn type_text(spec: &AgentSpec, text: &str, enter: bool) -> Result<Typing, ToolError> {
     let agent = spec.name.as_str();
     let before = capture_bottom(&spec.session).await;
     let buffer = format!("codex-master-{agent}-{}", crate::fsafe::nonce());
     tmux::paste(&spec.session, &buffer, text).await.map_err(|e| tmux_error("paste", agent, e))?;
     let probe = collapse(&probe(text));
     let started = Instant::now();
-    let mut typed = false;
     let mut snapshot = String::new();
     while started.elapsed() < TYPED_WAIT {
         snapshot = capture_bottom(&spec.session).await;
         let bottom = collapse(&snapshot.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"));
         if bottom.contains(&probe) || (snapshot != before && bottom.to_lowercase().contains("[pasted content")) {
-            typed = true;
-            break;
+            if enter {
+                tmux::send_keys(&spec.session, &["Enter"]).await.map_err(|e| tmux_error("send Enter", agent, e))?;
+            }
+            return Ok(Typing { typed: true, probe, snapshot });
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    if !typed {
-        return Ok(Delivery { typed: false, submitted: false, turn_started: false, receipt: "typed", state: "unknown" });
-    }
-    if !enter {
-        return Ok(Delivery { typed, submitted: false, turn_started: false, receipt: "typed", state: "idle" });
-    }
-    tmux::send_keys(&spec.session, &["Enter"]).await.map_err(|e| tmux_error("send Enter", agent, e))?;
+    Ok(Typing { typed: false, probe, snapshot })
+}
+
+/// After Enter: watches (bounded by `confirm`) for the turn to start, a limit, a dialog or an exit.
+async fn watch_turn(ctx: &Ctx, spec: &AgentSpec, typing: &Typing, confirm: Duration) -> Delivery {
     let started = Instant::now();
-    let agents = [agent.to_owned()];
+    let agents = [spec.name.clone()];
     let mut last_state = "unknown";
     loop {
         if let Ok(Ok(obs)) = observe(ctx, &agents).await.map(|mut v| v.remove(0)) {
@@ -520,16 +560,16 @@ async fn deliver(ctx: &Ctx, spec: &AgentSpec, text: &str, enter: bool, confirm: 
                 // A turn that already finished: the composer is empty again and the pane moved on.
                 "idle" | "warned" => {
                     let now = capture_bottom(&spec.session).await;
-                    (now != snapshot && !collapse(&composer_line(&now)).contains(&probe)).then_some("turn_started")
+                    (now != typing.snapshot && !collapse(&composer_line(&now)).contains(&typing.probe)).then_some("turn_started")
                 }
                 _ => None,
             };
             if let Some(receipt) = receipt {
-                return Ok(Delivery { typed, submitted: true, turn_started: receipt == "turn_started", receipt, state: obs.state });
+                return Delivery { typed: true, submitted: true, turn_started: receipt == "turn_started", receipt, state: obs.state };
             }
         }
         if started.elapsed() >= confirm {
-            return Ok(Delivery { typed, submitted: true, turn_started: false, receipt: "submitted_no_turn_started", state: last_state });
+            return Delivery { typed: true, submitted: true, turn_started: false, receipt: "submitted_no_turn_started", state: last_state };
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -545,32 +585,36 @@ fn composer_line(pane: &str) -> String {
 }
 
 fn interrupt(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move { interrupt_agent(&ctx, args.str("agent").unwrap_or_default()).await })
+    Box::pin(async move { interrupt_agent(&ctx, args.str("agent").unwrap_or_default(), generation_arg(&args)).await })
 }
 
 /// The body of `agent_interrupt` (also the watchdog's `interrupt` action).
-pub async fn interrupt_agent(ctx: &Ctx, agent: &str) -> Result<Value, ToolError> {
+pub async fn interrupt_agent(ctx: &Ctx, agent: &str, expected: Option<u64>) -> Result<Value, ToolError> {
     let agent = agent.to_owned();
     let spec = spec(ctx, &agent)?;
     if !pane(&spec).await?.is_some_and(|p| !p.dead) {
         return Err(ToolError::new("agent_not_running", format!("agent {agent} is not running")));
     }
     let client = ctx.client_id.clone();
-    let fresh = with_lock(&agent, {
-        let (a, c) = (agent.clone(), client.clone());
-        move |state| claim(state, &a, &c)
-    })
-    .await?;
+    let held = Locked::acquire(&agent).await?;
+    let fresh = held
+        .with({
+            let (a, c) = (agent.clone(), client.clone());
+            move |state| claim(state, &a, &c, expected)
+        })
+        .await?;
     let key = if spec.profile == Profile::Generic { "C-c" } else { "Escape" };
     let sent = tmux::send_keys(&spec.session, &[key]).await;
     let (a, c, ok) = (agent.clone(), client.clone(), sent.is_ok());
-    let lease = with_lock(&agent, move |state| {
-        if !ok {
-            release_if_fresh(state, &a, &c, fresh);
-        }
-        Ok(lease::read(state, &a).public(&a, &c))
-    })
-    .await?;
+    let lease = held
+        .with(move |state| {
+            if !ok {
+                release_if_fresh(state, &a, &c, fresh);
+            }
+            Ok(lease::read(state, &a).public(&a, &c))
+        })
+        .await?;
+    drop(held);
     sent.map_err(|e| tmux_error("interrupt", &agent, e))?;
     Ok(json!({"agent": agent, "status": "interrupt_sent", "lease": lease, "response_output": NOT_RETURNED}))
 }
@@ -579,9 +623,10 @@ fn stop(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
         let force = args.flag("force");
+        let expected = generation_arg(&args);
         let mut results = Vec::new();
         for agent in agents {
-            let entry = match stop_one(&ctx, &agent, force).await {
+            let entry = match stop_one(&ctx, &agent, force, expected).await {
                 Ok(v) => v,
                 Err(e) => agent_error_entry(&agent, &e),
             };
@@ -591,28 +636,36 @@ fn stop(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     })
 }
 
-/// The per-agent body of `agent_stop` (also the watchdog's `stop` action).
-pub async fn stop_one(ctx: &Ctx, agent: &str, force: bool) -> Result<Value, ToolError> {
+/// The per-agent body of `agent_stop` (also the watchdog's `stop` action). The lease check,
+/// the kill and the release happen under one hold of the agent lock.
+pub async fn stop_one(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>) -> Result<Value, ToolError> {
     let spec = spec(ctx, agent)?;
     let client = ctx.client_id.clone();
+    let held = Locked::acquire(agent).await?;
     let running = pane(&spec).await?.is_some();
     if running {
-        let (a, c) = (agent.to_owned(), client.clone());
-        let current: Lease = with_lock(agent, move |state| Ok(lease::read(state, &a))).await?;
-        if current.held_by_other(&c) && !force {
-            return Err(busy_error(agent, &current, &c));
+        let a = agent.to_owned();
+        let current: Lease = held.with(move |state| Ok(lease::read(state, &a))).await?;
+        if current.held_by_other(&client) && !force {
+            return Err(busy_error(agent, &current, &client));
+        }
+        if let Some(expected) = expected {
+            if !(current.held_by(&client) && current.generation() == Some(expected)) && !current.held_by_other(&client) {
+                return Err(refusal_error(agent, lease::LeaseRefusal::Stale { expected, current }, &client));
+            }
         }
         tmux::kill_session(&spec.session).await.map_err(|e| tmux_error("stop", agent, e))?;
     }
-    let (a, c) = (agent.to_owned(), client.clone());
-    let lease = with_lock(agent, move |state| {
-        if running {
-            // The session is gone, so releasing any holder's lease is safe.
-            let _ = lease::release(state, &a, &c, true, true);
-        }
-        Ok(lease::read(state, &a).public(&a, &c))
-    })
-    .await?;
+    let (a, c) = (agent.to_owned(), client);
+    let lease = held
+        .with(move |state| {
+            if running {
+                // The session is gone, so releasing any holder's lease is safe.
+                let _ = lease::release(state, &a, &c, true, true, None);
+            }
+            Ok(lease::read(state, &a).public(&a, &c))
+        })
+        .await?;
     Ok(json!({"agent": agent, "status": if running { "stopped" } else { "not_running" }, "session": spec.session, "lease": lease, "raw_output": NOT_RETURNED}))
 }
 

@@ -58,6 +58,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::integer("poll_interval_seconds", 1, Some(MAX_POLL_SECONDS), "Seconds between attempts while waiting.")
                     .default(json!(DEFAULT_POLL_SECONDS)),
                 Param::boolean("force", "Take over another client's lease; allowed only when the agent is stopped."),
+                generation_param(),
             ],
             output: out::object(
                 json!({
@@ -80,7 +81,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             title: "Release an agent",
             description: "Release our own lease on an agent. `force` releases another client's lease, only when the agent is stopped or the lease expired.",
             cli_name: "release",
-            params: vec![agent_param::one(reg), Param::boolean("force", "Release another client's lease (agent must be stopped).")],
+            params: vec![agent_param::one(reg), Param::boolean("force", "Release another client's lease (agent must be stopped)."), generation_param()],
             output: out::object(
                 json!({
                     "agent": {"type": "string"},
@@ -109,9 +110,27 @@ pub fn busy_error(agent: &str, lease: &Lease, client: &str) -> ToolError {
         .with("lease", lease.public(agent, client))
 }
 
-fn refusal_error(agent: &str, refusal: LeaseRefusal, client: &str) -> ToolError {
+/// The optional `lease_generation` argument of every lease-gated tool.
+pub fn generation_param() -> Param {
+    Param::integer(
+        "lease_generation",
+        1,
+        None,
+        "Act only under this generation of this client's lease (from agent_claim); refused as stale when the lease was released, expired or taken over since.",
+    )
+}
+
+/// A lease refusal as the tool error callers see: retry metadata, never the holder's identity.
+pub fn refusal_error(agent: &str, refusal: LeaseRefusal, client: &str) -> ToolError {
     match refusal {
         LeaseRefusal::HeldByOther(lease) => busy_error(agent, &lease, client),
+        LeaseRefusal::Stale { expected, current } => ToolError::new(
+            "stale_lease_generation",
+            format!("lease generation {expected} of agent {agent} is no longer held by this client; claim the agent again"),
+        )
+        .with("agent", json!(agent))
+        .with("expected_generation", json!(expected))
+        .with("lease", current.public(agent, client)),
         LeaseRefusal::Unreadable => ToolError::new("could_not_read_agent_lease", format!("the lease record of agent {agent} is unreadable")),
         LeaseRefusal::ForceNotAllowed(lease) => ToolError::new(
             "force_requires_stopped_agent",
@@ -159,6 +178,7 @@ fn claim(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         let wait = Duration::from_secs(args.int("wait_seconds").unwrap_or(0) as u64);
         let poll = Duration::from_secs(args.int("poll_interval_seconds").unwrap_or(DEFAULT_POLL_SECONDS) as u64);
         let force = args.flag("force");
+        let expected = generation_arg(&args);
         let started = Instant::now();
         let mut poll_count = 0u64;
         loop {
@@ -166,8 +186,12 @@ fn claim(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
             let (a, c) = (agent.clone(), ctx.client_id.clone());
             let attempt = blocking(move || {
                 let state = State::open()?;
-                let _lock = state.agent_lock(&a)?;
-                Ok(lease::claim(&state, &a, &c, ttl, force, force_allowed).map_err(|r| refusal_error(&a, r, &c)))
+                let _lock = match state.agent_lock(&a) {
+                    Ok(lock) => lock,
+                    // Another process is driving the agent right now: a busy lease, for waiting.
+                    Err(e) => return Ok(Err(ToolError::from(e))),
+                };
+                Ok(lease::claim(&state, &a, &c, ttl, force, force_allowed, expected).map_err(|r| refusal_error(&a, r, &c)))
             })
             .await?;
             match attempt {
@@ -182,7 +206,7 @@ fn claim(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
                         "raw_output": super::NOT_RETURNED,
                     }));
                 }
-                Err(err) if err.code == "agent_lease_held_by_other_client" => {
+                Err(err) if err.code == "agent_lease_held_by_other_client" || err.code == "agent_lock_busy" => {
                     let remaining = wait.saturating_sub(started.elapsed());
                     if remaining.is_zero() {
                         return Err(err.with("waited_seconds", json!(started.elapsed().as_secs())).with("poll_count", json!(poll_count)));
@@ -198,18 +222,23 @@ fn claim(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
 }
 
 fn release(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move { release_agent(&ctx, args.str("agent").unwrap_or_default(), args.flag("force")).await })
+    Box::pin(async move { release_agent(&ctx, args.str("agent").unwrap_or_default(), args.flag("force"), generation_arg(&args)).await })
+}
+
+/// The `lease_generation` argument, when given.
+pub fn generation_arg(args: &Args) -> Option<u64> {
+    args.int("lease_generation").and_then(|g| u64::try_from(g).ok())
 }
 
 /// The body of `agent_release` (also the watchdog's `release` action).
-pub async fn release_agent(ctx: &Ctx, agent: &str, force: bool) -> Result<Value, ToolError> {
+pub async fn release_agent(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>) -> Result<Value, ToolError> {
     let agent = agent.to_owned();
     let force_allowed = force && agent_stopped(ctx, &agent).await?;
     let client = ctx.client_id.clone();
     blocking(move || {
         let state = State::open()?;
         let _lock = state.agent_lock(&agent)?;
-        let (status, previous) = lease::release(&state, &agent, &client, force, force_allowed).map_err(|r| refusal_error(&agent, r, &client))?;
+        let (status, previous) = lease::release(&state, &agent, &client, force, force_allowed, expected).map_err(|r| refusal_error(&agent, r, &client))?;
         Ok(json!({
             "agent": agent,
             "status": status,

@@ -88,6 +88,9 @@ fn fleet_watchdog(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         };
         let manage_unclaimed = args.flag("manage_unclaimed");
         let dry_run = args.flag("dry_run");
+        if !dry_run {
+            blocking(|| Ok(State::open().map(|st| st.sweep_temp_files()).unwrap_or(0))).await?;
+        }
         let observed = observe(&ctx, &agents).await?;
         let mut results = Vec::new();
         for (agent, obs) in agents.iter().zip(observed) {
@@ -168,7 +171,7 @@ async fn watch_one(ctx: &Ctx, agent: &str, status: &Value, state: &'static str, 
     match decision {
         Decision::Active { drop_marker: true } => set_marker(agent, |_, _| None).await?,
         Decision::RequestReport => {
-            let sent = request_report(ctx, agent, None, true).await;
+            let sent = request_report(ctx, agent, None, true, None).await;
             let action = policy.action.to_owned();
             // The log size now includes the request's echo: only growth past it is an answer.
             set_marker(agent, move |_, bytes| {
@@ -198,13 +201,13 @@ async fn watch_one(ctx: &Ctx, agent: &str, status: &Value, state: &'static str, 
 /// nobody leased.
 async fn escalate(ctx: &Ctx, agent: &str, action: &str, release_after: bool) -> Result<Value, ToolError> {
     let result = match action {
-        "interrupt" => super::agent::interrupt_agent(ctx, agent).await?,
-        "stop" => super::agent::stop_one(ctx, agent, false).await?,
-        "release" => super::lease::release_agent(ctx, agent, false).await?,
+        "interrupt" => super::agent::interrupt_agent(ctx, agent, None).await?,
+        "stop" => super::agent::stop_one(ctx, agent, false, None).await?,
+        "release" => super::lease::release_agent(ctx, agent, false, None).await?,
         _ => json!({"status": "no_action"}),
     };
     if release_after && action == "interrupt" {
-        super::lease::release_agent(ctx, agent, false).await?;
+        super::lease::release_agent(ctx, agent, false, None).await?;
     }
     Ok(json!({"status": result.get("status").cloned().unwrap_or(json!("done")), "raw_output": NOT_RETURNED, "response_output": NOT_RETURNED}))
 }
