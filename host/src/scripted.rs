@@ -11,6 +11,8 @@
 //! - anything else: works for `--work-seconds`, then replies with its length.
 //!
 //! Like Codex, text submitted while a turn runs is queued and submitted when the turn ends.
+//! A line containing `scripted:touch P…` (anywhere, e.g. inside an assignment prompt) makes it
+//! write the relative paths `P…` under its working directory, as a worker editing files would.
 //!
 //! `--trust-dialog` starts with the folder trust dialog. Esc or Ctrl-C interrupts work.
 //! `--transcript FILE` appends every submitted text as one line to FILE (the tests' record of
@@ -110,6 +112,11 @@ impl Tui {
             // One write per line: appends from one process never interleave.
             let _ = file.write_all(format!("{}\n", text.trim().replace('\n', " ")).as_bytes());
         }
+        for line in text.lines() {
+            if let Some((_, paths)) = line.split_once("scripted:touch ") {
+                paths.split_whitespace().for_each(touch);
+            }
+        }
         let command = text.trim().to_ascii_lowercase();
         let n = text.chars().count();
         let echo = if n > 1000 { format!("[Pasted Content {n} chars]") } else { text.trim_end().replace('\n', "\n  ") };
@@ -173,6 +180,20 @@ impl Drop for RawMode {
         if let Some(t) = &self.0 {
             let _ = rustix::termios::tcsetattr(std::io::stdin(), rustix::termios::OptionalActions::Now, t);
         }
+    }
+}
+
+/// Appends a line to the relative `path` (parents created); absolute paths and `..` are refused.
+fn touch(path: &str) {
+    let p = std::path::Path::new(path);
+    if p.is_absolute() || p.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+        return;
+    }
+    if let Some(parent) = p.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(p) {
+        let _ = f.write_all(b"touched by the scripted agent\n");
     }
 }
 

@@ -6,6 +6,8 @@
 //! it was opened cannot redirect a later write, because the write is relative to the handle, and
 //! every entry is opened with `O_NOFOLLOW`. Error texts name the rule, never the path.
 
+pub mod paths;
+
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -183,6 +185,14 @@ impl Dir {
 
     /// Opens (creating if missing) a private subdirectory.
     pub fn subdir_private(&self, name: &str) -> Result<Dir> {
+        let dir = self.subdir_create(name)?;
+        dir.make_private()?;
+        Ok(dir)
+    }
+
+    /// Opens a subdirectory without following a symlink, creating it (0700) when missing; an
+    /// existing one is left as it is.
+    pub fn subdir_create(&self, name: &str) -> Result<Dir> {
         check_name(name)?;
         let fd = match open_dir_at(self.fd.as_fd(), name) {
             Ok(fd) => fd,
@@ -195,9 +205,7 @@ impl Dir {
             }
             Err(e) => return Err(classify_dir_error(self.fd.as_fd(), name, e)),
         };
-        let dir = Dir { fd };
-        dir.make_private()?;
-        Ok(dir)
+        Ok(Dir { fd })
     }
 
     /// Opens an existing subdirectory without creating or changing it; `None` when missing.
@@ -255,6 +263,41 @@ impl Dir {
             return Err(FsError::TooLarge);
         }
         Ok(Some(buf))
+    }
+
+    /// Reads at most `max` bytes from the start of the regular file `name` (no-follow, no FIFO
+    /// blocking); a larger file is not an error. `None` when absent.
+    pub fn read_head(&self, name: &str, max: u64) -> Result<Option<Vec<u8>>> {
+        let Some((file, size)) = self.open_regular_read(name)? else { return Ok(None) };
+        let mut buf = Vec::with_capacity(size.min(max) as usize);
+        file.take(max).read_to_end(&mut buf)?;
+        Ok(Some(buf))
+    }
+
+    /// The entries of this directory with their kinds, from the directory itself (`d_type`;
+    /// a no-follow stat only when the file system does not say). Cheaper than [`Dir::list`].
+    pub fn entries(&self) -> Result<Vec<(String, EntryKind)>> {
+        let fd = rfs::openat(&self.fd, ".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+        let mut out = Vec::new();
+        for entry in rfs::Dir::new(fd)? {
+            let entry = entry?;
+            let Ok(name) = entry.file_name().to_str() else { continue };
+            if name == "." || name == ".." {
+                continue;
+            }
+            let kind = match entry.file_type() {
+                FileType::RegularFile => EntryKind::File,
+                FileType::Directory => EntryKind::Dir,
+                FileType::Symlink => EntryKind::Symlink,
+                FileType::Unknown => match self.entry_kind(name) {
+                    Ok(Some(k)) => k,
+                    _ => continue,
+                },
+                _ => EntryKind::Other,
+            };
+            out.push((name.to_owned(), kind));
+        }
+        Ok(out)
     }
 
     /// [`Dir::read_bounded`] for UTF-8 text.

@@ -37,6 +37,9 @@ pub struct AgentMeta {
     /// The watchdog's marker: counters and times only, never text.
     #[serde(default)]
     pub watchdog: Option<crate::watchdog::Marker>,
+    /// The newest assignment sent to this run (quoted in the watchdog's report request).
+    #[serde(default)]
+    pub last_assignment_id: Option<String>,
 }
 
 fn file_name(agent: &str) -> String {

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use crate::fsafe::{Dir, FsError};
 
+pub mod ledger;
 pub mod meta;
 pub mod rawlog;
 

@@ -345,6 +345,7 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
         raw_log: raw_name.clone(),
         last_send: None,
         watchdog: None,
+        last_assignment_id: None,
     };
     let pid = pane(&spec).await.ok().flatten().and_then(|p| p.pid);
     let lease = held
@@ -408,14 +409,32 @@ fn send(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agent = args.str("agent").unwrap_or_default().to_owned();
         let confirm = Duration::from_secs(args.int("confirm_seconds").unwrap_or(10) as u64);
-        send_text(&ctx, &agent, args.str("text").unwrap_or_default(), args.flag("enter"), confirm, true, generation_arg(&args)).await
+        let opts = SendOptions { enter: args.flag("enter"), confirm, lead_send: true, expected: generation_arg(&args), before_typing: None };
+        send_text(&ctx, &agent, args.str("text").unwrap_or_default(), opts).await
     })
 }
 
+/// Work done under the agent lock after the lease check and before the first keystroke (an
+/// assignment's audit record). An error stops the send; nothing is typed.
+pub type BeforeTyping = Box<dyn FnOnce(&State) -> Result<(), ToolError> + Send>;
+
+/// How [`send_text`] sends.
+pub struct SendOptions {
+    pub enter: bool,
+    /// How long to watch for the turn to start after Enter.
+    pub confirm: Duration,
+    /// A lead's own send: recorded in the metadata, so output after it counts as the answer.
+    pub lead_send: bool,
+    /// Act only under this lease generation.
+    pub expected: Option<u64>,
+    pub before_typing: Option<BeforeTyping>,
+}
+
 /// Sends `raw_text` through the lease gate with a receipt (the body of `agent_send`, also used
-/// by report requests). A lead send is recorded in the metadata: output after it counts as the
-/// agent's answer. The agent lock is held from the lease check to the metadata write.
-pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, enter: bool, confirm: Duration, lead_send: bool, expected: Option<u64>) -> Result<Value, ToolError> {
+/// by report requests and assignments). The agent lock is held from the lease check to the
+/// metadata write.
+pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions) -> Result<Value, ToolError> {
+    let SendOptions { enter, confirm, lead_send, expected, before_typing } = opts;
     let agent = agent.to_owned();
     let (text, removed) = sanitize_send_text(raw_text);
     if text.trim().is_empty() {
@@ -432,7 +451,16 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, enter: bool, conf
     let fresh = held
         .with({
             let (a, c) = (agent.clone(), client.clone());
-            move |state| claim(state, &a, &c, expected)
+            move |state| {
+                let fresh = claim(state, &a, &c, expected)?;
+                if let Some(hook) = before_typing {
+                    if let Err(e) = hook(state) {
+                        release_if_fresh(state, &a, &c, fresh);
+                        return Err(e);
+                    }
+                }
+                Ok(fresh)
+            }
         })
         .await?;
     // Typing and Enter happen under the lock; watching for the turn to start does not.
@@ -480,7 +508,8 @@ pub async fn request_report(ctx: &Ctx, agent: &str, assignment_id: Option<String
     let locale = crate::ext::extensions().settings().locale.clone();
     let request = crate::ext::v1::prompts::ReportRequest { assignment_id: assignment_id.clone(), locale };
     let text = blocking(move || crate::ext::extensions().render_report_request(&request).map_err(|e| ToolError::new(e.code(), e.to_string()))).await?;
-    let sent = send_text(ctx, agent, &text, enter, Duration::from_secs(5), false, expected).await?;
+    let opts = SendOptions { enter, confirm: Duration::from_secs(5), lead_send: false, expected, before_typing: None };
+    let sent = send_text(ctx, agent, &text, opts).await?;
     Ok(json!({
         "agent": agent,
         "status": "report_requested",

@@ -15,8 +15,11 @@ use crate::mcp::schema::{self, Args, Param};
 use crate::text::safe_error_text;
 
 pub mod agent;
+pub mod assign;
+pub mod git;
 pub mod lease;
 pub mod scope;
+pub mod skills;
 pub mod status;
 pub mod watchdog;
 
@@ -174,6 +177,9 @@ impl Catalogue {
         tools.extend(watchdog::tools(reg));
         tools.extend(lease::tools(reg));
         tools.extend(scope::tools(reg));
+        tools.extend(skills::tools(reg));
+        tools.extend(assign::tools(reg));
+        tools.extend(git::tools(reg));
         Catalogue { tools }
     }
 

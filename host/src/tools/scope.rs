@@ -4,13 +4,14 @@
 //! working directory, `..` collapsed, and every existing symlink along the way followed, so a
 //! link that points out of the scope is a violation.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::json;
 
 use super::{blocking, out, Ctx, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
+use crate::fsafe::paths::{expand_home, resolve_lenient};
 use crate::mcp::schema::{Args, Param};
 use crate::text::{keep_head_chars, redact};
 
@@ -46,49 +47,6 @@ pub fn tools(_reg: &Registry) -> Vec<ToolDef> {
         multi_agent: false,
         handler: scope_check,
     }]
-}
-
-/// Resolves `path` against `base`: the longest existing prefix is canonicalised (following its
-/// symlinks), the rest is normalised lexically.
-pub fn resolve_lenient(base: &Path, path: &Path) -> PathBuf {
-    let joined = if path.is_absolute() { path.to_path_buf() } else { base.join(path) };
-    let mut resolved = PathBuf::from("/");
-    let mut comps = joined.components().peekable();
-    while let Some(c) = comps.next() {
-        match c {
-            Component::RootDir | Component::Prefix(_) | Component::CurDir => {}
-            Component::ParentDir => {
-                resolved.pop();
-            }
-            Component::Normal(name) => {
-                let candidate = resolved.join(name);
-                match std::fs::canonicalize(&candidate) {
-                    Ok(real) => resolved = real,
-                    Err(_) => {
-                        // Missing from here on: keep the rest lexically.
-                        resolved = candidate;
-                        for rest in comps.by_ref() {
-                            match rest {
-                                Component::ParentDir => {
-                                    resolved.pop();
-                                }
-                                Component::Normal(n) => resolved.push(n),
-                                _ => {}
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    resolved
-}
-
-fn expand_home(item: &str) -> PathBuf {
-    match item.strip_prefix("~/").or(if item == "~" { Some("") } else { None }) {
-        Some(rest) => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(rest),
-        None => PathBuf::from(item),
-    }
 }
 
 fn normalise(base: &Path, item: &str) -> Option<PathBuf> {

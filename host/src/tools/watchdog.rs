@@ -171,11 +171,12 @@ async fn watch_one(ctx: &Ctx, agent: &str, status: &Value, state: &'static str, 
     match decision {
         Decision::Active { drop_marker: true } => set_marker(agent, |_, _| None).await?,
         Decision::RequestReport => {
-            let sent = request_report(ctx, agent, None, true, None).await;
+            let assignment_id = meta.as_ref().and_then(|m| m.last_assignment_id.clone());
+            let sent = request_report(ctx, agent, assignment_id.clone(), true, None).await;
             let action = policy.action.to_owned();
             // The log size now includes the request's echo: only growth past it is an answer.
             set_marker(agent, move |_, bytes| {
-                Some(Marker { phase: Phase::ReportRequested, requested_at_epoch: now_epoch(), log_bytes_after_request: bytes, planned_action: action, assignment_id: None, settled_at_epoch: None })
+                Some(Marker { phase: Phase::ReportRequested, requested_at_epoch: now_epoch(), log_bytes_after_request: bytes, planned_action: action, assignment_id, settled_at_epoch: None })
             })
             .await?;
             entry["action_taken"] = json!("report_request");

@@ -1,0 +1,240 @@
+//! Bounded external processes, and the git questions the assignment tools ask.
+//!
+//! Every process runs with a deadline (killed when it passes, or when the calling tool call is
+//! cancelled), no stdin, and bounded captured output. Git runs with settings that keep a
+//! repository's own configuration from running programs in this server's process tree:
+//! no hooks, no fsmonitor, no external diff, no pager, no prompts.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+
+pub mod worktree;
+
+/// The seed's bound for one external command.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+/// Quick git questions (rev-parse, status of one repo).
+pub const GIT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Captured bytes per stream.
+pub const MAX_CAPTURE: usize = 4 * 1024 * 1024;
+/// Files a baseline or an audit looks at.
+pub const MAX_PATHS: usize = 20_000;
+
+/// What a finished (or killed) process left.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Exit code; 124 after a timeout, 127 when the program could not start.
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub timed_out: bool,
+}
+
+impl Output {
+    pub fn ok(&self) -> bool {
+        self.code == 0
+    }
+
+    /// stdout then stderr, as text.
+    pub fn combined(&self) -> String {
+        let mut s = String::from_utf8_lossy(&self.stdout).into_owned();
+        if !self.stderr.is_empty() {
+            if !s.is_empty() && !s.ends_with('\n') {
+                s.push('\n');
+            }
+            s.push_str(&String::from_utf8_lossy(&self.stderr));
+        }
+        s
+    }
+}
+
+async fn read_bounded<R: tokio::io::AsyncRead + Unpin>(mut r: R, max: usize) -> Vec<u8> {
+    let mut kept = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) | Err(_) => return kept,
+            Ok(n) => {
+                // Keep draining past the cap so the child never blocks on a full pipe.
+                let room = max.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+        }
+    }
+}
+
+/// Runs `program args…` in `cwd` with extra environment, bounded by `timeout`.
+pub async fn run(program: &str, args: &[String], cwd: &Path, env: &[(&str, String)], timeout: Duration) -> Output {
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args).current_dir(cwd).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return Output { code: 127, stdout: Vec::new(), stderr: format!("{program} could not be started: {}", e.kind()).into_bytes(), timed_out: false },
+    };
+    let (out, err) = (child.stdout.take(), child.stderr.take());
+    let work = async {
+        let stdout = async {
+            match out {
+                Some(o) => read_bounded(o, MAX_CAPTURE).await,
+                None => Vec::new(),
+            }
+        };
+        let stderr = async {
+            match err {
+                Some(e) => read_bounded(e, MAX_CAPTURE).await,
+                None => Vec::new(),
+            }
+        };
+        let (stdout, stderr, status) = tokio::join!(stdout, stderr, child.wait());
+        (stdout, stderr, status)
+    };
+    match tokio::time::timeout(timeout, work).await {
+        Ok((stdout, stderr, status)) => Output { code: status.ok().and_then(|s| s.code()).unwrap_or(-1), stdout, stderr, timed_out: false },
+        Err(_) => Output {
+            code: 124,
+            stdout: Vec::new(),
+            stderr: format!("command timed out after {} seconds", timeout.as_secs()).into_bytes(),
+            timed_out: true,
+        },
+    }
+}
+
+/// Runs git with the hardening settings in `dir`.
+pub async fn git(dir: &Path, args: &[&str], timeout: Duration) -> Output {
+    let mut full: Vec<String> = [
+        "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "core.pager=cat",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    full.extend(args.iter().map(|s| (*s).to_owned()));
+    let env = [("GIT_TERMINAL_PROMPT", "0".to_owned()), ("GIT_OPTIONAL_LOCKS", "0".to_owned()), ("LC_ALL", "C".to_owned()), ("GIT_PAGER", "cat".to_owned())];
+    run("git", &full, dir, &env, timeout).await
+}
+
+/// The top of the git work tree containing `dir` (canonical), if any.
+pub async fn toplevel(dir: &Path) -> Option<PathBuf> {
+    let out = git(dir, &["rev-parse", "--show-toplevel"], GIT_TIMEOUT).await;
+    if !out.ok() {
+        return None;
+    }
+    let text = String::from_utf8(out.stdout).ok()?;
+    std::fs::canonicalize(text.trim_end_matches('\n')).ok()
+}
+
+/// `HEAD`'s commit, if the repository has one.
+pub async fn head(repo: &Path) -> Option<String> {
+    let out = git(repo, &["rev-parse", "-q", "--verify", "HEAD^{commit}"], GIT_TIMEOUT).await;
+    out.ok().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn split_z(bytes: &[u8]) -> Vec<String> {
+    bytes.split(|b| *b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).take(MAX_PATHS).collect()
+}
+
+/// Paths that differ from `HEAD` (staged or not) plus untracked files: repo-relative.
+/// `None` when git failed.
+pub async fn dirty_paths(repo: &Path) -> Option<Vec<String>> {
+    let out = git(repo, &["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"], GIT_TIMEOUT).await;
+    if !out.ok() {
+        return None;
+    }
+    // Each record is "XY path"; with --no-renames there is no second path.
+    Some(split_z(&out.stdout).into_iter().filter_map(|rec| rec.get(3..).map(str::to_owned)).collect())
+}
+
+/// Blob ids of the current contents of `paths` (`deleted` for a missing file).
+pub async fn content_ids(repo: &Path, paths: &[String]) -> BTreeMap<String, String> {
+    let mut ids = BTreeMap::new();
+    let (present, missing): (Vec<&String>, Vec<&String>) = paths.iter().partition(|p| repo.join(p).symlink_metadata().is_ok_and(|m| m.is_file()));
+    for p in missing {
+        // Directories (nested repos), symlinks and deleted files: their kind is their identity.
+        let kind = match repo.join(p).symlink_metadata() {
+            Ok(m) if m.file_type().is_symlink() => std::fs::read_link(repo.join(p)).map(|t| format!("symlink:{}", t.display())).unwrap_or_else(|_| "symlink".into()),
+            Ok(_) => "other".to_owned(),
+            Err(_) => "deleted".to_owned(),
+        };
+        ids.insert(p.clone(), kind);
+    }
+    for chunk in present.chunks(500) {
+        let mut args = vec!["hash-object", "--no-filters", "--"];
+        args.extend(chunk.iter().map(|p| p.as_str()));
+        let out = git(repo, &args, GIT_TIMEOUT).await;
+        let lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect();
+        for (i, p) in chunk.iter().enumerate() {
+            ids.insert((*p).clone(), lines.get(i).cloned().filter(|_| out.ok()).unwrap_or_else(|| "unknown".into()));
+        }
+    }
+    ids
+}
+
+/// Files changed since `base` (a commit), in the work tree or in commits made since, plus
+/// untracked files. Without a base, every tracked and untracked file.
+pub async fn changed_since(repo: &Path, base: Option<&str>) -> Option<Vec<String>> {
+    let mut paths: Vec<String> = match base {
+        Some(b) => {
+            let out = git(repo, &["diff", "--no-ext-diff", "--no-renames", "--name-only", "-z", b, "--"], GIT_TIMEOUT).await;
+            if !out.ok() {
+                return None;
+            }
+            split_z(&out.stdout)
+        }
+        None => {
+            let out = git(repo, &["ls-files", "-z"], GIT_TIMEOUT).await;
+            if !out.ok() {
+                return None;
+            }
+            split_z(&out.stdout)
+        }
+    };
+    let untracked = git(repo, &["ls-files", "--others", "--exclude-standard", "-z"], GIT_TIMEOUT).await;
+    if !untracked.ok() {
+        return None;
+    }
+    paths.extend(split_z(&untracked.stdout));
+    paths.sort();
+    paths.dedup();
+    Some(paths)
+}
+
+/// `path` (absolute, canonical where it exists) relative to `repo`, with `/` separators;
+/// `None` outside the repository.
+pub fn repo_relative(repo: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(repo).ok()?;
+    Some(rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/"))
+}
+
+/// Whether the repo-relative `file` lies at or under one of `roots` (repo-relative; `""` is
+/// the whole repository). Compared per component, case-sensitively.
+pub fn under_any(file: &str, roots: &[String]) -> bool {
+    roots.iter().any(|r| r.is_empty() || file == r || file.strip_prefix(r.as_str()).is_some_and(|rest| rest.starts_with('/')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn under_any_compares_whole_components() {
+        let roots = vec!["src".to_owned(), "docs/a.md".to_owned()];
+        assert!(under_any("src/x.rs", &roots) && under_any("src", &roots) && under_any("docs/a.md", &roots));
+        assert!(!under_any("srcx/y", &roots) && !under_any("docs/a.md.bak", &roots) && !under_any("Src/x.rs", &roots));
+        assert!(under_any("anything", &[String::new()]));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_slow_process_is_killed_at_its_deadline() {
+        let started = std::time::Instant::now();
+        let out = run("sleep", &["5".to_owned()], Path::new("/"), &[], Duration::from_millis(200)).await;
+        assert!(out.timed_out && out.code == 124, "{out:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let out = run("no-such-program-xyz", &[], Path::new("/"), &[], Duration::from_secs(1)).await;
+        assert_eq!(out.code, 127);
+    }
+}

@@ -1,0 +1,171 @@
+//! Repo-scoped git worktrees: every check happens before any file system change or git call.
+
+use std::path::{Path, PathBuf};
+
+use super::{git, repo_relative, COMMAND_TIMEOUT};
+use crate::fsafe::paths::{expand_home, resolve_lenient};
+use crate::fsafe::{Dir, EntryKind};
+
+/// Where default worktrees go, inside the repository (ignored by its own `.gitignore`).
+pub const DEFAULT_CONTAINER: &str = ".codex-master-worktrees";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WorktreeError {
+    #[error("worktree path must stay inside repo")]
+    Escape,
+    #[error("worktree path already exists")]
+    Exists,
+    #[error("worktree parent directories must be real directories")]
+    BadParent,
+    #[error("base_ref is not a valid revision name")]
+    BadRef,
+    #[error("base_ref does not name a commit in the repository")]
+    UnknownRef,
+    #[error("git worktree add failed")]
+    Git(String),
+    #[error("worktree status path must stay inside repo")]
+    StatusEscape,
+    #[error("worktree status parent directories must be real directories")]
+    StatusBadParent,
+    #[error("worktree status path must be a real directory")]
+    StatusNotDirectory,
+}
+
+/// `path` as a target: `~` expanded, relative to the repository, made absolute, `..` collapsed
+/// and existing symlinks resolved.
+fn target_of(repo: &Path, path: &str) -> PathBuf {
+    resolve_lenient(repo, &expand_home(path.trim()))
+}
+
+/// The lexical target (no symlinks resolved), for the no-follow checks.
+fn lexical(repo: &Path, path: &str) -> PathBuf {
+    let p = expand_home(path.trim());
+    let joined = if p.is_absolute() { p } else { repo.join(p) };
+    let mut out = PathBuf::from("/");
+    for c in joined.components() {
+        match c {
+            std::path::Component::Normal(n) => out.push(n),
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Checks a revision name before git sees it: no option look-alikes, no whitespace or
+/// control characters, none of git's forbidden sequences.
+pub fn valid_ref(r: &str) -> bool {
+    !r.is_empty()
+        && r.len() <= 1000
+        && !r.starts_with('-')
+        && !r.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\'))
+        && !r.contains("..")
+        && !r.contains("@{")
+        && !r.ends_with('.')
+        && !r.ends_with(".lock")
+}
+
+/// Walks from the repository to `parent` without following symlinks, creating missing
+/// directories; refuses a symlinked or non-directory component.
+fn ensure_parent(repo: &Path, parent: &Path) -> Result<(), WorktreeError> {
+    let rel = parent.strip_prefix(repo).map_err(|_| WorktreeError::Escape)?;
+    let mut dir = Dir::walk(repo, false).map_err(|_| WorktreeError::BadParent)?;
+    for c in rel.components() {
+        let name = c.as_os_str().to_str().ok_or(WorktreeError::BadParent)?;
+        dir = match dir.entry_kind(name).map_err(|_| WorktreeError::BadParent)? {
+            Some(EntryKind::Dir) | None => dir.subdir_create(name).map_err(|_| WorktreeError::BadParent)?,
+            Some(_) => return Err(WorktreeError::BadParent),
+        };
+    }
+    Ok(())
+}
+
+/// Creates a worktree for `agent` and returns its repo-relative path.
+pub async fn create(repo: &Path, agent: &str, path: Option<&str>, base_ref: Option<&str>) -> Result<String, WorktreeError> {
+    let default = path.map(str::trim).filter(|p| !p.is_empty()).is_none();
+    let given = match path.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => p.to_owned(),
+        None => format!("{DEFAULT_CONTAINER}/agent-{agent}-{}", crate::timefmt::now_id()),
+    };
+    // Lexically and with symlinks resolved, the target must be strictly inside the repo.
+    let lex = lexical(repo, &given);
+    let target = target_of(repo, &given);
+    for t in [&lex, &target] {
+        if !t.starts_with(repo) || t == repo || t.starts_with(repo.join(".git")) {
+            return Err(WorktreeError::Escape);
+        }
+    }
+    if lex.symlink_metadata().is_ok() || target.symlink_metadata().is_ok() {
+        return Err(WorktreeError::Exists);
+    }
+    if let Some(r) = base_ref {
+        if !valid_ref(r) {
+            return Err(WorktreeError::BadRef);
+        }
+    }
+    let parent = lex.parent().ok_or(WorktreeError::Escape)?.to_path_buf();
+    ensure_parent(repo, &parent)?;
+    // Re-check after creating the parents: nothing may have moved the target out.
+    let target = target_of(repo, &given);
+    if !target.starts_with(repo) || target != lex || target.symlink_metadata().is_ok() {
+        return Err(if target.starts_with(repo) { WorktreeError::Exists } else { WorktreeError::Escape });
+    }
+    if default {
+        if let Ok(container) = Dir::walk(&repo.join(DEFAULT_CONTAINER), false) {
+            if let Ok(mut f) = container.create_exclusive(".gitignore") {
+                use std::io::Write;
+                let _ = f.write_all(b"# codex-master worktrees are not part of the repository\n*\n");
+            }
+        }
+    }
+    if let Some(r) = base_ref {
+        let verify = git(repo, &["rev-parse", "-q", "--verify", "--end-of-options", &format!("{r}^{{commit}}")], super::GIT_TIMEOUT).await;
+        if !verify.ok() {
+            return Err(WorktreeError::UnknownRef);
+        }
+    }
+    let target_text = target.to_string_lossy().into_owned();
+    let mut args = vec!["worktree", "add", "--", target_text.as_str()];
+    if let Some(r) = base_ref {
+        args.push(r);
+    }
+    let out = git(repo, &args, COMMAND_TIMEOUT).await;
+    if !out.ok() {
+        return Err(WorktreeError::Git(out.combined()));
+    }
+    match target.symlink_metadata() {
+        Ok(m) if m.is_dir() => {}
+        _ => return Err(WorktreeError::Git("the worktree directory is missing after git worktree add".into())),
+    }
+    repo_relative(repo, &target).ok_or(WorktreeError::Escape)
+}
+
+/// Checks a `worktree_status` target: inside the repo, real parent directories (none
+/// created), and itself a real directory. Returns the absolute target.
+pub fn status_target(repo: &Path, path: Option<&str>) -> Result<PathBuf, WorktreeError> {
+    let Some(given) = path.map(str::trim).filter(|p| !p.is_empty()) else { return Ok(repo.to_path_buf()) };
+    let lex = lexical(repo, given);
+    let target = target_of(repo, given);
+    if !lex.starts_with(repo) || !target.starts_with(repo) {
+        return Err(WorktreeError::StatusEscape);
+    }
+    let rel = lex.strip_prefix(repo).map_err(|_| WorktreeError::StatusEscape)?;
+    let mut dir = Dir::walk(repo, false).map_err(|_| WorktreeError::StatusBadParent)?;
+    let comps: Vec<&str> = rel.components().filter_map(|c| c.as_os_str().to_str()).collect();
+    for (i, name) in comps.iter().enumerate() {
+        let last = i + 1 == comps.len();
+        match dir.entry_kind(name) {
+            Ok(Some(EntryKind::Dir)) => {}
+            _ if last => return Err(WorktreeError::StatusNotDirectory),
+            _ => return Err(WorktreeError::StatusBadParent),
+        }
+        dir = match dir.subdir_existing(name) {
+            Ok(Some(d)) => d,
+            _ if last => return Err(WorktreeError::StatusNotDirectory),
+            _ => return Err(WorktreeError::StatusBadParent),
+        };
+    }
+    Ok(lex)
+}

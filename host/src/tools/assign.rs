@@ -1,0 +1,669 @@
+//! Assignment tools: `agent_assign` (+ `_readonly`, `_write`), `agent_assignments`,
+//! `agent_last_assignment_status` and `assignment_audit`.
+//!
+//! An assignment is checked completely before anything is sent: role rules, the scope check
+//! against the **agent's** working directory, the skill against the agent's inventory, the
+//! rendered prompt's size. The id is allocated first and quoted in the prompt; the audit record
+//! (metadata only) is written under the agent lock before the first keystroke, and the
+//! delivery outcome after. A git baseline taken at assignment time lets `assignment_audit`
+//! report files changed outside the declared write paths.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::agent::{send_text, SendOptions};
+use super::lease::{generation_arg, generation_param};
+use super::scope::{violations, MAX_LIST_ITEMS, MAX_PATH_TEXT};
+use super::skills::{public_skill, READ_ONLY_MODEL, WRITE_MODEL};
+use super::{agent_param, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
+use crate::agents::Registry;
+use crate::fsafe::paths::{expand_home, resolve_lenient};
+use crate::git;
+use crate::lease;
+use crate::mcp::schema::{Args, Param};
+use crate::state::{ledger, State};
+use crate::text::{keep_head_chars, redact};
+use crate::timefmt::{iso_utc, now_epoch, now_id};
+
+pub const MAX_TASK: usize = 4000;
+pub const MAX_PROMPT: usize = 12_000;
+pub const MAX_NAME: usize = 80;
+pub const DEFAULT_LIST_LIMIT: i64 = 20;
+/// Out-of-scope files listed by an audit (the count is always complete).
+const MAX_LISTED: usize = 100;
+const BASELINES: &str = "baselines";
+
+/// The two roles. The seed's names stay the canonical ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Explorer,
+    Worker,
+}
+
+impl Role {
+    fn parse(s: &str) -> Option<Role> {
+        match s.trim().to_lowercase().as_str() {
+            "exploriererin" | "explorer" => Some(Role::Explorer),
+            "arbeitsbiene" | "worker" => Some(Role::Worker),
+            _ => None,
+        }
+    }
+    fn seed_name(self) -> &'static str {
+        match self {
+            Role::Explorer => "exploriererin",
+            Role::Worker => "arbeitsbiene",
+        }
+    }
+    fn kind(self) -> &'static str {
+        match self {
+            Role::Explorer => "explorer",
+            Role::Worker => "worker",
+        }
+    }
+    fn model(self) -> &'static str {
+        match self {
+            Role::Explorer => READ_ONLY_MODEL,
+            Role::Worker => WRITE_MODEL,
+        }
+    }
+    fn write_policy(self) -> &'static str {
+        match self {
+            Role::Explorer => "read_only",
+            Role::Worker => "explicit_paths_only",
+        }
+    }
+}
+
+/// The git state when an assignment was made (private state, never returned).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Baseline {
+    pub assignment_id: String,
+    pub agent: String,
+    pub role: String,
+    pub repo: String,
+    pub head: Option<String>,
+    /// Files that differed from `HEAD` then, with their content ids.
+    pub dirty: BTreeMap<String, String>,
+    /// Declared write paths, repo-relative (`""` = the whole repository).
+    pub write_roots: Vec<String>,
+    /// Write paths that resolve outside the repository (counted, not listed).
+    pub write_paths_outside_repo: usize,
+}
+
+fn list_param(name: &'static str, flag: &'static str, what: &'static str) -> Param {
+    Param::string_list(name, MAX_LIST_ITEMS, MAX_PATH_TEXT, what).cli_flag(flag)
+}
+
+fn assign_params(reg: &Registry, role: bool, write_paths: Option<bool>) -> Vec<Param> {
+    let mut p = vec![agent_param::one(reg)];
+    if role {
+        p.push(Param::choice("role", &["exploriererin", "arbeitsbiene", "explorer", "worker"], "exploriererin (explorer: read-only) or arbeitsbiene (worker: writes only in write_paths).").required());
+    }
+    p.push(Param::string("task", MAX_TASK, "The task.").required().non_blank());
+    p.push(Param::string("skill", super::skills::MAX_SKILL_REF, "Skill reference the agent should use (checked against its inventory)."));
+    p.push(list_param("scope", "scope", "Scope roots, relative to the agent's working directory."));
+    match write_paths {
+        Some(true) => p.push(Param::string_list("write_paths", MAX_LIST_ITEMS, MAX_PATH_TEXT, "Paths the worker may write; each inside the scope.").required().cli_flag("write-path")),
+        Some(false) => p.push(list_param("write_paths", "write-path", "Paths the worker may write; each inside the scope.")),
+        None => {}
+    }
+    p.push(list_param("context", "context", "Stable context lines."));
+    p.push(list_param("forbidden", "forbid", "Limits the agent must respect."));
+    p.push(Param::string("name", MAX_NAME, "Display name in the prompt (default: the agent's label)."));
+    p.push(Param::boolean("enter", "Press Enter after pasting.").default(json!(true)).negated("no-enter"));
+    p.push(Param::boolean("allow_missing_skill", "Assign even when the skill is not in the agent's inventory."));
+    p.push(Param::boolean("allow_subagents", "Allow nested delegation (stays inside scope and write paths); the prompt says so either way."));
+    p.push(generation_param());
+    p
+}
+
+fn assign_output() -> Value {
+    out::object(
+        json!({
+            "assignment_id": {"type": "string"},
+            "agent": {"type": "string"},
+            "status": {"const": "assigned"},
+            "role": {"type": "string"},
+            "role_kind": {"enum": ["explorer", "worker"]},
+            "name": {"type": "string"},
+            "model": {"type": "string"},
+            "session_model": {"type": "string"},
+            "skill": {"type": "object"},
+            "scope_count": {"type": "integer"},
+            "write_policy": {"enum": ["read_only", "explicit_paths_only"]},
+            "write_path_count": {"type": "integer"},
+            "subagents_allowed": {"type": "boolean"},
+            "audit_baseline": {"enum": ["recorded", "not_a_git_repo", "failed"]},
+            "lease": {"type": "object"},
+            "prompt_chars": {"type": "integer"},
+            "prompt_output": out::not_returned(),
+            "response_output": out::not_returned(),
+            "send": {"type": "object"},
+        }),
+        &["assignment_id", "agent", "status", "role", "model", "write_policy", "lease", "prompt_chars", "send"],
+    )
+}
+
+fn audit_schema() -> Value {
+    out::object(
+        json!({
+            "agent": {"type": "string"},
+            "assignment_id": out::nullable("string"),
+            "status": {"enum": ["clean", "out_of_scope_changes", "no_assignment", "no_baseline", "git_failed"]},
+            "repo": out::not_returned(),
+            "head_moved": out::nullable("boolean"),
+            "changed_count": {"type": "integer"},
+            "in_scope_count": {"type": "integer"},
+            "out_of_scope_count": {"type": "integer"},
+            "out_of_scope": {"type": "array", "items": {"type": "string"}},
+            "out_of_scope_truncated": {"type": "boolean"},
+            "write_paths": {"type": "array", "items": {"type": "string"}},
+            "write_paths_outside_repo": {"type": "integer"},
+            "raw_output": out::not_returned(),
+        }),
+        &["agent", "status", "changed_count", "out_of_scope_count", "out_of_scope"],
+    )
+}
+
+pub fn tools(reg: &Registry) -> Vec<ToolDef> {
+    let mutating = Hints { read_only: false, destructive: false, idempotent: false };
+    vec![
+        ToolDef {
+            name: "agent_assign",
+            title: "Assign a task",
+            description: "Send a structured, scope-checked, skill-aware work order. exploriererin (explorer) is read-only and may not have write paths; arbeitsbiene (worker) needs explicit write paths inside the scope. Scope and write paths resolve against the agent's working directory. Claims or renews this client's lease. The prompt is never returned.",
+            cli_name: "assign",
+            params: assign_params(reg, true, Some(false)),
+            output: assign_output(),
+            hints: mutating,
+            multi_agent: false,
+            handler: assign_any,
+        },
+        ToolDef {
+            name: "agent_assign_readonly",
+            title: "Assign a read-only task",
+            description: "agent_assign with the exploriererin (explorer, read-only) role.",
+            cli_name: "assign-readonly",
+            params: assign_params(reg, false, None),
+            output: assign_output(),
+            hints: mutating,
+            multi_agent: false,
+            handler: assign_readonly,
+        },
+        ToolDef {
+            name: "agent_assign_write",
+            title: "Assign a write task",
+            description: "agent_assign with the arbeitsbiene (worker) role: write_paths are required and must lie inside the scope.",
+            cli_name: "assign-write",
+            params: assign_params(reg, false, Some(true)),
+            output: assign_output(),
+            hints: mutating,
+            multi_agent: false,
+            handler: assign_write,
+        },
+        ToolDef {
+            name: "agent_assignments",
+            title: "Assignment ledger",
+            description: "The newest assignment records (metadata only: no task, prompt or response text; paths redacted), oldest first.",
+            cli_name: "assignments",
+            params: vec![agent_param::one_or_all(reg), Param::integer("limit", 1, Some(100), "Most records returned.").default(json!(DEFAULT_LIST_LIMIT))],
+            output: out::object(
+                json!({
+                    "agent": {"type": "string"},
+                    "limit": {"type": "integer"},
+                    "records": {"type": "array", "items": {"type": "object"}},
+                    "record_count": {"type": "integer"},
+                    "retained_count": {"type": "integer"},
+                    "retention_limit": {"type": "integer"},
+                    "records_truncated": {"type": "boolean"},
+                    "log_path": out::not_returned(),
+                    "prompt_output": out::not_returned(),
+                    "response_output": out::not_returned(),
+                    "raw_output": out::not_returned(),
+                }),
+                &["records", "record_count", "retained_count", "retention_limit", "records_truncated"],
+            ),
+            hints: READ_ONLY,
+            multi_agent: false,
+            handler: assignments,
+        },
+        ToolDef {
+            name: "agent_last_assignment_status",
+            title: "Last assignment",
+            description: "An agent's newest assignment record, with its delivery outcome and the diff audit (files changed outside the declared write paths since the assignment).",
+            cli_name: "last-assignment",
+            params: vec![agent_param::one(reg)],
+            output: out::object(
+                json!({
+                    "agent": {"type": "string"},
+                    "status": {"enum": ["found", "none"]},
+                    "record": {"type": ["object", "null"]},
+                    "audit": {"type": ["object", "null"]},
+                    "prompt_output": out::not_returned(),
+                    "response_output": out::not_returned(),
+                    "raw_output": out::not_returned(),
+                }),
+                &["agent", "status", "record"],
+            ),
+            hints: READ_ONLY,
+            multi_agent: false,
+            handler: last_assignment,
+        },
+        ToolDef {
+            name: "assignment_audit",
+            title: "Assignment diff audit",
+            description: "Compare the git changes in the agent's repository since an assignment (default: its newest) with the declared write paths; out-of-scope files are listed repo-relative.",
+            cli_name: "assignment-audit",
+            params: vec![agent_param::one(reg), Param::string("assignment_id", 200, "The assignment (default: the agent's newest).")],
+            output: audit_schema(),
+            hints: READ_ONLY,
+            multi_agent: false,
+            handler: assignment_audit,
+        },
+    ]
+}
+
+fn refused(reason: &'static str, message: impl AsRef<str>) -> ToolError {
+    ToolError::new("assignment_refused", message).with("reason", json!(reason))
+}
+
+/// Items stripped, empty ones dropped.
+fn cleaned(items: Vec<String>) -> Vec<String> {
+    items.into_iter().map(|i| i.trim().to_owned()).filter(|i| !i.is_empty()).collect()
+}
+
+/// A list as stored and returned: redacted, bounded.
+fn redact_list(items: &[String]) -> Vec<String> {
+    items.iter().take(MAX_LIST_ITEMS).map(|i| keep_head_chars(&redact(i).0, 300)).collect()
+}
+
+fn assign_any(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let role = Role::parse(args.str("role").unwrap_or_default()).ok_or_else(|| ToolError::invalid_arguments("role must be 'exploriererin' or 'arbeitsbiene'"))?;
+        assign(&ctx, role, &args).await
+    })
+}
+
+fn assign_readonly(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move { assign(&ctx, Role::Explorer, &args).await })
+}
+
+fn assign_write(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move { assign(&ctx, Role::Worker, &args).await })
+}
+
+/// The agent's working directory as recorded at start.
+async fn agent_cwd(agent: &str) -> Result<PathBuf, ToolError> {
+    let a = agent.to_owned();
+    let meta = blocking(move || Ok(State::open()?.read_meta(&a)?)).await?;
+    match meta {
+        Some(m) if Path::new(&m.cwd).is_absolute() => Ok(PathBuf::from(m.cwd)),
+        _ => Err(ToolError::new("agent_not_running", format!("agent {agent} has not been started; start it first"))),
+    }
+}
+
+async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> {
+    let agent = args.str("agent").unwrap_or_default().to_owned();
+    let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
+    let task = args.str("task").unwrap_or_default().trim().to_owned();
+    if task.is_empty() {
+        return Err(ToolError::invalid_arguments("task must be a non-empty string"));
+    }
+    let scope = cleaned(args.list("scope"));
+    let write_paths = cleaned(args.list("write_paths"));
+    let context = cleaned(args.list("context"));
+    let forbidden = cleaned(args.list("forbidden"));
+    let skill = args.str("skill").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let name = args.str("name").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).unwrap_or_else(|| spec.label.clone());
+    let (enter, allow_subagents) = (args.flag("enter"), args.flag("allow_subagents"));
+
+    // 1. Role rules.
+    match role {
+        Role::Explorer if !write_paths.is_empty() => return Err(refused("write_paths_not_allowed", "exploriererin assignments must not include write paths")),
+        Role::Worker if write_paths.is_empty() => return Err(refused("write_paths_required", "arbeitsbiene assignments require at least one explicit write path")),
+        _ => {}
+    }
+    // 2. The scope check, against the agent's own working directory.
+    let cwd = agent_cwd(&agent).await?;
+    let bad = {
+        let (cwd, scope, write_paths) = (cwd.clone(), scope.clone(), write_paths.clone());
+        blocking(move || Ok(violations(&cwd, &scope, &write_paths))).await?
+    };
+    if !bad.is_empty() {
+        let shown = redact_list(&bad);
+        return Err(refused("write_path_outside_scope", format!("write paths must stay inside scope: {}", shown.join(", "))).with("violations", json!(shown)));
+    }
+    // 3. The skill, against the agent's inventory.
+    let (skill_available, skill_matches) = match &skill {
+        None => (None, Vec::new()),
+        Some(wanted) => {
+            let (home, wanted) = (spec.home.clone(), wanted.clone());
+            let matches: Vec<Value> = blocking(move || {
+                let inv = home.as_deref().map(crate::skills::scan).unwrap_or_default();
+                Ok(crate::skills::find(&inv, &wanted, 8).into_iter().map(public_skill).collect())
+            })
+            .await?;
+            if matches.is_empty() && !args.flag("allow_missing_skill") {
+                return Err(refused("skill_not_found", format!("skill not found for agent {agent}: {}", keep_head_chars(&redact(skill.as_deref().unwrap_or("")).0, 300))));
+            }
+            (Some(!matches.is_empty()), matches)
+        }
+    };
+    // 4. The id first: it is quoted in the prompt and names the records.
+    let assignment_id = format!("{}-{agent}", now_id());
+    // 5. The prompt, from the prompts extension.
+    let request = crate::ext::v1::prompts::Assignment {
+        role: match role {
+            Role::Explorer => crate::ext::v1::prompts::Role::Explorer,
+            Role::Worker => crate::ext::v1::prompts::Role::Worker,
+        },
+        assignment_id: assignment_id.clone(),
+        display_name: name.clone(),
+        model: role.model().to_owned(),
+        skill: skill.clone(),
+        scope: scope.clone(),
+        write_paths: write_paths.clone(),
+        context: context.clone(),
+        forbidden: forbidden.clone(),
+        task,
+        allow_subagents,
+        locale: crate::ext::extensions().settings().locale.clone(),
+    };
+    let prompt = blocking(move || crate::ext::extensions().render_assignment(&request).map_err(|e| ToolError::new(e.code(), format!("the assignment template failed: {e}")))).await?;
+    let prompt_chars = prompt.chars().count();
+    if prompt_chars > MAX_PROMPT {
+        return Err(refused("prompt_too_long", format!("assignment prompt exceeds {MAX_PROMPT} characters")).with("prompt_chars", json!(prompt_chars)));
+    }
+    // 6. The git baseline for the diff audit.
+    let (baseline, baseline_state) = take_baseline(&cwd, &assignment_id, &agent, role, &write_paths).await;
+
+    // 7. The audit record, under the agent lock after the lease check, before any keystroke.
+    let client = ctx.client_id.clone();
+    let skill_record = json!({"requested": skill.as_ref().map(|s| keep_head_chars(&redact(s).0, 300)), "available": skill_available, "match_count": skill_matches.len()});
+    let record = json!({
+        "kind": "assignment",
+        "assignment_id": assignment_id,
+        "created_at_utc": iso_utc(now_epoch()),
+        "agent": agent,
+        "role": role.seed_name(),
+        "role_kind": role.kind(),
+        "name": keep_head_chars(&redact(&name).0, MAX_NAME),
+        "model": role.model(),
+        "session_model": spec.model,
+        "skill": skill_record,
+        "scope": redact_list(&scope),
+        "write_paths": redact_list(&write_paths),
+        "context_count": context.len(),
+        "forbidden_count": forbidden.len(),
+        "write_policy": role.write_policy(),
+        "allow_subagents": allow_subagents,
+        "submitted": enter,
+        "delivery": "pending",
+        "prompt_chars": prompt_chars,
+        "audit_baseline": baseline_state,
+        "prompt_output": NOT_RETURNED,
+        "response_output": NOT_RETURNED,
+    });
+    let recorded = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hook = {
+        let (agent, client, assignment_id, recorded) = (agent.clone(), client.clone(), assignment_id.clone(), Arc::clone(&recorded));
+        Box::new(move |state: &State| -> Result<(), ToolError> {
+            let mut record = record;
+            let l = lease::read(state, &agent).public(&agent, &client);
+            record["lease"] = json!({"state": l["state"], "holder": l["holder"], "held_by_this_server": l["held_by_this_server"], "expires_at_utc": l["expires_at_utc"], "generation": l["generation"], "raw_output": NOT_RETURNED});
+            ledger::append(state, &record, ledger::RETAIN).map_err(|e| ToolError::new("could_not_write_assignment_log", format!("the assignment log cannot be written: {e}")))?;
+            recorded.store(true, std::sync::atomic::Ordering::SeqCst);
+            if let Some(b) = baseline {
+                let bytes = serde_json::to_vec(&b).expect("baselines serialise");
+                let _ = state.root.subdir_private(BASELINES).and_then(|d| d.replace_atomic(&format!("{}.json", b.assignment_id), &bytes));
+            }
+            if let Some(mut meta) = state.read_meta(&agent)? {
+                meta.last_assignment_id = Some(assignment_id);
+                state.write_meta(&meta)?;
+            }
+            Ok(())
+        })
+    };
+    let opts = SendOptions { enter, confirm: Duration::from_secs(10), lead_send: true, expected: generation_arg(args), before_typing: Some(hook) };
+    let sent = send_text(ctx, &agent, &prompt, opts).await;
+
+    // 8. The delivery outcome (also when the send failed after the record was written).
+    let delivery = match &sent {
+        Ok(s) if s["submitted"] == json!(true) => "submitted",
+        Ok(_) => "typed",
+        Err(_) => "failed",
+    };
+    if recorded.load(std::sync::atomic::Ordering::SeqCst) {
+        let (id, a) = (assignment_id.clone(), agent.clone());
+        let (turn_started, receipt) = sent.as_ref().map_or((json!(false), json!(null)), |s| (s["turn_started"].clone(), s["receipt"].clone()));
+        let _ = blocking(move || {
+            let event = json!({"kind": "delivery", "assignment_id": id, "agent": a, "delivery": delivery, "turn_started": turn_started, "receipt": receipt, "delivered_at_utc": iso_utc(now_epoch())});
+            ledger::append(&State::open()?, &event, ledger::RETAIN).map_err(ToolError::from)
+        })
+        .await;
+    }
+    let sent = sent?;
+    Ok(json!({
+        "assignment_id": assignment_id,
+        "agent": agent,
+        "status": "assigned",
+        "role": role.seed_name(),
+        "role_kind": role.kind(),
+        "name": keep_head_chars(&redact(&name).0, MAX_NAME),
+        "model": role.model(),
+        "session_model": spec.model,
+        "skill": {"requested": skill.as_ref().map(|s| keep_head_chars(&redact(s).0, 300)), "available": skill_available, "matches": skill_matches.into_iter().take(5).collect::<Vec<_>>()},
+        "scope_count": scope.len(),
+        "write_policy": role.write_policy(),
+        "write_path_count": write_paths.len(),
+        "subagents_allowed": allow_subagents,
+        "audit_baseline": baseline_state,
+        "lease": sent["lease"],
+        "prompt_chars": prompt_chars,
+        "prompt_output": NOT_RETURNED,
+        "response_output": NOT_RETURNED,
+        "send": sent,
+    }))
+}
+
+/// Records the repository state at assignment time; `(None, why)` when there is no repository.
+async fn take_baseline(cwd: &Path, assignment_id: &str, agent: &str, role: Role, write_paths: &[String]) -> (Option<Baseline>, &'static str) {
+    let Some(repo) = git::toplevel(cwd).await else { return (None, "not_a_git_repo") };
+    let head = git::head(&repo).await;
+    let Some(dirty) = git::dirty_paths(&repo).await else { return (None, "failed") };
+    let dirty = git::content_ids(&repo, &dirty).await;
+    let mut write_roots = Vec::new();
+    let mut outside = 0;
+    for w in write_paths {
+        let resolved = resolve_lenient(cwd, &expand_home(w));
+        match git::repo_relative(&repo, &resolved) {
+            Some(rel) => write_roots.push(rel),
+            None => outside += 1,
+        }
+    }
+    let baseline = Baseline {
+        assignment_id: assignment_id.to_owned(),
+        agent: agent.to_owned(),
+        role: role.kind().to_owned(),
+        repo: repo.to_string_lossy().into_owned(),
+        head,
+        dirty,
+        write_roots,
+        write_paths_outside_repo: outside,
+    };
+    (Some(baseline), "recorded")
+}
+
+/// One ledger record as returned: an allowlist, paths re-redacted, text fields never present.
+fn public_record(r: &Map<String, Value>) -> Value {
+    let s = |k: &str| r.get(k).and_then(Value::as_str).map(|v| keep_head_chars(&redact(v).0, 300));
+    let n = |k: &str| r.get(k).and_then(Value::as_u64);
+    let b = |k: &str| r.get(k).and_then(Value::as_bool);
+    let list = |k: &str| r.get(k).and_then(Value::as_array).map(|a| redact_list(&a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect::<Vec<_>>())).unwrap_or_default();
+    let skill = r.get("skill").cloned().unwrap_or(Value::Null);
+    let lease = r.get("lease").cloned().unwrap_or(Value::Null);
+    json!({
+        "assignment_id": s("assignment_id"),
+        "created_at_utc": s("created_at_utc"),
+        "agent": s("agent"),
+        "role": s("role"),
+        "role_kind": s("role_kind"),
+        "name": s("name"),
+        "model": s("model"),
+        "session_model": s("session_model"),
+        "skill": {
+            "requested": skill.get("requested").and_then(Value::as_str).map(|v| keep_head_chars(&redact(v).0, 300)),
+            "available": skill.get("available").and_then(Value::as_bool),
+            "match_count": skill.get("match_count").and_then(Value::as_u64).unwrap_or(0),
+        },
+        "scope": list("scope"),
+        "write_paths": list("write_paths"),
+        "context_count": n("context_count").unwrap_or(0),
+        "forbidden_count": n("forbidden_count").unwrap_or(0),
+        "write_policy": s("write_policy"),
+        "allow_subagents": b("allow_subagents").unwrap_or(false),
+        "lease": {
+            "state": lease.get("state").and_then(Value::as_str),
+            "holder": lease.get("holder").and_then(Value::as_str),
+            "held_by_this_server": lease.get("held_by_this_server").and_then(Value::as_bool),
+            "expires_at_utc": lease.get("expires_at_utc").and_then(Value::as_str),
+            "generation": lease.get("generation").and_then(Value::as_u64),
+            "raw_output": NOT_RETURNED,
+        },
+        "submitted": b("submitted"),
+        "delivery": s("delivery").unwrap_or_else(|| "unknown".into()),
+        "turn_started": b("turn_started"),
+        "prompt_chars": n("prompt_chars"),
+        "audit_baseline": s("audit_baseline"),
+        "prompt_output": NOT_RETURNED,
+        "response_output": NOT_RETURNED,
+    })
+}
+
+fn read_records() -> Result<Vec<Map<String, Value>>, ToolError> {
+    let state = State::open()?;
+    ledger::assignments(&state).map_err(|_| ToolError::new("could_not_read_assignment_log", "could_not_read_assignment_log"))
+}
+
+/// `agent_assignments`' payload (also used by `integration_status`).
+pub fn assignments_payload(agent: &str, limit: usize) -> Result<Value, ToolError> {
+    let records: Vec<Map<String, Value>> = read_records()?.into_iter().filter(|r| agent == "all" || r.get("agent").and_then(Value::as_str) == Some(agent)).collect();
+    let retained = records.len();
+    let page: Vec<Value> = records.iter().skip(retained.saturating_sub(limit)).map(public_record).collect();
+    Ok(json!({
+        "agent": agent,
+        "limit": limit,
+        "records": page,
+        "record_count": page.len(),
+        "retained_count": retained,
+        "retention_limit": ledger::RETAIN,
+        "records_truncated": retained > limit,
+        "log_path": NOT_RETURNED,
+        "prompt_output": NOT_RETURNED,
+        "response_output": NOT_RETURNED,
+        "raw_output": NOT_RETURNED,
+    }))
+}
+
+fn assignments(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let agent = args.str("agent").unwrap_or("all").to_owned();
+        let limit = args.int("limit").unwrap_or(DEFAULT_LIST_LIMIT).clamp(1, 100) as usize;
+        blocking(move || assignments_payload(&agent, limit)).await
+    })
+}
+
+fn newest_for(agent: &str, id: Option<&str>) -> Result<Option<Map<String, Value>>, ToolError> {
+    Ok(read_records()?
+        .into_iter()
+        .rev()
+        .find(|r| r.get("agent").and_then(Value::as_str) == Some(agent) && id.is_none_or(|id| r.get("assignment_id").and_then(Value::as_str) == Some(id))))
+}
+
+fn last_assignment(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let agent = args.str("agent").unwrap_or_default().to_owned();
+        let a = agent.clone();
+        let record = blocking(move || newest_for(&a, None)).await?;
+        let audit = match &record {
+            Some(r) => Some(audit(&agent, r.get("assignment_id").and_then(Value::as_str).unwrap_or_default()).await),
+            None => None,
+        };
+        Ok(json!({
+            "agent": agent,
+            "status": if record.is_some() { "found" } else { "none" },
+            "record": record.as_ref().map(public_record),
+            "audit": audit,
+            "prompt_output": NOT_RETURNED,
+            "response_output": NOT_RETURNED,
+            "raw_output": NOT_RETURNED,
+        }))
+    })
+}
+
+fn assignment_audit(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let agent = args.str("agent").unwrap_or_default().to_owned();
+        let wanted = args.str("assignment_id").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let a = agent.clone();
+        let record = blocking(move || newest_for(&a, wanted.as_deref())).await?;
+        match record.and_then(|r| r.get("assignment_id").and_then(Value::as_str).map(str::to_owned)) {
+            Some(id) => Ok(audit(&agent, &id).await),
+            None => Ok(audit_result(&agent, None, "no_assignment")),
+        }
+    })
+}
+
+fn audit_result(agent: &str, id: Option<&str>, status: &str) -> Value {
+    json!({
+        "agent": agent, "assignment_id": id, "status": status, "repo": NOT_RETURNED, "head_moved": null,
+        "changed_count": 0, "in_scope_count": 0, "out_of_scope_count": 0, "out_of_scope": [], "out_of_scope_truncated": false,
+        "write_paths": [], "write_paths_outside_repo": 0, "raw_output": NOT_RETURNED,
+    })
+}
+
+/// The diff audit of one assignment.
+async fn audit(agent: &str, assignment_id: &str) -> Value {
+    let id = assignment_id.to_owned();
+    let baseline: Option<Baseline> = blocking(move || {
+        let state = State::open()?;
+        let Some(dir) = state.root.subdir_existing(BASELINES)? else { return Ok(None) };
+        let text = dir.read_text_bounded(&format!("{id}.json"), 8 * 1024 * 1024).ok().flatten();
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some(b) = baseline else { return audit_result(agent, Some(assignment_id), "no_baseline") };
+    let repo = PathBuf::from(&b.repo);
+    let Some(mut changed) = git::changed_since(&repo, b.head.as_deref()).await else { return audit_result(agent, Some(assignment_id), "git_failed") };
+    // Files already dirty at assignment time count only if their content changed since.
+    changed.extend(b.dirty.keys().cloned());
+    changed.sort();
+    changed.dedup();
+    let pre_existing: Vec<String> = changed.iter().filter(|p| b.dirty.contains_key(*p)).cloned().collect();
+    let now_ids = git::content_ids(&repo, &pre_existing).await;
+    let changed: Vec<String> = changed.into_iter().filter(|p| b.dirty.get(p).is_none_or(|then| now_ids.get(p) != Some(then))).collect();
+    let (inside, outside): (Vec<String>, Vec<String>) = changed.iter().cloned().partition(|p| git::under_any(p, &b.write_roots));
+    let head_moved = git::head(&repo).await != b.head;
+    json!({
+        "agent": agent,
+        "assignment_id": assignment_id,
+        "status": if outside.is_empty() { "clean" } else { "out_of_scope_changes" },
+        "repo": NOT_RETURNED,
+        "head_moved": head_moved,
+        "changed_count": changed.len(),
+        "in_scope_count": inside.len(),
+        "out_of_scope_count": outside.len(),
+        "out_of_scope": outside.iter().take(MAX_LISTED).map(|p| keep_head_chars(&redact(p).0, 300)).collect::<Vec<_>>(),
+        "out_of_scope_truncated": outside.len() > MAX_LISTED,
+        "write_paths": redact_list(&b.write_roots),
+        "write_paths_outside_repo": b.write_paths_outside_repo,
+        "raw_output": NOT_RETURNED,
+    })
+}

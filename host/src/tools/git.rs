@@ -1,0 +1,266 @@
+//! Repository tools: `worktree_create_for_agent`, `worktree_status`, `integration_status`,
+//! `commit_ready_check`.
+//!
+//! The repository is the one named by `repo`, else the one containing the agent's working
+//! directory (worktree creation), else the one containing the server's working directory.
+//! Only repo-relative paths are returned; git output goes through the redaction extension and
+//! is withheld when redaction fails. Every process is bounded (see [`crate::git`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::{agent_param, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
+use crate::agents::Registry;
+use crate::fsafe::paths::{expand_home, resolve_lenient};
+use crate::git::{self, worktree, Output, COMMAND_TIMEOUT};
+use crate::mcp::schema::{Args, Param};
+use crate::state::State;
+use crate::text::keep_head_chars;
+
+const EXCERPT_CHARS: usize = 4000;
+const CHECK_EXCERPT_CHARS: usize = 6000;
+
+fn repo_param() -> Param {
+    Param::string("repo", 1000, "Repository (any directory inside it). Default: the repository of the agent's or the server's working directory.")
+}
+
+fn excerpt_schema() -> Value {
+    out::object(
+        json!({"ok": {"type": "boolean"}, "returncode": {"type": "integer"}, "output_excerpt": {"type": "string"}, "redaction_applied": {"type": "boolean"}, "redaction": {"enum": ["applied", "none", "failed"]}}),
+        &["ok", "returncode", "output_excerpt", "redaction_applied"],
+    )
+}
+
+pub fn tools(reg: &Registry) -> Vec<ToolDef> {
+    vec![
+        ToolDef {
+            name: "worktree_create_for_agent",
+            title: "Create a worktree",
+            description: "Create a git worktree for an agent inside the repository (default `.codex-master-worktrees/agent-<agent>-<time>`, ignored by git). Refuses escapes, existing targets (dangling symlinks included), symlinked or non-directory parents and option-like refs before any change. Returns the repo-relative path only.",
+            cli_name: "worktree-create",
+            params: vec![
+                agent_param::one(reg),
+                Param::string("path", 1000, "Target, relative to the repository (or absolute inside it)."),
+                Param::string("base_ref", 1000, "Commit-ish to check out."),
+                repo_param(),
+            ],
+            output: out::object(
+                json!({
+                    "agent": {"type": "string"},
+                    "path": {"type": "string"},
+                    "path_state": {"const": "set"},
+                    "path_kind": {"const": "repo_relative"},
+                    "base_ref": out::nullable("string"),
+                    "status": {"const": "created"},
+                    "repo": out::not_returned(),
+                    "raw_output": out::not_returned(),
+                }),
+                &["agent", "path", "path_kind", "status"],
+            ),
+            hints: Hints { read_only: false, destructive: false, idempotent: false },
+            multi_agent: false,
+            handler: worktree_create,
+        },
+        ToolDef {
+            name: "worktree_status",
+            title: "Worktree status",
+            description: "`git status --short` of a directory inside the repository (a real directory, not a symlink) and the repository's worktree list, redacted.",
+            cli_name: "worktree-status",
+            params: vec![Param::string("path", 1000, "Directory inside the repository (default: its top)."), repo_param()],
+            output: out::object(
+                json!({"path": out::not_returned(), "path_state": {"const": "set"}, "status": excerpt_schema(), "worktrees": excerpt_schema(), "repo": out::not_returned(), "raw_output": out::not_returned()}),
+                &["status", "worktrees"],
+            ),
+            hints: READ_ONLY,
+            multi_agent: false,
+            handler: worktree_status,
+        },
+        ToolDef {
+            name: "integration_status",
+            title: "Integration status",
+            description: "`git status --short`, `git diff --stat` and the last 10 assignment records of the repository.",
+            cli_name: "integration-status",
+            params: vec![repo_param()],
+            output: out::object(
+                json!({"repo": out::not_returned(), "repo_state": {"const": "set"}, "status": excerpt_schema(), "diff_stat": excerpt_schema(), "assignments": {"type": "object"}, "raw_output": out::not_returned()}),
+                &["status", "diff_stat", "assignments"],
+            ),
+            hints: READ_ONLY,
+            multi_agent: false,
+            handler: integration_status,
+        },
+        ToolDef {
+            name: "commit_ready_check",
+            title: "Commit readiness",
+            description: "The fixed checks: `git diff --check`, and for a Python project `python3 -m compileall -q src tests` and (unless run_tests is false) `python3 -m unittest discover -s tests -v`. Each runs at most 120 s; no user-supplied command.",
+            cli_name: "commit-ready-check",
+            params: vec![Param::boolean("run_tests", "Run the unit tests.").default(json!(true)).negated("no-tests"), repo_param()],
+            output: out::object(
+                json!({
+                    "ok": {"type": "boolean"},
+                    "checks": {"type": "array", "items": {"type": "object"}},
+                    "repo": out::not_returned(),
+                    "raw_output": out::not_returned(),
+                }),
+                &["ok", "checks"],
+            ),
+            hints: Hints { read_only: false, destructive: false, idempotent: true },
+            multi_agent: false,
+            handler: commit_ready_check,
+        },
+    ]
+}
+
+/// The repository to work on, canonical.
+async fn repo_for(args: &Args, agent: Option<&str>) -> Result<PathBuf, ToolError> {
+    let server_cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let start = match args.str("repo").map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => resolve_lenient(&server_cwd, &expand_home(r)),
+        None => match agent {
+            Some(a) => {
+                let a = a.to_owned();
+                let meta = blocking(move || Ok(State::open()?.read_meta(&a)?)).await.ok().flatten();
+                meta.map(|m| PathBuf::from(m.cwd)).filter(|p| p.is_absolute()).unwrap_or(server_cwd)
+            }
+            None => server_cwd,
+        },
+    };
+    if !start.is_dir() {
+        return Err(ToolError::new("not_a_git_repository", "the repository directory does not exist"));
+    }
+    git::toplevel(&start).await.ok_or_else(|| ToolError::new("not_a_git_repository", "the directory is not inside a git repository"))
+}
+
+/// Git output as returned: redacted by the extension (withheld if that fails), bounded.
+fn excerpt(out: &Output, repo: &Path, max: usize) -> Value {
+    let text = crate::text::strip_ansi(&out.combined());
+    let mut known = vec![repo.to_string_lossy().into_owned()];
+    if let Some(home) = std::env::var_os("HOME") {
+        known.push(home.to_string_lossy().into_owned());
+    }
+    let (shown, changed, state) = match crate::ext::extensions().redact(&text, &known) {
+        Ok(r) => (keep_head_chars(&r.text, max), r.changed, if r.changed { "applied" } else { "none" }),
+        Err(_) => (String::new(), true, "failed"),
+    };
+    json!({"ok": out.ok(), "returncode": out.code, "output_excerpt": shown, "redaction_applied": changed, "redaction": state})
+}
+
+fn worktree_error(e: worktree::WorktreeError, repo: &Path) -> ToolError {
+    match e {
+        worktree::WorktreeError::Git(text) => {
+            let shown = excerpt(&Output { code: 1, stdout: Vec::new(), stderr: text.into_bytes(), timed_out: false }, repo, 1000);
+            ToolError::new("git_worktree_failed", "git worktree add failed").with("output_excerpt", shown["output_excerpt"].clone())
+        }
+        other => ToolError::new("worktree_refused", other.to_string()),
+    }
+}
+
+fn worktree_create(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let agent = args.str("agent").unwrap_or_default().to_owned();
+        let repo = repo_for(&args, Some(&agent)).await?;
+        let base_ref = args.str("base_ref").map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
+        let rel = worktree::create(&repo, &agent, args.str("path"), base_ref.as_deref()).await.map_err(|e| worktree_error(e, &repo))?;
+        Ok(json!({
+            "agent": agent,
+            "path": keep_head_chars(&crate::text::redact(&rel).0, 1000),
+            "path_state": "set",
+            "path_kind": "repo_relative",
+            "base_ref": base_ref.map(|r| keep_head_chars(&crate::text::redact(&r).0, 300)),
+            "status": "created",
+            "repo": NOT_RETURNED,
+            "raw_output": NOT_RETURNED,
+        }))
+    })
+}
+
+fn worktree_status(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let repo = repo_for(&args, None).await?;
+        let target = worktree::status_target(&repo, args.str("path")).map_err(|e| ToolError::new("worktree_refused", e.to_string()))?;
+        let status = git::git(&target, &["status", "--short"], COMMAND_TIMEOUT).await;
+        let list = git::git(&repo, &["worktree", "list", "--porcelain"], COMMAND_TIMEOUT).await;
+        Ok(json!({
+            "path": NOT_RETURNED,
+            "path_state": "set",
+            "status": excerpt(&status, &repo, EXCERPT_CHARS),
+            "worktrees": excerpt(&list, &repo, EXCERPT_CHARS),
+            "repo": NOT_RETURNED,
+            "raw_output": NOT_RETURNED,
+        }))
+    })
+}
+
+fn integration_status(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let repo = repo_for(&args, None).await?;
+        let status = git::git(&repo, &["status", "--short"], COMMAND_TIMEOUT).await;
+        let diff = git::git(&repo, &["diff", "--no-ext-diff", "--stat"], COMMAND_TIMEOUT).await;
+        let assignments = blocking(|| super::assign::assignments_payload("all", 10)).await.unwrap_or_else(|e| e.to_json());
+        Ok(json!({
+            "repo": NOT_RETURNED,
+            "repo_state": "set",
+            "status": excerpt(&status, &repo, EXCERPT_CHARS),
+            "diff_stat": excerpt(&diff, &repo, EXCERPT_CHARS),
+            "assignments": assignments,
+            "raw_output": NOT_RETURNED,
+        }))
+    })
+}
+
+/// Whether the repository looks like a Python project (the seed's checks apply).
+fn is_python_project(repo: &Path) -> bool {
+    let has_python = |dir: PathBuf| {
+        std::fs::read_dir(dir).is_ok_and(|mut it| it.any(|e| e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "py") || e.path().join("__init__.py").is_file())))
+    };
+    ["pyproject.toml", "setup.py", "setup.cfg"].iter().any(|f| repo.join(f).is_file()) || ["src", "tests"].iter().any(|d| has_python(repo.join(d)))
+}
+
+fn check_entry(name: &str, out: &Output, repo: &Path) -> Value {
+    let mut v = excerpt(out, repo, CHECK_EXCERPT_CHARS);
+    v["name"] = json!(name);
+    v["skipped"] = json!(false);
+    v
+}
+
+fn skipped(name: &str, reason: &str) -> Value {
+    json!({"name": name, "ok": true, "skipped": true, "reason": reason, "returncode": null, "output_excerpt": "", "redaction_applied": false})
+}
+
+fn commit_ready_check(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let repo = repo_for(&args, None).await?;
+        let run_tests = args.flag("run_tests");
+        let mut checks = Vec::new();
+        let diff = git::git(&repo, &["diff", "--no-ext-diff", "--check"], COMMAND_TIMEOUT).await;
+        checks.push(check_entry("diff_check", &diff, &repo));
+        if is_python_project(&repo) {
+            let pythonpath = match std::env::var("PYTHONPATH") {
+                Ok(p) if !p.is_empty() => format!("src:{p}"),
+                _ => "src".to_owned(),
+            };
+            let env = [("PYTHONPATH", pythonpath), ("PYTHONDONTWRITEBYTECODE", "1".to_owned())];
+            let dirs: Vec<String> = ["src", "tests"].iter().filter(|d| repo.join(d).is_dir()).map(|d| (*d).to_owned()).collect();
+            let mut compile = vec!["-m".to_owned(), "compileall".into(), "-q".into()];
+            compile.extend(dirs);
+            let out = git::run("python3", &compile, &repo, &env, COMMAND_TIMEOUT).await;
+            checks.push(check_entry("compileall", &out, &repo));
+            if !run_tests {
+                checks.push(skipped("unittest", "run_tests_false"));
+            } else if repo.join("tests").is_dir() {
+                let args: Vec<String> = ["-m", "unittest", "discover", "-s", "tests", "-v"].iter().map(|s| (*s).to_owned()).collect();
+                let out = git::run("python3", &args, &repo, &env, COMMAND_TIMEOUT).await;
+                checks.push(check_entry("unittest", &out, &repo));
+            } else {
+                checks.push(skipped("unittest", "no_tests_directory"));
+            }
+        } else {
+            checks.push(skipped("compileall", "not_a_python_project"));
+            checks.push(skipped("unittest", "not_a_python_project"));
+        }
+        let ok = checks.iter().all(|c| c["ok"] == json!(true));
+        Ok(json!({"ok": ok, "checks": checks, "repo": NOT_RETURNED, "raw_output": NOT_RETURNED}))
+    })
+}
