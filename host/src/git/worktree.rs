@@ -105,6 +105,12 @@ pub async fn create(repo: &Path, agent: &str, path: Option<&str>, base_ref: Opti
             return Err(WorktreeError::BadRef);
         }
     }
+    if let Some(r) = base_ref {
+        let verify = git(repo, &["rev-parse", "-q", "--verify", "--end-of-options", &format!("{r}^{{commit}}")], super::GIT_TIMEOUT).await;
+        if !verify.ok() {
+            return Err(WorktreeError::UnknownRef);
+        }
+    }
     let parent = lex.parent().ok_or(WorktreeError::Escape)?.to_path_buf();
     ensure_parent(repo, &parent)?;
     // Re-check after creating the parents: nothing may have moved the target out.
@@ -118,12 +124,6 @@ pub async fn create(repo: &Path, agent: &str, path: Option<&str>, base_ref: Opti
                 use std::io::Write;
                 let _ = f.write_all(b"# codex-master worktrees are not part of the repository\n*\n");
             }
-        }
-    }
-    if let Some(r) = base_ref {
-        let verify = git(repo, &["rev-parse", "-q", "--verify", "--end-of-options", &format!("{r}^{{commit}}")], super::GIT_TIMEOUT).await;
-        if !verify.ok() {
-            return Err(WorktreeError::UnknownRef);
         }
     }
     let target_text = target.to_string_lossy().into_owned();

@@ -7,6 +7,7 @@
 //! Only the frontmatter `name` and `description` are read; file bodies never leave here.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::fsafe::{Dir, EntryKind};
 
@@ -18,7 +19,7 @@ const MAX_DEPTH: usize = 10;
 /// Entries looked at per scan, so a huge tree cannot stall a call.
 const MAX_ENTRIES: usize = 200_000;
 /// How much of a `SKILL.md` is read for its frontmatter.
-const HEAD_BYTES: u64 = 8 * 1024;
+const HEAD_BYTES: u64 = 4 * 1024;
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_DESCRIPTION_CHARS: usize = 300;
 
@@ -55,23 +56,75 @@ pub struct Inventory {
 }
 
 /// Scans the home. A home that is missing or unusable gives an empty inventory.
+///
+/// The subdirectories right below the roots are shared out to a few threads: a scan is mostly
+/// small system calls, which overlap well.
 pub fn scan(home: &Path) -> Inventory {
     let mut inv = Inventory::default();
     // The home itself may sit behind a symlink the user chose; everything below it is no-follow.
     let home_dir = std::fs::canonicalize(home).ok().and_then(|h| Dir::walk(&h, false).ok());
-    let mut budget = MAX_ENTRIES;
-    for (kind, parts) in ROOTS {
+    let budget = AtomicUsize::new(MAX_ENTRIES);
+    // (root index, directory, home-relative path) of every directory one level below a root.
+    let mut jobs: Vec<(usize, Dir, Vec<String>)> = Vec::new();
+    let mut per_root: Vec<Vec<Skill>> = Vec::new();
+    for (i, (kind, parts)) in ROOTS.iter().enumerate() {
         let root = home_dir.as_ref().and_then(|h| open_path(h, parts));
-        let before = inv.skills.len();
+        let rel: Vec<String> = parts.iter().map(|p| (*p).to_owned()).collect();
+        let mut found = Vec::new();
         if let Some(root) = &root {
-            let mut rel: Vec<String> = parts.iter().map(|p| (*p).to_owned()).collect();
-            walk(root, &mut rel, 0, &mut budget, &mut inv);
+            for (name, entry) in root.entries().unwrap_or_default() {
+                if take(&budget) {
+                    match entry {
+                        EntryKind::File if name == "SKILL.md" => found.extend(read_skill(root, &[rel.clone(), vec![name]].concat())),
+                        EntryKind::Dir => {
+                            if let Ok(Some(sub)) = root.subdir_existing(&name) {
+                                jobs.push((i, sub, [rel.clone(), vec![name]].concat()));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
         }
-        inv.roots.push(RootInfo { kind, exists: root.is_some(), skill_count: inv.skills.len() - before });
+        per_root.push(found);
+        inv.roots.push(RootInfo { kind, exists: root.is_some(), skill_count: 0 });
     }
-    inv.truncated = budget == 0;
+    let next = AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4).min(jobs.len().max(1));
+    let found: Vec<Vec<(usize, Skill)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let j = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((root, dir, rel)) = jobs.get(j) else { break };
+                        let mut rel = rel.clone();
+                        let mut skills = Vec::new();
+                        walk(dir, &mut rel, 1, &budget, &mut skills);
+                        out.extend(skills.into_iter().map(|s| (*root, s)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or_default()).collect()
+    });
+    for (root, skill) in found.into_iter().flatten() {
+        per_root[root].push(skill);
+    }
+    for (i, skills) in per_root.into_iter().enumerate() {
+        inv.roots[i].skill_count = skills.len();
+        inv.skills.extend(skills);
+    }
+    inv.truncated = budget.load(Ordering::Relaxed) == 0;
     inv.skills.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
     inv
+}
+
+/// Takes one entry from the shared budget; false once it is spent.
+fn take(budget: &AtomicUsize) -> bool {
+    budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(1)).is_ok()
 }
 
 fn open_path(base: &Dir, parts: &[&str]) -> Option<Dir> {
@@ -82,25 +135,22 @@ fn open_path(base: &Dir, parts: &[&str]) -> Option<Dir> {
     Some(dir)
 }
 
-fn walk(dir: &Dir, rel: &mut Vec<String>, depth: usize, budget: &mut usize, inv: &mut Inventory) {
+fn walk(dir: &Dir, rel: &mut Vec<String>, depth: usize, budget: &AtomicUsize, out: &mut Vec<Skill>) {
     let Ok(entries) = dir.entries() else { return };
     for (name, kind) in entries {
-        if *budget == 0 {
+        if !take(budget) {
             return;
         }
-        *budget -= 1;
         match kind {
             EntryKind::File if name == "SKILL.md" => {
                 rel.push(name);
-                if let Some(skill) = read_skill(dir, rel) {
-                    inv.skills.push(skill);
-                }
+                out.extend(read_skill(dir, rel));
                 rel.pop();
             }
             EntryKind::Dir if depth < MAX_DEPTH => {
                 if let Ok(Some(sub)) = dir.subdir_existing(&name) {
                     rel.push(name);
-                    walk(&sub, rel, depth + 1, budget, inv);
+                    walk(&sub, rel, depth + 1, budget, out);
                     rel.pop();
                 }
             }

@@ -5,7 +5,7 @@
 //! `typed` or `failed`). Readers fold the two. Every append and every rewrite holds
 //! `assignments.lock`, so concurrent servers never lose a record to a prune. A line torn by a
 //! crash is skipped by readers and dropped at the next prune; an append never joins it.
-//! The newest [`RETAIN`] assignment records (with their deliveries) are kept.
+//! The newest [`RETAIN`] assignment records (with their deliveries and git baselines) are kept.
 
 use std::time::Duration;
 
@@ -15,6 +15,8 @@ use super::State;
 use crate::fsafe::FsError;
 
 pub const LEDGER: &str = "assignments.jsonl";
+/// Per-assignment git baselines (`<assignment_id>.json`), pruned with the ledger.
+pub const BASELINES: &str = "baselines";
 const LOCK: &str = "assignments.lock";
 pub const RETAIN: usize = 500;
 /// How much of the ledger is read: the newest part only, so an oversized file never blocks.
@@ -76,7 +78,15 @@ fn rewrite(state: &State, lines: Vec<Value>, retain: usize) -> Result<(), FsErro
             out.push(b'\n');
         }
     }
-    state.root.replace_atomic(LEDGER, &out)
+    state.root.replace_atomic(LEDGER, &out)?;
+    if let Ok(Some(dir)) = state.root.subdir_existing(BASELINES) {
+        for (name, ..) in dir.list().unwrap_or_default() {
+            if name.strip_suffix(".json").is_some_and(|id| !keep.contains(id)) {
+                let _ = dir.remove_file(&name);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Assignment records (oldest first) with their latest delivery folded in.

@@ -26,7 +26,8 @@ use crate::fsafe::paths::{expand_home, resolve_lenient};
 use crate::git;
 use crate::lease;
 use crate::mcp::schema::{Args, Param};
-use crate::state::{ledger, State};
+use crate::state::ledger::{self, BASELINES};
+use crate::state::State;
 use crate::text::{keep_head_chars, redact};
 use crate::timefmt::{iso_utc, now_epoch, now_id};
 
@@ -36,7 +37,6 @@ pub const MAX_NAME: usize = 80;
 pub const DEFAULT_LIST_LIMIT: i64 = 20;
 /// Out-of-scope files listed by an audit (the count is always complete).
 const MAX_LISTED: usize = 100;
-const BASELINES: &str = "baselines";
 
 /// The two roles. The seed's names stay the canonical ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

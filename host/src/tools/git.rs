@@ -241,7 +241,10 @@ fn commit_ready_check(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
                 Ok(p) if !p.is_empty() => format!("src:{p}"),
                 _ => "src".to_owned(),
             };
-            let env = [("PYTHONPATH", pythonpath), ("PYTHONDONTWRITEBYTECODE", "1".to_owned())];
+            // A fresh bytecode cache per check: nothing written into the repository, and no stale
+            // .pyc (same size, same second) can hide an edit.
+            let cache = std::env::temp_dir().join(format!("codex-master-pycache-{}", crate::fsafe::nonce()));
+            let env = [("PYTHONPATH", pythonpath), ("PYTHONPYCACHEPREFIX", cache.to_string_lossy().into_owned())];
             let dirs: Vec<String> = ["src", "tests"].iter().filter(|d| repo.join(d).is_dir()).map(|d| (*d).to_owned()).collect();
             let mut compile = vec!["-m".to_owned(), "compileall".into(), "-q".into()];
             compile.extend(dirs);
@@ -256,6 +259,7 @@ fn commit_ready_check(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
             } else {
                 checks.push(skipped("unittest", "no_tests_directory"));
             }
+            let _ = std::fs::remove_dir_all(&cache);
         } else {
             checks.push(skipped("compileall", "not_a_python_project"));
             checks.push(skipped("unittest", "not_a_python_project"));
