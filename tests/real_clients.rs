@@ -27,14 +27,24 @@ fn client(path: PathBuf, what: &str) -> Option<PathBuf> {
     None
 }
 
-/// Runs a command with a deadline; returns (exit code, stdout, stderr).
+/// Runs a command with a deadline; returns (exit code, stdout, stderr). Both pipes are drained
+/// while it runs, so a chatty client never blocks on a full pipe.
 fn run_bounded(mut cmd: Command, limit: Duration) -> (i32, String, String) {
+    use std::io::Read;
     let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn client");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
     let started = std::time::Instant::now();
     loop {
-        if child.try_wait().unwrap().is_some() {
-            let out = child.wait_with_output().unwrap();
-            return (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into());
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.code().unwrap_or(-1), out.join().unwrap(), err.join().unwrap());
         }
         if started.elapsed() > limit {
             let _ = child.kill();

@@ -242,8 +242,8 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 json!({
                     "agent": {"type": "string"},
                     "status": {"enum": ["found", "none"]},
-                    "record": {"type": ["object", "null"]},
-                    "audit": {"type": ["object", "null"]},
+                    "record": out::nullable("object"),
+                    "audit": out::nullable("object"),
                     "prompt_output": out::not_returned(),
                     "response_output": out::not_returned(),
                     "raw_output": out::not_returned(),
