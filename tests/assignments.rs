@@ -103,6 +103,10 @@ fn every_refusal_comes_before_anything_is_sent_or_recorded() {
         assert_eq!(refusal(&v), ("assignment_refused", "write_path_outside_scope"), "{write}: {v}");
         assert_eq!(v["violations"], json!([shown]), "{write}: {v}");
     }
+    // The scope-check tool resolves against the agent's directory when asked to.
+    let (_, v) = r(&["scope-check", "--agent", "w", "--scope", "src", "--write-path", "src/link/x", "--write-path", "src/a.txt"]);
+    assert_eq!((v["allowed"].as_bool(), v["cwd_state"].as_str()), (Some(false), Some("agent_cwd")), "{v}");
+    assert_eq!(v["violations"], json!(["src/link/x"]));
     let (_, v) = r(&["assign-readonly", "w", "--task", "scan", "--skill", "nope:missing"]);
     assert_eq!(refusal(&v), ("assignment_refused", "skill_not_found"), "{v}");
     // The schema bounds come first of all.

@@ -18,22 +18,23 @@ use crate::text::{keep_head_chars, redact};
 pub const MAX_LIST_ITEMS: usize = 50;
 pub const MAX_PATH_TEXT: usize = 1000;
 
-pub fn tools(_reg: &Registry) -> Vec<ToolDef> {
+pub fn tools(reg: &Registry) -> Vec<ToolDef> {
     let list = json!({"type": "array", "items": {"type": "string"}});
     vec![ToolDef {
         name: "agent_scope_check",
         title: "Scope check",
-        description: "Check that every write path lies inside the declared scope, after resolving `..`, absolute paths and symlinks against the working directory. Paths are returned redacted.",
+        description: "Check that every write path lies inside the declared scope, after resolving `..`, absolute paths and symlinks against the working directory: `cwd`, else the working directory `agent` was started in, else the server's. Paths are returned redacted.",
         cli_name: "scope-check",
         params: vec![
             Param::string_list("scope", MAX_LIST_ITEMS, MAX_PATH_TEXT, "Scope roots (files or directories).").cli_flag("scope"),
             Param::string_list("write_paths", MAX_LIST_ITEMS, MAX_PATH_TEXT, "Paths that will be written.").cli_flag("write-path"),
-            Param::string("cwd", MAX_PATH_TEXT, "Working directory that relative paths resolve against (default: the server's)."),
+            Param::string("cwd", MAX_PATH_TEXT, "Working directory that relative paths resolve against (default: the agent's, else the server's)."),
+            Param::choice_owned("agent", reg.names().map(str::to_owned).collect(), "Resolve against the working directory this agent was started in.").cli_flag("agent"),
         ],
         output: out::object(
             json!({
                 "cwd": out::not_returned(),
-                "cwd_state": {"enum": ["set", "server_cwd"]},
+                "cwd_state": {"enum": ["set", "agent_cwd", "server_cwd"]},
                 "allowed": {"type": "boolean"},
                 "scope": list,
                 "write_paths": list,
@@ -79,9 +80,17 @@ fn scope_check(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         let scope = args.list("scope");
         let write_paths = args.list("write_paths");
         let cwd = args.str("cwd").map(str::trim).filter(|c| !c.is_empty()).map(expand_home);
+        let agent = args.str("agent").map(str::to_owned);
         blocking(move || {
-            let cwd_state = if cwd.is_some() { "set" } else { "server_cwd" };
-            let base = match cwd {
+            let agent_cwd = match (&cwd, &agent) {
+                (None, Some(a)) => match crate::state::State::open()?.read_meta(a)? {
+                    Some(m) if std::path::Path::new(&m.cwd).is_absolute() => Some(PathBuf::from(m.cwd)),
+                    _ => return Err(ToolError::new("agent_not_running", format!("agent {a} has not been started, so it has no working directory"))),
+                },
+                _ => None,
+            };
+            let cwd_state = if cwd.is_some() { "set" } else if agent_cwd.is_some() { "agent_cwd" } else { "server_cwd" };
+            let base = match cwd.or(agent_cwd) {
                 Some(c) => {
                     let server_cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
                     let resolved = resolve_lenient(&server_cwd, &c);
