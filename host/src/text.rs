@@ -178,6 +178,12 @@ pub fn keep_tail_chars(text: &str, max: usize) -> String {
     format!("{CHAR_TRUNCATION_PREFIX}{tail}")
 }
 
+/// [`redact`], then at most `max` characters: how short free text (names, paths, references)
+/// is returned.
+pub fn redact_bounded(text: &str, max: usize) -> String {
+    keep_head_chars(&redact(text).0, max)
+}
+
 /// Cuts to at most `max` characters from the front, marking the cut with `…`.
 pub fn keep_head_chars(text: &str, max: usize) -> String {
     if text.chars().count() <= max {

@@ -143,7 +143,7 @@ fn config_path(field: &str, agent: &str, value: &str) -> Result<PathBuf, String>
     if !path.is_absolute() || value.len() > 1000 {
         return Err(format!("agents.{agent}.{field} must be an absolute path of at most 1000 characters"));
     }
-    Ok(crate::ext::config::normalize_lexically(&path))
+    Ok(crate::fsafe::paths::normalize_lexically(&path))
 }
 
 impl Registry {

@@ -106,25 +106,9 @@ pub fn config_dir() -> Option<PathBuf> {
         .or_else(|| abs("HOME").map(|p| p.join(".config/codex-master-mcp")))
 }
 
-/// `a/./b/../c` → `a/c`, without touching the file system (the walk that follows never
-/// follows a symlink, so a `..` is taken as written).
-pub fn normalize_lexically(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
-}
-
 /// Reads a file by absolute path: every component opened no-follow, bounded size.
 pub fn read_file_nofollow(path: &Path, max: u64) -> Result<Option<Vec<u8>>, String> {
-    let path = normalize_lexically(path);
+    let path = crate::fsafe::paths::normalize_lexically(path);
     let parent = path.parent().ok_or("the path has no parent directory")?;
     let name = path.file_name().and_then(|n| n.to_str()).ok_or("the path has no file name")?;
     let dir = match Dir::walk(parent, false) {

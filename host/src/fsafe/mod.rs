@@ -81,6 +81,17 @@ pub enum EntryKind {
     Other,
 }
 
+impl EntryKind {
+    fn of(ty: FileType) -> EntryKind {
+        match ty {
+            FileType::RegularFile => EntryKind::File,
+            FileType::Directory => EntryKind::Dir,
+            FileType::Symlink => EntryKind::Symlink,
+            _ => EntryKind::Other,
+        }
+    }
+}
+
 /// An open directory that was reached without following any symlink.
 #[derive(Debug)]
 pub struct Dir {
@@ -222,12 +233,7 @@ impl Dir {
     pub fn entry_kind(&self, name: &str) -> Result<Option<EntryKind>> {
         check_name(name)?;
         match rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(st) => Ok(Some(match FileType::from_raw_mode(st.st_mode) {
-                FileType::RegularFile => EntryKind::File,
-                FileType::Directory => EntryKind::Dir,
-                FileType::Symlink => EntryKind::Symlink,
-                _ => EntryKind::Other,
-            })),
+            Ok(st) => Ok(Some(EntryKind::of(FileType::from_raw_mode(st.st_mode)))),
             Err(Errno::NOENT) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -286,14 +292,11 @@ impl Dir {
                 continue;
             }
             let kind = match entry.file_type() {
-                FileType::RegularFile => EntryKind::File,
-                FileType::Directory => EntryKind::Dir,
-                FileType::Symlink => EntryKind::Symlink,
                 FileType::Unknown => match self.entry_kind(name) {
                     Ok(Some(k)) => k,
                     _ => continue,
                 },
-                _ => EntryKind::Other,
+                known => EntryKind::of(known),
             };
             out.push((name.to_owned(), kind));
         }
@@ -444,26 +447,18 @@ impl Dir {
         }
     }
 
-    /// The entries of this directory: name, kind, and for regular files size and mtime.
+    /// The entries of this directory: name, kind, size and mtime (a no-follow stat each).
     pub fn list(&self) -> Result<Vec<(String, EntryKind, u64, f64)>> {
-        let fd = rfs::openat(&self.fd, ".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
-        let mut out = Vec::new();
-        for entry in rfs::Dir::new(fd)? {
-            let entry = entry?;
-            let Ok(name) = entry.file_name().to_str() else { continue };
-            if name == "." || name == ".." {
-                continue;
-            }
-            let Ok(st) = rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) else { continue };
-            let kind = match FileType::from_raw_mode(st.st_mode) {
-                FileType::RegularFile => EntryKind::File,
-                FileType::Directory => EntryKind::Dir,
-                FileType::Symlink => EntryKind::Symlink,
-                _ => EntryKind::Other,
-            };
-            out.push((name.to_owned(), kind, st.st_size as u64, st.st_mtime as f64 + st.st_mtime_nsec as f64 / 1e9));
-        }
-        Ok(out)
+        Ok(self
+            .entries()?
+            .into_iter()
+            .filter_map(|(name, _)| {
+                // An entry that vanished since the directory was read is skipped.
+                let st = rfs::statat(&self.fd, name.as_str(), AtFlags::SYMLINK_NOFOLLOW).ok()?;
+                let kind = EntryKind::of(FileType::from_raw_mode(st.st_mode));
+                Some((name, kind, st.st_size as u64, st.st_mtime as f64 + st.st_mtime_nsec as f64 / 1e9))
+            })
+            .collect())
     }
 
     /// Removes the temp files [`Dir::replace_atomic`] leaves behind when its process is killed

@@ -62,3 +62,18 @@ pub fn expand_home(item: &str) -> PathBuf {
     }
 }
 
+/// `a/./b/../c` → `a/c`, without touching the file system (the walk that follows never
+/// follows a symlink, so a `..` is taken as written).
+pub fn normalize_lexically(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}

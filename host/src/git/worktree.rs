@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{git, repo_relative, COMMAND_TIMEOUT};
-use crate::fsafe::paths::{expand_home, resolve_lenient};
+use crate::fsafe::paths::{expand_home, normalize_lexically, resolve_lenient};
 use crate::fsafe::{Dir, EntryKind};
 
 /// Where default worktrees go, inside the repository (ignored by its own `.gitignore`).
@@ -40,18 +40,7 @@ fn target_of(repo: &Path, path: &str) -> PathBuf {
 /// The lexical target (no symlinks resolved), for the no-follow checks.
 fn lexical(repo: &Path, path: &str) -> PathBuf {
     let p = expand_home(path.trim());
-    let joined = if p.is_absolute() { p } else { repo.join(p) };
-    let mut out = PathBuf::from("/");
-    for c in joined.components() {
-        match c {
-            std::path::Component::Normal(n) => out.push(n),
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            _ => {}
-        }
-    }
-    out
+    normalize_lexically(&if p.is_absolute() { p } else { repo.join(p) })
 }
 
 /// Checks a revision name before git sees it: no option look-alikes, no whitespace or

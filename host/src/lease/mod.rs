@@ -141,7 +141,7 @@ fn write(state: &State, rec: &LeaseRecord) -> Result<(), crate::fsafe::FsError> 
 
 /// Refuses a caller that acts under generation `expected` but does not hold exactly that
 /// lease now. Another client's active lease is reported as such first (it says when to retry).
-fn check_generation(current: &Lease, client: &str, expected: Option<u64>) -> Result<(), LeaseRefusal> {
+pub fn check_generation(current: &Lease, client: &str, expected: Option<u64>) -> Result<(), LeaseRefusal> {
     let Some(expected) = expected else { return Ok(()) };
     if current.held_by(client) && current.generation() == Some(expected) {
         return Ok(());

@@ -176,6 +176,11 @@ impl Args {
         self.0.get(name).and_then(Value::as_str)
     }
 
+    /// A string argument trimmed; `None` when absent or blank.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.str(name).map(str::trim).filter(|s| !s.is_empty())
+    }
+
     pub fn int(&self, name: &str) -> Option<i64> {
         self.0.get(name).and_then(Value::as_i64)
     }

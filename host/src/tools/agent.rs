@@ -224,7 +224,7 @@ fn release_if_fresh(state: &State, agent: &str, client: &str, fresh: bool) {
 fn start(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
-        let cwd = args.str("cwd").map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
+        let cwd = args.text("cwd").map(str::to_owned);
         let prompt = args.str("prompt").filter(|p| !p.trim().is_empty()).map(str::to_owned);
         let mut results = Vec::new();
         for agent in agents {
@@ -494,11 +494,11 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
     let r = if enter {
         watch_turn(ctx, &spec, &typing, confirm).await
     } else {
-        Delivery { typed: true, submitted: false, turn_started: false, receipt: "typed", state: "idle" }
+        Delivery { submitted: false, turn_started: false, receipt: "typed", state: "idle" }
     };
     Ok(json!({
         "agent": agent, "status": "sent", "chars": chars, "control_chars_removed": removed, "paste_mode": "bracketed_paste",
-        "typed": r.typed, "submitted": r.submitted, "turn_started": r.turn_started, "receipt": r.receipt, "state": r.state,
+        "typed": true, "submitted": r.submitted, "turn_started": r.turn_started, "receipt": r.receipt, "state": r.state,
         "lease": lease, "response_output": NOT_RETURNED,
     }))
 }
@@ -526,13 +526,13 @@ pub async fn request_report(ctx: &Ctx, agent: &str, assignment_id: Option<String
 fn report_request(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agent = args.str("agent").unwrap_or_default().to_owned();
-        let id = args.str("assignment_id").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let id = args.text("assignment_id").map(str::to_owned);
         request_report(&ctx, &agent, id, args.flag("enter"), generation_arg(&args)).await
     })
 }
 
+/// What the watch after typing saw (the text was typed by then).
 struct Delivery {
-    typed: bool,
     submitted: bool,
     turn_started: bool,
     receipt: &'static str,
@@ -594,11 +594,11 @@ async fn watch_turn(ctx: &Ctx, spec: &AgentSpec, typing: &Typing, confirm: Durat
                 _ => None,
             };
             if let Some(receipt) = receipt {
-                return Delivery { typed: true, submitted: true, turn_started: receipt == "turn_started", receipt, state: obs.state };
+                return Delivery { submitted: true, turn_started: receipt == "turn_started", receipt, state: obs.state };
             }
         }
         if started.elapsed() >= confirm {
-            return Delivery { typed: true, submitted: true, turn_started: false, receipt: "submitted_no_turn_started", state: last_state };
+            return Delivery { submitted: true, turn_started: false, receipt: "submitted_no_turn_started", state: last_state };
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -678,10 +678,9 @@ pub async fn stop_one(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>
         if current.held_by_other(&client) && !force {
             return Err(busy_error(agent, &current, &client));
         }
-        if let Some(expected) = expected {
-            if !(current.held_by(&client) && current.generation() == Some(expected)) && !current.held_by_other(&client) {
-                return Err(refusal_error(agent, lease::LeaseRefusal::Stale { expected, current }, &client));
-            }
+        // With force, another client's lease is no obstacle; otherwise the generation must be ours.
+        if !current.held_by_other(&client) {
+            lease::check_generation(&current, &client, expected).map_err(|r| refusal_error(agent, r, &client))?;
         }
         tmux::kill_session(&spec.session).await.map_err(|e| tmux_error("stop", agent, e))?;
     }

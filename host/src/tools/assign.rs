@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 
 use super::agent::{send_text, SendOptions};
 use super::lease::{generation_arg, generation_param};
-use super::scope::{violations, MAX_LIST_ITEMS, MAX_PATH_TEXT};
+use super::scope::{recorded_cwd, redact_list, violations, MAX_LIST_ITEMS, MAX_PATH_TEXT};
 use super::skills::{public_skill, READ_ONLY_MODEL, WRITE_MODEL};
 use super::{agent_param, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
@@ -28,7 +28,7 @@ use crate::lease;
 use crate::mcp::schema::{Args, Param};
 use crate::state::ledger::{self, BASELINES};
 use crate::state::State;
-use crate::text::{keep_head_chars, redact};
+use crate::text::redact_bounded;
 use crate::timefmt::{iso_utc, now_epoch, now_id};
 
 pub const MAX_TASK: usize = 4000;
@@ -277,11 +277,6 @@ fn cleaned(items: Vec<String>) -> Vec<String> {
     items.into_iter().map(|i| i.trim().to_owned()).filter(|i| !i.is_empty()).collect()
 }
 
-/// A list as stored and returned: redacted, bounded.
-fn redact_list(items: &[String]) -> Vec<String> {
-    items.iter().take(MAX_LIST_ITEMS).map(|i| keep_head_chars(&redact(i).0, 300)).collect()
-}
-
 fn assign_any(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let role = Role::parse(args.str("role").unwrap_or_default()).ok_or_else(|| ToolError::invalid_arguments("role must be 'exploriererin' or 'arbeitsbiene'"))?;
@@ -297,16 +292,6 @@ fn assign_write(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move { assign(&ctx, Role::Worker, &args).await })
 }
 
-/// The agent's working directory as recorded at start.
-async fn agent_cwd(agent: &str) -> Result<PathBuf, ToolError> {
-    let a = agent.to_owned();
-    let meta = blocking(move || Ok(State::open()?.read_meta(&a)?)).await?;
-    match meta {
-        Some(m) if Path::new(&m.cwd).is_absolute() => Ok(PathBuf::from(m.cwd)),
-        _ => Err(ToolError::new("agent_not_running", format!("agent {agent} has not been started; start it first"))),
-    }
-}
-
 async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> {
     let agent = args.str("agent").unwrap_or_default().to_owned();
     let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
@@ -318,8 +303,8 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
     let write_paths = cleaned(args.list("write_paths"));
     let context = cleaned(args.list("context"));
     let forbidden = cleaned(args.list("forbidden"));
-    let skill = args.str("skill").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-    let name = args.str("name").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).unwrap_or_else(|| spec.label.clone());
+    let skill = args.text("skill").map(str::to_owned);
+    let name = args.text("name").map(str::to_owned).unwrap_or_else(|| spec.label.clone());
     let (enter, allow_subagents) = (args.flag("enter"), args.flag("allow_subagents"));
 
     // 1. Role rules.
@@ -329,7 +314,10 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
         _ => {}
     }
     // 2. The scope check, against the agent's own working directory.
-    let cwd = agent_cwd(&agent).await?;
+    let cwd = {
+        let a = agent.clone();
+        blocking(move || recorded_cwd(&a)).await?
+    };
     let bad = {
         let (cwd, scope, write_paths) = (cwd.clone(), scope.clone(), write_paths.clone());
         blocking(move || Ok(violations(&cwd, &scope, &write_paths))).await?
@@ -349,7 +337,7 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
             })
             .await?;
             if matches.is_empty() && !args.flag("allow_missing_skill") {
-                return Err(refused("skill_not_found", format!("skill not found for agent {agent}: {}", keep_head_chars(&redact(skill.as_deref().unwrap_or("")).0, 300))));
+                return Err(refused("skill_not_found", format!("skill not found for agent {agent}: {}", redact_bounded(skill.as_deref().unwrap_or(""), 300))));
             }
             (Some(!matches.is_empty()), matches)
         }
@@ -384,7 +372,7 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
 
     // 7. The audit record, under the agent lock after the lease check, before any keystroke.
     let client = ctx.client_id.clone();
-    let skill_record = json!({"requested": skill.as_ref().map(|s| keep_head_chars(&redact(s).0, 300)), "available": skill_available, "match_count": skill_matches.len()});
+    let skill_record = json!({"requested": skill.as_ref().map(|s| redact_bounded(s, 300)), "available": skill_available, "match_count": skill_matches.len()});
     let record = json!({
         "kind": "assignment",
         "assignment_id": assignment_id,
@@ -392,7 +380,7 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
         "agent": agent,
         "role": role.seed_name(),
         "role_kind": role.kind(),
-        "name": keep_head_chars(&redact(&name).0, MAX_NAME),
+        "name": redact_bounded(&name, MAX_NAME),
         "model": role.model(),
         "session_model": spec.model,
         "skill": skill_record,
@@ -454,10 +442,10 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
         "status": "assigned",
         "role": role.seed_name(),
         "role_kind": role.kind(),
-        "name": keep_head_chars(&redact(&name).0, MAX_NAME),
+        "name": redact_bounded(&name, MAX_NAME),
         "model": role.model(),
         "session_model": spec.model,
-        "skill": {"requested": skill.as_ref().map(|s| keep_head_chars(&redact(s).0, 300)), "available": skill_available, "matches": skill_matches.into_iter().take(5).collect::<Vec<_>>()},
+        "skill": {"requested": skill.as_ref().map(|s| redact_bounded(s, 300)), "available": skill_available, "matches": skill_matches.into_iter().take(5).collect::<Vec<_>>()},
         "scope_count": scope.len(),
         "write_policy": role.write_policy(),
         "write_path_count": write_paths.len(),
@@ -501,7 +489,7 @@ async fn take_baseline(cwd: &Path, assignment_id: &str, agent: &str, role: Role,
 
 /// One ledger record as returned: an allowlist, paths re-redacted, text fields never present.
 fn public_record(r: &Map<String, Value>) -> Value {
-    let s = |k: &str| r.get(k).and_then(Value::as_str).map(|v| keep_head_chars(&redact(v).0, 300));
+    let s = |k: &str| r.get(k).and_then(Value::as_str).map(|v| redact_bounded(v, 300));
     let n = |k: &str| r.get(k).and_then(Value::as_u64);
     let b = |k: &str| r.get(k).and_then(Value::as_bool);
     let list = |k: &str| r.get(k).and_then(Value::as_array).map(|a| redact_list(&a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect::<Vec<_>>())).unwrap_or_default();
@@ -517,7 +505,7 @@ fn public_record(r: &Map<String, Value>) -> Value {
         "model": s("model"),
         "session_model": s("session_model"),
         "skill": {
-            "requested": skill.get("requested").and_then(Value::as_str).map(|v| keep_head_chars(&redact(v).0, 300)),
+            "requested": skill.get("requested").and_then(Value::as_str).map(|v| redact_bounded(v, 300)),
             "available": skill.get("available").and_then(Value::as_bool),
             "match_count": skill.get("match_count").and_then(Value::as_u64).unwrap_or(0),
         },
@@ -609,7 +597,7 @@ fn last_assignment(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
 fn assignment_audit(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agent = args.str("agent").unwrap_or_default().to_owned();
-        let wanted = args.str("assignment_id").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let wanted = args.text("assignment_id").map(str::to_owned);
         let a = agent.clone();
         let record = blocking(move || newest_for(&a, wanted.as_deref())).await?;
         match record.and_then(|r| r.get("assignment_id").and_then(Value::as_str).map(str::to_owned)) {
@@ -660,7 +648,7 @@ async fn audit(agent: &str, assignment_id: &str) -> Value {
         "changed_count": changed.len(),
         "in_scope_count": inside.len(),
         "out_of_scope_count": outside.len(),
-        "out_of_scope": outside.iter().take(MAX_LISTED).map(|p| keep_head_chars(&redact(p).0, 300)).collect::<Vec<_>>(),
+        "out_of_scope": outside.iter().take(MAX_LISTED).map(|p| redact_bounded(p, 300)).collect::<Vec<_>>(),
         "out_of_scope_truncated": outside.len() > MAX_LISTED,
         "write_paths": redact_list(&b.write_roots),
         "write_paths_outside_repo": b.write_paths_outside_repo,

@@ -16,7 +16,6 @@ use crate::agents::Registry;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
 use crate::git::{self, worktree, Output, COMMAND_TIMEOUT};
 use crate::mcp::schema::{Args, Param};
-use crate::state::State;
 use crate::text::keep_head_chars;
 
 const EXCERPT_CHARS: usize = 4000;
@@ -116,13 +115,12 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
 /// The repository to work on, canonical.
 async fn repo_for(args: &Args, agent: Option<&str>) -> Result<PathBuf, ToolError> {
     let server_cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let start = match args.str("repo").map(str::trim).filter(|r| !r.is_empty()) {
+    let start = match args.text("repo") {
         Some(r) => resolve_lenient(&server_cwd, &expand_home(r)),
         None => match agent {
             Some(a) => {
                 let a = a.to_owned();
-                let meta = blocking(move || Ok(State::open()?.read_meta(&a)?)).await.ok().flatten();
-                meta.map(|m| PathBuf::from(m.cwd)).filter(|p| p.is_absolute()).unwrap_or(server_cwd)
+                blocking(move || super::scope::recorded_cwd(&a)).await.unwrap_or(server_cwd)
             }
             None => server_cwd,
         },
@@ -161,7 +159,7 @@ fn worktree_create(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agent = args.str("agent").unwrap_or_default().to_owned();
         let repo = repo_for(&args, Some(&agent)).await?;
-        let base_ref = args.str("base_ref").map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
+        let base_ref = args.text("base_ref").map(str::to_owned);
         let rel = worktree::create(&repo, &agent, args.str("path"), base_ref.as_deref()).await.map_err(|e| worktree_error(e, &repo))?;
         Ok(json!({
             "agent": agent,

@@ -13,7 +13,8 @@ use super::{blocking, out, Ctx, ToolDef, ToolError, ToolFuture, NOT_RETURNED, RE
 use crate::agents::Registry;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
 use crate::mcp::schema::{Args, Param};
-use crate::text::{keep_head_chars, redact};
+use crate::state::State;
+use crate::text::redact_bounded;
 
 pub const MAX_LIST_ITEMS: usize = 50;
 pub const MAX_PATH_TEXT: usize = 1000;
@@ -71,22 +72,28 @@ pub fn violations(base: &Path, scope: &[String], write_paths: &[String]) -> Vec<
         .collect()
 }
 
-fn redact_list(items: &[String]) -> Vec<String> {
-    items.iter().take(MAX_LIST_ITEMS).map(|i| keep_head_chars(&redact(i).0, 300)).collect()
+/// A list as stored and returned: redacted, bounded.
+pub fn redact_list(items: &[String]) -> Vec<String> {
+    items.iter().take(MAX_LIST_ITEMS).map(|i| redact_bounded(i, 300)).collect()
+}
+
+/// The working directory `agent` was started in, from its metadata (blocking).
+pub fn recorded_cwd(agent: &str) -> Result<PathBuf, ToolError> {
+    match State::open()?.read_meta(agent)? {
+        Some(m) if Path::new(&m.cwd).is_absolute() => Ok(PathBuf::from(m.cwd)),
+        _ => Err(ToolError::new("agent_not_running", format!("agent {agent} has not been started, so it has no working directory; start it first"))),
+    }
 }
 
 fn scope_check(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let scope = args.list("scope");
         let write_paths = args.list("write_paths");
-        let cwd = args.str("cwd").map(str::trim).filter(|c| !c.is_empty()).map(expand_home);
+        let cwd = args.text("cwd").map(expand_home);
         let agent = args.str("agent").map(str::to_owned);
         blocking(move || {
             let agent_cwd = match (&cwd, &agent) {
-                (None, Some(a)) => match crate::state::State::open()?.read_meta(a)? {
-                    Some(m) if std::path::Path::new(&m.cwd).is_absolute() => Some(PathBuf::from(m.cwd)),
-                    _ => return Err(ToolError::new("agent_not_running", format!("agent {a} has not been started, so it has no working directory"))),
-                },
+                (None, Some(a)) => Some(recorded_cwd(a)?),
                 _ => None,
             };
             let cwd_state = if cwd.is_some() { "set" } else if agent_cwd.is_some() { "agent_cwd" } else { "server_cwd" };

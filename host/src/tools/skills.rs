@@ -11,7 +11,7 @@ use super::{agent_param, blocking, out, Ctx, ToolDef, ToolFuture, NOT_RETURNED, 
 use crate::agents::{AgentSpec, Registry};
 use crate::mcp::schema::{Args, Param};
 use crate::skills::{self, Inventory, Skill};
-use crate::text::{keep_head_chars, redact};
+use crate::text::{redact, redact_bounded};
 
 pub const MAX_PAGE: i64 = 200;
 pub const DEFAULT_NAMES_LIMIT: i64 = 80;
@@ -142,11 +142,11 @@ async fn scan_agents(ctx: &Ctx, agents: Vec<String>) -> Vec<(AgentSpec, Inventor
 /// One skill as returned: redacted, bounded, home-relative.
 pub fn public_skill(s: &Skill) -> Value {
     json!({
-        "name": keep_head_chars(&redact(&s.name).0, skills::MAX_NAME_CHARS),
+        "name": redact_bounded(&s.name, skills::MAX_NAME_CHARS),
         "source": s.source,
-        "plugin": keep_head_chars(&redact(&s.plugin).0, 200),
-        "path": keep_head_chars(&redact(&s.rel_path).0, 1000),
-        "description": s.description.as_ref().map(|d| keep_head_chars(&redact(d).0, skills::MAX_DESCRIPTION_CHARS)),
+        "plugin": redact_bounded(&s.plugin, 200),
+        "path": redact_bounded(&s.rel_path, 1000),
+        "description": s.description.as_ref().map(|d| redact_bounded(d, skills::MAX_DESCRIPTION_CHARS)),
     })
 }
 
@@ -232,7 +232,7 @@ fn skill_match(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
         let wanted = args.str("skill").unwrap_or_default().to_owned();
         let limit = usize_arg(&args, "limit", DEFAULT_MATCH_LIMIT);
-        let shown = keep_head_chars(&redact(wanted.trim()).0, MAX_SKILL_REF);
+        let shown = redact_bounded(wanted.trim(), MAX_SKILL_REF);
         let results: Vec<Value> = scan_agents(&ctx, agents)
             .await
             .iter()
