@@ -6,7 +6,8 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use codex_master::ext::v1::{limits, redaction};
+use codex_master::ext::types::limits;
+use codex_master::ext::worlds::{self, World};
 use codex_master::ext::{cache, ExtError, Kind, Limits, Slot, Source};
 use codex_master::fsafe::Dir;
 use common::{base_env, cli, TempDir, BIN};
@@ -39,20 +40,17 @@ fn run_with_stdin(env: &[(String, String)], args: &[&str], stdin: &str) -> (i32,
 
 const LIMITS: Limits = Limits { deadline: Duration::from_millis(250), memory_bytes: 32 * 1024 * 1024 };
 
-fn probe() -> redaction::RedactInput {
-    redaction::RedactInput { text: "probe".into(), known_paths: vec![] }
-}
-
 #[test]
 fn every_default_passes_its_contract_and_its_vectors() {
     let dir = TempDir::new("ext-contract");
-    for kind in ["limits", "redaction", "doctor", "prompts"] {
+    for (kind, api) in [("limits", "1.1.0"), ("redaction", "1.0.0"), ("doctor", "1.0.0"), ("prompts", "1.0.0")] {
         let path = dist(&format!("{kind}.wasm"));
         let run = cli(&env(&dir), &["ext", "verify", path.to_str().unwrap()]);
         assert_eq!(run.code, 0, "{kind}: {}", run.stdout);
         let v = run.json();
         assert_eq!(v["kind"], json!(kind));
-        assert_eq!(v["api_version"], json!("1.0.0"));
+        assert_eq!(v["api_version"], json!(api));
+        assert!(v["world"].as_str().unwrap().ends_with(&format!("@{api}")), "{v}");
         assert!(v["vectors"]["total"].as_u64().unwrap() >= 3, "{kind} has too few vectors: {v}");
         assert_eq!(v["vectors"]["failed"], json!([]));
     }
@@ -169,28 +167,28 @@ fn config_overrides_need_a_matching_sha256_pin() {
 
 #[test]
 fn an_infinite_loop_is_stopped_within_twice_its_deadline_and_the_next_call_succeeds() {
-    let mut slot = Slot::<redaction::Redactor>::load(&fixture("hostile-loop"), Source::File, None, LIMITS).unwrap();
-    let input = redaction::RedactInput { text: "loop forever".into(), known_paths: vec![] };
+    let mut slot = Slot::<worlds::Redaction>::load(&fixture("hostile-loop"), Source::File, None, LIMITS).unwrap();
+    let input = "loop forever".to_owned();
     let started = Instant::now();
-    let err = slot.call(|w, s| w.call_redact(s, &input)).unwrap_err();
+    let err = slot.call(|w, s| w.redact(s, &input, &[])).unwrap_err();
     let took = started.elapsed();
     assert_eq!(err, ExtError::Timeout(Kind::Redaction, 250));
     assert!(took < Duration::from_millis(500), "stopped after {took:?}");
-    assert_eq!(slot.call(|w, s| w.call_redact(s, &probe())).unwrap().text, "probe");
+    assert_eq!(slot.call(|w, s| w.redact(s, "probe", &[])).unwrap().text, "probe");
 }
 
 #[test]
 fn a_memory_bomb_hits_the_cap_and_the_next_call_succeeds() {
-    let mut slot = Slot::<redaction::Redactor>::load(&fixture("hostile-memory"), Source::File, None, LIMITS).unwrap();
-    let input = redaction::RedactInput { text: "hoard".into(), known_paths: vec![] };
-    let err = slot.call(|w, s| w.call_redact(s, &input)).unwrap_err();
+    let mut slot = Slot::<worlds::Redaction>::load(&fixture("hostile-memory"), Source::File, None, LIMITS).unwrap();
+    let input = "hoard".to_owned();
+    let err = slot.call(|w, s| w.redact(s, &input, &[])).unwrap_err();
     assert!(matches!(err, ExtError::Memory(Kind::Redaction) | ExtError::Trap(Kind::Redaction)), "{err:?}");
-    assert_eq!(slot.call(|w, s| w.call_redact(s, &probe())).unwrap().text, "probe");
+    assert_eq!(slot.call(|w, s| w.redact(s, "probe", &[])).unwrap().text, "probe");
 }
 
 #[test]
 fn a_trap_is_contained_and_repeated_failures_disable_the_kind() {
-    let mut slot = Slot::<limits::Classifier>::load(&fixture("hostile-trap"), Source::File, None, LIMITS).unwrap();
+    let mut slot = Slot::<worlds::Limits>::load(&fixture("hostile-trap"), Source::File, None, LIMITS).unwrap();
     let input = limits::ClassifyInput {
         pane: String::new(),
         since_last_send: String::new(),
@@ -203,14 +201,14 @@ fn a_trap_is_contained_and_repeated_failures_disable_the_kind() {
         now_epoch_seconds: 0,
         utc_offset_seconds: 0,
     };
-    assert_eq!(slot.call(|w, s| w.call_classify(s, &input)).unwrap_err(), ExtError::Trap(Kind::Limits));
+    assert_eq!(slot.call(|w, s| w.classify(s, &input)).unwrap_err(), ExtError::Trap(Kind::Limits));
     // The instance was thrown away; a fresh one answers.
-    assert_eq!(slot.call(|w, s| w.call_describe(s)).unwrap().name, "hostile-trap");
+    assert_eq!(slot.call(|w, s| w.describe(s)).unwrap().name, "hostile-trap");
     for _ in 0..codex_master::ext::MAX_CONSECUTIVE_FAILURES {
-        let _ = slot.call(|w, s| w.call_classify(s, &input));
+        let _ = slot.call(|w, s| w.classify(s, &input));
     }
-    assert!(slot.disabled());
-    assert_eq!(slot.call(|w, s| w.call_describe(s)).unwrap_err(), ExtError::Disabled(Kind::Limits));
+    assert!(matches!(slot.health(), codex_master::ext::Health::Disabled { .. }));
+    assert_eq!(slot.call(|w, s| w.describe(s)).unwrap_err(), ExtError::Disabled(Kind::Limits));
 }
 
 #[test]
@@ -233,7 +231,7 @@ fn oversized_output_is_refused_and_redaction_fails_closed() {
 
 #[test]
 fn a_wasi_import_is_refused_at_load() {
-    let err = Slot::<redaction::Redactor>::load(&fixture("hostile-wasi"), Source::File, None, LIMITS).err().expect("refused");
+    let err = Slot::<worlds::Redaction>::load(&fixture("hostile-wasi"), Source::File, None, LIMITS).err().expect("refused");
     match &err {
         ExtError::ForbiddenImport { import, .. } => assert!(import.starts_with("wasi:clocks/wall-clock"), "{import}"),
         other => panic!("expected a forbidden import, got {other:?}"),
@@ -251,9 +249,9 @@ fn a_flipped_byte_in_a_cached_artifact_is_recompiled_never_loaded() {
     let t = TempDir::new("ext-cache");
     let dir = Dir::walk_private(&t.join("cache")).unwrap();
     let bytes = std::fs::read(dist("prompts.wasm")).unwrap();
-    let first = Slot::<codex_master::ext::v1::prompts::Templates>::load(&bytes, Source::File, Some(&dir), LIMITS).unwrap();
+    let first = Slot::<worlds::Prompts>::load(&bytes, Source::File, Some(&dir), LIMITS).unwrap();
     assert!(!first.info.from_cache);
-    let second = Slot::<codex_master::ext::v1::prompts::Templates>::load(&bytes, Source::File, Some(&dir), LIMITS).unwrap();
+    let second = Slot::<worlds::Prompts>::load(&bytes, Source::File, Some(&dir), LIMITS).unwrap();
     assert!(second.info.from_cache, "the artifact was not reused");
 
     let engine = codex_master::ext::engine::engine().unwrap();
@@ -262,10 +260,71 @@ fn a_flipped_byte_in_a_cached_artifact_is_recompiled_never_loaded() {
     let middle = data.len() / 2;
     data[middle] ^= 0x40;
     std::fs::write(&artifact, &data).unwrap();
-    let third = Slot::<codex_master::ext::v1::prompts::Templates>::load(&bytes, Source::File, Some(&dir), LIMITS).unwrap();
+    let third = Slot::<worlds::Prompts>::load(&bytes, Source::File, Some(&dir), LIMITS).unwrap();
     assert!(!third.info.from_cache, "a corrupted artifact was loaded");
     assert_eq!(third.info.name, "default-prompts");
     // The recompiled artifact replaced the corrupt one.
-    let fourth = Slot::<codex_master::ext::v1::prompts::Templates>::load(&bytes, Source::File, Some(&dir), LIMITS).unwrap();
+    let fourth = Slot::<worlds::Prompts>::load(&bytes, Source::File, Some(&dir), LIMITS).unwrap();
     assert!(fourth.info.from_cache);
+}
+
+#[test]
+fn a_1_0_0_classifier_keeps_working_and_converts_upward() {
+    // Built against the frozen wit/v1.0.0 without the SDK; the host binds it through since_v1_0.
+    let dir = TempDir::new("ext-v1-0");
+    let e = env(&dir);
+    let v = cli(&e, &["ext", "verify", dist("fixtures/limits-v1-0.wasm").to_str().unwrap()]).json();
+    assert_eq!((v["ok"].as_bool(), v["api_version"].as_str(), v["world"].as_str()), (Some(true), Some("1.0.0"), Some("codex-master:limits/classifier@1.0.0")), "{v}");
+    let installed = cli(&e, &["ext", "install", "limits", dist("fixtures/limits-v1-0.wasm").to_str().unwrap()]);
+    assert_eq!(installed.code, 0, "{}", installed.stdout);
+    // Its dialogs have no kind in 1.0.0: they come out as `other`.
+    let (code, v) = run_with_stdin(&e, &["ext", "run", "limits"], "a DIALOG and a LIMIT");
+    assert_eq!(code, 0, "{v}");
+    assert_eq!((v["severity"].as_str(), v["tui_context"].as_str(), v["dialog"].as_str()), (Some("limited"), Some("dialog"), Some("other")), "{v}");
+    let (_, v) = run_with_stdin(&e, &["ext", "run", "limits"], "nothing");
+    assert_eq!((v["severity"].as_str(), v["dialog"].is_null()), (Some("none"), true), "{v}");
+    let mut slot = Slot::<worlds::Limits>::load(&fixture("limits-v1-0"), Source::File, None, LIMITS).unwrap();
+    assert!(matches!(slot.call(|w, _| Ok(matches!(w, worlds::Limits::V1_0(_)))), Ok(true)));
+}
+
+#[test]
+fn outputs_beyond_bounds_count_as_failures_and_a_disabled_kind_is_retried_after_a_back_off() {
+    use codex_master::ext::Health;
+    // The wasm call itself succeeds; only the host's output check fails. That must still count.
+    let mut slot = Slot::<worlds::Redaction>::load(&fixture("hostile-output"), Source::File, None, LIMITS).unwrap().with_backoff(Duration::from_millis(200));
+    for _ in 0..codex_master::ext::MAX_CONSECUTIVE_FAILURES {
+        slot.call(|w, s| w.redact(s, "x", &[])).unwrap();
+        slot.reject_output();
+    }
+    assert!(matches!(slot.health(), Health::Disabled { .. }), "{:?}", slot.health());
+    assert_eq!(slot.call(|w, s| w.redact(s, "x", &[])).unwrap_err(), ExtError::Disabled(Kind::Redaction));
+    // After the back-off one retry runs; a good answer re-enables the kind.
+    std::thread::sleep(Duration::from_millis(250));
+    slot.call(|w, s| w.redact(s, "x", &[])).unwrap();
+    slot.succeeded();
+    assert_eq!(slot.health(), Health::Ok);
+
+    // A failed retry disables it again, for longer.
+    let mut trap = Slot::<worlds::Limits>::load(&fixture("hostile-trap"), Source::File, None, LIMITS).unwrap().with_backoff(Duration::from_millis(100));
+    let input = codex_master::ext::types::limits::ClassifyInput {
+        pane: String::new(),
+        since_last_send: String::new(),
+        last_sent: None,
+        pane_width: 80,
+        running: true,
+        profile: "codex".into(),
+        session_model: None,
+        assignment_model: None,
+        now_epoch_seconds: 0,
+        utc_offset_seconds: 0,
+    };
+    for _ in 0..codex_master::ext::MAX_CONSECUTIVE_FAILURES {
+        let _ = trap.call(|w, s| w.classify(s, &input));
+    }
+    std::thread::sleep(Duration::from_millis(150));
+    assert_eq!(trap.call(|w, s| w.classify(s, &input)).unwrap_err(), ExtError::Trap(Kind::Limits));
+    match trap.health() {
+        Health::Disabled { retry_in } => assert!(retry_in > Duration::from_millis(120), "{retry_in:?}"),
+        other => panic!("{other:?}"),
+    }
 }

@@ -20,15 +20,21 @@
 
 #![allow(clippy::too_many_arguments)]
 
-/// The WIT API version every world of this SDK implements.
-pub const API_VERSION: &str = "1.0.0";
+/// The WIT API version of each world this SDK implements (`wit/v<version>/`, frozen once
+/// released; the host binds every older version too).
+pub mod api_version {
+    pub const LIMITS: &str = "1.1.0";
+    pub const REDACTION: &str = "1.0.0";
+    pub const DOCTOR: &str = "1.0.0";
+    pub const PROMPTS: &str = "1.0.0";
+}
 
 #[cfg(feature = "limits")]
 pub mod limits {
-    //! Bindings for `codex-master:limits/classifier@1.0.0`.
+    //! Bindings for `codex-master:limits/classifier@1.1.0`.
     wit_bindgen::generate!({
-        path: ["../wit/common", "../wit/limits"],
-        world: "codex-master:limits/classifier@1.0.0",
+        path: ["../wit/v1.0.0/common", "../wit/v1.1.0/limits"],
+        world: "codex-master:limits/classifier@1.1.0",
         pub_export_macro: true,
         generate_all,
         additional_derives: [PartialEq],
@@ -42,7 +48,7 @@ pub mod limits {
 pub mod redaction {
     //! Bindings for `codex-master:redaction/redactor@1.0.0`.
     wit_bindgen::generate!({
-        path: ["../wit/common", "../wit/redaction"],
+        path: ["../wit/v1.0.0/common", "../wit/v1.0.0/redaction"],
         world: "codex-master:redaction/redactor@1.0.0",
         pub_export_macro: true,
         generate_all,
@@ -57,7 +63,7 @@ pub mod redaction {
 pub mod doctor {
     //! Bindings for `codex-master:doctor/checks@1.0.0`.
     wit_bindgen::generate!({
-        path: ["../wit/common", "../wit/doctor"],
+        path: ["../wit/v1.0.0/common", "../wit/v1.0.0/doctor"],
         world: "codex-master:doctor/checks@1.0.0",
         pub_export_macro: true,
         generate_all,
@@ -72,7 +78,7 @@ pub mod doctor {
 pub mod prompts {
     //! Bindings for `codex-master:prompts/templates@1.0.0`.
     wit_bindgen::generate!({
-        path: ["../wit/common", "../wit/prompts"],
+        path: ["../wit/v1.0.0/common", "../wit/v1.0.0/prompts"],
         world: "codex-master:prompts/templates@1.0.0",
         pub_export_macro: true,
         generate_all,
@@ -135,20 +141,20 @@ pub fn init() {
 }
 
 macro_rules! ext_info_fn {
-    ($feature:literal, $module:ident) => {
+    ($feature:literal, $module:ident, $version:expr) => {
         #[cfg(feature = $feature)]
         impl $module::ExtInfo {
-            /// `ExtInfo` for this SDK's API version.
+            /// `ExtInfo` for this SDK's API version of the world.
             pub fn new(name: &str, version: &str) -> Self {
-                $module::ExtInfo { name: name.to_owned(), version: version.to_owned(), api_version: API_VERSION.to_owned() }
+                $module::ExtInfo { name: name.to_owned(), version: version.to_owned(), api_version: $version.to_owned() }
             }
         }
     };
 }
-ext_info_fn!("limits", limits);
-ext_info_fn!("redaction", redaction);
-ext_info_fn!("doctor", doctor);
-ext_info_fn!("prompts", prompts);
+ext_info_fn!("limits", limits, api_version::LIMITS);
+ext_info_fn!("redaction", redaction, api_version::REDACTION);
+ext_info_fn!("doctor", doctor, api_version::DOCTOR);
+ext_info_fn!("prompts", prompts, api_version::PROMPTS);
 
 /// A limit classifier.
 #[cfg(feature = "limits")]

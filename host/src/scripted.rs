@@ -1,11 +1,12 @@
 //! The scripted agent (`codex-master-mcp scripted-agent`, hidden): a small program that draws
-//! screens like the Codex 0.169 TUI, for the tests and the demo. It never calls a model.
+//! screens like the Codex 0.171 TUI, for the tests and the demo. It never calls a model.
 //!
 //! It runs the terminal raw with bracketed paste on, keeps a composer at the bottom, and
 //! answers what is submitted:
 //! - `work N`: the "Working (Ns • esc to interrupt)" line for N seconds, then a reply;
 //! - `limit`, `model-limit`, `warn`, `credits`: the real limit and warning messages;
 //! - `popup`: the "Approaching rate limits" popup until a key is pressed;
+//! - `spend-cap`: the spend-cap message, then the "Request increase?" popup (1 Yes / 2 No);
 //! - `freeze`: hangs mid-turn (a frozen working line, input ignored) until Esc;
 //! - `crash`: exits with status 1 (the pane dies); `quit`: exits 0;
 //! - anything else: works for `--work-seconds`, then replies with its length.
@@ -15,6 +16,8 @@
 //! write the relative paths `P…` under its working directory, as a worker editing files would.
 //!
 //! `--trust-dialog` starts with the folder trust dialog. Esc or Ctrl-C interrupts work.
+//! `--prompt TEXT` submits TEXT as the first turn. Like Codex 0.171, the footer shows the
+//! thread's first prompt under the composer.
 //! `--transcript FILE` appends every submitted text as one line to FILE (the tests' record of
 //! what the agent really received, in order).
 
@@ -30,6 +33,8 @@ enum Screen {
     Working { started: Instant, seconds: u64, task: String },
     Dialog,
     Popup,
+    /// "Request a limit increase from your owner …" after a spend cap.
+    LimitIncrease,
     /// Hung mid-turn: a working line that never moves, input ignored until Esc.
     Frozen,
 }
@@ -45,6 +50,8 @@ struct Tui {
     transcript: Option<std::fs::File>,
     /// Texts submitted while working, in order.
     queued: std::collections::VecDeque<String>,
+    /// The thread's first prompt, shown in the footer.
+    first_prompt: Option<String>,
 }
 
 impl Tui {
@@ -53,8 +60,12 @@ impl Tui {
         let n = self.composer.chars().count();
         let shown = if n > 1000 { format!("[Pasted Content {n} chars]") } else { self.composer.replace('\n', "\n  ") };
         let composer = format!("› {shown}");
+        let footer = match &self.first_prompt {
+            Some(p) => format!("  {} default · {}", self.model, p.chars().take(60).collect::<String>().replace('\n', " ")),
+            None => format!("  {} default", self.model),
+        };
         match &self.screen {
-            Screen::Idle => vec![String::new(), composer, String::new(), "  ? for shortcuts                                  100% context left".into()],
+            Screen::Idle => vec![String::new(), composer, String::new(), footer, "  ? for shortcuts                                  100% context left".into()],
             Screen::Working { started, .. } => vec![
                 format!("• Working ({}s • esc to interrupt)", started.elapsed().as_secs()),
                 String::new(),
@@ -82,7 +93,17 @@ impl Tui {
                 "› 1. Switch to gpt-5.4-mini".into(),
                 "  2. Keep current model".into(),
                 String::new(),
-                "  Press enter to confirm or esc to go back".into(),
+                "  enter select · esc back".into(),
+            ],
+            Screen::LimitIncrease => vec![
+                String::new(),
+                "  Usage limit reached".into(),
+                "  Request a limit increase from your owner to continue using codex. Request increase?".into(),
+                String::new(),
+                "  1. Yes (y)".into(),
+                "› 2. No (default) (n)".into(),
+                String::new(),
+                "  enter select · esc back".into(),
             ],
         }
     }
@@ -122,6 +143,9 @@ impl Tui {
         let echo = if n > 1000 { format!("[Pasted Content {n} chars]") } else { text.trim_end().replace('\n', "\n  ") };
         let mut history: Vec<String> = format!("› {echo}").split('\n').map(str::to_owned).collect();
         history.push(String::new());
+        if self.first_prompt.is_none() && !text.trim().is_empty() {
+            self.first_prompt = Some(text.trim().to_owned());
+        }
         match command.as_str() {
             "" => {}
             "quit" | "exit" => return Some(0),
@@ -131,6 +155,10 @@ impl Tui {
             "warn" => history.push("⚠ Heads up, you have less than 25% of your 5h limit left. Run /status for a breakdown.".into()),
             "credits" => history.push("■ Your workspace is out of credits. Ask your workspace admin to add more credits to continue.".into()),
             "popup" => self.screen = Screen::Popup,
+            "spend-cap" => {
+                history.push("■ You hit your spend cap set by the owner of your workspace. Ask an owner to increase your spend cap to continue.".into());
+                self.screen = Screen::LimitIncrease;
+            }
             "freeze" => self.screen = Screen::Frozen,
             _ => {
                 let seconds = command.strip_prefix("work ").and_then(|n| n.trim().parse().ok()).unwrap_or(self.work_seconds).min(3600);
@@ -203,8 +231,19 @@ fn open_transcript(path: &str) -> std::io::Result<std::fs::File> {
     std::fs::OpenOptions::new().append(true).create(true).mode(0o600).custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32).open(path)
 }
 
+/// How the scripted agent starts.
+pub struct Options<'a> {
+    pub model: &'a str,
+    pub work_seconds: u64,
+    pub trust_dialog: bool,
+    pub transcript: Option<&'a str>,
+    /// Submitted as the first turn.
+    pub prompt: Option<&'a str>,
+}
+
 /// Runs the scripted agent; returns its exit status.
-pub fn run(model: &str, work_seconds: u64, trust_dialog: bool, transcript: Option<&str>) -> i32 {
+pub fn run(opts: Options<'_>) -> i32 {
+    let Options { model, work_seconds, trust_dialog, transcript, prompt } = opts;
     let transcript = match transcript.map(open_transcript).transpose() {
         Ok(t) => t,
         Err(e) => {
@@ -222,6 +261,7 @@ pub fn run(model: &str, work_seconds: u64, trust_dialog: bool, transcript: Optio
         work_seconds,
         transcript,
         queued: Default::default(),
+        first_prompt: None,
     };
     let _ = tui.out.write_all(b"\x1b[?2004h");
     let header = vec![
@@ -233,6 +273,12 @@ pub fn run(model: &str, work_seconds: u64, trust_dialog: bool, transcript: Optio
         String::new(),
     ];
     tui.draw(&header);
+    if let Some(p) = prompt.filter(|p| !p.trim().is_empty()) {
+        tui.composer = p.to_owned();
+        if let Some(code) = tui.submit() {
+            return code;
+        }
+    }
 
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
     std::thread::spawn(move || {
@@ -294,7 +340,7 @@ pub fn run(model: &str, work_seconds: u64, trust_dialog: bool, transcript: Optio
                     tui.draw(&[]);
                 }
                 (Screen::Dialog, b'2' | 0x03) => break 'outer 0,
-                (Screen::Popup, _) => {
+                (Screen::Popup | Screen::LimitIncrease, _) => {
                     tui.screen = Screen::Idle;
                     tui.draw(&[]);
                 }

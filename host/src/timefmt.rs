@@ -75,6 +75,19 @@ pub fn now_id() -> String {
     )
 }
 
+/// The local time zone's offset from UTC, in seconds.
+pub fn local_utc_offset(epoch: i64) -> i32 {
+    // SAFETY: localtime_r only writes the tm we pass.
+    unsafe {
+        let t: libc::time_t = epoch as libc::time_t;
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return 0;
+        }
+        tm.tm_gmtoff as i32
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use codex_master::ext::v1::{limits, redaction};
+use codex_master::ext::types::limits;
+use codex_master::ext::worlds;
 use codex_master::ext::{cache, engine, Kind, Limits, Slot, Source, World, KINDS};
 use codex_master::fsafe::Dir;
 
@@ -48,7 +49,7 @@ fn main() {
     }
 
     let lim = Limits::default();
-    let mut classifier = Slot::<limits::Classifier>::load(Kind::Limits.embedded(), Source::Embedded, Some(&cache_dir), lim).unwrap();
+    let mut classifier = Slot::<worlds::Limits>::load(Kind::Limits.embedded(), Source::Embedded, Some(&cache_dir), lim).unwrap();
     let pane = format!(
         "╭───────────────────────────────────────╮\n│ >_ OpenAI Codex (v0.169.0)            │\n╰───────────────────────────────────────╯\n{}\n• Working (12s • esc to interrupt)\n\n› \n  ? for shortcuts                     87% context left",
         "• Ran cargo test\n  └ test result: ok. 52 passed; 0 failed\n".repeat(8)
@@ -66,12 +67,12 @@ fn main() {
         utc_offset_seconds: 0,
     };
     for _ in 0..200 {
-        classifier.call(|w, s| w.call_classify(s, &input)).unwrap();
+        classifier.call(|w, s| w.classify(s, &input)).unwrap();
     }
     let mut times: Vec<Duration> = (0..3000)
         .map(|_| {
             let t = Instant::now();
-            classifier.call(|w, s| w.call_classify(s, &input)).unwrap();
+            classifier.call(|w, s| w.classify(s, &input)).unwrap();
             t.elapsed()
         })
         .collect();
@@ -111,18 +112,18 @@ fn main() {
         text.push('\n');
         i += 1;
     }
-    let mut redactor = Slot::<redaction::Redactor>::load(
+    let mut redactor = Slot::<worlds::Redaction>::load(
         Kind::Redaction.embedded(),
         Source::Embedded,
         Some(&cache_dir),
         Limits { deadline: Duration::from_secs(5), ..lim },
     )
     .unwrap();
-    let req = redaction::RedactInput { text: text.clone(), known_paths: vec![] };
+    let req = text.clone();
     let runs: Vec<Duration> = (0..10)
         .map(|_| {
             let t = Instant::now();
-            let out = redactor.call(|w, s| w.call_redact(s, &req)).unwrap();
+            let out = redactor.call(|w, s| w.redact(s, &req, &[])).unwrap();
             assert!(out.changed);
             t.elapsed()
         })
@@ -142,11 +143,11 @@ fn main() {
     );
     // The same size of text with nothing to mask: the scan alone, no rewriting.
     let plain = "test tests::it_works ... ok\n".repeat((1 << 20) / 28);
-    let req = redaction::RedactInput { text: plain, known_paths: vec![] };
+    let req = plain;
     let runs: Vec<Duration> = (0..10)
         .map(|_| {
             let t = Instant::now();
-            let out = redactor.call(|w, s| w.call_redact(s, &req)).unwrap();
+            let out = redactor.call(|w, s| w.redact(s, &req, &[])).unwrap();
             assert!(!out.changed);
             t.elapsed()
         })

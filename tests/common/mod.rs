@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 pub mod fleet;
+pub mod model_mock;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_codex-master-mcp");
 
@@ -62,7 +63,7 @@ pub struct Mcp {
 impl Mcp {
     pub fn spawn(env: &[(String, String)]) -> Mcp {
         let mut cmd = Command::new(BIN);
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).env_remove("RUST_BACKTRACE");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -180,7 +181,9 @@ impl CliRun {
 
 pub fn cli(env: &[(String, String)], args: &[&str]) -> CliRun {
     let mut cmd = Command::new(BIN);
-    cmd.args(args).stdin(Stdio::null());
+    // This machine sets RUST_BACKTRACE; agents (and the tmux server the first call starts)
+    // would inherit it.
+    cmd.args(args).stdin(Stdio::null()).env_remove("RUST_BACKTRACE");
     for (k, v) in env {
         cmd.env(k, v);
     }

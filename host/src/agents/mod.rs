@@ -10,43 +10,13 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub mod procs;
+pub mod profiles;
 
-pub const DEFAULT_MODEL: &str = "gpt-5.4-mini";
-pub const DEFAULT_EFFORT: &str = "medium";
+pub use profiles::{Profile, Provider};
+
 const MAX_AGENTS: usize = 64;
 const MAX_EXTRA_ARGS: usize = 32;
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
-
-/// How an agent's CLI is launched and how its screen reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Profile {
-    /// The OpenAI Codex CLI: the seed's launch line plus `--no-daemon`.
-    Codex,
-    /// Any command: the runner and the extra args, nothing added.
-    Generic,
-    /// The built-in scripted agent (`codex-master-mcp scripted-agent`), a Codex-like TUI for
-    /// tests and the demo.
-    Scripted,
-}
-
-impl Profile {
-    pub fn name(self) -> &'static str {
-        match self {
-            Profile::Codex => "codex",
-            Profile::Generic => "generic",
-            Profile::Scripted => "scripted",
-        }
-    }
-
-    /// What the classifier is told: the scripted agent draws the Codex TUI.
-    pub fn screen(self) -> &'static str {
-        match self {
-            Profile::Codex | Profile::Scripted => "codex",
-            Profile::Generic => "generic",
-        }
-    }
-}
 
 /// One worker agent.
 #[derive(Debug, Clone)]
@@ -56,38 +26,81 @@ pub struct AgentSpec {
     pub label: String,
     pub profile: Profile,
     pub session: String,
-    /// CODEX_HOME for Codex; exported to the agent when set.
+    /// The agent's private home (CODEX_HOME for Codex).
     pub home: Option<PathBuf>,
     /// The executable; `None` for the scripted profile (the binary itself runs it).
     pub runner: Option<PathBuf>,
-    pub model: String,
-    pub reasoning_effort: String,
+    /// The model the config names; `None` lets the CLI use its own default.
+    pub model: Option<String>,
+    pub reasoning_effort: Option<String>,
     pub extra_args: Vec<String>,
+    /// Whether a start writes the folder trust for its working directory into the home.
+    pub trust_cwd: bool,
 }
 
 impl AgentSpec {
-    /// The argument vector after the runner.
-    pub fn launch_args(&self) -> Vec<String> {
-        let mut args = match self.profile {
-            Profile::Codex => vec![
-                "--model".to_owned(),
-                self.model.clone(),
-                "-c".to_owned(),
-                format!("model=\"{}\"", self.model),
-                "-c".to_owned(),
-                format!("model_reasoning_effort=\"{}\"", self.reasoning_effort),
-                "--yolo".to_owned(),
-                "-s".to_owned(),
-                "danger-full-access".to_owned(),
-                "--search".to_owned(),
-                // Without it Codex 0.169 leaves an app-server daemon running after exit.
-                "--no-daemon".to_owned(),
-            ],
-            Profile::Scripted => vec!["scripted-agent".to_owned(), "--model".to_owned(), self.model.clone()],
-            Profile::Generic => Vec::new(),
-        };
-        args.extend(self.extra_args.iter().cloned());
-        args
+    pub fn provider(&self) -> &'static dyn Provider {
+        self.profile.provider()
+    }
+}
+
+/// What status reports for an agent; `unknown` is never reported as idle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AgentState {
+    Idle,
+    Working,
+    /// A dialog or popup holds the screen (trust, switch model, limit increase, sign-in).
+    Dialog,
+    /// A limit stops the agent (usage, rate, credits, …).
+    Limited,
+    /// Idle with a warning on screen (usage nearly spent, high demand).
+    Warned,
+    /// The agent process died; its pane is kept.
+    Exited,
+    NotRunning,
+    Unknown,
+}
+
+impl AgentState {
+    pub const ALL: [AgentState; 8] =
+        [AgentState::Idle, AgentState::Working, AgentState::Dialog, AgentState::Limited, AgentState::Warned, AgentState::Exited, AgentState::NotRunning, AgentState::Unknown];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentState::Idle => "idle",
+            AgentState::Working => "working",
+            AgentState::Dialog => "dialog",
+            AgentState::Limited => "limited",
+            AgentState::Warned => "warned",
+            AgentState::Exited => "exited",
+            AgentState::NotRunning => "not_running",
+            AgentState::Unknown => "unknown",
+        }
+    }
+
+    /// Maps a classification to a state: a limit first, then a dialog, then the screen.
+    pub fn from_screen(running: bool, dead: bool, c: Option<&crate::ext::types::limits::ClassifyOutput>) -> AgentState {
+        use crate::ext::types::limits::{Severity, TuiState};
+        if !running {
+            return AgentState::NotRunning;
+        }
+        if dead {
+            return AgentState::Exited;
+        }
+        let Some(c) = c else { return AgentState::Unknown };
+        match (c.severity, c.tui) {
+            (Severity::Limited, _) => AgentState::Limited,
+            (_, TuiState::Popup | TuiState::Dialog) => AgentState::Dialog,
+            (_, TuiState::Working) => AgentState::Working,
+            (Severity::Warning, TuiState::Idle) => AgentState::Warned,
+            (_, TuiState::Idle) => AgentState::Idle,
+            _ => AgentState::Unknown,
+        }
+    }
+
+    /// Whether a turn is over (for `agent_wait --until idle`).
+    pub fn turn_over(self) -> bool {
+        matches!(self, AgentState::Idle | AgentState::Warned)
     }
 }
 
@@ -126,6 +139,7 @@ struct AgentTable {
     #[serde(default)]
     args: Vec<String>,
     session: Option<String>,
+    trust_cwd: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -177,13 +191,10 @@ impl Registry {
             let home = t.home.as_deref().map(|h| config_path("home", &name, h)).transpose()?;
             let runner = match (profile, t.runner.as_deref()) {
                 (_, Some(r)) => Some(config_path("runner", &name, r)?),
-                (Profile::Codex, None) => home.as_ref().map(|h| h.join("codex")),
                 (Profile::Generic, None) => return Err(format!("agents.{name}: the generic profile needs a runner")),
-                (Profile::Scripted, None) => None,
+                (p, None) => p.provider().default_runner(home.as_deref()),
             };
-            let model = t.model.unwrap_or_else(|| DEFAULT_MODEL.to_owned());
-            let effort = t.reasoning_effort.unwrap_or_else(|| DEFAULT_EFFORT.to_owned());
-            if !valid_model_word(&model) || !valid_model_word(&effort) {
+            if [&t.model, &t.reasoning_effort].into_iter().flatten().any(|w| !valid_model_word(w)) {
                 return Err(format!("agents.{name}: model and reasoning_effort are words of letters, digits and ._-:/"));
             }
             if t.args.len() > MAX_EXTRA_ARGS || t.args.iter().any(|a| a.len() > 1000 || a.contains('\0')) {
@@ -194,7 +205,18 @@ impl Registry {
                 return Err(format!("agents.{name}.session: 1-64 characters of letters, digits, '_' and '-'"));
             }
             let label = t.label.map(|l| crate::text::keep_head_chars(&crate::text::strip_ansi(&l), 80)).unwrap_or_else(|| format!("Agent {name}"));
-            agents.push(AgentSpec { name, label, profile, session, home, runner, model, reasoning_effort: effort, extra_args: t.args });
+            agents.push(AgentSpec {
+                name,
+                label,
+                profile,
+                session,
+                home,
+                runner,
+                model: t.model,
+                reasoning_effort: t.reasoning_effort,
+                extra_args: t.args,
+                trust_cwd: t.trust_cwd.unwrap_or(true),
+            });
         }
         // Two agents on one session would drive each other's pane.
         let mut sessions: Vec<&str> = agents.iter().map(|a| a.session.as_str()).collect();
@@ -226,9 +248,10 @@ impl Registry {
                     session,
                     home,
                     runner,
-                    model: DEFAULT_MODEL.to_owned(),
-                    reasoning_effort: DEFAULT_EFFORT.to_owned(),
+                    model: None,
+                    reasoning_effort: None,
                     extra_args: Vec::new(),
+                    trust_cwd: true,
                 }
             })
             .collect();
@@ -305,8 +328,9 @@ mod tests {
         assert_eq!(reg.names().collect::<Vec<_>>(), ["codex-x", "w1", "w2"]);
         let cx = reg.get("codex-x").unwrap();
         assert_eq!(cx.runner.as_deref(), Some(Path::new("/srv/cx/codex")));
-        assert!(cx.launch_args().contains(&"--no-daemon".to_owned()) && cx.launch_args()[1] == "gpt-5.3-codex-spark");
-        assert_eq!(reg.get("w2").unwrap().launch_args(), ["bash"]);
+        let args = cx.provider().launch_args(cx, None);
+        assert!(args.contains(&"--no-daemon".to_owned()) && args[1] == "gpt-5.3-codex-spark");
+        assert_eq!(reg.get("w2").unwrap().provider().launch_args(reg.get("w2").unwrap(), None), ["bash"]);
         assert_eq!(reg.get("w1").unwrap().session, "codex_agent_w1_mcp");
         assert!(!reg.has_pair());
     }

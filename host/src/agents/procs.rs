@@ -1,4 +1,5 @@
-//! Which processes use an agent's home (`CODEX_HOME`), from `/proc`.
+//! Which processes use an agent's home (`CODEX_HOME` for Codex: the provider names the
+//! variable), from `/proc`.
 //!
 //! Two Codex processes on one home corrupt each other's sessions, so a start is refused while
 //! a process we did not launch uses the home. Processes we launched carry `CODEX_MASTER_MCP=1`.
@@ -17,15 +18,17 @@ pub struct HomeUsers {
     pub external: u32,
 }
 
-/// Scans `/proc` for processes whose `CODEX_HOME` is `home` (both sides resolved).
-pub fn home_users(home: &Path) -> HomeUsers {
-    home_users_many(&[home])[0]
+/// Scans `/proc` for processes whose `var` (such as `CODEX_HOME`) is `home` (both sides
+/// resolved).
+pub fn home_users(home: &Path, var: &str) -> HomeUsers {
+    home_users_many(&[(home, var)])[0]
 }
 
 /// [`home_users`] for several homes in one `/proc` scan.
-pub fn home_users_many(homes: &[&Path]) -> Vec<HomeUsers> {
+pub fn home_users_many(homes: &[(&Path, &str)]) -> Vec<HomeUsers> {
     let mut users = vec![HomeUsers::default(); homes.len()];
-    let targets: Vec<Option<std::path::PathBuf>> = homes.iter().map(|h| std::fs::canonicalize(h).ok()).collect();
+    let targets: Vec<Option<std::path::PathBuf>> = homes.iter().map(|(h, _)| std::fs::canonicalize(h).ok()).collect();
+    let prefixes: Vec<Vec<u8>> = homes.iter().map(|(_, var)| format!("{var}=").into_bytes()).collect();
     if targets.iter().all(Option::is_none) {
         return users;
     }
@@ -42,19 +45,22 @@ pub fn home_users_many(homes: &[&Path]) -> Vec<HomeUsers> {
         if file.take(MAX_ENVIRON_BYTES).read_to_end(&mut environ).is_err() {
             continue;
         }
-        let mut codex_home = None;
-        let mut managed = false;
-        for var in environ.split(|&b| b == 0) {
-            if let Some(v) = var.strip_prefix(b"CODEX_HOME=") {
-                codex_home = Some(v);
-            } else if var == b"CODEX_MASTER_MCP=1" || var == b"CODEX_AGENT_MCP=1" {
-                managed = true;
-            }
-        }
-        let Some(v) = codex_home.and_then(|v| std::str::from_utf8(v).ok()) else { continue };
-        let Ok(resolved) = std::fs::canonicalize(v) else { continue };
+        let vars: Vec<&[u8]> = environ.split(|&b| b == 0).collect();
+        let managed = vars.iter().any(|v| *v == b"CODEX_MASTER_MCP=1" || *v == b"CODEX_AGENT_MCP=1");
+        let mut resolved: Vec<(Vec<u8>, Option<std::path::PathBuf>)> = Vec::new();
         for (i, target) in targets.iter().enumerate() {
-            if target.as_ref() == Some(&resolved) {
+            let Some(target) = target else { continue };
+            let Some(value) = vars.iter().find_map(|v| v.strip_prefix(prefixes[i].as_slice())) else { continue };
+            // One canonicalize per distinct value.
+            let path = match resolved.iter().find(|(v, _)| v.as_slice() == value) {
+                Some((_, p)) => p.clone(),
+                None => {
+                    let p = std::str::from_utf8(value).ok().and_then(|v| std::fs::canonicalize(v).ok());
+                    resolved.push((value.to_vec(), p.clone()));
+                    p
+                }
+            };
+            if path.as_ref() == Some(target) {
                 users[i].total += 1;
                 if !managed {
                     users[i].external += 1;

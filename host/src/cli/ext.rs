@@ -7,8 +7,8 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::{json, Value};
 
 use crate::ext::config::{self, InstalledFile, Override, Settings};
-use crate::ext::v1::{doctor, limits, prompts, redaction};
-use crate::ext::{self, json as ej, ExtError, Extensions, Kind, Slot, Source, World, KINDS};
+use crate::ext::types::limits;
+use crate::ext::{self, json as ej, worlds, ExtError, Extensions, Health, Kind, Slot, Source, World, KINDS};
 use crate::fsafe::Dir;
 
 /// Largest input `ext run` reads.
@@ -104,11 +104,18 @@ fn list() -> Value {
         .map(|kind| {
             let mut item = json!({"kind": kind.name(), "world": kind.world(), "source": exts.settings().source(kind).name()});
             match exts.status(kind) {
-                Ok((info, disabled)) => {
-                    item["status"] = json!(if disabled { "disabled" } else { "ok" });
+                Ok((info, health)) => {
+                    match health {
+                        Health::Ok => item["status"] = json!("ok"),
+                        Health::Disabled { retry_in } => {
+                            item["status"] = json!("disabled");
+                            item["retry_in_seconds"] = json!(retry_in.as_secs());
+                        }
+                    }
                     item["name"] = json!(info.name);
                     item["version"] = json!(info.version);
                     item["api_version"] = json!(info.api_version);
+                    item["world"] = json!(kind.world_at(&info.api_version));
                     item["sha256"] = json!(info.sha256);
                     item["loaded_from_cache"] = json!(info.from_cache);
                 }
@@ -135,34 +142,33 @@ fn run_vectors(kind: Kind, bytes: &[u8], limits_cfg: ext::Limits) -> Result<(ext
     let info;
     match kind {
         Kind::Limits => {
-            let mut slot = load::<limits::Classifier>(bytes, limits_cfg)?;
-            let vectors = slot.call(|w, s| w.call_test_vectors(s))?;
+            let mut slot = load::<worlds::Limits>(bytes, limits_cfg)?;
+            let vectors = slot.call(|w, s| w.test_vectors(s))?;
             total = vectors.len();
             for v in vectors {
-                if slot.call(|w, s| w.call_classify(s, &v.input))? != v.expected {
+                if slot.call(|w, s| w.classify(s, &v.input))? != v.expected {
                     failed.push(v.name);
                 }
             }
             info = slot.info.clone();
         }
         Kind::Redaction => {
-            let mut slot = load::<redaction::Redactor>(bytes, limits_cfg)?;
-            let vectors = slot.call(|w, s| w.call_test_vectors(s))?;
+            let mut slot = load::<worlds::Redaction>(bytes, limits_cfg)?;
+            let vectors = slot.call(|w, s| w.test_vectors(s))?;
             total = vectors.len();
             for v in vectors {
-                let input = redaction::RedactInput { text: v.input.clone(), known_paths: vec![] };
-                if slot.call(|w, s| w.call_redact(s, &input))?.text != v.expected {
+                if slot.call(|w, s| w.redact(s, &v.input, &[]))?.text != v.expected {
                     failed.push(v.name);
                 }
             }
             info = slot.info.clone();
         }
         Kind::Doctor => {
-            let mut slot = load::<doctor::Checks>(bytes, limits_cfg)?;
-            let vectors = slot.call(|w, s| w.call_test_vectors(s))?;
+            let mut slot = load::<worlds::Doctor>(bytes, limits_cfg)?;
+            let vectors = slot.call(|w, s| w.test_vectors(s))?;
             total = vectors.len();
             for v in vectors {
-                let mut got: Vec<String> = slot.call(|w, s| w.call_evaluate(s, &v.facts))?.into_iter().filter(|c| !c.ok).map(|c| c.name).collect();
+                let mut got: Vec<String> = slot.call(|w, s| w.evaluate(s, &v.facts))?.into_iter().filter(|c| !c.ok).map(|c| c.name).collect();
                 let mut want = v.expected_failed.clone();
                 got.sort();
                 want.sort();
@@ -173,11 +179,11 @@ fn run_vectors(kind: Kind, bytes: &[u8], limits_cfg: ext::Limits) -> Result<(ext
             info = slot.info.clone();
         }
         Kind::Prompts => {
-            let mut slot = load::<prompts::Templates>(bytes, limits_cfg)?;
-            let vectors = slot.call(|w, s| w.call_test_vectors(s))?;
+            let mut slot = load::<worlds::Prompts>(bytes, limits_cfg)?;
+            let vectors = slot.call(|w, s| w.test_vectors(s))?;
             total = vectors.len();
             for v in vectors {
-                let ok = match slot.call(|w, s| w.call_render_assignment(s, &v.input))? {
+                let ok = match slot.call(|w, s| w.render_assignment(s, &v.input))? {
                     Ok(text) => v.expected_lines.iter().all(|want| text.lines().any(|l| l == want)),
                     Err(_) => false,
                 };
@@ -208,7 +214,7 @@ pub fn verify(bytes: &[u8]) -> Value {
         Ok((info, total, failed)) => json!({
             "ok": failed.is_empty(),
             "kind": kind.name(),
-            "world": kind.world(),
+            "world": kind.world_at(&info.api_version),
             "name": info.name,
             "version": info.version,
             "api_version": info.api_version,
@@ -299,19 +305,6 @@ fn read_input(file: Option<&String>) -> Result<Vec<u8>, Value> {
     }
 }
 
-/// The local time zone's offset from UTC, in seconds.
-pub fn local_utc_offset(epoch: i64) -> i32 {
-    // SAFETY: localtime_r only writes the tm we pass.
-    unsafe {
-        let t: libc::time_t = epoch as libc::time_t;
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&t, &mut tm).is_null() {
-            return 0;
-        }
-        tm.tm_gmtoff as i32
-    }
-}
-
 fn run_kind(kind: Kind, input: &[u8], lines: bool) -> (bool, Value) {
     let exts: &Extensions = crate::ext::extensions();
     let text = String::from_utf8_lossy(input).into_owned();
@@ -328,7 +321,7 @@ fn run_kind(kind: Kind, input: &[u8], lines: bool) -> (bool, Value) {
                 session_model: None,
                 assignment_model: None,
                 now_epoch_seconds: now,
-                utc_offset_seconds: local_utc_offset(now as i64),
+                utc_offset_seconds: crate::timefmt::local_utc_offset(now as i64),
             };
             match exts.classify(&input) {
                 Ok(out) => (true, ej::classify_output(&out)),

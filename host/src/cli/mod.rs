@@ -84,7 +84,8 @@ pub fn command(catalogue: &Catalogue) -> Command {
                 .arg(Arg::new("model").long("model").default_value("gpt-5.4-mini"))
                 .arg(Arg::new("work-seconds").long("work-seconds").value_parser(clap::value_parser!(u64)).default_value("2"))
                 .arg(Arg::new("trust-dialog").long("trust-dialog").action(ArgAction::SetTrue))
-                .arg(Arg::new("transcript").long("transcript").value_name("FILE")),
+                .arg(Arg::new("transcript").long("transcript").value_name("FILE"))
+                .arg(Arg::new("prompt").long("prompt").value_name("TEXT").allow_hyphen_values(true).help("Submitted as the first turn, like a prompt on Codex's command line.")),
         )
         .subcommands(catalogue.tools().iter().map(tool_command))
 }
@@ -159,12 +160,13 @@ pub fn run(argv: Vec<OsString>) -> i32 {
         }
         Some(("raw-log-writer", sub)) => raw_log_writer(sub),
         Some(("demo", sub)) => demo::run(sub.get_one::<String>("profile").map_or("scripted", String::as_str)),
-        Some(("scripted-agent", sub)) => crate::scripted::run(
-            sub.get_one::<String>("model").map_or("gpt-5.4-mini", String::as_str),
-            *sub.get_one::<u64>("work-seconds").unwrap_or(&2),
-            sub.get_flag("trust-dialog"),
-            sub.get_one::<String>("transcript").map(String::as_str),
-        ),
+        Some(("scripted-agent", sub)) => crate::scripted::run(crate::scripted::Options {
+            model: sub.get_one::<String>("model").map_or("gpt-5.4-mini", String::as_str),
+            work_seconds: *sub.get_one::<u64>("work-seconds").unwrap_or(&2),
+            trust_dialog: sub.get_flag("trust-dialog"),
+            transcript: sub.get_one::<String>("transcript").map(String::as_str),
+            prompt: sub.get_one::<String>("prompt").map(String::as_str),
+        }),
         Some(("ext", sub)) => {
             let (code, value) = ext::run(sub);
             print_json(&value);

@@ -3,81 +3,23 @@
 
 use serde_json::{json, Map, Value};
 
-use super::v1::{doctor, limits, prompts, redaction};
-
-pub fn severity(s: limits::Severity) -> &'static str {
-    match s {
-        limits::Severity::None => "none",
-        limits::Severity::Warning => "warning",
-        limits::Severity::Limited => "limited",
-    }
-}
-
-pub fn kind(k: limits::LimitKind) -> &'static str {
-    use limits::LimitKind as K;
-    match k {
-        K::Usage => "usage",
-        K::Rate => "rate",
-        K::Credits => "credits",
-        K::Quota => "quota",
-        K::Plan => "plan",
-        K::Capacity => "capacity",
-        K::Context => "context",
-        K::Network => "network",
-        K::None => "none",
-    }
-}
-
-pub fn window(w: limits::LimitWindow) -> &'static str {
-    use limits::LimitWindow as W;
-    match w {
-        W::FiveHour => "5h",
-        W::Daily => "daily",
-        W::Weekly => "weekly",
-        W::Monthly => "monthly",
-        W::Unknown => "unknown",
-        W::None => "none",
-    }
-}
-
-pub fn tui(t: limits::TuiState) -> &'static str {
-    use limits::TuiState as T;
-    match t {
-        T::Idle => "idle",
-        T::Working => "working",
-        T::Dialog => "dialog",
-        T::Popup => "popup",
-        T::Exited => "exited",
-        T::NotRunning => "not_running",
-        T::Unknown => "unknown",
-    }
-}
-
-pub fn model_source(m: limits::ModelSource) -> &'static str {
-    use limits::ModelSource as M;
-    match m {
-        M::LimitText => "limit_evidence_text",
-        M::Assignment => "assignment_metadata",
-        M::Session => "session_metadata",
-        M::StatusText => "status_text",
-        M::Unknown => "unknown",
-    }
-}
+use super::types::{doctor, limits, prompts, redaction};
 
 pub fn classify_output(o: &limits::ClassifyOutput) -> Value {
     json!({
-        "severity": severity(o.severity),
+        "severity": o.severity.as_str(),
         "limited": o.severity == limits::Severity::Limited,
-        "kind": kind(o.kind),
-        "window": window(o.window),
+        "kind": o.kind.as_str(),
+        "window": o.window.as_str(),
         "reset_at_epoch_seconds": o.reset_at_epoch_seconds,
         "reset_at_utc": o.reset_at_epoch_seconds.map(|e| crate::timefmt::iso_utc(e as f64)),
         "model_bucket": o.model_bucket,
         "model": o.model,
-        "model_source": model_source(o.model_source),
+        "model_source": o.model_source.as_str(),
         "used_percent": o.used_percent,
-        "tui_context": tui(o.tui),
+        "tui_context": o.tui.as_str(),
         "blocks_input": o.blocks_input,
+        "dialog": (o.dialog != limits::DialogKind::None).then(|| o.dialog.as_str()),
         "rule": o.rule,
     })
 }
@@ -88,18 +30,7 @@ pub fn redact_output(o: &redaction::RedactOutput) -> Value {
 }
 
 pub fn check(c: &doctor::Check) -> Value {
-    let status = match c.status {
-        doctor::CheckStatus::Ok => "ok",
-        doctor::CheckStatus::Warning => "warning",
-        doctor::CheckStatus::Failed => "failed",
-        doctor::CheckStatus::Error => "error",
-    };
-    let severity = match c.severity {
-        doctor::Severity::Info => "info",
-        doctor::Severity::Warning => "warning",
-        doctor::Severity::Error => "error",
-    };
-    let mut obj = json!({"name": c.name, "ok": c.ok, "status": status, "severity": severity, "message": c.message});
+    let mut obj = json!({"name": c.name, "ok": c.ok, "status": c.status.as_str(), "severity": c.severity.as_str(), "message": c.message});
     for d in &c.details {
         obj[d.name.as_str()] = fact_value(&d.value);
     }

@@ -6,29 +6,39 @@
 //! binary. Overrides are pinned by sha256. A component may import nothing but
 //! `codex-master:common/log`: anything else (WASI included) is refused at load.
 //!
-//! Calls run under an epoch deadline and a memory cap. A trap throws the instance away (the next
-//! call re-instantiates from the `InstancePre`); after [`MAX_CONSECUTIVE_FAILURES`] failures in a
-//! row the kind is disabled for the process. Callers apply the fail-closed policies: withheld
+//! Calls run under an epoch deadline and a memory cap. A trap, or an output beyond its bounds,
+//! throws the instance away (the next call re-instantiates from the `InstancePre`); after
+//! [`MAX_CONSECUTIVE_FAILURES`] failures in a row the kind is disabled, then retried after a
+//! back-off that doubles up to [`MAX_BACKOFF`]. Callers apply the fail-closed policies: withheld
 //! text for redaction, state `unknown` for the classifier, `error` for a doctor check, a refused
 //! assignment for a template.
+//!
+//! Components are bound by the WIT version they were built against ([`wit`], [`worlds`]); the
+//! rest of the host sees only the host-owned [`types`].
 
 pub mod cache;
 pub mod config;
 pub mod engine;
 pub mod json;
-pub mod v1;
+pub mod types;
+pub mod wit;
+pub mod worlds;
 
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::Component;
 use wasmtime::{Engine, Store};
 
 use crate::fsafe::Dir;
 use engine::StoreState;
+pub use worlds::World;
 
-/// Failures in a row after which a kind is disabled for the process.
+/// Failures in a row after which a kind is disabled until its back-off passes.
 pub const MAX_CONSECUTIVE_FAILURES: u32 = 3;
+/// The first back-off after a kind is disabled; it doubles on each failed retry.
+pub const FIRST_BACKOFF: Duration = Duration::from_secs(30);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(600);
 /// Largest component file accepted.
 pub const MAX_COMPONENT_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -57,9 +67,17 @@ impl Kind {
         KINDS.into_iter().find(|k| k.name() == name)
     }
 
+    /// The world of this kind at `version` (`codex-master:limits/classifier@1.0.0`).
+    pub fn world_at(self, version: &str) -> String {
+        let latest = self.world();
+        let base = latest.split('@').next().unwrap_or(latest);
+        format!("{base}@{version}")
+    }
+
+    /// The newest world of this kind.
     pub fn world(self) -> &'static str {
         match self {
-            Kind::Limits => "codex-master:limits/classifier@1.0.0",
+            Kind::Limits => "codex-master:limits/classifier@1.1.0",
             Kind::Redaction => "codex-master:redaction/redactor@1.0.0",
             Kind::Doctor => "codex-master:doctor/checks@1.0.0",
             Kind::Prompts => "codex-master:prompts/templates@1.0.0",
@@ -172,43 +190,6 @@ impl Default for Limits {
     }
 }
 
-/// One world binding: how to link, pre-instantiate and instantiate it.
-pub trait World: Sized + 'static {
-    type Pre: Clone + Send + Sync + 'static;
-    const KIND: Kind;
-    fn add_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result<()>;
-    fn pre(linker: &Linker<StoreState>, component: &Component) -> wasmtime::Result<Self::Pre>;
-    fn instantiate(pre: &Self::Pre, store: &mut Store<StoreState>) -> wasmtime::Result<Self>;
-    /// (name, version, api version)
-    fn describe(&self, store: &mut Store<StoreState>) -> wasmtime::Result<(String, String, String)>;
-}
-
-macro_rules! world {
-    ($ty:ty, $pre:ty, $kind:expr, $m:ident) => {
-        impl World for $ty {
-            type Pre = $pre;
-            const KIND: Kind = $kind;
-            fn add_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
-                <$ty>::add_to_linker::<StoreState, HasSelf<StoreState>>(linker, |s| s)
-            }
-            fn pre(linker: &Linker<StoreState>, component: &Component) -> wasmtime::Result<Self::Pre> {
-                <$pre>::new(linker.instantiate_pre(component)?)
-            }
-            fn instantiate(pre: &Self::Pre, store: &mut Store<StoreState>) -> wasmtime::Result<Self> {
-                pre.instantiate(store)
-            }
-            fn describe(&self, store: &mut Store<StoreState>) -> wasmtime::Result<(String, String, String)> {
-                let info: v1::$m::ExtInfo = self.call_describe(store)?;
-                Ok((info.name, info.version, info.api_version))
-            }
-        }
-    };
-}
-world!(v1::limits::Classifier, v1::limits::ClassifierPre<StoreState>, Kind::Limits, limits);
-world!(v1::redaction::Redactor, v1::redaction::RedactorPre<StoreState>, Kind::Redaction, redaction);
-world!(v1::doctor::Checks, v1::doctor::ChecksPre<StoreState>, Kind::Doctor, doctor);
-world!(v1::prompts::Templates, v1::prompts::TemplatesPre<StoreState>, Kind::Prompts, prompts);
-
 /// What is known about a loaded component.
 #[derive(Debug, Clone)]
 pub struct Info {
@@ -227,17 +208,29 @@ pub struct Slot<W: World> {
     pre: W::Pre,
     live: Option<(Store<StoreState>, W)>,
     failures: u32,
-    disabled: bool,
+    /// Disabled until then; a call after it is a retry.
+    disabled_until: Option<Instant>,
+    backoff: Duration,
+    first_backoff: Duration,
     limits: Limits,
     pub info: Info,
 }
 
+/// Whether a kind is usable right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// Disabled after repeated failures; retried once the back-off has passed.
+    Disabled { retry_in: Duration },
+}
+
 /// Refuses any import other than the world's own: the log interface and the type-only
-/// interfaces of the common package and of the kind's package.
+/// interfaces of the common package and of the kind's package (at a version the host binds).
 fn check_imports(engine: &Engine, component: &Component, kind: Kind) -> Result<(), ExtError> {
-    let own_types = format!("codex-master:{}/types@{}", kind.name(), v1::API_VERSION);
+    let own_types = format!("codex-master:{}/types@", kind.name());
     for (name, _) in component.component_type().imports(engine) {
-        if name != v1::LOG_IMPORT && name != v1::COMMON_TYPES_IMPORT && name != own_types {
+        let own = name.strip_prefix(own_types.as_str()).and_then(wit::Version::parse).is_some_and(|v| worlds::supported(kind, v));
+        if name != wit::LOG_IMPORT && name != wit::COMMON_TYPES_IMPORT && !own {
             return Err(ExtError::ForbiddenImport { kind, import: crate::text::keep_head_chars(name, 120) });
         }
     }
@@ -250,25 +243,23 @@ pub fn detect_kind(engine: &Engine, component: &Component) -> Option<Kind> {
     KINDS.into_iter().find(|k| exports.iter().any(|e| e == k.marker_export()))
 }
 
-fn api_supported(version: &str) -> bool {
-    version.split('.').next() == Some("1")
-}
-
 impl<W: World> Slot<W> {
-    /// Compiles (or loads from cache), checks imports and exports, instantiates and asks
-    /// `describe()`.
+    /// Compiles (or loads from cache), checks imports, exports and version, instantiates and
+    /// asks `describe()`.
     pub fn load(bytes: &[u8], source: Source, cache_dir: Option<&Dir>, limits: Limits) -> Result<Slot<W>, ExtError> {
         let kind = W::KIND;
         let engine = engine::engine().map_err(|e| ExtError::Load(kind, e))?.clone();
         let sha256 = cache::sha256_hex(bytes);
         let (component, origin) = cache::load(&engine, cache_dir, bytes, &sha256).map_err(|e| ExtError::Load(kind, short_error(&e)))?;
-        check_imports(&engine, &component, kind)?;
         if detect_kind(&engine, &component) != Some(kind) {
             return Err(ExtError::WrongWorld(kind, kind.marker_export()));
         }
-        let mut linker = Linker::new(&engine);
-        W::add_to_linker(&mut linker).map_err(|e| ExtError::Load(kind, short_error(&e)))?;
-        let pre = W::pre(&linker, &component).map_err(|e| ExtError::Load(kind, short_error(&e)))?;
+        let version = worlds::component_version(&engine, &component, kind).ok_or(ExtError::WrongWorld(kind, kind.marker_export()))?;
+        if !worlds::supported(kind, version) {
+            return Err(ExtError::Version(kind, version.to_string()));
+        }
+        check_imports(&engine, &component, kind)?;
+        let pre = W::pre(&engine, &component, version).map_err(|e| ExtError::Load(kind, short_error(&e)))?;
         let info = Info {
             kind,
             source,
@@ -278,26 +269,42 @@ impl<W: World> Slot<W> {
             sha256,
             from_cache: origin == cache::Origin::Cache,
         };
-        let mut slot = Slot { engine, pre, live: None, failures: 0, disabled: false, limits, info };
-        let (name, version, api): (String, String, String) = slot.call(|w: &W, store| w.describe(store))?;
-        if !api_supported(&api) {
-            return Err(ExtError::Version(kind, crate::text::keep_head_chars(&api, 40)));
+        let mut slot = Slot { engine, pre, live: None, failures: 0, disabled_until: None, backoff: FIRST_BACKOFF, first_backoff: FIRST_BACKOFF, limits, info };
+        let described = slot.call(|w: &W, store| w.describe(store))?;
+        slot.succeeded();
+        let api = wit::Version::parse(&described.api_version);
+        if api.is_none_or(|v| !worlds::supported(kind, v)) {
+            return Err(ExtError::Version(kind, crate::text::keep_head_chars(&described.api_version, 40)));
         }
-        slot.info.name = crate::text::keep_head_chars(&name, 80);
-        slot.info.version = crate::text::keep_head_chars(&version, 40);
-        slot.info.api_version = api;
+        slot.info.name = crate::text::keep_head_chars(&described.name, 80);
+        slot.info.version = crate::text::keep_head_chars(&described.version, 40);
+        slot.info.api_version = described.api_version;
         Ok(slot)
     }
 
-    pub fn disabled(&self) -> bool {
-        self.disabled
+    /// A different first back-off (tests; the default is [`FIRST_BACKOFF`]).
+    pub fn with_backoff(mut self, first: Duration) -> Self {
+        self.backoff = first;
+        self.first_backoff = first;
+        self
     }
 
-    /// Runs one call in the sandbox. A failure throws the instance away.
+    pub fn health(&self) -> Health {
+        match self.disabled_until {
+            Some(until) => Health::Disabled { retry_in: until.saturating_duration_since(Instant::now()) },
+            None => Health::Ok,
+        }
+    }
+
+    /// Runs one call in the sandbox. A failure throws the instance away. A call only counts as
+    /// a success once its output passed its checks: the caller says so with [`Slot::succeeded`]
+    /// or [`Slot::reject_output`].
     pub fn call<R>(&mut self, f: impl FnOnce(&W, &mut Store<StoreState>) -> wasmtime::Result<R>) -> Result<R, ExtError> {
         let kind = W::KIND;
-        if self.disabled {
-            return Err(ExtError::Disabled(kind));
+        if let Some(until) = self.disabled_until {
+            if Instant::now() < until {
+                return Err(ExtError::Disabled(kind));
+            }
         }
         if self.live.is_none() {
             let mut store = engine::new_store(&self.engine, kind.name(), self.limits.memory_bytes);
@@ -309,23 +316,34 @@ impl<W: World> Slot<W> {
         }
         let (store, w) = self.live.as_mut().expect("instance present");
         engine::arm(store, self.limits.deadline);
-        match f(w, store) {
-            Ok(r) => {
-                self.failures = 0;
-                Ok(r)
-            }
-            Err(e) => Err(self.failed(&e)),
+        f(w, store).map_err(|e| self.failed(&e))
+    }
+
+    /// The last call's output passed its checks: the failure run is over.
+    pub fn succeeded(&mut self) {
+        self.failures = 0;
+        if self.disabled_until.take().is_some() {
+            self.backoff = self.first_backoff;
+            tracing::info!(extension = %W::KIND, "re-enabled after a successful retry");
         }
     }
 
-    /// Records a failed call: the instance is discarded; repeated failures disable the kind.
-    fn failed(&mut self, e: &wasmtime::Error) -> ExtError {
+    fn count_failure(&mut self) {
         self.live = None;
         self.failures += 1;
-        if self.failures >= MAX_CONSECUTIVE_FAILURES {
-            self.disabled = true;
-            tracing::warn!(extension = %W::KIND, "disabled after repeated failures");
+        if self.disabled_until.is_some() {
+            // A failed retry: wait longer next time.
+            self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+            self.disabled_until = Some(Instant::now() + self.backoff);
+        } else if self.failures >= MAX_CONSECUTIVE_FAILURES {
+            self.disabled_until = Some(Instant::now() + self.backoff);
+            tracing::warn!(extension = %W::KIND, retry_in_seconds = self.backoff.as_secs(), "disabled after repeated failures");
         }
+    }
+
+    /// Records a failed call.
+    fn failed(&mut self, e: &wasmtime::Error) -> ExtError {
+        self.count_failure();
         let kind = W::KIND;
         match e.downcast_ref::<wasmtime::Trap>() {
             Some(wasmtime::Trap::Interrupt) => ExtError::Timeout(kind, self.limits.deadline.as_millis() as u64),
@@ -337,11 +355,7 @@ impl<W: World> Slot<W> {
 
     /// Records an output that broke its bounds as a failure.
     pub fn reject_output(&mut self) -> ExtError {
-        self.live = None;
-        self.failures += 1;
-        if self.failures >= MAX_CONSECUTIVE_FAILURES {
-            self.disabled = true;
-        }
+        self.count_failure();
         ExtError::OutputTooLarge(W::KIND)
     }
 }
@@ -355,10 +369,10 @@ type Cell<W> = Mutex<Option<Result<Slot<W>, ExtError>>>;
 /// The process's active extensions, loaded on first use.
 pub struct Extensions {
     settings: config::Settings,
-    limits: Cell<v1::limits::Classifier>,
-    redaction: Cell<v1::redaction::Redactor>,
-    doctor: Cell<v1::doctor::Checks>,
-    prompts: Cell<v1::prompts::Templates>,
+    limits: Cell<worlds::Limits>,
+    redaction: Cell<worlds::Redaction>,
+    doctor: Cell<worlds::Doctor>,
+    prompts: Cell<worlds::Prompts>,
 }
 
 /// The process-wide extensions.
@@ -402,6 +416,8 @@ pub mod bounds {
     pub const MAX_REPORT_REQUEST_CHARS: usize = 1_000;
 }
 
+use types::{doctor, limits, prompts, redaction};
+
 impl Extensions {
     pub fn new(settings: config::Settings) -> Extensions {
         Extensions { settings, limits: Mutex::new(None), redaction: Mutex::new(None), doctor: Mutex::new(None), prompts: Mutex::new(None) }
@@ -412,79 +428,93 @@ impl Extensions {
     }
 
     /// Classifies agent text. On failure the caller reports state `unknown`.
-    pub fn classify(&self, input: &v1::limits::ClassifyInput) -> Result<v1::limits::ClassifyOutput, ExtError> {
+    pub fn classify(&self, input: &limits::ClassifyInput) -> Result<limits::ClassifyOutput, ExtError> {
         with_slot(&self.limits, &self.settings, |slot| {
-            let out = slot.call(|w, s| w.call_classify(s, input))?;
+            let out = slot.call(|w, s| w.classify(s, input))?;
             let too_long = |o: &Option<String>| o.as_ref().is_some_and(|m| m.chars().count() > bounds::MAX_MODEL_CHARS);
             if out.rule.chars().count() > bounds::MAX_RULE_CHARS || too_long(&out.model) || too_long(&out.model_bucket) {
                 return Err(slot.reject_output());
             }
+            slot.succeeded();
             Ok(out)
         })
     }
 
     /// Redacts text. On failure the caller withholds the text.
-    pub fn redact(&self, text: &str, known_paths: &[String]) -> Result<v1::redaction::RedactOutput, ExtError> {
+    pub fn redact(&self, text: &str, known_paths: &[String]) -> Result<redaction::RedactOutput, ExtError> {
         with_slot(&self.redaction, &self.settings, |slot| {
-            let input = v1::redaction::RedactInput { text: text.to_owned(), known_paths: known_paths.to_vec() };
-            let out = slot.call(|w, s| w.call_redact(s, &input))?;
+            let out = slot.call(|w, s| w.redact(s, text, known_paths))?;
             if !bounds::redaction_ok(text.len(), out.text.len()) {
                 return Err(slot.reject_output());
             }
+            slot.succeeded();
             Ok(out)
         })
     }
 
     /// Redacts each line on its own.
-    pub fn redact_lines(&self, lines: &[String], known_paths: &[String]) -> Result<Vec<v1::redaction::RedactOutput>, ExtError> {
+    pub fn redact_lines(&self, lines: &[String], known_paths: &[String]) -> Result<Vec<redaction::RedactOutput>, ExtError> {
         with_slot(&self.redaction, &self.settings, |slot| {
-            let out = slot.call(|w, s| w.call_redact_lines(s, lines, known_paths))?;
+            let out = slot.call(|w, s| w.redact_lines(s, lines, known_paths))?;
             let ok = out.len() == lines.len() && out.iter().zip(lines).all(|(o, l)| bounds::redaction_ok(l.len(), o.text.len()));
             if !ok {
                 return Err(slot.reject_output());
             }
+            slot.succeeded();
             Ok(out)
         })
     }
 
     /// Evaluates doctor facts into checks.
-    pub fn evaluate(&self, facts: &[v1::doctor::Fact]) -> Result<Vec<v1::doctor::Check>, ExtError> {
+    pub fn evaluate(&self, facts: &[doctor::Fact]) -> Result<Vec<doctor::Check>, ExtError> {
         with_slot(&self.doctor, &self.settings, |slot| {
-            let out = slot.call(|w, s| w.call_evaluate(s, facts))?;
+            let out = slot.call(|w, s| w.evaluate(s, facts))?;
             if out.len() > bounds::MAX_CHECKS || out.iter().any(|c| c.message.chars().count() > bounds::MAX_CHECK_MESSAGE_CHARS) {
                 return Err(slot.reject_output());
             }
+            slot.succeeded();
             Ok(out)
         })
     }
 
     /// Renders an assignment prompt. Any failure refuses the assignment.
-    pub fn render_assignment(&self, a: &v1::prompts::Assignment) -> Result<String, ExtError> {
+    pub fn render_assignment(&self, a: &prompts::Assignment) -> Result<String, ExtError> {
         with_slot(&self.prompts, &self.settings, |slot| {
-            let out = slot.call(|w, s| w.call_render_assignment(s, a))?;
+            let out = slot.call(|w, s| w.render_assignment(s, a))?;
             match out {
-                Ok(text) if text.chars().count() <= bounds::MAX_PROMPT_CHARS => Ok(text),
-                Ok(_) => Err(ExtError::Refused(Kind::Prompts, format!("the rendered prompt exceeds {} characters", bounds::MAX_PROMPT_CHARS))),
-                Err(msg) => Err(ExtError::Refused(Kind::Prompts, crate::text::keep_head_chars(&msg, 300))),
+                Ok(text) if text.chars().count() <= bounds::MAX_PROMPT_CHARS => {
+                    slot.succeeded();
+                    Ok(text)
+                }
+                Ok(_) => Err(slot.reject_output()),
+                Err(msg) => {
+                    slot.succeeded();
+                    Err(ExtError::Refused(Kind::Prompts, crate::text::keep_head_chars(&msg, 300)))
+                }
             }
         })
     }
 
     /// Renders the one-line report request.
-    pub fn render_report_request(&self, r: &v1::prompts::ReportRequest) -> Result<String, ExtError> {
-        with_slot(&self.prompts, &self.settings, |slot| {
-            match slot.call(|w, s| w.call_render_report_request(s, r))? {
-                Ok(text) if text.chars().count() <= bounds::MAX_REPORT_REQUEST_CHARS && !text.contains('\n') => Ok(text),
-                Ok(_) => Err(slot.reject_output()),
-                Err(msg) => Err(ExtError::Refused(Kind::Prompts, crate::text::keep_head_chars(&msg, 300))),
+    pub fn render_report_request(&self, r: &prompts::ReportRequest) -> Result<String, ExtError> {
+        with_slot(&self.prompts, &self.settings, |slot| match slot.call(|w, s| w.render_report_request(s, r))? {
+            Ok(text) if text.chars().count() <= bounds::MAX_REPORT_REQUEST_CHARS && !text.contains('\n') => {
+                slot.succeeded();
+                Ok(text)
+            }
+            Ok(_) => Err(slot.reject_output()),
+            Err(msg) => {
+                slot.succeeded();
+                Err(ExtError::Refused(Kind::Prompts, crate::text::keep_head_chars(&msg, 300)))
             }
         })
     }
 
-    /// The state of one kind (loading it if needed): info, or the error that keeps it off.
-    pub fn status(&self, kind: Kind) -> Result<(Info, bool), ExtError> {
-        fn get<W: World>(cell: &Cell<W>, settings: &config::Settings) -> Result<(Info, bool), ExtError> {
-            with_slot(cell, settings, |slot| Ok((slot.info.clone(), slot.disabled())))
+    /// The state of one kind (loading it if needed): info and health, or the error that keeps
+    /// it off.
+    pub fn status(&self, kind: Kind) -> Result<(Info, Health), ExtError> {
+        fn get<W: World>(cell: &Cell<W>, settings: &config::Settings) -> Result<(Info, Health), ExtError> {
+            with_slot(cell, settings, |slot| Ok((slot.info.clone(), slot.health())))
         }
         match kind {
             Kind::Limits => get(&self.limits, &self.settings),

@@ -26,8 +26,11 @@ pub struct AgentMeta {
     pub profile: String,
     pub session: String,
     pub cwd: String,
-    pub model: String,
-    pub model_reasoning_effort: String,
+    /// The model the config named at start (`None`: the CLI's own default).
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub model_reasoning_effort: Option<String>,
     pub started_at_epoch: f64,
     pub run_id: String,
     /// File name of the active raw log inside `R/raw/`.

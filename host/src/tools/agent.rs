@@ -11,7 +11,10 @@ use serde_json::{json, Value};
 use super::lease::{busy_error, generation_arg, generation_param, refusal_error};
 use super::status::observe;
 use super::{agent_error_entry, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED};
-use crate::agents::{procs, runner_ok, AgentSpec, Profile, Registry};
+use crate::agents::profiles::collapse;
+use crate::agents::profiles::{DialogChoice, HomeError};
+use crate::agents::{procs, runner_ok, AgentSpec, AgentState, Profile, Registry};
+use crate::ext::types::limits::DialogKind;
 use crate::lease::{self, Lease, DEFAULT_TTL_SECONDS};
 use crate::mcp::schema::{Args, Param};
 use crate::state::meta::{AgentMeta, LastSend, SENT_HEAD_CHARS};
@@ -57,8 +60,9 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                     "cwd": out::not_returned(),
                     "cwd_state": {"const": "set"},
                     "lease": lease.clone(),
-                    "model": {"type": "string"},
-                    "model_reasoning_effort": {"type": "string"},
+                    "model": out::nullable("string"),
+                    "model_reasoning_effort": out::nullable("string"),
+                    "trust": {"enum": ["written", "present", "not_managed", "disabled"]},
                     "raw_log": out::not_returned(),
                     "raw_log_max_bytes": {"type": "integer"},
                     "home_external_process_count": {"type": "integer"},
@@ -92,7 +96,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                     "typed": {"type": "boolean"},
                     "submitted": {"type": "boolean"},
                     "turn_started": {"type": "boolean"},
-                    "receipt": {"enum": ["typed", "turn_started", "submitted_no_turn_started", "blocked_by_limit", "waiting_on_dialog", "exited"]},
+                    "receipt": {"enum": Receipt::ALL.map(Receipt::as_str)},
                     "state": {"type": "string"},
                     "lease": lease.clone(),
                     "response_output": out::not_returned(),
@@ -131,6 +135,32 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             hints: mutating,
             multi_agent: false,
             handler: report_request,
+        },
+        ToolDef {
+            name: "agent_dialog_answer",
+            title: "Answer an agent's dialog",
+            description: "Answer the dialog that holds an agent's screen with its one allowlisted choice: `trust` for the folder-trust dialog (only when it names the agent's recorded working directory), `keep_current_model` for the switch-model popup, `no` for the limit-increase popup. agent_status names the open dialog and its answer. Never types free text. Claims or renews this client's lease.",
+            cli_name: "dialog-answer",
+            params: vec![
+                super::agent_param::one(reg),
+                Param::choice("choice", &DialogChoice::ALL.map(DialogChoice::as_str), "The answer: trust, keep_current_model or no.").required().positional(),
+                generation_param(),
+            ],
+            output: out::object(
+                json!({
+                    "agent": {"type": "string"},
+                    "status": {"const": "answered"},
+                    "dialog": {"type": "string"},
+                    "choice": {"type": "string"},
+                    "state": {"type": "string"},
+                    "dialog_closed": {"type": "boolean"},
+                    "lease": lease.clone(),
+                }),
+                &["agent", "status", "dialog", "choice", "state", "dialog_closed"],
+            ),
+            hints: mutating,
+            multi_agent: false,
+            handler: dialog_answer,
         },
         ToolDef {
             name: "agent_interrupt",
@@ -242,7 +272,10 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
     let spec = spec(ctx, agent)?;
     let client = ctx.client_id.clone();
     if let Some(p) = pane(&spec).await? {
-        let users = spec.home.as_deref().map(procs::home_users).unwrap_or_default();
+        let users = match (spec.home.as_deref(), spec.provider().home_var()) {
+            (Some(h), Some(var)) => procs::home_users(h, var),
+            _ => procs::HomeUsers::default(),
+        };
         let lease = blocking({
             let (a, c) = (agent.to_owned(), client.clone());
             move || Ok(lease::read(&State::open()?, &a).public(&a, &c))
@@ -254,6 +287,7 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
         }));
     }
     // The runner: a regular executable, never a symlink (the scripted agent is this binary).
+    let provider = spec.provider();
     let runner = match (&spec.runner, spec.profile) {
         (Some(r), _) => {
             if !runner_ok(r) {
@@ -264,8 +298,8 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
         (None, Profile::Scripted) => std::env::current_exe().map_err(|_| ToolError::new("internal_error", "the server's own executable cannot be found"))?,
         (None, _) => return Err(ToolError::new("runner_not_configured", format!("no runner is configured for agent {agent}"))),
     };
-    if let Some(home) = &spec.home {
-        let users = procs::home_users(home);
+    if let (Some(home), Some(var)) = (&spec.home, provider.home_var()) {
+        let users = procs::home_users(home, var);
         if users.external > 0 {
             return Err(ToolError::new(
                 "agent_home_in_use",
@@ -280,6 +314,7 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
     };
     let start_dir = std::fs::canonicalize(&start_dir).ok().filter(|p| p.is_dir()).ok_or_else(|| ToolError::new("cwd_not_directory", "cwd is not a directory"))?;
     let state_root = crate::state::root_path()?;
+    let trust = prepare_home(&spec, &start_dir).await?;
 
     // The lock is held from the lease claim to the metadata write: no other start, send or stop
     // of this agent interleaves. Filesystem work runs on the blocking pool, tmux on the runtime.
@@ -312,14 +347,9 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
     };
 
     let mut words: Vec<String> = vec!["env".into(), "CODEX_MASTER_MCP=1".into(), "CODEX_AGENT_MCP=1".into()];
-    if let (Some(home), Profile::Codex) = (&spec.home, spec.profile) {
-        words.push(format!("CODEX_HOME={}", home.display()));
-    }
+    words.extend(provider.launch_env(&spec).into_iter().map(|(k, v)| format!("{k}={v}")));
     words.push(runner.to_string_lossy().into_owned());
-    words.extend(spec.launch_args());
-    if let Some(p) = prompt {
-        words.push(p.to_owned());
-    }
+    words.extend(provider.launch_args(&spec, prompt));
     let command = tmux::shell_join(&words);
     if let Err(e) = tmux::new_session(&spec.session, &start_dir.to_string_lossy(), &command, PANE_WIDTH, PANE_HEIGHT).await {
         // The session may belong to someone else: never kill it here.
@@ -362,8 +392,31 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
     Ok(json!({
         "agent": agent, "status": "started", "backend": "tmux", "session": spec.session, "pid": pid, "profile": spec.profile.name(),
         "cwd": NOT_RETURNED, "cwd_state": "set", "lease": lease, "model": spec.model, "model_reasoning_effort": spec.reasoning_effort,
-        "raw_log": NOT_RETURNED, "raw_log_max_bytes": MAX_RAW_LOG_BYTES, "raw_output": NOT_RETURNED,
+        "trust": trust, "raw_log": NOT_RETURNED, "raw_log_max_bytes": MAX_RAW_LOG_BYTES, "raw_output": NOT_RETURNED,
     }))
+}
+
+/// Writes the folder trust into a managed home (off the async threads); says what it did.
+async fn prepare_home(spec: &AgentSpec, cwd: &std::path::Path) -> Result<&'static str, ToolError> {
+    if spec.home.is_none() || spec.provider().name() != "codex" {
+        return Ok("not_managed");
+    }
+    if !spec.trust_cwd {
+        return Ok("disabled");
+    }
+    let (spec, cwd) = (spec.clone(), cwd.to_path_buf());
+    blocking(move || {
+        let wrote = spec.provider().prepare_home(&spec, &cwd).map_err(|e| {
+            let code = match e {
+                HomeError::Unsafe => "agent_home_unsafe",
+                HomeError::Invalid => "agent_home_config_invalid",
+                HomeError::Io(_) => "agent_home_unwritable",
+            };
+            ToolError::new(code, format!("agent {}: {e}", spec.name))
+        })?;
+        Ok(if wrote { "written" } else { "present" })
+    })
+    .await
 }
 
 /// Removes control characters a paste must not carry (an embedded `ESC[201~` would end the
@@ -401,16 +454,12 @@ fn probe(text: &str) -> String {
     head
 }
 
-fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 fn send(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agent = args.str("agent").unwrap_or_default().to_owned();
         let confirm = Duration::from_secs(args.int("confirm_seconds").unwrap_or(10) as u64);
         let opts = SendOptions { enter: args.flag("enter"), confirm, lead_send: true, expected: generation_arg(&args), before_typing: None };
-        send_text(&ctx, &agent, args.str("text").unwrap_or_default(), opts).await
+        send_text(&ctx, &agent, args.str("text").unwrap_or_default(), opts).await.map(|sent| sent.to_json())
     })
 }
 
@@ -430,10 +479,80 @@ pub struct SendOptions {
     pub before_typing: Option<BeforeTyping>,
 }
 
+/// What a send's receipt says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receipt {
+    /// Typed without Enter.
+    Typed,
+    TurnStarted,
+    SubmittedNoTurnStarted,
+    BlockedByLimit,
+    WaitingOnDialog,
+    Exited,
+}
+
+impl Receipt {
+    pub const ALL: [Receipt; 6] =
+        [Receipt::Typed, Receipt::TurnStarted, Receipt::SubmittedNoTurnStarted, Receipt::BlockedByLimit, Receipt::WaitingOnDialog, Receipt::Exited];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Receipt::Typed => "typed",
+            Receipt::TurnStarted => "turn_started",
+            Receipt::SubmittedNoTurnStarted => "submitted_no_turn_started",
+            Receipt::BlockedByLimit => "blocked_by_limit",
+            Receipt::WaitingOnDialog => "waiting_on_dialog",
+            Receipt::Exited => "exited",
+        }
+    }
+}
+
+/// A delivered send.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub agent: String,
+    pub chars: usize,
+    pub control_chars_removed: usize,
+    pub submitted: bool,
+    pub turn_started: bool,
+    pub receipt: Receipt,
+    pub state: AgentState,
+    /// The public view of the lease after the send.
+    pub lease: Value,
+    /// The raw log's size when the turn was first seen started (the echo is in, an answer is
+    /// not yet): growth past it is the agent's answer.
+    pub log_bytes_at_turn: Option<u64>,
+}
+
+impl Sent {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "agent": self.agent, "status": "sent", "chars": self.chars, "control_chars_removed": self.control_chars_removed,
+            "paste_mode": "bracketed_paste", "typed": true, "submitted": self.submitted, "turn_started": self.turn_started,
+            "receipt": self.receipt.as_str(), "state": self.state.as_str(), "lease": self.lease, "response_output": NOT_RETURNED,
+        })
+    }
+}
+
+/// The refusal for an agent whose screen is held by a dialog: typing would answer it.
+pub fn dialog_refusal(agent: &str, kind: DialogKind) -> ToolError {
+    let answer = DialogChoice::allowed_for(kind).map(DialogChoice::as_str);
+    let hint = match answer {
+        Some(a) => format!("answer it with agent_dialog_answer (choice {a})"),
+        None => "it needs a person at the terminal".to_owned(),
+    };
+    ToolError::new("waiting_on_dialog", format!("agent {agent} is waiting on a {} dialog; nothing was typed; {hint}", kind.as_str()))
+        .with("agent", json!(agent))
+        .with("dialog", json!(kind.as_str()))
+        .with("answer", json!(answer))
+        .with("typed", json!(false))
+        .with("submitted", json!(false))
+}
+
 /// Sends `raw_text` through the lease gate with a receipt (the body of `agent_send`, also used
 /// by report requests and assignments). The agent lock is held from the lease check to the
-/// metadata write.
-pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions) -> Result<Value, ToolError> {
+/// metadata write. A dialog on screen refuses the send before anything is typed.
+pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions) -> Result<Sent, ToolError> {
     let SendOptions { enter, confirm, lead_send, expected, before_typing } = opts;
     let agent = agent.to_owned();
     let (text, removed) = sanitize_send_text(raw_text);
@@ -446,6 +565,11 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
         None => return Err(ToolError::new("agent_not_running", format!("agent {agent} is not running"))),
         Some(p) if p.dead => return Err(ToolError::new("agent_exited", format!("agent {agent} has exited; stop and start it again"))),
         Some(_) => {}
+    }
+    if let Ok(Ok(obs)) = observe(ctx, std::slice::from_ref(&agent)).await.map(|mut v| v.remove(0)) {
+        if obs.dialog != DialogKind::None {
+            return Err(dialog_refusal(&agent, obs.dialog));
+        }
     }
     let held = Locked::acquire(&agent).await?;
     let fresh = held
@@ -484,70 +608,88 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
     drop(held);
     let typing = typing?;
     if !typing.typed {
+        // A dialog that opened meanwhile is the likely reason: say so, not "retry".
+        if let Ok(Ok(obs)) = observe(ctx, std::slice::from_ref(&agent)).await.map(|mut v| v.remove(0)) {
+            if obs.dialog != DialogKind::None {
+                return Err(dialog_refusal(&agent, obs.dialog));
+            }
+        }
         return Err(ToolError::new("send_not_typed", format!("the text did not appear in agent {agent}'s composer; nothing was submitted"))
             .retryable()
+            .with("retry_after_seconds", json!(2))
             .with("agent", json!(agent))
             .with("typed", json!(false))
-            .with("submitted", json!(false))
-            .with("state", json!("unknown")));
+            .with("submitted", json!(false)));
     }
     let r = if enter {
         watch_turn(ctx, &spec, &typing, confirm).await
     } else {
-        Delivery { submitted: false, turn_started: false, receipt: "typed", state: "idle" }
+        Delivery { submitted: false, receipt: Receipt::Typed, state: AgentState::Idle, log_bytes_at_turn: None }
     };
-    Ok(json!({
-        "agent": agent, "status": "sent", "chars": chars, "control_chars_removed": removed, "paste_mode": "bracketed_paste",
-        "typed": true, "submitted": r.submitted, "turn_started": r.turn_started, "receipt": r.receipt, "state": r.state,
-        "lease": lease, "response_output": NOT_RETURNED,
-    }))
+    Ok(Sent {
+        agent,
+        chars,
+        control_chars_removed: removed,
+        submitted: r.submitted,
+        turn_started: r.receipt == Receipt::TurnStarted,
+        receipt: r.receipt,
+        state: r.state,
+        lease,
+        log_bytes_at_turn: r.log_bytes_at_turn,
+    })
 }
 
 /// Renders the report request with the prompts extension and sends it (not as a lead send).
-pub async fn request_report(ctx: &Ctx, agent: &str, assignment_id: Option<String>, enter: bool, expected: Option<u64>) -> Result<Value, ToolError> {
+pub async fn request_report(ctx: &Ctx, agent: &str, assignment_id: Option<String>, enter: bool, expected: Option<u64>) -> Result<Sent, ToolError> {
     let locale = crate::ext::extensions().settings().locale.clone();
-    let request = crate::ext::v1::prompts::ReportRequest { assignment_id: assignment_id.clone(), locale };
+    let request = crate::ext::types::prompts::ReportRequest { assignment_id, locale };
     let text = blocking(move || crate::ext::extensions().render_report_request(&request).map_err(|e| ToolError::new(e.code(), e.to_string()))).await?;
     let opts = SendOptions { enter, confirm: Duration::from_secs(5), lead_send: false, expected, before_typing: None };
-    let sent = send_text(ctx, agent, &text, opts).await?;
-    Ok(json!({
-        "agent": agent,
-        "status": "report_requested",
-        "submitted": sent["submitted"],
-        "turn_started": sent["turn_started"],
-        "assignment_id": assignment_id,
-        "lease": sent["lease"],
-        "prompt_output": NOT_RETURNED,
-        "response_output": NOT_RETURNED,
-        "send": sent,
-    }))
+    send_text(ctx, agent, &text, opts).await
 }
 
 fn report_request(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agent = args.str("agent").unwrap_or_default().to_owned();
         let id = args.text("assignment_id").map(str::to_owned);
-        request_report(&ctx, &agent, id, args.flag("enter"), generation_arg(&args)).await
+        let sent = request_report(&ctx, &agent, id.clone(), args.flag("enter"), generation_arg(&args)).await?;
+        Ok(json!({
+            "agent": agent,
+            "status": "report_requested",
+            "submitted": sent.submitted,
+            "turn_started": sent.turn_started,
+            "assignment_id": id,
+            "lease": sent.lease,
+            "prompt_output": NOT_RETURNED,
+            "response_output": NOT_RETURNED,
+            "send": sent.to_json(),
+        }))
     })
 }
 
 /// What the watch after typing saw (the text was typed by then).
 struct Delivery {
     submitted: bool,
-    turn_started: bool,
-    receipt: &'static str,
-    state: &'static str,
+    receipt: Receipt,
+    state: AgentState,
+    log_bytes_at_turn: Option<u64>,
 }
 
 async fn capture_bottom(session: &str) -> String {
     tmux::capture_pane(session, 40).await.unwrap_or_default()
 }
 
-/// What the typing phase saw: whether the text reached the composer, and the pane right then.
+/// What the typing phase saw: whether the text reached the composer, and the probe it looked
+/// for.
 struct Typing {
     typed: bool,
     probe: String,
-    snapshot: String,
+}
+
+/// Whether the composer of `pane` holds the text whose probe is `probe` (or, after a change,
+/// the placeholder of a large paste).
+fn composer_holds(spec: &AgentSpec, pane: &str, probe: &str, changed: bool) -> bool {
+    spec.provider().composer_text(pane).is_some_and(|c| c.contains(probe) || (changed && c.to_lowercase().contains("[pasted content")))
 }
 
 /// Pastes, checks that the text is in the composer, and presses Enter when asked.
@@ -558,59 +700,191 @@ async fn type_text(spec: &AgentSpec, text: &str, enter: bool) -> Result<Typing, 
     tmux::paste(&spec.session, &buffer, text).await.map_err(|e| tmux_error("paste", agent, e))?;
     let probe = collapse(&probe(text));
     let started = Instant::now();
-    let mut snapshot = String::new();
     while started.elapsed() < TYPED_WAIT {
-        snapshot = capture_bottom(&spec.session).await;
-        let bottom = collapse(&snapshot.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"));
-        if bottom.contains(&probe) || (snapshot != before && bottom.to_lowercase().contains("[pasted content")) {
+        let snapshot = capture_bottom(&spec.session).await;
+        if composer_holds(spec, &snapshot, &probe, snapshot != before) {
             if enter {
                 tmux::send_keys(&spec.session, &["Enter"]).await.map_err(|e| tmux_error("send Enter", agent, e))?;
             }
-            return Ok(Typing { typed: true, probe, snapshot });
+            return Ok(Typing { typed: true, probe });
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Ok(Typing { typed: false, probe, snapshot })
+    Ok(Typing { typed: false, probe })
 }
 
-/// After Enter: watches (bounded by `confirm`) for the turn to start, a limit, a dialog or an exit.
+/// How long a started turn is watched for a limit or a dialog that ends it at once (a 429
+/// arrives within this on a fast link).
+const SETTLE: Duration = Duration::from_millis(1200);
+
+/// After Enter: watches (bounded by `confirm`) for the turn to start, a limit, a dialog or an
+/// exit. A turn that already ended (the composer moved on and output follows our echo) counts
+/// as started at once. A working turn is watched a moment longer, so a limit or a popup that
+/// ends it at once is reported as such.
 async fn watch_turn(ctx: &Ctx, spec: &AgentSpec, typing: &Typing, confirm: Duration) -> Delivery {
     let started = Instant::now();
     let agents = [spec.name.clone()];
-    let mut last_state = "unknown";
+    let provider = spec.provider();
+    let mut last_state = AgentState::Unknown;
+    let mut turn_seen: Option<(Instant, Option<u64>)> = None;
+    let mut limited_once = false;
     loop {
         if let Ok(Ok(obs)) = observe(ctx, &agents).await.map(|mut v| v.remove(0)) {
             last_state = obs.state;
+            // The composer and the echo are read from the snapshot the classifier saw.
+            let echo = provider.output_after_echo(&obs.pane, &typing.probe);
             let receipt = match obs.state {
-                "working" => Some("turn_started"),
-                "limited" => Some("blocked_by_limit"),
-                "dialog" => Some("waiting_on_dialog"),
-                "exited" | "not_running" => Some("exited"),
-                // A turn that already finished: the composer is empty again and the pane moved on.
-                "idle" | "warned" => {
-                    let now = capture_bottom(&spec.session).await;
-                    (now != typing.snapshot && !collapse(&composer_line(&now)).contains(&typing.probe)).then_some("turn_started")
+                AgentState::Working => Some(Receipt::TurnStarted),
+                // A limit read while our echo is not drawn yet may be an older one: believe it
+                // when the echo shows, or when the next observation agrees.
+                AgentState::Limited if echo.is_some() || limited_once => Some(Receipt::BlockedByLimit),
+                AgentState::Limited => {
+                    limited_once = true;
+                    None
                 }
-                _ => None,
+                AgentState::Dialog => Some(Receipt::WaitingOnDialog),
+                AgentState::Exited | AgentState::NotRunning => Some(Receipt::Exited),
+                AgentState::Idle | AgentState::Warned => {
+                    // Taken (the composer moved on) and answered, or scrolled past: a finished
+                    // turn. Only our echo so far: not started yet.
+                    let taken = !composer_holds(spec, &obs.pane, &typing.probe, false);
+                    match echo {
+                        _ if !taken => None,
+                        Some(false) => None,
+                        Some(true) => return Delivery { submitted: true, receipt: Receipt::TurnStarted, state: obs.state, log_bytes_at_turn: turn_seen.map_or(obs.log_bytes, |t| t.1) },
+                        None => Some(Receipt::TurnStarted),
+                    }
+                }
+                AgentState::Unknown => None,
             };
-            if let Some(receipt) = receipt {
-                return Delivery { submitted: true, turn_started: receipt == "turn_started", receipt, state: obs.state };
+            match receipt {
+                Some(Receipt::TurnStarted) => {
+                    let (seen, bytes) = *turn_seen.get_or_insert_with(|| (Instant::now(), obs.log_bytes));
+                    if seen.elapsed() >= SETTLE || started.elapsed() >= confirm {
+                        return Delivery { submitted: true, receipt: Receipt::TurnStarted, state: obs.state, log_bytes_at_turn: bytes };
+                    }
+                }
+                Some(receipt) => return Delivery { submitted: true, receipt, state: obs.state, log_bytes_at_turn: turn_seen.and_then(|t| t.1) },
+                None => {}
             }
         }
         if started.elapsed() >= confirm {
-            return Delivery { submitted: true, turn_started: false, receipt: "submitted_no_turn_started", state: last_state };
+            let receipt = if turn_seen.is_some() { Receipt::TurnStarted } else { Receipt::SubmittedNoTurnStarted };
+            return Delivery { submitted: true, receipt, state: last_state, log_bytes_at_turn: turn_seen.and_then(|t| t.1) };
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-/// The composer's line(s): from the last line starting with `›` to the end of the pane.
-fn composer_line(pane: &str) -> String {
-    let lines: Vec<&str> = pane.lines().collect();
-    match lines.iter().rposition(|l| l.trim_start().starts_with('›')) {
-        Some(i) => lines[i..].join("\n").trim_start().trim_start_matches('›').to_owned(),
-        None => String::new(),
+
+fn dialog_answer(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+    Box::pin(async move {
+        let agent = args.str("agent").unwrap_or_default().to_owned();
+        let choice = args.str("choice").and_then(DialogChoice::from_name).ok_or_else(|| ToolError::invalid_arguments("choice must be trust, keep_current_model or no"))?;
+        answer_dialog(&ctx, &agent, choice, generation_arg(&args)).await
+    })
+}
+
+/// Path lines a trust dialog shows (`/work/repo`, `~/repo`).
+fn dialog_paths(pane: &str) -> Vec<String> {
+    pane.lines().map(str::trim).filter(|l| l.starts_with('/') || l.starts_with("~/")).map(str::to_owned).collect()
+}
+
+/// Whether every folder the trust dialog names is the agent's recorded working directory
+/// (Codex may show it under `~`, and names the repository root when trust would reach it).
+fn trust_names_only(pane: &str, cwd: &str) -> bool {
+    let home = std::env::var("HOME").ok().filter(|h| h.starts_with('/'));
+    let shown = dialog_paths(pane);
+    !shown.is_empty()
+        && shown.iter().all(|p| {
+            let expanded = match (p.strip_prefix("~/"), &home) {
+                (Some(rest), Some(h)) => format!("{}/{rest}", h.trim_end_matches('/')),
+                _ => p.clone(),
+            };
+            expanded.trim_end_matches('/') == cwd.trim_end_matches('/')
+        })
+}
+
+/// The body of `agent_dialog_answer`: checks the dialog and the choice, then picks the option
+/// under the lease gate. Only allowlisted options are ever selected.
+pub async fn answer_dialog(ctx: &Ctx, agent: &str, choice: DialogChoice, expected: Option<u64>) -> Result<Value, ToolError> {
+    let agent = agent.to_owned();
+    let spec = spec(ctx, &agent)?;
+    match pane(&spec).await? {
+        None => return Err(ToolError::new("agent_not_running", format!("agent {agent} is not running"))),
+        Some(p) if p.dead => return Err(ToolError::new("agent_exited", format!("agent {agent} has exited; stop and start it again"))),
+        Some(_) => {}
     }
+    let obs = observe(ctx, std::slice::from_ref(&agent)).await?.remove(0)?;
+    let kind = obs.dialog;
+    if kind == DialogKind::None {
+        return Err(ToolError::new("no_dialog", format!("agent {agent} shows no dialog; nothing was typed")).with("state", json!(obs.state.as_str())));
+    }
+    let allowed = DialogChoice::allowed_for(kind);
+    if allowed != Some(choice) {
+        return Err(ToolError::new("dialog_choice_not_allowed", format!("a {} dialog does not take the answer {}", kind.as_str(), choice.as_str()))
+            .with("dialog", json!(kind.as_str()))
+            .with("answer", json!(allowed.map(DialogChoice::as_str))));
+    }
+    let screen = capture_bottom(&spec.session).await;
+    if choice == DialogChoice::Trust {
+        let a = agent.clone();
+        let cwd = blocking(move || Ok(State::open()?.read_meta(&a)?.map(|m| m.cwd))).await?;
+        if !cwd.is_some_and(|c| trust_names_only(&screen, &c)) {
+            return Err(ToolError::new("dialog_trust_not_cwd", format!("the trust dialog of agent {agent} names a folder other than the working directory it was started in; nothing was typed")));
+        }
+    }
+    let answer = spec
+        .provider()
+        .dialog_answer(kind, choice, &screen)
+        .ok_or_else(|| ToolError::new("dialog_answer_not_found", format!("the {} dialog of agent {agent} does not show the {} option; nothing was typed", kind.as_str(), choice.as_str())))?;
+    let client = ctx.client_id.clone();
+    let held = Locked::acquire(&agent).await?;
+    let fresh = held
+        .with({
+            let (a, c) = (agent.clone(), client.clone());
+            move |state| claim(state, &a, &c, expected)
+        })
+        .await?;
+    // The option's number selects it (and accepts it in Codex's popups); Enter accepts it where
+    // the number only moves the selection (the trust screen).
+    let digit = answer.option.to_string();
+    let mut typed = tmux::send_keys(&spec.session, &[digit.as_str()]).await;
+    if typed.is_ok() {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = capture_bottom(&spec.session).await;
+        let still_selected = now.lines().any(|l| l.starts_with('›') && crate::agents::profiles::tui::option_number(l) == Some(answer.option));
+        if still_selected && spec.provider().dialog_answer(kind, choice, &now).is_some() {
+            typed = tmux::send_keys(&spec.session, &["Enter"]).await;
+        }
+    }
+    let (a, c, ok) = (agent.clone(), client.clone(), typed.is_ok());
+    let lease = held
+        .with(move |state| {
+            if !ok {
+                release_if_fresh(state, &a, &c, fresh);
+            }
+            Ok(lease::read(state, &a).public(&a, &c))
+        })
+        .await?;
+    drop(held);
+    typed.map_err(|e| tmux_error("answer dialog", &agent, e))?;
+    // Bounded wait for the dialog to close.
+    let started = Instant::now();
+    let mut after = obs;
+    while started.elapsed() < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        if let Ok(Ok(o)) = observe(ctx, std::slice::from_ref(&agent)).await.map(|mut v| v.remove(0)) {
+            after = o;
+            if after.dialog != kind {
+                break;
+            }
+        }
+    }
+    Ok(json!({
+        "agent": agent, "status": "answered", "dialog": kind.as_str(), "choice": choice.as_str(), "state": after.state.as_str(),
+        "dialog_closed": after.dialog != kind, "lease": lease,
+    }))
 }
 
 fn interrupt(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
@@ -632,8 +906,7 @@ pub async fn interrupt_agent(ctx: &Ctx, agent: &str, expected: Option<u64>) -> R
             move |state| claim(state, &a, &c, expected)
         })
         .await?;
-    let key = if spec.profile == Profile::Generic { "C-c" } else { "Escape" };
-    let sent = tmux::send_keys(&spec.session, &[key]).await;
+    let sent = tmux::send_keys(&spec.session, &[spec.provider().interrupt_key()]).await;
     let (a, c, ok) = (agent.clone(), client.clone(), sent.is_ok());
     let lease = held
         .with(move |state| {

@@ -132,7 +132,7 @@ fn assign_output() -> Value {
             "role_kind": {"enum": ["explorer", "worker"]},
             "name": {"type": "string"},
             "model": {"type": "string"},
-            "session_model": {"type": "string"},
+            "session_model": out::nullable("string"),
             "skill": {"type": "object"},
             "scope_count": {"type": "integer"},
             "write_policy": {"enum": ["read_only", "explicit_paths_only"]},
@@ -345,10 +345,10 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
     // 4. The id first: it is quoted in the prompt and names the records.
     let assignment_id = format!("{}-{agent}", now_id());
     // 5. The prompt, from the prompts extension.
-    let request = crate::ext::v1::prompts::Assignment {
+    let request = crate::ext::types::prompts::Assignment {
         role: match role {
-            Role::Explorer => crate::ext::v1::prompts::Role::Explorer,
-            Role::Worker => crate::ext::v1::prompts::Role::Worker,
+            Role::Explorer => crate::ext::types::prompts::Role::Explorer,
+            Role::Worker => crate::ext::types::prompts::Role::Worker,
         },
         assignment_id: assignment_id.clone(),
         display_name: name.clone(),
@@ -367,6 +367,8 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
     if prompt_chars > MAX_PROMPT {
         return Err(refused("prompt_too_long", format!("assignment prompt exceeds {MAX_PROMPT} characters")).with("prompt_chars", json!(prompt_chars)));
     }
+    let session_model = super::status::session_model(ctx, &agent).await;
+
     // 6. The git baseline for the diff audit.
     let (baseline, baseline_state) = take_baseline(&cwd, &assignment_id, &agent, role, &write_paths).await;
 
@@ -382,7 +384,7 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
         "role_kind": role.kind(),
         "name": redact_bounded(&name, MAX_NAME),
         "model": role.model(),
-        "session_model": spec.model,
+        "session_model": session_model,
         "skill": skill_record,
         "scope": redact_list(&scope),
         "write_paths": redact_list(&write_paths),
@@ -422,13 +424,13 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
 
     // 8. The delivery outcome (also when the send failed after the record was written).
     let delivery = match &sent {
-        Ok(s) if s["submitted"] == json!(true) => "submitted",
+        Ok(s) if s.submitted => "submitted",
         Ok(_) => "typed",
         Err(_) => "failed",
     };
     if recorded.load(std::sync::atomic::Ordering::SeqCst) {
         let (id, a) = (assignment_id.clone(), agent.clone());
-        let (turn_started, receipt) = sent.as_ref().map_or((json!(false), json!(null)), |s| (s["turn_started"].clone(), s["receipt"].clone()));
+        let (turn_started, receipt) = sent.as_ref().map_or((false, None), |s| (s.turn_started, Some(s.receipt.as_str())));
         let _ = blocking(move || {
             let event = json!({"kind": "delivery", "assignment_id": id, "agent": a, "delivery": delivery, "turn_started": turn_started, "receipt": receipt, "delivered_at_utc": iso_utc(now_epoch())});
             ledger::append(&State::open()?, &event, ledger::RETAIN).map_err(ToolError::from)
@@ -444,18 +446,18 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
         "role_kind": role.kind(),
         "name": redact_bounded(&name, MAX_NAME),
         "model": role.model(),
-        "session_model": spec.model,
+        "session_model": session_model,
         "skill": {"requested": skill.as_ref().map(|s| redact_bounded(s, 300)), "available": skill_available, "matches": skill_matches.into_iter().take(5).collect::<Vec<_>>()},
         "scope_count": scope.len(),
         "write_policy": role.write_policy(),
         "write_path_count": write_paths.len(),
         "subagents_allowed": allow_subagents,
         "audit_baseline": baseline_state,
-        "lease": sent["lease"],
+        "lease": sent.lease,
         "prompt_chars": prompt_chars,
         "prompt_output": NOT_RETURNED,
         "response_output": NOT_RETURNED,
-        "send": sent,
+        "send": sent.to_json(),
     }))
 }
 

@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::{agent_error_entry, agent_param, blocking, out, Ctx, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
-use crate::agents::{procs, AgentSpec, Registry};
-use crate::ext::{extensions, json as ext_json, v1::limits};
+use crate::agents::profiles::DialogChoice;
+use crate::agents::{procs, AgentSpec, AgentState, Registry};
+use crate::ext::types::limits::{self, DialogKind, ModelSource};
+use crate::ext::{extensions, json as ext_json};
 use crate::lease;
 use crate::mcp::schema::{Args, Param};
 use crate::state::meta::AgentMeta;
@@ -31,22 +33,53 @@ pub const IDLE_RESPONSE_SECONDS: f64 = 300.0;
 pub const DEFAULT_WAIT_SECONDS: i64 = 120;
 pub const MAX_WAIT_SECONDS: i64 = 600;
 
-/// The agent states status reports; `unknown` is never reported as idle.
-pub const STATES: [&str; 8] = ["idle", "working", "dialog", "limited", "warned", "exited", "not_running", "unknown"];
-
 /// What one observation found, before it becomes JSON.
 #[derive(Clone)]
 pub struct Observation {
     pub agent: String,
-    pub state: &'static str,
+    pub state: AgentState,
     pub running: bool,
+    /// The dialog that holds the screen (`None` when there is none).
+    pub dialog: DialogKind,
+    /// The classifier's reading (`None` when not running or the classifier failed).
+    pub classified: Option<limits::ClassifyOutput>,
     pub json: Value,
     /// Raw-log size, for activity detection.
     pub log_bytes: Option<u64>,
+    /// Seconds since the raw log last grew.
+    pub log_idle_seconds: Option<u64>,
+    /// The model it runs: configured, or read off the screen.
+    pub model: Option<String>,
+    /// The capture this observation classified (never returned; receipts read the composer
+    /// from the same snapshot the classifier saw).
+    pub pane: String,
 }
 
 fn state_schema() -> Value {
-    json!({"enum": STATES})
+    json!({"enum": AgentState::ALL.map(AgentState::as_str)})
+}
+
+fn dialog_schema() -> Value {
+    json!({"anyOf": [
+        {"type": "null"},
+        out::object(
+            json!({
+                "kind": {"enum": DialogKind::ALL.iter().filter(|k| **k != DialogKind::None).map(|k| k.as_str()).collect::<Vec<_>>()},
+                "blocks_input": {"type": "boolean"},
+                "answer": {"anyOf": [{"enum": DialogChoice::ALL.map(DialogChoice::as_str)}, {"type": "null"}]},
+            }),
+            &["kind", "blocks_input", "answer"],
+        ),
+    ]})
+}
+
+/// `{"kind", "blocks_input", "answer"}` for an open dialog: the one allowlisted answer
+/// `agent_dialog_answer` takes for it (none for unknown dialogs).
+pub fn dialog_json(kind: DialogKind, blocks_input: bool) -> Value {
+    if kind == DialogKind::None {
+        return Value::Null;
+    }
+    json!({"kind": kind.as_str(), "blocks_input": blocks_input, "answer": DialogChoice::allowed_for(kind).map(DialogChoice::as_str)})
 }
 
 pub fn status_entry_schema() -> Value {
@@ -59,7 +92,7 @@ pub fn status_entry_schema() -> Value {
             "state": state_schema(),
             "running": {"type": "boolean"},
             "session": {"type": "string"},
-            "pid": out::nullable("integer"),
+            "dialog": dialog_schema(),
             "home": out::not_returned(),
             "home_state": {"enum": ["set", "not_set"]},
             "runner": out::not_returned(),
@@ -67,8 +100,9 @@ pub fn status_entry_schema() -> Value {
             "cwd": out::nullable("string"),
             "cwd_state": {"enum": ["set", "not_set"]},
             "started_at_utc": out::nullable("string"),
-            "model": {"type": "string"},
-            "model_reasoning_effort": {"type": "string"},
+            "model": out::nullable("string"),
+            "model_source": {"enum": ["config", "screen", "cli_default"]},
+            "model_reasoning_effort": out::nullable("string"),
             "lease": {"type": "object"},
             "limit_state": {"type": "object"},
             "tui_context": {"type": "object"},
@@ -84,7 +118,7 @@ pub fn status_entry_schema() -> Value {
             "home_external_process_count": {"type": "integer"},
             "raw_output": out::not_returned(),
         }),
-        &["agent", "state", "running", "session", "lease", "limit_state", "tui_context", "response_state"],
+        &["agent", "state", "running", "session", "dialog", "lease", "limit_state", "tui_context", "response_state"],
     )
 }
 
@@ -175,25 +209,6 @@ fn since_last_send(state: &State, meta: &AgentMeta) -> (String, Option<u64>, Opt
     (text, Some(size), Some(mtime))
 }
 
-/// Maps the classifier's view to one agent state.
-pub fn agent_state(running: bool, dead: bool, c: Option<&limits::ClassifyOutput>) -> &'static str {
-    if !running {
-        return "not_running";
-    }
-    if dead {
-        return "exited";
-    }
-    let Some(c) = c else { return "unknown" };
-    match (c.severity, c.tui) {
-        (limits::Severity::Limited, _) => "limited",
-        (_, limits::TuiState::Popup | limits::TuiState::Dialog) => "dialog",
-        (_, limits::TuiState::Working) => "working",
-        (limits::Severity::Warning, limits::TuiState::Idle) => "warned",
-        (_, limits::TuiState::Idle) => "idle",
-        _ => "unknown",
-    }
-}
-
 /// Observes `agents` with batched tmux queries.
 pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observation, ToolError>>, ToolError> {
     let panes = tmux::list_panes().await.map_err(|e| super::tmux_error("list-panes", None, e))?;
@@ -204,7 +219,13 @@ pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observat
     let agents = agents.to_vec();
     blocking(move || {
         let state = State::open()?;
-        let homes: Vec<&std::path::Path> = specs.iter().map(|s| s.as_ref().and_then(|s| s.home.as_deref()).unwrap_or(std::path::Path::new("/nonexistent"))).collect();
+        let homes: Vec<(&std::path::Path, &str)> = specs
+            .iter()
+            .map(|s| match s.as_ref().and_then(|s| Some((s.home.as_deref()?, s.provider().home_var()?))) {
+                Some(h) => h,
+                None => (std::path::Path::new("/nonexistent"), "CODEX_HOME"),
+            })
+            .collect();
         let users = procs::home_users_many(&homes);
         Ok(agents
             .iter()
@@ -225,20 +246,28 @@ fn observe_one(state: &State, spec: &AgentSpec, pane: Option<&PaneInfo>, capture
     let meta = state.read_meta(&spec.name).ok().flatten();
     let (since, log_bytes, log_mtime) = meta.as_ref().map_or((String::new(), None, None), |m| since_last_send(state, m));
     let now = now_epoch();
+    // The model the agent was started with when its config named one; else the CLI's default,
+    // which the classifier may read off the screen.
+    let configured_model = meta.as_ref().map_or_else(|| spec.model.clone(), |m| m.model.clone());
     let input = limits::ClassifyInput {
         pane: capture.cloned().unwrap_or_default(),
         since_last_send: since,
         last_sent: meta.as_ref().and_then(|m| m.last_send.as_ref()).map(|s| s.text_head.clone()),
         pane_width: pane.map_or(80, |p| p.width),
         running: running && !dead,
-        profile: spec.profile.screen().to_owned(),
-        session_model: Some(meta.as_ref().map_or(spec.model.clone(), |m| m.model.clone())),
+        profile: spec.provider().screen().to_owned(),
+        session_model: configured_model.clone(),
         assignment_model: None,
         now_epoch_seconds: now as u64,
-        utc_offset_seconds: crate::cli::ext::local_utc_offset(now as i64),
+        utc_offset_seconds: crate::timefmt::local_utc_offset(now as i64),
     };
     let classified = extensions().classify(&input);
-    let state_name = agent_state(running, dead, classified.as_ref().ok());
+    let agent_state = AgentState::from_screen(running, dead, classified.as_ref().ok());
+    let live = running && !dead;
+    let dialog = match (&classified, live) {
+        (Ok(c), true) => c.dialog,
+        _ => DialogKind::None,
+    };
     let limit_state = match &classified {
         Ok(c) => {
             let mut v = ext_json::classify_output(c);
@@ -250,18 +279,29 @@ fn observe_one(state: &State, spec: &AgentSpec, pane: Option<&PaneInfo>, capture
         }
         Err(e) => json!({"severity": "unknown", "limited": false, "error_code": e.code(), "message": e.to_string(), "evidence": NOT_RETURNED}),
     };
-    let tui = match (&classified, running && !dead) {
+    let tui = match (&classified, live) {
         (_, false) => json!({"state": if dead { "exited" } else { "not_running" }, "source": "tmux", "evidence": NOT_RETURNED}),
-        (Ok(c), true) => json!({"state": ext_json::tui(c.tui), "blocks_input": c.blocks_input, "source": "classified_from_bounded_pane_text", "evidence": NOT_RETURNED}),
+        (Ok(c), true) => json!({
+            "state": c.tui.as_str(),
+            "blocks_input": c.blocks_input,
+            "dialog": (c.dialog != DialogKind::None).then(|| c.dialog.as_str()),
+            "source": "classified_from_bounded_pane_text",
+            "evidence": NOT_RETURNED,
+        }),
         (Err(_), true) => json!({"state": "unknown", "source": "classifier_failed", "evidence": NOT_RETURNED}),
     };
+    let (model, model_source) = match (&configured_model, classified.as_ref().ok()) {
+        (Some(m), _) => (Some(m.clone()), "config"),
+        (None, Some(c)) if c.model_source == ModelSource::StatusText => (c.model.clone(), "screen"),
+        _ => (None, "cli_default"),
+    };
     let idle_seconds = log_mtime.map(|m| (now - m).max(0.0));
-    let response = match state_name {
-        "limited" => "blocked_by_limit",
-        "not_running" => "not_running",
-        "exited" => "exited",
-        "dialog" => "waiting_on_dialog",
-        "working" => "working",
+    let response = match agent_state {
+        AgentState::Limited => "blocked_by_limit",
+        AgentState::NotRunning => "not_running",
+        AgentState::Exited => "exited",
+        AgentState::Dialog => "waiting_on_dialog",
+        AgentState::Working => "working",
         _ => match idle_seconds {
             None => "running_no_output_observed",
             Some(s) if s >= IDLE_RESPONSE_SECONDS => "running_idle",
@@ -273,10 +313,10 @@ fn observe_one(state: &State, spec: &AgentSpec, pane: Option<&PaneInfo>, capture
         "label": spec.label,
         "profile": spec.profile.name(),
         "backend": "tmux",
-        "state": state_name,
+        "state": agent_state.as_str(),
         "running": running,
         "session": spec.session,
-        "pid": pane.and_then(|p| p.pid),
+        "dialog": dialog_json(dialog, classified.as_ref().is_ok_and(|c| c.blocks_input)),
         "home": NOT_RETURNED,
         "home_state": if spec.home.is_some() { "set" } else { "not_set" },
         "runner": NOT_RETURNED,
@@ -284,8 +324,9 @@ fn observe_one(state: &State, spec: &AgentSpec, pane: Option<&PaneInfo>, capture
         "cwd": meta.as_ref().map(|_| NOT_RETURNED),
         "cwd_state": if meta.is_some() { "set" } else { "not_set" },
         "started_at_utc": meta.as_ref().map(|m| iso_utc(m.started_at_epoch)),
-        "model": meta.as_ref().map_or(spec.model.clone(), |m| m.model.clone()),
-        "model_reasoning_effort": meta.as_ref().map_or(spec.reasoning_effort.clone(), |m| m.model_reasoning_effort.clone()),
+        "model": model.clone(),
+        "model_source": model_source,
+        "model_reasoning_effort": meta.as_ref().map_or_else(|| spec.reasoning_effort.clone(), |m| m.model_reasoning_effort.clone()),
         "lease": lease::read(state, &spec.name).public(&spec.name, client),
         "limit_state": limit_state,
         "tui_context": tui,
@@ -301,7 +342,24 @@ fn observe_one(state: &State, spec: &AgentSpec, pane: Option<&PaneInfo>, capture
         "home_external_process_count": users.external,
         "raw_output": NOT_RETURNED,
     });
-    Observation { agent: spec.name.clone(), state: state_name, running, json, log_bytes }
+    Observation {
+        agent: spec.name.clone(),
+        state: agent_state,
+        running,
+        dialog,
+        classified: classified.ok(),
+        json,
+        log_bytes,
+        log_idle_seconds: idle_seconds.map(|s| s as u64),
+        model,
+        pane: input.pane,
+    }
+}
+
+/// The model an agent runs: the configured one, else what its screen shows.
+pub async fn session_model(ctx: &Ctx, agent: &str) -> Option<String> {
+    let obs = observe(ctx, &[agent.to_owned()]).await.ok()?.pop()?.ok()?;
+    obs.model
 }
 
 fn status(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
@@ -316,14 +374,14 @@ fn status(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
 /// Why a wait ends for one agent, or `None` to keep waiting.
 fn wait_outcome(until: &str, initial: &Observation, current: &Observation) -> Option<&'static str> {
     match current.state {
-        "not_running" => return Some("not_running"),
-        "exited" => return Some("exited"),
-        "limited" => return Some("blocked_by_limit"),
-        "dialog" => return Some("dialog"),
+        AgentState::NotRunning => return Some("not_running"),
+        AgentState::Exited => return Some("exited"),
+        AgentState::Limited => return Some("blocked_by_limit"),
+        AgentState::Dialog => return Some("dialog"),
         _ => {}
     }
     match until {
-        "idle" => matches!(current.state, "idle" | "warned").then_some("idle"),
+        "idle" => current.state.turn_over().then_some("idle"),
         _ => (current.state != initial.state || current.log_bytes != initial.log_bytes).then_some("activity_observed"),
     }
 }
@@ -374,7 +432,7 @@ fn wait(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
                 "response_output": NOT_RETURNED,
             }));
         }
-        let results: Vec<Value> = current.iter().zip(&done).map(|(o, d)| json!({"agent": o.agent, "status": d.unwrap_or("timeout"), "state": o.state})).collect();
+        let results: Vec<Value> = current.iter().zip(&done).map(|(o, d)| json!({"agent": o.agent, "status": d.unwrap_or("timeout"), "state": o.state.as_str()})).collect();
         let finished = if all { done.iter().all(Option::is_some) } else { done.iter().any(Option::is_some) };
         Ok(json!({
             "agent": "all",
@@ -390,19 +448,40 @@ fn wait(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     })
 }
 
-/// Keeps the last `lines` lines and `chars` characters, with the seed's truncation markers.
-fn bound_tail(text: &str, lines: usize, chars: usize) -> String {
+/// Keeps the last `lines` lines and `chars` characters. A cut text starts with one marker
+/// line (the seed's wording), and the marker counts toward both bounds.
+pub fn bound_tail(text: &str, lines: usize, chars: usize) -> String {
     let all: Vec<&str> = text.trim_end_matches('\n').split('\n').collect();
-    let mut kept = if all.len() > lines {
-        format!("... truncated to last {lines} lines ...\n{}", all[all.len() - lines..].join("\n"))
-    } else {
-        all.join("\n")
-    };
-    if kept.chars().count() > chars {
-        kept = format!("... truncated to last characters ...\n{}", crate::text::keep_tail_chars(&kept, chars));
+    let whole = all.join("\n");
+    if all.len() <= lines && whole.chars().count() <= chars {
+        return whole;
     }
-    kept
+    let by_lines = format!("... truncated to last {} lines ...", lines.saturating_sub(1).max(1));
+    let by_chars = "... truncated to last characters ...";
+    // Content lines from the end, within the line budget (the marker takes one line).
+    let line_budget = lines.saturating_sub(1).max(1);
+    let mut kept: Vec<&str> = all[all.len().saturating_sub(line_budget)..].to_vec();
+    let mut marker = by_lines.as_str();
+    let fits = |kept: &[&str], marker: &str| marker.chars().count() + 1 + kept.iter().map(|l| l.chars().count() + 1).sum::<usize>() - 1 <= chars;
+    if !fits(&kept, marker) {
+        marker = by_chars;
+        while kept.len() > 1 && !fits(&kept, marker) {
+            kept.remove(0);
+        }
+    }
+    let mut body = kept.join("\n");
+    let room = chars.saturating_sub(marker.chars().count() + 1);
+    if body.chars().count() > room {
+        let n = body.chars().count();
+        body = body.chars().skip(n - room).collect();
+    }
+    let out = if lines <= 1 { format!("{marker} {}", body.replace('\n', " ")) } else { format!("{marker}\n{body}") };
+    crate::text::keep_head_chars(&out, chars)
 }
+
+/// Pane rows read for a tail: enough history that blank rows and the composer still leave
+/// the answer.
+const TAIL_CAPTURE_LINES: u32 = 300;
 
 fn safe_tail(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
@@ -411,9 +490,15 @@ fn safe_tail(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         let lines = args.int("lines").unwrap_or(40) as usize;
         let chars = args.int("chars").unwrap_or(4000) as usize;
         let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
+        // The pane without blank rows and composer chrome: the last meaningful lines.
         let pane_text = if source == "pane" {
             match tmux::list_panes().await.map_err(|e| super::tmux_error("list-panes", Some(&agent), e))?.get(&spec.session) {
-                Some(_) => tmux::capture_pane(&spec.session, lines as u32).await.unwrap_or_default(),
+                Some(_) => {
+                    let capture = tmux::capture_pane(&spec.session, TAIL_CAPTURE_LINES).await.unwrap_or_default();
+                    let stripped = crate::text::strip_ansi(&capture);
+                    let meaningful = spec.provider().meaningful_lines(&stripped);
+                    meaningful[meaningful.len().saturating_sub(MAX_TAIL_LINES as usize * 2)..].join("\n")
+                }
                 None => String::new(),
             }
         } else {
@@ -433,7 +518,8 @@ fn safe_tail(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
             } else {
                 (pane_text, None)
             };
-            let stripped = crate::text::strip_ansi(&raw);
+            // Blank rows carry nothing: a log tail skips them as the pane tail does.
+            let stripped = crate::text::strip_ansi(&raw).lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n");
             let known: Vec<String> = [spec.home.as_ref(), spec.runner.as_ref()].into_iter().flatten().map(|p| p.to_string_lossy().into_owned()).collect();
             let redacted = extensions().redact(&stripped, &known).map_err(|e| {
                 ToolError::new(e.code(), "the redaction extension failed; the text is withheld").with("redaction", json!("failed")).with("agent", json!(agent))
@@ -458,16 +544,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tails_are_bounded_with_markers() {
+    fn tails_are_bounded_with_one_marker_inside_the_bounds() {
         let text = (1..=10).map(|i| format!("line {i}")).collect::<Vec<_>>().join("\n");
-        assert_eq!(bound_tail(&text, 2, 1000), "... truncated to last 2 lines ...\nline 9\nline 10");
-        assert!(bound_tail(&text, 10, 8).ends_with("\nline 10") && bound_tail(&text, 10, 8).starts_with("... truncated to last characters"));
+        assert_eq!(bound_tail(&text, 3, 1000), "... truncated to last 2 lines ...\nline 9\nline 10");
+        assert_eq!(bound_tail(&text, 10, 1000), text);
+        for (lines, chars) in [(3, 1000), (10, 50), (10, 8), (1, 30), (80, 45), (2, 3)] {
+            let out = bound_tail(&text, lines, chars);
+            assert!(out.chars().count() <= chars, "{lines}/{chars}: {out:?}");
+            assert!(out.lines().count() <= lines, "{lines}/{chars}: {out:?}");
+            assert!(out.matches("truncated").count() <= 1, "{out:?}");
+        }
+        assert!(bound_tail(&text, 10, 50).ends_with("line 10"));
     }
 
     #[test]
     fn unknown_is_never_idle() {
-        assert_eq!(agent_state(true, false, None), "unknown");
-        assert_eq!(agent_state(false, false, None), "not_running");
-        assert_eq!(agent_state(true, true, None), "exited");
+        assert_eq!(AgentState::from_screen(true, false, None), AgentState::Unknown);
+        assert_eq!(AgentState::from_screen(false, false, None), AgentState::NotRunning);
+        assert_eq!(AgentState::from_screen(true, true, None), AgentState::Exited);
     }
 }

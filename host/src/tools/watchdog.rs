@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::agent::request_report;
-use super::status::observe;
+use super::status::{observe, Observation};
 use super::{agent_error_entry, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
 use crate::lease::{self, Lease};
@@ -95,7 +95,7 @@ fn fleet_watchdog(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         let mut results = Vec::new();
         for (agent, obs) in agents.iter().zip(observed) {
             let entry = match obs {
-                Ok(o) => watch_one(&ctx, agent, &o.json, o.state, o.running, policy, manage_unclaimed, dry_run).await.unwrap_or_else(|e| agent_error_entry(agent, &e)),
+                Ok(o) => watch_one(&ctx, agent, &o, policy, manage_unclaimed, dry_run).await.unwrap_or_else(|e| agent_error_entry(agent, &e)),
                 Err(e) => agent_error_entry(agent, &e),
             };
             results.push(entry);
@@ -117,8 +117,8 @@ fn fleet_watchdog(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn watch_one(ctx: &Ctx, agent: &str, status: &Value, state: &'static str, running: bool, policy: Policy, manage_unclaimed: bool, dry_run: bool) -> Result<Value, ToolError> {
+async fn watch_one(ctx: &Ctx, agent: &str, obs: &Observation, policy: Policy, manage_unclaimed: bool, dry_run: bool) -> Result<Value, ToolError> {
+    let (state, running) = (obs.state, obs.running);
     let (a, client) = (agent.to_owned(), ctx.client_id.clone());
     let (lease, meta) = blocking(move || {
         let st = State::open()?;
@@ -131,8 +131,8 @@ async fn watch_one(ctx: &Ctx, agent: &str, status: &Value, state: &'static str, 
         state,
         held_by_other: lease.held_by_other(&client) && !matches!(lease, Lease::Expired(_)),
         lease_allowed: lease.held_by(&client) || (manage_unclaimed && unclaimed),
-        idle_seconds: status["raw_log_idle_seconds"].as_f64().or_else(|| meta.as_ref().map(|m| now_epoch() - m.started_at_epoch)),
-        log_bytes: status["raw_log_bytes"].as_u64(),
+        idle_seconds: obs.log_idle_seconds.map(|s| s as f64).or_else(|| meta.as_ref().map(|m| now_epoch() - m.started_at_epoch)),
+        log_bytes: obs.log_bytes,
         last_send_at: meta.as_ref().and_then(|m| m.last_send.as_ref()).map(|s| s.at_epoch),
         now: now_epoch(),
         marker: meta.as_ref().and_then(|m| m.watchdog.as_ref()),
@@ -141,12 +141,12 @@ async fn watch_one(ctx: &Ctx, agent: &str, status: &Value, state: &'static str, 
     let mut entry = json!({
         "agent": agent,
         "running": running,
-        "state": state,
-        "lease_state": status["lease"]["state"],
+        "state": state.as_str(),
+        "lease_state": obs.json["lease"]["state"],
         "held_by_this_server": lease.held_by(&client),
         "manage_unclaimed": manage_unclaimed,
         "effective_idle_seconds": facts.idle_seconds.map(|s| s as u64),
-        "activity_source": if status["raw_log_idle_seconds"].is_u64() { "raw_log" } else { "session_start_age" },
+        "activity_source": if obs.log_idle_seconds.is_some() { "raw_log" } else { "session_start_age" },
         "idle_threshold_seconds": policy.idle_seconds,
         "report_grace_seconds": policy.grace_seconds,
         "planned_action": policy.action,
@@ -174,14 +174,17 @@ async fn watch_one(ctx: &Ctx, agent: &str, status: &Value, state: &'static str, 
             let assignment_id = meta.as_ref().and_then(|m| m.last_assignment_id.clone());
             let sent = request_report(ctx, agent, assignment_id.clone(), true, None).await;
             let action = policy.action.to_owned();
-            // The log size now includes the request's echo: only growth past it is an answer.
+            // The log size when the turn was first seen holds the request's echo but no answer:
+            // only growth past it is one.
+            let at_turn = sent.as_ref().ok().and_then(|s| s.log_bytes_at_turn);
             set_marker(agent, move |_, bytes| {
+                let bytes = at_turn.map_or(bytes, |b| b.min(bytes));
                 Some(Marker { phase: Phase::ReportRequested, requested_at_epoch: now_epoch(), log_bytes_after_request: bytes, planned_action: action, assignment_id, settled_at_epoch: None })
             })
             .await?;
             entry["action_taken"] = json!("report_request");
             entry["report_request"] = match sent {
-                Ok(v) => json!({"status": v["status"], "submitted": v["submitted"], "turn_started": v["turn_started"]}),
+                Ok(s) => json!({"status": "report_requested", "submitted": s.submitted, "turn_started": s.turn_started}),
                 Err(e) => e.to_json(),
             };
             entry["next_action_after_seconds"] = json!(policy.grace_seconds);

@@ -6,6 +6,7 @@
 //! (so the echo of our own request is not "fresh activity"); and once the grace window passes
 //! with no answer, the planned action really happens, once.
 
+use crate::agents::AgentState;
 use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_IDLE_SECONDS: i64 = 60;
@@ -40,8 +41,7 @@ pub struct Marker {
 #[derive(Debug, Clone)]
 pub struct Facts<'a> {
     pub running: bool,
-    /// The status state (`idle`, `working`, `limited`, …).
-    pub state: &'a str,
+    pub state: AgentState,
     pub held_by_other: bool,
     /// Held by us, or (managing unclaimed agents) unclaimed or expired.
     pub lease_allowed: bool,
@@ -98,7 +98,7 @@ pub fn decide(f: &Facts<'_>, p: &Policy) -> Decision {
     if !f.running {
         return Decision::Skip("skipped_not_running");
     }
-    if f.state == "exited" {
+    if f.state == AgentState::Exited {
         return Decision::Skip("skipped_exited");
     }
     if f.held_by_other || (p.require_lease && !f.lease_allowed) {
@@ -124,8 +124,8 @@ pub fn decide(f: &Facts<'_>, p: &Policy) -> Decision {
     }
     match f.state {
         // No keys into a limit screen or a dialog: the lead decides.
-        "limited" => return Decision::Skip("skipped_blocked_by_limit"),
-        "dialog" => return Decision::Skip("skipped_waiting_on_dialog"),
+        AgentState::Limited => return Decision::Skip("skipped_blocked_by_limit"),
+        AgentState::Dialog => return Decision::Skip("skipped_waiting_on_dialog"),
         _ => {}
     }
     if p.action == "none" {
@@ -144,10 +144,10 @@ mod tests {
         Facts {
             running: true,
             state: match state {
-                "idle" => "idle",
-                "working" => "working",
-                "limited" => "limited",
-                _ => "unknown",
+                "idle" => AgentState::Idle,
+                "working" => AgentState::Working,
+                "limited" => AgentState::Limited,
+                _ => AgentState::Unknown,
             },
             held_by_other: false,
             lease_allowed: true,

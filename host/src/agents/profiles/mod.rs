@@ -1,0 +1,226 @@
+//! Agent providers: everything that differs between worker CLIs, behind one trait (the way
+//! ripgrep puts its engines behind `Matcher`).
+//!
+//! A provider owns its launch line and environment, its interrupt key, how its screen shows the
+//! composer and chrome, which classifier dialect reads it, how its home is prepared, which
+//! keys answer a dialog, and its model policy. The rest of the host calls the trait and never
+//! asks which CLI it is. A new provider is one file here plus its line in [`Profile::provider`].
+
+use std::path::{Path, PathBuf};
+
+use super::AgentSpec;
+use crate::ext::types::limits::DialogKind;
+
+pub mod codex;
+pub mod generic;
+pub mod scripted;
+
+/// An allowlisted answer to a dialog. Free text is never typed into a dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialogChoice {
+    /// Trust the folder (only the agent's own recorded working directory).
+    Trust,
+    /// Keep the current model (the switch-model popup).
+    KeepCurrentModel,
+    /// Decline (the limit-increase popup).
+    No,
+}
+
+impl DialogChoice {
+    pub const ALL: [DialogChoice; 3] = [DialogChoice::Trust, DialogChoice::KeepCurrentModel, DialogChoice::No];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DialogChoice::Trust => "trust",
+            DialogChoice::KeepCurrentModel => "keep_current_model",
+            DialogChoice::No => "no",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<DialogChoice> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The one choice allowed for a kind of dialog (none for unknown dialogs).
+    pub fn allowed_for(kind: DialogKind) -> Option<DialogChoice> {
+        match kind {
+            DialogKind::Trust => Some(DialogChoice::Trust),
+            DialogKind::SwitchModel => Some(DialogChoice::KeepCurrentModel),
+            DialogKind::LimitIncrease => Some(DialogChoice::No),
+            DialogKind::SignIn | DialogKind::Other | DialogKind::None => None,
+        }
+    }
+}
+
+/// How a dialog is answered: the option to pick, and the label it must carry on screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialogAnswer {
+    /// The option's number as the dialog shows it.
+    pub option: u32,
+}
+
+/// Why a home could not be prepared.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HomeError {
+    #[error("the agent home's config.toml is not a regular file we can update safely")]
+    Unsafe,
+    #[error("the agent home's config.toml is not valid TOML; fix it or set trust_cwd = false")]
+    Invalid,
+    #[error("the agent home could not be updated: {0}")]
+    Io(String),
+}
+
+/// One worker CLI.
+pub trait Provider: Sync {
+    /// The profile name in configs and outputs.
+    fn name(&self) -> &'static str;
+
+    /// The screen dialect the limit classifier is told.
+    fn screen(&self) -> &'static str;
+
+    /// The runner when the config names none.
+    fn default_runner(&self, home: Option<&Path>) -> Option<PathBuf>;
+
+    /// The argument vector after the runner (and the initial prompt last, when given).
+    fn launch_args(&self, spec: &AgentSpec, prompt: Option<&str>) -> Vec<String>;
+
+    /// Environment for the agent beyond the managed markers (`CODEX_HOME` for Codex).
+    fn launch_env(&self, spec: &AgentSpec) -> Vec<(String, String)>;
+
+    /// The environment variable that names an agent's home, for the `/proc` scan of who else
+    /// uses it.
+    fn home_var(&self) -> Option<&'static str>;
+
+    /// The tmux key that interrupts a turn.
+    fn interrupt_key(&self) -> &'static str;
+
+    /// Makes the home ready before a start (Codex: trust for the working directory).
+    /// `Ok(true)` when it changed the home.
+    fn prepare_home(&self, _spec: &AgentSpec, _cwd: &Path) -> Result<bool, HomeError> {
+        Ok(false)
+    }
+
+    /// The composer's text, whitespace-collapsed; `None` when no composer is visible.
+    fn composer_text(&self, pane: &str) -> Option<String>;
+
+    /// The pane without blank rows and without the composer and what is below it.
+    fn meaningful_lines<'a>(&self, pane: &'a str) -> Vec<&'a str>;
+
+    /// Whether the CLI printed anything after the echo of a prompt starting with `probe`:
+    /// `Some(false)` while only the echo shows, `None` when the echo is not visible.
+    fn output_after_echo(&self, _pane: &str, _probe: &str) -> Option<bool> {
+        None
+    }
+
+    /// Which option answers `choice` on this screen, if the dialog shows it.
+    fn dialog_answer(&self, _kind: DialogKind, _choice: DialogChoice, _pane: &str) -> Option<DialogAnswer> {
+        None
+    }
+}
+
+/// Which provider an agent uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// The OpenAI Codex CLI.
+    Codex,
+    /// Any command: the runner and the extra args, nothing added.
+    Generic,
+    /// The built-in scripted agent (`codex-master-mcp scripted-agent`), a Codex-like TUI for
+    /// tests and the demo.
+    Scripted,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 3] = [Profile::Codex, Profile::Generic, Profile::Scripted];
+
+    /// The one registration line per provider.
+    pub fn provider(self) -> &'static dyn Provider {
+        match self {
+            Profile::Codex => &codex::Codex,
+            Profile::Generic => &generic::Generic,
+            Profile::Scripted => &scripted::Scripted,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.provider().name()
+    }
+}
+
+/// Whitespace-collapsed text.
+pub fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The Codex TUI's bottom area, shared by the providers that draw it.
+pub mod tui {
+    use super::collapse;
+
+    /// `› 2. No (default) (n)`: a numbered option, not the composer.
+    pub fn option_number(line: &str) -> Option<u32> {
+        let t = line.trim_start().trim_start_matches(['›', '>', '❯']).trim_start();
+        let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        if digits == 0 || digits > 2 || !t[digits..].starts_with(". ") {
+            return None;
+        }
+        t[..digits].parse().ok()
+    }
+
+    /// The index of the composer line: the last column-0 `›` that is no option.
+    pub fn composer_at(lines: &[&str]) -> Option<usize> {
+        lines.iter().rposition(|l| l.starts_with('›') && option_number(l).is_none())
+    }
+
+    /// The composer's text: its line and the lines after it up to a blank one (the footer
+    /// below, which on 0.171 shows the thread's first prompt, is not part of it).
+    pub fn composer_text(pane: &str) -> Option<String> {
+        let lines: Vec<&str> = pane.lines().map(str::trim_end).collect();
+        let at = composer_at(&lines)?;
+        let end = lines[at..].iter().position(|l| l.trim().is_empty()).map_or(lines.len(), |n| at + n);
+        Some(collapse(&lines[at..end].join(" ").replacen('›', "", 1)))
+    }
+
+    /// The pane above the composer, without blank rows.
+    pub fn meaningful_lines(pane: &str) -> Vec<&str> {
+        let lines: Vec<&str> = pane.lines().map(str::trim_end).collect();
+        let end = composer_at(&lines).unwrap_or(lines.len());
+        lines[..end].iter().copied().filter(|l| !l.trim().is_empty()).collect()
+    }
+
+    /// Whether a history cell follows the last echo (a column-0 `›` line above the composer)
+    /// of a prompt that starts with `probe`.
+    pub fn output_after_echo(pane: &str, probe: &str) -> Option<bool> {
+        let lines: Vec<&str> = pane.lines().map(str::trim_end).collect();
+        let end = composer_at(&lines).unwrap_or(lines.len());
+        let history = &lines[..end];
+        let echo = history.iter().rposition(|l| l.starts_with('›') && option_number(l).is_none() && collapse(&l.replacen('›', "", 1)).starts_with(probe))?;
+        Some(history[echo + 1..].iter().any(|l| l.chars().next().is_some_and(|c| !c.is_whitespace() && c != '›')))
+    }
+
+    /// The number of the option whose label contains `label` (case-insensitive).
+    pub fn option_labelled(pane: &str, label: &str) -> Option<u32> {
+        let label = label.to_lowercase();
+        pane.lines().filter_map(|l| option_number(l).map(|n| (n, l.to_lowercase()))).find(|(_, l)| l.contains(&label)).map(|(n, _)| n)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn the_footer_is_no_part_of_the_composer() {
+            let pane = "› hello\n\n• hi\n\n› Ask Codex to do anything\n\n  GPT-6.2-Sol default · ~/w · You've hit your usage limit\n  ? for shortcuts\n";
+            assert_eq!(composer_text(pane).as_deref(), Some("Ask Codex to do anything"));
+            assert_eq!(meaningful_lines(pane), ["› hello", "• hi"]);
+            let popup = "  Usage limit reached\n\n  1. Yes (y)\n› 2. No (default) (n)\n\n  enter select · esc back";
+            assert_eq!(composer_text(popup), None);
+            assert_eq!(option_labelled(popup, "no (default)"), Some(2));
+            let sent = "› run the tests\n  and report\n\n› Ask Codex to do anything\n\n  footer";
+            assert_eq!(output_after_echo(sent, "run the tests"), Some(false));
+            let answered = "› run the tests\n\n• Done.\n\n› Ask Codex to do anything\n";
+            assert_eq!(output_after_echo(answered, "run the tests"), Some(true));
+            assert_eq!(output_after_echo(answered, "something else"), None);
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! One type per extension kind that hides which WIT version a component was built against.
+//!
+//! A component's own `types` import names its version (`codex-master:limits/types@1.1.0`); the
+//! binding of that version instantiates it, and every call converts to and from the host-owned
+//! [`types`](super::types). Adding a version is one more enum variant per changed kind.
+
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Engine, Store};
+
+use super::engine::StoreState;
+use super::types::{self, ExtInfo};
+use super::wit::{since_v1_0 as v1_0, since_v1_1 as v1_1, Version};
+use super::Kind;
+
+/// One extension world, whatever its version.
+pub trait World: Sized + 'static {
+    type Pre: Clone + Send + Sync + 'static;
+    const KIND: Kind;
+    /// The version ranges this host binds, oldest first.
+    const VERSIONS: &'static [(Version, Version)];
+    /// The pre-instance of `component`, through the binding of `version`.
+    fn pre(engine: &Engine, component: &Component, version: Version) -> wasmtime::Result<Self::Pre>;
+    fn instantiate(pre: &Self::Pre, store: &mut Store<StoreState>) -> wasmtime::Result<Self>;
+    fn describe(&self, store: &mut Store<StoreState>) -> wasmtime::Result<ExtInfo>;
+}
+
+fn info(i: super::wit::common::types::ExtInfo) -> ExtInfo {
+    ExtInfo { name: i.name, version: i.version, api_version: i.api_version }
+}
+
+/// Links one binding and pre-instantiates the component with it.
+macro_rules! pre_with {
+    ($engine:expr, $component:expr, $world:ty, $pre:ty) => {{
+        let mut linker: Linker<StoreState> = Linker::new($engine);
+        <$world>::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)?;
+        <$pre>::new(linker.instantiate_pre($component)?)?
+    }};
+}
+
+fn in_range(ranges: &[(Version, Version)], v: Version) -> Option<usize> {
+    ranges.iter().position(|(lo, hi)| *lo <= v && v <= *hi)
+}
+
+/// The version a component was built against, from its own `types` import.
+pub fn component_version(engine: &Engine, component: &Component, kind: Kind) -> Option<Version> {
+    let prefix = format!("codex-master:{}/types@", kind.name());
+    component.component_type().imports(engine).find_map(|(name, _)| name.strip_prefix(prefix.as_str()).and_then(Version::parse))
+}
+
+/// Whether the host binds `version` of `kind`.
+pub fn supported(kind: Kind, version: Version) -> bool {
+    let ranges = match kind {
+        Kind::Limits => Limits::VERSIONS,
+        Kind::Redaction => Redaction::VERSIONS,
+        Kind::Doctor => Doctor::VERSIONS,
+        Kind::Prompts => Prompts::VERSIONS,
+    };
+    in_range(ranges, version).is_some()
+}
+
+// ---- limits ----
+
+pub enum Limits {
+    V1_0(v1_0::limits::Classifier),
+    V1_1(v1_1::limits::Classifier),
+}
+
+#[derive(Clone)]
+pub enum LimitsPre {
+    V1_0(v1_0::limits::ClassifierPre<StoreState>),
+    V1_1(v1_1::limits::ClassifierPre<StoreState>),
+}
+
+impl World for Limits {
+    type Pre = LimitsPre;
+    const KIND: Kind = Kind::Limits;
+    const VERSIONS: &'static [(Version, Version)] = &[(v1_0::MIN_VERSION, v1_0::MAX_VERSION), (v1_1::MIN_VERSION, v1_1::MAX_VERSION)];
+
+    fn pre(engine: &Engine, component: &Component, version: Version) -> wasmtime::Result<LimitsPre> {
+        Ok(match in_range(Self::VERSIONS, version) {
+            Some(0) => LimitsPre::V1_0(pre_with!(engine, component, v1_0::limits::Classifier, v1_0::limits::ClassifierPre<StoreState>)),
+            _ => LimitsPre::V1_1(pre_with!(engine, component, v1_1::limits::Classifier, v1_1::limits::ClassifierPre<StoreState>)),
+        })
+    }
+
+    fn instantiate(pre: &LimitsPre, store: &mut Store<StoreState>) -> wasmtime::Result<Limits> {
+        Ok(match pre {
+            LimitsPre::V1_0(p) => Limits::V1_0(p.instantiate(store)?),
+            LimitsPre::V1_1(p) => Limits::V1_1(p.instantiate(store)?),
+        })
+    }
+
+    fn describe(&self, store: &mut Store<StoreState>) -> wasmtime::Result<ExtInfo> {
+        Ok(info(match self {
+            Limits::V1_0(w) => w.call_describe(store)?,
+            Limits::V1_1(w) => w.call_describe(store)?,
+        }))
+    }
+}
+
+impl Limits {
+    pub fn classify(&self, store: &mut Store<StoreState>, input: &types::limits::ClassifyInput) -> wasmtime::Result<types::limits::ClassifyOutput> {
+        Ok(match self {
+            Limits::V1_0(w) => w.call_classify(store, &input.into())?.into(),
+            Limits::V1_1(w) => w.call_classify(store, &input.into())?.into(),
+        })
+    }
+
+    pub fn test_vectors(&self, store: &mut Store<StoreState>) -> wasmtime::Result<Vec<types::limits::Vector>> {
+        Ok(match self {
+            Limits::V1_0(w) => w.call_test_vectors(store)?.into_iter().map(Into::into).collect(),
+            Limits::V1_1(w) => w.call_test_vectors(store)?.into_iter().map(Into::into).collect(),
+        })
+    }
+}
+
+// ---- redaction, doctor, prompts: one version so far ----
+
+/// A kind with a single bound version: a newtype over its binding.
+macro_rules! single_version_world {
+    ($name:ident, $pre:ident, $kind:expr, $m:ident, $binding:ident, $binding_pre:ident) => {
+        pub struct $name(v1_0::$m::$binding);
+
+        #[derive(Clone)]
+        pub struct $pre(v1_0::$m::$binding_pre<StoreState>);
+
+        impl World for $name {
+            type Pre = $pre;
+            const KIND: Kind = $kind;
+            const VERSIONS: &'static [(Version, Version)] = &[(v1_0::MIN_VERSION, v1_0::MAX_VERSION)];
+
+            fn pre(engine: &Engine, component: &Component, _version: Version) -> wasmtime::Result<$pre> {
+                Ok($pre(pre_with!(engine, component, v1_0::$m::$binding, v1_0::$m::$binding_pre<StoreState>)))
+            }
+
+            fn instantiate(pre: &$pre, store: &mut Store<StoreState>) -> wasmtime::Result<$name> {
+                Ok($name(pre.0.instantiate(store)?))
+            }
+
+            fn describe(&self, store: &mut Store<StoreState>) -> wasmtime::Result<ExtInfo> {
+                Ok(info(self.0.call_describe(store)?))
+            }
+        }
+    };
+}
+single_version_world!(Redaction, RedactionPre, Kind::Redaction, redaction, Redactor, RedactorPre);
+single_version_world!(Doctor, DoctorPre, Kind::Doctor, doctor, Checks, ChecksPre);
+single_version_world!(Prompts, PromptsPre, Kind::Prompts, prompts, Templates, TemplatesPre);
+
+impl Redaction {
+    pub fn redact(&self, store: &mut Store<StoreState>, text: &str, known_paths: &[String]) -> wasmtime::Result<types::redaction::RedactOutput> {
+        let input = v1_0::redaction::RedactInput { text: text.to_owned(), known_paths: known_paths.to_vec() };
+        Ok(self.0.call_redact(store, &input)?.into())
+    }
+
+    pub fn redact_lines(&self, store: &mut Store<StoreState>, lines: &[String], known_paths: &[String]) -> wasmtime::Result<Vec<types::redaction::RedactOutput>> {
+        Ok(self.0.call_redact_lines(store, lines, known_paths)?.into_iter().map(Into::into).collect())
+    }
+
+    pub fn test_vectors(&self, store: &mut Store<StoreState>) -> wasmtime::Result<Vec<types::redaction::Vector>> {
+        Ok(self.0.call_test_vectors(store)?.into_iter().map(Into::into).collect())
+    }
+}
+
+impl Doctor {
+    pub fn evaluate(&self, store: &mut Store<StoreState>, facts: &[types::doctor::Fact]) -> wasmtime::Result<Vec<types::doctor::Check>> {
+        let facts: Vec<v1_0::doctor::Fact> = facts.iter().map(Into::into).collect();
+        Ok(self.0.call_evaluate(store, &facts)?.into_iter().map(Into::into).collect())
+    }
+
+    pub fn test_vectors(&self, store: &mut Store<StoreState>) -> wasmtime::Result<Vec<types::doctor::Vector>> {
+        Ok(self.0.call_test_vectors(store)?.into_iter().map(Into::into).collect())
+    }
+}
+
+impl Prompts {
+    pub fn render_assignment(&self, store: &mut Store<StoreState>, a: &types::prompts::Assignment) -> wasmtime::Result<Result<String, String>> {
+        self.0.call_render_assignment(store, &a.into())
+    }
+
+    pub fn render_report_request(&self, store: &mut Store<StoreState>, r: &types::prompts::ReportRequest) -> wasmtime::Result<Result<String, String>> {
+        self.0.call_render_report_request(store, &r.into())
+    }
+
+    pub fn test_vectors(&self, store: &mut Store<StoreState>) -> wasmtime::Result<Vec<types::prompts::Vector>> {
+        Ok(self.0.call_test_vectors(store)?.into_iter().map(Into::into).collect())
+    }
+}
