@@ -96,6 +96,60 @@ fn limits_warnings_dialogs_and_crashes_are_their_own_states() {
 }
 
 #[test]
+fn dialogs_are_named_refuse_sends_and_take_only_their_allowlisted_answer() {
+    let f = Fleet::new(
+        "dialogs",
+        "[agents.w1]\nprofile = \"scripted\"\nargs = [\"--work-seconds\", \"0\"]\n[agents.w2]\nprofile = \"scripted\"\nargs = [\"--trust-dialog\"]\n",
+    );
+    f.run(&["start", "all", "--cwd", &f.cwd()]);
+    f.await_state("w1", "idle");
+
+    // A spend cap: the message decides the kind, the popup after it blocks input.
+    let (_, v) = f.run(&["send", "w1", "spend-cap"]);
+    assert_eq!(v["receipt"], "blocked_by_limit", "{v}");
+    let (_, st) = f.run(&["status", "w1"]);
+    let st = &st["results"][0];
+    assert_eq!((st["state"].as_str(), st["limit_state"]["kind"].as_str()), (Some("limited"), Some("credits")), "{st}");
+    assert_eq!(st["dialog"], json!({"kind": "limit_increase", "blocks_input": true, "answer": "no"}), "{st}");
+    let (code, v) = f.run(&["send", "w1", "hello?"]);
+    assert_eq!((code, v["error_code"].as_str(), v["retryable"].as_bool(), v["dialog"].as_str()), (1, Some("waiting_on_dialog"), Some(false), Some("limit_increase")), "{v}");
+    let (code, v) = f.run(&["dialog-answer", "w1", "keep_current_model"]);
+    assert_eq!((code, v["error_code"].as_str(), v["answer"].as_str()), (1, Some("dialog_choice_not_allowed"), Some("no")), "{v}");
+    let (code, v) = f.run(&["dialog-answer", "w1", "no"]);
+    assert_eq!((code, v["dialog_closed"].as_bool()), (0, Some(true)), "{v}");
+    let (code, v) = f.run(&["dialog-answer", "w1", "no"]);
+    assert_eq!((code, v["error_code"].as_str()), (1, Some("no_dialog")), "{v}");
+
+    // The trust screen takes `trust`, and only for the folder the agent was started in.
+    f.await_state("w2", "dialog");
+    let (_, st) = f.run(&["status", "w2"]);
+    assert_eq!(st["results"][0]["dialog"]["kind"], "trust", "{st}");
+    let (code, v) = f.run(&["dialog-answer", "w2", "trust"]);
+    assert_eq!((code, v["status"].as_str(), v["state"].as_str()), (0, Some("answered"), Some("idle")), "{v}");
+    let (_, v) = f.run(&["send", "w2", "work 1"]);
+    assert_eq!(v["receipt"], "turn_started", "{v}");
+}
+
+#[test]
+fn a_start_prompt_runs_and_the_footer_echo_of_a_quoted_limit_is_no_limit() {
+    let f = Fleet::scripted("prompt", &["w1"]);
+    let prompt = "You've hit your usage limit. Explain this message.";
+    let (code, v) = f.run(&["start", "w1", "--cwd", &f.cwd(), "--prompt", prompt]);
+    assert_eq!(code, 0, "{v}");
+    let (code, v) = f.run(&["wait", "w1", "--until", "idle", "--timeout-seconds", "30"]);
+    assert_eq!((code, v["status"].as_str()), (0, Some("idle")), "{v}");
+    let (_, tail) = f.run(&["tail", "w1"]);
+    assert!(tail["output"].as_str().unwrap().contains("Done: the task of 50 characters"), "the agent ran the prompt: {tail}");
+    // The footer shows the first prompt for the whole thread; later turns stay unlimited.
+    let pane = f.tmux(&["capture-pane", "-p", "-t", "=codex_agent_w1_mcp:"]);
+    assert!(String::from_utf8_lossy(&pane.stdout).contains("default · You've hit your usage limit"));
+    let (_, v) = f.run(&["send", "w1", "work 1"]);
+    assert_eq!(v["receipt"], "turn_started", "{v}");
+    f.run(&["wait", "w1", "--until", "idle", "--timeout-seconds", "30"]);
+    assert_eq!(f.state_of("w1"), "idle");
+}
+
+#[test]
 fn long_multiline_and_control_character_sends_arrive_whole() {
     let f = Fleet::scripted("sends", &["w1"]);
     f.run(&["start", "w1", "--cwd", &f.cwd()]);

@@ -76,14 +76,16 @@ impl Tui {
             Screen::Frozen => vec!["• Working (7s • esc to interrupt)".into(), String::new(), "› ".into()],
             Screen::Dialog => vec![
                 String::new(),
-                "> You are in a new folder".into(),
-                "  Trust this folder? Codex can read and edit files here and run commands.".into(),
-                "  Continue only if you trust these files.".into(),
+                "  Folder access".into(),
+                format!("  {}", std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()),
                 String::new(),
-                "› 1. Yes, continue".into(),
-                "  2. No, quit".into(),
+                "  Trust this folder? Codex can read, edit, and run files here, subject to your permission settings.".into(),
+                "  Continue only if you trust these files. Your trust decision will be saved.".into(),
                 String::new(),
-                "  Press enter to continue".into(),
+                "› 1. Trust and continue".into(),
+                "  2. Back to Agent Command Center".into(),
+                String::new(),
+                "  enter continue · esc back".into(),
             ],
             Screen::Popup => vec![
                 String::new(),
@@ -335,7 +337,9 @@ pub fn run(opts: Options<'_>) -> i32 {
             }
             let b = pending.remove(0);
             match (&tui.screen, b) {
-                (Screen::Dialog, b'\r' | b'1') => {
+                // Like Codex 0.171, a number only moves the selection; Enter accepts.
+                (Screen::Dialog, b'1') => {}
+                (Screen::Dialog, b'\r') => {
                     tui.screen = Screen::Idle;
                     tui.draw(&[]);
                 }
