@@ -26,10 +26,15 @@ fn walk_creates_private_dirs_and_refuses_symlinked_or_file_components() {
     Dir::walk_private(&made).unwrap();
     assert_eq!(mode(&made), 0o700);
 
-    // An existing, too-open state dir is tightened.
+    // An existing dir we did not create is never re-moded: readable by others is accepted as it
+    // is, writable by others is refused.
     std::fs::set_permissions(&made, std::fs::Permissions::from_mode(0o755)).unwrap();
     Dir::walk_private(&made).unwrap();
-    assert_eq!(mode(&made), 0o700);
+    assert_eq!(mode(&made), 0o755);
+    std::fs::set_permissions(&made, std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert_eq!(Dir::walk_private(&made).unwrap_err(), FsError::WritableByOthers);
+    assert_eq!(mode(&made), 0o777);
+    std::fs::set_permissions(&made, std::fs::Permissions::from_mode(0o700)).unwrap();
 
     // A symlinked parent: refused, and nothing is created behind it.
     std::fs::create_dir(t.join("elsewhere")).unwrap();

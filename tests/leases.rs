@@ -251,10 +251,10 @@ fn kill_dash_nine_mid_write_never_leaves_a_torn_file_and_the_next_call_recovers(
 
     // Debris of interrupted writes is swept once it is old enough; a fresh temp file (a write
     // that may be in progress) is left alone.
-    let planted_old = state.join("leases/.x.json.debris.tmp");
+    let planted_old = state.join("leases/.x.json.0123456789abcdef0123456789abcdef.tmp");
     std::fs::write(&planted_old, "{\"half").unwrap();
     temps.insert(planted_old);
-    let fresh = state.join("meta/.w.json.inflight.tmp");
+    let fresh = state.join("meta/.w.json.fedcba9876543210fedcba9876543210.tmp");
     std::fs::write(&fresh, "{").unwrap();
     let old = SystemTime::now() - Duration::from_secs(300);
     for t in &temps {

@@ -116,7 +116,9 @@ fn cli_usage_errors_exit_2_and_type_errors_never_reach_a_tool() {
     ] {
         let run = cli(&env, &argv);
         assert_eq!(run.code, 2, "{argv:?}: {}", run.stderr);
-        assert!(run.stdout.is_empty(), "{argv:?} printed to stdout");
+        // The same structured error as a tool's, through a fixed template.
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{argv:?}: {e}: {}", run.stdout));
+        assert_eq!((v["error_code"].as_str(), v["retryable"].as_bool()), (Some("invalid_arguments"), Some(false)), "{argv:?}: {v}");
     }
     assert_eq!(cli(&env, &["--help"]).code, 0);
     assert_eq!(cli(&env, &["claim", "--help"]).code, 0);

@@ -9,6 +9,7 @@
 
 pub mod agents;
 pub mod cli;
+pub mod config;
 pub mod ext;
 pub mod fsafe;
 pub mod git;
@@ -51,8 +52,11 @@ pub fn connection_client_id() -> String {
 }
 
 /// Serves MCP on stdin/stdout until EOF; returns the exit code.
-pub fn serve_stdio(runtime: &tokio::runtime::Runtime, registry: Registry, catalogue: Catalogue) -> i32 {
-    let ctx = Arc::new(Ctx { client_id: connection_client_id(), registry });
+pub fn serve_stdio(runtime: &tokio::runtime::Runtime, registry: Registry, catalogue: Catalogue, config_error: Option<String>) -> i32 {
+    if let Some(e) = &config_error {
+        tracing::error!(error = %e, "configuration problem; every tool call will report it");
+    }
+    let ctx = Arc::new(Ctx::new(connection_client_id(), registry).with_config_error(config_error));
     // Debris from writers killed mid-write; a missing or unusable state tree is reported per call.
     if let Ok(state) = state::State::open() {
         let removed = state.sweep_temp_files();

@@ -163,9 +163,9 @@ fn config_path(field: &str, agent: &str, value: &str) -> Result<PathBuf, String>
 impl Registry {
     /// The agents of `config.toml`, or the seed-compatible defaults when it configures none.
     pub fn load() -> Result<Registry, String> {
-        let Some(dir) = crate::ext::config::config_dir() else { return Ok(Registry::from_env()) };
+        let Some(dir) = crate::config::config_dir().map_err(|e| e.to_string())? else { return Ok(Registry::from_env()) };
         let path = dir.join(crate::ext::config::CONFIG_FILE);
-        let text = match crate::ext::config::read_file_nofollow(&path, MAX_CONFIG_BYTES) {
+        let text = match crate::config::read_file_nofollow(&path, MAX_CONFIG_BYTES) {
             Ok(Some(bytes)) => String::from_utf8(bytes).map_err(|_| "config.toml is not UTF-8".to_owned())?,
             Ok(None) => return Ok(Registry::from_env()),
             Err(e) => return Err(format!("config.toml could not be read: {e}")),

@@ -22,6 +22,9 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 
+/// The server's blocking pool (file, lock and `/proc` work of tool calls).
+pub const MAX_BLOCKING_THREADS: usize = 12;
+
 /// `ttl_seconds` → `ttl-seconds`.
 fn flag_name(param: &Param) -> String {
     match param.cli {
@@ -118,32 +121,77 @@ pub fn cli_client_id() -> String {
         .unwrap_or_else(|| format!("cli-user-{}", rustix::process::geteuid().as_raw()))
 }
 
-fn print_json(value: &Value) {
-    println!("{}", serde_json::to_string_pretty(value).expect("JSON value serialises"));
+/// Prints JSON on stdout. A reader that went away (a closed pipe) is no error: the action
+/// already happened, and the exit status still says how it went.
+pub fn print_json(value: &Value) {
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(value).expect("JSON value serialises");
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+}
+
+/// A usage error through a fixed template: it names our argument and the rule, never the
+/// value given (a secret, a path, escape sequences or a 3,000-character text would be echoed
+/// otherwise).
+fn usage_error(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    // Our own argument's display name (`--confirm-seconds <confirm_seconds>`), never a value.
+    let ours = || match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => crate::text::keep_head_chars(&crate::text::safe_error_text(s), 80),
+        Some(ContextValue::Strings(v)) => crate::text::keep_head_chars(&crate::text::safe_error_text(&v.join(", ")), 200),
+        _ => "an argument".to_owned(),
+    };
+    match e.kind() {
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => format!("invalid value for {}", ours()),
+        ErrorKind::MissingRequiredArgument => format!("missing required argument: {}", ours()),
+        ErrorKind::UnknownArgument => "unknown option or extra argument (a text that starts with '-' goes after '--')".to_owned(),
+        ErrorKind::InvalidSubcommand => "unknown command".to_owned(),
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => "a command is required".to_owned(),
+        ErrorKind::TooManyValues | ErrorKind::WrongNumberOfValues => format!("wrong number of values for {}", ours()),
+        ErrorKind::ArgumentConflict => "conflicting arguments".to_owned(),
+        ErrorKind::InvalidUtf8 => "arguments must be UTF-8".to_owned(),
+        _ => "invalid command line".to_owned(),
+    }
 }
 
 /// Runs the CLI; returns the process exit code.
 pub fn run(argv: Vec<OsString>) -> i32 {
-    let registry = match Registry::load() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("codex-master-mcp: {}", crate::text::safe_error_text(&e));
-            return EXIT_FAILED;
-        }
+    // A broken config.toml must not take `--help`, `--version` or `ext` down with it: the
+    // command line is built from the default agents then, and only what needs the agents fails.
+    let (registry, config_error) = match crate::config::check_locations().map_err(|e| e.to_string()).and_then(|()| Registry::load()) {
+        Ok(r) => (r, None),
+        Err(e) => (Registry::from_env(), Some(crate::text::safe_error_text(&e))),
     };
     let catalogue = Catalogue::new(&registry);
     let matches = match command(&catalogue).try_get_matches_from(argv) {
         Ok(m) => m,
-        Err(e) => {
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
             let _ = e.print();
-            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            return EXIT_OK;
+        }
+        Err(e) => {
+            let message = usage_error(&e);
+            eprintln!("codex-master-mcp: {message}; see --help");
+            print_json(&crate::tools::ToolError::invalid_arguments(message).to_json());
+            return EXIT_USAGE;
         }
     };
+    // The server keeps serving and reports the problem on every call (a server that exits at
+    // start leaves an MCP client without a word); the CLI says it at once.
+    let needs_agents = !matches!(matches.subcommand(), None | Some(("serve" | "ext" | "tools" | "raw-log-writer" | "scripted-agent" | "demo", _)));
+    if let (Some(e), true) = (&config_error, needs_agents) {
+        eprintln!("codex-master-mcp: {e}");
+        print_json(&crate::tools::ToolError::new("config_invalid", e).to_json());
+        return EXIT_FAILED;
+    }
     // The server wants worker threads for concurrent tool calls; one CLI call needs none.
     let serving = matches!(matches.subcommand(), None | Some(("serve", _)));
     let mut builder = if serving { tokio::runtime::Builder::new_multi_thread() } else { tokio::runtime::Builder::new_current_thread() };
     if serving {
-        builder.worker_threads(2);
+        // Few threads whatever the load: two workers, and a bounded pool for file and lock work
+        // (tool calls queue for it instead of growing the process).
+        builder.worker_threads(2).max_blocking_threads(MAX_BLOCKING_THREADS);
     }
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
@@ -153,7 +201,7 @@ pub fn run(argv: Vec<OsString>) -> i32 {
         }
     };
     match matches.subcommand() {
-        None | Some(("serve", _)) => crate::serve_stdio(&runtime, registry, catalogue),
+        None | Some(("serve", _)) => crate::serve_stdio(&runtime, registry, catalogue, config_error),
         Some(("tools", _)) => {
             print_json(&catalogue.listing());
             EXIT_OK
@@ -175,7 +223,7 @@ pub fn run(argv: Vec<OsString>) -> i32 {
         Some((name, sub)) => {
             let Some(tool) = catalogue.find_cli(name) else { return EXIT_USAGE };
             let args = arguments(tool, sub);
-            let ctx = Arc::new(Ctx { client_id: cli_client_id(), registry: registry.clone() });
+            let ctx = Arc::new(Ctx::new(cli_client_id(), registry.clone()));
             let result = runtime.block_on(catalogue.call(ctx, tool, Some(&args)));
             let failed = result_failed(&result);
             let quiet = args.get("quiet") == Some(&Value::Bool(true));

@@ -25,7 +25,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{ExtError, Kind, Limits, Source, MAX_COMPONENT_BYTES};
-use crate::fsafe::Dir;
 
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 pub const CONFIG_FILE: &str = "config.toml";
@@ -98,25 +97,12 @@ pub struct InstalledFile {
     pub extensions: ExtensionsTable,
 }
 
-/// The config dir path (not created).
-pub fn config_dir() -> Option<PathBuf> {
-    let abs = |name: &str| std::env::var_os(name).map(PathBuf::from).filter(|p| p.is_absolute());
-    abs("CODEX_MASTER_MCP_CONFIG_DIR")
-        .or_else(|| abs("XDG_CONFIG_HOME").map(|p| p.join("codex-master-mcp")))
-        .or_else(|| abs("HOME").map(|p| p.join(".config/codex-master-mcp")))
-}
+pub use crate::config::read_file_nofollow;
 
-/// Reads a file by absolute path: every component opened no-follow, bounded size.
-pub fn read_file_nofollow(path: &Path, max: u64) -> Result<Option<Vec<u8>>, String> {
-    let path = crate::fsafe::paths::normalize_lexically(path);
-    let parent = path.parent().ok_or("the path has no parent directory")?;
-    let name = path.file_name().and_then(|n| n.to_str()).ok_or("the path has no file name")?;
-    let dir = match Dir::walk(parent, false) {
-        Ok(d) => d,
-        Err(crate::fsafe::FsError::Io(_)) => return Ok(None),
-        Err(e) => return Err(e.to_string()),
-    };
-    dir.read_bounded(name, max).map_err(|e| e.to_string())
+/// The config dir path (not created); a relative override is treated as no config dir here
+/// (the CLI and the server refuse to run with one, see [`crate::config::check_locations`]).
+pub fn config_dir() -> Option<PathBuf> {
+    crate::config::config_dir().ok().flatten()
 }
 
 /// Everything resolved from the config files.

@@ -40,6 +40,10 @@ pub enum FsError {
     BadName,
     #[error("private state directory is owned by another user")]
     ForeignOwner,
+    #[error("private state directory is writable by other users; use a directory only you can write")]
+    WritableByOthers,
+    #[error("the trusted base directory (home) is not owned by you or root, or is writable by others")]
+    UntrustedBase,
     #[error("private state file already exists")]
     Exists,
     #[error("private state lock is busy; try again")]
@@ -102,6 +106,32 @@ fn mode(bits: u32) -> Mode {
     Mode::from_raw_mode(bits)
 }
 
+/// `.<name>.<nonce>.tmp`, as [`Dir::replace_atomic`] names its temp files.
+pub fn is_our_temp_name(name: &str) -> bool {
+    let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else { return false };
+    let Some((head, nonce)) = inner.rsplit_once('.') else { return false };
+    !head.is_empty() && nonce.len() == 32 && nonce.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The trusted base of `path`: when it lies below `$HOME`, the home resolved once (symlinks in
+/// it followed) and checked, opened, with the rest of `path` to walk no-follow.
+fn trusted_base(path: &Path) -> Result<Option<(OwnedFd, std::path::PathBuf)>> {
+    let Some(home) = std::env::var_os("HOME").map(std::path::PathBuf::from).filter(|h| h.is_absolute() && h.parent().is_some()) else { return Ok(None) };
+    let home = paths::normalize_lexically(&home);
+    let Ok(rest) = path.strip_prefix(&home) else { return Ok(None) };
+    let Ok(resolved) = std::fs::canonicalize(&home) else { return Ok(None) };
+    if resolved == home {
+        return Ok(None); // No symlink on the way: the plain walk covers it.
+    }
+    let fd = rfs::open(&resolved, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+    let st = rfs::fstat(&fd)?;
+    let me = rustix::process::geteuid().as_raw();
+    if (st.st_uid != me && st.st_uid != 0) || st.st_mode & 0o022 != 0 {
+        return Err(FsError::UntrustedBase);
+    }
+    Ok(Some((fd, rest.to_path_buf())))
+}
+
 /// Checks that `name` is one plain entry name (no separators, not `.`/`..`, no NUL).
 fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty() && name.len() <= 255 && name != "." && name != ".." && !name.contains(['/', '\0']);
@@ -147,23 +177,38 @@ fn classify_dir_error(parent: BorrowedFd<'_>, name: &str, err: Errno) -> FsError
 impl Dir {
     /// Opens an absolute, normalised path one component at a time, never following a symlink.
     /// With `create`, missing components are made with mode 0700.
+    ///
+    /// The user's home (`$HOME`) is the one exception: when the path lies below it, the home
+    /// itself is resolved once (so `/home → /var/home` layouts work) and trusted if it is owned
+    /// by the user or root and not writable by others; everything below it is walked no-follow.
     pub fn walk(path: &Path, create: bool) -> Result<Dir> {
+        Ok(Dir::walk_tracked(path, create)?.0)
+    }
+
+    /// [`Dir::walk`], also saying whether the final directory was created by this call.
+    fn walk_tracked(path: &Path, create: bool) -> Result<(Dir, bool)> {
         if !path.is_absolute() {
             return Err(FsError::NotAbsolute);
         }
-        let mut current = rfs::open("/", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
-        for comp in path.components() {
+        let (mut current, rest) = match trusted_base(path)? {
+            Some((base, rest)) => (base, rest),
+            None => (rfs::open("/", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?, path.to_path_buf()),
+        };
+        let mut created = false;
+        for comp in rest.components() {
             let name = match comp {
                 Component::RootDir => continue,
                 Component::Normal(n) => n.to_str().ok_or(FsError::BadName)?,
                 _ => return Err(FsError::NotAbsolute),
             };
             check_name(name)?;
+            created = false;
             let next = match open_dir_at(current.as_fd(), name) {
                 Ok(fd) => fd,
                 Err(Errno::NOENT) if create => {
                     match rfs::mkdirat(current.as_fd(), name, mode(DIR_MODE)) {
-                        Ok(()) | Err(Errno::EXIST) => {}
+                        Ok(()) => created = true,
+                        Err(Errno::EXIST) => {}
                         Err(e) => return Err(e.into()),
                     }
                     open_dir_at(current.as_fd(), name).map_err(|e| classify_dir_error(current.as_fd(), name, e))?
@@ -172,51 +217,63 @@ impl Dir {
             };
             current = next;
         }
-        Ok(Dir { fd: current })
+        Ok((Dir { fd: current }, created))
     }
 
-    /// Like [`Dir::walk`] with `create`, then makes the final directory private: owned by us and
-    /// mode 0700.
+    /// Like [`Dir::walk`] with `create`, then checks that the final directory is private: ours,
+    /// and writable by nobody else. A directory we did not create is never re-moded: one that
+    /// others can write is refused instead.
     pub fn walk_private(path: &Path) -> Result<Dir> {
-        let dir = Dir::walk(path, true)?;
-        dir.make_private()?;
+        let (dir, created) = Dir::walk_tracked(path, true)?;
+        dir.check_private(created)?;
         Ok(dir)
     }
 
-    fn make_private(&self) -> Result<()> {
+    /// Ours and not writable by others; a directory this process just created is made 0700.
+    fn check_private(&self, created: bool) -> Result<()> {
         let st = rfs::fstat(&self.fd)?;
         if st.st_uid != rustix::process::geteuid().as_raw() {
             return Err(FsError::ForeignOwner);
         }
-        if st.st_mode & 0o7777 != DIR_MODE {
-            rfs::fchmod(&self.fd, mode(DIR_MODE))?;
+        if created {
+            if st.st_mode & 0o7777 != DIR_MODE {
+                rfs::fchmod(&self.fd, mode(DIR_MODE))?;
+            }
+        } else if st.st_mode & 0o022 != 0 {
+            return Err(FsError::WritableByOthers);
         }
         Ok(())
     }
 
-    /// Opens (creating if missing) a private subdirectory.
+    /// Opens (creating if missing) a private subdirectory (see [`Dir::walk_private`]).
     pub fn subdir_private(&self, name: &str) -> Result<Dir> {
-        let dir = self.subdir_create(name)?;
-        dir.make_private()?;
+        let (dir, created) = self.subdir_tracked(name)?;
+        dir.check_private(created)?;
         Ok(dir)
     }
 
     /// Opens a subdirectory without following a symlink, creating it (0700) when missing; an
     /// existing one is left as it is.
     pub fn subdir_create(&self, name: &str) -> Result<Dir> {
+        Ok(self.subdir_tracked(name)?.0)
+    }
+
+    fn subdir_tracked(&self, name: &str) -> Result<(Dir, bool)> {
         check_name(name)?;
+        let mut created = false;
         let fd = match open_dir_at(self.fd.as_fd(), name) {
             Ok(fd) => fd,
             Err(Errno::NOENT) => {
                 match rfs::mkdirat(&self.fd, name, mode(DIR_MODE)) {
-                    Ok(()) | Err(Errno::EXIST) => {}
+                    Ok(()) => created = true,
+                    Err(Errno::EXIST) => {}
                     Err(e) => return Err(e.into()),
                 }
                 open_dir_at(self.fd.as_fd(), name).map_err(|e| classify_dir_error(self.fd.as_fd(), name, e))?
             }
             Err(e) => return Err(classify_dir_error(self.fd.as_fd(), name, e)),
         };
-        Ok(Dir { fd })
+        Ok((Dir { fd }, created))
     }
 
     /// Opens an existing subdirectory without creating or changing it; `None` when missing.
@@ -462,13 +519,14 @@ impl Dir {
     }
 
     /// Removes the temp files [`Dir::replace_atomic`] leaves behind when its process is killed
-    /// between creating and renaming them (`.<name>.<nonce>.tmp`, regular, older than `min_age`,
-    /// so a write in progress is never touched). Returns how many were removed.
+    /// between creating and renaming them: exactly our pattern `.<name>.<32 hex>.tmp`, regular,
+    /// older than `min_age` (so a write in progress is never touched). Anything else, other
+    /// programs' `.tmp` files included, is left alone. Returns how many were removed.
     pub fn sweep_temp_files(&self, min_age: Duration) -> Result<usize> {
         let cutoff = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64() - min_age.as_secs_f64();
         let mut removed = 0;
         for (name, kind, _, mtime) in self.list()? {
-            if kind == EntryKind::File && name.starts_with('.') && name.ends_with(".tmp") && mtime < cutoff && self.remove_file(&name)? {
+            if kind == EntryKind::File && is_our_temp_name(&name) && mtime < cutoff && self.remove_file(&name)? {
                 removed += 1;
             }
         }

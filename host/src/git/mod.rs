@@ -2,8 +2,12 @@
 //!
 //! Every process runs with a deadline (killed when it passes, or when the calling tool call is
 //! cancelled), no stdin, and bounded captured output. Git runs with settings that keep a
-//! repository's own configuration from running programs in this server's process tree:
-//! no hooks, no fsmonitor, no external diff, no pager, no prompts.
+//! repository's own configuration (and the user's) from running programs in this server's
+//! process tree: no hooks, no fsmonitor, no pager, no prompts, no ssh, credential or signing
+//! programs, no submodule recursion, no auto gc; and every filter, diff and merge driver the
+//! configuration defines (`filter.*.clean|smudge|process`, `diff.*.command|textconv`,
+//! `merge.*.driver`) is overridden with an empty command. Reading the configuration to find
+//! those drivers runs nothing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -68,8 +72,16 @@ async fn read_bounded<R: tokio::io::AsyncRead + Unpin>(mut r: R, max: usize) -> 
 
 /// Runs `program args…` in `cwd` with extra environment, bounded by `timeout`.
 pub async fn run(program: &str, args: &[String], cwd: &Path, env: &[(&str, String)], timeout: Duration) -> Output {
+    run_with(program, args, cwd, env, &[], timeout).await
+}
+
+/// [`run`], with `remove` taken out of the inherited environment.
+pub async fn run_with(program: &str, args: &[String], cwd: &Path, env: &[(&str, String)], remove: &[&str], timeout: Duration) -> Output {
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args).current_dir(cwd).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    for k in remove {
+        cmd.env_remove(k);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -105,17 +117,70 @@ pub async fn run(program: &str, args: &[String], cwd: &Path, env: &[(&str, Strin
     }
 }
 
-/// Runs git with the hardening settings in `dir`.
-pub async fn git(dir: &Path, args: &[&str], timeout: Duration) -> Output {
-    let mut full: Vec<String> = [
-        "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "core.pager=cat",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
+/// Settings that stop git from starting programs, whatever the configuration says.
+const FIXED_OVERRIDES: &[&str] = &[
+    "core.hooksPath=/dev/null",
+    "core.fsmonitor=false",
+    "core.pager=cat",
+    "core.sshCommand=",
+    "core.askPass=",
+    "core.alternateRefsCommand=",
+    "credential.helper=",
+    "diff.external=",
+    "gpg.program=",
+    "gpg.ssh.program=",
+    "gpg.x509.program=",
+    "log.showSignature=false",
+    "submodule.recurse=false",
+    "diff.ignoreSubmodules=all",
+    "status.submoduleSummary=false",
+    "gc.auto=0",
+    "maintenance.auto=false",
+    "protocol.ext.allow=never",
+];
+
+/// Environment variables that would name a program for git to run.
+const PROGRAM_ENV: &[&str] = &[
+    "GIT_EXTERNAL_DIFF", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_ASKPASS", "SSH_ASKPASS", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR", "GIT_PROXY_COMMAND",
+    "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
+];
+
+/// Driver keys (`filter.<name>.clean`, …) whose value is a command.
+fn is_driver_key(key: &str) -> bool {
+    let families: [(&str, &[&str]); 3] =
+        [("filter.", &["clean", "smudge", "process"]), ("diff.", &["command", "textconv"]), ("merge.", &["driver"])];
+    families.iter().any(|(prefix, leaves)| key.starts_with(prefix) && key.rsplit_once('.').is_some_and(|(head, leaf)| head.len() > prefix.len() && leaves.contains(&leaf)))
+}
+
+/// The `-c` arguments for one git call: the fixed overrides, plus an empty command for every
+/// driver the configuration defines.
+async fn hardening_args(dir: &Path) -> Vec<String> {
+    let mut args: Vec<String> = FIXED_OVERRIDES.iter().flat_map(|kv| ["-c".to_owned(), (*kv).to_owned()]).collect();
+    let listing = run_git_raw(dir, &args, &["config", "--name-only", "--get-regexp", r"^(filter|diff|merge)\..*\.(clean|smudge|process|command|textconv|driver)$"], GIT_TIMEOUT).await;
+    let keys = String::from_utf8_lossy(&listing.stdout).into_owned();
+    for key in keys.lines().map(str::trim).filter(|k| is_driver_key(k)) {
+        args.push("-c".to_owned());
+        args.push(format!("{key}="));
+        if let Some(name) = key.strip_prefix("filter.").and_then(|k| k.rsplit_once('.')).map(|(n, _)| n) {
+            args.push("-c".to_owned());
+            args.push(format!("filter.{name}.required=false"));
+        }
+    }
+    args
+}
+
+async fn run_git_raw(dir: &Path, pre: &[String], args: &[&str], timeout: Duration) -> Output {
+    let mut full: Vec<String> = vec!["--no-pager".to_owned()];
+    full.extend(pre.iter().cloned());
     full.extend(args.iter().map(|s| (*s).to_owned()));
     let env = [("GIT_TERMINAL_PROMPT", "0".to_owned()), ("GIT_OPTIONAL_LOCKS", "0".to_owned()), ("LC_ALL", "C".to_owned()), ("GIT_PAGER", "cat".to_owned())];
-    run("git", &full, dir, &env, timeout).await
+    run_with("git", &full, dir, &env, PROGRAM_ENV, timeout).await
+}
+
+/// Runs git with the hardening settings in `dir`.
+pub async fn git(dir: &Path, args: &[&str], timeout: Duration) -> Output {
+    let pre = hardening_args(dir).await;
+    run_git_raw(dir, &pre, args, timeout).await
 }
 
 /// The top of the git work tree containing `dir` (canonical), if any.
@@ -219,6 +284,12 @@ pub fn under_any(file: &str, roots: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn driver_keys_are_recognised() {
+        assert!(is_driver_key("filter.lfs.process") && is_driver_key("filter.a.b.clean") && is_driver_key("diff.pdf.textconv") && is_driver_key("merge.ours.driver"));
+        assert!(!is_driver_key("filter.clean") && !is_driver_key("diff.external") && !is_driver_key("core.pager") && !is_driver_key("merge.ours.name"));
+    }
 
     #[test]
     fn under_any_compares_whole_components() {

@@ -62,7 +62,7 @@ impl<R: BufRead> FrameReader<R> {
                 Err(e) => return Err(e),
             };
             if available.is_empty() {
-                return Ok(match (too_long, saw_any) {
+                return Ok(match (too_long || buf.len() > self.cap, saw_any) {
                     (true, _) => Line::TooLong,
                     (false, true) => Line::Bytes(buf),
                     (false, false) => Line::Eof,
@@ -73,8 +73,10 @@ impl<R: BufRead> FrameReader<R> {
                 Some(i) => (&available[..i], Some(i + 1)),
                 None => (available, None),
             };
+            // One byte of room over the cap for a `\r` before the newline, which is no part of
+            // the frame.
             if !too_long {
-                if buf.len() + chunk.len() > self.cap {
+                if buf.len() + chunk.len() > self.cap + 1 {
                     too_long = true;
                     buf = Vec::new();
                 } else {
@@ -84,7 +86,10 @@ impl<R: BufRead> FrameReader<R> {
             let used = done.unwrap_or(available.len());
             self.inner.consume(used);
             if done.is_some() {
-                return Ok(if too_long { Line::TooLong } else { Line::Bytes(buf) });
+                if buf.last() == Some(&b'\r') {
+                    buf.pop();
+                }
+                return Ok(if too_long || buf.len() > self.cap { Line::TooLong } else { Line::Bytes(buf) });
             }
         }
     }
@@ -168,6 +173,17 @@ mod tests {
     fn lines_blank_lines_and_oversize() {
         let input = b"{\"a\":1}\n\n  \r\n{\"b\":22222222222}\n{\"c\":3}\r\n{\"d\":4}";
         assert_eq!(frames(input, 12), vec![msg("{\"a\":1}"), Frame::Oversized, msg("{\"c\":3}"), msg("{\"d\":4}"), Frame::Eof]);
+    }
+
+    #[test]
+    fn a_frame_at_the_cap_is_accepted_with_or_without_a_carriage_return() {
+        let exact = "{\"e\":\"xxxx\"}";
+        let cap = exact.len();
+        for line in [format!("{exact}\n"), format!("{exact}\r\n"), exact.to_owned()] {
+            assert_eq!(frames(line.as_bytes(), cap), vec![msg(exact), Frame::Eof], "{line:?}");
+        }
+        assert_eq!(frames(format!("{exact}x\r\n").as_bytes(), cap), vec![Frame::Oversized, Frame::Eof]);
+        assert_eq!(frames(format!("{exact}x").as_bytes(), cap), vec![Frame::Oversized, Frame::Eof]);
     }
 
     #[test]

@@ -40,6 +40,40 @@ pub mod code {
 /// How long in-flight calls may finish after the client closed stdin.
 const EOF_GRACE: Duration = Duration::from_secs(10);
 
+/// Tool calls one connection may have running at once; beyond it a call is refused with
+/// `server_busy` (retryable), so a client cannot grow the server without bound.
+pub const MAX_INFLIGHT_CALLS: usize = 128;
+
+/// Finished results waiting for the writer. When this many are queued (the client is not
+/// reading), the reader stops reading until the writer catches up.
+pub const MAX_QUEUED_RESULTS: usize = 64;
+
+/// Counts results queued for the writer, and wakes the reader when there is room again.
+#[derive(Default)]
+struct Queue {
+    queued: Mutex<usize>,
+    room: std::sync::Condvar,
+}
+
+impl Queue {
+    fn added(&self) {
+        *self.queued.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+    }
+
+    fn written(&self) {
+        let mut q = self.queued.lock().unwrap_or_else(|p| p.into_inner());
+        *q = q.saturating_sub(1);
+        self.room.notify_all();
+    }
+
+    /// Blocks while the queue is full; `false` if it stayed full for `limit`.
+    fn wait_for_room(&self, limit: Duration) -> bool {
+        let q = self.queued.lock().unwrap_or_else(|p| p.into_inner());
+        let (q, _) = self.room.wait_timeout_while(q, limit, |q| *q >= MAX_QUEUED_RESULTS).unwrap_or_else(|p| p.into_inner());
+        *q < MAX_QUEUED_RESULTS
+    }
+}
+
 /// Server options.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -97,6 +131,7 @@ struct Connection {
     out: SharedOut,
     /// Tool results go to the writer thread, so a task never blocks on a full stdout pipe.
     results: mpsc::Sender<Value>,
+    queue: Arc<Queue>,
     write_failed: bool,
 }
 
@@ -109,14 +144,17 @@ where
 {
     let out: SharedOut = Arc::new(Mutex::new(Box::new(output)));
     let (tx, rx) = mpsc::channel::<Value>();
-    let writer_out = out.clone();
+    let queue = Arc::new(Queue::default());
+    let (writer_out, writer_queue) = (out.clone(), queue.clone());
     let writer = std::thread::Builder::new().name("mcp-writer".into()).spawn(move || -> std::io::Result<()> {
         while let Ok(msg) = rx.recv() {
             let mut next = Some(msg);
             // Write everything already queued, then flush once.
             while let Some(msg) = next {
                 next = rx.try_recv().ok();
-                write_line(&writer_out, &msg, next.is_none())?;
+                let written = write_line(&writer_out, &msg, next.is_none());
+                writer_queue.written();
+                written?;
             }
         }
         Ok(())
@@ -131,10 +169,21 @@ where
         tasks: JoinSet::new(),
         out,
         results: tx,
+        queue,
         write_failed: false,
     };
     let mut reader = FrameReader::new(input);
     let read_result = loop {
+        // Backpressure: while the client does not read our results, we do not read its calls.
+        while !conn.queue.wait_for_room(Duration::from_secs(1)) {
+            if writer.is_finished() {
+                conn.write_failed = true;
+                break;
+            }
+        }
+        if conn.write_failed {
+            break Ok(());
+        }
         let frame = match reader.next() {
             Ok(f) => f,
             Err(e) => break Err(e),
@@ -301,8 +350,18 @@ impl Connection {
             drop(inflight);
             return self.send(error_response(id, code::INVALID_REQUEST, "invalid request: a request with this id is still in flight"));
         }
+        if inflight.len() >= MAX_INFLIGHT_CALLS {
+            drop(inflight);
+            let busy = crate::tools::ToolError::new("server_busy", format!("this connection already has {MAX_INFLIGHT_CALLS} tool calls in flight; retry when one has finished"))
+                .retryable()
+                .with("retry_after_seconds", json!(1))
+                .with("max_inflight_calls", json!(MAX_INFLIGHT_CALLS))
+                .to_json();
+            let text = serde_json::to_string(&busy).expect("JSON value serialises");
+            return self.send(result_response(id, json!({"content": [{"type": "text", "text": text}], "structuredContent": busy, "isError": true})));
+        }
         let name = name.to_owned();
-        let (catalogue, ctx, out, registry) = (self.catalogue.clone(), self.ctx.clone(), self.results.clone(), self.inflight.clone());
+        let (catalogue, ctx, out, registry, queue) = (self.catalogue.clone(), self.ctx.clone(), self.results.clone(), self.inflight.clone(), self.queue.clone());
         let task_key = key.clone();
         let task = async move {
             let tool = catalogue.find(&name).expect("tool checked before spawn");
@@ -315,6 +374,7 @@ impl Connection {
             let text = serde_json::to_string(&structured).expect("JSON value serialises");
             // Remove before replying, so a cancel that arrives later is a no-op.
             registry.lock().expect("inflight lock").remove(&task_key);
+            queue.added();
             let _ = out.send(result_response(
                 id,
                 json!({"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": failed}),

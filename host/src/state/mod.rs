@@ -32,29 +32,17 @@ pub enum StateError {
     #[error("private state location is not configured: set CODEX_MASTER_MCP_STATE_DIR, XDG_STATE_HOME or HOME to an absolute path")]
     NoLocation,
     #[error(transparent)]
+    Location(crate::config::LocationError),
+    #[error(transparent)]
     Fs(#[from] FsError),
-}
-
-fn absolute_env(name: &str) -> Option<PathBuf> {
-    let value = std::env::var_os(name)?;
-    let path = PathBuf::from(value);
-    // A relative or empty value is ignored, as XDG requires.
-    path.is_absolute().then_some(path)
 }
 
 /// The state root path, from the environment (never created here).
 pub fn root_path() -> Result<PathBuf, StateError> {
-    if let Some(p) = absolute_env("CODEX_MASTER_MCP_STATE_DIR") {
-        return Ok(p);
-    }
-    // The seed's variable, so a seed user's override keeps working.
-    if let Some(p) = absolute_env("CODEX_MASTER_MCP_STATE") {
-        return Ok(p);
-    }
-    if let Some(p) = absolute_env("XDG_STATE_HOME") {
-        return Ok(p.join("codex-master-mcp"));
-    }
-    absolute_env("HOME").map(|h| h.join(".local/state/codex-master-mcp")).ok_or(StateError::NoLocation)
+    crate::config::state_dir().map_err(|e| match e {
+        crate::config::LocationError::NoStateLocation => StateError::NoLocation,
+        other => StateError::Location(other),
+    })
 }
 
 /// Open handles on the state tree.

@@ -50,10 +50,11 @@ impl TmuxOutput {
     }
 }
 
-fn socket_args() -> Vec<String> {
-    match std::env::var_os("CODEX_MASTER_TMUX_SOCKET") {
-        Some(p) if std::path::Path::new(&p).is_absolute() => vec!["-S".into(), p.to_string_lossy().into_owned()],
-        _ => Vec::new(),
+fn socket_args() -> Result<Vec<String>, TmuxError> {
+    match crate::config::tmux_socket() {
+        Ok(Some(p)) => Ok(vec!["-S".into(), p.to_string_lossy().into_owned()]),
+        Ok(None) => Ok(Vec::new()),
+        Err(e) => Err(TmuxError::Failed(e.to_string())),
     }
 }
 
@@ -62,10 +63,22 @@ pub async fn run(args: &[&str], timeout: Duration) -> Result<TmuxOutput, TmuxErr
     run_with_input(args, None, timeout).await
 }
 
-/// Runs `tmux ARGS` with `input` on stdin, bounded by `timeout`.
+/// tmux processes one server process runs at once; more calls wait for a slot (within their
+/// deadline), so load never turns into hundreds of children.
+pub const MAX_CONCURRENT_TMUX: usize = 8;
+
+fn slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(MAX_CONCURRENT_TMUX))
+}
+
+/// Runs `tmux ARGS` with `input` on stdin, bounded by `timeout` (waiting for a slot included).
 pub async fn run_with_input(args: &[&str], input: Option<&[u8]>, timeout: Duration) -> Result<TmuxOutput, TmuxError> {
+    let started = std::time::Instant::now();
+    let _slot = tokio::time::timeout(timeout, slots().acquire()).await.map_err(|_| TmuxError::Timeout(timeout.as_secs()))?.map_err(|_| TmuxError::Spawn("closed".into()))?;
+    let timeout = timeout.saturating_sub(started.elapsed());
     let mut cmd = tokio::process::Command::new("tmux");
-    cmd.args(socket_args())
+    cmd.args(socket_args()?)
         .args(args)
         .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
@@ -193,11 +206,22 @@ pub async fn capture_batched(sessions: &[String], lines: u32) -> Option<Vec<Stri
     (parts.len() == sessions.len() + 1).then(|| parts[..sessions.len()].iter().map(|p| trim_blank_tail(p)).collect())
 }
 
+/// An argument tmux takes as it is. tmux reads an argument that ends in `;` as a command
+/// separator (and `\;` as an escaped one); a directory is passed as `<dir>/.`, the same
+/// directory, which never ends that way.
+fn directory_arg(dir: &str) -> String {
+    format!("{}/.", dir.trim_end_matches('/'))
+}
+
 /// Starts a detached session running `command` (a shell command line) in `cwd`. The pane is
 /// kept when its process exits, so that a crash shows as `exited` rather than vanishing.
 pub async fn new_session(session: &str, cwd: &str, command: &str, width: u32, height: u32) -> Result<(), TmuxError> {
     let (w, h) = (width.to_string(), height.to_string());
     let target = pane_target(session);
+    let cwd = directory_arg(cwd);
+    // The command line is quoted by us and never ends in `;` (its last word is quoted).
+    debug_assert!(!command.ends_with(';'));
+    let cwd = cwd.as_str();
     run(
         &["new-session", "-d", "-s", session, "-x", &w, "-y", &h, "-c", cwd, command, ";", "set-option", "-w", "-t", &target, "remain-on-exit", "on"],
         TMUX_TIMEOUT,

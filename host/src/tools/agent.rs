@@ -356,6 +356,7 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
         let _ = cleanup(true).await;
         return Err(tmux_error("start", agent, e));
     }
+    ctx.observer.invalidate();
     let exe = std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| "codex-master-mcp".into());
     let writer = tmux::shell_join(&[exe.as_str(), "raw-log-writer", "--state-dir", &state_root.to_string_lossy(), "--max-bytes", &MAX_RAW_LOG_BYTES.to_string(), &raw_name]);
     if let Err(e) = tmux::pipe_pane(&spec.session, &writer).await {
@@ -589,6 +590,7 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
         .await?;
     // Typing and Enter happen under the lock; watching for the turn to start does not.
     let typing = type_text(&spec, &text, enter).await;
+    ctx.observer.invalidate();
     let (a, c, chars, head) = (agent.clone(), client.clone(), text.chars().count(), text.chars().take(SENT_HEAD_CHARS).collect::<String>());
     let sent_ok = typing.as_ref().is_ok_and(|t| t.typed);
     let lease = held
@@ -868,6 +870,7 @@ pub async fn answer_dialog(ctx: &Ctx, agent: &str, choice: DialogChoice, expecte
         })
         .await?;
     drop(held);
+    ctx.observer.invalidate();
     typed.map_err(|e| tmux_error("answer dialog", &agent, e))?;
     // Bounded wait for the dialog to close.
     let started = Instant::now();
@@ -907,6 +910,7 @@ pub async fn interrupt_agent(ctx: &Ctx, agent: &str, expected: Option<u64>) -> R
         })
         .await?;
     let sent = tmux::send_keys(&spec.session, &[spec.provider().interrupt_key()]).await;
+    ctx.observer.invalidate();
     let (a, c, ok) = (agent.clone(), client.clone(), sent.is_ok());
     let lease = held
         .with(move |state| {
@@ -956,6 +960,7 @@ pub async fn stop_one(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>
             lease::check_generation(&current, &client, expected).map_err(|r| refusal_error(agent, r, &client))?;
         }
         tmux::kill_session(&spec.session).await.map_err(|e| tmux_error("stop", agent, e))?;
+        ctx.observer.invalidate();
     }
     let (a, c) = (agent.to_owned(), client);
     let lease = held

@@ -26,12 +26,27 @@ pub mod watchdog;
 /// The sentinel written in place of hidden data (paths, output, identities).
 pub const NOT_RETURNED: &str = "not_returned";
 
-/// Per-caller context: who is calling and which agents exist.
-#[derive(Debug)]
+/// Per-caller context: who is calling, which agents exist, and the fleet observation that
+/// concurrent waits share.
 pub struct Ctx {
     /// The lease owner identity of this caller. Never returned by any tool.
     pub client_id: String,
     pub registry: Registry,
+    pub observer: status::SharedObserver,
+    /// A configuration problem (a broken `config.toml`, a relative location override): every
+    /// tool call reports it instead of running with defaults.
+    pub config_error: Option<String>,
+}
+
+impl Ctx {
+    pub fn new(client_id: String, registry: Registry) -> Ctx {
+        Ctx { client_id, registry, observer: status::SharedObserver::default(), config_error: None }
+    }
+
+    pub fn with_config_error(mut self, error: Option<String>) -> Ctx {
+        self.config_error = error;
+        self
+    }
 }
 
 /// A tool failure, returned as `{error_code, message, retryable, …}`.
@@ -203,6 +218,9 @@ impl Catalogue {
     /// Validates and runs one tool. This is the only entry used by MCP and the CLI.
     pub async fn call(&self, ctx: Arc<Ctx>, tool: &ToolDef, raw_args: Option<&Value>) -> ToolResult {
         let args = schema::validate(tool.name, &tool.params, raw_args).map_err(ToolError::invalid_arguments)?;
+        if let Some(e) = &ctx.config_error {
+            return Err(ToolError::new("config_invalid", e));
+        }
         (tool.handler)(ctx, args).await
     }
 }

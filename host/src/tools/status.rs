@@ -209,6 +209,55 @@ fn since_last_send(state: &State, meta: &AgentMeta) -> (String, Option<u64>, Opt
     (text, Some(size), Some(mtime))
 }
 
+/// How often waits look at the fleet.
+pub const WAIT_TICK: Duration = Duration::from_millis(1000);
+
+/// One fleet observation shared by every concurrent wait: whoever asks first observes all
+/// agents (one `list-panes`, one batched capture), the others reuse it while it is fresh, so a
+/// thousand waits cost one tmux poll per tick, not one each.
+#[derive(Default)]
+pub struct SharedObserver {
+    latest: tokio::sync::Mutex<Option<(Instant, Arc<HashMap<String, Result<Observation, ToolError>>>)>>,
+    stale: std::sync::atomic::AtomicBool,
+}
+
+impl SharedObserver {
+    /// Forgets the shared observation: a mutation (a send, an interrupt, a start) makes it stale.
+    pub fn invalidate(&self) {
+        if let Ok(mut latest) = self.latest.try_lock() {
+            *latest = None;
+        } else {
+            // An observation is being taken right now; it may predate the mutation. Mark it old
+            // once it lands.
+            self.stale.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// `agents`' observations, at most `max_age` old.
+    pub async fn observe(&self, ctx: &Ctx, agents: &[String], max_age: Duration) -> Result<Vec<Result<Observation, ToolError>>, ToolError> {
+        let fleet = {
+            let mut latest = self.latest.lock().await;
+            if self.stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                *latest = None;
+            }
+            match &*latest {
+                Some((at, fleet)) if at.elapsed() < max_age && agents.iter().all(|a| fleet.contains_key(a)) => fleet.clone(),
+                _ => {
+                    let all: Vec<String> = ctx.registry.names().map(str::to_owned).collect();
+                    let observed = observe(ctx, &all).await?;
+                    let fleet = Arc::new(all.into_iter().zip(observed).collect::<HashMap<_, _>>());
+                    *latest = Some((Instant::now(), fleet.clone()));
+                    fleet
+                }
+            }
+        };
+        Ok(agents
+            .iter()
+            .map(|a| fleet.get(a).cloned().unwrap_or_else(|| Err(ToolError::invalid_arguments(format!("unknown agent: {}", crate::text::display_identifier(a))))))
+            .collect())
+    }
+}
+
 /// Observes `agents` with batched tmux queries.
 pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observation, ToolError>>, ToolError> {
     let panes = tmux::list_panes().await.map_err(|e| super::tmux_error("list-panes", None, e))?;
@@ -396,7 +445,8 @@ fn wait(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         let all = args.str("mode") == Some("all");
         let started = Instant::now();
         let first = |obs: Vec<Result<Observation, ToolError>>| -> Result<Vec<Observation>, ToolError> { obs.into_iter().collect() };
-        let initial = first(observe(&ctx, &agents).await?)?;
+        // Every wait of this connection shares one fleet observation per tick.
+        let initial = first(ctx.observer.observe(&ctx, &agents, poll.min(WAIT_TICK) / 2).await?)?;
         let mut poll_count = 0u64;
         let mut done: Vec<Option<&'static str>> = vec![None; agents.len()];
         // The initial state can already end the wait (a stopped or limited agent, or an idle one).
@@ -415,7 +465,7 @@ fn wait(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
             // Cancellation (MCP notifications/cancelled) drops this future here.
             tokio::time::sleep(poll.min(remaining)).await;
             poll_count += 1;
-            current = first(observe(&ctx, &agents).await?)?;
+            current = first(ctx.observer.observe(&ctx, &agents, poll.min(WAIT_TICK) / 2).await?)?;
         }
         let elapsed = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
         if selector != "all" {

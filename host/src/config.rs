@@ -1,0 +1,131 @@
+//! Where things live: every location the environment names, read in one place.
+//!
+//! Our own overrides (`CODEX_MASTER_MCP_STATE_DIR`, `CODEX_MASTER_MCP_CONFIG_DIR`,
+//! `CODEX_MASTER_TMUX_SOCKET`) must be absolute: a relative one is an error, never silently
+//! ignored (the default agents would take over without a word). The XDG variables follow the
+//! XDG rule instead: a relative value is ignored.
+
+use std::path::{Path, PathBuf};
+
+/// A location the environment gets wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocationError {
+    #[error("{0} must be an absolute path")]
+    Relative(&'static str),
+    #[error("private state location is not configured: set CODEX_MASTER_MCP_STATE_DIR, XDG_STATE_HOME or HOME to an absolute path")]
+    NoStateLocation,
+}
+
+/// How a variable is looked up (the process environment, or a test's map).
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<std::ffi::OsString>;
+
+fn process_env(name: &str) -> Option<std::ffi::OsString> {
+    std::env::var_os(name)
+}
+
+/// An override of ours: `None` when unset or empty, an error when relative.
+fn override_path(env: Lookup<'_>, name: &'static str) -> Result<Option<PathBuf>, LocationError> {
+    match env(name) {
+        Some(v) if !v.is_empty() => {
+            let p = PathBuf::from(v);
+            if p.is_absolute() { Ok(Some(p)) } else { Err(LocationError::Relative(name)) }
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A variable that names a directory, XDG-style: relative or empty values are ignored.
+pub fn absolute_env(name: &str) -> Option<PathBuf> {
+    xdg(&process_env, name)
+}
+
+fn xdg(env: Lookup<'_>, name: &str) -> Option<PathBuf> {
+    env(name).map(PathBuf::from).filter(|p| p.is_absolute())
+}
+
+fn state_dir_in(env: Lookup<'_>) -> Result<PathBuf, LocationError> {
+    if let Some(p) = override_path(env, "CODEX_MASTER_MCP_STATE_DIR")? {
+        return Ok(p);
+    }
+    // The seed's variable, so a seed user's override keeps working.
+    if let Some(p) = override_path(env, "CODEX_MASTER_MCP_STATE")? {
+        return Ok(p);
+    }
+    if let Some(p) = xdg(env, "XDG_STATE_HOME") {
+        return Ok(p.join("codex-master-mcp"));
+    }
+    xdg(env, "HOME").map(|h| h.join(".local/state/codex-master-mcp")).ok_or(LocationError::NoStateLocation)
+}
+
+fn config_dir_in(env: Lookup<'_>) -> Result<Option<PathBuf>, LocationError> {
+    if let Some(p) = override_path(env, "CODEX_MASTER_MCP_CONFIG_DIR")? {
+        return Ok(Some(p));
+    }
+    Ok(xdg(env, "XDG_CONFIG_HOME").map(|p| p.join("codex-master-mcp")).or_else(|| xdg(env, "HOME").map(|p| p.join(".config/codex-master-mcp"))))
+}
+
+fn check_in(env: Lookup<'_>) -> Result<(), LocationError> {
+    state_dir_in(env).map(drop)?;
+    config_dir_in(env).map(drop)?;
+    override_path(env, "CODEX_MASTER_TMUX_SOCKET").map(drop)
+}
+
+/// The state root (never created here).
+pub fn state_dir() -> Result<PathBuf, LocationError> {
+    state_dir_in(&process_env)
+}
+
+/// The config dir (not created); `Ok(None)` when nothing names one.
+pub fn config_dir() -> Result<Option<PathBuf>, LocationError> {
+    config_dir_in(&process_env)
+}
+
+/// An explicit tmux server socket, if configured.
+pub fn tmux_socket() -> Result<Option<PathBuf>, LocationError> {
+    override_path(&process_env, "CODEX_MASTER_TMUX_SOCKET")
+}
+
+/// Every location override at once: the first error, if any. Checked before anything runs.
+pub fn check_locations() -> Result<(), LocationError> {
+    check_in(&process_env)
+}
+
+/// Reads a file by absolute path: every component opened no-follow (below a trusted home),
+/// bounded size. `Ok(None)` when it (or its directory) does not exist.
+pub fn read_file_nofollow(path: &Path, max: u64) -> Result<Option<Vec<u8>>, String> {
+    use crate::fsafe::{Dir, FsError};
+    let path = crate::fsafe::paths::normalize_lexically(path);
+    let parent = path.parent().ok_or("the path has no parent directory")?;
+    let name = path.file_name().and_then(|n| n.to_str()).ok_or("the path has no file name")?;
+    let dir = match Dir::walk(parent, false) {
+        Ok(d) => d,
+        Err(FsError::Io(_)) => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    dir.read_bounded(name, max).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<std::ffi::OsString> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.into())
+    }
+
+    #[test]
+    fn relative_overrides_are_errors_and_relative_xdg_is_ignored() {
+        let e = env(&[("CODEX_MASTER_MCP_STATE_DIR", "relative/state"), ("HOME", "/home/u")]);
+        assert_eq!(state_dir_in(&e), Err(LocationError::Relative("CODEX_MASTER_MCP_STATE_DIR")));
+        let e = env(&[("CODEX_MASTER_MCP_STATE_DIR", "/abs/state")]);
+        assert_eq!(state_dir_in(&e), Ok(PathBuf::from("/abs/state")));
+        let e = env(&[("CODEX_MASTER_TMUX_SOCKET", "sock"), ("HOME", "/home/u")]);
+        assert_eq!(check_in(&e), Err(LocationError::Relative("CODEX_MASTER_TMUX_SOCKET")));
+        let e = env(&[("CODEX_MASTER_MCP_CONFIG_DIR", "cfg"), ("HOME", "/home/u")]);
+        assert_eq!(config_dir_in(&e), Err(LocationError::Relative("CODEX_MASTER_MCP_CONFIG_DIR")));
+        let e = env(&[("XDG_CONFIG_HOME", "not/absolute"), ("HOME", "/home/someone"), ("CODEX_MASTER_MCP_CONFIG_DIR", "")]);
+        assert_eq!(config_dir_in(&e), Ok(Some(PathBuf::from("/home/someone/.config/codex-master-mcp"))));
+        assert_eq!(state_dir_in(&env(&[])), Err(LocationError::NoStateLocation));
+    }
+}

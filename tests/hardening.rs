@@ -1,0 +1,394 @@
+//! Hardening against hostile repositories, hostile clients and odd environments: each test
+//! reproduces one way the adversarial pass broke the server.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::fleet::Fleet;
+use serde_json::Value;
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "core.hooksPath=/dev/null"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A program that records that it ran (and passes stdin through, as a filter would).
+fn spy(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(format!("spy-{name}"));
+    let marker = dir.join("spy-ran.log");
+    std::fs::write(&path, format!("#!/bin/sh\necho {name} >> '{}'\ncat\n", marker.display())).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// A repository whose own configuration names a program in every key that can start one on
+/// the commands we run, and whose attributes route every file through its filter and diff
+/// drivers.
+fn hostile_repo(root: &Path) -> PathBuf {
+    let repo = root.join("repo");
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    std::fs::write(repo.join("src/a.txt"), "a\n").unwrap();
+    std::fs::write(repo.join(".gitattributes"), "* filter=evil diff=evil merge=evil\n").unwrap();
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "init"]);
+    let hooks = root.join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    for hook in ["post-checkout", "pre-commit", "post-index-change", "reference-transaction", "pre-auto-gc"] {
+        std::fs::copy(spy(root, hook), hooks.join(hook)).unwrap();
+    }
+    let keys: Vec<(String, String)> = [
+        ("filter.evil.clean", "clean"),
+        ("filter.evil.smudge", "smudge"),
+        ("filter.evil.process", "process"),
+        ("filter.evil.required", ""),
+        ("diff.evil.command", "diff-command"),
+        ("diff.evil.textconv", "textconv"),
+        ("merge.evil.driver", "merge-driver"),
+        ("diff.external", "diff-external"),
+        ("core.pager", "pager"),
+        ("core.fsmonitor", "fsmonitor"),
+        ("core.sshCommand", "ssh"),
+        ("core.askPass", "askpass"),
+        ("credential.helper", "credential"),
+        ("gpg.program", "gpg"),
+        ("core.alternateRefsCommand", "alternate-refs"),
+    ]
+    .iter()
+    .map(|(k, prog)| (k.to_string(), if prog.is_empty() { "true".to_owned() } else { spy(root, prog).display().to_string() }))
+    .collect();
+    for (k, v) in &keys {
+        git(&repo, &["config", k, v]);
+    }
+    git(&repo, &["config", "core.hooksPath", hooks.to_str().unwrap()]);
+    git(&repo, &["config", "log.showSignature", "true"]);
+    git(&repo, &["config", "gc.auto", "1"]);
+    // Dirty files: status and diff must look at their contents.
+    std::fs::write(repo.join("src/a.txt"), "a changed\n").unwrap();
+    std::fs::write(repo.join("src/new.txt"), "new\n").unwrap();
+    repo
+}
+
+#[test]
+fn a_repository_configuration_never_starts_a_program() {
+    let f = Fleet::new("git-config", "");
+    let repo = hostile_repo(f.dir.path());
+    std::fs::write(f.dir.join("cfg/config.toml"), "[agents.w]\nprofile = \"scripted\"\nargs = [\"--work-seconds\", \"0\"]\n").unwrap();
+    // The setup itself ran some of them (git add cleans through the filter): start from zero.
+    let marker = f.dir.join("spy-ran.log");
+    let _ = std::fs::remove_file(&marker);
+    let repo_s = repo.to_str().unwrap();
+    let (code, v) = f.run(&["start", "w", "--cwd", repo_s]);
+    assert_eq!(code, 0, "{v}");
+    f.await_state("w", "idle");
+    let (code, v) = f.run(&["assign-write", "w", "--task", "touch scripted:touch src/b.txt", "--scope", "src", "--write-path", "src/b.txt"]);
+    assert_eq!(code, 0, "{v}");
+    for args in [
+        vec!["integration-status", "--repo", repo_s],
+        vec!["commit-ready-check", "--no-tests", "--repo", repo_s],
+        vec!["worktree-create", "w", "--path", ".codex-master-worktrees/w1"],
+        vec!["worktree-status", "--path", ".codex-master-worktrees/w1", "--repo", repo_s],
+        vec!["assignment-audit", "w"],
+        vec!["last-assignment", "w"],
+    ] {
+        let (_, v) = f.run(&args);
+        assert!(v.get("error_code").is_none() || v["error_code"] != "internal_error", "{args:?}: {v}");
+    }
+    let (code, v) = f.run(&["worktree-status", "--path", ".codex-master-worktrees/w1", "--repo", repo_s]);
+    assert_eq!(code, 0, "the worktree was made: {v}");
+    let ran = std::fs::read_to_string(&marker).unwrap_or_default();
+    assert!(ran.is_empty(), "programs named by the repository's configuration ran: {ran}");
+}
+
+/// Runs the real binary as the CLI with `args`; returns (code, stdout, stderr).
+fn cli_raw(f: &Fleet, args: &[&str]) -> (i32, String, String) {
+    let r = common::cli(&f.env, args);
+    (r.code, r.stdout, r.stderr)
+}
+
+#[test]
+fn a_working_directory_that_tmux_could_parse_is_passed_through_whole() {
+    let f = Fleet::scripted("tmux-cwd", &["w1", "w2"]);
+    for (agent, name) in [("w1", "ends-with;"), ("w2", "ends-with\\;")] {
+        let dir = f.dir.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (code, v) = f.run(&["start", agent, "--cwd", dir.to_str().unwrap()]);
+        assert_eq!(code, 0, "{name}: {v}");
+        f.await_state(agent, "idle");
+        // The agent runs in exactly that directory.
+        let out = f.tmux(&["display-message", "-p", "-t", &format!("=codex_agent_{agent}_mcp:"), "#{pane_current_path}"]);
+        let shown = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert_eq!(Path::new(&shown).canonicalize().ok(), dir.canonicalize().ok(), "{name}: pane in {shown}");
+    }
+    let (_, _, stderr) = cli_raw(&f, &["status"]);
+    assert!(!stderr.contains("scripted-agent"), "no launch line in any message: {stderr}");
+}
+
+fn json_of(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+#[test]
+fn cli_usage_errors_never_echo_values_and_dash_texts_go_after_double_dash() {
+    let f = Fleet::scripted("usage", &["w1"]);
+    let secret = "sk-proj-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let long = "y".repeat(3000);
+    for args in [
+        vec!["send", "w1", "hello", "--confirm-seconds", secret],
+        vec!["tail", "w1", "--lines", "/home/someone/private/file"],
+        vec!["send", "w1", "hi", "--bogus-flag-\u{1b}]0;evil\u{7}"],
+        vec!["status", long.as_str()],
+        vec!["send", "w1", "-rf --everything"],
+    ] {
+        let (code, stdout, stderr) = cli_raw(&f, &args);
+        assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
+        for needle in [secret, "/home/someone", "\u{1b}", "\u{7}", "yyyyyyyyyy", "everything"] {
+            assert!(!stderr.contains(needle) && !stdout.contains(needle), "{args:?} echoed {needle:?}: {stderr}");
+        }
+        let v = json_of(&stdout);
+        assert_eq!(v["error_code"], "invalid_arguments", "{v}");
+    }
+    // A text that starts with `-` is accepted after `--`.
+    let (code, v) = f.run(&["start", "w1", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    f.await_state("w1", "idle");
+    let (code, v) = f.run(&["send", "w1", "--", "-n is a flag of echo"]);
+    assert_eq!((code, v["typed"].as_bool()), (0, Some(true)), "{v}");
+}
+
+#[test]
+fn a_closed_stdout_ends_the_cli_quietly_with_the_actions_status() {
+    let f = Fleet::scripted("pipe", &["w1"]);
+    for (args, want) in [(vec!["status", "w1"], 0), (vec!["tools"], 0), (vec!["start", "w1", "--cwd", &f.cwd()], 0), (vec!["send", "w1", "work 1"], 0), (vec!["send", "nobody", "hi"], 2)] {
+        let mut cmd = Command::new(common::BIN);
+        cmd.args(&args).env_remove("RUST_BACKTRACE").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        for (k, v) in &f.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(want), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    // The start happened although nobody read its answer.
+    assert_eq!(f.state_of("w1"), "idle");
+}
+
+/// (RSS kB, threads, fds) of a process.
+fn footprint(pid: u32) -> (u64, u64, usize) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0);
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0);
+    (field("VmRSS:"), field("Threads:"), fds)
+}
+
+/// Child processes of `pid` named `name`.
+fn children_named(pid: u32, name: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            // "pid (comm) state ppid ..."
+            let Some((head, rest)) = stat.rsplit_once(") ") else { return false };
+            let comm = head.split_once(" (").map_or("", |(_, c)| c);
+            comm == name && rest.split_whitespace().nth(1).and_then(|pp| pp.parse::<u32>().ok()) == Some(pid)
+        })
+        .count()
+}
+
+#[test]
+fn a_client_that_stops_reading_cannot_grow_the_server() {
+    use std::io::Write;
+    let f = Fleet::scripted("backpressure", &["w1"]);
+    let mut cmd = Command::new(common::BIN);
+    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).env_remove("RUST_BACKTRACE");
+    for (k, v) in &f.env {
+        cmd.env(k, v);
+    }
+    let mut server = cmd.spawn().unwrap();
+    let pid = server.id();
+    let mut stdin = server.stdin.take().unwrap();
+    let stdout = server.stdout.take().unwrap();
+    // Write 30,000 calls from a thread; it blocks once the server stops reading.
+    let writer = std::thread::spawn(move || {
+        let mut batch = String::from("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"0\"}}}\n");
+        for i in 1..=30_000 {
+            batch.push_str(&format!("{{\"jsonrpc\":\"2.0\",\"id\":{i},\"method\":\"tools/call\",\"params\":{{\"name\":\"agent_lease_status\",\"arguments\":{{\"agent\":\"w1\"}}}}}}\n"));
+            if i % 500 == 0 {
+                if stdin.write_all(batch.as_bytes()).is_err() {
+                    return;
+                }
+                batch.clear();
+            }
+        }
+        let _ = stdin.write_all(batch.as_bytes());
+        drop(stdin);
+    });
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let (rss_kb, threads, fds) = footprint(pid);
+    assert!(rss_kb < 64 * 1024, "RSS {rss_kb} kB");
+    assert!(threads < 32, "{threads} threads");
+    assert!(fds < 64, "{fds} fds");
+    // Once the client reads again, every call gets an answer (a result or `server_busy`).
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut answered = 0;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let v: Value = serde_json::from_str(&line).unwrap();
+            if v["id"].as_u64().is_some_and(|i| i > 0) {
+                answered += 1;
+            }
+        }
+        answered
+    });
+    writer.join().unwrap();
+    let status = server.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(reader.join().unwrap(), 30_000);
+}
+
+#[test]
+fn concurrent_waits_share_one_observation_and_the_cap_answers_server_busy() {
+    let f = Fleet::new("waits", "[agents.w1]\nprofile = \"scripted\"\n");
+    f.run(&["start", "w1", "--cwd", &f.cwd()]);
+    f.await_state("w1", "idle");
+    f.run(&["send", "w1", "work 60"]);
+    let mut mcp = common::Mcp::spawn(&f.env);
+    mcp.initialize();
+    let pid = mcp.child.id();
+    let total = 200u64;
+    for id in 1..=total {
+        mcp.send(&serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "agent_wait", "arguments": {"agent": "w1", "until": "idle", "timeout_seconds": 6}}}));
+    }
+    // While they wait: few tmux children, and ping stays quick.
+    let mut most = 0;
+    for _ in 0..20 {
+        most = most.max(children_named(pid, "tmux"));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(most <= 3, "{most} tmux children at once");
+    let t = std::time::Instant::now();
+    assert_eq!(mcp.request(10_000, "ping", serde_json::json!({}))["result"], serde_json::json!({}));
+    assert!(t.elapsed() < std::time::Duration::from_secs(1), "ping took {:?}", t.elapsed());
+    let (mut busy, mut waited) = (0, 0);
+    for id in 1..=total {
+        let r = mcp.wait_for(&serde_json::json!(id), std::time::Duration::from_secs(30)).expect("every call is answered");
+        match r["result"]["structuredContent"]["error_code"].as_str() {
+            Some("server_busy") => {
+                assert_eq!(r["result"]["structuredContent"]["retryable"], true);
+                busy += 1;
+            }
+            None => waited += 1,
+            other => panic!("{other:?}: {r}"),
+        }
+    }
+    assert_eq!((waited, busy), (128, total - 128));
+}
+
+#[test]
+fn a_broken_or_misplaced_configuration_is_reported_never_replaced_by_defaults() {
+    let f = Fleet::scripted("config", &["w1"]);
+    std::fs::write(f.dir.join("cfg/config.toml"), "[agents.w1\nprofile = \"scripted\"\n").unwrap();
+    for args in [vec!["--help"], vec!["--version"], vec!["status", "--help"]] {
+        let (code, stdout, _) = cli_raw(&f, &args);
+        assert_eq!(code, 0, "{args:?} must work with a broken config: {stdout}");
+    }
+    let (code, stdout, _) = cli_raw(&f, &["ext", "remove", "redaction"]);
+    assert_eq!(code, 0, "{stdout}");
+    let (code, stdout, _) = cli_raw(&f, &["status"]);
+    assert_eq!((code, json_of(&stdout)["error_code"].as_str()), (1, Some("config_invalid")), "{stdout}");
+    // The server keeps serving and answers every call with the problem.
+    let mut mcp = common::Mcp::spawn(&f.env);
+    mcp.initialize();
+    let r = mcp.call(1, "agent_status", serde_json::json!({}));
+    assert_eq!(r["structuredContent"]["error_code"], "config_invalid", "{r}");
+    drop(mcp);
+
+    // Relative overrides are errors, not silently ignored (the default agents would take over).
+    std::fs::write(f.dir.join("cfg/config.toml"), "[agents.w1]\nprofile = \"scripted\"\n").unwrap();
+    for var in ["CODEX_MASTER_MCP_CONFIG_DIR", "CODEX_MASTER_MCP_STATE_DIR", "CODEX_MASTER_TMUX_SOCKET"] {
+        let mut env = f.env.clone();
+        env.retain(|(k, _)| k != var);
+        env.push((var.to_owned(), "relative/dir".to_owned()));
+        let r = common::cli(&env, &["status"]);
+        let v = json_of(&r.stdout);
+        assert_eq!((r.code, v["error_code"].as_str()), (1, Some("config_invalid")), "{var}: {}", r.stdout);
+        assert!(v["message"].as_str().unwrap().contains(var), "{v}");
+    }
+}
+
+#[test]
+fn the_sweep_takes_only_our_debris_and_a_shared_state_root_is_refused_not_remoded() {
+    let f = Fleet::scripted("sweep", &["w1"]);
+    let (code, _) = f.run(&["status"]);
+    assert_eq!(code, 0);
+    let state = f.dir.join("state");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let ours = ".w1.json.0123456789abcdef0123456789abcdef.tmp";
+    for (dir, name) in [("meta", ours), ("meta", ".editor-swap.tmp"), (".", ".someone-elses.tmp"), ("leases", ".x.NOTHEX0123456789abcdef01234567.tmp")] {
+        let p = state.join(dir).join(name);
+        std::fs::write(&p, "x").unwrap();
+        let file = std::fs::File::options().write(true).open(&p).unwrap();
+        file.set_modified(old).unwrap();
+    }
+    let (code, v) = f.run(&["watchdog", "--dry-run"]);
+    assert_eq!(code, 0, "{v}");
+    let mut mcp = common::Mcp::spawn(&f.env);
+    mcp.initialize();
+    drop(mcp);
+    assert!(!state.join("meta").join(ours).exists(), "our own debris is swept");
+    for (dir, name) in [("meta", ".editor-swap.tmp"), (".", ".someone-elses.tmp"), ("leases", ".x.NOTHEX0123456789abcdef01234567.tmp")] {
+        assert!(state.join(dir).join(name).exists(), "{name} is not ours and must stay");
+    }
+
+    // A state root that others can write is refused, and its mode is left as it was.
+    let shared = f.dir.join("shared-state");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let mut env = f.env.clone();
+    env.retain(|(k, _)| k != "CODEX_MASTER_MCP_STATE_DIR");
+    env.push(("CODEX_MASTER_MCP_STATE_DIR".into(), shared.display().to_string()));
+    let r = common::cli(&env, &["lease-status"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("writable by other users"), "{}", r.stdout);
+    assert_eq!(std::fs::metadata(&shared).unwrap().permissions().mode() & 0o7777, 0o1777, "the mode was changed");
+}
+
+#[test]
+fn a_symlinked_home_ancestor_is_trusted_once_and_walked_no_follow_below() {
+    // /home → /var/home style: HOME is reached through a symlink.
+    let f = Fleet::scripted("symhome", &["w1"]);
+    let real = f.dir.join("var-home/user");
+    std::fs::create_dir_all(&real).unwrap();
+    let link = f.dir.join("home-link");
+    std::os::unix::fs::symlink(f.dir.join("var-home"), &link).unwrap();
+    let home = link.join("user");
+    let mut env: Vec<(String, String)> = f.env.iter().filter(|(k, _)| !matches!(k.as_str(), "HOME" | "CODEX_MASTER_MCP_STATE_DIR" | "CODEX_MASTER_MCP_CONFIG_DIR")).cloned().collect();
+    env.push(("HOME".into(), home.display().to_string()));
+    std::fs::create_dir_all(real.join(".config/codex-master-mcp")).unwrap();
+    std::fs::write(real.join(".config/codex-master-mcp/config.toml"), "[agents.w1]\nprofile = \"scripted\"\n").unwrap();
+    let r = common::cli(&env, &["start", "w1", "--cwd", &f.cwd()]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(real.join(".local/state/codex-master-mcp/meta").is_dir(), "the state tree is under the real home");
+    let r = common::cli(&env, &["stop", "w1"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // Below the home, a symlink is still refused.
+    std::fs::rename(real.join(".local/state"), real.join(".local/state-real")).unwrap();
+    std::os::unix::fs::symlink(real.join(".local/state-real"), real.join(".local/state")).unwrap();
+    let r = common::cli(&env, &["lease-status"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("symlink"), "{}", r.stdout);
+}
