@@ -266,6 +266,17 @@ fn a_flipped_byte_in_a_cached_artifact_is_recompiled_never_loaded() {
     // The recompiled artifact replaced the corrupt one.
     let fourth = Slot::<worlds::Prompts>::load(&bytes, Source::File, Some(&dir), LIMITS).unwrap();
     assert!(fourth.info.from_cache);
+
+    // Another component's artifact swapped in under this one's name (same user, valid digest
+    // for its own payload) is refused: the artifact is bound to the component it came from.
+    let other = fixture("custom-prompts");
+    let compiled_other = Slot::<worlds::Prompts>::load(&other, Source::File, Some(&dir), LIMITS).unwrap();
+    assert_eq!(compiled_other.info.name, "team-prompts");
+    let other_artifact = t.join("cache").join(cache::artifact_name(engine, &cache::sha256_hex(&other)));
+    std::fs::copy(&other_artifact, &artifact).unwrap();
+    let fifth = Slot::<worlds::Prompts>::load(&bytes, Source::File, Some(&dir), LIMITS).unwrap();
+    assert!(!fifth.info.from_cache, "a swapped artifact was loaded");
+    assert_eq!(fifth.info.name, "default-prompts", "the swapped code ran");
 }
 
 #[test]
@@ -327,4 +338,19 @@ fn outputs_beyond_bounds_count_as_failures_and_a_disabled_kind_is_retried_after_
         Health::Disabled { retry_in } => assert!(retry_in > Duration::from_millis(120), "{retry_in:?}"),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_component_of_another_world_is_reported_as_such() {
+    let dir = TempDir::new("ext-wrong-world");
+    let e = env(&dir);
+    let redactor = dist("redaction.wasm");
+    let digest = cache::sha256_hex(&std::fs::read(&redactor).unwrap());
+    std::fs::create_dir_all(dir.join("config")).unwrap();
+    std::fs::write(dir.join("config/config.toml"), format!("[extensions.limits]\npath = \"{}\"\nsha256 = \"{digest}\"\n", redactor.display())).unwrap();
+    let listed = cli(&e, &["ext", "list"]).json();
+    let limits = listed["extensions"].as_array().unwrap().iter().find(|i| i["kind"] == "limits").unwrap().clone();
+    assert_eq!((limits["status"].as_str(), limits["error_code"].as_str()), (Some("error"), Some("extension_wrong_world")), "{limits}");
+    let installed = cli(&e, &["ext", "install", "limits", redactor.to_str().unwrap()]);
+    assert_eq!((installed.code, installed.json()["error_code"].as_str()), (1, Some("extension_wrong_world")), "{}", installed.stdout);
 }

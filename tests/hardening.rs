@@ -392,3 +392,118 @@ fn a_symlinked_home_ancestor_is_trusted_once_and_walked_no_follow_below() {
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(r.stdout.contains("symlink"), "{}", r.stdout);
 }
+
+#[test]
+fn an_interrupted_demo_leaves_nothing_behind() {
+    use std::io::BufRead;
+    let dir = common::TempDir::new("demo-int");
+    // A short TMPDIR: the demo's tmux socket lives below it.
+    let tmp = PathBuf::from(format!("/tmp/cmdi-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut cmd = Command::new(common::BIN);
+    cmd.arg("demo").env("TMPDIR", &tmp).env("HOME", dir.path()).env_remove("RUST_BACKTRACE").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut demo = cmd.spawn().unwrap();
+    let stdout = std::io::BufReader::new(demo.stdout.take().unwrap());
+    // Interrupt once the agents run (their tmux server and raw-log writers exist).
+    let mut seen = String::new();
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        if line.contains("2. send each a task") {
+            break;
+        }
+    }
+    assert!(seen.contains("2. send each a task"), "the demo did not get going: {seen} {:?}", {
+        use std::io::Read;
+        let mut e = String::new();
+        let _ = demo.stderr.take().unwrap().read_to_string(&mut e);
+        e
+    });
+    let root = std::fs::read_dir(&tmp).unwrap().flatten().map(|e| e.path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with("codex-master-demo-")).unwrap_or_else(|| panic!("no demo dir in {:?}: {:?}", tmp, std::fs::read_dir(&tmp).unwrap().flatten().map(|e| e.path()).collect::<Vec<_>>()));
+    let socket = root.join("tmux.sock");
+    assert!(Command::new("tmux").arg("-S").arg(&socket).arg("ls").output().unwrap().status.success(), "the agents run");
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(demo.id() as i32, libc::SIGINT) };
+    let status = demo.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(!root.exists(), "the temp dir is gone");
+    assert!(!Command::new("tmux").arg("-S").arg(&socket).arg("ls").output().unwrap().status.success(), "the tmux server is gone");
+    // No process of ours refers to the demo's dir any more (server, agents, raw-log writers).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let needle = root.to_string_lossy().into_owned();
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            text.contains(&needle).then_some(text)
+        })
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn fields_read_back_are_allowlisted_plain_text_and_pids_are_not_returned() {
+    let f = Fleet::new("fields", "[agents.w1]\nprofile = \"scripted\"\nlabel = \"Evil \\u001b]0;pwned\\u0007 \\u202Etxt.exe\"\n");
+    let (code, v) = f.run(&["start", "w1", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["results"][0].get("pid").is_none(), "{v}");
+    f.await_state("w1", "idle");
+    // Tampered private state: a model with an escape sequence, a ledger line with a fake holder.
+    let meta_path = f.dir.join("state/meta/w1.json");
+    let mut meta: Value = serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+    meta["model"] = Value::String("gpt\u{1b}[2J-evil".into());
+    std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+    let ledger = f.dir.join("state/assignments.jsonl");
+    std::fs::write(&ledger, "{\"kind\":\"assignment\",\"assignment_id\":\"a1\",\"agent\":\"w1\",\"role\":\"\u{1b}]0;x\u{7}\",\"lease\":{\"holder\":\"alice@example.com\"},\"scope\":[\"src/\u{202E}gpj.exe\"],\"name\":\"n\u{1b}[31m\"}\n").unwrap();
+    let (_, st) = f.run(&["status", "w1"]);
+    let st = &st["results"][0];
+    let label = st["label"].as_str().unwrap();
+    assert!(!label.contains('\u{1b}') && !label.contains('\u{7}') && !label.contains('\u{202E}') && label.starts_with("Evil"), "{label:?}");
+    assert!(st.get("pid").is_none(), "{st}");
+    assert!(st["model"].as_str().is_none_or(|m| !m.contains('\u{1b}')), "{st}");
+    let (_, list) = f.run(&["assignments", "w1"]);
+    let text = list.to_string();
+    for bad in ["alice@example.com", "\\u001b", "\\u202e", "\u{202E}", "\u{1b}"] {
+        assert!(!text.to_lowercase().contains(&bad.to_lowercase()), "{bad:?} came back: {text}");
+    }
+}
+
+#[test]
+fn runners_leases_and_generations_that_cannot_be_trusted_are_refused() {
+    let f = Fleet::new("trust", "");
+    let real = f.dir.join("bin-real");
+    std::fs::create_dir_all(&real).unwrap();
+    std::os::unix::fs::symlink(&real, f.dir.join("bin-link")).unwrap();
+    let script = "#!/bin/sh\nexec sleep 30\n";
+    let mut config = String::new();
+    for (agent, path, mode) in [("suid", real.join("suid-runner"), 0o4755), ("open", real.join("open-runner"), 0o777), ("via-link", real.join("ok-runner"), 0o755)] {
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let shown = if agent == "via-link" { f.dir.join("bin-link/ok-runner") } else { path };
+        config.push_str(&format!("[agents.{agent}]\nprofile = \"generic\"\nrunner = \"{}\"\n", shown.display()));
+    }
+    config.push_str("[agents.w]\nprofile = \"scripted\"\n");
+    std::fs::write(f.dir.join("cfg/config.toml"), config).unwrap();
+    for agent in ["suid", "open", "via-link"] {
+        let (code, v) = f.run(&["start", agent, "--cwd", &f.cwd()]);
+        assert_eq!((code, v["results"][0]["error_code"].as_str()), (1, Some("runner_not_executable")), "{agent}: {v}");
+    }
+    // A lease at the last generation cannot grow: refused, never wrapped to 0.
+    let (code, _) = f.run(&["lease-status", "w"]);
+    assert_eq!(code, 0);
+    let lease = f.dir.join("state/leases/w.json");
+    std::fs::write(&lease, format!("{{\"agent\":\"w\",\"owner\":null,\"generation\":{},\"created_at_utc\":\"x\",\"updated_at_utc\":\"x\",\"expires_at_epoch\":0,\"expires_at_utc\":\"x\",\"ttl_seconds\":0}}", u64::MAX)).unwrap();
+    let (code, v) = f.run(&["claim", "w"]);
+    assert_eq!(code, 1, "{v}");
+    assert_ne!(v["lease"]["generation"], 0, "{v}");
+    // A lease file another user wrote is not trusted (needs root to set up).
+    if rustix::process::geteuid().is_root() {
+        std::fs::write(&lease, "{\"agent\":\"w\",\"owner\":\"cli-user-0\",\"generation\":3,\"created_at_utc\":\"x\",\"updated_at_utc\":\"x\",\"expires_at_epoch\":9999999999,\"expires_at_utc\":\"x\",\"ttl_seconds\":60}").unwrap();
+        std::os::unix::fs::chown(&lease, Some(65534), Some(65534)).unwrap();
+        let (_, v) = f.run(&["lease-status", "w"]);
+        assert_eq!(v["results"][0]["state"], "unreadable", "{v}");
+    }
+}

@@ -72,7 +72,7 @@ fn mcp_only_rules_exact_types_unknown_and_missing_arguments() {
     mcp.initialize();
     let secret = "sk-do-not-echo-this-value-123456";
     let cases = [
-        ("agent_lease_status", json!({"surprise": 1}), "unknown argument(s) for agent_lease_status: surprise"),
+        ("agent_lease_status", json!({"surprise": 1}), "unknown argument(s) for agent_lease_status: 1 not in its schema; it takes only agent"),
         ("agent_claim", json!({}), "missing required argument(s) for agent_claim: agent"),
         ("agent_claim", json!({"agent": null}), "missing required argument(s) for agent_claim: agent"),
         ("agent_claim", json!({"agent": 1}), "agent must be a string"),

@@ -178,10 +178,22 @@ pub fn keep_tail_chars(text: &str, max: usize) -> String {
     format!("{CHAR_TRUNCATION_PREFIX}{tail}")
 }
 
-/// [`redact`], then at most `max` characters: how short free text (names, paths, references)
-/// is returned.
+/// Bidirectional formatting characters: they reorder how a reader sees text (a path or a name
+/// can be made to look like another).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// One line of plain text: escape sequences stripped, every control character (newlines and
+/// tabs become spaces) and every bidirectional formatting character removed.
+pub fn plain_line(text: &str) -> String {
+    strip_ansi(text).chars().filter(|c| !is_bidi_control(*c)).map(|c| if c == '\n' || c == '\t' { ' ' } else { c }).filter(|c| !c.is_control()).collect()
+}
+
+/// How short free text (names, paths, references, fields read back from private state) is
+/// returned: [`plain_line`], [`redact`], then at most `max` characters.
 pub fn redact_bounded(text: &str, max: usize) -> String {
-    keep_head_chars(&redact(text).0, max)
+    keep_head_chars(&redact(&plain_line(text)).0, max)
 }
 
 /// Cuts to at most `max` characters from the front, marking the cut with `…`.
@@ -265,6 +277,12 @@ mod tests {
         let out = safe_error_text(&long);
         assert!(out.chars().count() <= MAX_ERROR_CHARS, "{}", out.len());
         assert!(out.ends_with("OPENAI_API_KEY=<redacted>"), "{out}");
+    }
+
+    #[test]
+    fn fields_lose_controls_and_bidi_marks() {
+        assert_eq!(plain_line("a\x1b[31mb\x07c\nd\u{202E}e\u{2066}f\u{85}g"), "abc defg");
+        assert_eq!(redact_bounded("name\u{202E}txt.exe", 80), "nametxt.exe");
     }
 
     #[test]

@@ -119,7 +119,8 @@ fn valid_session_name(s: &str) -> bool {
     (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-fn valid_model_word(s: &str) -> bool {
+/// A model or effort name: letters, digits and `._-:/`, 1–100 characters.
+pub fn valid_model_word(s: &str) -> bool {
     (1..=100).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:/".contains(&b))
 }
 
@@ -204,7 +205,7 @@ impl Registry {
             if !valid_session_name(&session) {
                 return Err(format!("agents.{name}.session: 1-64 characters of letters, digits, '_' and '-'"));
             }
-            let label = t.label.map(|l| crate::text::keep_head_chars(&crate::text::strip_ansi(&l), 80)).unwrap_or_else(|| format!("Agent {name}"));
+            let label = t.label.map(|l| crate::text::redact_bounded(&l, 80)).filter(|l| !l.trim().is_empty()).unwrap_or_else(|| format!("Agent {name}"));
             agents.push(AgentSpec {
                 name,
                 label,
@@ -285,11 +286,21 @@ impl Registry {
     }
 }
 
-/// Whether `path` is a regular executable file, checked without following a final symlink.
+/// Whether `path` is a runner we may start: reached without a symlink in any component (below a
+/// trusted home, see [`crate::fsafe::Dir::walk`]), a regular executable file, neither setuid nor
+/// setgid, and not writable by everyone.
 pub fn runner_ok(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else { return false };
+    let Ok(dir) = crate::fsafe::Dir::walk(parent, false) else { return false };
+    if dir.entry_kind(name) != Ok(Some(crate::fsafe::EntryKind::File)) {
+        return false;
+    }
     match std::fs::symlink_metadata(path) {
-        Ok(m) => m.file_type().is_file() && m.permissions().mode() & 0o111 != 0 && rustix::fs::access(path, rustix::fs::Access::EXEC_OK).is_ok(),
+        Ok(m) => {
+            let mode = m.permissions().mode();
+            m.file_type().is_file() && mode & 0o111 != 0 && mode & 0o6000 == 0 && mode & 0o002 == 0 && rustix::fs::access(path, rustix::fs::Access::EXEC_OK).is_ok()
+        }
         Err(_) => false,
     }
 }

@@ -32,6 +32,17 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        // The demo blocks the termination signals to handle them on one thread; the server (and
+        // the tmux server and agents it starts) must get them as usual.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: only async-signal-safe calls between fork and exec.
+            cmd.pre_exec(|| {
+                let set = termination_signals();
+                libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                Ok(())
+            });
+        }
         let mut child = cmd.spawn().map_err(|e| format!("the MCP server could not start: {}", e.kind()))?;
         let stdin = child.stdin.take().ok_or("no server stdin")?;
         let stdout = child.stdout.take().ok_or("no server stdout")?;
@@ -90,11 +101,69 @@ struct World {
     socket: String,
 }
 
+impl World {
+    /// Kills the demo's tmux server (its agents, and the raw-log writers that read their panes,
+    /// go with it) and removes the demo's directory.
+    fn clean(root: &Path, socket: &str) {
+        let _ = Command::new("tmux").arg("-S").arg(socket).arg("kill-server").stderr(Stdio::null()).status();
+        let _ = std::fs::remove_dir_all(root);
+    }
+}
+
 impl Drop for World {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").arg("-S").arg(&self.socket).arg("kill-server").stderr(Stdio::null()).status();
-        let _ = std::fs::remove_dir_all(&self.root);
+        World::clean(&self.root, &self.socket);
     }
+}
+
+/// SIGINT, SIGTERM and SIGHUP.
+fn termination_signals() -> libc::sigset_t {
+    // SAFETY: sigemptyset/sigaddset only write the set we own.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            libc::sigaddset(&mut set, sig);
+        }
+        set
+    }
+}
+
+/// What a signal must clean up: the server's pid and the world.
+type Cleanup = std::sync::Arc<std::sync::Mutex<Option<(u32, PathBuf, String)>>>;
+
+/// Blocks the termination signals on this thread (and the threads it starts) and takes them on
+/// a dedicated thread, which cleans up (the server, the tmux server, the agents, the raw-log
+/// writers, the temp dir) and exits with 128 + the signal.
+fn handle_signals() -> Cleanup {
+    let cleanup: Cleanup = Default::default();
+    let set = termination_signals();
+    // SAFETY: changes this thread's signal mask only.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    let todo = cleanup.clone();
+    std::thread::spawn(move || {
+        let mut sig: libc::c_int = 0;
+        // SAFETY: waits for one of the blocked signals.
+        if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+            return;
+        }
+        if let Some((pid, root, socket)) = todo.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            // SAFETY: a plain kill of our own child.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            World::clean(&root, &socket);
+        }
+        eprintln!("demo interrupted: agents stopped, temporary files removed");
+        std::process::exit(128 + sig);
+    });
+    cleanup
+}
+
+/// Prints a demo line; a closed stdout is no reason to stop (cleanup must still run).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
 }
 
 fn codex_on_path() -> Result<PathBuf, String> {
@@ -141,7 +210,7 @@ fn agents_config(profile: &str, root: &Path) -> Result<String, String> {
 }
 
 fn line(label: &str, value: impl std::fmt::Display) {
-    println!("  {label:<28} {value}");
+    say!("  {label:<28} {value}");
 }
 
 /// Runs the demo; returns the exit code.
@@ -156,8 +225,10 @@ pub fn run(profile: &str) -> i32 {
 }
 
 fn demo(profile: &str) -> Result<(), String> {
+    let cleanup = handle_signals();
     let exe = std::env::current_exe().map_err(|_| "the demo cannot find its own executable")?;
-    let root = std::env::temp_dir().join(format!("codex-master-demo-{}", crate::fsafe::nonce()));
+    // Short: the tmux socket inside must fit a socket path (108 bytes).
+    let root = std::env::temp_dir().join(format!("codex-master-demo-{}", &crate::fsafe::nonce()[..12]));
     for sub in ["config", "work"] {
         std::fs::create_dir_all(root.join(sub)).map_err(|e| format!("cannot create the demo dir: {}", e.kind()))?;
     }
@@ -170,6 +241,7 @@ fn demo(profile: &str) -> Result<(), String> {
     ];
     let started = Instant::now();
     let mut server = Server::spawn(&exe, &env)?;
+    *cleanup.lock().unwrap_or_else(|p| p.into_inner()) = Some((server.child.id(), world.root.clone(), world.socket.clone()));
     let init = server.request(
         "initialize",
         json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "codex-master-demo", "version": env!("CARGO_PKG_VERSION")}}),
@@ -177,11 +249,11 @@ fn demo(profile: &str) -> Result<(), String> {
     )?;
     writeln!(server.stdin, "{}", json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).map_err(|_| "server input closed")?;
     let tools = server.request("tools/list", json!({}), Duration::ZERO)?;
-    println!("codex-master demo ({profile} workers) — everything below goes through the MCP server on stdio");
+    say!("codex-master demo ({profile} workers) — everything below goes through the MCP server on stdio");
     line("server", format!("{} {}, protocol {}", init["serverInfo"]["name"].as_str().unwrap_or("?"), init["serverInfo"]["version"].as_str().unwrap_or("?"), init["protocolVersion"].as_str().unwrap_or("?")));
     line("tools", tools["tools"].as_array().map_or(0, Vec::len));
 
-    println!("\n1. start agents a and b");
+    say!("\n1. start agents a and b");
     let cwd = world.root.join("work").display().to_string();
     let start = server.call("agent_start", json!({"agent": "both", "cwd": cwd}), Duration::ZERO)?;
     for r in start["results"].as_array().into_iter().flatten() {
@@ -205,18 +277,18 @@ fn demo(profile: &str) -> Result<(), String> {
         return Err(format!("{} (a sign-in or trust screen? log in to Codex first); the agents were stopped", blocked.join(", ")));
     }
 
-    println!("\n2. send each a task (the receipt says whether the turn really started)");
+    say!("\n2. send each a task (the receipt says whether the turn really started)");
     let tasks = [("a", "Summarise the layout of this repository in three bullet points."), ("b", "List the test files and say which ones need tmux.")];
     for (agent, task) in tasks {
         let sent = server.call("agent_send", json!({"agent": agent, "text": task}), Duration::from_secs(10))?;
         line(&format!("agent {agent}"), format!("typed={} submitted={} turn_started={} ({})", sent["typed"], sent["submitted"], sent["turn_started"], sent["receipt"].as_str().unwrap_or("?")));
     }
 
-    println!("\n3. wait for both turns to end (bounded, cancellable)");
+    say!("\n3. wait for both turns to end (bounded, cancellable)");
     let waited = server.call("agent_wait", json!({"agent": "all", "until": "idle", "mode": "all", "timeout_seconds": 120, "poll_interval_seconds": 1}), Duration::from_secs(120))?;
     line("wait", format!("{} after {} s", waited["status"].as_str().unwrap_or("?"), waited["elapsed_seconds"]));
 
-    println!("\n4. status (no terminal text, no paths)");
+    say!("\n4. status (no terminal text, no paths)");
     let status = server.call("agent_status", json!({"agent": "all"}), Duration::ZERO)?;
     for r in status["results"].as_array().into_iter().flatten() {
         line(
@@ -232,17 +304,19 @@ fn demo(profile: &str) -> Result<(), String> {
         );
     }
     let tail = server.call("agent_safe_tail", json!({"agent": "a", "lines": 6}), Duration::ZERO)?;
-    println!("\n   agent a, last lines (redacted):");
+    say!("\n   agent a, last lines (redacted):");
     for l in tail["output"].as_str().unwrap_or("").lines().filter(|l| !l.trim().is_empty()) {
-        println!("   | {l}");
+        say!("   | {l}");
     }
 
-    println!("\n5. stop both");
+    say!("\n5. stop both");
     let stop = server.call("agent_stop", json!({"agent": "both"}), Duration::ZERO)?;
     for r in stop["results"].as_array().into_iter().flatten() {
         line(&format!("agent {}", r["agent"].as_str().unwrap_or("?")), format!("{} (lease {})", r["status"].as_str().unwrap_or("?"), r["lease"]["state"].as_str().unwrap_or("?")));
     }
-    println!("\ndone in {:.1} s", started.elapsed().as_secs_f64());
+    say!("\ndone in {:.1} s", started.elapsed().as_secs_f64());
+    // From here the normal drops clean up; a late signal must not race them.
+    cleanup.lock().unwrap_or_else(|p| p.into_inner()).take();
     drop(server);
     drop(world);
     Ok(())

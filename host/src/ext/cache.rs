@@ -1,9 +1,12 @@
 //! The compiled-component cache, in the private state dir (`ext-cache/`).
 //!
 //! Key: the component's sha256, the engine's compatibility hash and the wasmtime version.
-//! Serialized code is not integrity-checked by wasmtime, so each artifact carries our own
-//! sha256 of its payload; an artifact whose digest does not match (a flipped byte, a partial
-//! write) is recompiled, never loaded. Only artifacts this cache wrote are ever deserialized:
+//! Serialized code is not integrity-checked by wasmtime, so each artifact carries a header
+//! naming the component it was compiled from (its sha256) and the engine configuration, and a
+//! digest keyed with a per-user secret (`cache.key`, 0600, in the cache dir) over header and
+//! payload. An artifact whose digest does not match (a flipped byte, a partial write) or whose
+//! header names another component or engine (an artifact swapped in under another name) is
+//! recompiled, never loaded. Only artifacts this cache wrote are ever deserialized:
 //! user-supplied files are components, compiled here.
 
 use std::hash::{Hash, Hasher};
@@ -16,7 +19,8 @@ use crate::fsafe::Dir;
 
 /// The pinned wasmtime version (see Cargo.toml); part of the cache key.
 pub const WASMTIME_VERSION: &str = "48.0.8";
-const MAGIC: &[u8; 8] = b"CMXCWASM";
+const MAGIC: &[u8; 8] = b"CMXCWAS2";
+const KEY_FILE: &str = "cache.key";
 /// Largest artifact we read back.
 const MAX_ARTIFACT_BYTES: u64 = 256 * 1024 * 1024;
 
@@ -54,27 +58,63 @@ pub enum Origin {
     Compiled,
 }
 
+/// The per-user key of the keyed digests; created once (exclusively, 0600).
+fn cache_key(dir: &Dir) -> Option<Vec<u8>> {
+    if let Ok(Some(key)) = dir.read_bounded(KEY_FILE, 64) {
+        return (key.len() == 32).then_some(key);
+    }
+    let key: Vec<u8> = (0..2).flat_map(|_| crate::fsafe::nonce().into_bytes()).take(32).collect();
+    match dir.create_exclusive(KEY_FILE) {
+        Ok(mut f) => {
+            use std::io::Write;
+            f.write_all(&key).and_then(|()| f.sync_all()).ok()?;
+            Some(key)
+        }
+        // Another process made it meanwhile.
+        Err(_) => dir.read_bounded(KEY_FILE, 64).ok().flatten().filter(|k| k.len() == 32),
+    }
+}
+
+/// The artifact header: the component it came from and the engine configuration.
+fn header(component_sha256: &str, engine: &Engine) -> Vec<u8> {
+    let mut h = Vec::with_capacity(8 + 64 + 8);
+    h.extend_from_slice(MAGIC);
+    h.extend_from_slice(component_sha256.as_bytes());
+    h.extend_from_slice(&compat_hash(engine).to_le_bytes());
+    h
+}
+
+fn keyed_digest(key: &[u8], header: &[u8], payload: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(key);
+    h.update(header);
+    h.update(payload);
+    h.finalize().into()
+}
+
 /// Loads `bytes` (a component) through the cache in `dir` (if any).
 pub fn load(engine: &Engine, dir: Option<&Dir>, bytes: &[u8], sha256: &str) -> wasmtime::Result<(Component, Origin)> {
     let name = artifact_name(engine, sha256);
-    if let Some(dir) = dir {
+    let keyed = dir.and_then(|d| cache_key(d).map(|k| (d, k)));
+    let expected_header = header(sha256, engine);
+    if let Some((dir, key)) = &keyed {
         if let Ok(Some(artifact)) = dir.read_bounded(&name, MAX_ARTIFACT_BYTES) {
-            if let Some(payload) = verified_payload(&artifact) {
-                // SAFETY: the payload is an artifact this cache serialized from a component it
-                // compiled itself, for this engine (the key), and its digest matches.
+            if let Some(payload) = verified_payload(&artifact, key, &expected_header) {
+                // SAFETY: the payload is an artifact this cache serialized from this very
+                // component (the header says so, under our keyed digest) for this engine.
                 if let Ok(c) = unsafe { Component::deserialize(engine, payload) } {
                     return Ok((c, Origin::Cache));
                 }
             }
-            tracing::warn!("a cached extension artifact failed its digest check; recompiling");
+            tracing::warn!("a cached extension artifact failed its identity or digest check; recompiling");
         }
     }
     let component = Component::new(engine, bytes)?;
-    if let Some(dir) = dir {
+    if let Some((dir, key)) = &keyed {
         if let Ok(serialized) = component.serialize() {
-            let mut artifact = Vec::with_capacity(serialized.len() + 40);
-            artifact.extend_from_slice(MAGIC);
-            artifact.extend_from_slice(&Sha256::digest(&serialized));
+            let mut artifact = Vec::with_capacity(serialized.len() + expected_header.len() + 32);
+            artifact.extend_from_slice(&expected_header);
+            artifact.extend_from_slice(&keyed_digest(key, &expected_header, &serialized));
             artifact.extend_from_slice(&serialized);
             if let Err(e) = dir.replace_atomic(&name, &artifact) {
                 tracing::warn!(error = %e, "could not write the extension cache");
@@ -84,11 +124,11 @@ pub fn load(engine: &Engine, dir: Option<&Dir>, bytes: &[u8], sha256: &str) -> w
     Ok((component, Origin::Compiled))
 }
 
-fn verified_payload(artifact: &[u8]) -> Option<&[u8]> {
-    let rest = artifact.strip_prefix(MAGIC.as_slice())?;
+fn verified_payload<'a>(artifact: &'a [u8], key: &[u8], expected_header: &[u8]) -> Option<&'a [u8]> {
+    let rest = artifact.strip_prefix(expected_header)?;
     if rest.len() < 32 {
         return None;
     }
     let (digest, payload) = rest.split_at(32);
-    (Sha256::digest(payload).as_slice() == digest).then_some(payload)
+    (keyed_digest(key, expected_header, payload).as_slice() == digest).then_some(payload)
 }

@@ -117,7 +117,7 @@ pub enum ExtError {
     Load(Kind, String),
     #[error("the {kind} extension imports `{import}`, which its world does not provide (only codex-master:common/log is available; no WASI)")]
     ForbiddenImport { kind: Kind, import: String },
-    #[error("the component is not a codex-master {0} extension: it lacks the `{1}` export")]
+    #[error("the component is not a codex-master {0} extension: it lacks the `{1}` export of that world, or its types differ")]
     WrongWorld(Kind, &'static str),
     #[error("the {0} extension implements API version {1}; this host supports 1.x")]
     Version(Kind, String),
@@ -259,7 +259,11 @@ impl<W: World> Slot<W> {
             return Err(ExtError::Version(kind, version.to_string()));
         }
         check_imports(&engine, &component, kind)?;
-        let pre = W::pre(&engine, &component, version).map_err(|e| ExtError::Load(kind, short_error(&e)))?;
+        // A component whose exports have our names but not our world's types is of another world.
+        let pre = W::pre(&engine, &component, version).map_err(|e| {
+            tracing::debug!(extension = %kind, error = %short_error(&e), "component does not match its world");
+            ExtError::WrongWorld(kind, kind.marker_export())
+        })?;
         let info = Info {
             kind,
             source,

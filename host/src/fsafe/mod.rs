@@ -106,6 +106,20 @@ fn mode(bits: u32) -> Mode {
     Mode::from_raw_mode(bits)
 }
 
+/// Reads at most `max` bytes of an open file whose size was `size`.
+fn read_capped(file: File, size: u64, max: u64) -> Result<Vec<u8>> {
+    if size > max {
+        return Err(FsError::TooLarge);
+    }
+    let mut buf = Vec::with_capacity(size as usize);
+    // Read one byte past the cap so a file that grew after fstat is still caught.
+    file.take(max + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > max {
+        return Err(FsError::TooLarge);
+    }
+    Ok(buf)
+}
+
 /// `.<name>.<nonce>.tmp`, as [`Dir::replace_atomic`] names its temp files.
 pub fn is_our_temp_name(name: &str) -> bool {
     let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else { return false };
@@ -299,6 +313,11 @@ impl Dir {
     /// Opens a regular file for reading without following symlinks and without blocking on a
     /// FIFO; `None` when absent.
     fn open_regular_read(&self, name: &str) -> Result<Option<(File, u64)>> {
+        Ok(self.open_regular_read_owner(name)?.map(|(f, size, _)| (f, size)))
+    }
+
+    /// [`Dir::open_regular_read`], with the file's owner.
+    fn open_regular_read_owner(&self, name: &str) -> Result<Option<(File, u64, u32)>> {
         check_name(name)?;
         let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
         let fd = match rfs::openat(&self.fd, name, flags, Mode::empty()) {
@@ -310,22 +329,23 @@ impl Dir {
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
             return Err(FsError::NotRegular);
         }
-        Ok(Some((File::from(fd), st.st_size as u64)))
+        Ok(Some((File::from(fd), st.st_size as u64, st.st_uid)))
+    }
+
+    /// [`Dir::read_bounded`] for a file that only this user may have written: one owned by
+    /// another uid is refused ([`FsError::ForeignOwner`]).
+    pub fn read_owned_bounded(&self, name: &str, max: u64) -> Result<Option<Vec<u8>>> {
+        let Some((file, size, uid)) = self.open_regular_read_owner(name)? else { return Ok(None) };
+        if uid != rustix::process::geteuid().as_raw() {
+            return Err(FsError::ForeignOwner);
+        }
+        read_capped(file, size, max).map(Some)
     }
 
     /// Reads a whole regular file of at most `max` bytes; `None` when absent.
     pub fn read_bounded(&self, name: &str, max: u64) -> Result<Option<Vec<u8>>> {
         let Some((file, size)) = self.open_regular_read(name)? else { return Ok(None) };
-        if size > max {
-            return Err(FsError::TooLarge);
-        }
-        let mut buf = Vec::with_capacity(size as usize);
-        // Read one byte past the cap so a file that grew after fstat is still caught.
-        file.take(max + 1).read_to_end(&mut buf)?;
-        if buf.len() as u64 > max {
-            return Err(FsError::TooLarge);
-        }
-        Ok(Some(buf))
+        read_capped(file, size, max).map(Some)
     }
 
     /// Reads at most `max` bytes from the start of the regular file `name` (no-follow, no FIFO

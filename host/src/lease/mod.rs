@@ -43,15 +43,19 @@ fn file_name(agent: &str) -> String {
     format!("{agent}.json")
 }
 
-/// Reads an agent's lease without following symlinks.
+/// Reads an agent's lease without following symlinks. A file another user wrote, or one whose
+/// generation cannot grow any more, cannot be trusted.
 pub fn read(state: &State, agent: &str) -> Lease {
-    let text = match state.leases.read_text_bounded(&file_name(agent), MAX_META_BYTES) {
-        Ok(Some(t)) => t,
+    let text = match state.leases.read_owned_bounded(&file_name(agent), MAX_META_BYTES) {
+        Ok(Some(bytes)) => match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(_) => return Lease::Unreadable,
+        },
         Ok(None) => return Lease::Unclaimed { generation: 0 },
         Err(_) => return Lease::Unreadable,
     };
     let Ok(rec) = serde_json::from_str::<LeaseRecord>(&text) else { return Lease::Unreadable };
-    if rec.agent != agent || !rec.expires_at_epoch.is_finite() {
+    if rec.agent != agent || !rec.expires_at_epoch.is_finite() || rec.generation == u64::MAX {
         return Lease::Unreadable;
     }
     match &rec.owner {
@@ -174,7 +178,7 @@ pub fn claim(state: &State, agent: &str, client: &str, ttl: u64, force: bool, fo
     let previous_gen = current.generation().unwrap_or(0);
     let (generation, created) = match &current {
         Lease::Held(r) if status == "renewed" => (r.generation, r.created_at_utc.clone()),
-        _ => (previous_gen + 1, iso_utc(now)),
+        _ => (previous_gen.checked_add(1).ok_or(LeaseRefusal::Unreadable)?, iso_utc(now)),
     };
     let expires = now + ttl as f64;
     let rec = LeaseRecord {

@@ -8,7 +8,6 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::text::display_identifier;
 
 /// The type and bounds of one parameter.
 #[derive(Debug, Clone)]
@@ -211,9 +210,10 @@ pub fn validate(tool: &str, params: &[Param], raw: Option<&Value>) -> Result<Arg
     let mut unknown: Vec<&str> = given.keys().map(String::as_str).filter(|k| !params.iter().any(|p| p.name == *k)).collect();
     if !unknown.is_empty() {
         unknown.sort_unstable();
-        let shown: Vec<String> = unknown.iter().take(10).map(|k| display_identifier(k)).collect();
-        let more = if unknown.len() > 10 { format!(" (+{} more)", unknown.len() - 10) } else { String::new() };
-        return Err(format!("unknown argument(s) for {tool}: {}{more}", shown.join(", ")));
+        // The rule, never the names given (a key can carry a secret or escape sequences).
+        let takes: Vec<&str> = params.iter().map(|p| p.name).collect();
+        let takes = if takes.is_empty() { "no arguments".to_owned() } else { format!("only {}", takes.join(", ")) };
+        return Err(format!("unknown argument(s) for {tool}: {} not in its schema; it takes {takes}", unknown.len()));
     }
 
     let missing: Vec<&str> =
@@ -322,8 +322,8 @@ mod tests {
     #[test]
     fn every_rule_has_its_template() {
         let cases = [
-            (json!({"text": "hi", "surprise": 1, "zz": 2}), "unknown argument(s) for t: surprise, zz"),
-            (json!({"text": "hi", "bad key": 1}), "unknown argument(s) for t: <unprintable name>"),
+            (json!({"text": "hi", "surprise": 1, "zz": 2}), "unknown argument(s) for t: 2 not in its schema; it takes only agent, text, limit, enter, scope"),
+            (json!({"text": "hi", "sk-live-abc": 1}), "unknown argument(s) for t: 1 not in its schema; it takes only agent, text, limit, enter, scope"),
             (json!({}), "missing required argument(s) for t: text"),
             (json!({"text": null}), "missing required argument(s) for t: text"),
             (json!({"text": 1}), "text must be a string"),

@@ -54,7 +54,14 @@ impl State {
     pub fn read_meta(&self, agent: &str) -> Result<Option<AgentMeta>, FsError> {
         match self.meta.read_text_bounded(&file_name(agent), MAX_META_BYTES)? {
             None => Ok(None),
-            Some(text) => Ok(serde_json::from_str::<AgentMeta>(&text).ok().filter(|m| m.agent == agent && valid_raw_log_name(&m.raw_log))),
+            Some(text) => Ok(serde_json::from_str::<AgentMeta>(&text).ok().filter(|m| m.agent == agent && valid_raw_log_name(&m.raw_log)).map(|mut m| {
+                // Fields that come back out in status are re-checked: a tampered file yields none.
+                let word = |w: Option<String>| w.filter(|w| crate::agents::valid_model_word(w));
+                m.model = word(m.model.take());
+                m.model_reasoning_effort = word(m.model_reasoning_effort.take());
+                m.last_assignment_id = m.last_assignment_id.take().filter(|id| id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+                m
+            })),
         }
     }
 

@@ -55,7 +55,6 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                     "status": {"enum": ["started", "already_running"]},
                     "backend": {"const": "tmux"},
                     "session": {"type": "string"},
-                    "pid": out::nullable("integer"),
                     "profile": {"type": "string"},
                     "cwd": out::not_returned(),
                     "cwd_state": {"const": "set"},
@@ -271,7 +270,7 @@ fn start(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
 async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&str>) -> Result<Value, ToolError> {
     let spec = spec(ctx, agent)?;
     let client = ctx.client_id.clone();
-    if let Some(p) = pane(&spec).await? {
+    if pane(&spec).await?.is_some() {
         let users = match (spec.home.as_deref(), spec.provider().home_var()) {
             (Some(h), Some(var)) => procs::home_users(h, var),
             _ => procs::HomeUsers::default(),
@@ -282,7 +281,7 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
         })
         .await?;
         return Ok(json!({
-            "agent": agent, "status": "already_running", "backend": "tmux", "session": spec.session, "pid": p.pid,
+            "agent": agent, "status": "already_running", "backend": "tmux", "session": spec.session,
             "profile": spec.profile.name(), "lease": lease, "home_external_process_count": users.external, "raw_output": NOT_RETURNED,
         }));
     }
@@ -378,7 +377,6 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
         watchdog: None,
         last_assignment_id: None,
     };
-    let pid = pane(&spec).await.ok().flatten().and_then(|p| p.pid);
     let lease = held
         .with({
             let (a, c) = (agent.to_owned(), client.clone());
@@ -391,7 +389,7 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
         .await?;
     drop(held);
     Ok(json!({
-        "agent": agent, "status": "started", "backend": "tmux", "session": spec.session, "pid": pid, "profile": spec.profile.name(),
+        "agent": agent, "status": "started", "backend": "tmux", "session": spec.session, "profile": spec.profile.name(),
         "cwd": NOT_RETURNED, "cwd_state": "set", "lease": lease, "model": spec.model, "model_reasoning_effort": spec.reasoning_effort,
         "trust": trust, "raw_log": NOT_RETURNED, "raw_log_max_bytes": MAX_RAW_LOG_BYTES, "raw_output": NOT_RETURNED,
     }))

@@ -323,8 +323,13 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
         blocking(move || Ok(violations(&cwd, &scope, &write_paths))).await?
     };
     if !bad.is_empty() {
-        let shown = redact_list(&bad);
-        return Err(refused("write_path_outside_scope", format!("write paths must stay inside scope: {}", shown.join(", "))).with("violations", json!(shown)));
+        // A refusal names the rule and which of the caller's items broke it, never the items.
+        let indexes: Vec<usize> = write_paths.iter().enumerate().filter(|(_, w)| bad.contains(w)).map(|(i, _)| i).collect();
+        return Err(refused(
+            "write_path_outside_scope",
+            format!("write paths must stay inside scope: {} of {} are outside (write_paths indexes {:?})", indexes.len(), write_paths.len(), indexes),
+        )
+        .with("violating_write_path_indexes", json!(indexes)));
     }
     // 3. The skill, against the agent's inventory.
     let (skill_available, skill_matches) = match &skill {
@@ -337,7 +342,7 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
             })
             .await?;
             if matches.is_empty() && !args.flag("allow_missing_skill") {
-                return Err(refused("skill_not_found", format!("skill not found for agent {agent}: {}", redact_bounded(skill.as_deref().unwrap_or(""), 300))));
+                return Err(refused("skill_not_found", format!("the requested skill is not in agent {agent}'s inventory (agent_skills lists it)")));
             }
             (Some(!matches.is_empty()), matches)
         }
@@ -495,17 +500,23 @@ fn public_record(r: &Map<String, Value>) -> Value {
     let n = |k: &str| r.get(k).and_then(Value::as_u64);
     let b = |k: &str| r.get(k).and_then(Value::as_bool);
     let list = |k: &str| r.get(k).and_then(Value::as_array).map(|a| redact_list(&a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect::<Vec<_>>())).unwrap_or_default();
+    // Fields with a fixed vocabulary come back only as one of its words (a tampered ledger line
+    // cannot smuggle text out through them).
+    let one_of = |v: Option<&Value>, words: &[&'static str]| v.and_then(Value::as_str).and_then(|x| words.iter().copied().find(|w| *w == x));
+    let word = |k: &str, words: &[&'static str]| one_of(r.get(k), words);
+    let model = |k: &str| r.get(k).and_then(Value::as_str).filter(|m| crate::agents::valid_model_word(m)).map(str::to_owned);
+    let timestamp = |k: &str| r.get(k).and_then(Value::as_str).filter(|t| t.len() <= 32 && t.bytes().all(|b| b.is_ascii_digit() || b"-:TZ.".contains(&b))).map(str::to_owned);
     let skill = r.get("skill").cloned().unwrap_or(Value::Null);
     let lease = r.get("lease").cloned().unwrap_or(Value::Null);
     json!({
         "assignment_id": s("assignment_id"),
-        "created_at_utc": s("created_at_utc"),
-        "agent": s("agent"),
-        "role": s("role"),
-        "role_kind": s("role_kind"),
+        "created_at_utc": timestamp("created_at_utc"),
+        "agent": s("agent").filter(|a| crate::agents::valid_agent_name(a)),
+        "role": word("role", &["exploriererin", "arbeitsbiene"]),
+        "role_kind": word("role_kind", &["explorer", "worker"]),
         "name": s("name"),
-        "model": s("model"),
-        "session_model": s("session_model"),
+        "model": model("model"),
+        "session_model": model("session_model"),
         "skill": {
             "requested": skill.get("requested").and_then(Value::as_str).map(|v| redact_bounded(v, 300)),
             "available": skill.get("available").and_then(Value::as_bool),
@@ -515,21 +526,21 @@ fn public_record(r: &Map<String, Value>) -> Value {
         "write_paths": list("write_paths"),
         "context_count": n("context_count").unwrap_or(0),
         "forbidden_count": n("forbidden_count").unwrap_or(0),
-        "write_policy": s("write_policy"),
+        "write_policy": word("write_policy", &["read_only", "explicit_paths_only"]),
         "allow_subagents": b("allow_subagents").unwrap_or(false),
         "lease": {
-            "state": lease.get("state").and_then(Value::as_str),
-            "holder": lease.get("holder").and_then(Value::as_str),
+            "state": one_of(lease.get("state"), &["unclaimed", "held", "expired", "unreadable"]),
+            "holder": one_of(lease.get("holder"), &["none", "this_server", "other_server", "unknown"]),
             "held_by_this_server": lease.get("held_by_this_server").and_then(Value::as_bool),
-            "expires_at_utc": lease.get("expires_at_utc").and_then(Value::as_str),
+            "expires_at_utc": lease.get("expires_at_utc").and_then(Value::as_str).filter(|t| t.len() <= 32 && t.bytes().all(|b| b.is_ascii_digit() || b"-:TZ.".contains(&b))),
             "generation": lease.get("generation").and_then(Value::as_u64),
             "raw_output": NOT_RETURNED,
         },
         "submitted": b("submitted"),
-        "delivery": s("delivery").unwrap_or_else(|| "unknown".into()),
+        "delivery": word("delivery", &["pending", "submitted", "typed", "failed"]).unwrap_or("unknown"),
         "turn_started": b("turn_started"),
         "prompt_chars": n("prompt_chars"),
-        "audit_baseline": s("audit_baseline"),
+        "audit_baseline": word("audit_baseline", &["recorded", "not_a_git_repo", "failed"]),
         "prompt_output": NOT_RETURNED,
         "response_output": NOT_RETURNED,
     })

@@ -253,7 +253,7 @@ impl SharedObserver {
         };
         Ok(agents
             .iter()
-            .map(|a| fleet.get(a).cloned().unwrap_or_else(|| Err(ToolError::invalid_arguments(format!("unknown agent: {}", crate::text::display_identifier(a))))))
+            .map(|a| fleet.get(a).cloned().unwrap_or_else(|| Err(ToolError::invalid_arguments("unknown agent"))))
             .collect())
     }
 }
@@ -280,8 +280,8 @@ pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observat
             .iter()
             .zip(specs.iter())
             .zip(users)
-            .map(|((agent, spec), users)| {
-                let spec = spec.as_ref().ok_or_else(|| ToolError::invalid_arguments(format!("unknown agent: {}", crate::text::display_identifier(agent))))?;
+            .map(|((_agent, spec), users)| {
+                let spec = spec.as_ref().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
                 Ok(observe_one(&state, spec, panes.get(&spec.session), captures.get(&spec.session), users, &client))
             })
             .collect())
