@@ -163,10 +163,10 @@ fn worktree_create(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         let rel = worktree::create(&repo, &agent, args.str("path"), base_ref.as_deref()).await.map_err(|e| worktree_error(e, &repo))?;
         Ok(json!({
             "agent": agent,
-            "path": keep_head_chars(&crate::text::redact(&rel).0, 1000),
+            "path": crate::text::redact_bounded(&rel, 1000),
             "path_state": "set",
             "path_kind": "repo_relative",
-            "base_ref": base_ref.map(|r| keep_head_chars(&crate::text::redact(&r).0, 300)),
+            "base_ref": base_ref.map(|r| crate::text::redact_bounded(&r, 300)),
             "status": "created",
             "repo": NOT_RETURNED,
             "raw_output": NOT_RETURNED,
