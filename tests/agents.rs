@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use common::fleet::Fleet;
@@ -364,4 +365,37 @@ fn the_systemd_units_verify() {
     };
     assert_eq!(code, 0);
     assert_eq!((v["service_installed"].as_bool(), v["timer_installed"].as_bool()), (Some(false), Some(false)), "{v}");
+}
+
+#[test]
+fn a_log_tail_is_redacted_before_it_is_cut() {
+    let f = Fleet::scripted("log-cut", &["w1"]);
+    let (code, v) = f.run(&["start", "w1", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    f.await_state("w1", "idle");
+    f.run(&["stop", "w1"]);
+    // The raw log the agent wrote, with a key block and a long token appended at its end: any
+    // small `chars` cuts inside them.
+    let meta: Value = serde_json::from_str(&std::fs::read_to_string(f.dir.join("state/meta/w1.json")).unwrap()).unwrap();
+    let log_path = std::fs::read_dir(f.dir.join("state")).unwrap().flatten().map(|d| d.path().join(meta["raw_log"].as_str().unwrap())).find(|p| p.is_file()).expect("the raw log");
+    let body: Vec<String> = (0..40).map(|i| format!("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC{i:02}")).collect();
+    let token = format!("sk-proj-{}", "Qw8vN2mL5kJ7hG3fD9sA1zX4cV6bN0mR".repeat(6));
+    let appended = format!("\n-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\nexport OPENAI_API_KEY={token}\n", body.join("\n"));
+    std::fs::OpenOptions::new().append(true).open(&log_path).unwrap().write_all(appended.as_bytes()).unwrap();
+    for chars in [40, 120, 900, 8192] {
+        let (code, log) = f.run(&["tail", "w1", "--source", "log", "--chars", &chars.to_string(), "--lines", "80"]);
+        assert_eq!(code, 0, "{log}");
+        let out = log["output"].as_str().unwrap();
+        assert!(out.chars().count() <= chars, "{chars}: {out}");
+        for leak in ["MIIEvQIBADANBgkq", "BAQC3", "END PRIVATE KEY", "Qw8vN2mL", "bN0mR"] {
+            assert!(!out.contains(leak), "{chars}: {leak} survived: {out}");
+        }
+        assert_eq!(log["redaction"], "applied", "{chars}: {log}");
+        // Room for a whole mask: the answer ends with it, never with a fragment of one.
+        assert!(chars < 60 || out.ends_with("OPENAI_API_KEY=<redacted>"), "{chars}: {out}");
+        assert!(!out.ends_with("ed>") || out.ends_with("<redacted>"), "{chars}: {out}");
+    }
+    // The widest answer shows the block masked whole, from BEGIN to END.
+    let (_, log) = f.run(&["tail", "w1", "--source", "log", "--chars", "8192", "--lines", "80"]);
+    assert!(log["output"].as_str().unwrap().ends_with("<redacted>\nexport OPENAI_API_KEY=<redacted>"), "{log}");
 }

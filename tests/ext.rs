@@ -43,7 +43,7 @@ const LIMITS: Limits = Limits { deadline: Duration::from_millis(250), memory_byt
 #[test]
 fn every_default_passes_its_contract_and_its_vectors() {
     let dir = TempDir::new("ext-contract");
-    for (kind, api) in [("limits", "1.1.0"), ("redaction", "1.0.0"), ("doctor", "1.0.0"), ("prompts", "1.0.0")] {
+    for (kind, api) in [("limits", "1.1.0"), ("redaction", "1.1.0"), ("doctor", "1.0.0"), ("prompts", "1.0.0")] {
         let path = dist(&format!("{kind}.wasm"));
         let run = cli(&env(&dir), &["ext", "verify", path.to_str().unwrap()]);
         assert_eq!(run.code, 0, "{kind}: {}", run.stdout);
@@ -53,6 +53,11 @@ fn every_default_passes_its_contract_and_its_vectors() {
         assert!(v["world"].as_str().unwrap().ends_with(&format!("@{api}")), "{v}");
         assert!(v["vectors"]["total"].as_u64().unwrap() >= 3, "{kind} has too few vectors: {v}");
         assert_eq!(v["vectors"]["failed"], json!([]));
+        if kind == "redaction" {
+            // The host's conformance vectors: the default redacts at least what the floor does.
+            assert!(v["conformance"]["total"].as_u64().unwrap() >= 15, "{v}");
+            assert_eq!(v["conformance"]["failed"], json!([]), "{v}");
+        }
     }
     let listed = cli(&env(&dir), &["ext", "list"]).json();
     for item in listed["extensions"].as_array().unwrap() {
@@ -353,4 +358,98 @@ fn a_component_of_another_world_is_reported_as_such() {
     assert_eq!((limits["status"].as_str(), limits["error_code"].as_str()), (Some("error"), Some("extension_wrong_world")), "{limits}");
     let installed = cli(&e, &["ext", "install", "limits", redactor.to_str().unwrap()]);
     assert_eq!((installed.code, installed.json()["error_code"].as_str()), (1, Some("extension_wrong_world")), "{}", installed.stdout);
+}
+
+fn rules_fixture(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/redaction").join(name).display().to_string()
+}
+
+#[test]
+fn ext_verify_names_each_bad_rule_of_a_rule_file() {
+    let dir = TempDir::new("ext-rules-verify");
+    let e = env(&dir);
+    let run = cli(&e, &["ext", "verify", &rules_fixture("bad-rules.toml")]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let v = run.json();
+    assert_eq!((v["ok"].as_bool(), v["kind"].as_str(), v["error_code"].as_str()), (Some(false), Some("redaction-rules"), Some("rule_file_invalid")), "{v}");
+    let errors = v["errors"].as_array().unwrap();
+    let ids: Vec<&str> = errors.iter().map(|e| e["rule_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["team-broken-regex", "team-bad-allowlist"], "{v}");
+    assert!(errors[0]["message"].as_str().unwrap().contains("regex"), "{v}");
+    assert!(errors.iter().all(|e| e["file"] == json!("bad-rules.toml")), "the file is named without its directories: {v}");
+    // The good rule of the same file still counts.
+    assert_eq!(v["rules"], json!(2), "{v}");
+
+    let good = cli(&e, &["ext", "verify", &rules_fixture("team-rules.toml")]);
+    assert_eq!(good.code, 0, "{}", good.stdout);
+    assert_eq!((good.json()["rules"].as_u64(), good.json()["errors"].clone()), (Some(2), json!([])));
+
+    // Without a path: the rule files named in config.toml.
+    std::fs::create_dir_all(dir.join("config")).unwrap();
+    std::fs::write(dir.join("config/config.toml"), format!("[extensions.redaction]\nrules = [{:?}, {:?}]\n", rules_fixture("team-rules.toml"), rules_fixture("bad-rules.toml"))).unwrap();
+    let configured = cli(&e, &["ext", "verify"]);
+    assert_eq!(configured.code, 1, "{}", configured.stdout);
+    let v = configured.json();
+    assert_eq!((v["files"].as_u64(), v["rules"].as_u64()), (Some(2), Some(4)), "{v}");
+    assert_eq!(v["errors"].as_array().unwrap().len(), 2, "{v}");
+}
+
+#[test]
+fn a_team_rule_file_changes_what_is_redacted_without_a_rebuild() {
+    use common::fleet::Fleet;
+    let label = "ticket TCK-123456-Zq8Lm3Xv5Nk2 deploykey q8lm3xv5nk2pw9rt4yb7h and sk-proj-Qw8vN2mL5kJ7hG3fD9sA1zX4cV6bN0mQ";
+    let agents = format!("[agents.w1]\nprofile = \"scripted\"\nlabel = {label:?}\n");
+    let shown = |f: &Fleet| {
+        let (code, v) = f.run(&["status", "w1"]);
+        assert_eq!(code, 0, "{v}");
+        v["results"][0]["label"].as_str().unwrap().to_owned()
+    };
+    // Without the team's rules the defaults mask the OpenAI key only.
+    let plain = Fleet::new("rules-off", &agents);
+    let before = shown(&plain);
+    assert!(before.contains("TCK-123456-Zq8Lm3Xv5Nk2") && before.contains("q8lm3xv5nk2pw9rt4yb7h") && !before.contains("sk-proj"), "{before}");
+
+    // The same binary and component with a rule file in config.toml: the team's shapes go too,
+    // in the floor (labels, errors, names) and in the component (`ext run`, tails, git excerpts).
+    let config = format!("{agents}\n[extensions.redaction]\nrules = [{:?}]\n", rules_fixture("team-rules.toml"));
+    let f = Fleet::new("rules-on", &config);
+    let after = shown(&f);
+    assert!(!after.contains("Zq8Lm3Xv5Nk2") && !after.contains("q8lm3xv5nk2pw9rt4yb7h") && !after.contains("sk-proj"), "{after}");
+    assert!(after.contains("TCK-123456-<redacted>"), "the secret group only: {after}");
+    let (code, v) = run_with_stdin(&f.env, &["ext", "run", "redaction"], "\x1b[1mTCK-654321-Ab12Cd34Ef56\x1b[0m ok\n");
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["text"], json!("TCK-654321-<redacted> ok\n"), "{v}");
+    assert!(v["hits"].to_string().contains("team-ticket-token"), "{v}");
+}
+
+#[test]
+fn a_1_0_0_redactor_that_redacts_less_than_the_floor_is_refused_and_the_floor_covers_it() {
+    use common::fleet::Fleet;
+    let weak = dist("fixtures/redaction-v1-0.wasm");
+    let dir = TempDir::new("ext-weak");
+    let e = env(&dir);
+    let v = cli(&e, &["ext", "verify", weak.to_str().unwrap()]).json();
+    assert_eq!((v["ok"].as_bool(), v["api_version"].as_str(), v["error_code"].as_str()), (Some(false), Some("1.0.0"), Some("extension_redacts_less_than_the_floor")), "{v}");
+    assert_eq!(v["vectors"]["failed"], json!([]), "its own vectors pass: {v}");
+    assert!(v["conformance"]["failed"].as_array().unwrap().len() > 10, "{v}");
+    let refused = cli(&e, &["ext", "install", "redaction", weak.to_str().unwrap()]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert_eq!(refused.json()["error_code"], json!("extension_redacts_less_than_the_floor"));
+
+    // Forced active through config.toml anyway: the 1.0.0 binding still runs it, and every text
+    // the host returns still goes through the floor (the defaults and the team's rules, which a
+    // 1.0.0 component never sees).
+    let sha = cache::sha256_hex(&std::fs::read(&weak).unwrap());
+    let label = "TOPSECRET TCK-123456-Zq8Lm3Xv5Nk2 sk-proj-Qw8vN2mL5kJ7hG3fD9sA1zX4cV6bN0mQ";
+    let config = format!(
+        "[agents.w1]\nprofile = \"scripted\"\nlabel = {label:?}\n\n[extensions.redaction]\npath = {:?}\nsha256 = {sha:?}\nrules = [{:?}]\n",
+        weak.display().to_string(),
+        rules_fixture("team-rules.toml")
+    );
+    let f = Fleet::new("weak-active", &config);
+    let (_, raw) = run_with_stdin(&f.env, &["ext", "run", "redaction"], label);
+    assert_eq!(raw["text"].as_str().unwrap(), label.replace("TOPSECRET", "<redacted>"), "the component alone: {raw}");
+    let (_, st) = f.run(&["status", "w1"]);
+    let shown = st["results"][0]["label"].as_str().unwrap();
+    assert!(!shown.contains("TOPSECRET") && !shown.contains("Zq8Lm3Xv5Nk2") && !shown.contains("sk-proj"), "{shown}");
 }

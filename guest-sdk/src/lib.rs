@@ -20,11 +20,13 @@
 
 #![allow(clippy::too_many_arguments)]
 
+pub mod text;
+
 /// The WIT API version of each world this SDK implements (`wit/v<version>/`, frozen once
 /// released; the host binds every older version too).
 pub mod api_version {
     pub const LIMITS: &str = "1.1.0";
-    pub const REDACTION: &str = "1.0.0";
+    pub const REDACTION: &str = "1.1.0";
     pub const DOCTOR: &str = "1.0.0";
     pub const PROMPTS: &str = "1.0.0";
 }
@@ -46,10 +48,10 @@ pub mod limits {
 
 #[cfg(feature = "redaction")]
 pub mod redaction {
-    //! Bindings for `codex-master:redaction/redactor@1.0.0`.
+    //! Bindings for `codex-master:redaction/redactor@1.1.0`.
     wit_bindgen::generate!({
-        path: ["../wit/v1.0.0/common", "../wit/v1.0.0/redaction"],
-        world: "codex-master:redaction/redactor@1.0.0",
+        path: ["../wit/v1.0.0/common", "../wit/v1.1.0/redaction"],
+        world: "codex-master:redaction/redactor@1.1.0",
         pub_export_macro: true,
         generate_all,
         additional_derives: [PartialEq],
@@ -167,10 +169,17 @@ pub trait LimitsExtension {
     }
 }
 
-/// Redaction rules.
+/// Redaction rules. The host strips terminal escape sequences before it calls: input text
+/// has none.
 #[cfg(feature = "redaction")]
 pub trait RedactionExtension {
     fn describe() -> redaction::ExtInfo;
+    /// The team's rule files, once per instance before any other call; returns the rules
+    /// that could not be used. The default takes none and reports none.
+    fn configure(files: Vec<redaction::RuleFile>) -> Vec<redaction::RuleError> {
+        let _ = files;
+        Vec::new()
+    }
     fn redact(input: redaction::RedactInput) -> redaction::RedactOutput;
     /// Redacts each line on its own; the default calls [`RedactionExtension::redact`] per line.
     fn redact_lines(lines: Vec<String>, known_paths: Vec<String>) -> Vec<redaction::RedactOutput> {
@@ -236,6 +245,10 @@ macro_rules! register_redaction {
             fn describe() -> $crate::redaction::ExtInfo {
                 $crate::init();
                 <$ty as $crate::RedactionExtension>::describe()
+            }
+            fn configure(files: ::std::vec::Vec<$crate::redaction::RuleFile>) -> ::std::vec::Vec<$crate::redaction::RuleError> {
+                $crate::init();
+                <$ty as $crate::RedactionExtension>::configure(files)
             }
             fn redact(input: $crate::redaction::RedactInput) -> $crate::redaction::RedactOutput {
                 $crate::init();

@@ -16,6 +16,7 @@ pub mod git;
 pub mod install;
 pub mod lease;
 pub mod mcp;
+pub mod redactor;
 pub mod scripted;
 pub mod skills;
 pub mod state;
@@ -64,6 +65,18 @@ pub fn serve_stdio(runtime: &tokio::runtime::Runtime, registry: Registry, catalo
             tracing::info!(removed, "removed temp files left by interrupted writes");
         }
     }
+    // Compile (or load from the cache) the extensions the first calls will need, off the
+    // request path: a component's first compile takes from 0.1 s (limits) to 1.5 s (a
+    // redaction component with the regex engine). The embedded redactor is not called: the
+    // host's native floor runs the same rules.
+    let _ = std::thread::Builder::new().name("ext-warm".into()).spawn(|| {
+        let exts = ext::extensions();
+        for kind in [ext::Kind::Limits, ext::Kind::Redaction] {
+            if kind == ext::Kind::Limits || exts.settings().source(kind) != ext::Source::Embedded {
+                let _ = exts.status(kind);
+            }
+        }
+    });
     let input = std::io::BufReader::with_capacity(64 * 1024, std::io::stdin().lock());
     let output = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
     let options = mcp::ServeOptions::default();

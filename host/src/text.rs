@@ -3,11 +3,12 @@
 //!
 //! Every error text, JSON-RPC error message and CLI error goes through [`safe_error_text`], so a
 //! secret or a local path that reaches an error (from tmux stderr, from a user's argument, from
-//! an OS error) is masked before it is printed.
+//! an OS error) is masked before it is printed. Masking here uses the default rules natively;
+//! tool outputs go through [`crate::redactor`], which adds the active extension and the team's
+//! rules.
 
 use std::sync::OnceLock;
 
-use regex::Regex;
 
 /// Upper bound for any error text we return (the seed's `MAX_ERROR_CHARS`).
 pub const MAX_ERROR_CHARS: usize = 1200;
@@ -16,155 +17,26 @@ pub const MAX_ERROR_CHARS: usize = 1200;
 pub const CHAR_TRUNCATION_PREFIX: &str = "... truncated to last characters ...\n";
 
 /// Replacement for a masked secret.
-pub const REDACTED: &str = "<redacted>";
+pub const REDACTED: &str = codex_master_redaction_engine::MASK;
 
 /// Replacement for a masked absolute path.
-pub const REDACTED_PATH: &str = "/<redacted>";
+pub const REDACTED_PATH: &str = codex_master_redaction_engine::paths::PATH_MASK;
 
-/// Removes terminal control sequences and turns `\r` into `\n`.
-///
-/// Handles CSI (`ESC [ … final`), OSC (`ESC ] … BEL|ST`, titles and hyperlinks), DCS/SOS/PM/APC
-/// strings (`ESC P|X|^|_ … ST`), charset designations (`ESC ( B` and friends), other two-byte
-/// escapes, and the 8-bit C1 forms of CSI/OSC/DCS. Remaining C0 controls other than `\n` and
-/// `\t` are dropped, so nothing can move the reader's cursor.
-pub fn strip_ansi(input: &str) -> String {
-    let mut out = String::with_capacity(input.len());
-    let mut chars = input.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\x1b' => match chars.next() {
-                Some('[') => skip_csi(&mut chars),
-                Some(']') => skip_string(&mut chars, true),
-                Some('P' | 'X' | '^' | '_') => skip_string(&mut chars, false),
-                // Charset designations and other escapes with one intermediate byte.
-                Some('(' | ')' | '*' | '+' | '-' | '.' | '/' | '#' | '%' | ' ') => {
-                    chars.next();
-                }
-                Some(_) | None => {}
-            },
-            '\u{9b}' => skip_csi(&mut chars),
-            '\u{9d}' => skip_string(&mut chars, true),
-            '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars, false),
-            '\r' => out.push('\n'),
-            '\n' | '\t' => out.push(c),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
+/// One copy of the escape stripper, shared with the guests (`codex_master_guest_sdk::text`).
+pub use codex_master_guest_sdk::text::strip_ansi;
+
+/// The default rules, run natively: what error texts and logs pass through (the full pipeline
+/// with the active extension and the team's rules is [`crate::redactor`], above this layer).
+fn default_engine() -> &'static codex_master_redaction_engine::Engine {
+    static ENGINE: OnceLock<codex_master_redaction_engine::Engine> = OnceLock::new();
+    ENGINE.get_or_init(codex_master_redaction_engine::Engine::with_defaults)
 }
 
-fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    // Parameter and intermediate bytes are 0x20..=0x3f; the final byte is 0x40..=0x7e.
-    for c in chars.by_ref() {
-        if ('\x40'..='\x7e').contains(&c) {
-            return;
-        }
-        if !('\x20'..='\x3f').contains(&c) {
-            return;
-        }
-    }
-}
-
-/// Skips a control string up to ST (`ESC \` or 0x9c), or BEL when `bel_ends` (OSC).
-fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, bel_ends: bool) {
-    while let Some(c) = chars.next() {
-        match c {
-            '\x07' if bel_ends => return,
-            '\u{9c}' => return,
-            '\x1b' => {
-                if chars.peek() == Some(&'\\') {
-                    chars.next();
-                }
-                return;
-            }
-            _ => {}
-        }
-    }
-}
-
-struct Rules {
-    secrets: Vec<(Regex, Option<usize>)>,
-    path: Regex,
-}
-
-fn rules() -> &'static Rules {
-    static RULES: OnceLock<Rules> = OnceLock::new();
-    RULES.get_or_init(|| {
-        let build = |p: &str| Regex::new(p).expect("built-in redaction pattern");
-        Rules {
-            secrets: vec![
-                // PEM private key blocks, whole.
-                (build(r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----[\s\S]*?(-----END[A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|$)"), None),
-                // `NAME=value` / `NAME: value` for secret-like names; keeps the name (group 1).
-                (build(r#"(?i)\b([A-Z0-9_.-]*(?:api[_-]?key|secret|token|passw(?:or)?d|passwd|credential|auth|private[_-]?key|access[_-]?key)[A-Z0-9_.-]*)(\s*[:=]\s*)['"]?[^\s'"]{4,}['"]?"#), Some(1)),
-                (build(r"(?i)\b(authorization:\s*(?:bearer|basic|token)\s+)[A-Za-z0-9._~+/=-]{8,}"), Some(1)),
-                (build(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{16,}"), Some(1)),
-                // Credentials in URLs: keep scheme and host.
-                (build(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/:@]+:[^\s/@]+@"), Some(1)),
-                (build(r"\b(?:sk|sess|rk|pk)-(?:proj-|ant-|live-|test-)?[A-Za-z0-9_-]{12,}"), None),
-                (build(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,})"), None),
-                (build(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), None),
-                (build(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"), None),
-                (build(r"\bAIza[0-9A-Za-z_-]{35}"), None),
-                (build(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), None),
-            ],
-            path: build(r#"(?:~|\b[A-Za-z]:)?(?:/[^\s"'<>:;,)}\]|`]+)+"#),
-        }
-    })
-}
-
-/// Masks known secret shapes and local absolute paths. Returns the text and whether anything
+/// Masks secrets and local paths by the default rules. Returns the text and whether anything
 /// changed.
-///
-/// This is the host's own baseline, used for error texts; the full rule set lives in the
-/// redaction extension.
 pub fn redact(input: &str) -> (String, bool) {
-    let rules = rules();
-    let mut text = input.to_owned();
-    for (re, keep_group) in &rules.secrets {
-        if !re.is_match(&text) {
-            continue;
-        }
-        text = match keep_group {
-            None => re.replace_all(&text, REDACTED).into_owned(),
-            Some(group) => re
-                .replace_all(&text, |caps: &regex::Captures<'_>| {
-                    let kept = caps.get(*group).map_or("", |m| m.as_str());
-                    let sep = caps.get(group + 1).map_or("", |m| m.as_str());
-                    // Separators like ": " are normalised so the value never survives in them.
-                    let sep = if sep.contains('=') { "=" } else if sep.contains(':') { ": " } else { sep };
-                    format!("{kept}{sep}{REDACTED}")
-                })
-                .into_owned(),
-        };
-    }
-    text = redact_paths(&text, &rules.path);
-    let changed = text != input;
-    (text, changed)
-}
-
-fn redact_paths(text: &str, re: &Regex) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for m in re.find_iter(text) {
-        let before = text[..m.start()].chars().next_back();
-        // Only a path that starts a word is local: `a/b`, `./x`, `../y` and URL paths stay.
-        let starts_word = !matches!(before, Some(c) if c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '/' | '@' | '<' | '~'));
-        let s = m.as_str();
-        let is_url_path = before == Some(':') && s.starts_with("//");
-        if !starts_word || is_url_path || s == "/" || s.starts_with("/<redacted>") {
-            continue;
-        }
-        out.push_str(&text[last..m.start()]);
-        if s.starts_with('~') {
-            out.push('~');
-        }
-        out.push_str(REDACTED_PATH);
-        last = m.end();
-    }
-    out.push_str(&text[last..]);
-    out
+    let out = default_engine().redact(input, &[]);
+    (out.text, out.changed)
 }
 
 /// Keeps the last `max` characters, behind [`CHAR_TRUNCATION_PREFIX`]; the result never exceeds
@@ -263,9 +135,9 @@ mod tests {
         assert!(out.contains("/<redacted>") && !out.contains("teladi"), "{out}");
         assert!(out.contains("relative/path stays ./x ../y"), "{out}");
 
-        let (out, _) = redact("see http://example.com/a/b and /etc/passwd:12");
+        let (out, _) = redact("see http://example.com/a/b and /srv/app/x:12 but /etc/passwd stays");
         assert!(out.contains("http://example.com/a/b"), "{out}");
-        assert!(out.contains("/<redacted>:12"), "{out}");
+        assert!(out.contains("/<redacted>:12") && out.contains("/etc/passwd"), "{out}");
 
         let (out, _) = redact("commit 0123456789abcdef0123456789abcdef01234567 ok");
         assert!(out.contains("0123456789abcdef0123456789abcdef01234567"));

@@ -1,6 +1,7 @@
 //! Extension benchmarks (prints numbers; never a timed test):
 //! first compile of each default, load from the compiled cache, warm classify, and redaction
-//! of 1 MiB of mixed log text, all through the real sandbox (epoch deadline, memory cap).
+//! of 1 MiB of mixed log text, all through the real sandbox (epoch deadline, memory cap); and the
+//! default redaction's recall and false positives per family on the test corpus.
 //!
 //! Run: `cargo bench -p codex-master-host --bench ext`.
 
@@ -10,6 +11,10 @@ use codex_master::ext::types::limits;
 use codex_master::ext::worlds;
 use codex_master::ext::{cache, engine, Kind, Limits, Slot, Source, World, KINDS};
 use codex_master::fsafe::Dir;
+
+#[allow(dead_code)]
+#[path = "../common/secrets_corpus.rs"]
+mod secrets_corpus;
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -153,5 +158,32 @@ fn main() {
         })
         .collect();
     println!("redact 1 MiB with nothing to mask, in the sandbox: median {:.1} ms", ms(median(runs)));
+
+    // Recall and false positives per family, through the sandbox.
+    use std::collections::BTreeMap;
+    let mut per: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for p in secrets_corpus::positives(4) {
+        let out = redactor.call(|w, s| w.redact(s, &p.text, &[])).unwrap().text;
+        let e = per.entry(p.family).or_default();
+        e.0 += 1;
+        e.1 += usize::from(p.secrets.iter().all(|s| !secrets_corpus::leaked(s, &out)));
+    }
+    let (total, caught) = per.values().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    println!("redaction recall {:.2}% ({caught}/{total}); per family:", 100.0 * caught as f64 / total as f64);
+    for (family, (n, c)) in &per {
+        println!("  {family:<28} {c:>4}/{n:<4} {:.1}%", 100.0 * *c as f64 / *n as f64);
+    }
+    let mut per: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for n in secrets_corpus::negatives() {
+        let out = redactor.call(|w, s| w.redact(s, &n.text, &[])).unwrap().text;
+        let e = per.entry(n.family).or_default();
+        e.0 += 1;
+        e.1 += usize::from(out != n.text);
+    }
+    let (total, changed) = per.values().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    println!("redaction false positives {:.2}% ({changed}/{total}); per family:", 100.0 * changed as f64 / total as f64);
+    for (family, (n, c)) in &per {
+        println!("  {family:<28} {c:>4}/{n:<4} changed");
+    }
     let _ = std::fs::remove_dir_all(&tmp);
 }

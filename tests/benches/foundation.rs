@@ -166,8 +166,12 @@ fn waits_and_ping(state: &std::path::Path) {
         buf.push_str(&format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"tools/call","params":{{"name":"agent_wait","arguments":{{"agent":"w","until":"idle","timeout_seconds":60}}}}}}"#));
         buf.push('\n');
     }
-    stdin.write_all(buf.as_bytes()).unwrap();
-    stdin.flush().unwrap();
+    // Written from a thread: the server stops reading while we do not read its answers.
+    let writer = std::thread::spawn(move || {
+        stdin.write_all(buf.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        stdin
+    });
     // Drain the immediate `server_busy` answers, then time pings while the rest wait.
     let mut busy = 0;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -178,6 +182,7 @@ fn waits_and_ping(state: &std::path::Path) {
             busy += 1;
         }
     }
+    let mut stdin = writer.join().expect("writer thread");
     let mut times = Vec::new();
     for i in 0..200 {
         let started = Instant::now();

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 pub mod fleet;
 pub mod model_mock;
+pub mod secrets_corpus;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_codex-master-mcp");
 

@@ -1,4 +1,4 @@
-//! `codex-master-mcp ext list | verify PATH | install KIND PATH | remove KIND | run KIND`.
+//! `codex-master-mcp ext list | verify [PATH] | install KIND PATH | remove KIND | run KIND`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -22,8 +22,11 @@ pub fn command() -> Command {
         .subcommand(Command::new("list").about("Show the active extension of each kind."))
         .subcommand(
             Command::new("verify")
-                .about("Check a component: its world, API version compatibility and its self-test vectors.")
-                .arg(Arg::new("path").required(true)),
+                .about(
+                    "Check a component (its world, API version, self-test vectors and, for redaction, the host's conformance vectors) \
+                     or a redaction rule file (.toml: every rule, named by id). Without PATH: the configured team rule files.",
+                )
+                .arg(Arg::new("path")),
         )
         .subcommand(Command::new("install").about("Verify a component and make it the active extension of its kind.").arg(kind()).arg(Arg::new("path").required(true)))
         .subcommand(Command::new("remove").about("Go back to the embedded default for a kind.").arg(kind()))
@@ -64,13 +67,17 @@ fn read_component(path: &str) -> Result<Vec<u8>, Value> {
 pub fn run(m: &ArgMatches) -> (i32, Value) {
     let (ok, v) = match m.subcommand() {
         Some(("list", _)) => (true, list()),
-        Some(("verify", sub)) => match read_component(sub.get_one::<String>("path").expect("required")) {
-            Ok(bytes) => {
-                let v = verify(&bytes);
-                (v["ok"] == json!(true), v)
-            }
-            Err(e) => (false, e),
-        },
+        Some(("verify", sub)) => {
+            let v = match sub.get_one::<String>("path") {
+                None => verify_configured_rules(),
+                Some(path) => match read_component(path) {
+                    Ok(bytes) if !bytes.starts_with(b"\0asm") => verify_rule_file(path, &bytes),
+                    Ok(bytes) => verify(&bytes),
+                    Err(e) => e,
+                },
+            };
+            (v["ok"] == json!(true), v)
+        }
         Some(("install", sub)) => {
             let kind = Kind::from_name(sub.get_one::<String>("kind").expect("required")).expect("clap checked");
             match install(kind, sub.get_one::<String>("path").expect("required")) {
@@ -131,8 +138,20 @@ fn list() -> Value {
     json!({"extensions": items})
 }
 
-/// Vector results: (total, failed names).
-fn run_vectors(kind: Kind, bytes: &[u8], limits_cfg: ext::Limits) -> Result<(ext::Info, usize, Vec<String>), ExtError> {
+/// What `ext verify` found in a component.
+struct VectorReport {
+    info: ext::Info,
+    total: usize,
+    failed: Vec<String>,
+    /// Redaction only: the host's conformance vectors (total, names of the failed ones).
+    conformance: Option<(usize, Vec<String>)>,
+    /// Redaction 1.1.0 only: the configured team rules this component could not use.
+    rule_errors: Option<Vec<ext::types::redaction::RuleError>>,
+}
+
+/// Runs a component's own vectors, and for a redactor the host's conformance vectors and the
+/// configured team rules.
+fn run_vectors(kind: Kind, bytes: &[u8], limits_cfg: ext::Limits) -> Result<VectorReport, ExtError> {
     fn load<W: World>(bytes: &[u8], l: ext::Limits) -> Result<Slot<W>, ExtError> {
         let cache = crate::state::State::open().ok().and_then(|s| s.root.subdir_private("ext-cache").ok());
         Slot::<W>::load(bytes, Source::File, cache.as_ref(), l)
@@ -161,7 +180,20 @@ fn run_vectors(kind: Kind, bytes: &[u8], limits_cfg: ext::Limits) -> Result<(ext
                     failed.push(v.name);
                 }
             }
-            info = slot.info.clone();
+            let conformance = crate::redactor::conformance_vectors();
+            let mut leaked = Vec::new();
+            for (name, input, secrets) in &conformance {
+                let out = slot.call(|w, s| w.redact(s, input, &[]))?.text;
+                if secrets.iter().any(|secret| out.contains(secret)) {
+                    leaked.push((*name).to_owned());
+                }
+            }
+            let (files, mut unreadable) = Settings::load().rule_files();
+            let rule_errors = slot.call(|w, s| w.check_rules(s, &files))?.map(|mut errors| {
+                unreadable.append(&mut errors);
+                unreadable
+            });
+            return Ok(VectorReport { info: slot.info.clone(), total, failed, conformance: Some((conformance.len(), leaked)), rule_errors });
         }
         Kind::Doctor => {
             let mut slot = load::<worlds::Doctor>(bytes, limits_cfg)?;
@@ -194,7 +226,7 @@ fn run_vectors(kind: Kind, bytes: &[u8], limits_cfg: ext::Limits) -> Result<(ext
             info = slot.info.clone();
         }
     }
-    Ok((info, total, failed))
+    Ok(VectorReport { info, total, failed, conformance: None, rule_errors: None })
 }
 
 /// `ext verify`: world, imports, API version, vectors.
@@ -211,24 +243,105 @@ pub fn verify(bytes: &[u8]) -> Value {
         return error_json("extension_wrong_world", "the component implements none of the codex-master extension worlds");
     };
     match run_vectors(kind, bytes, Settings::load().limits) {
-        Ok((info, total, failed)) => json!({
-            "ok": failed.is_empty(),
-            "kind": kind.name(),
-            "world": kind.world_at(&info.api_version),
-            "name": info.name,
-            "version": info.version,
-            "api_version": info.api_version,
-            "api_compatible": true,
-            "imports": "ok",
-            "sha256": info.sha256,
-            "vectors": {"total": total, "passed": total - failed.len(), "failed": failed.iter().take(20).collect::<Vec<_>>()},
-        }),
+        Ok(report) => {
+            let VectorReport { info, total, failed, conformance, rule_errors } = report;
+            let conforms = conformance.as_ref().is_none_or(|(_, leaked)| leaked.is_empty());
+            let mut v = json!({
+                "ok": failed.is_empty() && conforms,
+                "kind": kind.name(),
+                "world": kind.world_at(&info.api_version),
+                "name": info.name,
+                "version": info.version,
+                "api_version": info.api_version,
+                "api_compatible": true,
+                "imports": "ok",
+                "sha256": info.sha256,
+                "vectors": {"total": total, "passed": total - failed.len(), "failed": failed.iter().take(20).collect::<Vec<_>>()},
+            });
+            if let Some((total, leaked)) = conformance {
+                // A redactor that lets through what the host's floor masks is refused: the
+                // floor would hide the gap, but the component claims to redact.
+                v["conformance"] = json!({"total": total, "passed": total - leaked.len(), "failed": leaked.iter().take(20).collect::<Vec<_>>()});
+                if !leaked.is_empty() {
+                    v["error_code"] = json!("extension_redacts_less_than_the_floor");
+                    v["message"] = json!("the component lets through secrets or paths that the host's default rules mask");
+                }
+            }
+            if let Some(errors) = rule_errors {
+                v["team_rules"] = json!({"errors": rule_errors_json(&errors)});
+            }
+            v
+        }
         Err(e) => {
             let mut v = ext_error(&e);
             v["kind"] = json!(kind.name());
             v
         }
     }
+}
+
+fn rule_errors_json(errors: &[ext::types::redaction::RuleError]) -> Vec<Value> {
+    errors
+        .iter()
+        .take(50)
+        .map(|e| {
+            json!({
+                "file": crate::text::plain_line(&e.file),
+                "rule_id": crate::text::plain_line(&e.rule_id),
+                "message": crate::text::safe_error_text(&e.message),
+            })
+        })
+        .collect()
+}
+
+/// `ext verify FILE.toml`: every rule of a team rule file, checked by the engine the floor and
+/// the default component run; a bad rule is named by its id.
+fn verify_rule_file(path: &str, bytes: &[u8]) -> Value {
+    let name = config::rule_file_name(Path::new(path));
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return error_json("rule_file_invalid", "the rule file is not UTF-8 text");
+    };
+    if bytes.len() > codex_master_redaction_engine::MAX_RULE_FILE_BYTES {
+        return error_json("rule_file_invalid", &format!("the rule file exceeds {} bytes", codex_master_redaction_engine::MAX_RULE_FILE_BYTES));
+    }
+    let (engine, errors) = codex_master_redaction_engine::Engine::load(&[(name.as_str(), text)]);
+    let errors: Vec<ext::types::redaction::RuleError> = errors.into_iter().map(Into::into).collect();
+    let mut v = json!({
+        "ok": errors.is_empty(),
+        "kind": "redaction-rules",
+        "file": crate::text::plain_line(&name),
+        "rules": engine.rule_count(),
+        "errors": rule_errors_json(&errors),
+    });
+    if !errors.is_empty() {
+        v["error_code"] = json!("rule_file_invalid");
+        v["message"] = json!(format!("{} rule(s) cannot be used; each is named by its id", errors.len()));
+    }
+    v
+}
+
+/// `ext verify` without a path: the team rule files named in config.toml.
+fn verify_configured_rules() -> Value {
+    let settings = Settings::load();
+    let (files, mut errors) = settings.rule_files();
+    let mut rules = 0;
+    for f in &files {
+        let (engine, file_errors) = codex_master_redaction_engine::Engine::load(&[(f.name.as_str(), f.text.as_str())]);
+        rules += engine.rule_count();
+        errors.extend(file_errors.into_iter().map(Into::into));
+    }
+    let mut v = json!({
+        "ok": errors.is_empty(),
+        "kind": "redaction-rules",
+        "files": files.len(),
+        "rules": rules,
+        "errors": rule_errors_json(&errors),
+    });
+    if !errors.is_empty() {
+        v["error_code"] = json!("rule_file_invalid");
+        v["message"] = json!(format!("{} configured rule(s) or file(s) cannot be used; each is named", errors.len()));
+    }
+    v
 }
 
 fn config_dir_private() -> Result<(PathBuf, Dir), Value> {
@@ -264,7 +377,7 @@ fn install(kind: Kind, path: &str) -> Result<Value, Value> {
     ext_dir.replace_atomic(&file, &bytes).map_err(|e| error_json("config_write_failed", &e.to_string()))?;
     let mut table = Settings::load();
     let sha256 = crate::ext::cache::sha256_hex(&bytes);
-    table.installed.set(kind, Some(Override { path: format!("{}/{file}", config::INSTALLED_DIR), sha256: sha256.clone() }));
+    table.installed.set(kind, Some(Override { path: format!("{}/{file}", config::INSTALLED_DIR), sha256: sha256.clone(), rules: Vec::new() }));
     write_installed(&dir, &InstalledFile { extensions: table.installed })?;
     Ok(json!({
         "ok": true,
@@ -273,7 +386,7 @@ fn install(kind: Kind, path: &str) -> Result<Value, Value> {
         "name": verdict["name"],
         "version": verdict["version"],
         "sha256": sha256,
-        "overridden_by_config": table.user.get(kind).is_some(),
+        "overridden_by_config": table.user.get(kind).is_some_and(Override::has_component),
     }))
 }
 
@@ -333,6 +446,8 @@ fn run_kind(kind: Kind, input: &[u8], lines: bool) -> (bool, Value) {
             }
         }
         Kind::Redaction => {
+            // The WIT contract: the host strips escape sequences before a redactor sees text.
+            let text = crate::text::strip_ansi(&text);
             let result = if lines {
                 let all: Vec<String> = text.lines().map(str::to_owned).collect();
                 exts.redact_lines(&all, &[]).map(|outs| {

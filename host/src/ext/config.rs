@@ -11,7 +11,8 @@
 //!
 //! [extensions.redaction]
 //! path = "extensions/redaction.wasm"   # relative to the config dir, or absolute
-//! sha256 = "…"                         # required: the file must match
+//! sha256 = "…"                         # required with path: the file must match
+//! rules = ["team-rules.toml"]          # redaction only: extra rule files (gitleaks format)
 //!
 //! [prompts]
 //! locale = "de"                        # or "en"
@@ -34,9 +35,25 @@ pub const INSTALLED_DIR: &str = "extensions";
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Override {
+    /// The component; with `sha256`. Absent: the embedded default with this table's settings.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub path: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha256: String,
+    /// Redaction only: team rule files, relative to the config dir or absolute.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
 }
+
+impl Override {
+    /// Whether it names a component (and not only settings).
+    pub fn has_component(&self) -> bool {
+        !self.path.is_empty()
+    }
+}
+
+/// Largest team rule file, and most files.
+pub const MAX_RULE_FILES: usize = 16;
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -156,9 +173,9 @@ impl Settings {
 
     /// Where the component of `kind` comes from.
     pub fn source(&self, kind: Kind) -> Source {
-        if self.user.get(kind).is_some() {
+        if self.user.get(kind).is_some_and(Override::has_component) {
             Source::Config
-        } else if self.installed.get(kind).is_some() {
+        } else if self.installed.get(kind).is_some_and(Override::has_component) {
             Source::Installed
         } else {
             Source::Embedded
@@ -177,7 +194,10 @@ impl Settings {
             Source::Installed => self.installed.get(kind),
             _ => None,
         };
-        let Some(over) = over else { return Ok((kind.embedded().to_vec(), Source::Embedded)) };
+        let Some(over) = over.filter(|o| o.has_component()) else { return Ok((kind.embedded().to_vec(), Source::Embedded)) };
+        if over.sha256.trim().is_empty() {
+            return Err(ExtError::Config(format!("the {kind} extension needs a sha256 pin next to its path")));
+        }
         let dir = self.dir.as_ref().ok_or_else(|| ExtError::Config("no config directory".into()))?;
         let path = if Path::new(&over.path).is_absolute() { PathBuf::from(&over.path) } else { dir.join(&over.path) };
         let bytes = read_file_nofollow(&path, MAX_COMPONENT_BYTES)
@@ -189,4 +209,42 @@ impl Settings {
         }
         Ok((bytes, source))
     }
+
+    /// The team's redaction rule files (`[extensions.redaction] rules`), read no-follow and
+    /// size-capped. A file that cannot be read is reported and left out.
+    pub fn rule_files(&self) -> (Vec<super::types::redaction::RuleFile>, Vec<super::types::redaction::RuleError>) {
+        let mut files = Vec::new();
+        let mut errors = Vec::new();
+        let names = self.user.redaction.as_ref().map(|o| o.rules.clone()).unwrap_or_default();
+        for name in names.iter().take(MAX_RULE_FILES) {
+            let shown = rule_file_name(Path::new(name));
+            let error = |message: String| super::types::redaction::RuleError { file: shown.clone(), rule_id: String::new(), message };
+            let path = match (&self.dir, Path::new(name).is_absolute()) {
+                (_, true) => PathBuf::from(name),
+                (Some(dir), false) => dir.join(name),
+                (None, false) => {
+                    errors.push(error("a relative rule file needs a config directory".into()));
+                    continue;
+                }
+            };
+            match read_file_nofollow(&path, codex_master_redaction_engine::MAX_RULE_FILE_BYTES as u64) {
+                Ok(Some(bytes)) => match String::from_utf8(bytes) {
+                    Ok(text) => files.push(super::types::redaction::RuleFile { name: shown, text }),
+                    Err(_) => errors.push(error("the rule file is not UTF-8".into())),
+                },
+                Ok(None) => errors.push(error("the rule file does not exist".into())),
+                Err(e) => errors.push(error(format!("the rule file could not be read: {e}"))),
+            }
+        }
+        if names.len() > MAX_RULE_FILES {
+            errors.push(super::types::redaction::RuleError { file: String::new(), rule_id: String::new(), message: format!("at most {MAX_RULE_FILES} rule files are read") });
+        }
+        (files, errors)
+    }
+}
+
+/// How a rule file is named in rule errors: its file name only (no directories), as plain text.
+pub fn rule_file_name(path: &Path) -> String {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    crate::text::plain_line(&name).chars().take(100).collect()
 }

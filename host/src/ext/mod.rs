@@ -293,6 +293,12 @@ impl<W: World> Slot<W> {
         self
     }
 
+    /// Applies the settings for this kind; the next call gets a fresh instance with them.
+    pub fn apply_settings(&mut self, settings: &config::Settings) {
+        W::with_settings(&mut self.pre, settings);
+        self.live = None;
+    }
+
     pub fn health(&self) -> Health {
         match self.disabled_until {
             Some(until) => Health::Disabled { retry_in: until.saturating_duration_since(Instant::now()) },
@@ -394,7 +400,10 @@ fn cache_dir() -> Option<Dir> {
 fn with_slot<W: World, R>(cell: &Cell<W>, settings: &config::Settings, f: impl FnOnce(&mut Slot<W>) -> Result<R, ExtError>) -> Result<R, ExtError> {
     let mut guard = cell.lock().unwrap_or_else(|p| p.into_inner());
     if guard.is_none() {
-        let loaded = settings.component(W::KIND).and_then(|(bytes, source)| Slot::<W>::load(&bytes, source, cache_dir().as_ref(), settings.limits));
+        let loaded = settings.component(W::KIND).and_then(|(bytes, source)| Slot::<W>::load(&bytes, source, cache_dir().as_ref(), settings.limits)).map(|mut slot| {
+            slot.apply_settings(settings);
+            slot
+        });
         if let Err(e) = &loaded {
             tracing::warn!(extension = %W::KIND, error = %e, "extension unavailable");
         }

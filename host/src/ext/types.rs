@@ -219,15 +219,54 @@ pub mod redaction {
         pub expected: String,
     }
 
-    impl From<v1_0::redaction::RedactOutput> for RedactOutput {
-        fn from(o: v1_0::redaction::RedactOutput) -> Self {
-            RedactOutput { text: o.text, changed: o.changed, hits: o.hits.into_iter().map(|h| RuleHit { rule: h.rule, count: h.count }).collect() }
+    /// A team rule file, as written.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct RuleFile {
+        pub name: String,
+        pub text: String,
+    }
+
+    /// A rule that could not be used.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct RuleError {
+        pub file: String,
+        pub rule_id: String,
+        pub message: String,
+    }
+
+    macro_rules! redaction_conversions {
+        ($m:ident) => {
+            impl From<$m::redaction::RedactOutput> for RedactOutput {
+                fn from(o: $m::redaction::RedactOutput) -> Self {
+                    RedactOutput { text: o.text, changed: o.changed, hits: o.hits.into_iter().map(|h| RuleHit { rule: h.rule, count: h.count }).collect() }
+                }
+            }
+
+            impl From<$m::redaction::Vector> for Vector {
+                fn from(v: $m::redaction::Vector) -> Self {
+                    Vector { name: v.name, input: v.input, expected: v.expected }
+                }
+            }
+        };
+    }
+    redaction_conversions!(v1_0);
+    redaction_conversions!(v1_1);
+
+    impl From<&RuleFile> for v1_1::redaction::RuleFile {
+        fn from(f: &RuleFile) -> Self {
+            v1_1::redaction::RuleFile { name: f.name.clone(), text: f.text.clone() }
         }
     }
 
-    impl From<v1_0::redaction::Vector> for Vector {
-        fn from(v: v1_0::redaction::Vector) -> Self {
-            Vector { name: v.name, input: v.input, expected: v.expected }
+    impl From<codex_master_redaction_engine::RuleError> for RuleError {
+        fn from(e: codex_master_redaction_engine::RuleError) -> Self {
+            RuleError { file: e.file, rule_id: e.rule_id, message: e.message }
+        }
+    }
+
+    impl From<v1_1::redaction::RuleError> for RuleError {
+        fn from(e: v1_1::redaction::RuleError) -> Self {
+            RuleError { file: e.file, rule_id: e.rule_id, message: e.message }
         }
     }
 }

@@ -22,6 +22,8 @@ pub trait World: Sized + 'static {
     fn pre(engine: &Engine, component: &Component, version: Version) -> wasmtime::Result<Self::Pre>;
     fn instantiate(pre: &Self::Pre, store: &mut Store<StoreState>) -> wasmtime::Result<Self>;
     fn describe(&self, store: &mut Store<StoreState>) -> wasmtime::Result<ExtInfo>;
+    /// Takes what the settings give this kind (the redactor: the team's rule files).
+    fn with_settings(_pre: &mut Self::Pre, _settings: &super::config::Settings) {}
 }
 
 fn info(i: super::wit::common::types::ExtInfo) -> ExtInfo {
@@ -143,22 +145,106 @@ macro_rules! single_version_world {
         }
     };
 }
-single_version_world!(Redaction, RedactionPre, Kind::Redaction, redaction, Redactor, RedactorPre);
 single_version_world!(Doctor, DoctorPre, Kind::Doctor, doctor, Checks, ChecksPre);
 single_version_world!(Prompts, PromptsPre, Kind::Prompts, prompts, Templates, TemplatesPre);
 
+// ---- redaction ----
+
+pub enum Redaction {
+    V1_0(v1_0::redaction::Redactor),
+    V1_1(v1_1::redaction::Redactor),
+}
+
+/// A redactor's pre-instance, and the team rule files every new instance is configured with.
+#[derive(Clone)]
+pub struct RedactionPre {
+    binding: RedactionBinding,
+    pub rules: std::sync::Arc<Vec<types::redaction::RuleFile>>,
+}
+
+#[derive(Clone)]
+enum RedactionBinding {
+    V1_0(v1_0::redaction::RedactorPre<StoreState>),
+    V1_1(v1_1::redaction::RedactorPre<StoreState>),
+}
+
+impl World for Redaction {
+    type Pre = RedactionPre;
+    const KIND: Kind = Kind::Redaction;
+    const VERSIONS: &'static [(Version, Version)] = &[(v1_0::MIN_VERSION, v1_0::MAX_VERSION), (v1_1::MIN_VERSION, v1_1::MAX_VERSION)];
+
+    fn pre(engine: &Engine, component: &Component, version: Version) -> wasmtime::Result<RedactionPre> {
+        let binding = match in_range(Self::VERSIONS, version) {
+            Some(0) => RedactionBinding::V1_0(pre_with!(engine, component, v1_0::redaction::Redactor, v1_0::redaction::RedactorPre<StoreState>)),
+            _ => RedactionBinding::V1_1(pre_with!(engine, component, v1_1::redaction::Redactor, v1_1::redaction::RedactorPre<StoreState>)),
+        };
+        Ok(RedactionPre { binding, rules: Default::default() })
+    }
+
+    /// A new instance is configured with the rule files at once (1.1.0; 1.0.0 takes none).
+    fn instantiate(pre: &RedactionPre, store: &mut Store<StoreState>) -> wasmtime::Result<Redaction> {
+        Ok(match &pre.binding {
+            RedactionBinding::V1_0(p) => Redaction::V1_0(p.instantiate(store)?),
+            RedactionBinding::V1_1(p) => {
+                let w = p.instantiate(&mut *store)?;
+                let files: Vec<v1_1::redaction::RuleFile> = pre.rules.iter().map(Into::into).collect();
+                let errors = w.call_configure(&mut *store, &files)?;
+                if !errors.is_empty() {
+                    tracing::warn!(count = errors.len(), "team redaction rules that could not be used (ext verify names them)");
+                }
+                Redaction::V1_1(w)
+            }
+        })
+    }
+
+    fn describe(&self, store: &mut Store<StoreState>) -> wasmtime::Result<ExtInfo> {
+        Ok(info(match self {
+            Redaction::V1_0(w) => w.call_describe(store)?,
+            Redaction::V1_1(w) => w.call_describe(store)?,
+        }))
+    }
+
+    fn with_settings(pre: &mut RedactionPre, settings: &super::config::Settings) {
+        let (files, errors) = settings.rule_files();
+        if !errors.is_empty() {
+            tracing::warn!(count = errors.len(), "team redaction rule files that could not be read");
+        }
+        pre.rules = std::sync::Arc::new(files);
+    }
+}
+
 impl Redaction {
     pub fn redact(&self, store: &mut Store<StoreState>, text: &str, known_paths: &[String]) -> wasmtime::Result<types::redaction::RedactOutput> {
-        let input = v1_0::redaction::RedactInput { text: text.to_owned(), known_paths: known_paths.to_vec() };
-        Ok(self.0.call_redact(store, &input)?.into())
+        Ok(match self {
+            Redaction::V1_0(w) => w.call_redact(store, &v1_0::redaction::RedactInput { text: text.to_owned(), known_paths: known_paths.to_vec() })?.into(),
+            Redaction::V1_1(w) => w.call_redact(store, &v1_1::redaction::RedactInput { text: text.to_owned(), known_paths: known_paths.to_vec() })?.into(),
+        })
     }
 
     pub fn redact_lines(&self, store: &mut Store<StoreState>, lines: &[String], known_paths: &[String]) -> wasmtime::Result<Vec<types::redaction::RedactOutput>> {
-        Ok(self.0.call_redact_lines(store, lines, known_paths)?.into_iter().map(Into::into).collect())
+        Ok(match self {
+            Redaction::V1_0(w) => w.call_redact_lines(store, lines, known_paths)?.into_iter().map(Into::into).collect(),
+            Redaction::V1_1(w) => w.call_redact_lines(store, lines, known_paths)?.into_iter().map(Into::into).collect(),
+        })
+    }
+
+    /// Checks rule files on this instance (1.1.0): the rules that could not be used. A 1.0.0
+    /// component takes no rules at all.
+    pub fn check_rules(&self, store: &mut Store<StoreState>, files: &[types::redaction::RuleFile]) -> wasmtime::Result<Option<Vec<types::redaction::RuleError>>> {
+        Ok(match self {
+            Redaction::V1_0(_) => None,
+            Redaction::V1_1(w) => {
+                let files: Vec<v1_1::redaction::RuleFile> = files.iter().map(Into::into).collect();
+                Some(w.call_configure(store, &files)?.into_iter().map(Into::into).collect())
+            }
+        })
     }
 
     pub fn test_vectors(&self, store: &mut Store<StoreState>) -> wasmtime::Result<Vec<types::redaction::Vector>> {
-        Ok(self.0.call_test_vectors(store)?.into_iter().map(Into::into).collect())
+        Ok(match self {
+            Redaction::V1_0(w) => w.call_test_vectors(store)?.into_iter().map(Into::into).collect(),
+            Redaction::V1_1(w) => w.call_test_vectors(store)?.into_iter().map(Into::into).collect(),
+        })
     }
 }
 

@@ -28,7 +28,7 @@ use crate::lease;
 use crate::mcp::schema::{Args, Param};
 use crate::state::ledger::{self, BASELINES};
 use crate::state::State;
-use crate::text::redact_bounded;
+use crate::redactor::bounded as redact_bounded;
 use crate::timefmt::{iso_utc, now_epoch, now_id};
 
 pub const MAX_TASK: usize = 4000;

@@ -131,16 +131,19 @@ async fn repo_for(args: &Args, agent: Option<&str>) -> Result<PathBuf, ToolError
     git::toplevel(&start).await.ok_or_else(|| ToolError::new("not_a_git_repository", "the directory is not inside a git repository"))
 }
 
-/// Git output as returned: redacted by the extension (withheld if that fails), bounded.
+/// Git output as returned: through the redaction pipeline (withheld if the extension fails),
+/// bounded.
 fn excerpt(out: &Output, repo: &Path, max: usize) -> Value {
     let text = crate::text::strip_ansi(&out.combined());
     let mut known = vec![repo.to_string_lossy().into_owned()];
     if let Some(home) = std::env::var_os("HOME") {
         known.push(home.to_string_lossy().into_owned());
     }
-    let (shown, changed, state) = match crate::ext::extensions().redact(&text, &known) {
-        Ok(r) => (keep_head_chars(&r.text, max), r.changed, if r.changed { "applied" } else { "none" }),
-        Err(_) => (String::new(), true, "failed"),
+    let r = crate::redactor::redact(&text, &known);
+    let (shown, changed, state) = if r.extension_failed {
+        (String::new(), true, "failed")
+    } else {
+        (keep_head_chars(&r.text, max), r.changed, if r.changed { "applied" } else { "none" })
     };
     json!({"ok": out.ok(), "returncode": out.code, "output_excerpt": shown, "redaction_applied": changed, "redaction": state})
 }
@@ -163,10 +166,10 @@ fn worktree_create(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         let rel = worktree::create(&repo, &agent, args.str("path"), base_ref.as_deref()).await.map_err(|e| worktree_error(e, &repo))?;
         Ok(json!({
             "agent": agent,
-            "path": crate::text::redact_bounded(&rel, 1000),
+            "path": crate::redactor::bounded(&rel, 1000),
             "path_state": "set",
             "path_kind": "repo_relative",
-            "base_ref": base_ref.map(|r| crate::text::redact_bounded(&r, 300)),
+            "base_ref": base_ref.map(|r| crate::redactor::bounded(&r, 300)),
             "status": "created",
             "repo": NOT_RETURNED,
             "raw_output": NOT_RETURNED,

@@ -49,6 +49,13 @@ impl Ctx {
     }
 }
 
+/// An error message as returned: through the whole redaction pipeline (the active extension,
+/// then the floor with the team's rules), bounded like [`safe_error_text`].
+fn error_text(message: &str) -> String {
+    let first = safe_error_text(message);
+    crate::text::keep_head_chars(&crate::redactor::redact(&first, &[]).text, crate::text::MAX_ERROR_CHARS)
+}
+
 /// A tool failure, returned as `{error_code, message, retryable, …}`.
 #[derive(Debug, Clone)]
 pub struct ToolError {
@@ -61,7 +68,7 @@ pub struct ToolError {
 
 impl ToolError {
     pub fn new(code: &'static str, message: impl AsRef<str>) -> ToolError {
-        ToolError { code, message: safe_error_text(message.as_ref()), retryable: false, extra: Map::new() }
+        ToolError { code, message: error_text(message.as_ref()), retryable: false, extra: Map::new() }
     }
 
     pub fn invalid_arguments(message: impl AsRef<str>) -> ToolError {

@@ -14,7 +14,6 @@ use crate::agents::Registry;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
 use crate::mcp::schema::{Args, Param};
 use crate::state::State;
-use crate::text::redact_bounded;
 
 pub const MAX_LIST_ITEMS: usize = 50;
 pub const MAX_PATH_TEXT: usize = 1000;
@@ -74,7 +73,7 @@ pub fn violations(base: &Path, scope: &[String], write_paths: &[String]) -> Vec<
 
 /// A list as stored and returned: redacted, bounded.
 pub fn redact_list(items: &[String]) -> Vec<String> {
-    items.iter().take(MAX_LIST_ITEMS).map(|i| redact_bounded(i, 300)).collect()
+    crate::redactor::bounded_list(items, MAX_LIST_ITEMS, 300)
 }
 
 /// The working directory `agent` was started in, from its metadata (blocking).

@@ -11,7 +11,7 @@ use super::{agent_param, blocking, out, Ctx, ToolDef, ToolFuture, NOT_RETURNED, 
 use crate::agents::{AgentSpec, Registry};
 use crate::mcp::schema::{Args, Param};
 use crate::skills::{self, Inventory, Skill};
-use crate::text::{redact, redact_bounded};
+use crate::redactor::bounded as redact_bounded;
 
 pub const MAX_PAGE: i64 = 200;
 pub const DEFAULT_NAMES_LIMIT: i64 = 80;
@@ -171,14 +171,14 @@ fn summary(spec: &AgentSpec, inv: &Inventory, pages: &Pages) -> Map<String, Valu
     }
     system.sort_unstable();
     system.dedup();
-    let page: Map<String, Value> = plugins.iter().skip(pages.plugins_offset).take(pages.plugins_limit).map(|(p, n)| (redact(p).0, json!(n))).collect();
+    let page: Map<String, Value> = plugins.iter().skip(pages.plugins_offset).take(pages.plugins_limit).map(|(p, n)| (redact_bounded(p, 200), json!(n))).collect();
     let mut m = Map::new();
     m.insert("agent".into(), json!(spec.name));
     m.insert("label".into(), json!(spec.label));
     m.insert("home".into(), json!(NOT_RETURNED));
     m.insert("home_kind".into(), json!(if spec.home.is_some() { "managed_agent_home" } else { "not_configured" }));
     m.insert("by_source".into(), json!(by_source));
-    m.insert("system_skills".into(), json!(system.iter().map(|n| redact(n).0).collect::<Vec<_>>()));
+    m.insert("system_skills".into(), json!(system.iter().map(|n| redact_bounded(n, 200)).collect::<Vec<_>>()));
     m.insert("plugin_count".into(), json!(plugins.len()));
     m.insert("plugins_offset".into(), json!(pages.plugins_offset));
     m.insert("plugins_limit".into(), json!(pages.plugins_limit));

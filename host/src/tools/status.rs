@@ -359,7 +359,7 @@ fn observe_one(state: &State, spec: &AgentSpec, pane: Option<&PaneInfo>, capture
     };
     let json = json!({
         "agent": spec.name,
-        "label": spec.label,
+        "label": crate::redactor::bounded(&spec.label, 80),
         "profile": spec.profile.name(),
         "backend": "tmux",
         "state": agent_state.as_str(),
@@ -524,6 +524,11 @@ pub fn bound_tail(text: &str, lines: usize, chars: usize) -> String {
     if body.chars().count() > room {
         let n = body.chars().count();
         body = body.chars().skip(n - room).collect();
+        // A cut through a mask would show a fragment such as `ed>`: drop the fragment.
+        let mask = crate::text::REDACTED;
+        if let Some(k) = (1..mask.len()).find(|&k| body.starts_with(&mask[k..])) {
+            body.drain(..mask.len() - k);
+        }
     }
     let out = if lines <= 1 { format!("{marker} {}", body.replace('\n', " ")) } else { format!("{marker}\n{body}") };
     crate::text::keep_head_chars(&out, chars)
@@ -532,6 +537,9 @@ pub fn bound_tail(text: &str, lines: usize, chars: usize) -> String {
 /// Pane rows read for a tail: enough history that blank rows and the composer still leave
 /// the answer.
 const TAIL_CAPTURE_LINES: u32 = 300;
+
+/// Raw-log bytes redacted for a log tail, whatever `chars` asks for.
+const LOG_REDACTION_WINDOW: u64 = 256 * 1024;
 
 fn safe_tail(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
@@ -560,8 +568,16 @@ fn safe_tail(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
                 let meta = state.read_meta(&agent)?;
                 match meta {
                     Some(m) => {
-                        let bytes = state.raw.read_tail(&m.raw_log, 0, (chars * 4) as u64)?.map(|(b, _)| b).unwrap_or_default();
-                        (String::from_utf8_lossy(&bytes).into_owned(), Some(NOT_RETURNED))
+                        // Redact before cutting: a window far wider than the answer, so a key
+                        // block or a token that starts above the cut is seen whole. A window that
+                        // starts mid-file drops its first, partial line.
+                        let window = (chars as u64 * 4).max(LOG_REDACTION_WINDOW);
+                        let (bytes, size) = state.raw.read_tail(&m.raw_log, 0, window)?.unwrap_or_default();
+                        let mut text = String::from_utf8_lossy(&bytes).into_owned();
+                        if size > bytes.len() as u64 {
+                            text = text.split_once('\n').map_or(String::new(), |(_, rest)| rest.to_owned());
+                        }
+                        (text, Some(NOT_RETURNED))
                     }
                     None => (String::new(), None),
                 }
@@ -571,9 +587,10 @@ fn safe_tail(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
             // Blank rows carry nothing: a log tail skips them as the pane tail does.
             let stripped = crate::text::strip_ansi(&raw).lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n");
             let known: Vec<String> = [spec.home.as_ref(), spec.runner.as_ref()].into_iter().flatten().map(|p| p.to_string_lossy().into_owned()).collect();
-            let redacted = extensions().redact(&stripped, &known).map_err(|e| {
-                ToolError::new(e.code(), "the redaction extension failed; the text is withheld").with("redaction", json!("failed")).with("agent", json!(agent))
-            })?;
+            let redacted = crate::redactor::redact(&stripped, &known);
+            if redacted.extension_failed {
+                return Err(ToolError::new("redaction_failed", "the redaction extension failed; the text is withheld").with("redaction", json!("failed")).with("agent", json!(agent)));
+            }
             Ok(json!({
                 "agent": agent,
                 "source": source,
@@ -605,6 +622,13 @@ mod tests {
             assert!(out.matches("truncated").count() <= 1, "{out:?}");
         }
         assert!(bound_tail(&text, 10, 50).ends_with("line 10"));
+        // A cut never leaves a fragment of a mask.
+        let masked = "key <redacted> and <redacted>";
+        for chars in 37..60 {
+            let out = bound_tail(masked, 5, chars);
+            let body = out.strip_prefix("... truncated to last characters ...\n").unwrap_or(&out);
+            assert!(!body.starts_with("ed>") && !body.starts_with("acted>") && !body.starts_with('>'), "{chars}: {out:?}");
+        }
     }
 
     #[test]

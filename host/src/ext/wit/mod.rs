@@ -99,7 +99,7 @@ pub mod since_v1_0 {
 }
 
 pub mod since_v1_1 {
-    //! 1.1.0: the limit classifier names the open dialog.
+    //! 1.1.0: the limit classifier names the open dialog; the redactor takes rule files.
     use super::Version;
 
     pub const MIN_VERSION: Version = Version(1, 1, 0);
@@ -116,12 +116,24 @@ pub mod since_v1_1 {
         });
         pub use self::codex_master::limits::types::*;
     }
+
+    pub mod redaction {
+        wasmtime::component::bindgen!({
+            path: ["../wit/v1.0.0/common", "../wit/v1.1.0/redaction"],
+            world: "codex-master:redaction/redactor@1.1.0",
+            with: {
+                "codex-master:common/log@1.0.0": crate::ext::wit::common::log,
+                "codex-master:common/types@1.0.0": crate::ext::wit::common::types,
+            },
+        });
+        pub use self::codex_master::redaction::types::*;
+    }
 }
 
 /// The newest binding of each kind.
 pub mod latest {
-    pub use super::since_v1_0::{doctor, prompts, redaction};
-    pub use super::since_v1_1::limits;
+    pub use super::since_v1_0::{doctor, prompts};
+    pub use super::since_v1_1::{limits, redaction};
 }
 
 use super::engine::StoreState;
@@ -145,3 +157,4 @@ impl since_v1_0::redaction::codex_master::redaction::types::Host for StoreState 
 impl since_v1_0::doctor::codex_master::doctor::types::Host for StoreState {}
 impl since_v1_0::prompts::codex_master::prompts::types::Host for StoreState {}
 impl since_v1_1::limits::codex_master::limits::types::Host for StoreState {}
+impl since_v1_1::redaction::codex_master::redaction::types::Host for StoreState {}

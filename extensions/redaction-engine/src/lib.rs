@@ -1,0 +1,632 @@
+//! The redaction engine: rules as data, in the gitleaks rule-file format, and one policy for
+//! local paths.
+//!
+//! A rule file has `[[rules]]` with `id`, `regex`, `secretGroup`, `keywords`, `entropy` and
+//! `[[rules.allowlists]]` (`regexes`, `regexTarget = "secret" | "match" | "line"`,
+//! `stopwords`, `condition = "OR" | "AND"`), and global allowlists (`[allowlist]` or
+//! `[[allowlists]]`). Two keys are ours: `blockEnd` makes a rule mask a whole block, from its
+//! match to the match of `blockEnd` on a later line (private keys from BEGIN to END), and
+//! `mask = "match"` masks the whole match instead of the secret group. Unknown keys are ignored,
+//! as gitleaks does.
+//!
+//! Work per text: one Aho–Corasick pass over the lower-cased text finds every rule keyword;
+//! a line runs only the regexes of the rules whose keywords it contains (a rule without
+//! keywords runs everywhere, so the default rules have none of those). Regexes compile on first
+//! use. Block rules run over the whole text first; then the line rules; then the path policy
+//! ([`paths`]). The engine is plain Rust: the default redaction component runs it in the
+//! sandbox, and the host runs the same rules natively as its floor.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use regex::bytes::Regex;
+use serde::Deserialize;
+
+pub mod paths;
+
+/// What a masked secret becomes.
+pub const MASK: &str = "<redacted>";
+
+/// Our default rule file (the rule ids are ours; gitleaks' public rules were the reference for
+/// which token shapes exist).
+pub const DEFAULT_RULES: &str = include_str!("default-rules.toml");
+
+/// Largest rule file accepted, and most rules per file.
+pub const MAX_RULE_FILE_BYTES: usize = 256 * 1024;
+pub const MAX_RULES_PER_FILE: usize = 1000;
+/// Compiled size limit of one rule's regex.
+const REGEX_SIZE_LIMIT: usize = 4 * 1024 * 1024;
+
+/// A problem with one rule (or a whole file, with `rule_id` empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    pub file: String,
+    pub rule_id: String,
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct AllowlistSpec {
+    #[serde(default)]
+    regexes: Vec<String>,
+    #[serde(default)]
+    regex_target: Option<String>,
+    #[serde(default)]
+    stopwords: Vec<String>,
+    #[serde(default)]
+    condition: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RuleSpec {
+    id: String,
+    #[serde(default)]
+    regex: Option<String>,
+    #[serde(default)]
+    secret_group: Option<usize>,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    entropy: Option<f64>,
+    #[serde(default)]
+    allowlists: Vec<AllowlistSpec>,
+    /// The older single-table form.
+    #[serde(default)]
+    allowlist: Option<AllowlistSpec>,
+    #[serde(default)]
+    block_end: Option<String>,
+    #[serde(default)]
+    mask: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct FileSpec {
+    #[serde(default)]
+    rules: Vec<RuleSpec>,
+    #[serde(default)]
+    allowlist: Option<AllowlistSpec>,
+    #[serde(default)]
+    allowlists: Vec<AllowlistSpec>,
+}
+
+/// Where an allowlist regex looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Secret,
+    Match,
+    Line,
+}
+
+#[derive(Debug)]
+struct Allowlist {
+    /// All of the allowlist's regexes as one alternation (any of them allows).
+    regex: Option<Regex>,
+    target: Target,
+    /// Lower-cased.
+    stopwords: Vec<String>,
+    /// Both parts must hold (`AND`) instead of either (`OR`).
+    all: bool,
+}
+
+impl Allowlist {
+    /// Whether a finding is allowed (not a secret).
+    fn allows(&self, secret: &str, whole: &str, line: &str) -> bool {
+        let subject = match self.target {
+            Target::Secret => secret,
+            Target::Match => whole,
+            Target::Line => line,
+        };
+        let by_regex = self.regex.as_ref().is_some_and(|r| r.is_match(subject.as_bytes()));
+        let by_stopword = !self.stopwords.is_empty() && {
+            let lower = secret.to_ascii_lowercase();
+            self.stopwords.iter().any(|w| lower.contains(w.as_str()))
+        };
+        if self.all {
+            (self.regex.is_none() || by_regex) && (self.stopwords.is_empty() || by_stopword)
+        } else {
+            by_regex || by_stopword
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Rule {
+    id: String,
+    source: String,
+    regex: OnceLock<Option<Regex>>,
+    secret_group: Option<usize>,
+    entropy: Option<f64>,
+    allowlists: Vec<Allowlist>,
+    block_end: Option<Regex>,
+    mask_match: bool,
+    /// The secret is the whole match (no group, or one group with only zero-width
+    /// assertions around it): a plain `find` gives it, no capture search needed.
+    secret_is_match: bool,
+}
+
+/// Rules run in ASCII mode, as gitleaks' Go regexps do for `\w`, `\d`, `\s` and `\b`: secrets
+/// are ASCII, and ASCII classes keep the automata small (fast captures, a small component).
+/// Text is matched as bytes; spans are widened to character boundaries before use.
+fn build_regex(source: &str) -> Result<Regex, String> {
+    regex::bytes::RegexBuilder::new(source)
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| first_line(&e.to_string()))
+}
+
+fn first_line(s: &str) -> String {
+    let line = s.lines().rev().find(|l| l.trim_start().starts_with("error:")).unwrap_or(s.lines().next().unwrap_or(""));
+    line.trim().chars().take(200).collect()
+}
+
+/// Whether the secret of a rule is always its whole match: the regex has no capture group, or
+/// one group (the secret) with only zero-width assertions (`\b`, `^`, `$`) beside it.
+fn secret_is_whole_match(source: &str, secret_group: Option<usize>) -> bool {
+    use regex_syntax::hir::HirKind;
+    let Ok(hir) = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(source) else { return false };
+    match hir.properties().explicit_captures_len() {
+        0 => return secret_group.is_none_or(|g| g == 0),
+        1 if secret_group.is_none_or(|g| g == 1) => {}
+        _ => return false,
+    }
+    let parts = match hir.kind() {
+        HirKind::Concat(parts) => parts.as_slice(),
+        _ => std::slice::from_ref(&hir),
+    };
+    parts.iter().all(|p| matches!(p.kind(), HirKind::Look(_) | HirKind::Capture(_)))
+}
+
+/// Parses a regex without compiling it: cheap enough to check a whole file up front.
+fn check_syntax(source: &str) -> Result<(), String> {
+    regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(source).map(drop).map_err(|e| first_line(&e.to_string()))
+}
+
+impl Rule {
+    fn regex(&self) -> Option<&Regex> {
+        self.regex.get_or_init(|| build_regex(&self.source).ok()).as_ref()
+    }
+}
+
+/// The counts of masks per rule id.
+pub type Hits = BTreeMap<String, u32>;
+
+/// A redacted text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redacted {
+    pub text: String,
+    pub changed: bool,
+    pub hits: Hits,
+}
+
+/// A rule set ready to run.
+#[derive(Debug)]
+pub struct Engine {
+    rules: Vec<Rule>,
+    global: Vec<Allowlist>,
+    keywords: Option<AhoCorasick>,
+    /// For each keyword pattern, the rules it triggers.
+    keyword_rules: Vec<Vec<usize>>,
+    /// Rules without keywords: they run on every line.
+    always: Vec<usize>,
+    /// Rules with `blockEnd`.
+    blocks: Vec<usize>,
+}
+
+fn allowlist_from(spec: AllowlistSpec, file: &str, rule: &str, errors: &mut Vec<RuleError>) -> Option<Allowlist> {
+    let _ = spec.description;
+    let target = match spec.regex_target.as_deref() {
+        None | Some("secret") => Target::Secret,
+        Some("match") => Target::Match,
+        Some("line") => Target::Line,
+        Some(_) => {
+            errors.push(RuleError { file: file.into(), rule_id: rule.into(), message: "regexTarget must be secret, match or line".into() });
+            return None;
+        }
+    };
+    let all = match spec.condition.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        None | Some("OR") => false,
+        Some("AND") => true,
+        Some(_) => {
+            errors.push(RuleError { file: file.into(), rule_id: rule.into(), message: "condition must be OR or AND".into() });
+            return None;
+        }
+    };
+    let mut sources = Vec::new();
+    for r in spec.regexes {
+        match build_regex(&r) {
+            Ok(_) => sources.push(format!("(?:{r})")),
+            Err(e) => errors.push(RuleError { file: file.into(), rule_id: rule.into(), message: format!("allowlist regex: {e}") }),
+        }
+    }
+    // Each part compiled alone above; their alternation is what runs.
+    let regex = if sources.is_empty() { None } else { build_regex(&sources.join("|")).ok() };
+    Some(Allowlist { regex, target, stopwords: spec.stopwords.iter().map(|w| w.to_ascii_lowercase()).collect(), all })
+}
+
+/// Shannon entropy of `s` in bits per character.
+pub fn entropy(s: &str) -> f64 {
+    // H = log2(n) - (1/n) * sum(c * log2(c)) over the count c of each distinct character.
+    let mut ascii = [0u32; 128];
+    let mut seen: Vec<u8> = Vec::new();
+    let mut other: Vec<(char, u32)> = Vec::new();
+    let mut n = 0u32;
+    for c in s.chars() {
+        n += 1;
+        if c.is_ascii() {
+            let slot = &mut ascii[c as usize];
+            if *slot == 0 {
+                seen.push(c as u8);
+            }
+            *slot += 1;
+        } else if let Some(slot) = other.iter_mut().find(|(o, _)| *o == c) {
+            slot.1 += 1;
+        } else {
+            other.push((c, 1));
+        }
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    let c_log_c = |c: u32| if c > 1 { f64::from(c) * f64::from(c).log2() } else { 0.0 };
+    let sum: f64 = seen.iter().map(|&b| c_log_c(ascii[usize::from(b)])).sum::<f64>() + other.iter().map(|(_, c)| c_log_c(*c)).sum::<f64>();
+    f64::from(n).log2() - sum / f64::from(n)
+}
+
+/// A span to mask, in bytes of the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+impl Engine {
+    /// Our default rules.
+    pub fn with_defaults() -> Engine {
+        let (engine, errors) = Engine::load(&[("default-rules.toml", DEFAULT_RULES)]);
+        debug_assert!(errors.is_empty(), "the default rules are broken: {errors:?}");
+        engine
+    }
+
+    /// The default rules plus `files` (name, text). A bad rule is left out and reported; the
+    /// others apply.
+    pub fn with_files(files: &[(&str, &str)]) -> (Engine, Vec<RuleError>) {
+        let mut all: Vec<(&str, &str)> = vec![("default-rules.toml", DEFAULT_RULES)];
+        all.extend_from_slice(files);
+        Engine::load(&all)
+    }
+
+    /// Exactly `files`, no defaults.
+    pub fn load(files: &[(&str, &str)]) -> (Engine, Vec<RuleError>) {
+        let mut errors = Vec::new();
+        let mut rules = Vec::new();
+        let mut global = Vec::new();
+        let mut keyword_list: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut always = Vec::new();
+        let mut blocks = Vec::new();
+        for (name, text) in files {
+            let file_error = |message: String| RuleError { file: (*name).to_owned(), rule_id: String::new(), message };
+            if text.len() > MAX_RULE_FILE_BYTES {
+                errors.push(file_error(format!("the file exceeds {MAX_RULE_FILE_BYTES} bytes")));
+                continue;
+            }
+            let spec: FileSpec = match toml::from_str(text) {
+                Ok(s) => s,
+                Err(e) => {
+                    errors.push(file_error(format!("not a valid rule file: {}", first_line(e.message()))));
+                    continue;
+                }
+            };
+            if spec.rules.len() > MAX_RULES_PER_FILE {
+                errors.push(file_error(format!("more than {MAX_RULES_PER_FILE} rules")));
+                continue;
+            }
+            for a in spec.allowlist.into_iter().chain(spec.allowlists) {
+                if let Some(a) = allowlist_from(a, name, "", &mut errors) {
+                    global.push(a);
+                }
+            }
+            for r in spec.rules {
+                let id = r.id.chars().take(64).collect::<String>();
+                let bad = |message: String| RuleError { file: (*name).to_owned(), rule_id: id.clone(), message };
+                let Some(source) = r.regex.clone().filter(|s| !s.is_empty()) else {
+                    errors.push(bad("a rule needs a regex (path-only rules do not apply to text)".into()));
+                    continue;
+                };
+                if let Err(e) = check_syntax(&source) {
+                    errors.push(bad(format!("bad regex: {e}")));
+                    continue;
+                }
+                let block_end = match r.block_end.as_deref().map(build_regex).transpose() {
+                    Ok(b) => b,
+                    Err(e) => {
+                        errors.push(bad(format!("bad blockEnd regex: {e}")));
+                        continue;
+                    }
+                };
+                let mut allowlists = Vec::new();
+                for a in r.allowlists.into_iter().chain(r.allowlist) {
+                    if let Some(a) = allowlist_from(a, name, &id, &mut errors) {
+                        allowlists.push(a);
+                    }
+                }
+                let index = rules.len();
+                let keywords: Vec<String> = r.keywords.iter().map(|k| k.to_ascii_lowercase()).filter(|k| !k.is_empty()).collect();
+                if block_end.is_some() {
+                    blocks.push(index);
+                } else if keywords.is_empty() {
+                    always.push(index);
+                }
+                for k in keywords {
+                    match keyword_list.iter().position(|x| *x == k) {
+                        Some(p) => keyword_rules[p].push(index),
+                        None => {
+                            keyword_list.push(k);
+                            keyword_rules.push(vec![index]);
+                        }
+                    }
+                }
+                let secret_is_match = secret_is_whole_match(&source, r.secret_group);
+                rules.push(Rule {
+                    id,
+                    secret_is_match,
+                    source,
+                    regex: OnceLock::new(),
+                    secret_group: r.secret_group,
+                    entropy: r.entropy,
+                    allowlists,
+                    block_end,
+                    mask_match: r.mask.as_deref() == Some("match"),
+                });
+            }
+        }
+        // A rule whose regex compiles only in syntax but not in size is found here.
+        for rule in &rules {
+            if rule.regex().is_none() {
+                errors.push(RuleError { file: String::new(), rule_id: rule.id.clone(), message: "the regex is too large to compile".into() });
+            }
+        }
+        let keywords = (!keyword_list.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                // A full DFA: the overlapping scan of every byte is the engine's hottest loop.
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&keyword_list).expect("keywords build")
+        });
+        (Engine { rules, global, keywords, keyword_rules, always, blocks }, errors)
+    }
+
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether a finding is a secret: long enough in entropy and allowed by no allowlist.
+    fn is_secret(&self, rule: &Rule, secret: &str, whole: &str, line: &str) -> bool {
+        if secret.trim().is_empty() {
+            return false;
+        }
+        if rule.entropy.is_some_and(|min| entropy(secret) < min) {
+            return false;
+        }
+        !rule.allowlists.iter().chain(&self.global).any(|a| a.allows(secret, whole, line))
+    }
+
+    /// Masks secrets and local paths in `text` (escape sequences already stripped by the
+    /// caller). `known_paths` are masked wherever they appear.
+    pub fn redact(&self, text: &str, known_paths: &[String]) -> Redacted {
+        let mut spans: Vec<(Span, usize)> = Vec::new();
+        self.block_spans(text, &mut spans);
+        self.line_spans(text, &mut spans);
+        let mut hits = Hits::new();
+        let masked = apply(text, &mut spans, &self.rules, &mut hits);
+        let (out, path_hits) = paths::mask_paths(&masked, known_paths);
+        if path_hits > 0 {
+            *hits.entry("local-path".into()).or_default() += path_hits;
+        }
+        let changed = out != text;
+        Redacted { text: out, changed, hits }
+    }
+
+    /// Whole blocks (a private key from BEGIN to END). A block whose END is missing runs to
+    /// the end of the text; an END with no BEGIN before it masks from the start of the text
+    /// (the window began inside a block).
+    fn block_spans(&self, text: &str, spans: &mut Vec<(Span, usize)>) {
+        for &i in &self.blocks {
+            let rule = &self.rules[i];
+            let (Some(begin), Some(end)) = (rule.regex(), rule.block_end.as_ref()) else { continue };
+            let mut at = 0;
+            let bytes = text.as_bytes();
+            let first_begin = begin.find(bytes).map(|m| m.start());
+            if let Some(first_end) = end.find(bytes) {
+                if first_begin.is_none_or(|b| first_end.start() < b) {
+                    spans.push((widen(text, 0, first_end.end()), i));
+                    at = first_end.end();
+                }
+            }
+            while let Some(m) = begin.find_at(bytes, at) {
+                let stop = end.find_at(bytes, m.end()).map_or(text.len(), |e| e.end());
+                spans.push((widen(text, m.start(), stop), i));
+                at = stop.max(m.end());
+                if at >= text.len() {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn line_spans(&self, text: &str, spans: &mut Vec<(Span, usize)>) {
+        // (line start, rule) pairs to run: keyword hits, and the lines where a rule without
+        // keywords matches somewhere (found by one search over the whole text, not one per line).
+        let mut jobs: Vec<(usize, usize)> = Vec::new();
+        let line_start = |pos: usize| text[..pos].rfind('\n').map_or(0, |n| n + 1);
+        if let Some(ac) = &self.keywords {
+            let mut line = (0usize, 0usize); // (start, end) of the line of the previous hit
+            for m in ac.find_overlapping_iter(text) {
+                if m.start() >= line.1 || m.start() < line.0 {
+                    let start = line_start(m.start());
+                    let end = text[m.start()..].find('\n').map_or(text.len(), |n| m.start() + n);
+                    line = (start, end);
+                }
+                jobs.extend(self.keyword_rules[m.pattern().as_usize()].iter().map(|&r| (line.0, r)));
+            }
+        }
+        for &i in &self.always {
+            let Some(re) = self.rules[i].regex() else { continue };
+            let mut at = 0;
+            while let Some(m) = re.find_at(text.as_bytes(), at) {
+                let start = line_start(m.start());
+                jobs.push((start, i));
+                // Go on from the next line: this line runs the rule in full below.
+                at = text[m.start()..].find('\n').map_or(text.len(), |n| m.start() + n + 1);
+                if at >= text.len() {
+                    break;
+                }
+            }
+        }
+        jobs.sort_unstable();
+        jobs.dedup();
+        for (start, rule) in jobs {
+            let end = text[start..].find('\n').map_or(text.len(), |n| start + n);
+            self.rule_spans(rule, &text[start..end], start, spans);
+        }
+    }
+
+    fn rule_spans(&self, i: usize, line: &str, offset: usize, spans: &mut Vec<(Span, usize)>) {
+        let rule = &self.rules[i];
+        let Some(re) = rule.regex() else { return };
+        if rule.secret_is_match {
+            for m in re.find_iter(line.as_bytes()) {
+                let whole = widen(line, m.start(), m.end());
+                let secret = &line[whole.start..whole.end];
+                if self.is_secret(rule, secret, secret, line) {
+                    spans.push((Span { start: offset + whole.start, end: offset + whole.end }, i));
+                }
+            }
+            return;
+        }
+        for caps in re.captures_iter(line.as_bytes()) {
+            let whole = caps.get(0).expect("group 0");
+            let whole = widen(line, whole.start(), whole.end());
+            // The secret: the configured group, else the first group that matched, else the
+            // whole match.
+            let group = match rule.secret_group {
+                Some(g) => caps.get(g),
+                None => (1..caps.len()).find_map(|g| caps.get(g)).or(caps.get(0)),
+            };
+            let Some(secret) = group else { continue };
+            let secret = widen(line, secret.start(), secret.end());
+            if !self.is_secret(rule, &line[secret.start..secret.end], &line[whole.start..whole.end], line) {
+                continue;
+            }
+            let span = if rule.mask_match { whole } else { secret };
+            spans.push((Span { start: offset + span.start, end: offset + span.end }, i));
+        }
+    }
+}
+
+/// The byte span `start..end` of `text`, widened to character boundaries (a byte-level match
+/// may end inside a multi-byte character).
+fn widen(text: &str, mut start: usize, mut end: usize) -> Span {
+    while start > 0 && !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    while end < text.len() && !text.is_char_boundary(end) {
+        end += 1;
+    }
+    Span { start, end }
+}
+
+/// Masks `spans` (merging overlaps), counting hits per rule.
+fn apply(text: &str, spans: &mut [(Span, usize)], rules: &[Rule], hits: &mut Hits) -> String {
+    if spans.is_empty() {
+        return text.to_owned();
+    }
+    spans.sort_unstable();
+    let mut counts = vec![0u32; rules.len()];
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    let mut open: Option<Span> = None;
+    for (span, rule) in spans.iter() {
+        counts[*rule] += 1;
+        match &mut open {
+            Some(o) if span.start <= o.end => o.end = o.end.max(span.end),
+            _ => {
+                if let Some(o) = open.take() {
+                    out.push_str(&text[last..o.start]);
+                    out.push_str(MASK);
+                    last = o.end;
+                }
+                open = Some(*span);
+            }
+        }
+    }
+    if let Some(o) = open {
+        out.push_str(&text[last..o.start]);
+        out.push_str(MASK);
+        last = o.end;
+    }
+    out.push_str(&text[last..]);
+    for (rule, count) in rules.iter().zip(counts).filter(|(_, c)| *c > 0) {
+        *hits.entry(rule.id.clone()).or_default() += count;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_rules_load_without_errors() {
+        let (engine, errors) = Engine::with_files(&[]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(engine.rule_count() > 40);
+    }
+
+    #[test]
+    fn a_bad_rule_is_reported_by_id_and_the_others_apply() {
+        let file = "[[rules]]\nid = \"team-broken\"\nregex = '''(unclosed'''\nkeywords = [\"x\"]\n\n[[rules]]\nid = \"team-ticket\"\nregex = '''TCK-[0-9]{6}'''\nkeywords = [\"tck-\"]\n";
+        let (engine, errors) = Engine::with_files(&[("team.toml", file)]);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!((errors[0].file.as_str(), errors[0].rule_id.as_str()), ("team.toml", "team-broken"));
+        let out = engine.redact("ticket TCK-123456 filed", &[]);
+        assert_eq!(out.text, "ticket <redacted> filed");
+        assert_eq!(out.hits.get("team-ticket"), Some(&1));
+    }
+
+    #[test]
+    fn blocks_run_from_begin_to_end_and_a_window_inside_one_is_masked_to_its_end() {
+        let e = Engine::with_defaults();
+        let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nQUJDREVGR0g=\n-----END OPENSSH PRIVATE KEY-----";
+        let out = e.redact(&format!("before\n{key}\nafter"), &[]).text;
+        assert_eq!(out, "before\n<redacted>\nafter");
+        let inside = "QUJDREVGR0g=\n-----END OPENSSH PRIVATE KEY-----\nafter";
+        assert_eq!(e.redact(inside, &[]).text, "<redacted>\nafter");
+        let open = "x\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA";
+        assert_eq!(e.redact(open, &[]).text, "x\n<redacted>");
+    }
+
+    #[test]
+    fn a_secret_that_is_the_whole_match_is_found_without_captures() {
+        assert!(secret_is_whole_match(r"\b(ghp_[A-Za-z0-9]{36})\b", None));
+        assert!(secret_is_whole_match(r"AGE-SECRET-KEY-1[A-Z0-9]{58}", None));
+        assert!(!secret_is_whole_match(r"(?i)\bbearer\s+([A-Za-z0-9]{16,})", None));
+        assert!(!secret_is_whole_match(r"\b(a)(b)\b", None));
+        assert!(!secret_is_whole_match(r"\b(ab)\b", Some(2)));
+        let e = Engine::with_defaults();
+        assert!(e.rules.iter().filter(|r| r.secret_is_match).count() > 30);
+    }
+
+    #[test]
+    fn entropy_is_in_bits_per_character() {
+        assert!(entropy("aaaa") < 0.01);
+        assert!((entropy("abcd") - 2.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,158 @@
+//! The local-path policy: which absolute paths in a text are masked.
+//!
+//! | path | policy |
+//! |---|---|
+//! | the host's known paths (state dir, agent homes, working directories) | masked wherever they appear |
+//! | `~`, `~/…`, `~user/…`, `/home/…`, `/Users/…`, `/var/home/…`, `/root…` | masked |
+//! | `/tmp/…`, `/var/tmp/…`, `/private/tmp/…`, `/private/var/folders/…` | masked |
+//! | `/usr`, `/etc`, `/bin`, `/sbin`, `/lib*`, `/opt`, `/proc`, `/sys`, `/dev`, `/run`, `/var/run`, `/nix/store`, `/snap`, `/System`, `/Library`, `/Applications` | kept: system paths say nothing about the user |
+//! | any other absolute path (`/srv/…`, `/var/lib/…`, `/work/…`) | masked: a local path of unknown kind |
+//! | relative paths (`src/x`, `./x`, `../x`), URL paths (`https://host/a/b`) | kept |
+//! | `file://` URLs | their path follows the rules above |
+//! | `C:\…` | masked |
+//!
+//! A path starts a word (after a space, `=`, `:`, a quote or a bracket); it ends at a space, a
+//! quote, a bracket, `,`, `;`, `|` or `:`, so each entry of a `PATH`-like list is judged on its
+//! own. A path that follows a quote runs to the closing quote, spaces included.
+
+/// What a masked path becomes.
+pub const PATH_MASK: &str = "/<redacted>";
+
+/// First components of system paths that are kept (`lib` matches every `lib*`).
+pub const KEPT: &[&str] = &["usr", "etc", "bin", "sbin", "opt", "proc", "sys", "dev", "run", "nix", "snap", "System", "Library", "Applications"];
+
+/// Whether an absolute path is a kept system path.
+pub fn kept(path: &str) -> bool {
+    let mut comps = path.trim_start_matches('/').split('/');
+    let first = comps.next().unwrap_or("");
+    match first {
+        _ if first.starts_with("lib") => true,
+        "var" => comps.next() == Some("run"),
+        "nix" => comps.next() == Some("store"),
+        "private" => comps.next() == Some("etc"),
+        f => KEPT.contains(&f),
+    }
+}
+
+fn starts_word(prev: Option<char>) -> bool {
+    match prev {
+        None => true,
+        Some(c) => c.is_whitespace() || "=:'\"([{<>,;|!`".contains(c),
+    }
+}
+
+fn ends_path(c: char) -> bool {
+    c.is_whitespace() || "\"'<>()[]{},;|:`".contains(c)
+}
+
+/// Masks the local paths of `text` by the policy above; returns the text and how many paths
+/// were masked.
+pub fn mask_paths(text: &str, known: &[String]) -> (String, u32) {
+    let mut count = 0u32;
+    // Known paths first, longest first, so a parent never splits a longer one.
+    let mut known: Vec<&String> = known.iter().filter(|p| p.len() >= 2 && p.starts_with('/') && p.as_str() != "/").collect();
+    known.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    let mut current = std::borrow::Cow::Borrowed(text);
+    for k in known {
+        let k = k.trim_end_matches('/');
+        if k.len() >= 2 && current.contains(k) {
+            count += current.matches(k).count() as u32;
+            current = std::borrow::Cow::Owned(current.replace(k, PATH_MASK));
+        }
+    }
+    let (out, n) = scan(&current);
+    (out, count + n)
+}
+
+fn scan(text: &str) -> (String, u32) {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut count = 0;
+    let mut last = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Jump to the next candidate: `/`, `~`, or the `\\` of a drive letter (`C:\\`).
+        let Some(n) = memchr::memchr3(b'/', b'~', b'\\', &bytes[i..]) else { break };
+        let at = i + n;
+        let drive = bytes[at] == b'\\' && at >= i + 2 && bytes[at - 1] == b':' && bytes[at - 2].is_ascii_alphabetic();
+        if bytes[at] == b'\\' && !drive {
+            i = at + 1;
+            continue;
+        }
+        i = if drive { at - 2 } else { at };
+        let b = bytes[i];
+        let prev = text[..i].chars().next_back();
+        let file_url = text[..i].ends_with("file://");
+        // The rest of a path whose head was masked already is no new path.
+        if !file_url && (!starts_word(prev) || text[..i].ends_with("<redacted>")) {
+            i += 1;
+            continue;
+        }
+        // `scheme://…`: a URL, not a path.
+        if b == b'/' && bytes.get(i + 1) == Some(&b'/') {
+            i += 2;
+            continue;
+        }
+        if b == b'~' && !matches!(bytes.get(i + 1), None | Some(b'/') | Some(b'a'..=b'z') | Some(b'A'..=b'Z') | Some(b'_')) {
+            i += 1;
+            continue;
+        }
+        // The extent: to the closing quote after a quote, else to the first end character.
+        let quote = prev.filter(|c| *c == '"' || *c == '\'');
+        let end = match quote {
+            Some(q) => text[i..].find(|c: char| c == q || c == '\n').map_or(text.len(), |n| i + n),
+            None => text[i..].find(|c: char| ends_path(c) && !(c == ':' && b.is_ascii_alphabetic())).map_or(text.len(), |n| i + n),
+        };
+        let end = if b.is_ascii_alphabetic() && quote.is_none() { text[i..].find(|c: char| c.is_whitespace() || "\"'<>|,;".contains(c)).map_or(text.len(), |n| i + n) } else { end };
+        let token = &text[i..end];
+        let mask = match b {
+            _ if token.starts_with(PATH_MASK) => false,
+            b'~' => token.len() > 1 || text[end..].is_empty() || text[end..].starts_with(char::is_whitespace),
+            b'/' => token.len() > 1 && !kept(token),
+            _ => true,
+        };
+        if mask {
+            out.push_str(&text[last..i]);
+            if b == b'~' {
+                out.push('~');
+            }
+            out.push_str(PATH_MASK);
+            last = end;
+            count += 1;
+        }
+        i = end.max(i + 1);
+    }
+    out.push_str(&text[last..]);
+    (out, count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(s: &str) -> String {
+        mask_paths(s, &[]).0
+    }
+
+    #[test]
+    fn private_paths_go_and_system_paths_stay() {
+        assert_eq!(m("open /home/ada/notes.txt now"), "open /<redacted> now");
+        assert_eq!(m("--prefix=/home/ada/.local HOME=/root"), "--prefix=/<redacted> HOME=/<redacted>");
+        assert_eq!(m("PATH=/usr/local/bin:/usr/bin:/home/ada/.cargo/bin"), "PATH=/usr/local/bin:/usr/bin:/<redacted>");
+        assert_eq!(m("#!/usr/bin/env python3"), "#!/usr/bin/env python3");
+        assert_eq!(m("cat /etc/nginx/nginx.conf /proc/self/status /lib64/ld.so"), "cat /etc/nginx/nginx.conf /proc/self/status /lib64/ld.so");
+        assert_eq!(m("see file:///home/ada/x.html and file:///etc/hosts"), "see file:///<redacted> and file:///etc/hosts");
+        assert_eq!(m("cd ~/proj; ls ~ada/notes"), "cd ~/<redacted>; ls ~/<redacted>");
+        assert_eq!(m("\"/home/ada/My Documents/a b.txt\""), "\"/<redacted>\"");
+        assert_eq!(m("src/main.rs ./x ../y https://example.com/a/b 1/2 and/or"), "src/main.rs ./x ../y https://example.com/a/b 1/2 and/or");
+        assert_eq!(m("build in /tmp/cargo-xyz and /srv/app"), "build in /<redacted> and /<redacted>");
+        assert_eq!(m(r"C:\Users\ada\file.txt"), "/<redacted>");
+        assert_eq!(m("socket /run/user/1000/bus"), "socket /run/user/1000/bus");
+    }
+
+    #[test]
+    fn known_paths_go_anywhere() {
+        let (out, n) = mask_paths("state at x/srv/state/codex/meta", &["/srv/state/codex".into()]);
+        assert_eq!((out.as_str(), n), ("state at x/<redacted>/meta", 1));
+    }
+}

@@ -1,0 +1,148 @@
+//! One redaction pipeline for every outgoing free text: tails, git excerpts, names, skill
+//! descriptions, scope lists and error texts.
+//!
+//! The host strips terminal escape sequences first. Then the active redaction extension runs,
+//! and after it the host's floor: the same engine and default rules as the default component,
+//! run natively, plus the team's rule files (`[extensions.redaction] rules`). The floor can only
+//! mask more, so a custom extension can never leak what the defaults or the team's rules catch.
+//! When the active extension *is* the embedded default, the floor alone runs: it is the same
+//! engine with the same rules (`tests/redaction_corpus.rs` proves they agree), so running both
+//! would do the work twice. If an extension fails, the floor masks more strictly (every long
+//! token-like run as well); a caller that returns raw terminal text (the tail, git excerpts)
+//! withholds it instead.
+
+use std::sync::OnceLock;
+
+use codex_master_redaction_engine::Engine;
+
+use crate::ext::{extensions, Source};
+use crate::text::{keep_head_chars, plain_line, strip_ansi};
+
+/// The floor: default rules plus the team's rule files, loaded once per process.
+pub fn floor() -> &'static Engine {
+    static FLOOR: OnceLock<Engine> = OnceLock::new();
+    FLOOR.get_or_init(|| {
+        let (files, _) = extensions().settings().rule_files();
+        let named: Vec<(&str, &str)> = files.iter().map(|f| (f.name.as_str(), f.text.as_str())).collect();
+        let (engine, errors) = Engine::with_files(&named);
+        if !errors.is_empty() {
+            tracing::warn!(count = errors.len(), "team redaction rules that could not be used (ext verify names them)");
+        }
+        engine
+    })
+}
+
+/// Local paths the host always masks: its state and config dirs.
+fn own_paths() -> Vec<String> {
+    [crate::config::state_dir().ok(), crate::config::config_dir().ok().flatten()].into_iter().flatten().map(|p| p.to_string_lossy().into_owned()).collect()
+}
+
+/// What the pipeline did with a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redacted {
+    pub text: String,
+    pub changed: bool,
+    /// The extension failed: the floor masked more strictly. Callers that return raw
+    /// terminal text withhold it.
+    pub extension_failed: bool,
+}
+
+/// Masks every token-like run of 24 or more characters: what the floor adds when the
+/// extension failed.
+fn strict(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().count() >= 24 {
+            out.push_str(codex_master_redaction_engine::MASK);
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || "+/=_-.~".contains(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// The pipeline for `text` (escape sequences are stripped here), masking `known` paths too.
+pub fn redact(text: &str, known: &[String]) -> Redacted {
+    let stripped = strip_ansi(text);
+    let mut known = known.to_vec();
+    known.extend(own_paths());
+    let exts = extensions();
+    let (after_extension, failed) = if exts.settings().source(crate::ext::Kind::Redaction) == Source::Embedded {
+        (stripped.clone(), false)
+    } else {
+        match exts.redact(&stripped, &known) {
+            Ok(out) => (out.text, false),
+            Err(_) => (stripped.clone(), true),
+        }
+    };
+    let floored = floor().redact(&after_extension, &known).text;
+    let out = if failed { strict(&floored) } else { floored };
+    Redacted { changed: out != text, text: out, extension_failed: failed }
+}
+
+/// Short free text as returned: one plain line (controls and bidi marks removed), redacted,
+/// at most `max` characters.
+pub fn bounded(text: &str, max: usize) -> String {
+    keep_head_chars(&redact(&plain_line(text), &[]).text, max)
+}
+
+/// A list as returned: each item [`bounded`].
+pub fn bounded_list(items: &[String], max_items: usize, max_chars: usize) -> Vec<String> {
+    items.iter().take(max_items).map(|i| bounded(i, max_chars)).collect()
+}
+
+/// Host-owned conformance vectors: (name, input, secrets that must not survive). `ext verify`
+/// runs them against a redaction component, so one that redacts less than the floor fails.
+pub fn conformance_vectors() -> Vec<(&'static str, &'static str, &'static [&'static str])> {
+    vec![
+        ("openai key", "OPENAI_API_KEY=sk-proj-Qw8vN2mL5kJ7hG3fD9sA1zX4cV6bN0mQ8wE2r", &["Qw8vN2mL5kJ7hG3fD9sA1zX4"]),
+        ("github token", "remote: ghp_R4nd0mT0k3nV4lu3F0rT3st1ngXyZ0987654", &["R4nd0mT0k3nV4lu3F0rT3st1ng"]),
+        ("aws access key id", "aws_access_key_id = AKIAZQ3DN4XVBKPTW7LM", &["AKIAZQ3DN4XVBKPTW7LM"]),
+        ("aws secret key", "aws_secret_access_key = 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", &["Zq8+Lm3/Xv5Nk2Pw9Rt4Yb7Hc1Jd6Fg0Se3Ua8Wi"]),
+        ("password assignment", "DB_PASSWORD=Tr0ub4dor&3xyz", &["Tr0ub4dor&3xyz"]),
+        ("json password", "{\"user\":\"svc\",\"password\":\"pa55-W0rd-Qz9\"}", &["pa55-W0rd-Qz9"]),
+        ("json refresh token", "{\"refresh_token\": \"rt_Mx81kQ0pL2mN7bV4cX9zA3sD6fG1hJ5k\"}", &["Mx81kQ0pL2mN7bV4cX9zA3sD6fG1hJ5k"]),
+        ("authorization bearer", "Authorization: Bearer Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0F", &["Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0F"]),
+        ("authorization basic", "Authorization: Basic YWRtaW46c2VjcmV0cGFzc3dvcmQ=", &["YWRtaW46c2VjcmV0cGFzc3dvcmQ="]),
+        ("url credentials", "git clone https://ada:Qz7-pW3xL9@git.example.com/r.git", &["Qz7-pW3xL9"]),
+        ("curl user", "curl -u deploy:N0tS3cr3tAtAll https://ci.example.com", &["N0tS3cr3tAtAll"]),
+        ("private key block", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----", &["b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ"]),
+        ("slack token", "SLACK_BOT_TOKEN=xoxb-81726354-91827364-Zq8Lm3Xv5Nk2Pw9Rt4Yb7Hc1", &["Zq8Lm3Xv5Nk2Pw9Rt4Yb7Hc1"]),
+        ("stripe secret key", "stripe.api_key = \"sk_live_Zq8Lm3Xv5Nk2Pw9Rt4Yb7Hc1J\"", &["Zq8Lm3Xv5Nk2Pw9Rt4Yb7Hc1J"]),
+        ("jwt", "id_token=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZGEiLCJleHAiOjE3OTB9.c2lnbmF0dXJlLXZhbHVlLWhlcmU", &["c2lnbmF0dXJlLXZhbHVlLWhlcmU"]),
+        ("generic secret", "CLIENT_SECRET=Zq8Lm3Xv5Nk2Pw9Rt4Yb7Hc1Jd6Fg0S", &["Zq8Lm3Xv5Nk2Pw9Rt4Yb7Hc1Jd6Fg0S"]),
+        ("cookie", "Cookie: sessionid=Zq8Lm3Xv5Nk2Pw9Rt4Yb7Hc1Jd6Fg0S", &["Zq8Lm3Xv5Nk2Pw9Rt4Yb7Hc1Jd6Fg0S"]),
+        ("home path", "saved to /home/ada/projects/secret-plan.txt", &["/home/ada"]),
+        ("root path", "HOME=/root", &["/root"]),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_mode_masks_long_runs_only() {
+        assert_eq!(strict("id abcdefghijklmnopqrstuvwxyz0123 ok short"), "id <redacted> ok short");
+    }
+
+    #[test]
+    fn the_floor_catches_every_conformance_vector() {
+        let engine = Engine::with_defaults();
+        for (name, input, secrets) in conformance_vectors() {
+            let out = engine.redact(input, &[]).text;
+            assert!(secrets.iter().all(|s| !out.contains(s)), "{name}: {out}");
+        }
+    }
+}
