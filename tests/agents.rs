@@ -28,7 +28,11 @@ fn start_status_send_wait_tail_interrupt_stop() {
     f.await_state("w1", "idle");
     let (code, v) = f.run(&["send", "w1", "work 2"]);
     assert_eq!(code, 0, "{v}");
-    assert_eq!((v["typed"].as_bool(), v["submitted"].as_bool(), v["turn_started"].as_bool()), (Some(true), Some(true), Some(true)), "{v}");
+    assert_eq!(
+        (v["typed"].as_bool(), v["submitted"].as_bool(), v["turn_started"].as_bool()),
+        (Some(true), Some(true), Some(true)),
+        "{v}"
+    );
     assert_eq!(v["lease"]["holder"], "this_server");
     assert_eq!(f.state_of("w1"), "working");
 
@@ -53,7 +57,10 @@ fn start_status_send_wait_tail_interrupt_stop() {
 
     let (code, v) = f.run(&["stop", "all"]);
     assert_eq!(code, 0);
-    assert!(v["results"].as_array().unwrap().iter().all(|r| r["status"] == "stopped" && r["lease"]["state"] == "unclaimed"), "{v}");
+    assert!(
+        v["results"].as_array().unwrap().iter().all(|r| r["status"] == "stopped" && r["lease"]["state"] == "unclaimed"),
+        "{v}"
+    );
     assert_eq!(f.state_of("w1"), "not_running");
     let (code, v) = f.run(&["send", "w1", "hello"]);
     assert_eq!((code, v["error_code"].as_str()), (1, Some("agent_not_running")));
@@ -113,9 +120,17 @@ fn dialogs_are_named_refuse_sends_and_take_only_their_allowlisted_answer() {
     assert_eq!((st["state"].as_str(), st["limit_state"]["kind"].as_str()), (Some("limited"), Some("credits")), "{st}");
     assert_eq!(st["dialog"], json!({"kind": "limit_increase", "blocks_input": true, "answer": "no"}), "{st}");
     let (code, v) = f.run(&["send", "w1", "hello?"]);
-    assert_eq!((code, v["error_code"].as_str(), v["retryable"].as_bool(), v["dialog"].as_str()), (1, Some("waiting_on_dialog"), Some(false), Some("limit_increase")), "{v}");
+    assert_eq!(
+        (code, v["error_code"].as_str(), v["retryable"].as_bool(), v["dialog"].as_str()),
+        (1, Some("waiting_on_dialog"), Some(false), Some("limit_increase")),
+        "{v}"
+    );
     let (code, v) = f.run(&["dialog-answer", "w1", "keep_current_model"]);
-    assert_eq!((code, v["error_code"].as_str(), v["answer"].as_str()), (1, Some("dialog_choice_not_allowed"), Some("no")), "{v}");
+    assert_eq!(
+        (code, v["error_code"].as_str(), v["answer"].as_str()),
+        (1, Some("dialog_choice_not_allowed"), Some("no")),
+        "{v}"
+    );
     let (code, v) = f.run(&["dialog-answer", "w1", "no"]);
     assert_eq!((code, v["dialog_closed"].as_bool()), (0, Some(true)), "{v}");
     let (code, v) = f.run(&["dialog-answer", "w1", "no"]);
@@ -140,7 +155,10 @@ fn a_start_prompt_runs_and_the_footer_echo_of_a_quoted_limit_is_no_limit() {
     let (code, v) = f.run(&["wait", "w1", "--until", "idle", "--timeout-seconds", "30"]);
     assert_eq!((code, v["status"].as_str()), (0, Some("idle")), "{v}");
     let (_, tail) = f.run(&["tail", "w1"]);
-    assert!(tail["output"].as_str().unwrap().contains("Done: the task of 50 characters"), "the agent ran the prompt: {tail}");
+    assert!(
+        tail["output"].as_str().unwrap().contains("Done: the task of 50 characters"),
+        "the agent ran the prompt: {tail}"
+    );
     // The footer shows the first prompt for the whole thread; later turns stay unlimited.
     let pane = f.tmux(&["capture-pane", "-p", "-t", "=codex_agent_w1_mcp:"]);
     assert!(String::from_utf8_lossy(&pane.stdout).contains("default · You've hit your usage limit"));
@@ -204,7 +222,7 @@ fn unsafe_runners_homes_and_raw_dirs_are_refused() {
     squatter.kill().unwrap();
     let _ = squatter.wait();
     assert_eq!((code, v["results"][0]["error_code"].as_str()), (1, Some("agent_home_in_use")), "{v}");
-    assert_eq!(f.tmux(&["has-session", "-t", "=codex_agent_h_mcp"]).status.success(), false);
+    assert!(!f.tmux(&["has-session", "-t", "=codex_agent_h_mcp"]).status.success());
 
     // A symlinked raw-log dir.
     let state = f.dir.join("state");
@@ -245,7 +263,9 @@ fn a_long_wait_never_blocks_ping_or_status_and_cancellation_ends_it() {
     let status = mcp.call(9, "agent_status", json!({"agent": "w1"}));
     assert_eq!(status["structuredContent"]["results"][0]["state"], "working", "{status}");
     assert!(t.elapsed() < Duration::from_secs(5));
-    mcp.send(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7, "reason": "test"}}));
+    mcp.send(
+        &json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7, "reason": "test"}}),
+    );
     // A cancelled request gets no answer; the server stays responsive.
     assert!(mcp.wait_for(&json!(7), Duration::from_secs(2)).is_none());
     assert_eq!(mcp.request(10, "ping", json!({}))["result"], json!({}));
@@ -301,13 +321,21 @@ fn the_watchdog_asks_once_escalates_a_hung_agent_and_leaves_others_alone() {
     f.run(&["wait", "w1", "--until", "idle", "--timeout-seconds", "30"]);
     std::thread::sleep(Duration::from_millis(1500));
     let e = watchdog(&f, "w1");
-    assert_eq!((e["watchdog_state"].as_str(), e["action_taken"].as_str()), (Some("report_requested"), Some("report_request")), "{e}");
+    assert_eq!(
+        (e["watchdog_state"].as_str(), e["action_taken"].as_str()),
+        (Some("report_requested"), Some("report_request")),
+        "{e}"
+    );
     f.run(&["wait", "w1", "--until", "idle", "--timeout-seconds", "30"]);
     assert_eq!(watchdog(&f, "w1")["watchdog_state"], "report_answered");
     std::thread::sleep(Duration::from_millis(1500));
     for _ in 0..2 {
         let e = watchdog(&f, "w1");
-        assert_eq!((e["watchdog_state"].as_str(), e["action_taken"].as_str()), (Some("settled"), None), "no nagging: {e}");
+        assert_eq!(
+            (e["watchdog_state"].as_str(), e["action_taken"].as_str()),
+            (Some("settled"), None),
+            "no nagging: {e}"
+        );
     }
 
     // w2 hangs mid-turn: asked, no answer, interrupted once the grace window passed.
@@ -318,7 +346,11 @@ fn the_watchdog_asks_once_escalates_a_hung_agent_and_leaves_others_alone() {
     assert_eq!(watchdog(&f, "w2")["watchdog_state"], "waiting_for_report", "our own request is no answer");
     std::thread::sleep(Duration::from_millis(3200));
     let e = watchdog(&f, "w2");
-    assert_eq!((e["watchdog_state"].as_str(), e["action_taken"].as_str()), (Some("action_sent"), Some("interrupt")), "{e}");
+    assert_eq!(
+        (e["watchdog_state"].as_str(), e["action_taken"].as_str()),
+        (Some("action_sent"), Some("interrupt")),
+        "{e}"
+    );
     f.await_state("w2", "idle");
     let (_, tail) = f.run(&["tail", "w2"]);
     assert!(tail["output"].as_str().unwrap().contains("Conversation interrupted"));
@@ -335,7 +367,11 @@ fn the_watchdog_asks_once_escalates_a_hung_agent_and_leaves_others_alone() {
     assert_eq!(cli(&other, &["claim", "w4"]).code, 0);
     std::thread::sleep(Duration::from_millis(1500));
     let (code, v) = f.run(&["watchdog", "w4", "--idle-seconds", "1", "--manage-unclaimed"]);
-    assert_eq!((code, v["results"][0]["watchdog_state"].as_str()), (0, Some("skipped_not_leased_by_this_server")), "{v}");
+    assert_eq!(
+        (code, v["results"][0]["watchdog_state"].as_str()),
+        (0, Some("skipped_not_leased_by_this_server")),
+        "{v}"
+    );
     assert_eq!(f.state_of("w4"), "idle");
 
     // --quiet prints nothing when all went well.
@@ -349,11 +385,16 @@ fn the_systemd_units_verify() {
     std::fs::create_dir_all(dir.join("bin")).unwrap();
     std::fs::copy(common::BIN, dir.join("bin/codex-master-mcp")).unwrap();
     let home = dir.path().display().to_string();
-    let service = codex_master::install::SERVICE_UNIT.replace("%h/.local/bin", &format!("{home}/bin")).replace("%h", &home);
+    let service =
+        codex_master::install::SERVICE_UNIT.replace("%h/.local/bin", &format!("{home}/bin")).replace("%h", &home);
     std::fs::write(dir.join("codex-master-watchdog.service"), service).unwrap();
     std::fs::write(dir.join("codex-master-watchdog.timer"), codex_master::install::TIMER_UNIT).unwrap();
     let out = std::process::Command::new("systemd-analyze")
-        .args(["verify", &format!("{home}/codex-master-watchdog.service"), &format!("{home}/codex-master-watchdog.timer")])
+        .args([
+            "verify",
+            &format!("{home}/codex-master-watchdog.service"),
+            &format!("{home}/codex-master-watchdog.timer"),
+        ])
         .output()
         .expect("systemd-analyze is installed (scripts/bootstrap installs systemd)");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -376,11 +417,21 @@ fn a_log_tail_is_redacted_before_it_is_cut() {
     f.run(&["stop", "w1"]);
     // The raw log the agent wrote, with a key block and a long token appended at its end: any
     // small `chars` cuts inside them.
-    let meta: Value = serde_json::from_str(&std::fs::read_to_string(f.dir.join("state/meta/w1.json")).unwrap()).unwrap();
-    let log_path = std::fs::read_dir(f.dir.join("state")).unwrap().flatten().map(|d| d.path().join(meta["raw_log"].as_str().unwrap())).find(|p| p.is_file()).expect("the raw log");
-    let body: Vec<String> = (0..40).map(|i| format!("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC{i:02}")).collect();
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(f.dir.join("state/meta/w1.json")).unwrap()).unwrap();
+    let log_path = std::fs::read_dir(f.dir.join("state"))
+        .unwrap()
+        .flatten()
+        .map(|d| d.path().join(meta["raw_log"].as_str().unwrap()))
+        .find(|p| p.is_file())
+        .expect("the raw log");
+    let body: Vec<String> =
+        (0..40).map(|i| format!("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC{i:02}")).collect();
     let token = format!("sk-proj-{}", "Qw8vN2mL5kJ7hG3fD9sA1zX4cV6bN0mR".repeat(6));
-    let appended = format!("\n-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\nexport OPENAI_API_KEY={token}\n", body.join("\n"));
+    let appended = format!(
+        "\n-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\nexport OPENAI_API_KEY={token}\n",
+        body.join("\n")
+    );
     std::fs::OpenOptions::new().append(true).open(&log_path).unwrap().write_all(appended.as_bytes()).unwrap();
     for chars in [40, 120, 900, 8192] {
         let (code, log) = f.run(&["tail", "w1", "--source", "log", "--chars", &chars.to_string(), "--lines", "80"]);

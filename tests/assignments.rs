@@ -12,7 +12,12 @@ use common::{cli, Mcp, TempDir};
 use serde_json::{json, Value};
 
 fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git").args(["-c", "user.email=t@example.com", "-c", "user.name=t"]).args(args).current_dir(dir).output().unwrap();
+    let out = Command::new("git")
+        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -99,14 +104,35 @@ fn every_refusal_comes_before_anything_is_sent_or_recorded() {
     let (_, v) = r(&["assign", "w", "--role", "arbeitsbiene", "--task", "fix", "--scope", "src"]);
     assert_eq!(refusal(&v), ("assignment_refused", "write_paths_required"), "{v}");
     for write in ["docs/x.md", "src/../docs/x.md", "src/link/x", "SRC/a.txt", "/etc/passwd"] {
-        let (_, v) = r(&["assign-write", "w", "--task", "fix", "--scope", "src", "--write-path", "src/a.txt", "--write-path", write]);
+        let (_, v) = r(&[
+            "assign-write",
+            "w",
+            "--task",
+            "fix",
+            "--scope",
+            "src",
+            "--write-path",
+            "src/a.txt",
+            "--write-path",
+            write,
+        ]);
         assert_eq!(refusal(&v), ("assignment_refused", "write_path_outside_scope"), "{write}: {v}");
         // The refusal says which item broke the rule, and never echoes it.
         assert_eq!(v["violating_write_path_indexes"], json!([1]), "{write}: {v}");
         assert!(!v.to_string().contains(write), "{write} echoed: {v}");
     }
     // The scope-check tool resolves against the agent's directory when asked to.
-    let (_, v) = r(&["scope-check", "--agent", "w", "--scope", "src", "--write-path", "src/link/x", "--write-path", "src/a.txt"]);
+    let (_, v) = r(&[
+        "scope-check",
+        "--agent",
+        "w",
+        "--scope",
+        "src",
+        "--write-path",
+        "src/link/x",
+        "--write-path",
+        "src/a.txt",
+    ]);
     assert_eq!((v["allowed"].as_bool(), v["cwd_state"].as_str()), (Some(false), Some("agent_cwd")), "{v}");
     assert_eq!(v["violations"], json!(["src/link/x"]));
     let (_, v) = r(&["assign-readonly", "w", "--task", "scan", "--skill", "nope:missing"]);
@@ -147,13 +173,30 @@ fn assign_work_audit_cycle_flags_the_out_of_scope_file_and_the_ledger_keeps_meta
     w.start("w2");
 
     let (code, v) = w.f.run(&[
-        "assign-write", "w1", "--task", "Fix it. scripted:touch src/new.txt docs/leak.txt", "--scope", "src", "--write-path", "src/new.txt",
-        "--skill", "codex-security:security-scan", "--allow-subagents", "--context", "ctx-line-secret",
+        "assign-write",
+        "w1",
+        "--task",
+        "Fix it. scripted:touch src/new.txt docs/leak.txt",
+        "--scope",
+        "src",
+        "--write-path",
+        "src/new.txt",
+        "--skill",
+        "codex-security:security-scan",
+        "--allow-subagents",
+        "--context",
+        "ctx-line-secret",
     ]);
     assert_eq!(code, 0, "{v}");
     let id = v["assignment_id"].as_str().unwrap().to_owned();
-    assert_eq!((v["status"].as_str(), v["role"].as_str(), v["model"].as_str()), (Some("assigned"), Some("arbeitsbiene"), Some("gpt-5.3-codex-spark")));
-    assert_eq!((v["write_policy"].as_str(), v["subagents_allowed"].as_bool(), v["audit_baseline"].as_str()), (Some("explicit_paths_only"), Some(true), Some("recorded")));
+    assert_eq!(
+        (v["status"].as_str(), v["role"].as_str(), v["model"].as_str()),
+        (Some("assigned"), Some("arbeitsbiene"), Some("gpt-5.3-codex-spark"))
+    );
+    assert_eq!(
+        (v["write_policy"].as_str(), v["subagents_allowed"].as_bool(), v["audit_baseline"].as_str()),
+        (Some("explicit_paths_only"), Some(true), Some("recorded"))
+    );
     assert_eq!(v["skill"]["available"], json!(true));
     assert_eq!(v["prompt_output"], json!("not_returned"));
     assert!(!v.to_string().contains("Fix it") && !v.to_string().contains(w.repo.to_str().unwrap()), "{v}");
@@ -161,7 +204,12 @@ fn assign_work_audit_cycle_flags_the_out_of_scope_file_and_the_ledger_keeps_meta
     // The agent got the structured prompt, with the id quoted in it.
     wait_for("the agent's files", || w.repo.join("docs/leak.txt").exists() && w.repo.join("src/new.txt").exists());
     let got = w.transcript("w1");
-    assert!(got.contains("[WORK_BEE_TASK]") && got.contains(&id) && got.contains("Darf eigene Subagentinnen starten: ja, nur innerhalb Scope und Schreibpfaden"), "{got}");
+    assert!(
+        got.contains("[WORK_BEE_TASK]")
+            && got.contains(&id)
+            && got.contains("Darf eigene Subagentinnen starten: ja, nur innerhalb Scope und Schreibpfaden"),
+        "{got}"
+    );
 
     let (_, last) = w.f.run(&["last-assignment", "w1"]);
     assert_eq!(last["status"], json!("found"));
@@ -214,7 +262,6 @@ fn assign_work_audit_cycle_flags_the_out_of_scope_file_and_the_ledger_keeps_meta
     }
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(w.f.dir.join("state/assignments.jsonl")).unwrap().permissions().mode() & 0o777, 0o600);
-
 }
 
 #[test]
@@ -227,7 +274,8 @@ fn skills_are_counted_paged_matched_and_never_read_through_symlinks() {
     // A symlinked SKILL.md and a symlinked directory are not skills.
     skill(&w.f.dir.join("elsewhere"), "linked", "linked-skill");
     std::fs::create_dir_all(home.join("skills/via-file")).unwrap();
-    std::os::unix::fs::symlink(w.f.dir.join("elsewhere/linked/SKILL.md"), home.join("skills/via-file/SKILL.md")).unwrap();
+    std::os::unix::fs::symlink(w.f.dir.join("elsewhere/linked/SKILL.md"), home.join("skills/via-file/SKILL.md"))
+        .unwrap();
     std::os::unix::fs::symlink(w.f.dir.join("elsewhere"), home.join("skills/via-dir")).unwrap();
 
     let (code, v) = w.f.run(&["skills", "w", "--include-names", "--limit", "10"]);
@@ -240,18 +288,30 @@ fn skills_are_counted_paged_matched_and_never_read_through_symlinks() {
     assert_eq!((r["names"].as_array().unwrap().len(), r["names_truncated"].as_bool()), (10, Some(true)));
     assert_eq!(r["names"][0]["description"].as_str().map(|d| d.starts_with("The ")), Some(true));
     let text = v.to_string();
-    assert!(!text.contains("SECRET BODY") && !text.contains("linked-skill") && !text.contains(w.f.dir.path().to_str().unwrap()), "{text}");
+    assert!(
+        !text.contains("SECRET BODY")
+            && !text.contains("linked-skill")
+            && !text.contains(w.f.dir.path().to_str().unwrap()),
+        "{text}"
+    );
     let (_, page) = w.f.run(&["skills", "w", "--plugins-offset", "20", "--plugins-limit", "10"]);
     assert_eq!(page["results"][0]["plugins"].as_object().unwrap().len(), 8);
     assert_eq!(page["results"][0]["plugins_truncated"], json!(false));
 
     let (_, m) = w.f.run(&["skill-match", "github:gh-fix-ci", "--agent", "w"]);
-    assert_eq!((m["results"][0]["available"].as_bool(), m["results"][0]["matches"][0]["plugin"].as_str()), (Some(true), Some("github@openai-curated")), "{m}");
+    assert_eq!(
+        (m["results"][0]["available"].as_bool(), m["results"][0]["matches"][0]["plugin"].as_str()),
+        (Some(true), Some("github@openai-curated")),
+        "{m}"
+    );
     let (_, m) = w.f.run(&["skill-match", "linked-skill"]);
     assert_eq!(m["results"][0]["available"], json!(false));
     let (_, c) = w.f.run(&["capabilities", "w"]);
     let c = &c["results"][0];
-    assert_eq!((c["models"]["write"].as_str(), c["master_mcp_tools"].as_str(), c["plugin_page_count"].as_u64()), (Some("gpt-5.3-codex-spark"), Some("not_configured_for_agent"), Some(20)));
+    assert_eq!(
+        (c["models"]["write"].as_str(), c["master_mcp_tools"].as_str(), c["plugin_page_count"].as_u64()),
+        (Some("gpt-5.3-codex-spark"), Some("not_configured_for_agent"), Some(20))
+    );
 }
 
 #[test]
@@ -279,15 +339,24 @@ fn worktrees_refuse_every_attack_before_touching_anything() {
         assert!(!v.to_string().contains(dir.path().to_str().unwrap()), "a path leaked: {v}");
     };
     refused(&["worktree-create", "w", "--path", "../outside/agent-a"], "worktree path must stay inside repo");
-    refused(&["worktree-create", "w", "--path", dir.join("outside/abs").to_str().unwrap()], "worktree path must stay inside repo");
+    refused(
+        &["worktree-create", "w", "--path", dir.join("outside/abs").to_str().unwrap()],
+        "worktree path must stay inside repo",
+    );
     refused(&["worktree-create", "w", "--path", "out-link/x"], "worktree path must stay inside repo");
     refused(&["worktree-create", "w", "--path", ".git/x"], "worktree path must stay inside repo");
     refused(&["worktree-create", "w", "--path", "in-link/x"], "worktree parent directories must be real directories");
     refused(&["worktree-create", "w", "--path", "a-file/x"], "worktree parent directories must be real directories");
     refused(&["worktree-create", "w", "--path", "dangling"], "worktree path already exists");
     refused(&["worktree-create", "w", "--path", "src"], "worktree path already exists");
-    refused(&["worktree-create", "w", "--path", "wt/opt", "--base-ref=--orphan"], "base_ref is not a valid revision name");
-    refused(&["worktree-create", "w", "--path", "wt/nope", "--base-ref", "no-such-branch"], "base_ref does not name a commit in the repository");
+    refused(
+        &["worktree-create", "w", "--path", "wt/opt", "--base-ref=--orphan"],
+        "base_ref is not a valid revision name",
+    );
+    refused(
+        &["worktree-create", "w", "--path", "wt/nope", "--base-ref", "no-such-branch"],
+        "base_ref does not name a commit in the repository",
+    );
     assert!(std::fs::read_dir(dir.join("outside")).unwrap().next().is_none(), "something was created outside");
     assert!(!repo.join("real/x").exists() && !repo.join("wt").exists(), "a refused request left directories behind");
 
@@ -347,7 +416,11 @@ fn commit_ready_check_runs_the_fixed_checks_bounded() {
     std::fs::write(repo.join("src/calc.py"), "def add(a, b):\n    return a - b\n").unwrap();
     let (code, v) = run(&["commit-ready-check"]);
     assert_eq!((code, v["ok"].as_bool()), (0, Some(false)), "{v}");
-    assert_eq!((v["checks"][0]["ok"].as_bool(), v["checks"][1]["ok"].as_bool(), v["checks"][2]["ok"].as_bool()), (Some(false), Some(true), Some(false)), "{v}");
+    assert_eq!(
+        (v["checks"][0]["ok"].as_bool(), v["checks"][1]["ok"].as_bool(), v["checks"][2]["ok"].as_bool()),
+        (Some(false), Some(true), Some(false)),
+        "{v}"
+    );
     assert!(!v.to_string().contains(dir.path().to_str().unwrap()), "a path leaked");
     let (_, v) = run(&["commit-ready-check", "--no-tests"]);
     assert_eq!(v["checks"][2]["skipped"], json!(true));
@@ -360,16 +433,28 @@ fn a_swapped_in_template_extension_renders_the_prompt() {
     let r = cli(&w.f.env, &["ext", "install", "prompts", custom.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     w.start("w");
-    let (code, v) = w.f.run(&["assign-write", "w", "--task", "Fix the parser.", "--scope", "src", "--write-path", "src/a.txt"]);
+    let (code, v) =
+        w.f.run(&["assign-write", "w", "--task", "Fix the parser.", "--scope", "src", "--write-path", "src/a.txt"]);
     assert_eq!(code, 0, "{v}");
     let id = v["assignment_id"].as_str().unwrap();
     wait_for("the team prompt", || w.transcript("w").contains("[TEAM_TASK"));
     let got = w.transcript("w");
-    assert!(got.contains(&format!("[TEAM_TASK {id}]")) && got.contains("Touch only: src/a.txt") && !got.contains("WORK_BEE"), "{got}");
+    assert!(
+        got.contains(&format!("[TEAM_TASK {id}]"))
+            && got.contains("Touch only: src/a.txt")
+            && !got.contains("WORK_BEE"),
+        "{got}"
+    );
 }
 
-fn record(id: &str, agent: &str) -> Value {
-    json!({"kind": "assignment", "assignment_id": id, "agent": agent, "scope": ["src"], "prompt_output": "not_returned"})
+fn record(id: &str, agent: &str) -> codex_master::state::ledger::Entry {
+    use codex_master::state::ledger::{AssignmentRecord, Entry};
+    Entry::Assignment(AssignmentRecord {
+        assignment_id: id.into(),
+        agent: Some(agent.into()),
+        scope: vec!["src".into()],
+        ..Default::default()
+    })
 }
 
 #[test]
@@ -381,7 +466,13 @@ fn the_ledger_prunes_to_the_newest_drops_torn_lines_and_loses_nothing_to_concurr
     for i in 0..5 {
         ledger::append(&state, &record(&format!("id-{i}"), "a"), 3).unwrap();
     }
-    let ids = |state: &State| ledger::assignments(state).unwrap().iter().map(|r| r["assignment_id"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let ids = |state: &State| {
+        ledger::assignments(state)
+            .unwrap()
+            .iter()
+            .map(|r| r.assignment_id.clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(ids(&state), ["id-2", "id-3", "id-4"]);
     let path = root.join("assignments.jsonl");
     use std::os::unix::fs::PermissionsExt;
@@ -401,8 +492,13 @@ fn the_ledger_prunes_to_the_newest_drops_torn_lines_and_loses_nothing_to_concurr
     assert!(!text.contains("torn") && text.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()), "{text}");
 
     // Deliveries fold into their assignment.
-    ledger::append(&state, &json!({"kind": "delivery", "assignment_id": "id-5", "delivery": "submitted"}), 3).unwrap();
-    assert_eq!(ledger::assignments(&state).unwrap()[2]["delivery"], json!("submitted"));
+    let delivery = ledger::DeliveryRecord {
+        assignment_id: "id-5".into(),
+        delivery: Some("submitted".into()),
+        ..Default::default()
+    };
+    ledger::append(&state, &ledger::Entry::Delivery(delivery), 3).unwrap();
+    assert_eq!(ledger::assignments(&state).unwrap()[2].delivery.as_deref(), Some("submitted"));
 
     // Eight writers at once, each with its own handles: no record is lost.
     let writers: Vec<_> = (0..8)
@@ -443,7 +539,8 @@ fn the_ledger_prunes_to_the_newest_drops_torn_lines_and_loses_nothing_to_concurr
     let kept = ids(&state);
     assert_eq!(kept.len(), 50);
     for t in 0..4 {
-        let mine: Vec<u32> = kept.iter().filter_map(|id| id.strip_prefix(&format!("p{t}-"))).map(|n| n.parse().unwrap()).collect();
+        let mine: Vec<u32> =
+            kept.iter().filter_map(|id| id.strip_prefix(&format!("p{t}-"))).map(|n| n.parse().unwrap()).collect();
         assert!(mine.iter().enumerate().all(|(k, n)| *n as usize == 30 - mine.len() + k), "writer {t} kept {mine:?}");
     }
 }

@@ -79,7 +79,8 @@ fn tools_prints_the_catalogue_and_logs_stay_off_stdout() {
     env.push(("CODEX_MASTER_LOG".into(), "trace".into()));
     let run = cli(&env, &["tools"]);
     assert_eq!(run.code, 0);
-    let names: Vec<String> = run.json()["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect();
+    let names: Vec<String> =
+        run.json()["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect();
     for expected in ["agent_lease_status", "agent_claim", "agent_release", "agent_scope_check"] {
         assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
     }

@@ -18,7 +18,8 @@ fn dist(name: &str) -> PathBuf {
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(dist(&format!("fixtures/{name}.wasm"))).unwrap_or_else(|e| panic!("fixture {name}: {e} (run scripts/build-extensions)"))
+    std::fs::read(dist(&format!("fixtures/{name}.wasm")))
+        .unwrap_or_else(|e| panic!("fixture {name}: {e} (run scripts/build-extensions)"))
 }
 
 fn env(dir: &TempDir) -> Vec<(String, String)> {
@@ -30,11 +31,16 @@ fn env(dir: &TempDir) -> Vec<(String, String)> {
 fn run_with_stdin(env: &[(String, String)], args: &[&str], stdin: &str) -> (i32, Value) {
     use std::io::Write;
     let mut cmd = std::process::Command::new(BIN);
-    cmd.args(args).envs(env.iter().cloned()).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
+    cmd.args(args)
+        .envs(env.iter().cloned())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
     let mut child = cmd.spawn().unwrap();
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
     (out.status.code().unwrap_or(-1), v)
 }
 
@@ -76,24 +82,38 @@ fn each_world_answers_through_ext_run() {
     let e = env(&dir);
     let (code, v) = run_with_stdin(&e, &["ext", "run", "limits"], "■ You\u{2019}ve hit your usage limit for GPT-5.3-Codex-Spark. Try again in 45 minutes.\n\n› Ask Codex to do anything\n");
     assert_eq!(code, 0, "{v}");
-    assert_eq!((v["severity"].clone(), v["kind"].clone(), v["model_bucket"].clone()), (json!("limited"), json!("usage"), json!("gpt-5.3-codex-spark")));
+    assert_eq!(
+        (v["severity"].clone(), v["kind"].clone(), v["model_bucket"].clone()),
+        (json!("limited"), json!("usage"), json!("gpt-5.3-codex-spark"))
+    );
     assert!(v["reset_at_utc"].is_string());
     assert_eq!(v["tui_context"], json!("idle"));
 
-    let (code, v) = run_with_stdin(&e, &["ext", "run", "redaction"], "GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789 in /home/someone/repo\n");
+    let (code, v) = run_with_stdin(
+        &e,
+        &["ext", "run", "redaction"],
+        "GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789 in /home/someone/repo\n",
+    );
     assert_eq!(code, 0);
     let text = v["text"].as_str().unwrap();
     assert!(!text.contains("ghp_") && !text.contains("/home/someone"), "{text}");
     assert_eq!(v["changed"], json!(true));
 
-    let (code, v) = run_with_stdin(&e, &["ext", "run", "redaction", "--lines"], "a sk-proj-abcdefghijklmnopqrstuv\nplain\n");
+    let (code, v) =
+        run_with_stdin(&e, &["ext", "run", "redaction", "--lines"], "a sk-proj-abcdefghijklmnopqrstuv\nplain\n");
     assert_eq!(code, 0);
     assert_eq!(v["lines"], json!(["a <redacted>", "plain"]));
 
-    let (code, v) = run_with_stdin(&e, &["ext", "run", "prompts"], r#"{"role":"explorer","task":"Map the parser.","scope":["src"],"skill":"codex-security:security-scan"}"#);
+    let (code, v) = run_with_stdin(
+        &e,
+        &["ext", "run", "prompts"],
+        r#"{"role":"explorer","task":"Map the parser.","scope":["src"],"skill":"codex-security:security-scan"}"#,
+    );
     assert_eq!(code, 0, "{v}");
     let prompt = v["prompt"].as_str().unwrap();
-    for line in ["[EXPLORER_BEE_TASK]", "Modell: gpt-5.4-mini", "Skill: codex-security:security-scan", "Darf schreiben: nein"] {
+    for line in
+        ["[EXPLORER_BEE_TASK]", "Modell: gpt-5.4-mini", "Skill: codex-security:security-scan", "Darf schreiben: nein"]
+    {
         assert!(prompt.lines().any(|l| l == line), "missing {line} in {prompt}");
     }
 
@@ -102,7 +122,8 @@ fn each_world_answers_through_ext_run() {
     assert_eq!(v["ok"], json!(false));
     let tmux = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == json!("tmux_available")).unwrap();
     assert_eq!((tmux["ok"].clone(), tmux["status"].clone()), (json!(false), json!("failed")));
-    let selftest = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == json!("mcp_startup_self_test")).unwrap();
+    let selftest =
+        v["checks"].as_array().unwrap().iter().find(|c| c["name"] == json!("mcp_startup_self_test")).unwrap();
     assert_eq!(selftest["status"], json!("error"), "a check without its facts is an error");
 }
 
@@ -111,7 +132,8 @@ fn a_custom_extension_is_swapped_in_without_rebuilding_the_host() {
     let dir = TempDir::new("ext-swap");
     let e = env(&dir);
     let custom = dist("fixtures/custom-prompts.wasm");
-    let assignment = r#"{"role":"worker","task":"Fix the bug.","scope":["src"],"write_paths":["src/x.rs"],"assignment_id":"A-7"}"#;
+    let assignment =
+        r#"{"role":"worker","task":"Fix the bug.","scope":["src"],"write_paths":["src/x.rs"],"assignment_id":"A-7"}"#;
     let (_, before) = run_with_stdin(&e, &["ext", "run", "prompts"], assignment);
     assert!(before["prompt"].as_str().unwrap().starts_with("[WORK_BEE_TASK]"));
 
@@ -153,7 +175,11 @@ fn config_overrides_need_a_matching_sha256_pin() {
     let custom = dist("fixtures/custom-prompts.wasm");
     let digest = cache::sha256_hex(&std::fs::read(&custom).unwrap());
     let write = |sha: &str| {
-        std::fs::write(dir.join("config/config.toml"), format!("[extensions.prompts]\npath = \"{}\"\nsha256 = \"{sha}\"\n", custom.display())).unwrap()
+        std::fs::write(
+            dir.join("config/config.toml"),
+            format!("[extensions.prompts]\npath = \"{}\"\nsha256 = \"{sha}\"\n", custom.display()),
+        )
+        .unwrap()
     };
     write(&"0".repeat(64));
     let (code, v) = run_with_stdin(&e, &["ext", "run", "prompts"], r#"{"role":"explorer","task":"t"}"#);
@@ -165,7 +191,11 @@ fn config_overrides_need_a_matching_sha256_pin() {
     assert!(v["prompt"].as_str().unwrap().starts_with("[TEAM_TASK"));
     // A symlinked component is refused even with the right pin.
     std::os::unix::fs::symlink(&custom, dir.join("config/linked.wasm")).unwrap();
-    std::fs::write(dir.join("config/config.toml"), format!("[extensions.prompts]\npath = \"linked.wasm\"\nsha256 = \"{digest}\"\n")).unwrap();
+    std::fs::write(
+        dir.join("config/config.toml"),
+        format!("[extensions.prompts]\npath = \"linked.wasm\"\nsha256 = \"{digest}\"\n"),
+    )
+    .unwrap();
     let (code, v) = run_with_stdin(&e, &["ext", "run", "prompts"], r#"{"role":"explorer","task":"t"}"#);
     assert_eq!((code, v["error_code"].clone()), (1, json!("extension_config_error")), "{v}");
 }
@@ -224,19 +254,26 @@ fn oversized_output_is_refused_and_redaction_fails_closed() {
     assert_eq!(installed.code, 0, "{}", installed.stdout);
     let (code, v) = run_with_stdin(&e, &["ext", "run", "redaction"], "secret sk-proj-abcdefghijklmnopqrstuv");
     assert_eq!(code, 1);
-    assert_eq!((v["error_code"].clone(), v["redaction"].clone()), (json!("extension_output_too_large"), json!("failed")));
+    assert_eq!(
+        (v["error_code"].clone(), v["redaction"].clone()),
+        (json!("extension_output_too_large"), json!("failed"))
+    );
     assert!(v.get("text").is_none() && !v.to_string().contains("sk-proj"), "text must be withheld: {v}");
 
     // A classifier that fails reports `unknown`, never a guess.
     let installed = cli(&e, &["ext", "install", "limits", dist("fixtures/hostile-trap.wasm").to_str().unwrap()]);
     assert_eq!(installed.code, 0, "{}", installed.stdout);
     let (code, v) = run_with_stdin(&e, &["ext", "run", "limits"], "anything");
-    assert_eq!((code, v["tui_context"].clone(), v["error_code"].clone()), (1, json!("unknown"), json!("extension_trap")));
+    assert_eq!(
+        (code, v["tui_context"].clone(), v["error_code"].clone()),
+        (1, json!("unknown"), json!("extension_trap"))
+    );
 }
 
 #[test]
 fn a_wasi_import_is_refused_at_load() {
-    let err = Slot::<worlds::Redaction>::load(&fixture("hostile-wasi"), Source::File, None, LIMITS).err().expect("refused");
+    let err =
+        Slot::<worlds::Redaction>::load(&fixture("hostile-wasi"), Source::File, None, LIMITS).err().expect("refused");
     match &err {
         ExtError::ForbiddenImport { import, .. } => assert!(import.starts_with("wasi:clocks/wall-clock"), "{import}"),
         other => panic!("expected a forbidden import, got {other:?}"),
@@ -290,13 +327,21 @@ fn a_1_0_0_classifier_keeps_working_and_converts_upward() {
     let dir = TempDir::new("ext-v1-0");
     let e = env(&dir);
     let v = cli(&e, &["ext", "verify", dist("fixtures/limits-v1-0.wasm").to_str().unwrap()]).json();
-    assert_eq!((v["ok"].as_bool(), v["api_version"].as_str(), v["world"].as_str()), (Some(true), Some("1.0.0"), Some("codex-master:limits/classifier@1.0.0")), "{v}");
+    assert_eq!(
+        (v["ok"].as_bool(), v["api_version"].as_str(), v["world"].as_str()),
+        (Some(true), Some("1.0.0"), Some("codex-master:limits/classifier@1.0.0")),
+        "{v}"
+    );
     let installed = cli(&e, &["ext", "install", "limits", dist("fixtures/limits-v1-0.wasm").to_str().unwrap()]);
     assert_eq!(installed.code, 0, "{}", installed.stdout);
     // Its dialogs have no kind in 1.0.0: they come out as `other`.
     let (code, v) = run_with_stdin(&e, &["ext", "run", "limits"], "a DIALOG and a LIMIT");
     assert_eq!(code, 0, "{v}");
-    assert_eq!((v["severity"].as_str(), v["tui_context"].as_str(), v["dialog"].as_str()), (Some("limited"), Some("dialog"), Some("other")), "{v}");
+    assert_eq!(
+        (v["severity"].as_str(), v["tui_context"].as_str(), v["dialog"].as_str()),
+        (Some("limited"), Some("dialog"), Some("other")),
+        "{v}"
+    );
     let (_, v) = run_with_stdin(&e, &["ext", "run", "limits"], "nothing");
     assert_eq!((v["severity"].as_str(), v["dialog"].is_null()), (Some("none"), true), "{v}");
     let mut slot = Slot::<worlds::Limits>::load(&fixture("limits-v1-0"), Source::File, None, LIMITS).unwrap();
@@ -307,7 +352,9 @@ fn a_1_0_0_classifier_keeps_working_and_converts_upward() {
 fn outputs_beyond_bounds_count_as_failures_and_a_disabled_kind_is_retried_after_a_back_off() {
     use codex_master::ext::Health;
     // The wasm call itself succeeds; only the host's output check fails. That must still count.
-    let mut slot = Slot::<worlds::Redaction>::load(&fixture("hostile-output"), Source::File, None, LIMITS).unwrap().with_backoff(Duration::from_millis(200));
+    let mut slot = Slot::<worlds::Redaction>::load(&fixture("hostile-output"), Source::File, None, LIMITS)
+        .unwrap()
+        .with_backoff(Duration::from_millis(200));
     for _ in 0..codex_master::ext::MAX_CONSECUTIVE_FAILURES {
         slot.call(|w, s| w.redact(s, "x", &[])).unwrap();
         slot.reject_output();
@@ -321,7 +368,9 @@ fn outputs_beyond_bounds_count_as_failures_and_a_disabled_kind_is_retried_after_
     assert_eq!(slot.health(), Health::Ok);
 
     // A failed retry disables it again, for longer.
-    let mut trap = Slot::<worlds::Limits>::load(&fixture("hostile-trap"), Source::File, None, LIMITS).unwrap().with_backoff(Duration::from_millis(100));
+    let mut trap = Slot::<worlds::Limits>::load(&fixture("hostile-trap"), Source::File, None, LIMITS)
+        .unwrap()
+        .with_backoff(Duration::from_millis(100));
     let input = codex_master::ext::types::limits::ClassifyInput {
         pane: String::new(),
         since_last_send: String::new(),
@@ -352,12 +401,25 @@ fn a_component_of_another_world_is_reported_as_such() {
     let redactor = dist("redaction.wasm");
     let digest = cache::sha256_hex(&std::fs::read(&redactor).unwrap());
     std::fs::create_dir_all(dir.join("config")).unwrap();
-    std::fs::write(dir.join("config/config.toml"), format!("[extensions.limits]\npath = \"{}\"\nsha256 = \"{digest}\"\n", redactor.display())).unwrap();
+    std::fs::write(
+        dir.join("config/config.toml"),
+        format!("[extensions.limits]\npath = \"{}\"\nsha256 = \"{digest}\"\n", redactor.display()),
+    )
+    .unwrap();
     let listed = cli(&e, &["ext", "list"]).json();
     let limits = listed["extensions"].as_array().unwrap().iter().find(|i| i["kind"] == "limits").unwrap().clone();
-    assert_eq!((limits["status"].as_str(), limits["error_code"].as_str()), (Some("error"), Some("extension_wrong_world")), "{limits}");
+    assert_eq!(
+        (limits["status"].as_str(), limits["error_code"].as_str()),
+        (Some("error"), Some("extension_wrong_world")),
+        "{limits}"
+    );
     let installed = cli(&e, &["ext", "install", "limits", redactor.to_str().unwrap()]);
-    assert_eq!((installed.code, installed.json()["error_code"].as_str()), (1, Some("extension_wrong_world")), "{}", installed.stdout);
+    assert_eq!(
+        (installed.code, installed.json()["error_code"].as_str()),
+        (1, Some("extension_wrong_world")),
+        "{}",
+        installed.stdout
+    );
 }
 
 fn rules_fixture(name: &str) -> String {
@@ -371,12 +433,19 @@ fn ext_verify_names_each_bad_rule_of_a_rule_file() {
     let run = cli(&e, &["ext", "verify", &rules_fixture("bad-rules.toml")]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     let v = run.json();
-    assert_eq!((v["ok"].as_bool(), v["kind"].as_str(), v["error_code"].as_str()), (Some(false), Some("redaction-rules"), Some("rule_file_invalid")), "{v}");
+    assert_eq!(
+        (v["ok"].as_bool(), v["kind"].as_str(), v["error_code"].as_str()),
+        (Some(false), Some("redaction-rules"), Some("rule_file_invalid")),
+        "{v}"
+    );
     let errors = v["errors"].as_array().unwrap();
     let ids: Vec<&str> = errors.iter().map(|e| e["rule_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["team-broken-regex", "team-bad-allowlist"], "{v}");
     assert!(errors[0]["message"].as_str().unwrap().contains("regex"), "{v}");
-    assert!(errors.iter().all(|e| e["file"] == json!("bad-rules.toml")), "the file is named without its directories: {v}");
+    assert!(
+        errors.iter().all(|e| e["file"] == json!("bad-rules.toml")),
+        "the file is named without its directories: {v}"
+    );
     // The good rule of the same file still counts.
     assert_eq!(v["rules"], json!(2), "{v}");
 
@@ -386,7 +455,15 @@ fn ext_verify_names_each_bad_rule_of_a_rule_file() {
 
     // Without a path: the rule files named in config.toml.
     std::fs::create_dir_all(dir.join("config")).unwrap();
-    std::fs::write(dir.join("config/config.toml"), format!("[extensions.redaction]\nrules = [{:?}, {:?}]\n", rules_fixture("team-rules.toml"), rules_fixture("bad-rules.toml"))).unwrap();
+    std::fs::write(
+        dir.join("config/config.toml"),
+        format!(
+            "[extensions.redaction]\nrules = [{:?}, {:?}]\n",
+            rules_fixture("team-rules.toml"),
+            rules_fixture("bad-rules.toml")
+        ),
+    )
+    .unwrap();
     let configured = cli(&e, &["ext", "verify"]);
     assert_eq!(configured.code, 1, "{}", configured.stdout);
     let v = configured.json();
@@ -397,7 +474,8 @@ fn ext_verify_names_each_bad_rule_of_a_rule_file() {
 #[test]
 fn a_team_rule_file_changes_what_is_redacted_without_a_rebuild() {
     use common::fleet::Fleet;
-    let label = "ticket TCK-123456-Zq8Lm3Xv5Nk2 deploykey q8lm3xv5nk2pw9rt4yb7h and sk-proj-Qw8vN2mL5kJ7hG3fD9sA1zX4cV6bN0mQ";
+    let label =
+        "ticket TCK-123456-Zq8Lm3Xv5Nk2 deploykey q8lm3xv5nk2pw9rt4yb7h and sk-proj-Qw8vN2mL5kJ7hG3fD9sA1zX4cV6bN0mQ";
     let agents = format!("[agents.w1]\nprofile = \"scripted\"\nlabel = {label:?}\n");
     let shown = |f: &Fleet| {
         let (code, v) = f.run(&["status", "w1"]);
@@ -407,14 +485,22 @@ fn a_team_rule_file_changes_what_is_redacted_without_a_rebuild() {
     // Without the team's rules the defaults mask the OpenAI key only.
     let plain = Fleet::new("rules-off", &agents);
     let before = shown(&plain);
-    assert!(before.contains("TCK-123456-Zq8Lm3Xv5Nk2") && before.contains("q8lm3xv5nk2pw9rt4yb7h") && !before.contains("sk-proj"), "{before}");
+    assert!(
+        before.contains("TCK-123456-Zq8Lm3Xv5Nk2")
+            && before.contains("q8lm3xv5nk2pw9rt4yb7h")
+            && !before.contains("sk-proj"),
+        "{before}"
+    );
 
     // The same binary and component with a rule file in config.toml: the team's shapes go too,
     // in the floor (labels, errors, names) and in the component (`ext run`, tails, git excerpts).
     let config = format!("{agents}\n[extensions.redaction]\nrules = [{:?}]\n", rules_fixture("team-rules.toml"));
     let f = Fleet::new("rules-on", &config);
     let after = shown(&f);
-    assert!(!after.contains("Zq8Lm3Xv5Nk2") && !after.contains("q8lm3xv5nk2pw9rt4yb7h") && !after.contains("sk-proj"), "{after}");
+    assert!(
+        !after.contains("Zq8Lm3Xv5Nk2") && !after.contains("q8lm3xv5nk2pw9rt4yb7h") && !after.contains("sk-proj"),
+        "{after}"
+    );
     assert!(after.contains("TCK-123456-<redacted>"), "the secret group only: {after}");
     let (code, v) = run_with_stdin(&f.env, &["ext", "run", "redaction"], "\x1b[1mTCK-654321-Ab12Cd34Ef56\x1b[0m ok\n");
     assert_eq!(code, 0, "{v}");
@@ -429,7 +515,11 @@ fn a_1_0_0_redactor_that_redacts_less_than_the_floor_is_refused_and_the_floor_co
     let dir = TempDir::new("ext-weak");
     let e = env(&dir);
     let v = cli(&e, &["ext", "verify", weak.to_str().unwrap()]).json();
-    assert_eq!((v["ok"].as_bool(), v["api_version"].as_str(), v["error_code"].as_str()), (Some(false), Some("1.0.0"), Some("extension_redacts_less_than_the_floor")), "{v}");
+    assert_eq!(
+        (v["ok"].as_bool(), v["api_version"].as_str(), v["error_code"].as_str()),
+        (Some(false), Some("1.0.0"), Some("extension_redacts_less_than_the_floor")),
+        "{v}"
+    );
     assert_eq!(v["vectors"]["failed"], json!([]), "its own vectors pass: {v}");
     assert!(v["conformance"]["failed"].as_array().unwrap().len() > 10, "{v}");
     let refused = cli(&e, &["ext", "install", "redaction", weak.to_str().unwrap()]);

@@ -136,7 +136,8 @@ fn bounded_reads_refuse_symlinks_fifos_and_oversized_files() {
     no_path(&err, &t);
 
     let fifo = t.join("state/fifo.json");
-    rustix::fs::mknodat(rustix::fs::CWD, &fifo, rustix::fs::FileType::Fifo, rustix::fs::Mode::from_raw_mode(0o600), 0).unwrap();
+    rustix::fs::mknodat(rustix::fs::CWD, &fifo, rustix::fs::FileType::Fifo, rustix::fs::Mode::from_raw_mode(0o600), 0)
+        .unwrap();
     let started = Instant::now();
     assert_eq!(dir.read_bounded("fifo.json", 1024).unwrap_err(), FsError::NotRegular);
     assert!(started.elapsed() < Duration::from_secs(2), "opening a FIFO blocked");
@@ -186,7 +187,8 @@ fn concurrent_locked_appends_lose_nothing() {
                 let dir = Dir::walk_private(&path).unwrap();
                 for i in 0..50 {
                     let line = format!("{{\"writer\":{w},\"seq\":{i},\"pad\":\"{}\"}}\n", "z".repeat(300));
-                    dir.append_locked("ledger.jsonl", ".ledger.lock", line.as_bytes(), Duration::from_secs(10)).unwrap();
+                    dir.append_locked("ledger.jsonl", ".ledger.lock", line.as_bytes(), Duration::from_secs(10))
+                        .unwrap();
                 }
             })
         })

@@ -63,7 +63,9 @@ fn hostile_repo(root: &Path) -> PathBuf {
         ("core.alternateRefsCommand", "alternate-refs"),
     ]
     .iter()
-    .map(|(k, prog)| (k.to_string(), if prog.is_empty() { "true".to_owned() } else { spy(root, prog).display().to_string() }))
+    .map(|(k, prog)| {
+        (k.to_string(), if prog.is_empty() { "true".to_owned() } else { spy(root, prog).display().to_string() })
+    })
     .collect();
     for (k, v) in &keys {
         git(&repo, &["config", k, v]);
@@ -81,7 +83,11 @@ fn hostile_repo(root: &Path) -> PathBuf {
 fn a_repository_configuration_never_starts_a_program() {
     let f = Fleet::new("git-config", "");
     let repo = hostile_repo(f.dir.path());
-    std::fs::write(f.dir.join("cfg/config.toml"), "[agents.w]\nprofile = \"scripted\"\nargs = [\"--work-seconds\", \"0\"]\n").unwrap();
+    std::fs::write(
+        f.dir.join("cfg/config.toml"),
+        "[agents.w]\nprofile = \"scripted\"\nargs = [\"--work-seconds\", \"0\"]\n",
+    )
+    .unwrap();
     // The setup itself ran some of them (git add cleans through the filter): start from zero.
     let marker = f.dir.join("spy-ran.log");
     let _ = std::fs::remove_file(&marker);
@@ -89,7 +95,16 @@ fn a_repository_configuration_never_starts_a_program() {
     let (code, v) = f.run(&["start", "w", "--cwd", repo_s]);
     assert_eq!(code, 0, "{v}");
     f.await_state("w", "idle");
-    let (code, v) = f.run(&["assign-write", "w", "--task", "touch scripted:touch src/b.txt", "--scope", "src", "--write-path", "src/b.txt"]);
+    let (code, v) = f.run(&[
+        "assign-write",
+        "w",
+        "--task",
+        "touch scripted:touch src/b.txt",
+        "--scope",
+        "src",
+        "--write-path",
+        "src/b.txt",
+    ]);
     assert_eq!(code, 0, "{v}");
     for args in [
         vec!["integration-status", "--repo", repo_s],
@@ -124,7 +139,8 @@ fn a_working_directory_that_tmux_could_parse_is_passed_through_whole() {
         assert_eq!(code, 0, "{name}: {v}");
         f.await_state(agent, "idle");
         // The agent runs in exactly that directory.
-        let out = f.tmux(&["display-message", "-p", "-t", &format!("=codex_agent_{agent}_mcp:"), "#{pane_current_path}"]);
+        let out =
+            f.tmux(&["display-message", "-p", "-t", &format!("=codex_agent_{agent}_mcp:"), "#{pane_current_path}"]);
         let shown = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         assert_eq!(Path::new(&shown).canonicalize().ok(), dir.canonicalize().ok(), "{name}: pane in {shown}");
     }
@@ -167,9 +183,18 @@ fn cli_usage_errors_never_echo_values_and_dash_texts_go_after_double_dash() {
 #[test]
 fn a_closed_stdout_ends_the_cli_quietly_with_the_actions_status() {
     let f = Fleet::scripted("pipe", &["w1"]);
-    for (args, want) in [(vec!["status", "w1"], 0), (vec!["tools"], 0), (vec!["start", "w1", "--cwd", &f.cwd()], 0), (vec!["send", "w1", "work 1"], 0), (vec!["send", "nobody", "hi"], 2)] {
+    for (args, want) in [
+        (vec!["status", "w1"], 0),
+        (vec!["tools"], 0),
+        (vec!["start", "w1", "--cwd", &f.cwd()], 0),
+        (vec!["send", "w1", "work 1"], 0),
+        (vec!["send", "nobody", "hi"], 2),
+    ] {
         let mut cmd = Command::new(common::BIN);
-        cmd.args(&args).env_remove("RUST_BACKTRACE").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        cmd.args(&args)
+            .env_remove("RUST_BACKTRACE")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
         for (k, v) in &f.env {
             cmd.env(k, v);
         }
@@ -187,7 +212,13 @@ fn a_closed_stdout_ends_the_cli_quietly_with_the_actions_status() {
 /// (RSS kB, threads, fds) of a process.
 fn footprint(pid: u32) -> (u64, u64, usize) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0);
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0);
     (field("VmRSS:"), field("Threads:"), fds)
 }
@@ -213,7 +244,10 @@ fn a_client_that_stops_reading_cannot_grow_the_server() {
     use std::io::Write;
     let f = Fleet::scripted("backpressure", &["w1"]);
     let mut cmd = Command::new(common::BIN);
-    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).env_remove("RUST_BACKTRACE");
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .env_remove("RUST_BACKTRACE");
     for (k, v) in &f.env {
         cmd.env(k, v);
     }
@@ -285,7 +319,8 @@ fn concurrent_waits_share_one_observation_and_the_cap_answers_server_busy() {
     assert!(t.elapsed() < std::time::Duration::from_secs(1), "ping took {:?}", t.elapsed());
     let (mut busy, mut waited) = (0, 0);
     for id in 1..=total {
-        let r = mcp.wait_for(&serde_json::json!(id), std::time::Duration::from_secs(30)).expect("every call is answered");
+        let r =
+            mcp.wait_for(&serde_json::json!(id), std::time::Duration::from_secs(30)).expect("every call is answered");
         match r["result"]["structuredContent"]["error_code"].as_str() {
             Some("server_busy") => {
                 assert_eq!(r["result"]["structuredContent"]["retryable"], true);
@@ -338,7 +373,12 @@ fn the_sweep_takes_only_our_debris_and_a_shared_state_root_is_refused_not_remode
     let state = f.dir.join("state");
     let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
     let ours = ".w1.json.0123456789abcdef0123456789abcdef.tmp";
-    for (dir, name) in [("meta", ours), ("meta", ".editor-swap.tmp"), (".", ".someone-elses.tmp"), ("leases", ".x.NOTHEX0123456789abcdef01234567.tmp")] {
+    for (dir, name) in [
+        ("meta", ours),
+        ("meta", ".editor-swap.tmp"),
+        (".", ".someone-elses.tmp"),
+        ("leases", ".x.NOTHEX0123456789abcdef01234567.tmp"),
+    ] {
         let p = state.join(dir).join(name);
         std::fs::write(&p, "x").unwrap();
         let file = std::fs::File::options().write(true).open(&p).unwrap();
@@ -350,7 +390,9 @@ fn the_sweep_takes_only_our_debris_and_a_shared_state_root_is_refused_not_remode
     mcp.initialize();
     drop(mcp);
     assert!(!state.join("meta").join(ours).exists(), "our own debris is swept");
-    for (dir, name) in [("meta", ".editor-swap.tmp"), (".", ".someone-elses.tmp"), ("leases", ".x.NOTHEX0123456789abcdef01234567.tmp")] {
+    for (dir, name) in
+        [("meta", ".editor-swap.tmp"), (".", ".someone-elses.tmp"), ("leases", ".x.NOTHEX0123456789abcdef01234567.tmp")]
+    {
         assert!(state.join(dir).join(name).exists(), "{name} is not ours and must stay");
     }
 
@@ -376,7 +418,12 @@ fn a_symlinked_home_ancestor_is_trusted_once_and_walked_no_follow_below() {
     let link = f.dir.join("home-link");
     std::os::unix::fs::symlink(f.dir.join("var-home"), &link).unwrap();
     let home = link.join("user");
-    let mut env: Vec<(String, String)> = f.env.iter().filter(|(k, _)| !matches!(k.as_str(), "HOME" | "CODEX_MASTER_MCP_STATE_DIR" | "CODEX_MASTER_MCP_CONFIG_DIR")).cloned().collect();
+    let mut env: Vec<(String, String)> = f
+        .env
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "HOME" | "CODEX_MASTER_MCP_STATE_DIR" | "CODEX_MASTER_MCP_CONFIG_DIR"))
+        .cloned()
+        .collect();
     env.push(("HOME".into(), home.display().to_string()));
     std::fs::create_dir_all(real.join(".config/codex-master-mcp")).unwrap();
     std::fs::write(real.join(".config/codex-master-mcp/config.toml"), "[agents.w1]\nprofile = \"scripted\"\n").unwrap();
@@ -401,7 +448,12 @@ fn an_interrupted_demo_leaves_nothing_behind() {
     let tmp = PathBuf::from(format!("/tmp/cmdi-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let mut cmd = Command::new(common::BIN);
-    cmd.arg("demo").env("TMPDIR", &tmp).env("HOME", dir.path()).env_remove("RUST_BACKTRACE").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    cmd.arg("demo")
+        .env("TMPDIR", &tmp)
+        .env("HOME", dir.path())
+        .env_remove("RUST_BACKTRACE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let mut demo = cmd.spawn().unwrap();
     let stdout = std::io::BufReader::new(demo.stdout.take().unwrap());
     // Interrupt once the agents run (their tmux server and raw-log writers exist).
@@ -419,7 +471,18 @@ fn an_interrupted_demo_leaves_nothing_behind() {
         let _ = demo.stderr.take().unwrap().read_to_string(&mut e);
         e
     });
-    let root = std::fs::read_dir(&tmp).unwrap().flatten().map(|e| e.path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with("codex-master-demo-")).unwrap_or_else(|| panic!("no demo dir in {:?}: {:?}", tmp, std::fs::read_dir(&tmp).unwrap().flatten().map(|e| e.path()).collect::<Vec<_>>()));
+    let root = std::fs::read_dir(&tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("codex-master-demo-"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no demo dir in {:?}: {:?}",
+                tmp,
+                std::fs::read_dir(&tmp).unwrap().flatten().map(|e| e.path()).collect::<Vec<_>>()
+            )
+        });
     let socket = root.join("tmux.sock");
     assert!(Command::new("tmux").arg("-S").arg(&socket).arg("ls").output().unwrap().status.success(), "the agents run");
     // SAFETY: signals our own child.
@@ -427,7 +490,10 @@ fn an_interrupted_demo_leaves_nothing_behind() {
     let status = demo.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     assert!(!root.exists(), "the temp dir is gone");
-    assert!(!Command::new("tmux").arg("-S").arg(&socket).arg("ls").output().unwrap().status.success(), "the tmux server is gone");
+    assert!(
+        !Command::new("tmux").arg("-S").arg(&socket).arg("ls").output().unwrap().status.success(),
+        "the tmux server is gone"
+    );
     // No process of ours refers to the demo's dir any more (server, agents, raw-log writers).
     std::thread::sleep(std::time::Duration::from_millis(300));
     let needle = root.to_string_lossy().into_owned();
@@ -446,7 +512,10 @@ fn an_interrupted_demo_leaves_nothing_behind() {
 
 #[test]
 fn fields_read_back_are_allowlisted_plain_text_and_pids_are_not_returned() {
-    let f = Fleet::new("fields", "[agents.w1]\nprofile = \"scripted\"\nlabel = \"Evil \\u001b]0;pwned\\u0007 \\u202Etxt.exe\"\n");
+    let f = Fleet::new(
+        "fields",
+        "[agents.w1]\nprofile = \"scripted\"\nlabel = \"Evil \\u001b]0;pwned\\u0007 \\u202Etxt.exe\"\n",
+    );
     let (code, v) = f.run(&["start", "w1", "--cwd", &f.cwd()]);
     assert_eq!(code, 0, "{v}");
     assert!(v["results"][0].get("pid").is_none(), "{v}");
@@ -461,7 +530,13 @@ fn fields_read_back_are_allowlisted_plain_text_and_pids_are_not_returned() {
     let (_, st) = f.run(&["status", "w1"]);
     let st = &st["results"][0];
     let label = st["label"].as_str().unwrap();
-    assert!(!label.contains('\u{1b}') && !label.contains('\u{7}') && !label.contains('\u{202E}') && label.starts_with("Evil"), "{label:?}");
+    assert!(
+        !label.contains('\u{1b}')
+            && !label.contains('\u{7}')
+            && !label.contains('\u{202E}')
+            && label.starts_with("Evil"),
+        "{label:?}"
+    );
     assert!(st.get("pid").is_none(), "{st}");
     assert!(st["model"].as_str().is_none_or(|m| !m.contains('\u{1b}')), "{st}");
     let (_, list) = f.run(&["assignments", "w1"]);
@@ -479,7 +554,11 @@ fn runners_leases_and_generations_that_cannot_be_trusted_are_refused() {
     std::os::unix::fs::symlink(&real, f.dir.join("bin-link")).unwrap();
     let script = "#!/bin/sh\nexec sleep 30\n";
     let mut config = String::new();
-    for (agent, path, mode) in [("suid", real.join("suid-runner"), 0o4755), ("open", real.join("open-runner"), 0o777), ("via-link", real.join("ok-runner"), 0o755)] {
+    for (agent, path, mode) in [
+        ("suid", real.join("suid-runner"), 0o4755),
+        ("open", real.join("open-runner"), 0o777),
+        ("via-link", real.join("ok-runner"), 0o755),
+    ] {
         std::fs::write(&path, script).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
         let shown = if agent == "via-link" { f.dir.join("bin-link/ok-runner") } else { path };

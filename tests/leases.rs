@@ -40,7 +40,10 @@ fn four_processes_contend_for_one_agent_and_only_the_holder_mutates() {
     let transcript = dir_probe.join("received.txt");
     let f = Fleet::new(
         "contend",
-        &format!("[agents.w]\nprofile = \"scripted\"\nargs = [\"--work-seconds\", \"0\", \"--transcript\", \"{}\"]\n", transcript.display()),
+        &format!(
+            "[agents.w]\nprofile = \"scripted\"\nargs = [\"--work-seconds\", \"0\", \"--transcript\", \"{}\"]\n",
+            transcript.display()
+        ),
     );
     let (code0, v) = f.run(&["start", "w", "--cwd", &f.cwd()]);
     assert_eq!(code0, 0, "{v}");
@@ -66,10 +69,18 @@ fn four_processes_contend_for_one_agent_and_only_the_holder_mutates() {
                         let c = code(&claim).to_owned();
                         assert!(c == "agent_lease_held_by_other_client" || c == "agent_lock_busy", "{claim}");
                         let text = format!("intruder p{p} r{round}");
-                        let sent = mcp.call(next_id(), "agent_send", json!({"agent": "w", "text": text, "lease_generation": last_generation}));
+                        let sent = mcp.call(
+                            next_id(),
+                            "agent_send",
+                            json!({"agent": "w", "text": text, "lease_generation": last_generation}),
+                        );
                         assert_eq!(sent["isError"], json!(true), "a non-holder's send went through: {sent}");
                         let c = code(&sent).to_owned();
-                        assert!(["agent_lease_held_by_other_client", "stale_lease_generation", "agent_lock_busy"].contains(&c.as_str()), "{sent}");
+                        assert!(
+                            ["agent_lease_held_by_other_client", "stale_lease_generation", "agent_lock_busy"]
+                                .contains(&c.as_str()),
+                            "{sent}"
+                        );
                         refused.push(c);
                         std::thread::sleep(Duration::from_millis(random_below(40)));
                         continue;
@@ -80,17 +91,27 @@ fn four_processes_contend_for_one_agent_and_only_the_holder_mutates() {
                     let generation = lease["generation"].as_u64().unwrap();
                     last_generation = generation;
                     let text = format!("holder p{p} g{generation} r{round}");
-                    let sent = mcp.call(next_id(), "agent_send", json!({"agent": "w", "text": text, "lease_generation": generation, "confirm_seconds": 3}));
+                    let sent = mcp.call(
+                        next_id(),
+                        "agent_send",
+                        json!({"agent": "w", "text": text, "lease_generation": generation, "confirm_seconds": 3}),
+                    );
                     assert_eq!(sent["isError"], json!(false), "the holder's send failed: {sent}");
                     assert_eq!(sent["structuredContent"]["typed"], json!(true), "{sent}");
                     let to = origin.elapsed();
-                    let released = mcp.call(next_id(), "agent_release", json!({"agent": "w", "lease_generation": generation}));
+                    let released =
+                        mcp.call(next_id(), "agent_release", json!({"agent": "w", "lease_generation": generation}));
                     assert_eq!(released["structuredContent"]["status"], json!("released"), "{released}");
                     holds.push(Hold { process: p, generation, from, to, text });
                     // A generation we released is stale from now on.
-                    let stale = mcp.call(next_id(), "agent_interrupt", json!({"agent": "w", "lease_generation": generation}));
+                    let stale =
+                        mcp.call(next_id(), "agent_interrupt", json!({"agent": "w", "lease_generation": generation}));
                     assert_eq!(stale["isError"], json!(true), "{stale}");
-                    assert!(["stale_lease_generation", "agent_lease_held_by_other_client", "agent_lock_busy"].contains(&code(&stale)), "{stale}");
+                    assert!(
+                        ["stale_lease_generation", "agent_lease_held_by_other_client", "agent_lock_busy"]
+                            .contains(&code(&stale)),
+                        "{stale}"
+                    );
                     std::thread::sleep(Duration::from_millis(random_below(40)));
                 }
                 (holds, refused)
@@ -117,7 +138,11 @@ fn four_processes_contend_for_one_agent_and_only_the_holder_mutates() {
         assert!(pair[0].generation < pair[1].generation, "generations must grow: {pair:?}");
     }
     let holders: BTreeSet<usize> = holds.iter().map(|h| h.process).collect();
-    assert!(holds.len() >= ROUNDS && holders.len() >= 2, "too little contention to prove anything: {} holds by {holders:?}", holds.len());
+    assert!(
+        holds.len() >= ROUNDS && holders.len() >= 2,
+        "too little contention to prove anything: {} holds by {holders:?}",
+        holds.len()
+    );
     assert!(!refused.is_empty(), "no intruder was ever refused");
 
     // What the agent really received, in order: only holders' texts, each exactly once, in
@@ -140,7 +165,12 @@ fn four_processes_contend_for_one_agent_and_only_the_holder_mutates() {
     let env_b = f.env_as("contender-1");
     assert_eq!(cli(&env_a, &["claim", "w"]).code, 0);
     let forced = cli(&env_b, &["claim", "w", "--force"]);
-    assert_eq!((forced.code, forced.json()["error_code"].as_str()), (1, Some("force_requires_stopped_agent")), "{}", forced.stdout);
+    assert_eq!(
+        (forced.code, forced.json()["error_code"].as_str()),
+        (1, Some("force_requires_stopped_agent")),
+        "{}",
+        forced.stdout
+    );
     let forced = cli(&env_b, &["release", "w", "--force"]);
     assert_eq!(forced.json()["error_code"], json!("force_requires_stopped_agent"));
     // Stopping with force ends the session and frees the lease for anyone.
@@ -161,7 +191,11 @@ fn expired_leases_are_taken_over_and_stale_generations_are_refused() {
 
     std::thread::sleep(Duration::from_millis(1300));
     let taken = cli(&two, &["claim", "a", "--ttl-seconds", "600"]).json();
-    assert_eq!((taken["status"].as_str(), taken["lease"]["generation"].as_u64()), (Some("claimed_expired"), Some(2)), "{taken}");
+    assert_eq!(
+        (taken["status"].as_str(), taken["lease"]["generation"].as_u64()),
+        (Some("claimed_expired"), Some(2)),
+        "{taken}"
+    );
     assert_eq!(taken["previous_lease"]["state"], json!("expired"));
 
     // The old holder's generation: another client's active lease is reported first.
@@ -173,15 +207,26 @@ fn expired_leases_are_taken_over_and_stale_generations_are_refused() {
     let stale = cli(&two, &["release", "a", "--lease-generation", "1"]);
     assert_eq!(stale.code, 1);
     let v = stale.json();
-    assert_eq!((v["error_code"].as_str(), v["expected_generation"].as_u64()), (Some("stale_lease_generation"), Some(1)), "{v}");
+    assert_eq!(
+        (v["error_code"].as_str(), v["expected_generation"].as_u64()),
+        (Some("stale_lease_generation"), Some(1)),
+        "{v}"
+    );
     assert_eq!((v["lease"]["generation"].as_u64(), v["lease"]["holder"].as_str()), (Some(2), Some("this_server")));
     assert!(!stale.stdout.contains("\"two\"") && !stale.stdout.contains("\"one\""), "an identity leaked");
     // The right generation renews and releases.
     let renewed = cli(&two, &["claim", "a", "--lease-generation", "2"]).json();
-    assert_eq!((renewed["status"].as_str(), renewed["lease"]["generation"].as_u64()), (Some("renewed"), Some(2)), "{renewed}");
+    assert_eq!(
+        (renewed["status"].as_str(), renewed["lease"]["generation"].as_u64()),
+        (Some("renewed"), Some(2)),
+        "{renewed}"
+    );
     assert_eq!(cli(&two, &["release", "a", "--lease-generation", "2"]).json()["status"], json!("released"));
     // After the release, generation 2 is stale even for its old holder; a plain claim moves on.
-    assert_eq!(cli(&two, &["claim", "a", "--lease-generation", "2"]).json()["error_code"], json!("stale_lease_generation"));
+    assert_eq!(
+        cli(&two, &["claim", "a", "--lease-generation", "2"]).json()["error_code"],
+        json!("stale_lease_generation")
+    );
     assert_eq!(cli(&one, &["claim", "a"]).json()["lease"]["generation"], json!(3));
 }
 
@@ -199,7 +244,8 @@ fn assert_whole(state: &std::path::Path) -> Vec<std::path::PathBuf> {
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap();
-            let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{sub}/{name} is torn ({e}): {text:?}"));
+            let v: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{sub}/{name} is torn ({e}): {text:?}"));
             assert_eq!(v["agent"].as_str(), name.strip_suffix(".json"), "{sub}/{name}: {v}");
         }
     }
@@ -225,7 +271,10 @@ fn kill_dash_nine_mid_write_never_leaves_a_torn_file_and_the_next_call_recovers(
             let (tool, args) = match i % 3 {
                 0 => ("agent_claim", json!({"agent": "x", "ttl_seconds": 600})),
                 1 => ("agent_release", json!({"agent": "x"})),
-                _ => ("agent_send", json!({"agent": "w", "text": format!("crash round {round} burst {i}"), "enter": false})),
+                _ => (
+                    "agent_send",
+                    json!({"agent": "w", "text": format!("crash round {round} burst {i}"), "enter": false}),
+                ),
             };
             burst.push_str(&json!({"jsonrpc": "2.0", "id": i + 1, "method": "tools/call", "params": {"name": tool, "arguments": args}}).to_string());
             burst.push('\n');

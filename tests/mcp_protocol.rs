@@ -22,7 +22,9 @@ fn error_code(msg: &Value) -> i64 {
 #[test]
 fn responses_are_newline_delimited_json_without_headers() {
     let (_d, mut mcp) = server("ndjson");
-    mcp.send_raw(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}\n");
+    mcp.send_raw(
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}\n",
+    );
     for id in [1, 2] {
         let line = mcp.recv_line(T).expect("a response line");
         assert!(!line.to_ascii_lowercase().contains("content-length"), "{line}");
@@ -110,7 +112,11 @@ fn eof_ends_the_process_with_exit_code_zero() {
 fn protocol_versions_are_negotiated() {
     let (_d, mut mcp) = server("versions");
     for (i, v) in ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"].iter().enumerate() {
-        let r = mcp.request(i as i64, "initialize", json!({"protocolVersion": v, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}));
+        let r = mcp.request(
+            i as i64,
+            "initialize",
+            json!({"protocolVersion": v, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
+        );
         assert_eq!(r["result"]["protocolVersion"], json!(v));
         assert_eq!(r["result"]["serverInfo"]["name"], json!("codex-master-mcp"));
         assert!(r["result"]["capabilities"]["tools"].is_object());
@@ -275,7 +281,9 @@ fn a_slow_call_never_blocks_ping_or_status_and_cancellation_stops_it() {
     assert_eq!(status["structuredContent"]["results"][0]["holder"], json!("other_server"));
     assert!(started.elapsed() < Duration::from_secs(3), "ping/status were blocked: {:?}", started.elapsed());
 
-    mcp.send(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 50, "reason": "test"}}));
+    mcp.send(
+        &json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 50, "reason": "test"}}),
+    );
     std::thread::sleep(Duration::from_millis(200));
     // The other lead lets go; a still-running claim would now take the lease within a second.
     assert_eq!(cli(&other, &["release", "a"]).code, 0);

@@ -31,7 +31,8 @@ fn client(path: PathBuf, what: &str) -> Option<PathBuf> {
 /// while it runs, so a chatty client never blocks on a full pipe.
 fn run_bounded(mut cmd: Command, limit: Duration) -> (i32, String, String) {
     use std::io::Read;
-    let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn client");
+    let mut child =
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn client");
     let drain = |mut r: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
             let mut buf = Vec::new();
@@ -68,7 +69,9 @@ fn python_mcp_sdk_validates_every_result_against_its_output_schema() {
 
 #[test]
 fn mcp_inspector_cli_lists_and_calls_tools_without_complaints() {
-    let Some(inspector) = client(tools_dir().join("npm/node_modules/.bin/mcp-inspector"), "the MCP Inspector") else { return };
+    let Some(inspector) = client(tools_dir().join("npm/node_modules/.bin/mcp-inspector"), "the MCP Inspector") else {
+        return;
+    };
     let dir = TempDir::new("inspector");
     let env = base_env(&dir, "inspector-client");
     let catalogue = cli(&env, &["tools"]).json();
@@ -77,14 +80,26 @@ fn mcp_inspector_cli_lists_and_calls_tools_without_complaints() {
     cmd.args(["--cli", BIN, "--method", "tools/list", "--strict"]).envs(env.clone());
     let (code, out, err) = run_bounded(cmd, Duration::from_secs(120));
     assert_eq!(code, 0, "inspector failed:\n{out}\n{err}");
-    let listed: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("inspector output is not JSON ({e}): {out}"));
+    let listed: Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("inspector output is not JSON ({e}): {out}"));
     assert_eq!(listed["tools"], catalogue["tools"], "inspector saw a different catalogue");
     // With --strict the inspector reports every schema portability warning; there must be none.
     assert!(err.trim().is_empty(), "inspector complained: {err}");
 
     let mut cmd = Command::new(&inspector);
-    cmd.args(["--cli", BIN, "--method", "tools/call", "--tool-name", "agent_scope_check", "--tool-arg", "scope=[\"src\"]", "--tool-arg", "write_paths=[\"src/x.rs\"]"])
-        .envs(env);
+    cmd.args([
+        "--cli",
+        BIN,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "agent_scope_check",
+        "--tool-arg",
+        "scope=[\"src\"]",
+        "--tool-arg",
+        "write_paths=[\"src/x.rs\"]",
+    ])
+    .envs(env);
     let (code, out, err) = run_bounded(cmd, Duration::from_secs(120));
     assert_eq!(code, 0, "inspector call failed:\n{out}\n{err}");
     let result: Value = serde_json::from_str(&out).unwrap();

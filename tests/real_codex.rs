@@ -14,7 +14,8 @@ use serde_json::Value;
 
 /// The static binary inside the npm package of `version`.
 fn codex_binary(version: &str) -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci-tools/codex").join(version).join("node_modules/@openai");
+    let root =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci-tools/codex").join(version).join("node_modules/@openai");
     for pkg in std::fs::read_dir(&root).ok()?.flatten() {
         let vendor = pkg.path().join("vendor");
         for triple in std::fs::read_dir(&vendor).into_iter().flatten().flatten() {
@@ -30,7 +31,10 @@ fn codex_binary(version: &str) -> Option<PathBuf> {
 fn require(version: &str) -> Option<PathBuf> {
     let found = codex_binary(version);
     if found.is_none() {
-        assert!(std::env::var("CODEX_MASTER_REQUIRE_REAL_CLIENTS").as_deref() != Ok("1"), "Codex {version} is not installed: run scripts/bootstrap");
+        assert!(
+            std::env::var("CODEX_MASTER_REQUIRE_REAL_CLIENTS").as_deref() != Ok("1"),
+            "Codex {version} is not installed: run scripts/bootstrap"
+        );
         eprintln!("skipped: Codex {version} is not installed (scripts/bootstrap installs it)");
     }
     found
@@ -56,11 +60,16 @@ impl CodexFleet {
             let home = f.dir.join(&format!("codex-home-{name}"));
             std::fs::create_dir_all(&home).unwrap();
             std::fs::write(home.join("config.toml"), mock.codex_config()).unwrap();
-            toml.push_str(&format!("[agents.{name}]\nprofile = \"codex\"\nhome = \"{}\"\nrunner = \"{}\"\n{extra}\n", home.display(), binary.display()));
+            toml.push_str(&format!(
+                "[agents.{name}]\nprofile = \"codex\"\nhome = \"{}\"\nrunner = \"{}\"\n{extra}\n",
+                home.display(),
+                binary.display()
+            ));
         }
         std::fs::write(f.dir.join("cfg/config.toml"), toml).unwrap();
         // The work dir is a git repository: Codex asks to trust it unless the home already does.
-        let git = std::process::Command::new("git").args(["init", "-q"]).current_dir(f.dir.join("work")).status().unwrap();
+        let git =
+            std::process::Command::new("git").args(["init", "-q"]).current_dir(f.dir.join("work")).status().unwrap();
         assert!(git.success());
         CodexFleet { f, mock }
     }
@@ -151,7 +160,8 @@ fn turns_receipts_and_tail(version: &str) {
     assert_eq!((st["state"].as_str(), st["dialog"].is_null()), (Some("idle"), true), "{st}");
 
     // An answer that mentions a 429 is no limit.
-    c.mock.push(Reply::answer("The client retries when the server answers 429 Too Many Requests; that path is tested."));
+    c.mock
+        .push(Reply::answer("The client retries when the server answers 429 Too Many Requests; that path is tested."));
     c.send("w", "How does the client handle rate limiting?");
     c.wait_idle("w");
     assert_eq!(c.status("w")["limit_state"]["severity"], "none");
@@ -185,7 +195,10 @@ fn turns_receipts_and_tail(version: &str) {
     assert_eq!(w["status"], "idle", "{w}");
 
     // A tool call runs in the agent's working directory.
-    c.mock.push(Reply::ToolCall { js: "await tools.exec_command({cmd: \"sleep 1; touch tool-ran.txt\"}); text(\"ok\");".into(), then: "Tool finished.".into() });
+    c.mock.push(Reply::ToolCall {
+        js: "await tools.exec_command({cmd: \"sleep 1; touch tool-ran.txt\"}); text(\"ok\");".into(),
+        then: "Tool finished.".into(),
+    });
     let v = c.send("w", "run the tool");
     assert_eq!(v["receipt"], "turn_started", "{v}");
     c.wait_idle("w");
@@ -210,7 +223,11 @@ fn limits_and_dialogs(version: &str) {
     assert_eq!(v["receipt"], "blocked_by_limit", "{v}");
     let st = c.status("w");
     let l = &st["limit_state"];
-    assert_eq!((st["state"].as_str(), l["severity"].as_str(), l["kind"].as_str()), (Some("limited"), Some("limited"), Some("usage")), "{st}");
+    assert_eq!(
+        (st["state"].as_str(), l["severity"].as_str(), l["kind"].as_str()),
+        (Some("limited"), Some("limited"), Some("usage")),
+        "{st}"
+    );
     let reset = l["reset_at_epoch_seconds"].as_u64().unwrap_or_else(|| panic!("no reset time: {st}"));
     assert!(reset.abs_diff(resets) <= 90, "reset {reset} vs {resets}");
     let (_, w) = c.run(&["wait", "w", "--timeout-seconds", "5"]);
@@ -258,14 +275,24 @@ fn limits_and_dialogs(version: &str) {
 
     // Workspace credits and spend caps: the message decides the kind, and the popup that follows
     // is a dialog that blocks input. A send is refused; the dialog is answered "no".
-    for (reached, kind) in [("workspace_member_credits_depleted", "credits"), ("workspace_member_usage_limit_reached", "credits")] {
+    for (reached, kind) in
+        [("workspace_member_credits_depleted", "credits"), ("workspace_member_usage_limit_reached", "credits")]
+    {
         c.mock.push(Reply::reached_type(reached));
         let v = c.send("w", &format!("task under {reached}"));
         assert_eq!(v["receipt"], "blocked_by_limit", "{v}");
         let st = c.await_status("w", "on the limit-increase dialog", |s| s["dialog"]["kind"] == "limit_increase");
-        assert_eq!((st["limit_state"]["kind"].as_str(), st["tui_context"]["blocks_input"].as_bool()), (Some(kind), Some(true)), "{st}");
+        assert_eq!(
+            (st["limit_state"]["kind"].as_str(), st["tui_context"]["blocks_input"].as_bool()),
+            (Some(kind), Some(true)),
+            "{st}"
+        );
         let (code, v) = c.run(&["send", "w", "are you there?"]);
-        assert_eq!((code, v["error_code"].as_str(), v["retryable"].as_bool(), v["dialog"].as_str()), (1, Some("waiting_on_dialog"), Some(false), Some("limit_increase")), "{v}");
+        assert_eq!(
+            (code, v["error_code"].as_str(), v["retryable"].as_bool(), v["dialog"].as_str()),
+            (1, Some("waiting_on_dialog"), Some(false), Some("limit_increase")),
+            "{v}"
+        );
         let (code, v) = c.run(&["dialog-answer", "w", "trust"]);
         assert_eq!((code, v["error_code"].as_str()), (1, Some("dialog_choice_not_allowed")), "{v}");
         let (code, v) = c.run(&["dialog-answer", "w", "no"]);
@@ -298,9 +325,17 @@ fn trust_dialog_and_exit(version: &str) {
     let c = CodexFleet::new(&format!("cx-trust-{version}"), &bin, &[("t", "trust_cwd = false")]);
     c.start("t");
     let st = c.await_status("t", "on the trust dialog", |s| s["dialog"]["kind"] == "trust");
-    assert_eq!((st["state"].as_str(), st["tui_context"]["blocks_input"].as_bool()), (Some("dialog"), Some(true)), "{st}");
+    assert_eq!(
+        (st["state"].as_str(), st["tui_context"]["blocks_input"].as_bool()),
+        (Some("dialog"), Some(true)),
+        "{st}"
+    );
     let (code, v) = c.run(&["send", "t", "hello"]);
-    assert_eq!((code, v["error_code"].as_str(), v["dialog"].as_str()), (1, Some("waiting_on_dialog"), Some("trust")), "{v}");
+    assert_eq!(
+        (code, v["error_code"].as_str(), v["dialog"].as_str()),
+        (1, Some("waiting_on_dialog"), Some("trust")),
+        "{v}"
+    );
     let (code, v) = c.run(&["dialog-answer", "t", "keep_current_model"]);
     assert_eq!((code, v["error_code"].as_str()), (1, Some("dialog_choice_not_allowed")), "{v}");
     let (code, v) = c.run(&["dialog-answer", "t", "trust"]);

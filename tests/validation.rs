@@ -40,10 +40,30 @@ fn each_rule_gives_the_same_message_through_mcp_and_cli() {
     }
     // (tool, MCP arguments, CLI argv, expected message)
     let cases: Vec<(&str, Value, Vec<&str>, &str)> = vec![
-        ("agent_claim", json!({"agent": "a", "ttl_seconds": 7201}), vec!["claim", "a", "--ttl-seconds", "7201"], "ttl_seconds must be <= 7200"),
-        ("agent_claim", json!({"agent": "a", "ttl_seconds": 0}), vec!["claim", "a", "--ttl-seconds", "0"], "ttl_seconds must be >= 1"),
-        ("agent_claim", json!({"agent": "a", "wait_seconds": 601}), vec!["claim", "a", "--wait-seconds", "601"], "wait_seconds must be <= 600"),
-        ("agent_claim", json!({"agent": "a", "wait_seconds": -1}), vec!["claim", "a", "--wait-seconds", "-1"], "wait_seconds must be >= 0"),
+        (
+            "agent_claim",
+            json!({"agent": "a", "ttl_seconds": 7201}),
+            vec!["claim", "a", "--ttl-seconds", "7201"],
+            "ttl_seconds must be <= 7200",
+        ),
+        (
+            "agent_claim",
+            json!({"agent": "a", "ttl_seconds": 0}),
+            vec!["claim", "a", "--ttl-seconds", "0"],
+            "ttl_seconds must be >= 1",
+        ),
+        (
+            "agent_claim",
+            json!({"agent": "a", "wait_seconds": 601}),
+            vec!["claim", "a", "--wait-seconds", "601"],
+            "wait_seconds must be <= 600",
+        ),
+        (
+            "agent_claim",
+            json!({"agent": "a", "wait_seconds": -1}),
+            vec!["claim", "a", "--wait-seconds", "-1"],
+            "wait_seconds must be >= 0",
+        ),
         (
             "agent_claim",
             json!({"agent": "a", "poll_interval_seconds": 901}),
@@ -57,7 +77,12 @@ fn each_rule_gives_the_same_message_through_mcp_and_cli() {
             vec!["scope-check", "--write-path", "ok", "--write-path", &long_item],
             "write_paths[1] must not exceed 1000 characters",
         ),
-        ("agent_scope_check", json!({"cwd": long_item}), vec!["scope-check", "--cwd", &long_item], "cwd must not exceed 1000 characters"),
+        (
+            "agent_scope_check",
+            json!({"cwd": long_item}),
+            vec!["scope-check", "--cwd", &long_item],
+            "cwd must not exceed 1000 characters",
+        ),
     ];
     for (i, (tool, args, argv, expected)) in cases.iter().enumerate() {
         assert_eq!(mcp_error(&mut mcp, i as i64 + 1, tool, args.clone()), *expected, "MCP {tool} {args}");
@@ -72,7 +97,11 @@ fn mcp_only_rules_exact_types_unknown_and_missing_arguments() {
     mcp.initialize();
     let secret = "sk-do-not-echo-this-value-123456";
     let cases = [
-        ("agent_lease_status", json!({"surprise": 1}), "unknown argument(s) for agent_lease_status: 1 not in its schema; it takes only agent"),
+        (
+            "agent_lease_status",
+            json!({"surprise": 1}),
+            "unknown argument(s) for agent_lease_status: 1 not in its schema; it takes only agent",
+        ),
         ("agent_claim", json!({}), "missing required argument(s) for agent_claim: agent"),
         ("agent_claim", json!({"agent": null}), "missing required argument(s) for agent_claim: agent"),
         ("agent_claim", json!({"agent": 1}), "agent must be a string"),
@@ -106,19 +135,24 @@ fn cli_usage_errors_exit_2_and_type_errors_never_reach_a_tool() {
     let dir = TempDir::new("validation-cli");
     let env = base_env(&dir, "cli-validator");
     for argv in [
-        vec!["claim"],                                   // missing agent
-        vec!["claim", "both"],                           // not a choice
-        vec!["lease-status", "both"],                    // not a choice here either
-        vec!["claim", "a", "--ttl-seconds", "abc"],      // not an integer
-        vec!["claim", "a", "--ttl-seconds", "1.5"],      // not an integer
-        vec!["claim", "a", "--surprise"],                // unknown flag
+        vec!["claim"],                              // missing agent
+        vec!["claim", "both"],                      // not a choice
+        vec!["lease-status", "both"],               // not a choice here either
+        vec!["claim", "a", "--ttl-seconds", "abc"], // not an integer
+        vec!["claim", "a", "--ttl-seconds", "1.5"], // not an integer
+        vec!["claim", "a", "--surprise"],           // unknown flag
         vec!["no-such-command"],
     ] {
         let run = cli(&env, &argv);
         assert_eq!(run.code, 2, "{argv:?}: {}", run.stderr);
         // The same structured error as a tool's, through a fixed template.
-        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{argv:?}: {e}: {}", run.stdout));
-        assert_eq!((v["error_code"].as_str(), v["retryable"].as_bool()), (Some("invalid_arguments"), Some(false)), "{argv:?}: {v}");
+        let v: serde_json::Value =
+            serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{argv:?}: {e}: {}", run.stdout));
+        assert_eq!(
+            (v["error_code"].as_str(), v["retryable"].as_bool()),
+            (Some("invalid_arguments"), Some(false)),
+            "{argv:?}: {v}"
+        );
     }
     assert_eq!(cli(&env, &["--help"]).code, 0);
     assert_eq!(cli(&env, &["claim", "--help"]).code, 0);

@@ -148,7 +148,11 @@ macro_rules! ext_info_fn {
         impl $module::ExtInfo {
             /// `ExtInfo` for this SDK's API version of the world.
             pub fn new(name: &str, version: &str) -> Self {
-                $module::ExtInfo { name: name.to_owned(), version: version.to_owned(), api_version: $version.to_owned() }
+                $module::ExtInfo {
+                    name: name.to_owned(),
+                    version: version.to_owned(),
+                    api_version: $version.to_owned(),
+                }
             }
         }
     };
@@ -183,7 +187,10 @@ pub trait RedactionExtension {
     fn redact(input: redaction::RedactInput) -> redaction::RedactOutput;
     /// Redacts each line on its own; the default calls [`RedactionExtension::redact`] per line.
     fn redact_lines(lines: Vec<String>, known_paths: Vec<String>) -> Vec<redaction::RedactOutput> {
-        lines.into_iter().map(|text| Self::redact(redaction::RedactInput { text, known_paths: known_paths.clone() })).collect()
+        lines
+            .into_iter()
+            .map(|text| Self::redact(redaction::RedactInput { text, known_paths: known_paths.clone() }))
+            .collect()
     }
     fn test_vectors() -> Vec<redaction::Vector> {
         Vec::new()
@@ -246,7 +253,9 @@ macro_rules! register_redaction {
                 $crate::init();
                 <$ty as $crate::RedactionExtension>::describe()
             }
-            fn configure(files: ::std::vec::Vec<$crate::redaction::RuleFile>) -> ::std::vec::Vec<$crate::redaction::RuleError> {
+            fn configure(
+                files: ::std::vec::Vec<$crate::redaction::RuleFile>,
+            ) -> ::std::vec::Vec<$crate::redaction::RuleError> {
                 $crate::init();
                 <$ty as $crate::RedactionExtension>::configure(files)
             }
@@ -305,7 +314,9 @@ macro_rules! register_prompts {
                 $crate::init();
                 <$ty as $crate::PromptsExtension>::describe()
             }
-            fn render_assignment(input: $crate::prompts::Assignment) -> ::std::result::Result<::std::string::String, ::std::string::String> {
+            fn render_assignment(
+                input: $crate::prompts::Assignment,
+            ) -> ::std::result::Result<::std::string::String, ::std::string::String> {
                 $crate::init();
                 <$ty as $crate::PromptsExtension>::render_assignment(input)
             }

@@ -28,7 +28,11 @@ fn override_path(env: Lookup<'_>, name: &'static str) -> Result<Option<PathBuf>,
     match env(name) {
         Some(v) if !v.is_empty() => {
             let p = PathBuf::from(v);
-            if p.is_absolute() { Ok(Some(p)) } else { Err(LocationError::Relative(name)) }
+            if p.is_absolute() {
+                Ok(Some(p))
+            } else {
+                Err(LocationError::Relative(name))
+            }
         }
         _ => Ok(None),
     }
@@ -61,7 +65,9 @@ fn config_dir_in(env: Lookup<'_>) -> Result<Option<PathBuf>, LocationError> {
     if let Some(p) = override_path(env, "CODEX_MASTER_MCP_CONFIG_DIR")? {
         return Ok(Some(p));
     }
-    Ok(xdg(env, "XDG_CONFIG_HOME").map(|p| p.join("codex-master-mcp")).or_else(|| xdg(env, "HOME").map(|p| p.join(".config/codex-master-mcp"))))
+    Ok(xdg(env, "XDG_CONFIG_HOME")
+        .map(|p| p.join("codex-master-mcp"))
+        .or_else(|| xdg(env, "HOME").map(|p| p.join(".config/codex-master-mcp"))))
 }
 
 fn check_in(env: Lookup<'_>) -> Result<(), LocationError> {
@@ -78,6 +84,13 @@ pub fn state_dir() -> Result<PathBuf, LocationError> {
 /// The config dir (not created); `Ok(None)` when nothing names one.
 pub fn config_dir() -> Result<Option<PathBuf>, LocationError> {
     config_dir_in(&process_env)
+}
+
+/// The systemd user unit directory (`$XDG_CONFIG_HOME/systemd/user`, else
+/// `~/.config/systemd/user`); not created.
+pub fn systemd_user_dir() -> Option<PathBuf> {
+    let env: Lookup<'_> = &process_env;
+    xdg(env, "XDG_CONFIG_HOME").or_else(|| xdg(env, "HOME").map(|h| h.join(".config"))).map(|c| c.join("systemd/user"))
 }
 
 /// An explicit tmux server socket, if configured.
@@ -124,7 +137,8 @@ mod tests {
         assert_eq!(check_in(&e), Err(LocationError::Relative("CODEX_MASTER_TMUX_SOCKET")));
         let e = env(&[("CODEX_MASTER_MCP_CONFIG_DIR", "cfg"), ("HOME", "/home/u")]);
         assert_eq!(config_dir_in(&e), Err(LocationError::Relative("CODEX_MASTER_MCP_CONFIG_DIR")));
-        let e = env(&[("XDG_CONFIG_HOME", "not/absolute"), ("HOME", "/home/someone"), ("CODEX_MASTER_MCP_CONFIG_DIR", "")]);
+        let e =
+            env(&[("XDG_CONFIG_HOME", "not/absolute"), ("HOME", "/home/someone"), ("CODEX_MASTER_MCP_CONFIG_DIR", "")]);
         assert_eq!(config_dir_in(&e), Ok(Some(PathBuf::from("/home/someone/.config/codex-master-mcp"))));
         assert_eq!(state_dir_in(&env(&[])), Err(LocationError::NoStateLocation));
     }

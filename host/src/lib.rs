@@ -16,6 +16,7 @@ pub mod git;
 pub mod install;
 pub mod lease;
 pub mod mcp;
+pub mod process;
 pub mod redactor;
 pub mod scripted;
 pub mod skills;
@@ -53,11 +54,17 @@ pub fn connection_client_id() -> String {
 }
 
 /// Serves MCP on stdin/stdout until EOF; returns the exit code.
-pub fn serve_stdio(runtime: &tokio::runtime::Runtime, registry: Registry, catalogue: Catalogue, config_error: Option<String>) -> i32 {
+pub fn serve_stdio(
+    runtime: &tokio::runtime::Runtime,
+    registry: Registry,
+    catalogue: Catalogue,
+    config_error: Option<String>,
+) -> i32 {
     if let Some(e) = &config_error {
         tracing::error!(error = %e, "configuration problem; every tool call will report it");
     }
-    let ctx = Arc::new(Ctx::new(connection_client_id(), registry).with_config_error(config_error));
+    let extensions = Arc::new(ext::Extensions::new(ext::config::Settings::load()));
+    let ctx = Arc::new(Ctx::new(connection_client_id(), registry, Arc::clone(&extensions)).with_config_error(config_error));
     // Debris from writers killed mid-write; a missing or unusable state tree is reported per call.
     if let Ok(state) = state::State::open() {
         let removed = state.sweep_temp_files();
@@ -69,8 +76,8 @@ pub fn serve_stdio(runtime: &tokio::runtime::Runtime, registry: Registry, catalo
     // request path: a component's first compile takes from 0.1 s (limits) to 1.5 s (a
     // redaction component with the regex engine). The embedded redactor is not called: the
     // host's native floor runs the same rules.
-    let _ = std::thread::Builder::new().name("ext-warm".into()).spawn(|| {
-        let exts = ext::extensions();
+    let _ = std::thread::Builder::new().name("ext-warm".into()).spawn(move || {
+        let exts = extensions;
         for kind in [ext::Kind::Limits, ext::Kind::Redaction] {
             if kind == ext::Kind::Limits || exts.settings().source(kind) != ext::Source::Embedded {
                 let _ = exts.status(kind);

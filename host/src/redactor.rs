@@ -11,30 +11,28 @@
 //! token-like run as well); a caller that returns raw terminal text (the tail, git excerpts)
 //! withholds it instead.
 
-use std::sync::OnceLock;
+use std::sync::Arc;
 
 use codex_master_redaction_engine::Engine;
 
-use crate::ext::{extensions, Source};
+use crate::ext::{Extensions, Kind, Source};
 use crate::text::{keep_head_chars, plain_line, strip_ansi};
 
-/// The floor: default rules plus the team's rule files, loaded once per process.
-pub fn floor() -> &'static Engine {
-    static FLOOR: OnceLock<Engine> = OnceLock::new();
-    FLOOR.get_or_init(|| {
-        let (files, _) = extensions().settings().rule_files();
-        let named: Vec<(&str, &str)> = files.iter().map(|f| (f.name.as_str(), f.text.as_str())).collect();
-        let (engine, errors) = Engine::with_files(&named);
-        if !errors.is_empty() {
-            tracing::warn!(count = errors.len(), "team redaction rules that could not be used (ext verify names them)");
-        }
-        engine
-    })
+/// The pipeline: the active extensions (for a custom redactor) and the floor engine (default
+/// rules plus the team's rule files, loaded once).
+pub struct Redactor {
+    extensions: Arc<Extensions>,
+    floor: Engine,
+    own_paths: Vec<String>,
 }
 
 /// Local paths the host always masks: its state and config dirs.
 fn own_paths() -> Vec<String> {
-    [crate::config::state_dir().ok(), crate::config::config_dir().ok().flatten()].into_iter().flatten().map(|p| p.to_string_lossy().into_owned()).collect()
+    [crate::config::state_dir().ok(), crate::config::config_dir().ok().flatten()]
+        .into_iter()
+        .flatten()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect()
 }
 
 /// What the pipeline did with a text.
@@ -72,34 +70,57 @@ fn strict(text: &str) -> String {
     out
 }
 
-/// The pipeline for `text` (escape sequences are stripped here), masking `known` paths too.
-pub fn redact(text: &str, known: &[String]) -> Redacted {
-    let stripped = strip_ansi(text);
-    let mut known = known.to_vec();
-    known.extend(own_paths());
-    let exts = extensions();
-    let (after_extension, failed) = if exts.settings().source(crate::ext::Kind::Redaction) == Source::Embedded {
-        (stripped.clone(), false)
-    } else {
-        match exts.redact(&stripped, &known) {
-            Ok(out) => (out.text, false),
-            Err(_) => (stripped.clone(), true),
+impl Redactor {
+    pub fn new(extensions: Arc<Extensions>) -> Redactor {
+        let (files, _) = extensions.settings().rule_files();
+        let named: Vec<(&str, &str)> = files.iter().map(|f| (f.name.as_str(), f.text.as_str())).collect();
+        let (floor, errors) = Engine::with_files(&named);
+        if !errors.is_empty() {
+            tracing::warn!(count = errors.len(), "team redaction rules that could not be used (ext verify names them)");
         }
-    };
-    let floored = floor().redact(&after_extension, &known).text;
-    let out = if failed { strict(&floored) } else { floored };
-    Redacted { changed: out != text, text: out, extension_failed: failed }
-}
+        Redactor { extensions, floor, own_paths: own_paths() }
+    }
 
-/// Short free text as returned: one plain line (controls and bidi marks removed), redacted,
-/// at most `max` characters.
-pub fn bounded(text: &str, max: usize) -> String {
-    keep_head_chars(&redact(&plain_line(text), &[]).text, max)
-}
+    /// The extensions this pipeline runs (the classifier and templates too).
+    pub fn extensions(&self) -> &Arc<Extensions> {
+        &self.extensions
+    }
 
-/// A list as returned: each item [`bounded`].
-pub fn bounded_list(items: &[String], max_items: usize, max_chars: usize) -> Vec<String> {
-    items.iter().take(max_items).map(|i| bounded(i, max_chars)).collect()
+    /// The pipeline for `text` (escape sequences are stripped here), masking `known` paths too.
+    pub fn redact(&self, text: &str, known: &[String]) -> Redacted {
+        let stripped = strip_ansi(text);
+        let mut known = known.to_vec();
+        known.extend(self.own_paths.iter().cloned());
+        let exts = &self.extensions;
+        let (after_extension, failed) = if exts.settings().source(Kind::Redaction) == Source::Embedded {
+            (stripped, false)
+        } else {
+            match exts.redact(&stripped, &known) {
+                Ok(out) => (out.text, false),
+                Err(_) => (stripped, true),
+            }
+        };
+        let floored = self.floor.redact(&after_extension, &known).text;
+        let out = if failed { strict(&floored) } else { floored };
+        Redacted { changed: out != text, text: out, extension_failed: failed }
+    }
+
+    /// Short free text as returned: one plain line (controls and bidi marks removed), redacted,
+    /// at most `max` characters.
+    pub fn bounded(&self, text: &str, max: usize) -> String {
+        keep_head_chars(&self.redact(&plain_line(text), &[]).text, max)
+    }
+
+    /// A list as returned: each item [`Redactor::bounded`].
+    pub fn bounded_list(&self, items: &[String], max_items: usize, max_chars: usize) -> Vec<String> {
+        items.iter().take(max_items).map(|i| self.bounded(i, max_chars)).collect()
+    }
+
+    /// An error text as returned: escape-free, redacted, at most [`crate::text::MAX_ERROR_CHARS`].
+    pub fn error_text(&self, message: &str) -> String {
+        let first = crate::text::safe_error_text(message);
+        keep_head_chars(&self.redact(&first, &[]).text, crate::text::MAX_ERROR_CHARS)
+    }
 }
 
 /// Host-owned conformance vectors: (name, input, secrets that must not survive). `ext verify`

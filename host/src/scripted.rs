@@ -30,7 +30,11 @@ const PASTE_END: &[u8] = b"\x1b[201~";
 
 enum Screen {
     Idle,
-    Working { started: Instant, seconds: u64, task: String },
+    Working {
+        started: Instant,
+        seconds: u64,
+        task: String,
+    },
     Dialog,
     Popup,
     /// "Request a limit increase from your owner …" after a spend cap.
@@ -61,11 +65,19 @@ impl Tui {
         let shown = if n > 1000 { format!("[Pasted Content {n} chars]") } else { self.composer.replace('\n', "\n  ") };
         let composer = format!("› {shown}");
         let footer = match &self.first_prompt {
-            Some(p) => format!("  {} default · {}", self.model, p.chars().take(60).collect::<String>().replace('\n', " ")),
+            Some(p) => {
+                format!("  {} default · {}", self.model, p.chars().take(60).collect::<String>().replace('\n', " "))
+            }
             None => format!("  {} default", self.model),
         };
         match &self.screen {
-            Screen::Idle => vec![String::new(), composer, String::new(), footer, "  ? for shortcuts                                  100% context left".into()],
+            Screen::Idle => vec![
+                String::new(),
+                composer,
+                String::new(),
+                footer,
+                "  ? for shortcuts                                  100% context left".into(),
+            ],
             Screen::Working { started, .. } => vec![
                 format!("• Working ({}s • esc to interrupt)", started.elapsed().as_secs()),
                 String::new(),
@@ -79,7 +91,8 @@ impl Tui {
                 "  Folder access".into(),
                 format!("  {}", std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()),
                 String::new(),
-                "  Trust this folder? Codex can read, edit, and run files here, subject to your permission settings.".into(),
+                "  Trust this folder? Codex can read, edit, and run files here, subject to your permission settings."
+                    .into(),
                 "  Continue only if you trust these files. Your trust decision will be saved.".into(),
                 String::new(),
                 "› 1. Trust and continue".into(),
@@ -122,7 +135,8 @@ impl Tui {
             s.push_str("\r\n");
         }
         let bottom = self.bottom();
-        let lines: Vec<String> = bottom.iter().flat_map(|l| l.split('\n').map(str::to_owned).collect::<Vec<_>>()).collect();
+        let lines: Vec<String> =
+            bottom.iter().flat_map(|l| l.split('\n').map(str::to_owned).collect::<Vec<_>>()).collect();
         s.push_str(&lines.join("\r\n"));
         self.drawn = lines.len();
         let _ = self.out.write_all(s.as_bytes());
@@ -230,7 +244,12 @@ fn touch(path: &str) {
 /// Opens the transcript for appending (created 0600, never through a symlink).
 fn open_transcript(path: &str) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new().append(true).create(true).mode(0o600).custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32).open(path)
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
 }
 
 /// How the scripted agent starts.
@@ -317,7 +336,9 @@ pub fn run(opts: Options<'_>) -> i32 {
                 match find(&pending, PASTE_END) {
                     Some(end) => {
                         if !matches!(tui.screen, Screen::Frozen) {
-                            tui.composer.push_str(&String::from_utf8_lossy(&pending[..end]).replace("\r\n", "\n").replace('\r', "\n"));
+                            tui.composer.push_str(
+                                &String::from_utf8_lossy(&pending[..end]).replace("\r\n", "\n").replace('\r', "\n"),
+                            );
                             typed = true;
                         }
                         pending.drain(..end + PASTE_END.len());
@@ -351,12 +372,18 @@ pub fn run(opts: Options<'_>) -> i32 {
                 (Screen::Frozen, 0x1b | 0x03) => {
                     tui.screen = Screen::Idle;
                     tui.composer.clear();
-                    tui.draw(&["■ Conversation interrupted - tell the model what to do differently.".into(), String::new()]);
+                    tui.draw(&[
+                        "■ Conversation interrupted - tell the model what to do differently.".into(),
+                        String::new(),
+                    ]);
                 }
                 (Screen::Frozen, _) => {}
                 (Screen::Working { .. }, 0x1b | 0x03) => {
                     tui.screen = Screen::Idle;
-                    tui.draw(&["■ Conversation interrupted - tell the model what to do differently.".into(), String::new()]);
+                    tui.draw(&[
+                        "■ Conversation interrupted - tell the model what to do differently.".into(),
+                        String::new(),
+                    ]);
                 }
                 (_, 0x04) => break 'outer 0,
                 (_, 0x03) => {

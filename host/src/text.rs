@@ -9,7 +9,6 @@
 
 use std::sync::OnceLock;
 
-
 /// Upper bound for any error text we return (the seed's `MAX_ERROR_CHARS`).
 pub const MAX_ERROR_CHARS: usize = 1200;
 
@@ -39,6 +38,11 @@ pub fn redact(input: &str) -> (String, bool) {
     (out.text, out.changed)
 }
 
+/// A model or effort name: letters, digits and `._-:/`, 1–100 characters.
+pub fn valid_model_word(s: &str) -> bool {
+    (1..=100).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:/".contains(&b))
+}
+
 /// Keeps the last `max` characters, behind [`CHAR_TRUNCATION_PREFIX`]; the result never exceeds
 /// `max + CHAR_TRUNCATION_PREFIX.len()` characters.
 pub fn keep_tail_chars(text: &str, max: usize) -> String {
@@ -59,7 +63,12 @@ fn is_bidi_control(c: char) -> bool {
 /// One line of plain text: escape sequences stripped, every control character (newlines and
 /// tabs become spaces) and every bidirectional formatting character removed.
 pub fn plain_line(text: &str) -> String {
-    strip_ansi(text).chars().filter(|c| !is_bidi_control(*c)).map(|c| if c == '\n' || c == '\t' { ' ' } else { c }).filter(|c| !c.is_control()).collect()
+    strip_ansi(text)
+        .chars()
+        .filter(|c| !is_bidi_control(*c))
+        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
+        .filter(|c| !c.is_control())
+        .collect()
 }
 
 /// How short free text (names, paths, references, fields read back from private state) is
@@ -122,7 +131,8 @@ mod tests {
 
     #[test]
     fn redacts_secrets_and_paths_but_keeps_relative_paths() {
-        let (out, changed) = redact("OPENAI_API_KEY=sk-testtoken1234567890 and jwt eyJabcabcabcabc.abcabcabcabc.sigsignaturesig");
+        let (out, changed) =
+            redact("OPENAI_API_KEY=sk-testtoken1234567890 and jwt eyJabcabcabcabc.abcabcabcabc.sigsignaturesig");
         assert!(changed);
         assert!(!out.contains("sk-test"), "{out}");
         assert!(!out.contains("eyJabc"), "{out}");

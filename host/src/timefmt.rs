@@ -44,13 +44,7 @@ pub fn now_id() -> String {
     let secs = now.as_secs() as i64;
     let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}{mo:02}{d:02}T{:02}{:02}{:02}{:06}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        now.subsec_micros()
-    )
+    format!("{y:04}{mo:02}{d:02}T{:02}{:02}{:02}{:06}Z", rem / 3600, rem % 3600 / 60, rem % 60, now.subsec_micros())
 }
 
 /// The local time zone's offset from UTC, in seconds.

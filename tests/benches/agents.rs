@@ -47,7 +47,12 @@ impl Fleet {
 
 impl Drop for Fleet {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").arg("-S").arg(self.root.join("tmux.sock")).arg("kill-server").stderr(Stdio::null()).status();
+        let _ = Command::new("tmux")
+            .arg("-S")
+            .arg(self.root.join("tmux.sock"))
+            .arg("kill-server")
+            .stderr(Stdio::null())
+            .status();
         let _ = std::fs::remove_dir_all(&self.root);
     }
 }
@@ -57,19 +62,36 @@ fn status_through_mcp(fleet: &Fleet, runs: usize) -> (Duration, Duration, usize)
     tool_through_mcp(fleet, runs, "agent_status", serde_json::json!({"agent": "all"}))
 }
 
-fn tool_through_mcp(fleet: &Fleet, runs: usize, tool: &str, arguments: serde_json::Value) -> (Duration, Duration, usize) {
-    let mut child = Command::new(BIN).envs(fleet.env()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+fn tool_through_mcp(
+    fleet: &Fleet,
+    runs: usize,
+    tool: &str,
+    arguments: serde_json::Value,
+) -> (Duration, Duration, usize) {
+    let mut child = Command::new(BIN)
+        .envs(fleet.env())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     let mut rpc = |id: usize, method: &str, params: serde_json::Value, line: &mut String| {
-        writeln!(stdin, "{}", serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).unwrap();
+        writeln!(stdin, "{}", serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .unwrap();
         stdin.flush().unwrap();
         line.clear();
         stdout.read_line(line).unwrap();
         serde_json::from_str::<serde_json::Value>(line).unwrap()
     };
-    rpc(0, "initialize", serde_json::json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}), &mut line);
+    rpc(
+        0,
+        "initialize",
+        serde_json::json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}),
+        &mut line,
+    );
     let mut times = Vec::new();
     let mut agents = 0;
     for i in 0..runs + 3 {
@@ -134,8 +156,17 @@ fn main() {
         );
         if count > 8 {
             // A watchdog pass that finds every agent recently active (no keys sent).
-            let (p50, p90, _) = tool_through_mcp(&fleet, 20, "fleet_watchdog", serde_json::json!({"agent": "all", "idle_seconds": 3600, "manage_unclaimed": true}));
-            println!("{count} scripted agents: fleet_watchdog pass through MCP p50 {:.1} ms, p90 {:.1} ms (goal < 200 ms)", ms(p50), ms(p90));
+            let (p50, p90, _) = tool_through_mcp(
+                &fleet,
+                20,
+                "fleet_watchdog",
+                serde_json::json!({"agent": "all", "idle_seconds": 3600, "manage_unclaimed": true}),
+            );
+            println!(
+                "{count} scripted agents: fleet_watchdog pass through MCP p50 {:.1} ms, p90 {:.1} ms (goal < 200 ms)",
+                ms(p50),
+                ms(p90)
+            );
         }
         let _: &Path = &fleet.root;
     }
@@ -152,7 +183,11 @@ fn main() {
         times.push(t.elapsed());
     }
     times.sort();
-    println!("uncontended claim + release: p50 {:.3} ms, p90 {:.3} ms (goal <= 1 ms; two fsynced atomic replaces)", ms(percentile(&times, 0.5)), ms(percentile(&times, 0.9)));
+    println!(
+        "uncontended claim + release: p50 {:.3} ms, p90 {:.3} ms (goal <= 1 ms; two fsynced atomic replaces)",
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.9))
+    );
     let _ = std::fs::remove_dir_all(root);
 
     assignments_bench();
@@ -170,9 +205,20 @@ fn assignments_bench() {
             _ => format!("skills/user{i}"),
         };
         std::fs::create_dir_all(home.join(&rel)).unwrap();
-        std::fs::write(home.join(&rel).join("SKILL.md"), format!("---\nname: s{i}\ndescription: Skill number {i}, which does things.\n---\n\n{}", "Body text. ".repeat(200))).unwrap();
+        std::fs::write(
+            home.join(&rel).join("SKILL.md"),
+            format!(
+                "---\nname: s{i}\ndescription: Skill number {i}, which does things.\n---\n\n{}",
+                "Body text. ".repeat(200)
+            ),
+        )
+        .unwrap();
     }
-    std::fs::write(fleet.root.join("cfg/config.toml"), format!("[agents.w00]\nprofile = \"scripted\"\nhome = \"{}\"\n", home.display())).unwrap();
+    std::fs::write(
+        fleet.root.join("cfg/config.toml"),
+        format!("[agents.w00]\nprofile = \"scripted\"\nhome = \"{}\"\n", home.display()),
+    )
+    .unwrap();
     let mut scans = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();
@@ -181,7 +227,12 @@ fn assignments_bench() {
         assert_eq!(inv.skills.len(), 2000);
     }
     scans.sort();
-    let (p50, p90, _) = tool_through_mcp(&fleet, 20, "agent_skills", serde_json::json!({"agent": "all", "include_names": true, "limit": 200}));
+    let (p50, p90, _) = tool_through_mcp(
+        &fleet,
+        20,
+        "agent_skills",
+        serde_json::json!({"agent": "all", "include_names": true, "limit": 200}),
+    );
     println!(
         "agent_skills over 2,000 skills through MCP: p50 {:.1} ms, p90 {:.1} ms (goal < 50 ms); the scan alone p50 {:.1} ms",
         ms(p50),
@@ -195,13 +246,15 @@ fn assignments_bench() {
     }
     std::os::unix::fs::symlink(repo.join("docs"), repo.join("src/docs-link")).unwrap();
     let scope: Vec<String> = vec!["src".into(), "tests".into()];
-    let writes: Vec<String> = (0..50).map(|i| match i % 5 {
-        0 => format!("src/a/b/c/file{i}.rs"),
-        1 => format!("src/../tests/unit/t{i}.rs"),
-        2 => format!("src/docs-link/d{i}.md"),
-        3 => format!("{}/src/a/f{i}.rs", repo.display()),
-        _ => format!("docs/new/deeper/n{i}.md"),
-    }).collect();
+    let writes: Vec<String> = (0..50)
+        .map(|i| match i % 5 {
+            0 => format!("src/a/b/c/file{i}.rs"),
+            1 => format!("src/../tests/unit/t{i}.rs"),
+            2 => format!("src/docs-link/d{i}.md"),
+            3 => format!("{}/src/a/f{i}.rs", repo.display()),
+            _ => format!("docs/new/deeper/n{i}.md"),
+        })
+        .collect();
     let mut checks = Vec::new();
     for _ in 0..200 {
         let t = Instant::now();

@@ -54,7 +54,8 @@ fn main() {
     }
 
     let lim = Limits::default();
-    let mut classifier = Slot::<worlds::Limits>::load(Kind::Limits.embedded(), Source::Embedded, Some(&cache_dir), lim).unwrap();
+    let mut classifier =
+        Slot::<worlds::Limits>::load(Kind::Limits.embedded(), Source::Embedded, Some(&cache_dir), lim).unwrap();
     let pane = format!(
         "╭───────────────────────────────────────╮\n│ >_ OpenAI Codex (v0.169.0)            │\n╰───────────────────────────────────────╯\n{}\n• Working (12s • esc to interrupt)\n\n› \n  ? for shortcuts                     87% context left",
         "• Ran cargo test\n  └ test result: ok. 52 passed; 0 failed\n".repeat(8)
@@ -90,7 +91,10 @@ fn main() {
         })
         .collect();
     calls.sort();
-    println!("warm describe() round trip (the per-call floor): p50 {:.1} µs", calls[calls.len() / 2].as_secs_f64() * 1e6);
+    println!(
+        "warm describe() round trip (the per-call floor): p50 {:.1} µs",
+        calls[calls.len() / 2].as_secs_f64() * 1e6
+    );
     println!(
         "warm classify ({} B pane): p50 {:.1} µs, p90 {:.1} µs (goal p50 < 20 µs)",
         input.pane.len(),
@@ -181,7 +185,10 @@ fn main() {
         e.1 += usize::from(out != n.text);
     }
     let (total, changed) = per.values().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    println!("redaction false positives {:.2}% ({changed}/{total}); per family:", 100.0 * changed as f64 / total as f64);
+    println!(
+        "redaction false positives {:.2}% ({changed}/{total}); per family:",
+        100.0 * changed as f64 / total as f64
+    );
     for (family, (n, c)) in &per {
         println!("  {family:<28} {c:>4}/{n:<4} changed");
     }

@@ -31,8 +31,12 @@ fn main() {
     }
     times.sort();
     let median = percentile(&times, 0.5);
-    println!("cold CLI `lease-status a`: median {:.2} ms, p90 {:.2} ms (seed Python CLI: ~170-210 ms, about {:.0}x slower)",
-        median.as_secs_f64() * 1e3, percentile(&times, 0.9).as_secs_f64() * 1e3, 0.19 / median.as_secs_f64());
+    println!(
+        "cold CLI `lease-status a`: median {:.2} ms, p90 {:.2} ms (seed Python CLI: ~170-210 ms, about {:.0}x slower)",
+        median.as_secs_f64() * 1e3,
+        percentile(&times, 0.9).as_secs_f64() * 1e3,
+        0.19 / median.as_secs_f64()
+    );
 
     // The floor: the same sequential round trips through `cat`, which only echoes the line.
     let floor = {
@@ -54,11 +58,18 @@ fn main() {
     };
 
     // Ping round trips over one connection.
-    let mut child = Command::new(BIN).envs(env.iter().cloned()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = Command::new(BIN)
+        .envs(env.iter().cloned())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":0,"method":"initialize","params":{{"protocolVersion":"2025-11-25"}}}}"#).unwrap();
+    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":0,"method":"initialize","params":{{"protocolVersion":"2025-11-25"}}}}"#)
+        .unwrap();
     stdout.read_line(&mut line).unwrap();
 
     let n = 20_000;
@@ -104,7 +115,13 @@ fn main() {
 /// (RSS MiB, threads, fds) of a process.
 fn footprint(pid: u32) -> (f64, u64, usize) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok()).unwrap_or(0);
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0);
     (field("VmRSS:") as f64 / 1024.0, field("Threads:"), fds)
 }
@@ -112,12 +129,19 @@ fn footprint(pid: u32) -> (f64, u64, usize) {
 /// 100,000 pipelined calls from a client that never reads: the server stops reading when its
 /// output backs up, so its footprint stays flat.
 fn backpressure(env: &[(&str, std::path::PathBuf)]) {
-    let mut child = Command::new(BIN).envs(env.iter().cloned()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = Command::new(BIN)
+        .envs(env.iter().cloned())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let pid = child.id();
     let mut stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
     let writer = std::thread::spawn(move || {
-        let mut buf = String::from(r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}"#);
+        let mut buf =
+            String::from(r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}"#);
         buf.push('\n');
         for i in 1..=100_000 {
             buf.push_str(&format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"tools/call","params":{{"name":"agent_lease_status","arguments":{{"agent":"a"}}}}}}"#));
@@ -151,15 +175,24 @@ fn waits_and_ping(state: &std::path::Path) {
         ("CODEX_MASTER_MCP_CONFIG_DIR", root.join("cfg")),
         ("CODEX_MASTER_TMUX_SOCKET", socket.clone()),
     ];
-    let cli = |args: &[&str]| Command::new(BIN).args(args).envs(env.iter().cloned()).env_remove("RUST_BACKTRACE").output().unwrap();
+    let cli = |args: &[&str]| {
+        Command::new(BIN).args(args).envs(env.iter().cloned()).env_remove("RUST_BACKTRACE").output().unwrap()
+    };
     assert!(cli(&["start", "w", "--cwd", "/tmp"]).status.success());
     std::thread::sleep(Duration::from_millis(800));
     cli(&["send", "w", "work 120"]);
-    let mut child = Command::new(BIN).envs(env.iter().cloned()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = Command::new(BIN)
+        .envs(env.iter().cloned())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":0,"method":"initialize","params":{{"protocolVersion":"2025-11-25"}}}}"#).unwrap();
+    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":0,"method":"initialize","params":{{"protocolVersion":"2025-11-25"}}}}"#)
+        .unwrap();
     stdout.read_line(&mut line).unwrap();
     let mut buf = String::new();
     for i in 1..=1500 {

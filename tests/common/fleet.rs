@@ -28,13 +28,21 @@ impl Fleet {
     }
 
     pub fn scripted(tag: &str, names: &[&str]) -> Fleet {
-        let toml: String = names.iter().map(|n| format!("[agents.{n}]\nprofile = \"scripted\"\nargs = [\"--work-seconds\", \"1\"]\n")).collect();
+        let toml: String = names
+            .iter()
+            .map(|n| format!("[agents.{n}]\nprofile = \"scripted\"\nargs = [\"--work-seconds\", \"1\"]\n"))
+            .collect();
         Fleet::new(tag, &toml)
     }
 
     /// The fleet's environment under another client identity.
     pub fn env_as(&self, instance: &str) -> Vec<(String, String)> {
-        self.env.iter().map(|(k, v)| (k.clone(), if k == "CODEX_MASTER_MCP_INSTANCE_ID" { instance.to_owned() } else { v.clone() })).collect()
+        self.env
+            .iter()
+            .map(|(k, v)| {
+                (k.clone(), if k == "CODEX_MASTER_MCP_INSTANCE_ID" { instance.to_owned() } else { v.clone() })
+            })
+            .collect()
     }
 
     pub fn run(&self, args: &[&str]) -> (i32, Value) {

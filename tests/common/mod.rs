@@ -108,7 +108,8 @@ impl Mcp {
         if !self.pending.is_empty() {
             return Some(self.pending.remove(0));
         }
-        self.recv_line(timeout).map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}")))
+        self.recv_line(timeout)
+            .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}")))
     }
 
     /// Waits for the response with `id`, keeping others for later.
@@ -130,7 +131,8 @@ impl Mcp {
 
     pub fn request(&mut self, id: i64, method: &str, params: Value) -> Value {
         self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        self.wait_for(&json!(id), Duration::from_secs(20)).unwrap_or_else(|| panic!("no response to {method} (id {id})"))
+        self.wait_for(&json!(id), Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("no response to {method} (id {id})"))
     }
 
     pub fn initialize(&mut self) -> Value {

@@ -68,11 +68,19 @@ impl Reply {
     }
 
     pub fn too_many_requests() -> Reply {
-        Reply::Status { code: 429, headers: Vec::new(), body: json!({"error": {"type": "rate_limit_exceeded", "message": "Rate limit reached"}}) }
+        Reply::Status {
+            code: 429,
+            headers: Vec::new(),
+            body: json!({"error": {"type": "rate_limit_exceeded", "message": "Rate limit reached"}}),
+        }
     }
 
     pub fn context_window() -> Reply {
-        Reply::Status { code: 400, headers: Vec::new(), body: json!({"error": {"code": "context_length_exceeded", "message": "Your input exceeds the context window of this model."}}) }
+        Reply::Status {
+            code: 400,
+            headers: Vec::new(),
+            body: json!({"error": {"code": "context_length_exceeded", "message": "Your input exceeds the context window of this model."}}),
+        }
     }
 
     pub fn server_error() -> Reply {
@@ -126,7 +134,10 @@ impl ModelMock {
     pub fn start() -> ModelMock {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let port = listener.local_addr().unwrap().port();
-        let shared = Arc::new(Mutex::new(Shared { default: Some(Reply::answer("Done: the answer is 42.")), ..Shared::default() }));
+        let shared = Arc::new(Mutex::new(Shared {
+            default: Some(Reply::answer("Done: the answer is 42.")),
+            ..Shared::default()
+        }));
         let serving = Arc::clone(&shared);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -222,7 +233,8 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
         };
     }
     let inputs = body["input"].as_array().cloned().unwrap_or_default();
-    let tool_output = inputs.iter().any(|i| matches!(i["type"].as_str(), Some("custom_tool_call_output" | "function_call_output")));
+    let tool_output =
+        inputs.iter().any(|i| matches!(i["type"].as_str(), Some("custom_tool_call_output" | "function_call_output")));
     let reply = {
         let mut s = shared.lock().unwrap();
         let user_texts = inputs
@@ -280,7 +292,11 @@ fn reason(code: u16) -> &'static str {
 
 fn respond_json(out: &mut TcpStream, code: u16, headers: &[(String, String)], body: &Value) -> std::io::Result<()> {
     let body = body.to_string();
-    let mut head = format!("HTTP/1.1 {code} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n", reason(code), body.len());
+    let mut head = format!(
+        "HTTP/1.1 {code} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        reason(code),
+        body.len()
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -292,7 +308,9 @@ fn respond_json(out: &mut TcpStream, code: u16, headers: &[(String, String)], bo
 
 /// Streams `events`; with `delay`, the first event goes out at once and the rest after it.
 fn respond_sse(out: &mut TcpStream, headers: &[(String, String)], events: &[Value], delay: f64) -> std::io::Result<()> {
-    let mut head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n".to_owned();
+    let mut head =
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n"
+            .to_owned();
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }

@@ -78,7 +78,10 @@ impl Facts<'_> {
         names
             .iter()
             .filter_map(|n| {
-                self.0.iter().find(|f| f.name == *n).map(|f| Fact { name: n.rsplit('.').next().unwrap_or(n).to_owned(), value: f.value.clone() })
+                self.0
+                    .iter()
+                    .find(|f| f.name == *n)
+                    .map(|f| Fact { name: n.rsplit('.').next().unwrap_or(n).to_owned(), value: f.value.clone() })
             })
             .collect()
     }
@@ -86,9 +89,17 @@ impl Facts<'_> {
 
 fn check(name: String, ok: Option<bool>, severity_if_failed: Severity, message: &str, details: Vec<Fact>) -> Check {
     match ok {
-        Some(true) => Check { name, ok: true, status: CheckStatus::Ok, severity: Severity::Info, message: message.to_owned(), details },
+        Some(true) => Check {
+            name,
+            ok: true,
+            status: CheckStatus::Ok,
+            severity: Severity::Info,
+            message: message.to_owned(),
+            details,
+        },
         Some(false) => {
-            let status = if severity_if_failed == Severity::Warning { CheckStatus::Warning } else { CheckStatus::Failed };
+            let status =
+                if severity_if_failed == Severity::Warning { CheckStatus::Warning } else { CheckStatus::Failed };
             Check { name, ok: false, status, severity: severity_if_failed, message: message.to_owned(), details }
         }
         None => Check {
@@ -106,9 +117,27 @@ pub fn evaluate(facts: &[Fact]) -> Vec<Check> {
     let f = Facts(facts);
     let mut out = vec![
         check("tmux_available".into(), f.flag("tmux.available"), Severity::Error, "tmux must be on PATH", vec![]),
-        check("codex_available".into(), f.flag("codex.available"), Severity::Warning, "codex should be on PATH for the codex profile", vec![]),
-        check("repo_wrapper_exists".into(), f.flag("install.binary.exists"), Severity::Error, "the codex-master-mcp binary exists", vec![]),
-        check("repo_wrapper_executable".into(), f.flag("install.binary.executable"), Severity::Error, "the codex-master-mcp binary is executable", vec![]),
+        check(
+            "codex_available".into(),
+            f.flag("codex.available"),
+            Severity::Warning,
+            "codex should be on PATH for the codex profile",
+            vec![],
+        ),
+        check(
+            "repo_wrapper_exists".into(),
+            f.flag("install.binary.exists"),
+            Severity::Error,
+            "the codex-master-mcp binary exists",
+            vec![],
+        ),
+        check(
+            "repo_wrapper_executable".into(),
+            f.flag("install.binary.executable"),
+            Severity::Error,
+            "the codex-master-mcp binary is executable",
+            vec![],
+        ),
         check(
             "installed_symlink".into(),
             f.text("install.symlink.state").map(|s| s == "matching_binary"),
@@ -142,16 +171,35 @@ pub fn evaluate(facts: &[Fact]) -> Vec<Check> {
     ];
     for agent in f.agents() {
         let k = |s: &str| format!("agent.{agent}.{s}");
-        out.push(check(format!("agent_{agent}_home_exists"), f.flag(&k("home.exists")), Severity::Error, "the agent home is a directory", vec![]));
-        let runner_ok = match (f.flag(&k("runner.regular")), f.flag(&k("runner.executable")), f.flag(&k("runner.symlink"))) {
-            (Some(regular), Some(exec), Some(link)) => Some(regular && exec && !link),
-            _ => None,
-        };
+        out.push(check(
+            format!("agent_{agent}_home_exists"),
+            f.flag(&k("home.exists")),
+            Severity::Error,
+            "the agent home is a directory",
+            vec![],
+        ));
+        let runner_ok =
+            match (f.flag(&k("runner.regular")), f.flag(&k("runner.executable")), f.flag(&k("runner.symlink"))) {
+                (Some(regular), Some(exec), Some(link)) => Some(regular && exec && !link),
+                _ => None,
+            };
         let mut details = f.details(&[&k("runner.configured")]);
         details.push(Fact { name: "symlink_allowed".into(), value: FactValue::Flag(false) });
-        out.push(check(format!("agent_{agent}_runner_executable"), runner_ok, Severity::Error, "the runner is a regular executable file, not a symlink", details));
+        out.push(check(
+            format!("agent_{agent}_runner_executable"),
+            runner_ok,
+            Severity::Error,
+            "the runner is a regular executable file, not a symlink",
+            details,
+        ));
         let running = f.flag(&k("running"));
-        let mut session = check(format!("agent_{agent}_tmux_session_state"), running.map(|_| true), Severity::Info, "informational", f.details(&[&k("running")]));
+        let mut session = check(
+            format!("agent_{agent}_tmux_session_state"),
+            running.map(|_| true),
+            Severity::Info,
+            "informational",
+            f.details(&[&k("running")]),
+        );
         session.severity = Severity::Info;
         out.push(session);
         out.push(check(
@@ -166,7 +214,13 @@ pub fn evaluate(facts: &[Fact]) -> Vec<Check> {
         (Some(r), Some(m)) => Some(r && m),
         _ => None,
     };
-    out.push(check("mcp_registered".into(), registered, Severity::Error, "codex has codex-master-mcp registered with this binary", f.details(&["mcp.registered", "mcp.command_matches"])));
+    out.push(check(
+        "mcp_registered".into(),
+        registered,
+        Severity::Error,
+        "codex has codex-master-mcp registered with this binary",
+        f.details(&["mcp.registered", "mcp.command_matches"]),
+    ));
     out.push(check(
         "codex_client_mcp_config".into(),
         f.flag("client_config.ok"),
@@ -182,7 +236,13 @@ pub fn evaluate(facts: &[Fact]) -> Vec<Check> {
     };
     let mut details = f.details(&["mcp.startup_timeout_sec"]);
     details.push(Fact { name: "recommended_sec".into(), value: FactValue::Number(RECOMMENDED_STARTUP_TIMEOUT_SEC) });
-    out.push(check("mcp_startup_timeout_configured".into(), timeout_ok, Severity::Error, "startup_timeout_sec is at least 120", details));
+    out.push(check(
+        "mcp_startup_timeout_configured".into(),
+        timeout_ok,
+        Severity::Error,
+        "startup_timeout_sec is at least 120",
+        details,
+    ));
     out.push(check(
         "codex_home_context".into(),
         f.text("home_context.kind").map(|k| k != "managed_agent_home"),
@@ -195,7 +255,13 @@ pub fn evaluate(facts: &[Fact]) -> Vec<Check> {
         f.number("raw_log.max_files").map(|_| true),
         Severity::Info,
         "raw logs are bounded per file and per directory",
-        f.details(&["raw_log.max_files", "raw_log.max_bytes", "raw_log.file_count", "raw_log.total_bytes", "raw_log.oversized_count"]),
+        f.details(&[
+            "raw_log.max_files",
+            "raw_log.max_bytes",
+            "raw_log.file_count",
+            "raw_log.total_bytes",
+            "raw_log.oversized_count",
+        ]),
     ));
     out
 }
@@ -271,7 +337,14 @@ pub fn vectors() -> Vec<Vector> {
         ),
         v(
             "unregistered, low timeout, lead inside an agent home",
-            with(healthy_facts(), vec![flag("mcp.registered", false), num("mcp.startup_timeout_sec", 30), text("home_context.kind", "managed_agent_home")]),
+            with(
+                healthy_facts(),
+                vec![
+                    flag("mcp.registered", false),
+                    num("mcp.startup_timeout_sec", 30),
+                    text("home_context.kind", "managed_agent_home"),
+                ],
+            ),
             &["mcp_registered", "mcp_startup_timeout_configured", "codex_home_context"],
         ),
         v("no tmux", with(healthy_facts(), vec![flag("tmux.available", false)]), &["tmux_available"]),
@@ -291,7 +364,18 @@ mod tests {
     fn the_seed_order_with_twenty_checks_for_two_agents() {
         let names: Vec<String> = evaluate(&healthy_facts()).into_iter().map(|c| c.name).collect();
         assert_eq!(names.len(), 20);
-        assert_eq!(&names[..7], ["tmux_available", "codex_available", "repo_wrapper_exists", "repo_wrapper_executable", "installed_symlink", "installed_source_worktree_state", "mcp_startup_self_test"]);
+        assert_eq!(
+            &names[..7],
+            [
+                "tmux_available",
+                "codex_available",
+                "repo_wrapper_exists",
+                "repo_wrapper_executable",
+                "installed_symlink",
+                "installed_source_worktree_state",
+                "mcp_startup_self_test"
+            ]
+        );
         assert_eq!(names[7], "agent_a_home_exists");
         assert_eq!(names[11], "agent_b_home_exists");
         assert_eq!(names[19], "raw_log_retention_configured");

@@ -31,9 +31,9 @@ use codex_master_guest_sdk::limits::{
     ClassifyInput, ClassifyOutput, DialogKind, ExtInfo, LimitKind, LimitWindow, ModelSource, Severity, TuiState, Vector,
 };
 use codex_master_guest_sdk::LimitsExtension;
-use messages::{finding, Finding};
 #[cfg(test)]
 use messages::reset_time;
+use messages::{finding, Finding};
 use screen::{Cell, Screen};
 use text::{fold, fold_into};
 
@@ -91,7 +91,8 @@ fn screen_model(s: &Screen) -> Option<String> {
 fn read_codex(input: &ClassifyInput) -> Reading {
     let s = screen::parse(&input.pane);
     let (now, offset) = (input.now_epoch_seconds, input.utc_offset_seconds);
-    let notices = latest_in(screen::after_last_send(&s, input.last_sent.as_deref()).iter().filter(|c| c.is_notice()), input);
+    let notices =
+        latest_in(screen::after_last_send(&s, input.last_sent.as_deref()).iter().filter(|c| c.is_notice()), input);
     // Status items are the current state: "⚠ 5h limit: 8% left", "Goal hit usage limits",
     // "Reconnecting...". From the footer, only items that start that way (never the prompt).
     let status = s
@@ -109,7 +110,11 @@ fn read_codex(input: &ClassifyInput) -> Reading {
                 screen::DialogKind::SignIn => DialogKind::SignIn,
                 screen::DialogKind::Other => DialogKind::Other,
             };
-            let tui = if matches!(kind, DialogKind::SwitchModel | DialogKind::LimitIncrease) { TuiState::Popup } else { TuiState::Dialog };
+            let tui = if matches!(kind, DialogKind::SwitchModel | DialogKind::LimitIncrease) {
+                TuiState::Popup
+            } else {
+                TuiState::Dialog
+            };
             (tui, kind, finding(&d.text, now, offset))
         }
         None if s.working => (TuiState::Working, DialogKind::None, None),
@@ -142,7 +147,8 @@ fn read_generic(input: &ClassifyInput) -> Reading {
         TuiState::Unknown
     };
     let sent = input.last_sent.as_deref().map(fold).filter(|t| !t.is_empty());
-    let own = |c: &&Cell| c.is_prompt() || sent.as_ref().is_some_and(|t| c.text.len() >= 8 && t.contains(c.text.as_str()));
+    let own =
+        |c: &&Cell| c.is_prompt() || sent.as_ref().is_some_and(|t| c.text.len() >= 8 && t.contains(c.text.as_str()));
     let pane_cells = generic_cells(&input.pane);
     let start = sent.as_ref().and_then(|t| {
         let head: String = t.chars().take(40).collect();
@@ -272,14 +278,27 @@ pub mod vectors {
     }
 
     fn limited(kind: LimitKind, rule: &str, tui: TuiState) -> ClassifyOutput {
-        ClassifyOutput { severity: Severity::Limited, kind, window: LimitWindow::Unknown, rule: rule.to_owned(), ..none(tui) }
+        ClassifyOutput {
+            severity: Severity::Limited,
+            kind,
+            window: LimitWindow::Unknown,
+            rule: rule.to_owned(),
+            ..none(tui)
+        }
     }
 
     fn warning(kind: LimitKind, rule: &str, tui: TuiState) -> ClassifyOutput {
-        ClassifyOutput { severity: Severity::Warning, kind, window: LimitWindow::Unknown, rule: rule.to_owned(), ..none(tui) }
+        ClassifyOutput {
+            severity: Severity::Warning,
+            kind,
+            window: LimitWindow::Unknown,
+            rule: rule.to_owned(),
+            ..none(tui)
+        }
     }
 
-    const IDLE_FOOTER: &str = "\n› Ask Codex to do anything\n\n  ? for shortcuts                                   100% context left";
+    const IDLE_FOOTER: &str =
+        "\n› Ask Codex to do anything\n\n  ? for shortcuts                                   100% context left";
 
     fn v(name: &str, pane: &str, expected: ClassifyOutput) -> Vector {
         Vector { name: name.to_owned(), input: input(pane), expected }
@@ -446,7 +465,10 @@ pub mod vectors {
         });
         out.push(Vector {
             name: "an unqualified limit is charged to the assignment's model".into(),
-            input: ClassifyInput { assignment_model: Some("gpt-5.3-codex-spark".into()), ..input(&format!("■ You've hit your usage limit. Try again later.{IDLE_FOOTER}")) },
+            input: ClassifyInput {
+                assignment_model: Some("gpt-5.3-codex-spark".into()),
+                ..input(&format!("■ You've hit your usage limit. Try again later.{IDLE_FOOTER}"))
+            },
             expected: ClassifyOutput {
                 model: Some("gpt-5.3-codex-spark".into()),
                 model_source: ModelSource::Assignment,
@@ -463,7 +485,11 @@ pub mod vectors {
         const FOOTER_171: &str = "\n\n› Ask Codex to do anything\n\n  GPT-6.2-Sol default · ~/work · You've hit your usage limit, please handle it\n  ← for agents · ? for shortcuts";
         const FOOTER_169: &str = "\n\n› Ask Codex to do anything\n\n  GPT-6.1-Sol default · ~/work · Mock title\n  ← for agents · ? for shortcuts";
         let limit_increase = "\n\n\n  Usage limit reached\n  Request a limit increase from your owner to continue using codex. Request increase?\n\n\n  1. Yes (y)\n› 2. No (default) (n)\n\n  enter select · esc back";
-        let screen_model = |o: ClassifyOutput| ClassifyOutput { model: Some("gpt-6.2-sol".into()), model_source: ModelSource::StatusText, ..o };
+        let screen_model = |o: ClassifyOutput| ClassifyOutput {
+            model: Some("gpt-6.2-sol".into()),
+            model_source: ModelSource::StatusText,
+            ..o
+        };
         let mut out = vec![
             v(
                 "0.171: the first prompt in the footer is no limit",
@@ -558,7 +584,11 @@ pub mod vectors {
         out.push(Vector {
             name: "without a configured model, the footer names it".into(),
             input: ClassifyInput { session_model: None, ..input(&format!("• hello{FOOTER_171}")) },
-            expected: screen_model(ClassifyOutput { model: None, model_source: ModelSource::Unknown, ..none(TuiState::Idle) }),
+            expected: screen_model(ClassifyOutput {
+                model: None,
+                model_source: ModelSource::Unknown,
+                ..none(TuiState::Idle)
+            }),
         });
         out.push(Vector {
             name: "0.171: a later turn after a quoted limit is no limit".into(),
@@ -613,14 +643,21 @@ mod tests {
         // Already past today: tomorrow.
         assert_eq!(reset_time("try again at 9:00 am", vectors::NOW, 0).unwrap(), vectors::NOW + 23 * 3600);
         assert_eq!(reset_time("try again in 1h 30m", vectors::NOW, 0).unwrap(), vectors::NOW + 5400);
-        assert_eq!(reset_time("try again in 4 days 1 hour 56 minutes", vectors::NOW, 0).unwrap(), vectors::NOW + 4 * 86_400 + 3600 + 56 * 60);
+        assert_eq!(
+            reset_time("try again in 4 days 1 hour 56 minutes", vectors::NOW, 0).unwrap(),
+            vectors::NOW + 4 * 86_400 + 3600 + 56 * 60
+        );
         assert_eq!(reset_time("try again in 1.2s", vectors::NOW, 0).unwrap(), vectors::NOW + 2);
         assert_eq!(reset_time("try again later", vectors::NOW, 0), None);
     }
 
     #[test]
     fn plain_mentions_of_limits_are_not_messages() {
-        for text in ["the rate limit handling code lives in src/limits.rs", "we should add a usage limit to the api", "Weekly limit: 0% left"] {
+        for text in [
+            "the rate limit handling code lives in src/limits.rs",
+            "we should add a usage limit to the api",
+            "Weekly limit: 0% left",
+        ] {
             let out = classify(&vectors::input(&format!("• {text}\n\n› ")));
             assert_eq!(out.severity, Severity::None, "{text}: {out:?}");
         }

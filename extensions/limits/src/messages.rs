@@ -22,7 +22,15 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(severity: Severity, kind: LimitKind, rule: &'static str) -> Finding {
-        Finding { severity, kind, window: LimitWindow::Unknown, reset_at: None, model_bucket: None, used_percent: None, rule }
+        Finding {
+            severity,
+            kind,
+            window: LimitWindow::Unknown,
+            reset_at: None,
+            model_bucket: None,
+            used_percent: None,
+            rule,
+        }
     }
 }
 
@@ -213,8 +221,20 @@ fn canonical_model(name: &str) -> String {
 pub fn finding(text: &str, now: u64, offset: i32) -> Option<Finding> {
     // Cheap gate: every family below contains one of these words.
     const GATE: Needles = Needles::new(&[
-        "limit", "credit", "spend cap", "quota", "plan", "capacity", "demand", "high load", "context window", "overloaded", "reconnecting",
-        "disconnected", "429", "included usage",
+        "limit",
+        "credit",
+        "spend cap",
+        "quota",
+        "plan",
+        "capacity",
+        "demand",
+        "high load",
+        "context window",
+        "overloaded",
+        "reconnecting",
+        "disconnected",
+        "429",
+        "included usage",
     ]);
     if !GATE.found_in(text) {
         return None;
@@ -265,16 +285,25 @@ pub fn finding(text: &str, now: u64, offset: i32) -> Option<Finding> {
     if text.contains("request a limit increase from your owner") {
         return Some(Finding::new(Severity::Limited, LimitKind::Usage, "limit-increase-requested"));
     }
-    if text.contains("hit your usage limit") || text.contains("reached your usage limit") || text.starts_with("usage limit reached") {
+    if text.contains("hit your usage limit")
+        || text.contains("reached your usage limit")
+        || text.starts_with("usage limit reached")
+    {
         let mut f = with_reset(Finding::new(Severity::Limited, LimitKind::Usage, "usage-limit-reached"));
         if let Some(model) = model_after_for(text) {
             f.model_bucket = Some(canonical_model(&model));
             f.rule = "model-usage-limit-reached";
         }
-        f.window = [("5h", LimitWindow::FiveHour), ("5-hour", LimitWindow::FiveHour), ("weekly", LimitWindow::Weekly), ("daily", LimitWindow::Daily), ("monthly", LimitWindow::Monthly)]
-            .iter()
-            .find(|(w, _)| text.contains(&format!("{w} limit")) || text.contains(&format!("{w} usage limit")))
-            .map_or(LimitWindow::Unknown, |(_, w)| *w);
+        f.window = [
+            ("5h", LimitWindow::FiveHour),
+            ("5-hour", LimitWindow::FiveHour),
+            ("weekly", LimitWindow::Weekly),
+            ("daily", LimitWindow::Daily),
+            ("monthly", LimitWindow::Monthly),
+        ]
+        .iter()
+        .find(|(w, _)| text.contains(&format!("{w} limit")) || text.contains(&format!("{w} usage limit")))
+        .map_or(LimitWindow::Unknown, |(_, w)| *w);
         return Some(f);
     }
     if text.contains("exceeded retry limit") && text.contains("429")
@@ -290,7 +319,10 @@ pub fn finding(text: &str, now: u64, offset: i32) -> Option<Finding> {
     {
         return Some(Finding::new(Severity::Limited, LimitKind::Plan, "plan-excludes-codex"));
     }
-    if text.contains("quota exceeded") || text.contains("exceeded your current quota") || text.contains("insufficient_quota") {
+    if text.contains("quota exceeded")
+        || text.contains("exceeded your current quota")
+        || text.contains("insufficient_quota")
+    {
         return Some(Finding::new(Severity::Limited, LimitKind::Quota, "quota-exceeded"));
     }
     if text.contains("ran out of room in the model's context window")
@@ -300,7 +332,10 @@ pub fn finding(text: &str, now: u64, offset: i32) -> Option<Finding> {
     {
         return Some(Finding::new(Severity::Limited, LimitKind::Context, "context-window-exhausted"));
     }
-    if text.contains("model is at capacity") || text.contains("capacity is unavailable") || text.contains("capacity unavailable") {
+    if text.contains("model is at capacity")
+        || text.contains("capacity is unavailable")
+        || text.contains("capacity unavailable")
+    {
         return Some(with_reset(Finding::new(Severity::Limited, LimitKind::Capacity, "model-at-capacity")));
     }
     if text.contains("experiencing high demand")
@@ -322,4 +357,3 @@ pub fn finding(text: &str, now: u64, offset: i32) -> Option<Finding> {
     }
     None
 }
-

@@ -86,13 +86,25 @@ fn is_composer_line(line: &str) -> bool {
 }
 
 /// The placeholder texts an empty composer shows.
-const PLACEHOLDERS: Needles = Needles::new(&["ask codex to do anything", "ask a follow-up question", "send a message", "implement {feature}", "find and fix a bug"]);
+const PLACEHOLDERS: Needles = Needles::new(&[
+    "ask codex to do anything",
+    "ask a follow-up question",
+    "send a message",
+    "implement {feature}",
+    "find and fix a bug",
+]);
 
 fn dialog_kind(text: &str) -> DialogKind {
-    const TRUST: Needles = Needles::new(&["trust this folder", "do you trust the files", "continue only if you trust these files", "you are in a new folder"]);
+    const TRUST: Needles = Needles::new(&[
+        "trust this folder",
+        "do you trust the files",
+        "continue only if you trust these files",
+        "you are in a new folder",
+    ]);
     const SWITCH: Needles = Needles::new(&["approaching rate limits", "keep current model", "for lower credit usage"]);
     const INCREASE: Needles = Needles::new(&["request increase?", "request a limit increase", "notify owner?"]);
-    const SIGN_IN: Needles = Needles::new(&["sign in with chatgpt", "choose how you want to use codex", "sign in with device code"]);
+    const SIGN_IN: Needles =
+        Needles::new(&["sign in with chatgpt", "choose how you want to use codex", "sign in with device code"]);
     if TRUST.found_in(text) {
         DialogKind::Trust
     } else if SWITCH.found_in(text) {
@@ -168,7 +180,8 @@ fn is_right_aligned(line: &str) -> bool {
 }
 
 fn is_working_line(folded: &str) -> bool {
-    folded.find("working").is_some_and(|w| folded[w..].contains("esc to interrupt")) || folded.contains("esc to interrupt")
+    folded.find("working").is_some_and(|w| folded[w..].contains("esc to interrupt"))
+        || folded.contains("esc to interrupt")
 }
 
 /// Parses a Codex capture.
@@ -177,7 +190,8 @@ pub fn parse(pane: &str) -> Screen {
     while lines.last().is_some_and(|l| l.is_empty()) {
         lines.pop();
     }
-    let mut screen = Screen { header_visible: lines.iter().any(|l| l.contains(">_ OpenAI Codex")), ..Screen::default() };
+    let mut screen =
+        Screen { header_visible: lines.iter().any(|l| l.contains(">_ OpenAI Codex")), ..Screen::default() };
     if let Some((start, dialog)) = find_dialog(&lines) {
         screen.history = cells(&lines[..start]);
         screen.dialog = Some(dialog);
@@ -188,14 +202,16 @@ pub fn parse(pane: &str) -> Screen {
         return screen;
     };
     // The composer runs to the next blank line; the footer is what follows.
-    let composer_end = lines[composer_at..].iter().position(|l| l.trim().is_empty()).map_or(lines.len(), |n| composer_at + n);
+    let composer_end =
+        lines[composer_at..].iter().position(|l| l.trim().is_empty()).map_or(lines.len(), |n| composer_at + n);
     let mut composer = String::new();
     for l in &lines[composer_at..composer_end] {
         fold_into(&mut composer, l.trim().trim_start_matches('›'));
         composer.push(' ');
     }
     let composer = composer.trim().to_owned();
-    screen.composer = Some(if PLACEHOLDERS.found_in(&composer) && composer.len() < 60 { String::new() } else { composer });
+    screen.composer =
+        Some(if PLACEHOLDERS.found_in(&composer) && composer.len() < 60 { String::new() } else { composer });
     for l in &lines[composer_end..] {
         for item in l.split(" · ") {
             let item = fold(item);
@@ -234,8 +250,11 @@ pub fn parse(pane: &str) -> Screen {
 pub fn after_last_send<'a>(screen: &'a Screen, sent: Option<&str>) -> &'a [Cell] {
     let Some(sent) = sent.map(fold).filter(|s| !s.is_empty()) else { return &screen.history };
     let head: String = sent.chars().take(40).collect();
-    let echo = screen.history.iter().rposition(|c| c.is_prompt() && (c.text.starts_with(&head) || (c.text.len() >= 8 && head.starts_with(&c.text))));
-    let pending = screen.composer.as_deref().is_some_and(|c| !c.is_empty() && c.starts_with(&head[..head.len().min(24)]));
+    let echo = screen.history.iter().rposition(|c| {
+        c.is_prompt() && (c.text.starts_with(&head) || (c.text.len() >= 8 && head.starts_with(&c.text)))
+    });
+    let pending =
+        screen.composer.as_deref().is_some_and(|c| !c.is_empty() && c.starts_with(&head[..head.len().min(24)]));
     match echo {
         Some(i) => &screen.history[i + 1..],
         None if pending || screen.header_visible => &[],

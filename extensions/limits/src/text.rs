@@ -64,7 +64,8 @@ impl Needles {
 
     pub fn found_in(&self, text: &str) -> bool {
         let bytes = text.as_bytes();
-        (0..bytes.len()).any(|i| self.first_bytes[bytes[i] as usize] && self.words.iter().any(|w| bytes[i..].starts_with(w.as_bytes())))
+        (0..bytes.len()).any(|i| {
+            self.first_bytes[bytes[i] as usize] && self.words.iter().any(|w| bytes[i..].starts_with(w.as_bytes()))
+        })
     }
 }
-

@@ -130,7 +130,9 @@ pub fn render_assignment(a: &Assignment) -> Result<String, String> {
     }
     let skill = a.skill.as_deref().map(one_line).unwrap_or_else(|| l.no_skill.to_owned());
     let (tag, role, subagents_yes, task_label, ret) = match a.role {
-        Role::Explorer => ("[EXPLORER_BEE_TASK]", l.explorer, l.subagents_explorer_yes, l.task_explorer, l.return_explorer),
+        Role::Explorer => {
+            ("[EXPLORER_BEE_TASK]", l.explorer, l.subagents_explorer_yes, l.task_explorer, l.return_explorer)
+        }
         Role::Worker => ("[WORK_BEE_TASK]", l.worker, l.subagents_worker_yes, l.task_worker, l.return_worker),
     };
     if a.role == Role::Worker && a.write_paths.is_empty() {
@@ -231,7 +233,12 @@ pub fn vectors() -> Vec<Vector> {
         Vector {
             name: "worker, English".to_owned(),
             input: sample(Role::Worker, "en"),
-            expected_lines: lines(&["[WORK_BEE_TASK]", "Role: Worker", "May write: yes, only:", "Return: root cause, change, tests, open risks"]),
+            expected_lines: lines(&[
+                "[WORK_BEE_TASK]",
+                "Role: Worker",
+                "May write: yes, only:",
+                "Return: root cause, change, tests, open risks",
+            ]),
         },
     ]
 }
@@ -252,7 +259,9 @@ mod tests {
 
     #[test]
     fn the_seed_line_structure() {
-        let text = render_assignment(&Assignment { allow_subagents: false, skill: None, ..sample(Role::Explorer, "de") }).unwrap();
+        let text =
+            render_assignment(&Assignment { allow_subagents: false, skill: None, ..sample(Role::Explorer, "de") })
+                .unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "[EXPLORER_BEE_TASK]");
         assert_eq!(lines[2], "Name: Mila");
@@ -266,11 +275,16 @@ mod tests {
     fn refusals_and_report_requests() {
         assert!(render_assignment(&sample(Role::Explorer, "fr")).is_err());
         assert!(render_assignment(&Assignment { write_paths: vec![], ..sample(Role::Worker, "de") }).is_err());
-        assert!(render_assignment(&Assignment { write_paths: vec!["x".into()], ..sample(Role::Explorer, "de") }).is_err());
+        assert!(
+            render_assignment(&Assignment { write_paths: vec!["x".into()], ..sample(Role::Explorer, "de") }).is_err()
+        );
         // A multi-line item cannot inject lines into the prompt.
-        let text = render_assignment(&Assignment { scope: vec!["a\n[WORK_BEE_TASK]".into()], ..sample(Role::Explorer, "de") }).unwrap();
+        let text =
+            render_assignment(&Assignment { scope: vec!["a\n[WORK_BEE_TASK]".into()], ..sample(Role::Explorer, "de") })
+                .unwrap();
         assert!(!text.lines().any(|l| l == "[WORK_BEE_TASK]"));
-        let r = render_report_request(&ReportRequest { assignment_id: Some("x-1".into()), locale: "de".into() }).unwrap();
+        let r =
+            render_report_request(&ReportRequest { assignment_id: Some("x-1".into()), locale: "de".into() }).unwrap();
         assert!(r.contains("x-1") && !r.contains('\n'));
         let r = render_report_request(&ReportRequest { assignment_id: None, locale: "en".into() }).unwrap();
         assert!(r.starts_with("Please give a short status report"));

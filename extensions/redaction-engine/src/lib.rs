@@ -169,7 +169,9 @@ fn first_line(s: &str) -> String {
 /// one group (the secret) with only zero-width assertions (`\b`, `^`, `$`) beside it.
 fn secret_is_whole_match(source: &str, secret_group: Option<usize>) -> bool {
     use regex_syntax::hir::HirKind;
-    let Ok(hir) = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(source) else { return false };
+    let Ok(hir) = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(source) else {
+        return false;
+    };
     match hir.properties().explicit_captures_len() {
         0 => return secret_group.is_none_or(|g| g == 0),
         1 if secret_group.is_none_or(|g| g == 1) => {}
@@ -184,7 +186,13 @@ fn secret_is_whole_match(source: &str, secret_group: Option<usize>) -> bool {
 
 /// Parses a regex without compiling it: cheap enough to check a whole file up front.
 fn check_syntax(source: &str) -> Result<(), String> {
-    regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(source).map(drop).map_err(|e| first_line(&e.to_string()))
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(source)
+        .map(drop)
+        .map_err(|e| first_line(&e.to_string()))
 }
 
 impl Rule {
@@ -225,7 +233,11 @@ fn allowlist_from(spec: AllowlistSpec, file: &str, rule: &str, errors: &mut Vec<
         Some("match") => Target::Match,
         Some("line") => Target::Line,
         Some(_) => {
-            errors.push(RuleError { file: file.into(), rule_id: rule.into(), message: "regexTarget must be secret, match or line".into() });
+            errors.push(RuleError {
+                file: file.into(),
+                rule_id: rule.into(),
+                message: "regexTarget must be secret, match or line".into(),
+            });
             return None;
         }
     };
@@ -233,7 +245,11 @@ fn allowlist_from(spec: AllowlistSpec, file: &str, rule: &str, errors: &mut Vec<
         None | Some("OR") => false,
         Some("AND") => true,
         Some(_) => {
-            errors.push(RuleError { file: file.into(), rule_id: rule.into(), message: "condition must be OR or AND".into() });
+            errors.push(RuleError {
+                file: file.into(),
+                rule_id: rule.into(),
+                message: "condition must be OR or AND".into(),
+            });
             return None;
         }
     };
@@ -241,7 +257,11 @@ fn allowlist_from(spec: AllowlistSpec, file: &str, rule: &str, errors: &mut Vec<
     for r in spec.regexes {
         match build_regex(&r) {
             Ok(_) => sources.push(format!("(?:{r})")),
-            Err(e) => errors.push(RuleError { file: file.into(), rule_id: rule.into(), message: format!("allowlist regex: {e}") }),
+            Err(e) => errors.push(RuleError {
+                file: file.into(),
+                rule_id: rule.into(),
+                message: format!("allowlist regex: {e}"),
+            }),
         }
     }
     // Each part compiled alone above; their alternation is what runs.
@@ -274,7 +294,8 @@ pub fn entropy(s: &str) -> f64 {
         return 0.0;
     }
     let c_log_c = |c: u32| if c > 1 { f64::from(c) * f64::from(c).log2() } else { 0.0 };
-    let sum: f64 = seen.iter().map(|&b| c_log_c(ascii[usize::from(b)])).sum::<f64>() + other.iter().map(|(_, c)| c_log_c(*c)).sum::<f64>();
+    let sum: f64 = seen.iter().map(|&b| c_log_c(ascii[usize::from(b)])).sum::<f64>()
+        + other.iter().map(|(_, c)| c_log_c(*c)).sum::<f64>();
     f64::from(n).log2() - sum / f64::from(n)
 }
 
@@ -357,7 +378,8 @@ impl Engine {
                     }
                 }
                 let index = rules.len();
-                let keywords: Vec<String> = r.keywords.iter().map(|k| k.to_ascii_lowercase()).filter(|k| !k.is_empty()).collect();
+                let keywords: Vec<String> =
+                    r.keywords.iter().map(|k| k.to_ascii_lowercase()).filter(|k| !k.is_empty()).collect();
                 if block_end.is_some() {
                     blocks.push(index);
                 } else if keywords.is_empty() {
@@ -389,7 +411,11 @@ impl Engine {
         // A rule whose regex compiles only in syntax but not in size is found here.
         for rule in &rules {
             if rule.regex().is_none() {
-                errors.push(RuleError { file: String::new(), rule_id: rule.id.clone(), message: "the regex is too large to compile".into() });
+                errors.push(RuleError {
+                    file: String::new(),
+                    rule_id: rule.id.clone(),
+                    message: "the regex is too large to compile".into(),
+                });
             }
         }
         let keywords = (!keyword_list.is_empty()).then(|| {
@@ -398,7 +424,8 @@ impl Engine {
                 .match_kind(MatchKind::Standard)
                 // A full DFA: the overlapping scan of every byte is the engine's hottest loop.
                 .kind(Some(AhoCorasickKind::DFA))
-                .build(&keyword_list).expect("keywords build")
+                .build(&keyword_list)
+                .expect("keywords build")
         });
         (Engine { rules, global, keywords, keyword_rules, always, blocks }, errors)
     }

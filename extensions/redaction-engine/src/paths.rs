@@ -19,7 +19,22 @@
 pub const PATH_MASK: &str = "/<redacted>";
 
 /// First components of system paths that are kept (`lib` matches every `lib*`).
-pub const KEPT: &[&str] = &["usr", "etc", "bin", "sbin", "opt", "proc", "sys", "dev", "run", "nix", "snap", "System", "Library", "Applications"];
+pub const KEPT: &[&str] = &[
+    "usr",
+    "etc",
+    "bin",
+    "sbin",
+    "opt",
+    "proc",
+    "sys",
+    "dev",
+    "run",
+    "nix",
+    "snap",
+    "System",
+    "Library",
+    "Applications",
+];
 
 /// Whether an absolute path is a kept system path.
 pub fn kept(path: &str) -> bool {
@@ -50,7 +65,8 @@ fn ends_path(c: char) -> bool {
 pub fn mask_paths(text: &str, known: &[String]) -> (String, u32) {
     let mut count = 0u32;
     // Known paths first, longest first, so a parent never splits a longer one.
-    let mut known: Vec<&String> = known.iter().filter(|p| p.len() >= 2 && p.starts_with('/') && p.as_str() != "/").collect();
+    let mut known: Vec<&String> =
+        known.iter().filter(|p| p.len() >= 2 && p.starts_with('/') && p.as_str() != "/").collect();
     known.sort_by_key(|p| std::cmp::Reverse(p.len()));
     let mut current = std::borrow::Cow::Borrowed(text);
     for k in known {
@@ -93,17 +109,25 @@ fn scan(text: &str) -> (String, u32) {
             i += 2;
             continue;
         }
-        if b == b'~' && !matches!(bytes.get(i + 1), None | Some(b'/') | Some(b'a'..=b'z') | Some(b'A'..=b'Z') | Some(b'_')) {
+        if b == b'~'
+            && !matches!(bytes.get(i + 1), None | Some(b'/') | Some(b'a'..=b'z') | Some(b'A'..=b'Z') | Some(b'_'))
+        {
             i += 1;
             continue;
         }
         // The extent: to the closing quote after a quote, else to the first end character.
-        let quote = prev.filter(|c| *c == '"' || *c == '\'');
+        let quote = prev.filter(|c| ['"', '\''].contains(c));
         let end = match quote {
             Some(q) => text[i..].find(|c: char| c == q || c == '\n').map_or(text.len(), |n| i + n),
-            None => text[i..].find(|c: char| ends_path(c) && !(c == ':' && b.is_ascii_alphabetic())).map_or(text.len(), |n| i + n),
+            None => text[i..]
+                .find(|c: char| ends_path(c) && !(c == ':' && b.is_ascii_alphabetic()))
+                .map_or(text.len(), |n| i + n),
         };
-        let end = if b.is_ascii_alphabetic() && quote.is_none() { text[i..].find(|c: char| c.is_whitespace() || "\"'<>|,;".contains(c)).map_or(text.len(), |n| i + n) } else { end };
+        let end = if b.is_ascii_alphabetic() && quote.is_none() {
+            text[i..].find(|c: char| c.is_whitespace() || "\"'<>|,;".contains(c)).map_or(text.len(), |n| i + n)
+        } else {
+            end
+        };
         let token = &text[i..end];
         let mask = match b {
             _ if token.starts_with(PATH_MASK) => false,
@@ -140,11 +164,20 @@ mod tests {
         assert_eq!(m("--prefix=/home/ada/.local HOME=/root"), "--prefix=/<redacted> HOME=/<redacted>");
         assert_eq!(m("PATH=/usr/local/bin:/usr/bin:/home/ada/.cargo/bin"), "PATH=/usr/local/bin:/usr/bin:/<redacted>");
         assert_eq!(m("#!/usr/bin/env python3"), "#!/usr/bin/env python3");
-        assert_eq!(m("cat /etc/nginx/nginx.conf /proc/self/status /lib64/ld.so"), "cat /etc/nginx/nginx.conf /proc/self/status /lib64/ld.so");
-        assert_eq!(m("see file:///home/ada/x.html and file:///etc/hosts"), "see file:///<redacted> and file:///etc/hosts");
+        assert_eq!(
+            m("cat /etc/nginx/nginx.conf /proc/self/status /lib64/ld.so"),
+            "cat /etc/nginx/nginx.conf /proc/self/status /lib64/ld.so"
+        );
+        assert_eq!(
+            m("see file:///home/ada/x.html and file:///etc/hosts"),
+            "see file:///<redacted> and file:///etc/hosts"
+        );
         assert_eq!(m("cd ~/proj; ls ~ada/notes"), "cd ~/<redacted>; ls ~/<redacted>");
         assert_eq!(m("\"/home/ada/My Documents/a b.txt\""), "\"/<redacted>\"");
-        assert_eq!(m("src/main.rs ./x ../y https://example.com/a/b 1/2 and/or"), "src/main.rs ./x ../y https://example.com/a/b 1/2 and/or");
+        assert_eq!(
+            m("src/main.rs ./x ../y https://example.com/a/b 1/2 and/or"),
+            "src/main.rs ./x ../y https://example.com/a/b 1/2 and/or"
+        );
         assert_eq!(m("build in /tmp/cargo-xyz and /srv/app"), "build in /<redacted> and /<redacted>");
         assert_eq!(m(r"C:\Users\ada\file.txt"), "/<redacted>");
         assert_eq!(m("socket /run/user/1000/bus"), "socket /run/user/1000/bus");

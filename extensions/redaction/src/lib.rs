@@ -32,7 +32,11 @@ fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> R {
 pub fn redact(text: &str, known_paths: &[String]) -> RedactOutput {
     with_engine(|e| {
         let out = e.redact(text, known_paths);
-        RedactOutput { text: out.text, changed: out.changed, hits: out.hits.into_iter().map(|(rule, count)| RuleHit { rule, count }).collect() }
+        RedactOutput {
+            text: out.text,
+            changed: out.changed,
+            hits: out.hits.into_iter().map(|(rule, count)| RuleHit { rule, count }).collect(),
+        }
     })
 }
 
@@ -55,7 +59,11 @@ impl RedactionExtension for DefaultRedaction {
     fn test_vectors() -> Vec<Vector> {
         vectors()
             .into_iter()
-            .map(|(name, input, expected)| Vector { name: name.to_owned(), input: input.to_owned(), expected: expected.to_owned() })
+            .map(|(name, input, expected)| Vector {
+                name: name.to_owned(),
+                input: input.to_owned(),
+                expected: expected.to_owned(),
+            })
             .collect()
     }
 }
@@ -69,23 +77,59 @@ pub fn vectors() -> Vec<(&'static str, &'static str, &'static str)> {
         ("password", "DB_PASSWORD=hunter2hunter2 next", "DB_PASSWORD=<redacted> next"),
         ("aws access key", "id AKIAIOSFODNN7ABCDEFG here", "id <redacted> here"),
         ("aws documented example key stays", "id AKIAIOSFODNN7EXAMPLE here", "id AKIAIOSFODNN7EXAMPLE here"),
-        ("aws secret", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq7LEKEY1", "aws_secret_access_key = <redacted>"),
+        (
+            "aws secret",
+            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq7LEKEY1",
+            "aws_secret_access_key = <redacted>",
+        ),
         ("github pat", "token ghp_abcdefghijklmnopqrstuvwxyz0123456789 ok", "token <redacted> ok"),
-        ("json refresh token", "{\"refresh_token\": \"rt_Zx81kQ0pL2mN7bV4cX9zA3sD6fG1hJ5kL8\"}", "{\"refresh_token\": \"<redacted>\"}"),
+        (
+            "json refresh token",
+            "{\"refresh_token\": \"rt_Zx81kQ0pL2mN7bV4cX9zA3sD6fG1hJ5kL8\"}",
+            "{\"refresh_token\": \"<redacted>\"}",
+        ),
         ("authorization header", "Authorization: Bearer abcdef0123456789", "Authorization: Bearer <redacted>"),
-        ("credentials in a URL", "git clone https://user:s3cretpass@example.com/repo.git", "git clone https://user:<redacted>@example.com/repo.git"),
-        ("curl -u", "curl -u admin:Tr0ub4dor99 https://x.example.com", "curl -u admin:<redacted> https://x.example.com"),
-        ("pem block", "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\nafter", "<redacted>\nafter"),
-        ("home path", "worktree /home/teladi/private/repo\nrelative/path stays", "worktree /<redacted>\nrelative/path stays"),
+        (
+            "credentials in a URL",
+            "git clone https://user:s3cretpass@example.com/repo.git",
+            "git clone https://user:<redacted>@example.com/repo.git",
+        ),
+        (
+            "curl -u",
+            "curl -u admin:Tr0ub4dor99 https://x.example.com",
+            "curl -u admin:<redacted> https://x.example.com",
+        ),
+        (
+            "pem block",
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\nafter",
+            "<redacted>\nafter",
+        ),
+        (
+            "home path",
+            "worktree /home/teladi/private/repo\nrelative/path stays",
+            "worktree /<redacted>\nrelative/path stays",
+        ),
         ("root and temp", "/root/x /tmp/z", "/<redacted> /<redacted>"),
         ("tilde path", "see ~/x/y", "see ~/<redacted>"),
         ("system paths stay", "cat /etc/passwd /usr/lib/libc.so", "cat /etc/passwd /usr/lib/libc.so"),
-        ("a PATH keeps its system entries", "PATH=/usr/local/bin:/usr/bin:/home/ann/bin", "PATH=/usr/local/bin:/usr/bin:/<redacted>"),
+        (
+            "a PATH keeps its system entries",
+            "PATH=/usr/local/bin:/usr/bin:/home/ann/bin",
+            "PATH=/usr/local/bin:/usr/bin:/<redacted>",
+        ),
         ("URL paths stay", "http://example.com/a/b", "http://example.com/a/b"),
-        ("git sha stays", "commit 0123456789abcdef0123456789abcdef01234567", "commit 0123456789abcdef0123456789abcdef01234567"),
+        (
+            "git sha stays",
+            "commit 0123456789abcdef0123456789abcdef01234567",
+            "commit 0123456789abcdef0123456789abcdef01234567",
+        ),
         ("uuid stays", "id 123e4567-e89b-12d3-a456-426614174000", "id 123e4567-e89b-12d3-a456-426614174000"),
         ("versions stay", "codex-cli 0.171.0 and v1.2.3", "codex-cli 0.171.0 and v1.2.3"),
-        ("placeholders stay", "OPENAI_API_KEY=<your-key> API_KEY=${API_KEY} TOKEN=changeme", "OPENAI_API_KEY=<your-key> API_KEY=${API_KEY} TOKEN=changeme"),
+        (
+            "placeholders stay",
+            "OPENAI_API_KEY=<your-key> API_KEY=${API_KEY} TOKEN=changeme",
+            "OPENAI_API_KEY=<your-key> API_KEY=${API_KEY} TOKEN=changeme",
+        ),
         ("plural names are no secrets", "max_tokens=4096", "max_tokens=4096"),
         ("stripe publishable keys are public", "pk_live_0123456789abcdefghijABCD", "pk_live_0123456789abcdefghijABCD"),
     ]

@@ -62,8 +62,16 @@ pub enum AgentState {
 }
 
 impl AgentState {
-    pub const ALL: [AgentState; 8] =
-        [AgentState::Idle, AgentState::Working, AgentState::Dialog, AgentState::Limited, AgentState::Warned, AgentState::Exited, AgentState::NotRunning, AgentState::Unknown];
+    pub const ALL: [AgentState; 8] = [
+        AgentState::Idle,
+        AgentState::Working,
+        AgentState::Dialog,
+        AgentState::Limited,
+        AgentState::Warned,
+        AgentState::Exited,
+        AgentState::NotRunning,
+        AgentState::Unknown,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -112,17 +120,16 @@ pub struct Registry {
 
 /// Whether `name` is a valid agent name (and not a selector word).
 pub fn valid_agent_name(name: &str) -> bool {
-    (1..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') && !matches!(name, "all" | "both")
+    (1..=32).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !matches!(name, "all" | "both")
 }
 
 fn valid_session_name(s: &str) -> bool {
     (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// A model or effort name: letters, digits and `._-:/`, 1–100 characters.
-pub fn valid_model_word(s: &str) -> bool {
-    (1..=100).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:/".contains(&b))
-}
+pub use crate::text::valid_model_word;
 
 fn env_path(name: &str) -> Option<PathBuf> {
     std::env::var_os(name).map(PathBuf::from).filter(|p| p.is_absolute())
@@ -164,7 +171,9 @@ fn config_path(field: &str, agent: &str, value: &str) -> Result<PathBuf, String>
 impl Registry {
     /// The agents of `config.toml`, or the seed-compatible defaults when it configures none.
     pub fn load() -> Result<Registry, String> {
-        let Some(dir) = crate::config::config_dir().map_err(|e| e.to_string())? else { return Ok(Registry::from_env()) };
+        let Some(dir) = crate::config::config_dir().map_err(|e| e.to_string())? else {
+            return Ok(Registry::from_env());
+        };
         let path = dir.join(crate::ext::config::CONFIG_FILE);
         let text = match crate::config::read_file_nofollow(&path, MAX_CONFIG_BYTES) {
             Ok(Some(bytes)) => String::from_utf8(bytes).map_err(|_| "config.toml is not UTF-8".to_owned())?,
@@ -176,7 +185,8 @@ impl Registry {
 
     /// Parses the `[agents.*]` tables of a config text.
     pub fn from_toml(text: &str) -> Result<Registry, String> {
-        let cfg: ConfigFile = toml::from_str(text).map_err(|e| format!("config.toml: {}", crate::text::keep_head_chars(e.message(), 300)))?;
+        let cfg: ConfigFile = toml::from_str(text)
+            .map_err(|e| format!("config.toml: {}", crate::text::keep_head_chars(e.message(), 300)))?;
         if cfg.agents.is_empty() {
             return Ok(Registry::from_env());
         }
@@ -186,7 +196,9 @@ impl Registry {
         let mut agents = Vec::new();
         for (name, t) in cfg.agents {
             if !valid_agent_name(&name) {
-                return Err("config.toml: agent names are 1-32 characters of a-z, 0-9 and '-', and not 'all' or 'both'".into());
+                return Err(
+                    "config.toml: agent names are 1-32 characters of a-z, 0-9 and '-', and not 'all' or 'both'".into(),
+                );
             }
             let profile = t.profile.unwrap_or(Profile::Codex);
             let home = t.home.as_deref().map(|h| config_path("home", &name, h)).transpose()?;
@@ -196,16 +208,24 @@ impl Registry {
                 (p, None) => p.provider().default_runner(home.as_deref()),
             };
             if [&t.model, &t.reasoning_effort].into_iter().flatten().any(|w| !valid_model_word(w)) {
-                return Err(format!("agents.{name}: model and reasoning_effort are words of letters, digits and ._-:/"));
+                return Err(format!(
+                    "agents.{name}: model and reasoning_effort are words of letters, digits and ._-:/"
+                ));
             }
             if t.args.len() > MAX_EXTRA_ARGS || t.args.iter().any(|a| a.len() > 1000 || a.contains('\0')) {
-                return Err(format!("agents.{name}.args: at most {MAX_EXTRA_ARGS} arguments of at most 1000 characters"));
+                return Err(format!(
+                    "agents.{name}.args: at most {MAX_EXTRA_ARGS} arguments of at most 1000 characters"
+                ));
             }
             let session = t.session.unwrap_or_else(|| format!("codex_agent_{}_mcp", name.replace('-', "_")));
             if !valid_session_name(&session) {
                 return Err(format!("agents.{name}.session: 1-64 characters of letters, digits, '_' and '-'"));
             }
-            let label = t.label.map(|l| crate::text::redact_bounded(&l, 80)).filter(|l| !l.trim().is_empty()).unwrap_or_else(|| format!("Agent {name}"));
+            let label = t
+                .label
+                .map(|l| crate::text::redact_bounded(&l, 80))
+                .filter(|l| !l.trim().is_empty())
+                .unwrap_or_else(|| format!("Agent {name}"));
             agents.push(AgentSpec {
                 name,
                 label,
@@ -237,7 +257,8 @@ impl Registry {
                 let upper = name.to_ascii_uppercase();
                 let home = env_path(&format!("CODEX_AGENT_{upper}_HOME"))
                     .or_else(|| home_dir.as_ref().map(|h| h.join(format!(".codex-agent-{name}"))));
-                let runner = env_path(&format!("CODEX_AGENT_{upper}_RUNNER")).or_else(|| home.as_ref().map(|h| h.join("codex")));
+                let runner =
+                    env_path(&format!("CODEX_AGENT_{upper}_RUNNER")).or_else(|| home.as_ref().map(|h| h.join("codex")));
                 let session = std::env::var(format!("CODEX_AGENT_{upper}_SESSION"))
                     .ok()
                     .filter(|s| valid_session_name(s))
@@ -299,7 +320,11 @@ pub fn runner_ok(path: &Path) -> bool {
     match std::fs::symlink_metadata(path) {
         Ok(m) => {
             let mode = m.permissions().mode();
-            m.file_type().is_file() && mode & 0o111 != 0 && mode & 0o6000 == 0 && mode & 0o002 == 0 && rustix::fs::access(path, rustix::fs::Access::EXEC_OK).is_ok()
+            m.file_type().is_file()
+                && mode & 0o111 != 0
+                && mode & 0o6000 == 0
+                && mode & 0o002 == 0
+                && rustix::fs::access(path, rustix::fs::Access::EXEC_OK).is_ok()
         }
         Err(_) => false,
     }
@@ -312,7 +337,12 @@ mod tests {
     #[test]
     fn names_and_selectors() {
         assert!(valid_agent_name("a") && valid_agent_name("worker-12"));
-        assert!(!valid_agent_name("") && !valid_agent_name("A") && !valid_agent_name(&"x".repeat(33)) && !valid_agent_name("all"));
+        assert!(
+            !valid_agent_name("")
+                && !valid_agent_name("A")
+                && !valid_agent_name(&"x".repeat(33))
+                && !valid_agent_name("all")
+        );
         let reg = Registry::from_env();
         assert_eq!(reg.select("all"), ["a", "b"]);
         assert_eq!(reg.select("both"), ["a", "b"]);

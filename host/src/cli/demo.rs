@@ -61,7 +61,9 @@ impl Server {
         let id = self.next_id;
         self.next_id += 1;
         let msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        writeln!(self.stdin, "{msg}").and_then(|()| self.stdin.flush()).map_err(|_| "the MCP server closed its input".to_owned())?;
+        writeln!(self.stdin, "{msg}")
+            .and_then(|()| self.stdin.flush())
+            .map_err(|_| "the MCP server closed its input".to_owned())?;
         let deadline = Instant::now() + ANSWER_TIMEOUT + extra_wait;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -81,8 +83,15 @@ impl Server {
         let content = result["structuredContent"].clone();
         // A multi-agent result with a failed entry is an error too; its entries say why.
         if result["isError"] == json!(true) {
-            let first_entry_error = content["results"].as_array().and_then(|rs| rs.iter().find_map(|r| r["message"].as_str().map(|m| format!("agent {}: {m}", r["agent"].as_str().unwrap_or("?")))));
-            return Err(format!("{tool}: {}", content["message"].as_str().map(str::to_owned).or(first_entry_error).unwrap_or_else(|| "failed".into())));
+            let first_entry_error = content["results"].as_array().and_then(|rs| {
+                rs.iter().find_map(|r| {
+                    r["message"].as_str().map(|m| format!("agent {}: {m}", r["agent"].as_str().unwrap_or("?")))
+                })
+            });
+            return Err(format!(
+                "{tool}: {}",
+                content["message"].as_str().map(str::to_owned).or(first_entry_error).unwrap_or_else(|| "failed".into())
+            ));
         }
         Ok(content)
     }
@@ -180,11 +189,18 @@ fn codex_on_path() -> Result<PathBuf, String> {
 fn codex_home(root: &Path, agent: &str) -> Result<PathBuf, String> {
     let home = root.join(format!("home-{agent}"));
     std::fs::create_dir_all(&home).map_err(|e| format!("cannot create a demo home: {}", e.kind()))?;
-    let user_home = std::env::var_os("CODEX_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".codex")));
+    let user_home = std::env::var_os("CODEX_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".codex")));
     if let Some(auth) = user_home.map(|h| h.join("auth.json")).filter(|p| p.is_file()) {
         use std::os::unix::fs::OpenOptionsExt;
         let bytes = std::fs::read(&auth).map_err(|e| format!("cannot read auth.json: {}", e.kind()))?;
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(home.join("auth.json")).map_err(|e| format!("cannot copy auth.json: {}", e.kind()))?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(home.join("auth.json"))
+            .map_err(|e| format!("cannot copy auth.json: {}", e.kind()))?;
         f.write_all(&bytes).map_err(|e| format!("cannot copy auth.json: {}", e.kind()))?;
     }
     Ok(home)
@@ -233,7 +249,8 @@ fn demo(profile: &str) -> Result<(), String> {
         std::fs::create_dir_all(root.join(sub)).map_err(|e| format!("cannot create the demo dir: {}", e.kind()))?;
     }
     let world = World { socket: root.join("tmux.sock").display().to_string(), root };
-    std::fs::write(world.root.join("config/config.toml"), agents_config(profile, &world.root)?).map_err(|e| format!("cannot write the demo config: {}", e.kind()))?;
+    std::fs::write(world.root.join("config/config.toml"), agents_config(profile, &world.root)?)
+        .map_err(|e| format!("cannot write the demo config: {}", e.kind()))?;
     let env = [
         ("CODEX_MASTER_MCP_STATE_DIR", world.root.join("state").display().to_string()),
         ("CODEX_MASTER_MCP_CONFIG_DIR", world.root.join("config").display().to_string()),
@@ -241,16 +258,26 @@ fn demo(profile: &str) -> Result<(), String> {
     ];
     let started = Instant::now();
     let mut server = Server::spawn(&exe, &env)?;
-    *cleanup.lock().unwrap_or_else(|p| p.into_inner()) = Some((server.child.id(), world.root.clone(), world.socket.clone()));
+    *cleanup.lock().unwrap_or_else(|p| p.into_inner()) =
+        Some((server.child.id(), world.root.clone(), world.socket.clone()));
     let init = server.request(
         "initialize",
         json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "codex-master-demo", "version": env!("CARGO_PKG_VERSION")}}),
         Duration::ZERO,
     )?;
-    writeln!(server.stdin, "{}", json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).map_err(|_| "server input closed")?;
+    writeln!(server.stdin, "{}", json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .map_err(|_| "server input closed")?;
     let tools = server.request("tools/list", json!({}), Duration::ZERO)?;
     say!("codex-master demo ({profile} workers) — everything below goes through the MCP server on stdio");
-    line("server", format!("{} {}, protocol {}", init["serverInfo"]["name"].as_str().unwrap_or("?"), init["serverInfo"]["version"].as_str().unwrap_or("?"), init["protocolVersion"].as_str().unwrap_or("?")));
+    line(
+        "server",
+        format!(
+            "{} {}, protocol {}",
+            init["serverInfo"]["name"].as_str().unwrap_or("?"),
+            init["serverInfo"]["version"].as_str().unwrap_or("?"),
+            init["protocolVersion"].as_str().unwrap_or("?")
+        ),
+    );
     line("tools", tools["tools"].as_array().map_or(0, Vec::len));
 
     say!("\n1. start agents a and b");
@@ -258,12 +285,25 @@ fn demo(profile: &str) -> Result<(), String> {
     let start = server.call("agent_start", json!({"agent": "both", "cwd": cwd}), Duration::ZERO)?;
     for r in start["results"].as_array().into_iter().flatten() {
         match r["status"].as_str() {
-            Some(status) => line(&format!("agent {}", r["agent"].as_str().unwrap_or("?")), format!("{status} in tmux session {}", r["session"].as_str().unwrap_or("?"))),
-            None => return Err(format!("agent {} did not start: {}", r["agent"].as_str().unwrap_or("?"), r["message"].as_str().unwrap_or("?"))),
+            Some(status) => line(
+                &format!("agent {}", r["agent"].as_str().unwrap_or("?")),
+                format!("{status} in tmux session {}", r["session"].as_str().unwrap_or("?")),
+            ),
+            None => {
+                return Err(format!(
+                    "agent {} did not start: {}",
+                    r["agent"].as_str().unwrap_or("?"),
+                    r["message"].as_str().unwrap_or("?")
+                ))
+            }
         }
     }
     // Let both TUIs draw their composer; a sign-in or trust screen ends the demo clearly.
-    server.call("agent_wait", json!({"agent": "all", "until": "idle", "mode": "all", "timeout_seconds": 30, "poll_interval_seconds": 1}), Duration::from_secs(30))?;
+    server.call(
+        "agent_wait",
+        json!({"agent": "all", "until": "idle", "mode": "all", "timeout_seconds": 30, "poll_interval_seconds": 1}),
+        Duration::from_secs(30),
+    )?;
     let ready = server.call("agent_status", json!({"agent": "all"}), Duration::ZERO)?;
     let blocked: Vec<String> = ready["results"]
         .as_array()
@@ -274,18 +314,37 @@ fn demo(profile: &str) -> Result<(), String> {
         .collect();
     if !blocked.is_empty() {
         let _ = server.call("agent_stop", json!({"agent": "both"}), Duration::ZERO);
-        return Err(format!("{} (a sign-in or trust screen? log in to Codex first); the agents were stopped", blocked.join(", ")));
+        return Err(format!(
+            "{} (a sign-in or trust screen? log in to Codex first); the agents were stopped",
+            blocked.join(", ")
+        ));
     }
 
     say!("\n2. send each a task (the receipt says whether the turn really started)");
-    let tasks = [("a", "Summarise the layout of this repository in three bullet points."), ("b", "List the test files and say which ones need tmux.")];
+    let tasks = [
+        ("a", "Summarise the layout of this repository in three bullet points."),
+        ("b", "List the test files and say which ones need tmux."),
+    ];
     for (agent, task) in tasks {
         let sent = server.call("agent_send", json!({"agent": agent, "text": task}), Duration::from_secs(10))?;
-        line(&format!("agent {agent}"), format!("typed={} submitted={} turn_started={} ({})", sent["typed"], sent["submitted"], sent["turn_started"], sent["receipt"].as_str().unwrap_or("?")));
+        line(
+            &format!("agent {agent}"),
+            format!(
+                "typed={} submitted={} turn_started={} ({})",
+                sent["typed"],
+                sent["submitted"],
+                sent["turn_started"],
+                sent["receipt"].as_str().unwrap_or("?")
+            ),
+        );
     }
 
     say!("\n3. wait for both turns to end (bounded, cancellable)");
-    let waited = server.call("agent_wait", json!({"agent": "all", "until": "idle", "mode": "all", "timeout_seconds": 120, "poll_interval_seconds": 1}), Duration::from_secs(120))?;
+    let waited = server.call(
+        "agent_wait",
+        json!({"agent": "all", "until": "idle", "mode": "all", "timeout_seconds": 120, "poll_interval_seconds": 1}),
+        Duration::from_secs(120),
+    )?;
     line("wait", format!("{} after {} s", waited["status"].as_str().unwrap_or("?"), waited["elapsed_seconds"]));
 
     say!("\n4. status (no terminal text, no paths)");
@@ -312,7 +371,10 @@ fn demo(profile: &str) -> Result<(), String> {
     say!("\n5. stop both");
     let stop = server.call("agent_stop", json!({"agent": "both"}), Duration::ZERO)?;
     for r in stop["results"].as_array().into_iter().flatten() {
-        line(&format!("agent {}", r["agent"].as_str().unwrap_or("?")), format!("{} (lease {})", r["status"].as_str().unwrap_or("?"), r["lease"]["state"].as_str().unwrap_or("?")));
+        line(
+            &format!("agent {}", r["agent"].as_str().unwrap_or("?")),
+            format!("{} (lease {})", r["status"].as_str().unwrap_or("?"), r["lease"]["state"].as_str().unwrap_or("?")),
+        );
     }
     say!("\ndone in {:.1} s", started.elapsed().as_secs_f64());
     // From here the normal drops clean up; a late signal must not race them.

@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 
 use crate::ext::config::{self, InstalledFile, Override, Settings};
 use crate::ext::types::limits;
-use crate::ext::{self, json as ej, worlds, ExtError, Extensions, Health, Kind, Slot, Source, World, KINDS};
+use crate::ext::{self, worlds, ExtError, Extensions, Health, Kind, Slot, Source, World, KINDS};
+use crate::tools::ext_json as ej;
 use crate::fsafe::Dir;
 
 /// Largest input `ext run` reads.
@@ -105,11 +106,12 @@ pub fn run(m: &ArgMatches) -> (i32, Value) {
 }
 
 fn list() -> Value {
-    let exts = crate::ext::extensions();
+    let exts = Extensions::new(Settings::load());
     let items: Vec<Value> = KINDS
         .into_iter()
         .map(|kind| {
-            let mut item = json!({"kind": kind.name(), "world": kind.world(), "source": exts.settings().source(kind).name()});
+            let mut item =
+                json!({"kind": kind.name(), "world": kind.world(), "source": exts.settings().source(kind).name()});
             match exts.status(kind) {
                 Ok((info, health)) => {
                     match health {
@@ -193,14 +195,21 @@ fn run_vectors(kind: Kind, bytes: &[u8], limits_cfg: ext::Limits) -> Result<Vect
                 unreadable.append(&mut errors);
                 unreadable
             });
-            return Ok(VectorReport { info: slot.info.clone(), total, failed, conformance: Some((conformance.len(), leaked)), rule_errors });
+            return Ok(VectorReport {
+                info: slot.info.clone(),
+                total,
+                failed,
+                conformance: Some((conformance.len(), leaked)),
+                rule_errors,
+            });
         }
         Kind::Doctor => {
             let mut slot = load::<worlds::Doctor>(bytes, limits_cfg)?;
             let vectors = slot.call(|w, s| w.test_vectors(s))?;
             total = vectors.len();
             for v in vectors {
-                let mut got: Vec<String> = slot.call(|w, s| w.evaluate(s, &v.facts))?.into_iter().filter(|c| !c.ok).map(|c| c.name).collect();
+                let mut got: Vec<String> =
+                    slot.call(|w, s| w.evaluate(s, &v.facts))?.into_iter().filter(|c| !c.ok).map(|c| c.name).collect();
                 let mut want = v.expected_failed.clone();
                 got.sort();
                 want.sort();
@@ -240,7 +249,10 @@ pub fn verify(bytes: &[u8]) -> Value {
         Err(_) => return error_json("extension_not_a_component", "the file is not a valid WebAssembly component"),
     };
     let Some(kind) = ext::detect_kind(engine, &component) else {
-        return error_json("extension_wrong_world", "the component implements none of the codex-master extension worlds");
+        return error_json(
+            "extension_wrong_world",
+            "the component implements none of the codex-master extension worlds",
+        );
     };
     match run_vectors(kind, bytes, Settings::load().limits) {
         Ok(report) => {
@@ -264,7 +276,8 @@ pub fn verify(bytes: &[u8]) -> Value {
                 v["conformance"] = json!({"total": total, "passed": total - leaked.len(), "failed": leaked.iter().take(20).collect::<Vec<_>>()});
                 if !leaked.is_empty() {
                     v["error_code"] = json!("extension_redacts_less_than_the_floor");
-                    v["message"] = json!("the component lets through secrets or paths that the host's default rules mask");
+                    v["message"] =
+                        json!("the component lets through secrets or paths that the host's default rules mask");
                 }
             }
             if let Some(errors) = rule_errors {
@@ -302,7 +315,10 @@ fn verify_rule_file(path: &str, bytes: &[u8]) -> Value {
         return error_json("rule_file_invalid", "the rule file is not UTF-8 text");
     };
     if bytes.len() > codex_master_redaction_engine::MAX_RULE_FILE_BYTES {
-        return error_json("rule_file_invalid", &format!("the rule file exceeds {} bytes", codex_master_redaction_engine::MAX_RULE_FILE_BYTES));
+        return error_json(
+            "rule_file_invalid",
+            &format!("the rule file exceeds {} bytes", codex_master_redaction_engine::MAX_RULE_FILE_BYTES),
+        );
     }
     let (engine, errors) = codex_master_redaction_engine::Engine::load(&[(name.as_str(), text)]);
     let errors: Vec<ext::types::redaction::RuleError> = errors.into_iter().map(Into::into).collect();
@@ -345,15 +361,18 @@ fn verify_configured_rules() -> Value {
 }
 
 fn config_dir_private() -> Result<(PathBuf, Dir), Value> {
-    let path = config::config_dir().ok_or_else(|| error_json("config_dir_unavailable", "no config directory: set XDG_CONFIG_HOME or HOME"))?;
+    let path = config::config_dir()
+        .ok_or_else(|| error_json("config_dir_unavailable", "no config directory: set XDG_CONFIG_HOME or HOME"))?;
     let dir = Dir::walk_private(&path).map_err(|e| error_json("config_dir_unusable", &e.to_string()))?;
     Ok((path, dir))
 }
 
 fn write_installed(dir: &Dir, table: &InstalledFile) -> Result<(), Value> {
-    let text = toml::to_string(table).map_err(|_| error_json("config_write_failed", "extensions.toml could not be written"))?;
+    let text = toml::to_string(table)
+        .map_err(|_| error_json("config_write_failed", "extensions.toml could not be written"))?;
     let header = "# Written by `codex-master-mcp ext install/remove`. Overrides here are pinned by sha256.\n";
-    dir.replace_atomic(config::INSTALLED_FILE, format!("{header}{text}").as_bytes()).map_err(|e| error_json("config_write_failed", &e.to_string()))
+    dir.replace_atomic(config::INSTALLED_FILE, format!("{header}{text}").as_bytes())
+        .map_err(|e| error_json("config_write_failed", &e.to_string()))
 }
 
 fn install(kind: Kind, path: &str) -> Result<Value, Value> {
@@ -369,15 +388,22 @@ fn install(kind: Kind, path: &str) -> Result<Value, Value> {
         return Err(v);
     }
     if verdict["kind"] != json!(kind.name()) {
-        return Err(error_json("extension_wrong_world", &format!("the component is a {} extension, not {kind}", verdict["kind"].as_str().unwrap_or("?"))));
+        return Err(error_json(
+            "extension_wrong_world",
+            &format!("the component is a {} extension, not {kind}", verdict["kind"].as_str().unwrap_or("?")),
+        ));
     }
     let (_, dir) = config_dir_private()?;
-    let ext_dir = dir.subdir_private(config::INSTALLED_DIR).map_err(|e| error_json("config_dir_unusable", &e.to_string()))?;
+    let ext_dir =
+        dir.subdir_private(config::INSTALLED_DIR).map_err(|e| error_json("config_dir_unusable", &e.to_string()))?;
     let file = format!("{}.wasm", kind.name());
     ext_dir.replace_atomic(&file, &bytes).map_err(|e| error_json("config_write_failed", &e.to_string()))?;
     let mut table = Settings::load();
     let sha256 = crate::ext::cache::sha256_hex(&bytes);
-    table.installed.set(kind, Some(Override { path: format!("{}/{file}", config::INSTALLED_DIR), sha256: sha256.clone(), rules: Vec::new() }));
+    table.installed.set(
+        kind,
+        Some(Override { path: format!("{}/{file}", config::INSTALLED_DIR), sha256: sha256.clone(), rules: Vec::new() }),
+    );
     write_installed(&dir, &InstalledFile { extensions: table.installed })?;
     Ok(json!({
         "ok": true,
@@ -409,7 +435,10 @@ fn read_input(file: Option<&String>) -> Result<Vec<u8>, Value> {
             .ok_or_else(|| error_json("input_unreadable", "the input file does not exist")),
         None => {
             let mut buf = Vec::new();
-            std::io::stdin().take(MAX_RUN_INPUT + 1).read_to_end(&mut buf).map_err(|_| error_json("input_unreadable", "stdin could not be read"))?;
+            std::io::stdin()
+                .take(MAX_RUN_INPUT + 1)
+                .read_to_end(&mut buf)
+                .map_err(|_| error_json("input_unreadable", "stdin could not be read"))?;
             if buf.len() as u64 > MAX_RUN_INPUT {
                 return Err(error_json("input_too_large", "the input exceeds 16 MiB"));
             }
@@ -419,7 +448,7 @@ fn read_input(file: Option<&String>) -> Result<Vec<u8>, Value> {
 }
 
 fn run_kind(kind: Kind, input: &[u8], lines: bool) -> (bool, Value) {
-    let exts: &Extensions = crate::ext::extensions();
+    let exts = Extensions::new(Settings::load());
     let text = String::from_utf8_lossy(input).into_owned();
     match kind {
         Kind::Limits => {
@@ -493,7 +522,10 @@ fn run_kind(kind: Kind, input: &[u8], lines: bool) -> (bool, Value) {
                 Err(e) => return (false, error_json("input_invalid", &e)),
             };
             match exts.evaluate(&facts) {
-                Ok(checks) => (true, json!({"ok": checks.iter().all(|c| c.ok), "checks": checks.iter().map(ej::check).collect::<Vec<_>>()})),
+                Ok(checks) => (
+                    true,
+                    json!({"ok": checks.iter().all(|c| c.ok), "checks": checks.iter().map(ej::check).collect::<Vec<_>>()}),
+                ),
                 Err(e) => (false, ext_error(&e)),
             }
         }

@@ -15,7 +15,7 @@ pub mod demo;
 pub mod ext;
 
 use crate::agents::Registry;
-use crate::mcp::schema::{CliForm, Param, Ty};
+use crate::tools::schema::{CliForm, Param, Ty};
 use crate::tools::{result_failed, Catalogue, Ctx, ToolDef};
 
 pub const EXIT_OK: i32 = 0;
@@ -138,15 +138,21 @@ fn usage_error(e: &clap::Error) -> String {
     // Our own argument's display name (`--confirm-seconds <confirm_seconds>`), never a value.
     let ours = || match e.get(ContextKind::InvalidArg) {
         Some(ContextValue::String(s)) => crate::text::keep_head_chars(&crate::text::safe_error_text(s), 80),
-        Some(ContextValue::Strings(v)) => crate::text::keep_head_chars(&crate::text::safe_error_text(&v.join(", ")), 200),
+        Some(ContextValue::Strings(v)) => {
+            crate::text::keep_head_chars(&crate::text::safe_error_text(&v.join(", ")), 200)
+        }
         _ => "an argument".to_owned(),
     };
     match e.kind() {
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => format!("invalid value for {}", ours()),
         ErrorKind::MissingRequiredArgument => format!("missing required argument: {}", ours()),
-        ErrorKind::UnknownArgument => "unknown option or extra argument (a text that starts with '-' goes after '--')".to_owned(),
+        ErrorKind::UnknownArgument => {
+            "unknown option or extra argument (a text that starts with '-' goes after '--')".to_owned()
+        }
         ErrorKind::InvalidSubcommand => "unknown command".to_owned(),
-        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => "a command is required".to_owned(),
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            "a command is required".to_owned()
+        }
         ErrorKind::TooManyValues | ErrorKind::WrongNumberOfValues => format!("wrong number of values for {}", ours()),
         ErrorKind::ArgumentConflict => "conflicting arguments".to_owned(),
         ErrorKind::InvalidUtf8 => "arguments must be UTF-8".to_owned(),
@@ -158,10 +164,11 @@ fn usage_error(e: &clap::Error) -> String {
 pub fn run(argv: Vec<OsString>) -> i32 {
     // A broken config.toml must not take `--help`, `--version` or `ext` down with it: the
     // command line is built from the default agents then, and only what needs the agents fails.
-    let (registry, config_error) = match crate::config::check_locations().map_err(|e| e.to_string()).and_then(|()| Registry::load()) {
-        Ok(r) => (r, None),
-        Err(e) => (Registry::from_env(), Some(crate::text::safe_error_text(&e))),
-    };
+    let (registry, config_error) =
+        match crate::config::check_locations().map_err(|e| e.to_string()).and_then(|()| Registry::load()) {
+            Ok(r) => (r, None),
+            Err(e) => (Registry::from_env(), Some(crate::text::safe_error_text(&e))),
+        };
     let catalogue = Catalogue::new(&registry);
     let matches = match command(&catalogue).try_get_matches_from(argv) {
         Ok(m) => m,
@@ -179,7 +186,10 @@ pub fn run(argv: Vec<OsString>) -> i32 {
     };
     // The server keeps serving and reports the problem on every call (a server that exits at
     // start leaves an MCP client without a word); the CLI says it at once.
-    let needs_agents = !matches!(matches.subcommand(), None | Some(("serve" | "ext" | "tools" | "raw-log-writer" | "scripted-agent" | "demo", _)));
+    let needs_agents = !matches!(
+        matches.subcommand(),
+        None | Some(("serve" | "ext" | "tools" | "raw-log-writer" | "scripted-agent" | "demo", _))
+    );
     if let (Some(e), true) = (&config_error, needs_agents) {
         eprintln!("codex-master-mcp: {e}");
         print_json(&crate::tools::ToolError::new("config_invalid", e).to_json());
@@ -187,7 +197,11 @@ pub fn run(argv: Vec<OsString>) -> i32 {
     }
     // The server wants worker threads for concurrent tool calls; one CLI call needs none.
     let serving = matches!(matches.subcommand(), None | Some(("serve", _)));
-    let mut builder = if serving { tokio::runtime::Builder::new_multi_thread() } else { tokio::runtime::Builder::new_current_thread() };
+    let mut builder = if serving {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
     if serving {
         // Few threads whatever the load: two workers, and a bounded pool for file and lock work
         // (tool calls queue for it instead of growing the process).
@@ -223,16 +237,21 @@ pub fn run(argv: Vec<OsString>) -> i32 {
         Some((name, sub)) => {
             let Some(tool) = catalogue.find_cli(name) else { return EXIT_USAGE };
             let args = arguments(tool, sub);
-            let ctx = Arc::new(Ctx::new(cli_client_id(), registry.clone()));
+            let extensions = Arc::new(crate::ext::Extensions::new(crate::ext::config::Settings::load()));
+            let ctx = Arc::new(Ctx::new(cli_client_id(), registry.clone(), extensions));
             let result = runtime.block_on(catalogue.call(ctx, tool, Some(&args)));
             let failed = result_failed(&result);
             let quiet = args.get("quiet") == Some(&Value::Bool(true));
             match result {
-                Ok(v) if !(quiet && !failed) => print_json(&v),
+                Ok(v) if !quiet || failed => print_json(&v),
                 Ok(_) => {}
                 Err(e) => print_json(&e.to_json()),
             }
-            if failed { EXIT_FAILED } else { EXIT_OK }
+            if failed {
+                EXIT_FAILED
+            } else {
+                EXIT_OK
+            }
         }
     }
 }
@@ -246,9 +265,9 @@ fn raw_log_writer(m: &ArgMatches) -> i32 {
     }
     let root = std::path::PathBuf::from(m.get_one::<String>("state-dir").map_or("", String::as_str));
     let name = m.get_one::<String>("name").map_or("", String::as_str);
-    let result = crate::state::State::open_at(&root)
-        .map_err(|e| e.to_string())
-        .and_then(|state| crate::state::rawlog::write_from(&state, name, max, std::io::stdin().lock()).map_err(|e| e.to_string()));
+    let result = crate::state::State::open_at(&root).map_err(|e| e.to_string()).and_then(|state| {
+        crate::state::rawlog::write_from(&state, name, max, std::io::stdin().lock()).map_err(|e| e.to_string())
+    });
     match result {
         Ok(()) => EXIT_OK,
         Err(e) => {

@@ -136,7 +136,14 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { dir: None, user: ExtensionsTable::default(), installed: ExtensionsTable::default(), limits: Limits::default(), locale: "de".into(), error: None }
+        Settings {
+            dir: None,
+            user: ExtensionsTable::default(),
+            installed: ExtensionsTable::default(),
+            limits: Limits::default(),
+            locale: "de".into(),
+            error: None,
+        }
     }
 }
 
@@ -145,7 +152,9 @@ impl Settings {
         let mut s = Settings { dir: config_dir(), ..Settings::default() };
         let Some(dir) = s.dir.clone() else { return s };
         match read_file_nofollow(&dir.join(CONFIG_FILE), MAX_CONFIG_BYTES) {
-            Ok(Some(bytes)) => match std::str::from_utf8(&bytes).ok().and_then(|t| toml::from_str::<ConfigFile>(t).map_err(|e| tracing::warn!("config.toml: {}", e.message())).ok()) {
+            Ok(Some(bytes)) => match std::str::from_utf8(&bytes).ok().and_then(|t| {
+                toml::from_str::<ConfigFile>(t).map_err(|e| tracing::warn!("config.toml: {}", e.message())).ok()
+            }) {
                 Some(cfg) => {
                     s.user = cfg.extensions;
                     if let Some(l) = cfg.prompts.locale {
@@ -158,10 +167,12 @@ impl Settings {
             Err(e) => s.error = Some(format!("config.toml could not be read: {e}")),
         }
         match read_file_nofollow(&dir.join(INSTALLED_FILE), MAX_CONFIG_BYTES) {
-            Ok(Some(bytes)) => match std::str::from_utf8(&bytes).ok().and_then(|t| toml::from_str::<InstalledFile>(t).ok()) {
-                Some(f) => s.installed = f.extensions,
-                None => s.error = Some("extensions.toml is not valid".into()),
-            },
+            Ok(Some(bytes)) => {
+                match std::str::from_utf8(&bytes).ok().and_then(|t| toml::from_str::<InstalledFile>(t).ok()) {
+                    Some(f) => s.installed = f.extensions,
+                    None => s.error = Some("extensions.toml is not valid".into()),
+                }
+            }
             Ok(None) => {}
             Err(e) => s.error = Some(format!("extensions.toml could not be read: {e}")),
         }
@@ -194,7 +205,9 @@ impl Settings {
             Source::Installed => self.installed.get(kind),
             _ => None,
         };
-        let Some(over) = over.filter(|o| o.has_component()) else { return Ok((kind.embedded().to_vec(), Source::Embedded)) };
+        let Some(over) = over.filter(|o| o.has_component()) else {
+            return Ok((kind.embedded().to_vec(), Source::Embedded));
+        };
         if over.sha256.trim().is_empty() {
             return Err(ExtError::Config(format!("the {kind} extension needs a sha256 pin next to its path")));
         }
@@ -218,7 +231,11 @@ impl Settings {
         let names = self.user.redaction.as_ref().map(|o| o.rules.clone()).unwrap_or_default();
         for name in names.iter().take(MAX_RULE_FILES) {
             let shown = rule_file_name(Path::new(name));
-            let error = |message: String| super::types::redaction::RuleError { file: shown.clone(), rule_id: String::new(), message };
+            let error = |message: String| super::types::redaction::RuleError {
+                file: shown.clone(),
+                rule_id: String::new(),
+                message,
+            };
             let path = match (&self.dir, Path::new(name).is_absolute()) {
                 (_, true) => PathBuf::from(name),
                 (Some(dir), false) => dir.join(name),
@@ -237,7 +254,11 @@ impl Settings {
             }
         }
         if names.len() > MAX_RULE_FILES {
-            errors.push(super::types::redaction::RuleError { file: String::new(), rule_id: String::new(), message: format!("at most {MAX_RULE_FILES} rule files are read") });
+            errors.push(super::types::redaction::RuleError {
+                file: String::new(),
+                rule_id: String::new(),
+                message: format!("at most {MAX_RULE_FILES} rule files are read"),
+            });
         }
         (files, errors)
     }

@@ -76,7 +76,8 @@ pub fn new_store(engine: &Engine, ext_name: &str, memory_bytes: usize) -> Store<
         .memories(4)
         .trap_on_grow_failure(true)
         .build();
-    let mut store = Store::new(engine, StoreState { limits, ext_name: ext_name.to_owned(), log_budget: LOG_BUDGET_PER_CALL });
+    let mut store =
+        Store::new(engine, StoreState { limits, ext_name: ext_name.to_owned(), log_budget: LOG_BUDGET_PER_CALL });
     store.limiter(|s| &mut s.limits);
     store.epoch_deadline_trap();
     store

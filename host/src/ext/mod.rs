@@ -19,12 +19,11 @@
 pub mod cache;
 pub mod config;
 pub mod engine;
-pub mod json;
 pub mod types;
 pub mod wit;
 pub mod worlds;
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::Component;
@@ -221,7 +220,9 @@ pub struct Slot<W: World> {
 pub enum Health {
     Ok,
     /// Disabled after repeated failures; retried once the back-off has passed.
-    Disabled { retry_in: Duration },
+    Disabled {
+        retry_in: Duration,
+    },
 }
 
 /// Refuses any import other than the world's own: the log interface and the type-only
@@ -229,7 +230,10 @@ pub enum Health {
 fn check_imports(engine: &Engine, component: &Component, kind: Kind) -> Result<(), ExtError> {
     let own_types = format!("codex-master:{}/types@", kind.name());
     for (name, _) in component.component_type().imports(engine) {
-        let own = name.strip_prefix(own_types.as_str()).and_then(wit::Version::parse).is_some_and(|v| worlds::supported(kind, v));
+        let own = name
+            .strip_prefix(own_types.as_str())
+            .and_then(wit::Version::parse)
+            .is_some_and(|v| worlds::supported(kind, v));
         if name != wit::LOG_IMPORT && name != wit::COMMON_TYPES_IMPORT && !own {
             return Err(ExtError::ForbiddenImport { kind, import: crate::text::keep_head_chars(name, 120) });
         }
@@ -250,11 +254,13 @@ impl<W: World> Slot<W> {
         let kind = W::KIND;
         let engine = engine::engine().map_err(|e| ExtError::Load(kind, e))?.clone();
         let sha256 = cache::sha256_hex(bytes);
-        let (component, origin) = cache::load(&engine, cache_dir, bytes, &sha256).map_err(|e| ExtError::Load(kind, short_error(&e)))?;
+        let (component, origin) =
+            cache::load(&engine, cache_dir, bytes, &sha256).map_err(|e| ExtError::Load(kind, short_error(&e)))?;
         if detect_kind(&engine, &component) != Some(kind) {
             return Err(ExtError::WrongWorld(kind, kind.marker_export()));
         }
-        let version = worlds::component_version(&engine, &component, kind).ok_or(ExtError::WrongWorld(kind, kind.marker_export()))?;
+        let version = worlds::component_version(&engine, &component, kind)
+            .ok_or(ExtError::WrongWorld(kind, kind.marker_export()))?;
         if !worlds::supported(kind, version) {
             return Err(ExtError::Version(kind, version.to_string()));
         }
@@ -273,7 +279,17 @@ impl<W: World> Slot<W> {
             sha256,
             from_cache: origin == cache::Origin::Cache,
         };
-        let mut slot = Slot { engine, pre, live: None, failures: 0, disabled_until: None, backoff: FIRST_BACKOFF, first_backoff: FIRST_BACKOFF, limits, info };
+        let mut slot = Slot {
+            engine,
+            pre,
+            live: None,
+            failures: 0,
+            disabled_until: None,
+            backoff: FIRST_BACKOFF,
+            first_backoff: FIRST_BACKOFF,
+            limits,
+            info,
+        };
         let described = slot.call(|w: &W, store| w.describe(store))?;
         slot.succeeded();
         let api = wit::Version::parse(&described.api_version);
@@ -309,7 +325,10 @@ impl<W: World> Slot<W> {
     /// Runs one call in the sandbox. A failure throws the instance away. A call only counts as
     /// a success once its output passed its checks: the caller says so with [`Slot::succeeded`]
     /// or [`Slot::reject_output`].
-    pub fn call<R>(&mut self, f: impl FnOnce(&W, &mut Store<StoreState>) -> wasmtime::Result<R>) -> Result<R, ExtError> {
+    pub fn call<R>(
+        &mut self,
+        f: impl FnOnce(&W, &mut Store<StoreState>) -> wasmtime::Result<R>,
+    ) -> Result<R, ExtError> {
         let kind = W::KIND;
         if let Some(until) = self.disabled_until {
             if Instant::now() < until {
@@ -385,25 +404,26 @@ pub struct Extensions {
     prompts: Cell<worlds::Prompts>,
 }
 
-/// The process-wide extensions.
-pub fn extensions() -> &'static Extensions {
-    static EXT: OnceLock<Extensions> = OnceLock::new();
-    EXT.get_or_init(|| Extensions::new(config::Settings::load()))
-}
-
 /// The cache dir in the private state tree (none when the state tree is unusable).
 fn cache_dir() -> Option<Dir> {
     let state = crate::state::State::open().ok()?;
     state.root.subdir_private("ext-cache").ok()
 }
 
-fn with_slot<W: World, R>(cell: &Cell<W>, settings: &config::Settings, f: impl FnOnce(&mut Slot<W>) -> Result<R, ExtError>) -> Result<R, ExtError> {
+fn with_slot<W: World, R>(
+    cell: &Cell<W>,
+    settings: &config::Settings,
+    f: impl FnOnce(&mut Slot<W>) -> Result<R, ExtError>,
+) -> Result<R, ExtError> {
     let mut guard = cell.lock().unwrap_or_else(|p| p.into_inner());
     if guard.is_none() {
-        let loaded = settings.component(W::KIND).and_then(|(bytes, source)| Slot::<W>::load(&bytes, source, cache_dir().as_ref(), settings.limits)).map(|mut slot| {
-            slot.apply_settings(settings);
-            slot
-        });
+        let loaded = settings
+            .component(W::KIND)
+            .and_then(|(bytes, source)| Slot::<W>::load(&bytes, source, cache_dir().as_ref(), settings.limits))
+            .map(|mut slot| {
+                slot.apply_settings(settings);
+                slot
+            });
         if let Err(e) = &loaded {
             tracing::warn!(extension = %W::KIND, error = %e, "extension unavailable");
         }
@@ -433,7 +453,13 @@ use types::{doctor, limits, prompts, redaction};
 
 impl Extensions {
     pub fn new(settings: config::Settings) -> Extensions {
-        Extensions { settings, limits: Mutex::new(None), redaction: Mutex::new(None), doctor: Mutex::new(None), prompts: Mutex::new(None) }
+        Extensions {
+            settings,
+            limits: Mutex::new(None),
+            redaction: Mutex::new(None),
+            doctor: Mutex::new(None),
+            prompts: Mutex::new(None),
+        }
     }
 
     pub fn settings(&self) -> &config::Settings {
@@ -445,7 +471,8 @@ impl Extensions {
         with_slot(&self.limits, &self.settings, |slot| {
             let out = slot.call(|w, s| w.classify(s, input))?;
             let too_long = |o: &Option<String>| o.as_ref().is_some_and(|m| m.chars().count() > bounds::MAX_MODEL_CHARS);
-            if out.rule.chars().count() > bounds::MAX_RULE_CHARS || too_long(&out.model) || too_long(&out.model_bucket) {
+            if out.rule.chars().count() > bounds::MAX_RULE_CHARS || too_long(&out.model) || too_long(&out.model_bucket)
+            {
                 return Err(slot.reject_output());
             }
             slot.succeeded();
@@ -466,10 +493,15 @@ impl Extensions {
     }
 
     /// Redacts each line on its own.
-    pub fn redact_lines(&self, lines: &[String], known_paths: &[String]) -> Result<Vec<redaction::RedactOutput>, ExtError> {
+    pub fn redact_lines(
+        &self,
+        lines: &[String],
+        known_paths: &[String],
+    ) -> Result<Vec<redaction::RedactOutput>, ExtError> {
         with_slot(&self.redaction, &self.settings, |slot| {
             let out = slot.call(|w, s| w.redact_lines(s, lines, known_paths))?;
-            let ok = out.len() == lines.len() && out.iter().zip(lines).all(|(o, l)| bounds::redaction_ok(l.len(), o.text.len()));
+            let ok = out.len() == lines.len()
+                && out.iter().zip(lines).all(|(o, l)| bounds::redaction_ok(l.len(), o.text.len()));
             if !ok {
                 return Err(slot.reject_output());
             }
@@ -482,7 +514,9 @@ impl Extensions {
     pub fn evaluate(&self, facts: &[doctor::Fact]) -> Result<Vec<doctor::Check>, ExtError> {
         with_slot(&self.doctor, &self.settings, |slot| {
             let out = slot.call(|w, s| w.evaluate(s, facts))?;
-            if out.len() > bounds::MAX_CHECKS || out.iter().any(|c| c.message.chars().count() > bounds::MAX_CHECK_MESSAGE_CHARS) {
+            if out.len() > bounds::MAX_CHECKS
+                || out.iter().any(|c| c.message.chars().count() > bounds::MAX_CHECK_MESSAGE_CHARS)
+            {
                 return Err(slot.reject_output());
             }
             slot.succeeded();

@@ -158,7 +158,8 @@ pub mod limits {
     impl From<v1_0::limits::ClassifyOutput> for ClassifyOutput {
         fn from(o: v1_0::limits::ClassifyOutput) -> Self {
             let tui: TuiState = o.tui.into();
-            let dialog = if matches!(tui, TuiState::Dialog | TuiState::Popup) { DialogKind::Other } else { DialogKind::None };
+            let dialog =
+                if matches!(tui, TuiState::Dialog | TuiState::Popup) { DialogKind::Other } else { DialogKind::None };
             ClassifyOutput {
                 severity: o.severity.into(),
                 kind: o.kind.into(),
@@ -238,7 +239,11 @@ pub mod redaction {
         ($m:ident) => {
             impl From<$m::redaction::RedactOutput> for RedactOutput {
                 fn from(o: $m::redaction::RedactOutput) -> Self {
-                    RedactOutput { text: o.text, changed: o.changed, hits: o.hits.into_iter().map(|h| RuleHit { rule: h.rule, count: h.count }).collect() }
+                    RedactOutput {
+                        text: o.text,
+                        changed: o.changed,
+                        hits: o.hits.into_iter().map(|h| RuleHit { rule: h.rule, count: h.count }).collect(),
+                    }
                 }
             }
 
@@ -361,7 +366,11 @@ pub mod doctor {
 
     impl From<v1_0::doctor::Vector> for Vector {
         fn from(v: v1_0::doctor::Vector) -> Self {
-            Vector { name: v.name, facts: v.facts.into_iter().map(Fact::from).collect(), expected_failed: v.expected_failed }
+            Vector {
+                name: v.name,
+                facts: v.facts.into_iter().map(Fact::from).collect(),
+                expected_failed: v.expected_failed,
+            }
         }
     }
 }

@@ -46,7 +46,10 @@ fn in_range(ranges: &[(Version, Version)], v: Version) -> Option<usize> {
 /// The version a component was built against, from its own `types` import.
 pub fn component_version(engine: &Engine, component: &Component, kind: Kind) -> Option<Version> {
     let prefix = format!("codex-master:{}/types@", kind.name());
-    component.component_type().imports(engine).find_map(|(name, _)| name.strip_prefix(prefix.as_str()).and_then(Version::parse))
+    component
+        .component_type()
+        .imports(engine)
+        .find_map(|(name, _)| name.strip_prefix(prefix.as_str()).and_then(Version::parse))
 }
 
 /// Whether the host binds `version` of `kind`.
@@ -76,12 +79,23 @@ pub enum LimitsPre {
 impl World for Limits {
     type Pre = LimitsPre;
     const KIND: Kind = Kind::Limits;
-    const VERSIONS: &'static [(Version, Version)] = &[(v1_0::MIN_VERSION, v1_0::MAX_VERSION), (v1_1::MIN_VERSION, v1_1::MAX_VERSION)];
+    const VERSIONS: &'static [(Version, Version)] =
+        &[(v1_0::MIN_VERSION, v1_0::MAX_VERSION), (v1_1::MIN_VERSION, v1_1::MAX_VERSION)];
 
     fn pre(engine: &Engine, component: &Component, version: Version) -> wasmtime::Result<LimitsPre> {
         Ok(match in_range(Self::VERSIONS, version) {
-            Some(0) => LimitsPre::V1_0(pre_with!(engine, component, v1_0::limits::Classifier, v1_0::limits::ClassifierPre<StoreState>)),
-            _ => LimitsPre::V1_1(pre_with!(engine, component, v1_1::limits::Classifier, v1_1::limits::ClassifierPre<StoreState>)),
+            Some(0) => LimitsPre::V1_0(pre_with!(
+                engine,
+                component,
+                v1_0::limits::Classifier,
+                v1_0::limits::ClassifierPre<StoreState>
+            )),
+            _ => LimitsPre::V1_1(pre_with!(
+                engine,
+                component,
+                v1_1::limits::Classifier,
+                v1_1::limits::ClassifierPre<StoreState>
+            )),
         })
     }
 
@@ -101,7 +115,11 @@ impl World for Limits {
 }
 
 impl Limits {
-    pub fn classify(&self, store: &mut Store<StoreState>, input: &types::limits::ClassifyInput) -> wasmtime::Result<types::limits::ClassifyOutput> {
+    pub fn classify(
+        &self,
+        store: &mut Store<StoreState>,
+        input: &types::limits::ClassifyInput,
+    ) -> wasmtime::Result<types::limits::ClassifyOutput> {
         Ok(match self {
             Limits::V1_0(w) => w.call_classify(store, &input.into())?.into(),
             Limits::V1_1(w) => w.call_classify(store, &input.into())?.into(),
@@ -171,12 +189,23 @@ enum RedactionBinding {
 impl World for Redaction {
     type Pre = RedactionPre;
     const KIND: Kind = Kind::Redaction;
-    const VERSIONS: &'static [(Version, Version)] = &[(v1_0::MIN_VERSION, v1_0::MAX_VERSION), (v1_1::MIN_VERSION, v1_1::MAX_VERSION)];
+    const VERSIONS: &'static [(Version, Version)] =
+        &[(v1_0::MIN_VERSION, v1_0::MAX_VERSION), (v1_1::MIN_VERSION, v1_1::MAX_VERSION)];
 
     fn pre(engine: &Engine, component: &Component, version: Version) -> wasmtime::Result<RedactionPre> {
         let binding = match in_range(Self::VERSIONS, version) {
-            Some(0) => RedactionBinding::V1_0(pre_with!(engine, component, v1_0::redaction::Redactor, v1_0::redaction::RedactorPre<StoreState>)),
-            _ => RedactionBinding::V1_1(pre_with!(engine, component, v1_1::redaction::Redactor, v1_1::redaction::RedactorPre<StoreState>)),
+            Some(0) => RedactionBinding::V1_0(pre_with!(
+                engine,
+                component,
+                v1_0::redaction::Redactor,
+                v1_0::redaction::RedactorPre<StoreState>
+            )),
+            _ => RedactionBinding::V1_1(pre_with!(
+                engine,
+                component,
+                v1_1::redaction::Redactor,
+                v1_1::redaction::RedactorPre<StoreState>
+            )),
         };
         Ok(RedactionPre { binding, rules: Default::default() })
     }
@@ -190,7 +219,10 @@ impl World for Redaction {
                 let files: Vec<v1_1::redaction::RuleFile> = pre.rules.iter().map(Into::into).collect();
                 let errors = w.call_configure(&mut *store, &files)?;
                 if !errors.is_empty() {
-                    tracing::warn!(count = errors.len(), "team redaction rules that could not be used (ext verify names them)");
+                    tracing::warn!(
+                        count = errors.len(),
+                        "team redaction rules that could not be used (ext verify names them)"
+                    );
                 }
                 Redaction::V1_1(w)
             }
@@ -214,14 +246,34 @@ impl World for Redaction {
 }
 
 impl Redaction {
-    pub fn redact(&self, store: &mut Store<StoreState>, text: &str, known_paths: &[String]) -> wasmtime::Result<types::redaction::RedactOutput> {
+    pub fn redact(
+        &self,
+        store: &mut Store<StoreState>,
+        text: &str,
+        known_paths: &[String],
+    ) -> wasmtime::Result<types::redaction::RedactOutput> {
         Ok(match self {
-            Redaction::V1_0(w) => w.call_redact(store, &v1_0::redaction::RedactInput { text: text.to_owned(), known_paths: known_paths.to_vec() })?.into(),
-            Redaction::V1_1(w) => w.call_redact(store, &v1_1::redaction::RedactInput { text: text.to_owned(), known_paths: known_paths.to_vec() })?.into(),
+            Redaction::V1_0(w) => w
+                .call_redact(
+                    store,
+                    &v1_0::redaction::RedactInput { text: text.to_owned(), known_paths: known_paths.to_vec() },
+                )?
+                .into(),
+            Redaction::V1_1(w) => w
+                .call_redact(
+                    store,
+                    &v1_1::redaction::RedactInput { text: text.to_owned(), known_paths: known_paths.to_vec() },
+                )?
+                .into(),
         })
     }
 
-    pub fn redact_lines(&self, store: &mut Store<StoreState>, lines: &[String], known_paths: &[String]) -> wasmtime::Result<Vec<types::redaction::RedactOutput>> {
+    pub fn redact_lines(
+        &self,
+        store: &mut Store<StoreState>,
+        lines: &[String],
+        known_paths: &[String],
+    ) -> wasmtime::Result<Vec<types::redaction::RedactOutput>> {
         Ok(match self {
             Redaction::V1_0(w) => w.call_redact_lines(store, lines, known_paths)?.into_iter().map(Into::into).collect(),
             Redaction::V1_1(w) => w.call_redact_lines(store, lines, known_paths)?.into_iter().map(Into::into).collect(),
@@ -230,7 +282,11 @@ impl Redaction {
 
     /// Checks rule files on this instance (1.1.0): the rules that could not be used. A 1.0.0
     /// component takes no rules at all.
-    pub fn check_rules(&self, store: &mut Store<StoreState>, files: &[types::redaction::RuleFile]) -> wasmtime::Result<Option<Vec<types::redaction::RuleError>>> {
+    pub fn check_rules(
+        &self,
+        store: &mut Store<StoreState>,
+        files: &[types::redaction::RuleFile],
+    ) -> wasmtime::Result<Option<Vec<types::redaction::RuleError>>> {
         Ok(match self {
             Redaction::V1_0(_) => None,
             Redaction::V1_1(w) => {
@@ -249,7 +305,11 @@ impl Redaction {
 }
 
 impl Doctor {
-    pub fn evaluate(&self, store: &mut Store<StoreState>, facts: &[types::doctor::Fact]) -> wasmtime::Result<Vec<types::doctor::Check>> {
+    pub fn evaluate(
+        &self,
+        store: &mut Store<StoreState>,
+        facts: &[types::doctor::Fact],
+    ) -> wasmtime::Result<Vec<types::doctor::Check>> {
         let facts: Vec<v1_0::doctor::Fact> = facts.iter().map(Into::into).collect();
         Ok(self.0.call_evaluate(store, &facts)?.into_iter().map(Into::into).collect())
     }
@@ -260,11 +320,19 @@ impl Doctor {
 }
 
 impl Prompts {
-    pub fn render_assignment(&self, store: &mut Store<StoreState>, a: &types::prompts::Assignment) -> wasmtime::Result<Result<String, String>> {
+    pub fn render_assignment(
+        &self,
+        store: &mut Store<StoreState>,
+        a: &types::prompts::Assignment,
+    ) -> wasmtime::Result<Result<String, String>> {
         self.0.call_render_assignment(store, &a.into())
     }
 
-    pub fn render_report_request(&self, store: &mut Store<StoreState>, r: &types::prompts::ReportRequest) -> wasmtime::Result<Result<String, String>> {
+    pub fn render_report_request(
+        &self,
+        store: &mut Store<StoreState>,
+        r: &types::prompts::ReportRequest,
+    ) -> wasmtime::Result<Result<String, String>> {
         self.0.call_render_report_request(store, &r.into())
     }
 

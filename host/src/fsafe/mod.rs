@@ -130,7 +130,11 @@ pub fn is_our_temp_name(name: &str) -> bool {
 /// The trusted base of `path`: when it lies below `$HOME`, the home resolved once (symlinks in
 /// it followed) and checked, opened, with the rest of `path` to walk no-follow.
 fn trusted_base(path: &Path) -> Result<Option<(OwnedFd, std::path::PathBuf)>> {
-    let Some(home) = std::env::var_os("HOME").map(std::path::PathBuf::from).filter(|h| h.is_absolute() && h.parent().is_some()) else { return Ok(None) };
+    let Some(home) =
+        std::env::var_os("HOME").map(std::path::PathBuf::from).filter(|h| h.is_absolute() && h.parent().is_some())
+    else {
+        return Ok(None);
+    };
     let home = paths::normalize_lexically(&home);
     let Ok(rest) = path.strip_prefix(&home) else { return Ok(None) };
     let Ok(resolved) = std::fs::canonicalize(&home) else { return Ok(None) };
@@ -149,7 +153,11 @@ fn trusted_base(path: &Path) -> Result<Option<(OwnedFd, std::path::PathBuf)>> {
 /// Checks that `name` is one plain entry name (no separators, not `.`/`..`, no NUL).
 fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty() && name.len() <= 255 && name != "." && name != ".." && !name.contains(['/', '\0']);
-    if ok { Ok(()) } else { Err(FsError::BadName) }
+    if ok {
+        Ok(())
+    } else {
+        Err(FsError::BadName)
+    }
 }
 
 /// A random 128-bit hex string (temp names, client ids).
@@ -206,7 +214,10 @@ impl Dir {
         }
         let (mut current, rest) = match trusted_base(path)? {
             Some((base, rest)) => (base, rest),
-            None => (rfs::open("/", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?, path.to_path_buf()),
+            None => (
+                rfs::open("/", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?,
+                path.to_path_buf(),
+            ),
         };
         let mut created = false;
         for comp in rest.components() {
@@ -406,7 +417,8 @@ impl Dir {
         let temp = format!(".{short}.{}.tmp", nonce());
         let mut file = self.create_exclusive(&temp)?;
         let written = file.write_all(bytes).and_then(|()| file.sync_all()).map_err(FsError::from);
-        let renamed = written.and_then(|()| rfs::renameat(&self.fd, temp.as_str(), &self.fd, name).map_err(FsError::from));
+        let renamed =
+            written.and_then(|()| rfs::renameat(&self.fd, temp.as_str(), &self.fd, name).map_err(FsError::from));
         if let Err(e) = renamed {
             let _ = rfs::unlinkat(&self.fd, temp.as_str(), AtFlags::empty());
             return Err(e);
@@ -452,7 +464,8 @@ impl Dir {
     /// Appends without taking a lock; the caller holds the file's lock.
     pub fn append_unlocked(&self, name: &str, bytes: &[u8]) -> Result<()> {
         check_name(name)?;
-        let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let flags =
+            OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
         let fd = rfs::openat(&self.fd, name, flags, mode(FILE_MODE))?;
         let st = rfs::fstat(&fd)?;
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
@@ -543,7 +556,9 @@ impl Dir {
     /// older than `min_age` (so a write in progress is never touched). Anything else, other
     /// programs' `.tmp` files included, is left alone. Returns how many were removed.
     pub fn sweep_temp_files(&self, min_age: Duration) -> Result<usize> {
-        let cutoff = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64() - min_age.as_secs_f64();
+        let cutoff =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64()
+                - min_age.as_secs_f64();
         let mut removed = 0;
         for (name, kind, _, mtime) in self.list()? {
             if kind == EntryKind::File && is_our_temp_name(&name) && mtime < cutoff && self.remove_file(&name)? {

@@ -1,7 +1,5 @@
-//! Bounded external processes, and the git questions the assignment tools ask.
-//!
-//! Every process runs with a deadline (killed when it passes, or when the calling tool call is
-//! cancelled), no stdin, and bounded captured output. Git runs with settings that keep a
+//! The git questions the assignment tools ask, through the one process runner
+//! ([`crate::process`]: deadline, no stdin, bounded output). Git runs with settings that keep a
 //! repository's own configuration (and the user's) from running programs in this server's
 //! process tree: no hooks, no fsmonitor, no pager, no prompts, no ssh, credential or signing
 //! programs, no submodule recursion, no auto gc; and every filter, diff and merge driver the
@@ -11,10 +9,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
+use crate::process::Cmd;
 
 pub mod worktree;
 
@@ -22,53 +19,10 @@ pub mod worktree;
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 /// Quick git questions (rev-parse, status of one repo).
 pub const GIT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Captured bytes per stream.
-pub const MAX_CAPTURE: usize = 4 * 1024 * 1024;
 /// Files a baseline or an audit looks at.
 pub const MAX_PATHS: usize = 20_000;
 
-/// What a finished (or killed) process left.
-#[derive(Debug, Clone)]
-pub struct Output {
-    /// Exit code; 124 after a timeout, 127 when the program could not start.
-    pub code: i32,
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
-    pub timed_out: bool,
-}
-
-impl Output {
-    pub fn ok(&self) -> bool {
-        self.code == 0
-    }
-
-    /// stdout then stderr, as text.
-    pub fn combined(&self) -> String {
-        let mut s = String::from_utf8_lossy(&self.stdout).into_owned();
-        if !self.stderr.is_empty() {
-            if !s.is_empty() && !s.ends_with('\n') {
-                s.push('\n');
-            }
-            s.push_str(&String::from_utf8_lossy(&self.stderr));
-        }
-        s
-    }
-}
-
-async fn read_bounded<R: tokio::io::AsyncRead + Unpin>(mut r: R, max: usize) -> Vec<u8> {
-    let mut kept = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        match r.read(&mut buf).await {
-            Ok(0) | Err(_) => return kept,
-            Ok(n) => {
-                // Keep draining past the cap so the child never blocks on a full pipe.
-                let room = max.saturating_sub(kept.len());
-                kept.extend_from_slice(&buf[..n.min(room)]);
-            }
-        }
-    }
-}
+pub use crate::process::Output;
 
 /// Runs `program args…` in `cwd` with extra environment, bounded by `timeout`.
 pub async fn run(program: &str, args: &[String], cwd: &Path, env: &[(&str, String)], timeout: Duration) -> Output {
@@ -76,45 +30,15 @@ pub async fn run(program: &str, args: &[String], cwd: &Path, env: &[(&str, Strin
 }
 
 /// [`run`], with `remove` taken out of the inherited environment.
-pub async fn run_with(program: &str, args: &[String], cwd: &Path, env: &[(&str, String)], remove: &[&str], timeout: Duration) -> Output {
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args).current_dir(cwd).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
-    for k in remove {
-        cmd.env_remove(k);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => return Output { code: 127, stdout: Vec::new(), stderr: format!("{program} could not be started: {}", e.kind()).into_bytes(), timed_out: false },
-    };
-    let (out, err) = (child.stdout.take(), child.stderr.take());
-    let work = async {
-        let stdout = async {
-            match out {
-                Some(o) => read_bounded(o, MAX_CAPTURE).await,
-                None => Vec::new(),
-            }
-        };
-        let stderr = async {
-            match err {
-                Some(e) => read_bounded(e, MAX_CAPTURE).await,
-                None => Vec::new(),
-            }
-        };
-        let (stdout, stderr, status) = tokio::join!(stdout, stderr, child.wait());
-        (stdout, stderr, status)
-    };
-    match tokio::time::timeout(timeout, work).await {
-        Ok((stdout, stderr, status)) => Output { code: status.ok().and_then(|s| s.code()).unwrap_or(-1), stdout, stderr, timed_out: false },
-        Err(_) => Output {
-            code: 124,
-            stdout: Vec::new(),
-            stderr: format!("command timed out after {} seconds", timeout.as_secs()).into_bytes(),
-            timed_out: true,
-        },
-    }
+pub async fn run_with(
+    program: &str,
+    args: &[String],
+    cwd: &Path,
+    env: &[(&str, String)],
+    remove: &[&str],
+    timeout: Duration,
+) -> Output {
+    crate::process::run(&Cmd::new(program, args, timeout).cwd(cwd).env(env).remove(remove)).await
 }
 
 /// Settings that stop git from starting programs, whatever the configuration says.
@@ -141,22 +65,44 @@ const FIXED_OVERRIDES: &[&str] = &[
 
 /// Environment variables that would name a program for git to run.
 const PROGRAM_ENV: &[&str] = &[
-    "GIT_EXTERNAL_DIFF", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_ASKPASS", "SSH_ASKPASS", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR", "GIT_PROXY_COMMAND",
-    "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
+    "GIT_EXTERNAL_DIFF",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GIT_ASKPASS",
+    "SSH_ASKPASS",
+    "GIT_EDITOR",
+    "GIT_SEQUENCE_EDITOR",
+    "GIT_PROXY_COMMAND",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
 ];
 
 /// Driver keys (`filter.<name>.clean`, …) whose value is a command.
 fn is_driver_key(key: &str) -> bool {
     let families: [(&str, &[&str]); 3] =
         [("filter.", &["clean", "smudge", "process"]), ("diff.", &["command", "textconv"]), ("merge.", &["driver"])];
-    families.iter().any(|(prefix, leaves)| key.starts_with(prefix) && key.rsplit_once('.').is_some_and(|(head, leaf)| head.len() > prefix.len() && leaves.contains(&leaf)))
+    families.iter().any(|(prefix, leaves)| {
+        key.starts_with(prefix)
+            && key.rsplit_once('.').is_some_and(|(head, leaf)| head.len() > prefix.len() && leaves.contains(&leaf))
+    })
 }
 
 /// The `-c` arguments for one git call: the fixed overrides, plus an empty command for every
 /// driver the configuration defines.
 async fn hardening_args(dir: &Path) -> Vec<String> {
     let mut args: Vec<String> = FIXED_OVERRIDES.iter().flat_map(|kv| ["-c".to_owned(), (*kv).to_owned()]).collect();
-    let listing = run_git_raw(dir, &args, &["config", "--name-only", "--get-regexp", r"^(filter|diff|merge)\..*\.(clean|smudge|process|command|textconv|driver)$"], GIT_TIMEOUT).await;
+    let listing = run_git_raw(
+        dir,
+        &args,
+        &[
+            "config",
+            "--name-only",
+            "--get-regexp",
+            r"^(filter|diff|merge)\..*\.(clean|smudge|process|command|textconv|driver)$",
+        ],
+        GIT_TIMEOUT,
+    )
+    .await;
     let keys = String::from_utf8_lossy(&listing.stdout).into_owned();
     for key in keys.lines().map(str::trim).filter(|k| is_driver_key(k)) {
         args.push("-c".to_owned());
@@ -173,7 +119,12 @@ async fn run_git_raw(dir: &Path, pre: &[String], args: &[&str], timeout: Duratio
     let mut full: Vec<String> = vec!["--no-pager".to_owned()];
     full.extend(pre.iter().cloned());
     full.extend(args.iter().map(|s| (*s).to_owned()));
-    let env = [("GIT_TERMINAL_PROMPT", "0".to_owned()), ("GIT_OPTIONAL_LOCKS", "0".to_owned()), ("LC_ALL", "C".to_owned()), ("GIT_PAGER", "cat".to_owned())];
+    let env = [
+        ("GIT_TERMINAL_PROMPT", "0".to_owned()),
+        ("GIT_OPTIONAL_LOCKS", "0".to_owned()),
+        ("LC_ALL", "C".to_owned()),
+        ("GIT_PAGER", "cat".to_owned()),
+    ];
     run_with("git", &full, dir, &env, PROGRAM_ENV, timeout).await
 }
 
@@ -200,13 +151,19 @@ pub async fn head(repo: &Path) -> Option<String> {
 }
 
 fn split_z(bytes: &[u8]) -> Vec<String> {
-    bytes.split(|b| *b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).take(MAX_PATHS).collect()
+    bytes
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .take(MAX_PATHS)
+        .collect()
 }
 
 /// Paths that differ from `HEAD` (staged or not) plus untracked files: repo-relative.
 /// `None` when git failed.
 pub async fn dirty_paths(repo: &Path) -> Option<Vec<String>> {
-    let out = git(repo, &["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"], GIT_TIMEOUT).await;
+    let out =
+        git(repo, &["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"], GIT_TIMEOUT).await;
     if !out.ok() {
         return None;
     }
@@ -217,11 +174,14 @@ pub async fn dirty_paths(repo: &Path) -> Option<Vec<String>> {
 /// Blob ids of the current contents of `paths` (`deleted` for a missing file).
 pub async fn content_ids(repo: &Path, paths: &[String]) -> BTreeMap<String, String> {
     let mut ids = BTreeMap::new();
-    let (present, missing): (Vec<&String>, Vec<&String>) = paths.iter().partition(|p| repo.join(p).symlink_metadata().is_ok_and(|m| m.is_file()));
+    let (present, missing): (Vec<&String>, Vec<&String>) =
+        paths.iter().partition(|p| repo.join(p).symlink_metadata().is_ok_and(|m| m.is_file()));
     for p in missing {
         // Directories (nested repos), symlinks and deleted files: their kind is their identity.
         let kind = match repo.join(p).symlink_metadata() {
-            Ok(m) if m.file_type().is_symlink() => std::fs::read_link(repo.join(p)).map(|t| format!("symlink:{}", t.display())).unwrap_or_else(|_| "symlink".into()),
+            Ok(m) if m.file_type().is_symlink() => std::fs::read_link(repo.join(p))
+                .map(|t| format!("symlink:{}", t.display()))
+                .unwrap_or_else(|_| "symlink".into()),
             Ok(_) => "other".to_owned(),
             Err(_) => "deleted".to_owned(),
         };
@@ -244,7 +204,8 @@ pub async fn content_ids(repo: &Path, paths: &[String]) -> BTreeMap<String, Stri
 pub async fn changed_since(repo: &Path, base: Option<&str>) -> Option<Vec<String>> {
     let mut paths: Vec<String> = match base {
         Some(b) => {
-            let out = git(repo, &["diff", "--no-ext-diff", "--no-renames", "--name-only", "-z", b, "--"], GIT_TIMEOUT).await;
+            let out =
+                git(repo, &["diff", "--no-ext-diff", "--no-renames", "--name-only", "-z", b, "--"], GIT_TIMEOUT).await;
             if !out.ok() {
                 return None;
             }
@@ -278,7 +239,9 @@ pub fn repo_relative(repo: &Path, path: &Path) -> Option<String> {
 /// Whether the repo-relative `file` lies at or under one of `roots` (repo-relative; `""` is
 /// the whole repository). Compared per component, case-sensitively.
 pub fn under_any(file: &str, roots: &[String]) -> bool {
-    roots.iter().any(|r| r.is_empty() || file == r || file.strip_prefix(r.as_str()).is_some_and(|rest| rest.starts_with('/')))
+    roots
+        .iter()
+        .any(|r| r.is_empty() || file == r || file.strip_prefix(r.as_str()).is_some_and(|rest| rest.starts_with('/')))
 }
 
 #[cfg(test)]
@@ -287,8 +250,18 @@ mod tests {
 
     #[test]
     fn driver_keys_are_recognised() {
-        assert!(is_driver_key("filter.lfs.process") && is_driver_key("filter.a.b.clean") && is_driver_key("diff.pdf.textconv") && is_driver_key("merge.ours.driver"));
-        assert!(!is_driver_key("filter.clean") && !is_driver_key("diff.external") && !is_driver_key("core.pager") && !is_driver_key("merge.ours.name"));
+        assert!(
+            is_driver_key("filter.lfs.process")
+                && is_driver_key("filter.a.b.clean")
+                && is_driver_key("diff.pdf.textconv")
+                && is_driver_key("merge.ours.driver")
+        );
+        assert!(
+            !is_driver_key("filter.clean")
+                && !is_driver_key("diff.external")
+                && !is_driver_key("core.pager")
+                && !is_driver_key("merge.ours.name")
+        );
     }
 
     #[test]

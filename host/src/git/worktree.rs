@@ -49,7 +49,9 @@ pub fn valid_ref(r: &str) -> bool {
     !r.is_empty()
         && r.len() <= 1000
         && !r.starts_with('-')
-        && !r.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\'))
+        && !r
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\'))
         && !r.contains("..")
         && !r.contains("@{")
         && !r.ends_with('.')
@@ -72,7 +74,12 @@ fn ensure_parent(repo: &Path, parent: &Path) -> Result<(), WorktreeError> {
 }
 
 /// Creates a worktree for `agent` and returns its repo-relative path.
-pub async fn create(repo: &Path, agent: &str, path: Option<&str>, base_ref: Option<&str>) -> Result<String, WorktreeError> {
+pub async fn create(
+    repo: &Path,
+    agent: &str,
+    path: Option<&str>,
+    base_ref: Option<&str>,
+) -> Result<String, WorktreeError> {
     let default = path.map(str::trim).filter(|p| !p.is_empty()).is_none();
     let given = match path.map(str::trim).filter(|p| !p.is_empty()) {
         Some(p) => p.to_owned(),
@@ -95,7 +102,12 @@ pub async fn create(repo: &Path, agent: &str, path: Option<&str>, base_ref: Opti
         }
     }
     if let Some(r) = base_ref {
-        let verify = git(repo, &["rev-parse", "-q", "--verify", "--end-of-options", &format!("{r}^{{commit}}")], super::GIT_TIMEOUT).await;
+        let verify = git(
+            repo,
+            &["rev-parse", "-q", "--verify", "--end-of-options", &format!("{r}^{{commit}}")],
+            super::GIT_TIMEOUT,
+        )
+        .await;
         if !verify.ok() {
             return Err(WorktreeError::UnknownRef);
         }

@@ -7,7 +7,6 @@
 //! `other_server`.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use crate::state::{State, MAX_META_BYTES};
 use crate::timefmt::{iso_utc, now_epoch};
@@ -32,7 +31,9 @@ pub struct LeaseRecord {
 #[derive(Debug, Clone)]
 pub enum Lease {
     /// No file, or a released record (keeps the last generation).
-    Unclaimed { generation: u64 },
+    Unclaimed {
+        generation: u64,
+    },
     Held(LeaseRecord),
     Expired(LeaseRecord),
     /// Present but not trustworthy (symlink, oversized, not JSON, wrong agent).
@@ -90,49 +91,141 @@ impl Lease {
     }
 
     /// The public view: no owner identity, no paths.
-    pub fn public(&self, agent: &str, client: &str) -> Value {
-        let (state, holder, expires, ttl) = match self {
-            Lease::Unclaimed { .. } => ("unclaimed", "none", Value::Null, json!(DEFAULT_TTL_SECONDS)),
+    pub fn view(&self, client: &str) -> LeaseView {
+        let (state, holder, expires_at_utc, ttl_seconds) = match self {
+            Lease::Unclaimed { .. } => (LeaseState::Unclaimed, Holder::None, None, Some(DEFAULT_TTL_SECONDS)),
             Lease::Held(r) => {
-                let holder = if self.held_by(client) { "this_server" } else { "other_server" };
-                ("held", holder, json!(r.expires_at_utc), json!(r.ttl_seconds))
+                let holder = if self.held_by(client) { Holder::ThisServer } else { Holder::OtherServer };
+                (LeaseState::Held, holder, Some(r.expires_at_utc.clone()), Some(r.ttl_seconds))
             }
-            Lease::Expired(r) => ("expired", "none", json!(r.expires_at_utc), json!(r.ttl_seconds)),
-            Lease::Unreadable => ("unreadable", "unknown", Value::Null, Value::Null),
+            Lease::Expired(r) => (LeaseState::Expired, Holder::None, Some(r.expires_at_utc.clone()), Some(r.ttl_seconds)),
+            Lease::Unreadable => (LeaseState::Unreadable, Holder::Unknown, None, None),
         };
-        json!({
-            "agent": agent,
-            "state": state,
-            "holder": holder,
-            "held_by_this_server": self.held_by(client),
-            "expires_at_utc": expires,
-            "seconds_remaining": self.seconds_remaining(),
-            "ttl_seconds": ttl,
-            "generation": self.generation(),
-            "raw_output": crate::tools::NOT_RETURNED,
-        })
+        LeaseView {
+            state,
+            holder,
+            held_by_this_server: self.held_by(client),
+            expires_at_utc,
+            seconds_remaining: self.seconds_remaining(),
+            ttl_seconds,
+            generation: self.generation(),
+        }
     }
+}
+
+/// The state of a lease as callers see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseState {
+    Unclaimed,
+    Held,
+    Expired,
+    Unreadable,
+}
+
+impl LeaseState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaseState::Unclaimed => "unclaimed",
+            LeaseState::Held => "held",
+            LeaseState::Expired => "expired",
+            LeaseState::Unreadable => "unreadable",
+        }
+    }
+}
+
+/// Who holds a lease, relative to the caller: never an identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    ThisServer,
+    OtherServer,
+    None,
+    Unknown,
+}
+
+impl Holder {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Holder::ThisServer => "this_server",
+            Holder::OtherServer => "other_server",
+            Holder::None => "none",
+            Holder::Unknown => "unknown",
+        }
+    }
+}
+
+/// The public view of a lease: what a caller may learn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseView {
+    pub state: LeaseState,
+    pub holder: Holder,
+    pub held_by_this_server: bool,
+    pub expires_at_utc: Option<String>,
+    pub seconds_remaining: u64,
+    pub ttl_seconds: Option<u64>,
+    pub generation: Option<u64>,
 }
 
 /// Why a lease operation was refused.
 #[derive(Debug)]
 pub enum LeaseRefusal {
     /// Another client holds an active lease.
-    HeldByOther(Lease),
+    HeldByOther(Box<Lease>),
     /// The lease file cannot be trusted; nothing is written over it.
     Unreadable,
     /// `force` against another client's active lease while the agent still runs.
-    ForceNotAllowed(Lease),
+    ForceNotAllowed(Box<Lease>),
     /// The caller named a lease generation it no longer holds (released, expired, taken over).
-    Stale { expected: u64, current: Lease },
+    Stale {
+        expected: u64,
+        current: Box<Lease>,
+    },
     Io(crate::fsafe::FsError),
+}
+
+/// How a claim succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimStatus {
+    Claimed,
+    /// Taken over from an expired lease.
+    ClaimedExpired,
+    /// The caller's own lease, extended (same generation).
+    Renewed,
+    /// Taken from another client's lease on a stopped agent.
+    Forced,
+}
+
+impl ClaimStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimStatus::Claimed => "claimed",
+            ClaimStatus::ClaimedExpired => "claimed_expired",
+            ClaimStatus::Renewed => "renewed",
+            ClaimStatus::Forced => "forced",
+        }
+    }
+}
+
+/// How a release went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseStatus {
+    Released,
+    /// There was no active lease to release (none, or an expired one).
+    NotHeld,
+}
+
+impl ReleaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseStatus::Released => "released",
+            ReleaseStatus::NotHeld => "not_held",
+        }
+    }
 }
 
 /// The outcome of a successful claim.
 #[derive(Debug)]
 pub struct Claimed {
-    /// `claimed`, `claimed_expired`, `renewed` or `forced`.
-    pub status: &'static str,
+    pub status: ClaimStatus,
     pub lease: Lease,
     pub previous: Lease,
 }
@@ -151,33 +244,41 @@ pub fn check_generation(current: &Lease, client: &str, expected: Option<u64>) ->
         return Ok(());
     }
     if current.held_by_other(client) {
-        return Err(LeaseRefusal::HeldByOther(current.clone()));
+        return Err(LeaseRefusal::HeldByOther(Box::new(current.clone())));
     }
-    Err(LeaseRefusal::Stale { expected, current: current.clone() })
+    Err(LeaseRefusal::Stale { expected, current: Box::new(current.clone()) })
 }
 
 /// Claims or renews. The caller holds the agent lock. `force_allowed` tells whether the agent
 /// is stopped (so a forced takeover is safe). With `expected`, only a renewal of exactly that
 /// generation is allowed.
-pub fn claim(state: &State, agent: &str, client: &str, ttl: u64, force: bool, force_allowed: bool, expected: Option<u64>) -> Result<Claimed, LeaseRefusal> {
+pub fn claim(
+    state: &State,
+    agent: &str,
+    client: &str,
+    ttl: u64,
+    force: bool,
+    force_allowed: bool,
+    expected: Option<u64>,
+) -> Result<Claimed, LeaseRefusal> {
     let current = read(state, agent);
     if !matches!(current, Lease::Unreadable) {
         check_generation(&current, client, expected)?;
     }
     let status = match &current {
         Lease::Unreadable => return Err(LeaseRefusal::Unreadable),
-        Lease::Held(_) if current.held_by(client) => "renewed",
-        Lease::Held(_) if !force => return Err(LeaseRefusal::HeldByOther(current)),
-        Lease::Held(_) if !force_allowed => return Err(LeaseRefusal::ForceNotAllowed(current)),
-        Lease::Held(_) => "forced",
-        Lease::Expired(_) => "claimed_expired",
-        Lease::Unclaimed { .. } => "claimed",
+        Lease::Held(_) if current.held_by(client) => ClaimStatus::Renewed,
+        Lease::Held(_) if !force => return Err(LeaseRefusal::HeldByOther(Box::new(current))),
+        Lease::Held(_) if !force_allowed => return Err(LeaseRefusal::ForceNotAllowed(Box::new(current))),
+        Lease::Held(_) => ClaimStatus::Forced,
+        Lease::Expired(_) => ClaimStatus::ClaimedExpired,
+        Lease::Unclaimed { .. } => ClaimStatus::Claimed,
     };
     let now = now_epoch();
     let ttl = ttl.clamp(1, MAX_TTL_SECONDS);
     let previous_gen = current.generation().unwrap_or(0);
     let (generation, created) = match &current {
-        Lease::Held(r) if status == "renewed" => (r.generation, r.created_at_utc.clone()),
+        Lease::Held(r) if status == ClaimStatus::Renewed => (r.generation, r.created_at_utc.clone()),
         _ => (previous_gen.checked_add(1).ok_or(LeaseRefusal::Unreadable)?, iso_utc(now)),
     };
     let expires = now + ttl as f64;
@@ -197,20 +298,31 @@ pub fn claim(state: &State, agent: &str, client: &str, ttl: u64, force: bool, fo
 
 /// Releases. Our own lease always; another client's only with `force` and `force_allowed`.
 /// With `expected`, only exactly that generation of our own lease is released.
-/// Returns `released` or `not_held` with the previous lease.
-pub fn release(state: &State, agent: &str, client: &str, force: bool, force_allowed: bool, expected: Option<u64>) -> Result<(&'static str, Lease), LeaseRefusal> {
+/// Returns how it went, with the previous lease.
+pub fn release(
+    state: &State,
+    agent: &str,
+    client: &str,
+    force: bool,
+    force_allowed: bool,
+    expected: Option<u64>,
+) -> Result<(ReleaseStatus, Lease), LeaseRefusal> {
     let current = read(state, agent);
     if !matches!(current, Lease::Unreadable) {
         check_generation(&current, client, expected)?;
     }
     match &current {
         Lease::Unreadable => return Err(LeaseRefusal::Unreadable),
-        Lease::Unclaimed { .. } => return Ok(("not_held", current)),
-        Lease::Held(_) if current.held_by_other(client) && !force => return Err(LeaseRefusal::HeldByOther(current)),
-        Lease::Held(_) if current.held_by_other(client) && !force_allowed => return Err(LeaseRefusal::ForceNotAllowed(current)),
+        Lease::Unclaimed { .. } => return Ok((ReleaseStatus::NotHeld, current)),
+        Lease::Held(_) if current.held_by_other(client) && !force => {
+            return Err(LeaseRefusal::HeldByOther(Box::new(current)))
+        }
+        Lease::Held(_) if current.held_by_other(client) && !force_allowed => {
+            return Err(LeaseRefusal::ForceNotAllowed(Box::new(current)))
+        }
         _ => {}
     }
-    let status = if matches!(current, Lease::Expired(_)) { "not_held" } else { "released" };
+    let status = if matches!(current, Lease::Expired(_)) { ReleaseStatus::NotHeld } else { ReleaseStatus::Released };
     let now = now_epoch();
     let rec = LeaseRecord {
         agent: agent.to_owned(),

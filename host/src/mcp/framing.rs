@@ -95,7 +95,7 @@ impl<R: BufRead> FrameReader<R> {
     }
 
     /// The next frame. Blank lines are skipped.
-    pub fn next(&mut self) -> std::io::Result<Frame> {
+    pub fn next_frame(&mut self) -> std::io::Result<Frame> {
         loop {
             let bytes = match self.read_line()? {
                 Line::Eof => return Ok(Frame::Eof),
@@ -156,7 +156,7 @@ mod tests {
         let mut reader = FrameReader::with_cap(std::io::BufReader::with_capacity(8, input), cap);
         let mut out = Vec::new();
         loop {
-            let f = reader.next().unwrap();
+            let f = reader.next_frame().unwrap();
             let end = f == Frame::Eof;
             out.push(f);
             if end {
@@ -172,7 +172,10 @@ mod tests {
     #[test]
     fn lines_blank_lines_and_oversize() {
         let input = b"{\"a\":1}\n\n  \r\n{\"b\":22222222222}\n{\"c\":3}\r\n{\"d\":4}";
-        assert_eq!(frames(input, 12), vec![msg("{\"a\":1}"), Frame::Oversized, msg("{\"c\":3}"), msg("{\"d\":4}"), Frame::Eof]);
+        assert_eq!(
+            frames(input, 12),
+            vec![msg("{\"a\":1}"), Frame::Oversized, msg("{\"c\":3}"), msg("{\"d\":4}"), Frame::Eof]
+        );
     }
 
     #[test]
@@ -190,12 +193,21 @@ mod tests {
     fn content_length_frames() {
         let input = b"Content-Length: 7\r\nContent-Type: x\r\n\r\n{\"a\":1}{\"b\":2}\nContent-Length: 99\r\n\r\n0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\n{\"c\":3}\n";
         let got = frames(input, 20);
-        assert_eq!(got, vec![msg("{\"a\":1}"), msg("{\"b\":2}"), Frame::Oversized, msg("9"), msg("{\"c\":3}"), Frame::Eof]);
+        assert_eq!(
+            got,
+            vec![msg("{\"a\":1}"), msg("{\"b\":2}"), Frame::Oversized, msg("9"), msg("{\"c\":3}"), Frame::Eof]
+        );
     }
 
     #[test]
     fn bad_content_length() {
-        assert_eq!(frames(b"Content-Length: x\r\n\r\n{}\n", 20), vec![Frame::BadFrame("invalid Content-Length header"), msg("{}"), Frame::Eof]);
-        assert_eq!(frames(b"Content-Length: 20\r\n\r\n{}", 64), vec![Frame::BadFrame("incomplete message body"), Frame::Eof]);
+        assert_eq!(
+            frames(b"Content-Length: x\r\n\r\n{}\n", 20),
+            vec![Frame::BadFrame("invalid Content-Length header"), msg("{}"), Frame::Eof]
+        );
+        assert_eq!(
+            frames(b"Content-Length: 20\r\n\r\n{}", 64),
+            vec![Frame::BadFrame("incomplete message body"), Frame::Eof]
+        );
     }
 }

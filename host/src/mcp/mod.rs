@@ -9,7 +9,7 @@
 //! stdout; logs go to stderr.
 
 pub mod framing;
-pub mod schema;
+
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -69,7 +69,8 @@ impl Queue {
     /// Blocks while the queue is full; `false` if it stayed full for `limit`.
     fn wait_for_room(&self, limit: Duration) -> bool {
         let q = self.queued.lock().unwrap_or_else(|p| p.into_inner());
-        let (q, _) = self.room.wait_timeout_while(q, limit, |q| *q >= MAX_QUEUED_RESULTS).unwrap_or_else(|p| p.into_inner());
+        let (q, _) =
+            self.room.wait_timeout_while(q, limit, |q| *q >= MAX_QUEUED_RESULTS).unwrap_or_else(|p| p.into_inner());
         *q < MAX_QUEUED_RESULTS
     }
 }
@@ -83,7 +84,11 @@ pub struct ServeOptions {
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        let page_size = std::env::var("CODEX_MASTER_MCP_TOOLS_PAGE_SIZE").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(100);
+        let page_size = std::env::var("CODEX_MASTER_MCP_TOOLS_PAGE_SIZE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(100);
         ServeOptions { page_size }
     }
 }
@@ -137,7 +142,14 @@ struct Connection {
 
 /// Serves one MCP connection until EOF on `input`. The loop runs on the calling thread; tool
 /// calls run on `runtime`.
-pub fn serve<R, W>(input: R, output: W, ctx: Arc<Ctx>, catalogue: Arc<Catalogue>, options: ServeOptions, runtime: Handle) -> std::io::Result<()>
+pub fn serve<R, W>(
+    input: R,
+    output: W,
+    ctx: Arc<Ctx>,
+    catalogue: Arc<Catalogue>,
+    options: ServeOptions,
+    runtime: Handle,
+) -> std::io::Result<()>
 where
     R: BufRead,
     W: Write + Send + 'static,
@@ -184,7 +196,7 @@ where
         if conn.write_failed {
             break Ok(());
         }
-        let frame = match reader.next() {
+        let frame = match reader.next_frame() {
             Ok(f) => f,
             Err(e) => break Err(e),
         };
@@ -227,31 +239,53 @@ impl Connection {
     fn handle(&mut self, bytes: &[u8]) {
         let msg: Value = match serde_json::from_slice(bytes) {
             Ok(v) => v,
-            Err(_) => return self.send(error_response(Value::Null, code::PARSE_ERROR, "parse error: message is not valid JSON")),
+            Err(_) => {
+                return self.send(error_response(
+                    Value::Null,
+                    code::PARSE_ERROR,
+                    "parse error: message is not valid JSON",
+                ))
+            }
         };
         let Value::Object(obj) = msg else {
-            let why = if msg.is_array() { "invalid request: batches are not supported" } else { "invalid request: message must be a JSON object" };
+            let why = if msg.is_array() {
+                "invalid request: batches are not supported"
+            } else {
+                "invalid request: message must be a JSON object"
+            };
             return self.send(error_response(Value::Null, code::INVALID_REQUEST, why));
         };
         let id = obj.get("id").cloned();
         let id_valid = id.as_ref().is_some_and(|i| id_key(i).is_some());
         if obj.get("jsonrpc") != Some(&json!("2.0")) {
             let reply_id = if id_valid { id.unwrap_or(Value::Null) } else { Value::Null };
-            return self.send(error_response(reply_id, code::INVALID_REQUEST, "invalid request: jsonrpc must be \"2.0\""));
+            return self.send(error_response(
+                reply_id,
+                code::INVALID_REQUEST,
+                "invalid request: jsonrpc must be \"2.0\"",
+            ));
         }
         let Some(method) = obj.get("method").and_then(Value::as_str) else {
             if obj.contains_key("result") || obj.contains_key("error") {
                 return; // A response to a server request; we send none, so ignore it.
             }
             let reply_id = if id_valid { id.unwrap_or(Value::Null) } else { Value::Null };
-            return self.send(error_response(reply_id, code::INVALID_REQUEST, "invalid request: method must be a string"));
+            return self.send(error_response(
+                reply_id,
+                code::INVALID_REQUEST,
+                "invalid request: method must be a string",
+            ));
         };
         let params = obj.get("params").cloned();
         match id {
             None => self.notification(method, params),
             Some(id) if !id_valid => {
                 let _ = id;
-                self.send(error_response(Value::Null, code::INVALID_REQUEST, "invalid request: id must be a string or an integer"))
+                self.send(error_response(
+                    Value::Null,
+                    code::INVALID_REQUEST,
+                    "invalid request: id must be a string or an integer",
+                ))
             }
             Some(id) => self.request(id, method, params),
         }
@@ -294,12 +328,19 @@ impl Connection {
                 });
             }
             "tools/call" => self.call_tool(id, params),
-            other => self.send(error_response(id, code::METHOD_NOT_FOUND, &format!("method not found: {}", display_identifier(other)))),
+            other => self.send(error_response(
+                id,
+                code::METHOD_NOT_FOUND,
+                &format!("method not found: {}", display_identifier(other)),
+            )),
         }
     }
 
     fn initialize(&mut self, params: Option<&Value>) -> Result<Value, &'static str> {
-        let requested = params.and_then(Value::as_object).ok_or("invalid params: initialize needs a params object")?.get("protocolVersion");
+        let requested = params
+            .and_then(Value::as_object)
+            .ok_or("invalid params: initialize needs a params object")?
+            .get("protocolVersion");
         let requested = requested.and_then(Value::as_str).ok_or("invalid params: protocolVersion must be a string")?;
         // An unknown version gets our newest; the client decides whether it can use it.
         let version = SUPPORTED_VERSIONS.iter().copied().find(|v| *v == requested).unwrap_or(SUPPORTED_VERSIONS[0]);
@@ -316,7 +357,10 @@ impl Connection {
         let cursor = params.and_then(|p| p.get("cursor"));
         let start = match cursor {
             None | Some(Value::Null) => 0,
-            Some(Value::String(c)) => c.strip_prefix("offset:").and_then(|n| n.parse::<usize>().ok()).ok_or("invalid params: unknown cursor")?,
+            Some(Value::String(c)) => c
+                .strip_prefix("offset:")
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or("invalid params: unknown cursor")?,
             Some(_) => return Err("invalid params: cursor must be a string"),
         };
         let tools = self.catalogue.tools();
@@ -336,19 +380,37 @@ impl Connection {
         let params = match params {
             None => Value::Object(Default::default()),
             Some(p @ Value::Object(_)) => p,
-            Some(_) => return self.send(error_response(id, code::INVALID_PARAMS, "invalid params: tools/call params must be an object")),
+            Some(_) => {
+                return self.send(error_response(
+                    id,
+                    code::INVALID_PARAMS,
+                    "invalid params: tools/call params must be an object",
+                ))
+            }
         };
         let Some(name) = params.get("name").and_then(Value::as_str) else {
-            return self.send(error_response(id, code::INVALID_PARAMS, "invalid params: tools/call requires a tool name"));
+            return self.send(error_response(
+                id,
+                code::INVALID_PARAMS,
+                "invalid params: tools/call requires a tool name",
+            ));
         };
         if self.catalogue.find(name).is_none() {
-            return self.send(error_response(id, code::INVALID_PARAMS, &format!("unknown tool: {}", display_identifier(name))));
+            return self.send(error_response(
+                id,
+                code::INVALID_PARAMS,
+                &format!("unknown tool: {}", display_identifier(name)),
+            ));
         }
         let key = id_key(&id).expect("validated id");
         let mut inflight = self.inflight.lock().expect("inflight lock");
         if inflight.contains_key(&key) {
             drop(inflight);
-            return self.send(error_response(id, code::INVALID_REQUEST, "invalid request: a request with this id is still in flight"));
+            return self.send(error_response(
+                id,
+                code::INVALID_REQUEST,
+                "invalid request: a request with this id is still in flight",
+            ));
         }
         if inflight.len() >= MAX_INFLIGHT_CALLS {
             drop(inflight);
@@ -358,10 +420,14 @@ impl Connection {
                 .with("max_inflight_calls", json!(MAX_INFLIGHT_CALLS))
                 .to_json();
             let text = serde_json::to_string(&busy).expect("JSON value serialises");
-            return self.send(result_response(id, json!({"content": [{"type": "text", "text": text}], "structuredContent": busy, "isError": true})));
+            return self.send(result_response(
+                id,
+                json!({"content": [{"type": "text", "text": text}], "structuredContent": busy, "isError": true}),
+            ));
         }
         let name = name.to_owned();
-        let (catalogue, ctx, out, registry, queue) = (self.catalogue.clone(), self.ctx.clone(), self.results.clone(), self.inflight.clone(), self.queue.clone());
+        let (catalogue, ctx, out, registry, queue) =
+            (self.catalogue.clone(), self.ctx.clone(), self.results.clone(), self.inflight.clone(), self.queue.clone());
         let task_key = key.clone();
         let task = async move {
             let tool = catalogue.find(&name).expect("tool checked before spawn");

@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::fsafe::{Dir, EntryKind};
 
 /// The roots, in the order the inventory reports them: (kind, path relative to the home).
-pub const ROOTS: [(&str, &[&str]); 3] = [("system", &["skills"]), ("plugin_cache", &["plugins", "cache"]), ("tmp_plugin_cache", &[".tmp", "plugins"])];
+pub const ROOTS: [(&str, &[&str]); 3] =
+    [("system", &["skills"]), ("plugin_cache", &["plugins", "cache"]), ("tmp_plugin_cache", &[".tmp", "plugins"])];
 
 /// Directory levels below a root that are searched.
 const MAX_DEPTH: usize = 10;
@@ -75,7 +76,9 @@ pub fn scan(home: &Path) -> Inventory {
             for (name, entry) in root.entries().unwrap_or_default() {
                 if take(&budget) {
                     match entry {
-                        EntryKind::File if name == "SKILL.md" => found.extend(read_skill(root, &[rel.clone(), vec![name]].concat())),
+                        EntryKind::File if name == "SKILL.md" => {
+                            found.extend(read_skill(root, &[rel.clone(), vec![name]].concat()))
+                        }
                         EntryKind::Dir => {
                             if let Ok(Some(sub)) = root.subdir_existing(&name) {
                                 jobs.push((i, sub, [rel.clone(), vec![name]].concat()));
@@ -166,7 +169,14 @@ fn read_skill(dir: &Dir, rel: &[String]) -> Option<Skill> {
     let (fm_name, description) = frontmatter(&String::from_utf8_lossy(&head));
     let parts: Vec<&str> = rel.iter().map(String::as_str).collect();
     let (dir_name, source, plugin) = classify(&parts);
-    Some(Skill { name: fm_name.unwrap_or_else(|| dir_name.clone()), dir_name, source, plugin, rel_path: parts.join("/"), description })
+    Some(Skill {
+        name: fm_name.unwrap_or_else(|| dir_name.clone()),
+        dir_name,
+        source,
+        plugin,
+        rel_path: parts.join("/"),
+        description,
+    })
 }
 
 /// Name, source and plugin implied by a home-relative path ending in `SKILL.md`.
@@ -177,7 +187,9 @@ pub fn classify(parts: &[&str]) -> (String, &'static str, String) {
         ["skills", n, "SKILL.md"] => ((*n).to_owned(), "user", String::new()),
         ["plugins", "cache", market, p, ..] if parts.len() >= 6 => (parent, "plugin_cache", format!("{p}@{market}")),
         [".tmp", "plugins", "plugins", p, ..] if parts.len() >= 6 => (parent, "tmp_plugin_cache", format!("{p}@tmp")),
-        [".tmp", "plugins", ".agents", "skills", n, ..] if parts.len() >= 6 => ((*n).to_owned(), "tmp_agent_skills", "agents@tmp".to_owned()),
+        [".tmp", "plugins", ".agents", "skills", n, ..] if parts.len() >= 6 => {
+            ((*n).to_owned(), "tmp_agent_skills", "agents@tmp".to_owned())
+        }
         _ => (parent, "unknown", String::new()),
     }
 }
@@ -296,8 +308,17 @@ mod tests {
         };
         assert_eq!(c("skills/.system/imagegen/SKILL.md"), ("imagegen".into(), "system", String::new()));
         assert_eq!(c("skills/mine/SKILL.md"), ("mine".into(), "user", String::new()));
-        assert_eq!(c("plugins/cache/openai-curated/github/1.0.0/skills/gh-fix-ci/SKILL.md"), ("gh-fix-ci".into(), "plugin_cache", "github@openai-curated".into()));
-        assert_eq!(c(".tmp/plugins/plugins/codex-security/skills/security-scan/SKILL.md"), ("security-scan".into(), "tmp_plugin_cache", "codex-security@tmp".into()));
-        assert_eq!(c(".tmp/plugins/.agents/skills/review/SKILL.md"), ("review".into(), "tmp_agent_skills", "agents@tmp".into()));
+        assert_eq!(
+            c("plugins/cache/openai-curated/github/1.0.0/skills/gh-fix-ci/SKILL.md"),
+            ("gh-fix-ci".into(), "plugin_cache", "github@openai-curated".into())
+        );
+        assert_eq!(
+            c(".tmp/plugins/plugins/codex-security/skills/security-scan/SKILL.md"),
+            ("security-scan".into(), "tmp_plugin_cache", "codex-security@tmp".into())
+        );
+        assert_eq!(
+            c(".tmp/plugins/.agents/skills/review/SKILL.md"),
+            ("review".into(), "tmp_agent_skills", "agents@tmp".into())
+        );
     }
 }

@@ -9,7 +9,9 @@
 
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 
 use super::State;
 use crate::fsafe::FsError;
@@ -23,9 +25,122 @@ pub const RETAIN: usize = 500;
 pub const MAX_READ_BYTES: u64 = 32 * 1024 * 1024;
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
+/// A field that holds the wrong type (a tampered line) reads as absent instead of dropping the
+/// whole record.
+fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
+    Ok(serde_json::from_value(Value::deserialize(d)?).ok())
+}
+
+fn lenient_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let v = Value::deserialize(d)?;
+    Ok(v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect()).unwrap_or_default())
+}
+
+/// The skill an assignment asked for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SkillRecord {
+    #[serde(default, deserialize_with = "lenient")]
+    pub requested: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub available: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub match_count: Option<u64>,
+}
+
+/// The lease as it stood when the assignment was recorded (the public view's words).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LeaseSnapshot {
+    #[serde(default, deserialize_with = "lenient")]
+    pub state: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub holder: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub held_by_this_server: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub expires_at_utc: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub generation: Option<u64>,
+}
+
+/// An `assignment` line: metadata only, never the prompt. Its latest delivery is folded in by
+/// [`assignments`]. Private state: tools return an allowlist of it, re-checked on the way out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssignmentRecord {
+    pub assignment_id: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub created_at_utc: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub agent: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub role: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub role_kind: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub model: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub session_model: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub skill: Option<SkillRecord>,
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub scope: Vec<String>,
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub write_paths: Vec<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub context_count: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub forbidden_count: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub write_policy: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub allow_subagents: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub lease: Option<LeaseSnapshot>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub submitted: Option<bool>,
+    /// `pending` when written; a delivery line replaces it.
+    #[serde(default, deserialize_with = "lenient")]
+    pub delivery: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub turn_started: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub receipt: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub delivered_at_utc: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub prompt_chars: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub audit_baseline: Option<String>,
+}
+
+/// A `delivery` line: how the send of an assignment went.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    pub assignment_id: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub agent: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub delivery: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub turn_started: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub receipt: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub delivered_at_utc: Option<String>,
+}
+
+/// One ledger line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Entry {
+    Assignment(AssignmentRecord),
+    Delivery(DeliveryRecord),
+}
+
 /// Appends one record and prunes to the newest `retain` assignments.
-pub fn append(state: &State, record: &Value, retain: usize) -> Result<(), FsError> {
-    let mut line = serde_json::to_vec(record).expect("ledger records serialise");
+pub fn append(state: &State, entry: &Entry, retain: usize) -> Result<(), FsError> {
+    let mut line = serde_json::to_vec(entry).expect("ledger records serialise");
     line.push(b'\n');
     let _lock = state.root.lock(LOCK, LOCK_WAIT)?;
     // A torn last line (a writer killed mid-append) must not swallow this record.
@@ -45,7 +160,8 @@ pub fn append(state: &State, record: &Value, retain: usize) -> Result<(), FsErro
 }
 
 fn is_assignment(v: &Value) -> bool {
-    v.get("kind").and_then(Value::as_str) == Some("assignment") && v.get("assignment_id").and_then(Value::as_str).is_some()
+    v.get("kind").and_then(Value::as_str) == Some("assignment")
+        && v.get("assignment_id").and_then(Value::as_str).is_some()
 }
 
 /// The valid records, oldest first (the newest [`MAX_READ_BYTES`] of the file).
@@ -63,13 +179,18 @@ fn parse(state: &State) -> Result<(Vec<Value>, usize), FsError> {
         body = &body[cut..];
     }
     let raw: Vec<&[u8]> = body.split(|c| *c == b'\n').filter(|l| !l.is_empty()).collect();
-    let valid = raw.iter().filter_map(|l| serde_json::from_slice::<Value>(l).ok()).filter(|v| v.is_object() && v.get("kind").is_some()).collect();
+    let valid = raw
+        .iter()
+        .filter_map(|l| serde_json::from_slice::<Value>(l).ok())
+        .filter(|v| v.is_object() && v.get("kind").is_some())
+        .collect();
     Ok((valid, raw.len()))
 }
 
 /// Rewrites the ledger with the newest `retain` assignments and their deliveries.
 fn rewrite(state: &State, lines: Vec<Value>, retain: usize) -> Result<(), FsError> {
-    let ids: Vec<&str> = lines.iter().filter(|v| is_assignment(v)).filter_map(|v| v["assignment_id"].as_str()).collect();
+    let ids: Vec<&str> =
+        lines.iter().filter(|v| is_assignment(v)).filter_map(|v| v["assignment_id"].as_str()).collect();
     let keep: std::collections::BTreeSet<&str> = ids.iter().rev().take(retain).copied().collect();
     let mut out = Vec::new();
     for v in &lines {
@@ -90,29 +211,79 @@ fn rewrite(state: &State, lines: Vec<Value>, retain: usize) -> Result<(), FsErro
 }
 
 /// Assignment records (oldest first) with their latest delivery folded in.
-pub fn assignments(state: &State) -> Result<Vec<Map<String, Value>>, FsError> {
-    let lines = read_lines(state)?;
-    let mut records: Vec<Map<String, Value>> = Vec::new();
+pub fn assignments(state: &State) -> Result<Vec<AssignmentRecord>, FsError> {
+    Ok(fold(read_lines(state)?))
+}
+
+fn fold(lines: Vec<Value>) -> Vec<AssignmentRecord> {
+    let mut records: Vec<AssignmentRecord> = Vec::new();
     let mut index = std::collections::HashMap::new();
     for v in lines {
-        let Value::Object(obj) = v else { continue };
-        let Some(id) = obj.get("assignment_id").and_then(Value::as_str).map(str::to_owned) else { continue };
-        match obj.get("kind").and_then(Value::as_str) {
-            Some("assignment") => {
-                index.insert(id, records.len());
-                records.push(obj);
+        match serde_json::from_value::<Entry>(v) {
+            Ok(Entry::Assignment(r)) => {
+                index.insert(r.assignment_id.clone(), records.len());
+                records.push(r);
             }
-            Some("delivery") => {
-                if let Some(&i) = index.get(&id) {
-                    for key in ["delivery", "turn_started", "receipt", "delivered_at_utc"] {
-                        if let Some(value) = obj.get(key) {
-                            records[i].insert(key.to_owned(), value.clone());
-                        }
-                    }
+            Ok(Entry::Delivery(d)) => {
+                if let Some(&i) = index.get(&d.assignment_id) {
+                    let r = &mut records[i];
+                    r.delivery = d.delivery.or(r.delivery.take());
+                    r.turn_started = d.turn_started.or(r.turn_started);
+                    r.receipt = d.receipt.or(r.receipt.take());
+                    r.delivered_at_utc = d.delivered_at_utc.or(r.delivered_at_utc.take());
                 }
             }
-            _ => {}
+            Err(_) => {}
         }
     }
-    Ok(records)
+    records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(v: Value) -> Value {
+        v
+    }
+
+    #[test]
+    fn deliveries_fold_into_their_assignment_and_strays_are_ignored() {
+        let lines = vec![
+            line(serde_json::json!({"kind": "assignment", "assignment_id": "a1", "agent": "w1", "delivery": "pending", "scope": ["src/"]})),
+            line(serde_json::json!({"kind": "delivery", "assignment_id": "zz", "delivery": "submitted"})),
+            line(serde_json::json!({"kind": "assignment", "assignment_id": "a2", "agent": "w2", "delivery": "pending"})),
+            line(serde_json::json!({"kind": "delivery", "assignment_id": "a1", "delivery": "typed", "turn_started": false})),
+            line(serde_json::json!({"kind": "delivery", "assignment_id": "a1", "delivery": "submitted", "turn_started": true, "receipt": "turn_started"})),
+        ];
+        let records = fold(lines);
+        assert_eq!(records.iter().map(|r| r.assignment_id.as_str()).collect::<Vec<_>>(), ["a1", "a2"]);
+        assert_eq!((records[0].delivery.as_deref(), records[0].turn_started), (Some("submitted"), Some(true)));
+        assert_eq!(records[0].receipt.as_deref(), Some("turn_started"));
+        assert_eq!(records[1].delivery.as_deref(), Some("pending"));
+        assert_eq!(records[0].scope, ["src/"]);
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_type_reads_as_absent_and_the_record_stays() {
+        let lines = vec![line(serde_json::json!({
+            "kind": "assignment", "assignment_id": "a1", "agent": 7, "role": {"x": 1}, "scope": ["ok", 3, null],
+            "skill": "not an object", "lease": {"state": "held", "generation": "nine"}, "prompt_chars": -4,
+        }))];
+        let r = &fold(lines)[0];
+        assert_eq!((r.agent.as_deref(), r.role.as_deref(), r.skill.as_ref(), r.prompt_chars), (None, None, None, None));
+        assert_eq!(r.scope, ["ok"]);
+        let lease = r.lease.as_ref().unwrap();
+        assert_eq!((lease.state.as_deref(), lease.generation), (Some("held"), None));
+        // A line without an id or of another kind is no record.
+        assert!(fold(vec![serde_json::json!({"kind": "assignment"}), serde_json::json!({"kind": "other", "assignment_id": "x"})]).is_empty());
+    }
+
+    #[test]
+    fn entries_round_trip_with_their_kind_tag() {
+        let e = Entry::Delivery(DeliveryRecord { assignment_id: "a9".into(), delivery: Some("failed".into()), ..Default::default() });
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!((v["kind"].as_str(), v["assignment_id"].as_str()), (Some("delivery"), Some("a9")));
+        assert_eq!(serde_json::from_value::<Entry>(v).unwrap(), e);
+    }
 }

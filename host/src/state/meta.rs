@@ -8,6 +8,55 @@ use serde::{Deserialize, Serialize};
 use super::{State, MAX_META_BYTES};
 use crate::fsafe::FsError;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    ReportRequested,
+    Answered,
+    Escalated,
+}
+
+/// The watchdog's record of a report request, stored in the agent's metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Marker {
+    pub phase: Phase,
+    pub requested_at_epoch: f64,
+    /// Raw-log size right after the request was delivered (its echo included).
+    pub log_bytes_after_request: u64,
+    pub planned_action: Action,
+    #[serde(default)]
+    pub assignment_id: Option<String>,
+    #[serde(default)]
+    pub settled_at_epoch: Option<f64>,
+}
+
+/// What follows an unanswered report request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Interrupt,
+    Stop,
+    Release,
+    None,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [Action::Interrupt, Action::Stop, Action::Release, Action::None];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Interrupt => "interrupt",
+            Action::Stop => "stop",
+            Action::Release => "release",
+            Action::None => "none",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+}
+
 /// The head of a sent text kept for echo detection.
 pub const SENT_HEAD_CHARS: usize = 2000;
 
@@ -39,7 +88,7 @@ pub struct AgentMeta {
     pub last_send: Option<LastSend>,
     /// The watchdog's marker: counters and times only, never text.
     #[serde(default)]
-    pub watchdog: Option<crate::watchdog::Marker>,
+    pub watchdog: Option<Marker>,
     /// The newest assignment sent to this run (quoted in the watchdog's report request).
     #[serde(default)]
     pub last_assignment_id: Option<String>,
@@ -54,14 +103,19 @@ impl State {
     pub fn read_meta(&self, agent: &str) -> Result<Option<AgentMeta>, FsError> {
         match self.meta.read_text_bounded(&file_name(agent), MAX_META_BYTES)? {
             None => Ok(None),
-            Some(text) => Ok(serde_json::from_str::<AgentMeta>(&text).ok().filter(|m| m.agent == agent && valid_raw_log_name(&m.raw_log)).map(|mut m| {
-                // Fields that come back out in status are re-checked: a tampered file yields none.
-                let word = |w: Option<String>| w.filter(|w| crate::agents::valid_model_word(w));
-                m.model = word(m.model.take());
-                m.model_reasoning_effort = word(m.model_reasoning_effort.take());
-                m.last_assignment_id = m.last_assignment_id.take().filter(|id| id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-                m
-            })),
+            Some(text) => Ok(serde_json::from_str::<AgentMeta>(&text)
+                .ok()
+                .filter(|m| m.agent == agent && valid_raw_log_name(&m.raw_log))
+                .map(|mut m| {
+                    // Fields that come back out in status are re-checked: a tampered file yields none.
+                    let word = |w: Option<String>| w.filter(|w| crate::text::valid_model_word(w));
+                    m.model = word(m.model.take());
+                    m.model_reasoning_effort = word(m.model_reasoning_effort.take());
+                    m.last_assignment_id = m.last_assignment_id.take().filter(|id| {
+                        id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                    });
+                    m
+                })),
         }
     }
 

@@ -95,8 +95,14 @@ mod tests {
         assert_eq!((prev, cur), (vec![b'a'; 100], vec![b'b'; 60]));
 
         std::os::unix::fs::symlink("/etc/passwd", dir.join("raw/run-2.log")).unwrap();
-        assert_eq!(write_from(&state, "run-2.log", 128, std::io::Cursor::new(b"x".to_vec())).unwrap_err(), FsError::Symlink);
-        assert_eq!(write_from(&state, "../meta/x.log", 128, std::io::Cursor::new(b"x".to_vec())).unwrap_err(), FsError::BadName);
+        assert_eq!(
+            write_from(&state, "run-2.log", 128, std::io::Cursor::new(b"x".to_vec())).unwrap_err(),
+            FsError::Symlink
+        );
+        assert_eq!(
+            write_from(&state, "../meta/x.log", 128, std::io::Cursor::new(b"x".to_vec())).unwrap_err(),
+            FsError::BadName
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 
@@ -106,7 +112,12 @@ mod tests {
         for i in 0..25 {
             drop(state.raw.create_exclusive(&format!("run-{i:02}.log")).unwrap());
             let t = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000 + i);
-            std::fs::File::options().write(true).open(dir.join(format!("raw/run-{i:02}.log"))).unwrap().set_modified(t).unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(dir.join(format!("raw/run-{i:02}.log")))
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
         }
         std::os::unix::fs::symlink("/etc/passwd", dir.join("raw/evil.log")).unwrap();
         let removed = prune(&state.raw, &["run-00.log".to_owned()]).unwrap();

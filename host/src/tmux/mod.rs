@@ -8,10 +8,8 @@
 //! which the watchdog unit and the tests use; otherwise tmux's default socket is used.
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
 
 use crate::text::safe_error_text;
 
@@ -75,33 +73,23 @@ fn slots() -> &'static tokio::sync::Semaphore {
 /// Runs `tmux ARGS` with `input` on stdin, bounded by `timeout` (waiting for a slot included).
 pub async fn run_with_input(args: &[&str], input: Option<&[u8]>, timeout: Duration) -> Result<TmuxOutput, TmuxError> {
     let started = std::time::Instant::now();
-    let _slot = tokio::time::timeout(timeout, slots().acquire()).await.map_err(|_| TmuxError::Timeout(timeout.as_secs()))?.map_err(|_| TmuxError::Spawn("closed".into()))?;
-    let timeout = timeout.saturating_sub(started.elapsed());
-    let mut cmd = tokio::process::Command::new("tmux");
-    cmd.args(socket_args()?)
-        .args(args)
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => TmuxError::NotInstalled,
-        _ => TmuxError::Spawn(e.kind().to_string()),
-    })?;
-    let work = async {
-        if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
-            stdin.write_all(bytes).await?;
-            drop(stdin);
-        }
-        child.wait_with_output().await
-    };
-    let out = tokio::time::timeout(timeout, work)
+    let _slot = tokio::time::timeout(timeout, slots().acquire())
         .await
         .map_err(|_| TmuxError::Timeout(timeout.as_secs()))?
-        .map_err(|e| TmuxError::Spawn(e.kind().to_string()))?;
+        .map_err(|_| TmuxError::Spawn("closed".into()))?;
+    let timeout = timeout.saturating_sub(started.elapsed());
+    let mut all: Vec<String> = socket_args()?;
+    all.extend(args.iter().map(|a| (*a).to_owned()));
+    let out = crate::process::run(&crate::process::Cmd::new("tmux", &all, timeout).input(input)).await;
+    match out.spawn_error {
+        Some(std::io::ErrorKind::NotFound) => return Err(TmuxError::NotInstalled),
+        Some(kind) => return Err(TmuxError::Spawn(kind.to_string())),
+        None if out.timed_out => return Err(TmuxError::Timeout(timeout.as_secs())),
+        None => {}
+    }
     let stderr = safe_error_text(&String::from_utf8_lossy(&out.stderr));
     Ok(TmuxOutput {
-        success: out.status.success(),
+        success: out.ok(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: if stderr.is_empty() { "no stderr".to_owned() } else { stderr },
     })
@@ -109,7 +97,15 @@ pub async fn run_with_input(args: &[&str], input: Option<&[u8]>, timeout: Durati
 
 /// Whether `stderr` says there is no tmux server (so no session can exist).
 fn no_server(stderr: &str) -> bool {
-    ["no server running", "error connecting to", "No such file or directory", "server exited unexpectedly", "lost server"].iter().any(|m| stderr.contains(m))
+    [
+        "no server running",
+        "error connecting to",
+        "No such file or directory",
+        "server exited unexpectedly",
+        "lost server",
+    ]
+    .iter()
+    .any(|m| stderr.contains(m))
 }
 
 /// The exact-name target of a session's active pane.
@@ -137,7 +133,12 @@ pub struct PaneInfo {
 /// Every session's first pane, in one tmux call. No server means no sessions.
 pub async fn list_panes() -> Result<HashMap<String, PaneInfo>, TmuxError> {
     let out = run(
-        &["list-panes", "-a", "-F", "#{session_name}\t#{pane_index}\t#{pane_pid}\t#{pane_dead}\t#{pane_width}\t#{session_activity}"],
+        &[
+            "list-panes",
+            "-a",
+            "-F",
+            "#{session_name}\t#{pane_index}\t#{pane_pid}\t#{pane_dead}\t#{pane_width}\t#{session_activity}",
+        ],
         TMUX_TIMEOUT,
     )
     .await?;
@@ -152,7 +153,12 @@ pub async fn list_panes() -> Result<HashMap<String, PaneInfo>, TmuxError> {
         }
         panes.insert(
             f[0].to_owned(),
-            PaneInfo { pid: f[2].parse().ok(), dead: f[3] == "1", width: f[4].parse().unwrap_or(80), activity: f[5].parse().ok() },
+            PaneInfo {
+                pid: f[2].parse().ok(),
+                dead: f[3] == "1",
+                width: f[4].parse().unwrap_or(80),
+                activity: f[5].parse().ok(),
+            },
         );
     }
     Ok(panes)
@@ -169,7 +175,12 @@ fn trim_blank_tail(text: &str) -> String {
 /// The last `lines` lines of the session's pane (joined wrapped lines, no escapes).
 pub async fn capture_pane(session: &str, lines: u32) -> Result<String, TmuxError> {
     let start = format!("-{lines}");
-    Ok(trim_blank_tail(&run(&["capture-pane", "-p", "-J", "-t", &pane_target(session), "-S", &start], TMUX_TIMEOUT).await?.ok()?.stdout))
+    Ok(trim_blank_tail(
+        &run(&["capture-pane", "-p", "-J", "-t", &pane_target(session), "-S", &start], TMUX_TIMEOUT)
+            .await?
+            .ok()?
+            .stdout,
+    ))
 }
 
 /// Captures several sessions' panes in one tmux call (a marker line between them). Falls back
@@ -199,7 +210,19 @@ pub async fn capture_batched(sessions: &[String], lines: u32) -> Option<Vec<Stri
         if !args.is_empty() {
             args.push(";");
         }
-        args.extend(["capture-pane", "-p", "-J", "-t", t.as_str(), "-S", start.as_str(), ";", "display-message", "-p", marker.as_str()]);
+        args.extend([
+            "capture-pane",
+            "-p",
+            "-J",
+            "-t",
+            t.as_str(),
+            "-S",
+            start.as_str(),
+            ";",
+            "display-message",
+            "-p",
+            marker.as_str(),
+        ]);
     }
     let out = run(&args, TMUX_TIMEOUT).await.ok()?.ok().ok()?;
     let parts: Vec<&str> = out.stdout.split(&format!("{marker}\n")).collect();
@@ -223,7 +246,26 @@ pub async fn new_session(session: &str, cwd: &str, command: &str, width: u32, he
     debug_assert!(!command.ends_with(';'));
     let cwd = cwd.as_str();
     run(
-        &["new-session", "-d", "-s", session, "-x", &w, "-y", &h, "-c", cwd, command, ";", "set-option", "-w", "-t", &target, "remain-on-exit", "on"],
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            &w,
+            "-y",
+            &h,
+            "-c",
+            cwd,
+            command,
+            ";",
+            "set-option",
+            "-w",
+            "-t",
+            &target,
+            "remain-on-exit",
+            "on",
+        ],
         TMUX_TIMEOUT,
     )
     .await?
@@ -281,7 +323,11 @@ mod tests {
     #[test]
     fn quoting_survives_the_shell() {
         assert_eq!(shell_join(&["a", "b c", "it's", "", "x=\"y\""]), "a 'b c' 'it'\\''s' '' 'x=\"y\"'");
-        let out = std::process::Command::new("sh").arg("-c").arg(format!("printf '%s|' {}", shell_join(&["b c", "it's", "$HOME", "`x`"]))).output().unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf '%s|' {}", shell_join(&["b c", "it's", "$HOME", "`x`"])))
+            .output()
+            .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "b c|it's|$HOME|`x`|");
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::lease::{busy_error, generation_arg, generation_param, refusal_error};
+use super::lease::PublicLease;
 use super::status::observe;
 use super::{agent_error_entry, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED};
 use crate::agents::profiles::collapse;
@@ -16,7 +17,7 @@ use crate::agents::profiles::{DialogChoice, HomeError};
 use crate::agents::{procs, runner_ok, AgentSpec, AgentState, Profile, Registry};
 use crate::ext::types::limits::DialogKind;
 use crate::lease::{self, Lease, DEFAULT_TTL_SECONDS};
-use crate::mcp::schema::{Args, Param};
+use super::schema::{Args, Param};
 use crate::state::meta::{AgentMeta, LastSend, SENT_HEAD_CHARS};
 use crate::state::rawlog::{self, MAX_RAW_LOG_BYTES};
 use crate::state::State;
@@ -229,7 +230,10 @@ impl Locked {
     }
 
     /// Runs filesystem work off the async threads, under the held lock.
-    async fn with<T: Send + 'static>(&self, f: impl FnOnce(&State) -> Result<T, ToolError> + Send + 'static) -> Result<T, ToolError> {
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&State) -> Result<T, ToolError> + Send + 'static,
+    ) -> Result<T, ToolError> {
         let state = Arc::clone(&self.state);
         blocking(move || f(&state)).await
     }
@@ -239,7 +243,7 @@ impl Locked {
 /// `Ok(fresh)` tells whether the claim is new.
 fn claim(state: &State, agent: &str, client: &str, expected: Option<u64>) -> Result<bool, ToolError> {
     match lease::claim(state, agent, client, DEFAULT_TTL_SECONDS, false, false, expected) {
-        Ok(c) => Ok(c.status != "renewed"),
+        Ok(c) => Ok(c.status != lease::ClaimStatus::Renewed),
         Err(refusal) => Err(refusal_error(agent, refusal, client)),
     }
 }
@@ -290,12 +294,18 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
     let runner = match (&spec.runner, spec.profile) {
         (Some(r), _) => {
             if !runner_ok(r) {
-                return Err(ToolError::new("runner_not_executable", format!("runner for agent {agent} must be a regular executable file (not a symlink)")));
+                return Err(ToolError::new(
+                    "runner_not_executable",
+                    format!("runner for agent {agent} must be a regular executable file (not a symlink)"),
+                ));
             }
             r.clone()
         }
-        (None, Profile::Scripted) => std::env::current_exe().map_err(|_| ToolError::new("internal_error", "the server's own executable cannot be found"))?,
-        (None, _) => return Err(ToolError::new("runner_not_configured", format!("no runner is configured for agent {agent}"))),
+        (None, Profile::Scripted) => std::env::current_exe()
+            .map_err(|_| ToolError::new("internal_error", "the server's own executable cannot be found"))?,
+        (None, _) => {
+            return Err(ToolError::new("runner_not_configured", format!("no runner is configured for agent {agent}")))
+        }
     };
     if let (Some(home), Some(var)) = (&spec.home, provider.home_var()) {
         let users = procs::home_users(home, var);
@@ -309,9 +319,13 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
     }
     let start_dir = match cwd {
         Some(c) => std::path::PathBuf::from(c),
-        None => std::env::current_dir().map_err(|_| ToolError::new("cwd_not_directory", "the server's working directory is not available"))?,
+        None => std::env::current_dir()
+            .map_err(|_| ToolError::new("cwd_not_directory", "the server's working directory is not available"))?,
     };
-    let start_dir = std::fs::canonicalize(&start_dir).ok().filter(|p| p.is_dir()).ok_or_else(|| ToolError::new("cwd_not_directory", "cwd is not a directory"))?;
+    let start_dir = std::fs::canonicalize(&start_dir)
+        .ok()
+        .filter(|p| p.is_dir())
+        .ok_or_else(|| ToolError::new("cwd_not_directory", "cwd is not a directory"))?;
     let state_root = crate::state::root_path()?;
     let trust = prepare_home(&spec, &start_dir).await?;
 
@@ -323,7 +337,15 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
             let (a, c) = (agent.to_owned(), client.clone());
             move |state| {
                 let fresh = claim(state, &a, &c, None)?;
-                let protected: Vec<String> = state.meta.list().unwrap_or_default().iter().filter_map(|(n, ..)| n.strip_suffix(".json")).filter_map(|m| state.read_meta(m).ok().flatten()).map(|m| m.raw_log).collect();
+                let protected: Vec<String> = state
+                    .meta
+                    .list()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|(n, ..)| n.strip_suffix(".json"))
+                    .filter_map(|m| state.read_meta(m).ok().flatten())
+                    .map(|m| m.raw_log)
+                    .collect();
                 let _ = rawlog::prune(&state.raw, &protected);
                 let name = format!("{}-{a}.log", now_id());
                 if let Err(e) = state.raw.create_exclusive(&name) {
@@ -350,14 +372,25 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
     words.push(runner.to_string_lossy().into_owned());
     words.extend(provider.launch_args(&spec, prompt));
     let command = tmux::shell_join(&words);
-    if let Err(e) = tmux::new_session(&spec.session, &start_dir.to_string_lossy(), &command, PANE_WIDTH, PANE_HEIGHT).await {
+    if let Err(e) =
+        tmux::new_session(&spec.session, &start_dir.to_string_lossy(), &command, PANE_WIDTH, PANE_HEIGHT).await
+    {
         // The session may belong to someone else: never kill it here.
         let _ = cleanup(true).await;
         return Err(tmux_error("start", agent, e));
     }
     ctx.observer.invalidate();
-    let exe = std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| "codex-master-mcp".into());
-    let writer = tmux::shell_join(&[exe.as_str(), "raw-log-writer", "--state-dir", &state_root.to_string_lossy(), "--max-bytes", &MAX_RAW_LOG_BYTES.to_string(), &raw_name]);
+    let exe =
+        std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| "codex-master-mcp".into());
+    let writer = tmux::shell_join(&[
+        exe.as_str(),
+        "raw-log-writer",
+        "--state-dir",
+        &state_root.to_string_lossy(),
+        "--max-bytes",
+        &MAX_RAW_LOG_BYTES.to_string(),
+        &raw_name,
+    ]);
     if let Err(e) = tmux::pipe_pane(&spec.session, &writer).await {
         let _ = tmux::kill_session(&spec.session).await;
         let _ = cleanup(true).await;
@@ -457,7 +490,13 @@ fn send(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agent = args.str("agent").unwrap_or_default().to_owned();
         let confirm = Duration::from_secs(args.int("confirm_seconds").unwrap_or(10) as u64);
-        let opts = SendOptions { enter: args.flag("enter"), confirm, lead_send: true, expected: generation_arg(&args), before_typing: None };
+        let opts = SendOptions {
+            enter: args.flag("enter"),
+            confirm,
+            lead_send: true,
+            expected: generation_arg(&args),
+            before_typing: None,
+        };
         send_text(&ctx, &agent, args.str("text").unwrap_or_default(), opts).await.map(|sent| sent.to_json())
     })
 }
@@ -491,8 +530,14 @@ pub enum Receipt {
 }
 
 impl Receipt {
-    pub const ALL: [Receipt; 6] =
-        [Receipt::Typed, Receipt::TurnStarted, Receipt::SubmittedNoTurnStarted, Receipt::BlockedByLimit, Receipt::WaitingOnDialog, Receipt::Exited];
+    pub const ALL: [Receipt; 6] = [
+        Receipt::Typed,
+        Receipt::TurnStarted,
+        Receipt::SubmittedNoTurnStarted,
+        Receipt::BlockedByLimit,
+        Receipt::WaitingOnDialog,
+        Receipt::Exited,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -540,12 +585,15 @@ pub fn dialog_refusal(agent: &str, kind: DialogKind) -> ToolError {
         Some(a) => format!("answer it with agent_dialog_answer (choice {a})"),
         None => "it needs a person at the terminal".to_owned(),
     };
-    ToolError::new("waiting_on_dialog", format!("agent {agent} is waiting on a {} dialog; nothing was typed; {hint}", kind.as_str()))
-        .with("agent", json!(agent))
-        .with("dialog", json!(kind.as_str()))
-        .with("answer", json!(answer))
-        .with("typed", json!(false))
-        .with("submitted", json!(false))
+    ToolError::new(
+        "waiting_on_dialog",
+        format!("agent {agent} is waiting on a {} dialog; nothing was typed; {hint}", kind.as_str()),
+    )
+    .with("agent", json!(agent))
+    .with("dialog", json!(kind.as_str()))
+    .with("answer", json!(answer))
+    .with("typed", json!(false))
+    .with("submitted", json!(false))
 }
 
 /// Sends `raw_text` through the lease gate with a receipt (the body of `agent_send`, also used
@@ -562,7 +610,9 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
     let client = ctx.client_id.clone();
     match pane(&spec).await? {
         None => return Err(ToolError::new("agent_not_running", format!("agent {agent} is not running"))),
-        Some(p) if p.dead => return Err(ToolError::new("agent_exited", format!("agent {agent} has exited; stop and start it again"))),
+        Some(p) if p.dead => {
+            return Err(ToolError::new("agent_exited", format!("agent {agent} has exited; stop and start it again")))
+        }
         Some(_) => {}
     }
     if let Ok(Ok(obs)) = observe(ctx, std::slice::from_ref(&agent)).await.map(|mut v| v.remove(0)) {
@@ -589,7 +639,8 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
     // Typing and Enter happen under the lock; watching for the turn to start does not.
     let typing = type_text(&spec, &text, enter).await;
     ctx.observer.invalidate();
-    let (a, c, chars, head) = (agent.clone(), client.clone(), text.chars().count(), text.chars().take(SENT_HEAD_CHARS).collect::<String>());
+    let (a, c, chars, head) =
+        (agent.clone(), client.clone(), text.chars().count(), text.chars().take(SENT_HEAD_CHARS).collect::<String>());
     let sent_ok = typing.as_ref().is_ok_and(|t| t.typed);
     let lease = held
         .with(move |state| {
@@ -598,7 +649,8 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
             } else if lead_send {
                 if let Some(mut meta) = state.read_meta(&a)? {
                     let offset = state.raw.file_stat(&meta.raw_log).ok().flatten().map_or(0, |(s, _)| s);
-                    meta.last_send = Some(LastSend { at_epoch: now_epoch(), chars, log_offset: offset, text_head: head });
+                    meta.last_send =
+                        Some(LastSend { at_epoch: now_epoch(), chars, log_offset: offset, text_head: head });
                     state.write_meta(&meta)?;
                 }
             }
@@ -614,12 +666,15 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
                 return Err(dialog_refusal(&agent, obs.dialog));
             }
         }
-        return Err(ToolError::new("send_not_typed", format!("the text did not appear in agent {agent}'s composer; nothing was submitted"))
-            .retryable()
-            .with("retry_after_seconds", json!(2))
-            .with("agent", json!(agent))
-            .with("typed", json!(false))
-            .with("submitted", json!(false)));
+        return Err(ToolError::new(
+            "send_not_typed",
+            format!("the text did not appear in agent {agent}'s composer; nothing was submitted"),
+        )
+        .retryable()
+        .with("retry_after_seconds", json!(2))
+        .with("agent", json!(agent))
+        .with("typed", json!(false))
+        .with("submitted", json!(false)));
     }
     let r = if enter {
         watch_turn(ctx, &spec, &typing, confirm).await
@@ -640,10 +695,20 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
 }
 
 /// Renders the report request with the prompts extension and sends it (not as a lead send).
-pub async fn request_report(ctx: &Ctx, agent: &str, assignment_id: Option<String>, enter: bool, expected: Option<u64>) -> Result<Sent, ToolError> {
-    let locale = crate::ext::extensions().settings().locale.clone();
+pub async fn request_report(
+    ctx: &Ctx,
+    agent: &str,
+    assignment_id: Option<String>,
+    enter: bool,
+    expected: Option<u64>,
+) -> Result<Sent, ToolError> {
+    let locale = ctx.extensions().settings().locale.clone();
     let request = crate::ext::types::prompts::ReportRequest { assignment_id, locale };
-    let text = blocking(move || crate::ext::extensions().render_report_request(&request).map_err(|e| ToolError::new(e.code(), e.to_string()))).await?;
+    let redactor = Arc::clone(&ctx.redactor);
+    let text = blocking(move || {
+        redactor.extensions().render_report_request(&request).map_err(|e| ToolError::new(e.code(), e.to_string()))
+    })
+    .await?;
     let opts = SendOptions { enter, confirm: Duration::from_secs(5), lead_send: false, expected, before_typing: None };
     send_text(ctx, agent, &text, opts).await
 }
@@ -689,7 +754,9 @@ struct Typing {
 /// Whether the composer of `pane` holds the text whose probe is `probe` (or, after a change,
 /// the placeholder of a large paste).
 fn composer_holds(spec: &AgentSpec, pane: &str, probe: &str, changed: bool) -> bool {
-    spec.provider().composer_text(pane).is_some_and(|c| c.contains(probe) || (changed && c.to_lowercase().contains("[pasted content")))
+    spec.provider()
+        .composer_text(pane)
+        .is_some_and(|c| c.contains(probe) || (changed && c.to_lowercase().contains("[pasted content")))
 }
 
 /// Pastes, checks that the text is in the composer, and presses Enter when asked.
@@ -751,7 +818,14 @@ async fn watch_turn(ctx: &Ctx, spec: &AgentSpec, typing: &Typing, confirm: Durat
                     match echo {
                         _ if !taken => None,
                         Some(false) => None,
-                        Some(true) => return Delivery { submitted: true, receipt: Receipt::TurnStarted, state: obs.state, log_bytes_at_turn: turn_seen.map_or(obs.log_bytes, |t| t.1) },
+                        Some(true) => {
+                            return Delivery {
+                                submitted: true,
+                                receipt: Receipt::TurnStarted,
+                                state: obs.state,
+                                log_bytes_at_turn: turn_seen.map_or(obs.log_bytes, |t| t.1),
+                            }
+                        }
                         None => Some(Receipt::TurnStarted),
                     }
                 }
@@ -761,26 +835,45 @@ async fn watch_turn(ctx: &Ctx, spec: &AgentSpec, typing: &Typing, confirm: Durat
                 Some(Receipt::TurnStarted) => {
                     let (seen, bytes) = *turn_seen.get_or_insert_with(|| (Instant::now(), obs.log_bytes));
                     if seen.elapsed() >= SETTLE || started.elapsed() >= confirm {
-                        return Delivery { submitted: true, receipt: Receipt::TurnStarted, state: obs.state, log_bytes_at_turn: bytes };
+                        return Delivery {
+                            submitted: true,
+                            receipt: Receipt::TurnStarted,
+                            state: obs.state,
+                            log_bytes_at_turn: bytes,
+                        };
                     }
                 }
-                Some(receipt) => return Delivery { submitted: true, receipt, state: obs.state, log_bytes_at_turn: turn_seen.and_then(|t| t.1) },
+                Some(receipt) => {
+                    return Delivery {
+                        submitted: true,
+                        receipt,
+                        state: obs.state,
+                        log_bytes_at_turn: turn_seen.and_then(|t| t.1),
+                    }
+                }
                 None => {}
             }
         }
         if started.elapsed() >= confirm {
             let receipt = if turn_seen.is_some() { Receipt::TurnStarted } else { Receipt::SubmittedNoTurnStarted };
-            return Delivery { submitted: true, receipt, state: last_state, log_bytes_at_turn: turn_seen.and_then(|t| t.1) };
+            return Delivery {
+                submitted: true,
+                receipt,
+                state: last_state,
+                log_bytes_at_turn: turn_seen.and_then(|t| t.1),
+            };
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-
 fn dialog_answer(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agent = args.str("agent").unwrap_or_default().to_owned();
-        let choice = args.str("choice").and_then(DialogChoice::from_name).ok_or_else(|| ToolError::invalid_arguments("choice must be trust, keep_current_model or no"))?;
+        let choice = args
+            .str("choice")
+            .and_then(DialogChoice::from_name)
+            .ok_or_else(|| ToolError::invalid_arguments("choice must be trust, keep_current_model or no"))?;
         answer_dialog(&ctx, &agent, choice, generation_arg(&args)).await
     })
 }
@@ -807,24 +900,35 @@ fn trust_names_only(pane: &str, cwd: &str) -> bool {
 
 /// The body of `agent_dialog_answer`: checks the dialog and the choice, then picks the option
 /// under the lease gate. Only allowlisted options are ever selected.
-pub async fn answer_dialog(ctx: &Ctx, agent: &str, choice: DialogChoice, expected: Option<u64>) -> Result<Value, ToolError> {
+pub async fn answer_dialog(
+    ctx: &Ctx,
+    agent: &str,
+    choice: DialogChoice,
+    expected: Option<u64>,
+) -> Result<Value, ToolError> {
     let agent = agent.to_owned();
     let spec = spec(ctx, &agent)?;
     match pane(&spec).await? {
         None => return Err(ToolError::new("agent_not_running", format!("agent {agent} is not running"))),
-        Some(p) if p.dead => return Err(ToolError::new("agent_exited", format!("agent {agent} has exited; stop and start it again"))),
+        Some(p) if p.dead => {
+            return Err(ToolError::new("agent_exited", format!("agent {agent} has exited; stop and start it again")))
+        }
         Some(_) => {}
     }
     let obs = observe(ctx, std::slice::from_ref(&agent)).await?.remove(0)?;
     let kind = obs.dialog;
     if kind == DialogKind::None {
-        return Err(ToolError::new("no_dialog", format!("agent {agent} shows no dialog; nothing was typed")).with("state", json!(obs.state.as_str())));
+        return Err(ToolError::new("no_dialog", format!("agent {agent} shows no dialog; nothing was typed"))
+            .with("state", json!(obs.state.as_str())));
     }
     let allowed = DialogChoice::allowed_for(kind);
     if allowed != Some(choice) {
-        return Err(ToolError::new("dialog_choice_not_allowed", format!("a {} dialog does not take the answer {}", kind.as_str(), choice.as_str()))
-            .with("dialog", json!(kind.as_str()))
-            .with("answer", json!(allowed.map(DialogChoice::as_str))));
+        return Err(ToolError::new(
+            "dialog_choice_not_allowed",
+            format!("a {} dialog does not take the answer {}", kind.as_str(), choice.as_str()),
+        )
+        .with("dialog", json!(kind.as_str()))
+        .with("answer", json!(allowed.map(DialogChoice::as_str))));
     }
     let screen = capture_bottom(&spec.session).await;
     if choice == DialogChoice::Trust {
@@ -834,10 +938,16 @@ pub async fn answer_dialog(ctx: &Ctx, agent: &str, choice: DialogChoice, expecte
             return Err(ToolError::new("dialog_trust_not_cwd", format!("the trust dialog of agent {agent} names a folder other than the working directory it was started in; nothing was typed")));
         }
     }
-    let answer = spec
-        .provider()
-        .dialog_answer(kind, choice, &screen)
-        .ok_or_else(|| ToolError::new("dialog_answer_not_found", format!("the {} dialog of agent {agent} does not show the {} option; nothing was typed", kind.as_str(), choice.as_str())))?;
+    let answer = spec.provider().dialog_answer(kind, choice, &screen).ok_or_else(|| {
+        ToolError::new(
+            "dialog_answer_not_found",
+            format!(
+                "the {} dialog of agent {agent} does not show the {} option; nothing was typed",
+                kind.as_str(),
+                choice.as_str()
+            ),
+        )
+    })?;
     let client = ctx.client_id.clone();
     let held = Locked::acquire(&agent).await?;
     let fresh = held
@@ -853,7 +963,9 @@ pub async fn answer_dialog(ctx: &Ctx, agent: &str, choice: DialogChoice, expecte
     if typed.is_ok() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let now = capture_bottom(&spec.session).await;
-        let still_selected = now.lines().any(|l| l.starts_with('›') && crate::agents::profiles::tui::option_number(l) == Some(answer.option));
+        let still_selected = now
+            .lines()
+            .any(|l| l.starts_with('›') && crate::agents::profiles::tui::option_number(l) == Some(answer.option));
         if still_selected && spec.provider().dialog_answer(kind, choice, &now).is_some() {
             typed = tmux::send_keys(&spec.session, &["Enter"]).await;
         }
@@ -889,14 +1001,19 @@ pub async fn answer_dialog(ctx: &Ctx, agent: &str, choice: DialogChoice, expecte
 }
 
 fn interrupt(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move { interrupt_agent(&ctx, args.str("agent").unwrap_or_default(), generation_arg(&args)).await })
+    Box::pin(async move {
+        let agent = args.str("agent").unwrap_or_default();
+        let lease = interrupt_agent(&ctx, agent, generation_arg(&args)).await?;
+        Ok(json!({"agent": agent, "status": "interrupt_sent", "lease": lease.public(agent, &ctx.client_id), "response_output": NOT_RETURNED}))
+    })
 }
 
-/// The body of `agent_interrupt` (also the watchdog's `interrupt` action).
-pub async fn interrupt_agent(ctx: &Ctx, agent: &str, expected: Option<u64>) -> Result<Value, ToolError> {
+/// The body of `agent_interrupt` (also the watchdog's `interrupt` action): the interrupt key is
+/// sent. Returns the lease afterwards.
+pub async fn interrupt_agent(ctx: &Ctx, agent: &str, expected: Option<u64>) -> Result<Lease, ToolError> {
     let agent = agent.to_owned();
     let spec = spec(ctx, &agent)?;
-    if !pane(&spec).await?.is_some_and(|p| !p.dead) {
+    if pane(&spec).await?.is_none_or(|p| p.dead) {
         return Err(ToolError::new("agent_not_running", format!("agent {agent} is not running")));
     }
     let client = ctx.client_id.clone();
@@ -915,12 +1032,12 @@ pub async fn interrupt_agent(ctx: &Ctx, agent: &str, expected: Option<u64>) -> R
             if !ok {
                 release_if_fresh(state, &a, &c, fresh);
             }
-            Ok(lease::read(state, &a).public(&a, &c))
+            Ok(lease::read(state, &a))
         })
         .await?;
     drop(held);
     sent.map_err(|e| tmux_error("interrupt", &agent, e))?;
-    Ok(json!({"agent": agent, "status": "interrupt_sent", "lease": lease, "response_output": NOT_RETURNED}))
+    Ok(lease)
 }
 
 fn stop(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
@@ -931,7 +1048,13 @@ fn stop(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         let mut results = Vec::new();
         for agent in agents {
             let entry = match stop_one(&ctx, &agent, force, expected).await {
-                Ok(v) => v,
+                Ok(stopped) => json!({
+                    "agent": agent,
+                    "status": stopped.status(),
+                    "session": stopped.session,
+                    "lease": stopped.lease.public(&agent, &ctx.client_id),
+                    "raw_output": NOT_RETURNED,
+                }),
                 Err(e) => agent_error_entry(&agent, &e),
             };
             results.push(entry);
@@ -940,9 +1063,27 @@ fn stop(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     })
 }
 
+/// What `stop_one` did.
+pub struct Stopped {
+    /// The session was running and is now gone (else it was not running).
+    pub was_running: bool,
+    pub session: String,
+    pub lease: Lease,
+}
+
+impl Stopped {
+    pub fn status(&self) -> &'static str {
+        if self.was_running {
+            "stopped"
+        } else {
+            "not_running"
+        }
+    }
+}
+
 /// The per-agent body of `agent_stop` (also the watchdog's `stop` action). The lease check,
 /// the kill and the release happen under one hold of the agent lock.
-pub async fn stop_one(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>) -> Result<Value, ToolError> {
+pub async fn stop_one(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>) -> Result<Stopped, ToolError> {
     let spec = spec(ctx, agent)?;
     let client = ctx.client_id.clone();
     let held = Locked::acquire(agent).await?;
@@ -967,10 +1108,10 @@ pub async fn stop_one(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>
                 // The session is gone, so releasing any holder's lease is safe.
                 let _ = lease::release(state, &a, &c, true, true, None);
             }
-            Ok(lease::read(state, &a).public(&a, &c))
+            Ok(lease::read(state, &a))
         })
         .await?;
-    Ok(json!({"agent": agent, "status": if running { "stopped" } else { "not_running" }, "session": spec.session, "lease": lease, "raw_output": NOT_RETURNED}))
+    Ok(Stopped { was_running: running, session: spec.session.clone(), lease })
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::agent::{send_text, SendOptions};
 use super::lease::{generation_arg, generation_param};
@@ -25,10 +25,10 @@ use crate::agents::Registry;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
 use crate::git;
 use crate::lease;
-use crate::mcp::schema::{Args, Param};
+use super::schema::{Args, Param};
+use crate::redactor::Redactor;
 use crate::state::ledger::{self, BASELINES};
 use crate::state::State;
-use crate::redactor::bounded as redact_bounded;
 use crate::timefmt::{iso_utc, now_epoch, now_id};
 
 pub const MAX_TASK: usize = 4000;
@@ -102,14 +102,36 @@ fn list_param(name: &'static str, flag: &'static str, what: &'static str) -> Par
 fn assign_params(reg: &Registry, role: bool, write_paths: Option<bool>) -> Vec<Param> {
     let mut p = vec![agent_param::one(reg)];
     if role {
-        p.push(Param::choice("role", &["exploriererin", "arbeitsbiene", "explorer", "worker"], "exploriererin (explorer: read-only) or arbeitsbiene (worker: writes only in write_paths).").required());
+        p.push(
+            Param::choice(
+                "role",
+                &["exploriererin", "arbeitsbiene", "explorer", "worker"],
+                "exploriererin (explorer: read-only) or arbeitsbiene (worker: writes only in write_paths).",
+            )
+            .required(),
+        );
     }
     p.push(Param::string("task", MAX_TASK, "The task.").required().non_blank());
-    p.push(Param::string("skill", super::skills::MAX_SKILL_REF, "Skill reference the agent should use (checked against its inventory)."));
+    p.push(Param::string(
+        "skill",
+        super::skills::MAX_SKILL_REF,
+        "Skill reference the agent should use (checked against its inventory).",
+    ));
     p.push(list_param("scope", "scope", "Scope roots, relative to the agent's working directory."));
     match write_paths {
-        Some(true) => p.push(Param::string_list("write_paths", MAX_LIST_ITEMS, MAX_PATH_TEXT, "Paths the worker may write; each inside the scope.").required().cli_flag("write-path")),
-        Some(false) => p.push(list_param("write_paths", "write-path", "Paths the worker may write; each inside the scope.")),
+        Some(true) => p.push(
+            Param::string_list(
+                "write_paths",
+                MAX_LIST_ITEMS,
+                MAX_PATH_TEXT,
+                "Paths the worker may write; each inside the scope.",
+            )
+            .required()
+            .cli_flag("write-path"),
+        ),
+        Some(false) => {
+            p.push(list_param("write_paths", "write-path", "Paths the worker may write; each inside the scope."))
+        }
         None => {}
     }
     p.push(list_param("context", "context", "Stable context lines."));
@@ -117,7 +139,10 @@ fn assign_params(reg: &Registry, role: bool, write_paths: Option<bool>) -> Vec<P
     p.push(Param::string("name", MAX_NAME, "Display name in the prompt (default: the agent's label)."));
     p.push(Param::boolean("enter", "Press Enter after pasting.").default(json!(true)).negated("no-enter"));
     p.push(Param::boolean("allow_missing_skill", "Assign even when the skill is not in the agent's inventory."));
-    p.push(Param::boolean("allow_subagents", "Allow nested delegation (stays inside scope and write paths); the prompt says so either way."));
+    p.push(Param::boolean(
+        "allow_subagents",
+        "Allow nested delegation (stays inside scope and write paths); the prompt says so either way.",
+    ));
     p.push(generation_param());
     p
 }
@@ -279,7 +304,8 @@ fn cleaned(items: Vec<String>) -> Vec<String> {
 
 fn assign_any(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
-        let role = Role::parse(args.str("role").unwrap_or_default()).ok_or_else(|| ToolError::invalid_arguments("role must be 'exploriererin' or 'arbeitsbiene'"))?;
+        let role = Role::parse(args.str("role").unwrap_or_default())
+            .ok_or_else(|| ToolError::invalid_arguments("role must be 'exploriererin' or 'arbeitsbiene'"))?;
         assign(&ctx, role, &args).await
     })
 }
@@ -309,8 +335,15 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
 
     // 1. Role rules.
     match role {
-        Role::Explorer if !write_paths.is_empty() => return Err(refused("write_paths_not_allowed", "exploriererin assignments must not include write paths")),
-        Role::Worker if write_paths.is_empty() => return Err(refused("write_paths_required", "arbeitsbiene assignments require at least one explicit write path")),
+        Role::Explorer if !write_paths.is_empty() => {
+            return Err(refused("write_paths_not_allowed", "exploriererin assignments must not include write paths"))
+        }
+        Role::Worker if write_paths.is_empty() => {
+            return Err(refused(
+                "write_paths_required",
+                "arbeitsbiene assignments require at least one explicit write path",
+            ))
+        }
         _ => {}
     }
     // 2. The scope check, against the agent's own working directory.
@@ -324,10 +357,16 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
     };
     if !bad.is_empty() {
         // A refusal names the rule and which of the caller's items broke it, never the items.
-        let indexes: Vec<usize> = write_paths.iter().enumerate().filter(|(_, w)| bad.contains(w)).map(|(i, _)| i).collect();
+        let indexes: Vec<usize> =
+            write_paths.iter().enumerate().filter(|(_, w)| bad.contains(w)).map(|(i, _)| i).collect();
         return Err(refused(
             "write_path_outside_scope",
-            format!("write paths must stay inside scope: {} of {} are outside (write_paths indexes {:?})", indexes.len(), write_paths.len(), indexes),
+            format!(
+                "write paths must stay inside scope: {} of {} are outside (write_paths indexes {:?})",
+                indexes.len(),
+                write_paths.len(),
+                indexes
+            ),
         )
         .with("violating_write_path_indexes", json!(indexes)));
     }
@@ -335,14 +374,17 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
     let (skill_available, skill_matches) = match &skill {
         None => (None, Vec::new()),
         Some(wanted) => {
-            let (home, wanted) = (spec.home.clone(), wanted.clone());
+            let (home, wanted, red) = (spec.home.clone(), wanted.clone(), Arc::clone(&ctx.redactor));
             let matches: Vec<Value> = blocking(move || {
                 let inv = home.as_deref().map(crate::skills::scan).unwrap_or_default();
-                Ok(crate::skills::find(&inv, &wanted, 8).into_iter().map(public_skill).collect())
+                Ok(crate::skills::find(&inv, &wanted, 8).into_iter().map(|s| public_skill(&red, s)).collect())
             })
             .await?;
             if matches.is_empty() && !args.flag("allow_missing_skill") {
-                return Err(refused("skill_not_found", format!("the requested skill is not in agent {agent}'s inventory (agent_skills lists it)")));
+                return Err(refused(
+                    "skill_not_found",
+                    format!("the requested skill is not in agent {agent}'s inventory (agent_skills lists it)"),
+                ));
             }
             (Some(!matches.is_empty()), matches)
         }
@@ -365,12 +407,20 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
         forbidden: forbidden.clone(),
         task,
         allow_subagents,
-        locale: crate::ext::extensions().settings().locale.clone(),
+        locale: ctx.extensions().settings().locale.clone(),
     };
-    let prompt = blocking(move || crate::ext::extensions().render_assignment(&request).map_err(|e| ToolError::new(e.code(), format!("the assignment template failed: {e}")))).await?;
+    let redactor = Arc::clone(&ctx.redactor);
+    let prompt = blocking(move || {
+        redactor
+            .extensions()
+            .render_assignment(&request)
+            .map_err(|e| ToolError::new(e.code(), format!("the assignment template failed: {e}")))
+    })
+    .await?;
     let prompt_chars = prompt.chars().count();
     if prompt_chars > MAX_PROMPT {
-        return Err(refused("prompt_too_long", format!("assignment prompt exceeds {MAX_PROMPT} characters")).with("prompt_chars", json!(prompt_chars)));
+        return Err(refused("prompt_too_long", format!("assignment prompt exceeds {MAX_PROMPT} characters"))
+            .with("prompt_chars", json!(prompt_chars)));
     }
     let session_model = super::status::session_model(ctx, &agent).await;
 
@@ -379,43 +429,56 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
 
     // 7. The audit record, under the agent lock after the lease check, before any keystroke.
     let client = ctx.client_id.clone();
-    let skill_record = json!({"requested": skill.as_ref().map(|s| redact_bounded(s, 300)), "available": skill_available, "match_count": skill_matches.len()});
-    let record = json!({
-        "kind": "assignment",
-        "assignment_id": assignment_id,
-        "created_at_utc": iso_utc(now_epoch()),
-        "agent": agent,
-        "role": role.seed_name(),
-        "role_kind": role.kind(),
-        "name": redact_bounded(&name, MAX_NAME),
-        "model": role.model(),
-        "session_model": session_model,
-        "skill": skill_record,
-        "scope": redact_list(&scope),
-        "write_paths": redact_list(&write_paths),
-        "context_count": context.len(),
-        "forbidden_count": forbidden.len(),
-        "write_policy": role.write_policy(),
-        "allow_subagents": allow_subagents,
-        "submitted": enter,
-        "delivery": "pending",
-        "prompt_chars": prompt_chars,
-        "audit_baseline": baseline_state,
-        "prompt_output": NOT_RETURNED,
-        "response_output": NOT_RETURNED,
-    });
+    let record = ledger::AssignmentRecord {
+        assignment_id: assignment_id.clone(),
+        created_at_utc: Some(iso_utc(now_epoch())),
+        agent: Some(agent.clone()),
+        role: Some(role.seed_name().to_owned()),
+        role_kind: Some(role.kind().to_owned()),
+        name: Some(ctx.redactor.bounded(&name, MAX_NAME)),
+        model: Some(role.model().to_owned()),
+        session_model: session_model.clone(),
+        skill: Some(ledger::SkillRecord {
+            requested: skill.as_ref().map(|s| ctx.redactor.bounded(s, 300)),
+            available: skill_available,
+            match_count: Some(skill_matches.len() as u64),
+        }),
+        scope: redact_list(&ctx.redactor, &scope),
+        write_paths: redact_list(&ctx.redactor, &write_paths),
+        context_count: Some(context.len() as u64),
+        forbidden_count: Some(forbidden.len() as u64),
+        write_policy: Some(role.write_policy().to_owned()),
+        allow_subagents: Some(allow_subagents),
+        submitted: Some(enter),
+        delivery: Some("pending".to_owned()),
+        prompt_chars: Some(prompt_chars as u64),
+        audit_baseline: Some(baseline_state.to_owned()),
+        ..Default::default()
+    };
     let recorded = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let hook = {
-        let (agent, client, assignment_id, recorded) = (agent.clone(), client.clone(), assignment_id.clone(), Arc::clone(&recorded));
+        let (agent, client, assignment_id, recorded) =
+            (agent.clone(), client.clone(), assignment_id.clone(), Arc::clone(&recorded));
         Box::new(move |state: &State| -> Result<(), ToolError> {
             let mut record = record;
-            let l = lease::read(state, &agent).public(&agent, &client);
-            record["lease"] = json!({"state": l["state"], "holder": l["holder"], "held_by_this_server": l["held_by_this_server"], "expires_at_utc": l["expires_at_utc"], "generation": l["generation"], "raw_output": NOT_RETURNED});
-            ledger::append(state, &record, ledger::RETAIN).map_err(|e| ToolError::new("could_not_write_assignment_log", format!("the assignment log cannot be written: {e}")))?;
+            let l = lease::read(state, &agent).view(&client);
+            record.lease = Some(ledger::LeaseSnapshot {
+                state: Some(l.state.as_str().to_owned()),
+                holder: Some(l.holder.as_str().to_owned()),
+                held_by_this_server: Some(l.held_by_this_server),
+                expires_at_utc: l.expires_at_utc,
+                generation: l.generation,
+            });
+            ledger::append(state, &ledger::Entry::Assignment(record), ledger::RETAIN).map_err(|e| {
+                ToolError::new("could_not_write_assignment_log", format!("the assignment log cannot be written: {e}"))
+            })?;
             recorded.store(true, std::sync::atomic::Ordering::SeqCst);
             if let Some(b) = baseline {
                 let bytes = serde_json::to_vec(&b).expect("baselines serialise");
-                let _ = state.root.subdir_private(BASELINES).and_then(|d| d.replace_atomic(&format!("{}.json", b.assignment_id), &bytes));
+                let _ = state
+                    .root
+                    .subdir_private(BASELINES)
+                    .and_then(|d| d.replace_atomic(&format!("{}.json", b.assignment_id), &bytes));
             }
             if let Some(mut meta) = state.read_meta(&agent)? {
                 meta.last_assignment_id = Some(assignment_id);
@@ -424,7 +487,13 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
             Ok(())
         })
     };
-    let opts = SendOptions { enter, confirm: Duration::from_secs(10), lead_send: true, expected: generation_arg(args), before_typing: Some(hook) };
+    let opts = SendOptions {
+        enter,
+        confirm: Duration::from_secs(10),
+        lead_send: true,
+        expected: generation_arg(args),
+        before_typing: Some(hook),
+    };
     let sent = send_text(ctx, &agent, &prompt, opts).await;
 
     // 8. The delivery outcome (also when the send failed after the record was written).
@@ -435,9 +504,17 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
     };
     if recorded.load(std::sync::atomic::Ordering::SeqCst) {
         let (id, a) = (assignment_id.clone(), agent.clone());
-        let (turn_started, receipt) = sent.as_ref().map_or((false, None), |s| (s.turn_started, Some(s.receipt.as_str())));
+        let (turn_started, receipt) =
+            sent.as_ref().map_or((false, None), |s| (s.turn_started, Some(s.receipt.as_str())));
         let _ = blocking(move || {
-            let event = json!({"kind": "delivery", "assignment_id": id, "agent": a, "delivery": delivery, "turn_started": turn_started, "receipt": receipt, "delivered_at_utc": iso_utc(now_epoch())});
+            let event = ledger::Entry::Delivery(ledger::DeliveryRecord {
+                assignment_id: id,
+                agent: Some(a),
+                delivery: Some(delivery.to_owned()),
+                turn_started: Some(turn_started),
+                receipt: receipt.map(str::to_owned),
+                delivered_at_utc: Some(iso_utc(now_epoch())),
+            });
             ledger::append(&State::open()?, &event, ledger::RETAIN).map_err(ToolError::from)
         })
         .await;
@@ -449,10 +526,10 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
         "status": "assigned",
         "role": role.seed_name(),
         "role_kind": role.kind(),
-        "name": redact_bounded(&name, MAX_NAME),
+        "name": ctx.redactor.bounded(&name, MAX_NAME),
         "model": role.model(),
         "session_model": session_model,
-        "skill": {"requested": skill.as_ref().map(|s| redact_bounded(s, 300)), "available": skill_available, "matches": skill_matches.into_iter().take(5).collect::<Vec<_>>()},
+        "skill": {"requested": skill.as_ref().map(|s| ctx.redactor.bounded(s, 300)), "available": skill_available, "matches": skill_matches.into_iter().take(5).collect::<Vec<_>>()},
         "scope_count": scope.len(),
         "write_policy": role.write_policy(),
         "write_path_count": write_paths.len(),
@@ -467,7 +544,13 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
 }
 
 /// Records the repository state at assignment time; `(None, why)` when there is no repository.
-async fn take_baseline(cwd: &Path, assignment_id: &str, agent: &str, role: Role, write_paths: &[String]) -> (Option<Baseline>, &'static str) {
+async fn take_baseline(
+    cwd: &Path,
+    assignment_id: &str,
+    agent: &str,
+    role: Role,
+    write_paths: &[String],
+) -> (Option<Baseline>, &'static str) {
     let Some(repo) = git::toplevel(cwd).await else { return (None, "not_a_git_repo") };
     let head = git::head(&repo).await;
     let Some(dirty) = git::dirty_paths(&repo).await else { return (None, "failed") };
@@ -495,67 +578,69 @@ async fn take_baseline(cwd: &Path, assignment_id: &str, agent: &str, role: Role,
 }
 
 /// One ledger record as returned: an allowlist, paths re-redacted, text fields never present.
-fn public_record(r: &Map<String, Value>) -> Value {
-    let s = |k: &str| r.get(k).and_then(Value::as_str).map(|v| redact_bounded(v, 300));
-    let n = |k: &str| r.get(k).and_then(Value::as_u64);
-    let b = |k: &str| r.get(k).and_then(Value::as_bool);
-    let list = |k: &str| r.get(k).and_then(Value::as_array).map(|a| redact_list(&a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect::<Vec<_>>())).unwrap_or_default();
+fn public_record(red: &Redactor, r: &ledger::AssignmentRecord) -> Value {
+    let text = |v: &Option<String>| v.as_deref().map(|v| red.bounded(v, 300));
     // Fields with a fixed vocabulary come back only as one of its words (a tampered ledger line
     // cannot smuggle text out through them).
-    let one_of = |v: Option<&Value>, words: &[&'static str]| v.and_then(Value::as_str).and_then(|x| words.iter().copied().find(|w| *w == x));
-    let word = |k: &str, words: &[&'static str]| one_of(r.get(k), words);
-    let model = |k: &str| r.get(k).and_then(Value::as_str).filter(|m| crate::agents::valid_model_word(m)).map(str::to_owned);
-    let timestamp = |k: &str| r.get(k).and_then(Value::as_str).filter(|t| t.len() <= 32 && t.bytes().all(|b| b.is_ascii_digit() || b"-:TZ.".contains(&b))).map(str::to_owned);
-    let skill = r.get("skill").cloned().unwrap_or(Value::Null);
-    let lease = r.get("lease").cloned().unwrap_or(Value::Null);
+    let one_of = |v: &Option<String>, words: &[&'static str]| {
+        v.as_deref().and_then(|x| words.iter().copied().find(|w| *w == x))
+    };
+    let model = |v: &Option<String>| v.clone().filter(|m| crate::agents::valid_model_word(m));
+    let timestamp = |v: &Option<String>| {
+        v.clone().filter(|t| t.len() <= 32 && t.bytes().all(|b| b.is_ascii_digit() || b"-:TZ.".contains(&b)))
+    };
+    let skill = r.skill.clone().unwrap_or_default();
+    let lease = r.lease.clone().unwrap_or_default();
     json!({
-        "assignment_id": s("assignment_id"),
-        "created_at_utc": timestamp("created_at_utc"),
-        "agent": s("agent").filter(|a| crate::agents::valid_agent_name(a)),
-        "role": word("role", &["exploriererin", "arbeitsbiene"]),
-        "role_kind": word("role_kind", &["explorer", "worker"]),
-        "name": s("name"),
-        "model": model("model"),
-        "session_model": model("session_model"),
+        "assignment_id": red.bounded(&r.assignment_id, 300),
+        "created_at_utc": timestamp(&r.created_at_utc),
+        "agent": text(&r.agent).filter(|a| crate::agents::valid_agent_name(a)),
+        "role": one_of(&r.role, &["exploriererin", "arbeitsbiene"]),
+        "role_kind": one_of(&r.role_kind, &["explorer", "worker"]),
+        "name": text(&r.name),
+        "model": model(&r.model),
+        "session_model": model(&r.session_model),
         "skill": {
-            "requested": skill.get("requested").and_then(Value::as_str).map(|v| redact_bounded(v, 300)),
-            "available": skill.get("available").and_then(Value::as_bool),
-            "match_count": skill.get("match_count").and_then(Value::as_u64).unwrap_or(0),
+            "requested": text(&skill.requested),
+            "available": skill.available,
+            "match_count": skill.match_count.unwrap_or(0),
         },
-        "scope": list("scope"),
-        "write_paths": list("write_paths"),
-        "context_count": n("context_count").unwrap_or(0),
-        "forbidden_count": n("forbidden_count").unwrap_or(0),
-        "write_policy": word("write_policy", &["read_only", "explicit_paths_only"]),
-        "allow_subagents": b("allow_subagents").unwrap_or(false),
+        "scope": redact_list(red, &r.scope),
+        "write_paths": redact_list(red, &r.write_paths),
+        "context_count": r.context_count.unwrap_or(0),
+        "forbidden_count": r.forbidden_count.unwrap_or(0),
+        "write_policy": one_of(&r.write_policy, &["read_only", "explicit_paths_only"]),
+        "allow_subagents": r.allow_subagents.unwrap_or(false),
         "lease": {
-            "state": one_of(lease.get("state"), &["unclaimed", "held", "expired", "unreadable"]),
-            "holder": one_of(lease.get("holder"), &["none", "this_server", "other_server", "unknown"]),
-            "held_by_this_server": lease.get("held_by_this_server").and_then(Value::as_bool),
-            "expires_at_utc": lease.get("expires_at_utc").and_then(Value::as_str).filter(|t| t.len() <= 32 && t.bytes().all(|b| b.is_ascii_digit() || b"-:TZ.".contains(&b))),
-            "generation": lease.get("generation").and_then(Value::as_u64),
+            "state": one_of(&lease.state, &["unclaimed", "held", "expired", "unreadable"]),
+            "holder": one_of(&lease.holder, &["none", "this_server", "other_server", "unknown"]),
+            "held_by_this_server": lease.held_by_this_server,
+            "expires_at_utc": timestamp(&lease.expires_at_utc),
+            "generation": lease.generation,
             "raw_output": NOT_RETURNED,
         },
-        "submitted": b("submitted"),
-        "delivery": word("delivery", &["pending", "submitted", "typed", "failed"]).unwrap_or("unknown"),
-        "turn_started": b("turn_started"),
-        "prompt_chars": n("prompt_chars"),
-        "audit_baseline": word("audit_baseline", &["recorded", "not_a_git_repo", "failed"]),
+        "submitted": r.submitted,
+        "delivery": one_of(&r.delivery, &["pending", "submitted", "typed", "failed"]).unwrap_or("unknown"),
+        "turn_started": r.turn_started,
+        "prompt_chars": r.prompt_chars,
+        "audit_baseline": one_of(&r.audit_baseline, &["recorded", "not_a_git_repo", "failed"]),
         "prompt_output": NOT_RETURNED,
         "response_output": NOT_RETURNED,
     })
 }
 
-fn read_records() -> Result<Vec<Map<String, Value>>, ToolError> {
+fn read_records() -> Result<Vec<ledger::AssignmentRecord>, ToolError> {
     let state = State::open()?;
-    ledger::assignments(&state).map_err(|_| ToolError::new("could_not_read_assignment_log", "could_not_read_assignment_log"))
+    ledger::assignments(&state)
+        .map_err(|_| ToolError::new("could_not_read_assignment_log", "could_not_read_assignment_log"))
 }
 
 /// `agent_assignments`' payload (also used by `integration_status`).
-pub fn assignments_payload(agent: &str, limit: usize) -> Result<Value, ToolError> {
-    let records: Vec<Map<String, Value>> = read_records()?.into_iter().filter(|r| agent == "all" || r.get("agent").and_then(Value::as_str) == Some(agent)).collect();
+pub fn assignments_payload(red: &Redactor, agent: &str, limit: usize) -> Result<Value, ToolError> {
+    let records: Vec<ledger::AssignmentRecord> =
+        read_records()?.into_iter().filter(|r| agent == "all" || r.agent.as_deref() == Some(agent)).collect();
     let retained = records.len();
-    let page: Vec<Value> = records.iter().skip(retained.saturating_sub(limit)).map(public_record).collect();
+    let page: Vec<Value> = records.iter().skip(retained.saturating_sub(limit)).map(|r| public_record(red, r)).collect();
     Ok(json!({
         "agent": agent,
         "limit": limit,
@@ -571,34 +656,35 @@ pub fn assignments_payload(agent: &str, limit: usize) -> Result<Value, ToolError
     }))
 }
 
-fn assignments(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+fn assignments(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
+        let red = Arc::clone(&ctx.redactor);
         let agent = args.str("agent").unwrap_or("all").to_owned();
         let limit = args.int("limit").unwrap_or(DEFAULT_LIST_LIMIT).clamp(1, 100) as usize;
-        blocking(move || assignments_payload(&agent, limit)).await
+        blocking(move || assignments_payload(&red, &agent, limit)).await
     })
 }
 
-fn newest_for(agent: &str, id: Option<&str>) -> Result<Option<Map<String, Value>>, ToolError> {
+fn newest_for(agent: &str, id: Option<&str>) -> Result<Option<ledger::AssignmentRecord>, ToolError> {
     Ok(read_records()?
         .into_iter()
         .rev()
-        .find(|r| r.get("agent").and_then(Value::as_str) == Some(agent) && id.is_none_or(|id| r.get("assignment_id").and_then(Value::as_str) == Some(id))))
+        .find(|r| r.agent.as_deref() == Some(agent) && id.is_none_or(|id| r.assignment_id == id)))
 }
 
-fn last_assignment(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+fn last_assignment(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agent = args.str("agent").unwrap_or_default().to_owned();
         let a = agent.clone();
         let record = blocking(move || newest_for(&a, None)).await?;
         let audit = match &record {
-            Some(r) => Some(audit(&agent, r.get("assignment_id").and_then(Value::as_str).unwrap_or_default()).await),
+            Some(r) => Some(audit(&ctx.redactor, &agent, &r.assignment_id).await),
             None => None,
         };
         Ok(json!({
             "agent": agent,
             "status": if record.is_some() { "found" } else { "none" },
-            "record": record.as_ref().map(public_record),
+            "record": record.as_ref().map(|r| public_record(&ctx.redactor, r)),
             "audit": audit,
             "prompt_output": NOT_RETURNED,
             "response_output": NOT_RETURNED,
@@ -607,14 +693,14 @@ fn last_assignment(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     })
 }
 
-fn assignment_audit(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+fn assignment_audit(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agent = args.str("agent").unwrap_or_default().to_owned();
         let wanted = args.text("assignment_id").map(str::to_owned);
         let a = agent.clone();
         let record = blocking(move || newest_for(&a, wanted.as_deref())).await?;
-        match record.and_then(|r| r.get("assignment_id").and_then(Value::as_str).map(str::to_owned)) {
-            Some(id) => Ok(audit(&agent, &id).await),
+        match record.map(|r| r.assignment_id) {
+            Some(id) => Ok(audit(&ctx.redactor, &agent, &id).await),
             None => Ok(audit_result(&agent, None, "no_assignment")),
         }
     })
@@ -629,7 +715,7 @@ fn audit_result(agent: &str, id: Option<&str>, status: &str) -> Value {
 }
 
 /// The diff audit of one assignment.
-async fn audit(agent: &str, assignment_id: &str) -> Value {
+async fn audit(red: &Redactor, agent: &str, assignment_id: &str) -> Value {
     let id = assignment_id.to_owned();
     let baseline: Option<Baseline> = blocking(move || {
         let state = State::open()?;
@@ -642,15 +728,19 @@ async fn audit(agent: &str, assignment_id: &str) -> Value {
     .flatten();
     let Some(b) = baseline else { return audit_result(agent, Some(assignment_id), "no_baseline") };
     let repo = PathBuf::from(&b.repo);
-    let Some(mut changed) = git::changed_since(&repo, b.head.as_deref()).await else { return audit_result(agent, Some(assignment_id), "git_failed") };
+    let Some(mut changed) = git::changed_since(&repo, b.head.as_deref()).await else {
+        return audit_result(agent, Some(assignment_id), "git_failed");
+    };
     // Files already dirty at assignment time count only if their content changed since.
     changed.extend(b.dirty.keys().cloned());
     changed.sort();
     changed.dedup();
     let pre_existing: Vec<String> = changed.iter().filter(|p| b.dirty.contains_key(*p)).cloned().collect();
     let now_ids = git::content_ids(&repo, &pre_existing).await;
-    let changed: Vec<String> = changed.into_iter().filter(|p| b.dirty.get(p).is_none_or(|then| now_ids.get(p) != Some(then))).collect();
-    let (inside, outside): (Vec<String>, Vec<String>) = changed.iter().cloned().partition(|p| git::under_any(p, &b.write_roots));
+    let changed: Vec<String> =
+        changed.into_iter().filter(|p| b.dirty.get(p).is_none_or(|then| now_ids.get(p) != Some(then))).collect();
+    let (inside, outside): (Vec<String>, Vec<String>) =
+        changed.iter().cloned().partition(|p| git::under_any(p, &b.write_roots));
     let head_moved = git::head(&repo).await != b.head;
     json!({
         "agent": agent,
@@ -661,9 +751,9 @@ async fn audit(agent: &str, assignment_id: &str) -> Value {
         "changed_count": changed.len(),
         "in_scope_count": inside.len(),
         "out_of_scope_count": outside.len(),
-        "out_of_scope": outside.iter().take(MAX_LISTED).map(|p| redact_bounded(p, 300)).collect::<Vec<_>>(),
+        "out_of_scope": outside.iter().take(MAX_LISTED).map(|p| red.bounded(p, 300)).collect::<Vec<_>>(),
         "out_of_scope_truncated": outside.len() > MAX_LISTED,
-        "write_paths": redact_list(&b.write_roots),
+        "write_paths": redact_list(red, &b.write_roots),
         "write_paths_outside_repo": b.write_paths_outside_repo,
         "raw_output": NOT_RETURNED,
     })

@@ -14,8 +14,9 @@ use serde_json::{json, Value};
 use super::{agent_param, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
+use crate::redactor::Redactor;
 use crate::git::{self, worktree, Output, COMMAND_TIMEOUT};
-use crate::mcp::schema::{Args, Param};
+use super::schema::{Args, Param};
 use crate::text::keep_head_chars;
 
 const EXCERPT_CHARS: usize = 4000;
@@ -128,18 +129,20 @@ async fn repo_for(args: &Args, agent: Option<&str>) -> Result<PathBuf, ToolError
     if !start.is_dir() {
         return Err(ToolError::new("not_a_git_repository", "the repository directory does not exist"));
     }
-    git::toplevel(&start).await.ok_or_else(|| ToolError::new("not_a_git_repository", "the directory is not inside a git repository"))
+    git::toplevel(&start)
+        .await
+        .ok_or_else(|| ToolError::new("not_a_git_repository", "the directory is not inside a git repository"))
 }
 
 /// Git output as returned: through the redaction pipeline (withheld if the extension fails),
 /// bounded.
-fn excerpt(out: &Output, repo: &Path, max: usize) -> Value {
+fn excerpt(red: &Redactor, out: &Output, repo: &Path, max: usize) -> Value {
     let text = crate::text::strip_ansi(&out.combined());
     let mut known = vec![repo.to_string_lossy().into_owned()];
     if let Some(home) = std::env::var_os("HOME") {
         known.push(home.to_string_lossy().into_owned());
     }
-    let r = crate::redactor::redact(&text, &known);
+    let r = red.redact(&text, &known);
     let (shown, changed, state) = if r.extension_failed {
         (String::new(), true, "failed")
     } else {
@@ -148,28 +151,36 @@ fn excerpt(out: &Output, repo: &Path, max: usize) -> Value {
     json!({"ok": out.ok(), "returncode": out.code, "output_excerpt": shown, "redaction_applied": changed, "redaction": state})
 }
 
-fn worktree_error(e: worktree::WorktreeError, repo: &Path) -> ToolError {
+fn worktree_error(red: &Redactor, e: worktree::WorktreeError, repo: &Path) -> ToolError {
     match e {
         worktree::WorktreeError::Git(text) => {
-            let shown = excerpt(&Output { code: 1, stdout: Vec::new(), stderr: text.into_bytes(), timed_out: false }, repo, 1000);
-            ToolError::new("git_worktree_failed", "git worktree add failed").with("output_excerpt", shown["output_excerpt"].clone())
+            let shown = excerpt(
+                red,
+                &Output { code: 1, stdout: Vec::new(), stderr: text.into_bytes(), timed_out: false, spawn_error: None },
+                repo,
+                1000,
+            );
+            ToolError::new("git_worktree_failed", "git worktree add failed")
+                .with("output_excerpt", shown["output_excerpt"].clone())
         }
         other => ToolError::new("worktree_refused", other.to_string()),
     }
 }
 
-fn worktree_create(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+fn worktree_create(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agent = args.str("agent").unwrap_or_default().to_owned();
         let repo = repo_for(&args, Some(&agent)).await?;
         let base_ref = args.text("base_ref").map(str::to_owned);
-        let rel = worktree::create(&repo, &agent, args.str("path"), base_ref.as_deref()).await.map_err(|e| worktree_error(e, &repo))?;
+        let rel = worktree::create(&repo, &agent, args.str("path"), base_ref.as_deref())
+            .await
+            .map_err(|e| worktree_error(&ctx.redactor, e, &repo))?;
         Ok(json!({
             "agent": agent,
-            "path": crate::redactor::bounded(&rel, 1000),
+            "path": ctx.redactor.bounded(&rel, 1000),
             "path_state": "set",
             "path_kind": "repo_relative",
-            "base_ref": base_ref.map(|r| crate::redactor::bounded(&r, 300)),
+            "base_ref": base_ref.map(|r| ctx.redactor.bounded(&r, 300)),
             "status": "created",
             "repo": NOT_RETURNED,
             "raw_output": NOT_RETURNED,
@@ -177,34 +188,37 @@ fn worktree_create(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     })
 }
 
-fn worktree_status(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+fn worktree_status(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let repo = repo_for(&args, None).await?;
-        let target = worktree::status_target(&repo, args.str("path")).map_err(|e| ToolError::new("worktree_refused", e.to_string()))?;
+        let target = worktree::status_target(&repo, args.str("path"))
+            .map_err(|e| ToolError::new("worktree_refused", e.to_string()))?;
         let status = git::git(&target, &["status", "--short"], COMMAND_TIMEOUT).await;
         let list = git::git(&repo, &["worktree", "list", "--porcelain"], COMMAND_TIMEOUT).await;
         Ok(json!({
             "path": NOT_RETURNED,
             "path_state": "set",
-            "status": excerpt(&status, &repo, EXCERPT_CHARS),
-            "worktrees": excerpt(&list, &repo, EXCERPT_CHARS),
+            "status": excerpt(&ctx.redactor, &status, &repo, EXCERPT_CHARS),
+            "worktrees": excerpt(&ctx.redactor, &list, &repo, EXCERPT_CHARS),
             "repo": NOT_RETURNED,
             "raw_output": NOT_RETURNED,
         }))
     })
 }
 
-fn integration_status(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+fn integration_status(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let repo = repo_for(&args, None).await?;
         let status = git::git(&repo, &["status", "--short"], COMMAND_TIMEOUT).await;
         let diff = git::git(&repo, &["diff", "--no-ext-diff", "--stat"], COMMAND_TIMEOUT).await;
-        let assignments = blocking(|| super::assign::assignments_payload("all", 10)).await.unwrap_or_else(|e| e.to_json());
+        let red = Arc::clone(&ctx.redactor);
+        let assignments =
+            blocking(move || super::assign::assignments_payload(&red, "all", 10)).await.unwrap_or_else(|e| e.to_json());
         Ok(json!({
             "repo": NOT_RETURNED,
             "repo_state": "set",
-            "status": excerpt(&status, &repo, EXCERPT_CHARS),
-            "diff_stat": excerpt(&diff, &repo, EXCERPT_CHARS),
+            "status": excerpt(&ctx.redactor, &status, &repo, EXCERPT_CHARS),
+            "diff_stat": excerpt(&ctx.redactor, &diff, &repo, EXCERPT_CHARS),
             "assignments": assignments,
             "raw_output": NOT_RETURNED,
         }))
@@ -214,13 +228,20 @@ fn integration_status(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
 /// Whether the repository looks like a Python project (the seed's checks apply).
 fn is_python_project(repo: &Path) -> bool {
     let has_python = |dir: PathBuf| {
-        std::fs::read_dir(dir).is_ok_and(|mut it| it.any(|e| e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "py") || e.path().join("__init__.py").is_file())))
+        std::fs::read_dir(dir).is_ok_and(|mut it| {
+            it.any(|e| {
+                e.is_ok_and(|e| {
+                    e.path().extension().is_some_and(|x| x == "py") || e.path().join("__init__.py").is_file()
+                })
+            })
+        })
     };
-    ["pyproject.toml", "setup.py", "setup.cfg"].iter().any(|f| repo.join(f).is_file()) || ["src", "tests"].iter().any(|d| has_python(repo.join(d)))
+    ["pyproject.toml", "setup.py", "setup.cfg"].iter().any(|f| repo.join(f).is_file())
+        || ["src", "tests"].iter().any(|d| has_python(repo.join(d)))
 }
 
-fn check_entry(name: &str, out: &Output, repo: &Path) -> Value {
-    let mut v = excerpt(out, repo, CHECK_EXCERPT_CHARS);
+fn check_entry(red: &Redactor, name: &str, out: &Output, repo: &Path) -> Value {
+    let mut v = excerpt(red, out, repo, CHECK_EXCERPT_CHARS);
     v["name"] = json!(name);
     v["skipped"] = json!(false);
     v
@@ -230,13 +251,13 @@ fn skipped(name: &str, reason: &str) -> Value {
     json!({"name": name, "ok": true, "skipped": true, "reason": reason, "returncode": null, "output_excerpt": "", "redaction_applied": false})
 }
 
-fn commit_ready_check(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+fn commit_ready_check(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let repo = repo_for(&args, None).await?;
         let run_tests = args.flag("run_tests");
         let mut checks = Vec::new();
         let diff = git::git(&repo, &["diff", "--no-ext-diff", "--check"], COMMAND_TIMEOUT).await;
-        checks.push(check_entry("diff_check", &diff, &repo));
+        checks.push(check_entry(&ctx.redactor, "diff_check", &diff, &repo));
         if is_python_project(&repo) {
             let pythonpath = match std::env::var("PYTHONPATH") {
                 Ok(p) if !p.is_empty() => format!("src:{p}"),
@@ -246,17 +267,19 @@ fn commit_ready_check(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
             // .pyc (same size, same second) can hide an edit.
             let cache = std::env::temp_dir().join(format!("codex-master-pycache-{}", crate::fsafe::nonce()));
             let env = [("PYTHONPATH", pythonpath), ("PYTHONPYCACHEPREFIX", cache.to_string_lossy().into_owned())];
-            let dirs: Vec<String> = ["src", "tests"].iter().filter(|d| repo.join(d).is_dir()).map(|d| (*d).to_owned()).collect();
+            let dirs: Vec<String> =
+                ["src", "tests"].iter().filter(|d| repo.join(d).is_dir()).map(|d| (*d).to_owned()).collect();
             let mut compile = vec!["-m".to_owned(), "compileall".into(), "-q".into()];
             compile.extend(dirs);
             let out = git::run("python3", &compile, &repo, &env, COMMAND_TIMEOUT).await;
-            checks.push(check_entry("compileall", &out, &repo));
+            checks.push(check_entry(&ctx.redactor, "compileall", &out, &repo));
             if !run_tests {
                 checks.push(skipped("unittest", "run_tests_false"));
             } else if repo.join("tests").is_dir() {
-                let args: Vec<String> = ["-m", "unittest", "discover", "-s", "tests", "-v"].iter().map(|s| (*s).to_owned()).collect();
+                let args: Vec<String> =
+                    ["-m", "unittest", "discover", "-s", "tests", "-v"].iter().map(|s| (*s).to_owned()).collect();
                 let out = git::run("python3", &args, &repo, &env, COMMAND_TIMEOUT).await;
-                checks.push(check_entry("unittest", &out, &repo));
+                checks.push(check_entry(&ctx.redactor, "unittest", &out, &repo));
             } else {
                 checks.push(skipped("unittest", "no_tests_directory"));
             }

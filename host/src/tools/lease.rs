@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{agent_error_entry, agent_param, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, READ_ONLY};
+use super::{agent_error_entry, agent_param, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
 use crate::lease::{self, Lease, LeaseRefusal, DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS};
-use crate::mcp::schema::{Args, Param};
+use super::schema::{Args, Param};
 use crate::state::State;
 
 pub const DEFAULT_POLL_SECONDS: i64 = 30;
@@ -97,6 +97,28 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             handler: release,
         },
     ]
+}
+
+/// A lease as tools return it: the allowlisted public view, no owner identity, no paths.
+pub trait PublicLease {
+    fn public(&self, agent: &str, client: &str) -> Value;
+}
+
+impl PublicLease for Lease {
+    fn public(&self, agent: &str, client: &str) -> Value {
+        let v = self.view(client);
+        json!({
+            "agent": agent,
+            "state": v.state.as_str(),
+            "holder": v.holder.as_str(),
+            "held_by_this_server": v.held_by_this_server,
+            "expires_at_utc": v.expires_at_utc,
+            "seconds_remaining": v.seconds_remaining,
+            "ttl_seconds": v.ttl_seconds,
+            "generation": v.generation,
+            "raw_output": NOT_RETURNED,
+        })
+    }
 }
 
 /// The busy error: retry metadata, never the holder's identity.
@@ -191,14 +213,15 @@ fn claim(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
                     // Another process is driving the agent right now: a busy lease, for waiting.
                     Err(e) => return Ok(Err(ToolError::from(e))),
                 };
-                Ok(lease::claim(&state, &a, &c, ttl, force, force_allowed, expected).map_err(|r| refusal_error(&a, r, &c)))
+                Ok(lease::claim(&state, &a, &c, ttl, force, force_allowed, expected)
+                    .map_err(|r| refusal_error(&a, r, &c)))
             })
             .await?;
             match attempt {
                 Ok(done) => {
                     return Ok(json!({
                         "agent": agent,
-                        "status": done.status,
+                        "status": done.status.as_str(),
                         "lease": done.lease.public(&agent, &ctx.client_id),
                         "previous_lease": done.previous.public(&agent, &ctx.client_id),
                         "waited_seconds": started.elapsed().as_secs(),
@@ -209,7 +232,9 @@ fn claim(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
                 Err(err) if err.code == "agent_lease_held_by_other_client" || err.code == "agent_lock_busy" => {
                     let remaining = wait.saturating_sub(started.elapsed());
                     if remaining.is_zero() {
-                        return Err(err.with("waited_seconds", json!(started.elapsed().as_secs())).with("poll_count", json!(poll_count)));
+                        return Err(err
+                            .with("waited_seconds", json!(started.elapsed().as_secs()))
+                            .with("poll_count", json!(poll_count)));
                     }
                     // Cancellation (MCP notifications/cancelled) drops this future here.
                     tokio::time::sleep(poll.min(remaining)).await;
@@ -222,7 +247,17 @@ fn claim(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
 }
 
 fn release(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move { release_agent(&ctx, args.str("agent").unwrap_or_default(), args.flag("force"), generation_arg(&args)).await })
+    Box::pin(async move {
+        let agent = args.str("agent").unwrap_or_default();
+        let released = release_agent(&ctx, agent, args.flag("force"), generation_arg(&args)).await?;
+        Ok(json!({
+            "agent": agent,
+            "status": released.status.as_str(),
+            "previous_lease": released.previous.public(agent, &ctx.client_id),
+            "lease": released.lease.public(agent, &ctx.client_id),
+            "raw_output": NOT_RETURNED,
+        }))
+    })
 }
 
 /// The `lease_generation` argument, when given.
@@ -231,21 +266,23 @@ pub fn generation_arg(args: &Args) -> Option<u64> {
 }
 
 /// The body of `agent_release` (also the watchdog's `release` action).
-pub async fn release_agent(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>) -> Result<Value, ToolError> {
+pub async fn release_agent(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>) -> Result<Released, ToolError> {
     let agent = agent.to_owned();
     let force_allowed = force && agent_stopped(ctx, &agent).await?;
     let client = ctx.client_id.clone();
     blocking(move || {
         let state = State::open()?;
         let _lock = state.agent_lock(&agent)?;
-        let (status, previous) = lease::release(&state, &agent, &client, force, force_allowed, expected).map_err(|r| refusal_error(&agent, r, &client))?;
-        Ok(json!({
-            "agent": agent,
-            "status": status,
-            "previous_lease": previous.public(&agent, &client),
-            "lease": lease::read(&state, &agent).public(&agent, &client),
-            "raw_output": super::NOT_RETURNED,
-        }))
+        let (status, previous) = lease::release(&state, &agent, &client, force, force_allowed, expected)
+            .map_err(|r| refusal_error(&agent, r, &client))?;
+        Ok(Released { status, previous, lease: lease::read(&state, &agent) })
     })
     .await
+}
+
+/// What `release_agent` did.
+pub struct Released {
+    pub status: lease::ReleaseStatus,
+    pub previous: Lease,
+    pub lease: Lease,
 }

@@ -11,11 +11,16 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use crate::agents::Registry;
-use crate::mcp::schema::{self, Args, Param};
+use crate::ext::Extensions;
+use crate::redactor::Redactor;
+pub mod schema;
+
+use schema::{Args, Param};
 use crate::text::safe_error_text;
 
 pub mod agent;
 pub mod assign;
+pub mod ext_json;
 pub mod git;
 pub mod lease;
 pub mod scope;
@@ -36,11 +41,24 @@ pub struct Ctx {
     /// A configuration problem (a broken `config.toml`, a relative location override): every
     /// tool call reports it instead of running with defaults.
     pub config_error: Option<String>,
+    /// The one redaction pipeline, and through it the active extensions.
+    pub redactor: Arc<Redactor>,
 }
 
 impl Ctx {
-    pub fn new(client_id: String, registry: Registry) -> Ctx {
-        Ctx { client_id, registry, observer: status::SharedObserver::default(), config_error: None }
+    pub fn new(client_id: String, registry: Registry, extensions: Arc<Extensions>) -> Ctx {
+        Ctx {
+            client_id,
+            registry,
+            observer: status::SharedObserver::default(),
+            config_error: None,
+            redactor: Arc::new(Redactor::new(extensions)),
+        }
+    }
+
+    /// The active extensions (classifier, templates, doctor checks, redactor).
+    pub fn extensions(&self) -> &Extensions {
+        self.redactor.extensions()
     }
 
     pub fn with_config_error(mut self, error: Option<String>) -> Ctx {
@@ -49,12 +67,6 @@ impl Ctx {
     }
 }
 
-/// An error message as returned: through the whole redaction pipeline (the active extension,
-/// then the floor with the team's rules), bounded like [`safe_error_text`].
-fn error_text(message: &str) -> String {
-    let first = safe_error_text(message);
-    crate::text::keep_head_chars(&crate::redactor::redact(&first, &[]).text, crate::text::MAX_ERROR_CHARS)
-}
 
 /// A tool failure, returned as `{error_code, message, retryable, …}`.
 #[derive(Debug, Clone)]
@@ -67,8 +79,10 @@ pub struct ToolError {
 }
 
 impl ToolError {
+    /// The message is masked by the default rules here; [`Catalogue::call`] passes it through
+    /// the whole pipeline (the active extension, the team's rules) on the way out.
     pub fn new(code: &'static str, message: impl AsRef<str>) -> ToolError {
-        ToolError { code, message: error_text(message.as_ref()), retryable: false, extra: Map::new() }
+        ToolError { code, message: safe_error_text(message.as_ref()), retryable: false, extra: Map::new() }
     }
 
     pub fn invalid_arguments(message: impl AsRef<str>) -> ToolError {
@@ -103,7 +117,11 @@ impl From<crate::fsafe::FsError> for ToolError {
     fn from(e: crate::fsafe::FsError) -> Self {
         let retryable = e == crate::fsafe::FsError::LockBusy;
         let err = ToolError::new(if retryable { "agent_lock_busy" } else { "state_error" }, e.to_string());
-        if retryable { err.retryable().with("retry_after_seconds", json!(1)) } else { err }
+        if retryable {
+            err.retryable().with("retry_after_seconds", json!(1))
+        } else {
+            err
+        }
     }
 }
 
@@ -187,7 +205,9 @@ pub mod agent_param {
 
     /// One agent or `all` (default `all`).
     pub fn one_or_all(reg: &Registry) -> Param {
-        Param::choice_owned("agent", names_and(reg, &["all"]), "Agent name, or `all`.").default(json!("all")).positional()
+        Param::choice_owned("agent", names_and(reg, &["all"]), "Agent name, or `all`.")
+            .default(json!("all"))
+            .positional()
     }
 }
 
@@ -228,7 +248,26 @@ impl Catalogue {
         if let Some(e) = &ctx.config_error {
             return Err(ToolError::new("config_invalid", e));
         }
-        (tool.handler)(ctx, args).await
+        let redactor = Arc::clone(&ctx.redactor);
+        match (tool.handler)(ctx, args).await {
+            Ok(mut v) => {
+                // Per-agent failures inside a result carry error texts too.
+                if let Some(results) = v.get_mut("results").and_then(Value::as_array_mut) {
+                    for entry in results.iter_mut().filter(|e| e.get("error_code").is_some()) {
+                        if let Some(message) = entry.get("message").and_then(Value::as_str) {
+                            let message = redactor.error_text(message);
+                            entry["error"] = json!(message);
+                            entry["message"] = json!(message);
+                        }
+                    }
+                }
+                Ok(v)
+            }
+            Err(mut e) => {
+                e.message = redactor.error_text(&e.message);
+                Err(e)
+            }
+        }
     }
 }
 
@@ -236,12 +275,17 @@ impl Catalogue {
 pub fn result_failed(result: &ToolResult) -> bool {
     match result {
         Err(_) => true,
-        Ok(v) => v.get("results").and_then(Value::as_array).is_some_and(|rs| rs.iter().any(|r| r.get("error_code").is_some())),
+        Ok(v) => v
+            .get("results")
+            .and_then(Value::as_array)
+            .is_some_and(|rs| rs.iter().any(|r| r.get("error_code").is_some())),
     }
 }
 
 /// Runs blocking file and lock work off the async threads.
-pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ToolError> + Send + 'static) -> Result<T, ToolError> {
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ToolError> + Send + 'static,
+) -> Result<T, ToolError> {
     tokio::task::spawn_blocking(f).await.unwrap_or_else(|_| Err(ToolError::new("internal_error", "worker task failed")))
 }
 
@@ -249,7 +293,9 @@ pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ToolError
 pub fn tmux_error(what: &str, agent: Option<&str>, e: crate::tmux::TmuxError) -> ToolError {
     match (e, agent) {
         (e @ crate::tmux::TmuxError::NotInstalled, _) => ToolError::new("tmux_not_installed", e.to_string()),
-        (e, Some(agent)) => ToolError::new("tmux_error", format!("tmux {what} failed for agent {agent}: {e}")).retryable(),
+        (e, Some(agent)) => {
+            ToolError::new("tmux_error", format!("tmux {what} failed for agent {agent}: {e}")).retryable()
+        }
         (e, None) => ToolError::new("tmux_error", format!("tmux {what} failed: {e}")).retryable(),
     }
 }

@@ -11,8 +11,9 @@ use serde_json::json;
 
 use super::{blocking, out, Ctx, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
+use crate::redactor::Redactor;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
-use crate::mcp::schema::{Args, Param};
+use super::schema::{Args, Param};
 use crate::state::State;
 
 pub const MAX_LIST_ITEMS: usize = 50;
@@ -72,20 +73,24 @@ pub fn violations(base: &Path, scope: &[String], write_paths: &[String]) -> Vec<
 }
 
 /// A list as stored and returned: redacted, bounded.
-pub fn redact_list(items: &[String]) -> Vec<String> {
-    crate::redactor::bounded_list(items, MAX_LIST_ITEMS, 300)
+pub fn redact_list(red: &Redactor, items: &[String]) -> Vec<String> {
+    red.bounded_list(items, MAX_LIST_ITEMS, 300)
 }
 
 /// The working directory `agent` was started in, from its metadata (blocking).
 pub fn recorded_cwd(agent: &str) -> Result<PathBuf, ToolError> {
     match State::open()?.read_meta(agent)? {
         Some(m) if Path::new(&m.cwd).is_absolute() => Ok(PathBuf::from(m.cwd)),
-        _ => Err(ToolError::new("agent_not_running", format!("agent {agent} has not been started, so it has no working directory; start it first"))),
+        _ => Err(ToolError::new(
+            "agent_not_running",
+            format!("agent {agent} has not been started, so it has no working directory; start it first"),
+        )),
     }
 }
 
-fn scope_check(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
+fn scope_check(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
+        let red = Arc::clone(&ctx.redactor);
         let scope = args.list("scope");
         let write_paths = args.list("write_paths");
         let cwd = args.text("cwd").map(expand_home);
@@ -95,7 +100,13 @@ fn scope_check(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
                 (None, Some(a)) => Some(recorded_cwd(a)?),
                 _ => None,
             };
-            let cwd_state = if cwd.is_some() { "set" } else if agent_cwd.is_some() { "agent_cwd" } else { "server_cwd" };
+            let cwd_state = if cwd.is_some() {
+                "set"
+            } else if agent_cwd.is_some() {
+                "agent_cwd"
+            } else {
+                "server_cwd"
+            };
             let base = match cwd.or(agent_cwd) {
                 Some(c) => {
                     let server_cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
@@ -105,16 +116,17 @@ fn scope_check(_ctx: Arc<Ctx>, args: Args) -> ToolFuture {
                     }
                     resolved
                 }
-                None => std::env::current_dir().map_err(|_| ToolError::new("state_error", "the server's working directory is unavailable"))?,
+                None => std::env::current_dir()
+                    .map_err(|_| ToolError::new("state_error", "the server's working directory is unavailable"))?,
             };
             let bad = violations(&base, &scope, &write_paths);
             Ok(json!({
                 "cwd": NOT_RETURNED,
                 "cwd_state": cwd_state,
                 "allowed": bad.is_empty(),
-                "scope": redact_list(&scope),
-                "write_paths": redact_list(&write_paths),
-                "violations": redact_list(&bad),
+                "scope": redact_list(&red, &scope),
+                "write_paths": redact_list(&red, &write_paths),
+                "violations": redact_list(&red, &bad),
                 "violation_count": bad.len(),
                 "raw_output": NOT_RETURNED,
             }))
@@ -134,7 +146,11 @@ mod tests {
         std::fs::create_dir_all(dir.join("outside")).unwrap();
         std::os::unix::fs::symlink(dir.join("outside"), dir.join("src/link")).unwrap();
         let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
-        let bad = violations(&dir, &s(&["src"]), &s(&["src/a.rs", "src/inner/../b.rs", "src/../outside/x", "src/link/x", "/etc/passwd", "http://x/y", ""]));
+        let bad = violations(
+            &dir,
+            &s(&["src"]),
+            &s(&["src/a.rs", "src/inner/../b.rs", "src/../outside/x", "src/link/x", "/etc/passwd", "http://x/y", ""]),
+        );
         assert_eq!(bad, s(&["src/../outside/x", "src/link/x", "/etc/passwd", "http://x/y", ""]));
         assert_eq!(violations(&dir, &[], &s(&["src/a.rs"])), s(&["src/a.rs"]));
         assert!(violations(&dir, &s(&["/"]), &s(&["/etc/passwd"])).is_empty());

@@ -9,9 +9,9 @@ use serde_json::{json, Map, Value};
 
 use super::{agent_param, blocking, out, Ctx, ToolDef, ToolFuture, NOT_RETURNED, READ_ONLY};
 use crate::agents::{AgentSpec, Registry};
-use crate::mcp::schema::{Args, Param};
+use super::schema::{Args, Param};
+use crate::redactor::Redactor;
 use crate::skills::{self, Inventory, Skill};
-use crate::redactor::bounded as redact_bounded;
 
 pub const MAX_PAGE: i64 = 200;
 pub const DEFAULT_NAMES_LIMIT: i64 = 80;
@@ -59,7 +59,17 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
         "raw_output": out::not_returned(),
     });
     let mut capabilities = inventory.as_object().unwrap().clone();
-    for k in ["names_total", "names_offset", "names_limit", "names", "names_truncated", "roots", "by_source", "total", "inventory_truncated"] {
+    for k in [
+        "names_total",
+        "names_offset",
+        "names_limit",
+        "names",
+        "names_truncated",
+        "roots",
+        "by_source",
+        "total",
+        "inventory_truncated",
+    ] {
         capabilities.remove(k);
     }
     capabilities.insert("skill_count".into(), json!({"type": "integer"}));
@@ -131,22 +141,27 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
 /// Scans the homes of the selected agents off the async threads.
 async fn scan_agents(ctx: &Ctx, agents: Vec<String>) -> Vec<(AgentSpec, Inventory)> {
     let specs: Vec<AgentSpec> = agents.iter().filter_map(|a| ctx.registry.get(a).cloned()).collect();
-    blocking(move || Ok(specs.into_iter().map(|s| {
-        let inv = s.home.as_deref().map(skills::scan).unwrap_or_default();
-        (s, inv)
-    }).collect()))
+    blocking(move || {
+        Ok(specs
+            .into_iter()
+            .map(|s| {
+                let inv = s.home.as_deref().map(skills::scan).unwrap_or_default();
+                (s, inv)
+            })
+            .collect())
+    })
     .await
     .unwrap_or_default()
 }
 
 /// One skill as returned: redacted, bounded, home-relative.
-pub fn public_skill(s: &Skill) -> Value {
+pub fn public_skill(red: &Redactor, s: &Skill) -> Value {
     json!({
-        "name": redact_bounded(&s.name, skills::MAX_NAME_CHARS),
+        "name": red.bounded(&s.name, skills::MAX_NAME_CHARS),
         "source": s.source,
-        "plugin": redact_bounded(&s.plugin, 200),
-        "path": redact_bounded(&s.rel_path, 1000),
-        "description": s.description.as_ref().map(|d| redact_bounded(d, skills::MAX_DESCRIPTION_CHARS)),
+        "plugin": red.bounded(&s.plugin, 200),
+        "path": red.bounded(&s.rel_path, 1000),
+        "description": s.description.as_ref().map(|d| red.bounded(d, skills::MAX_DESCRIPTION_CHARS)),
     })
 }
 
@@ -156,7 +171,7 @@ struct Pages {
 }
 
 /// The counts every inventory view shares.
-fn summary(spec: &AgentSpec, inv: &Inventory, pages: &Pages) -> Map<String, Value> {
+fn summary(red: &Redactor, spec: &AgentSpec, inv: &Inventory, pages: &Pages) -> Map<String, Value> {
     let mut by_source: BTreeMap<&str, usize> = BTreeMap::new();
     let mut plugins: BTreeMap<&str, usize> = BTreeMap::new();
     let mut system: Vec<&str> = Vec::new();
@@ -171,14 +186,19 @@ fn summary(spec: &AgentSpec, inv: &Inventory, pages: &Pages) -> Map<String, Valu
     }
     system.sort_unstable();
     system.dedup();
-    let page: Map<String, Value> = plugins.iter().skip(pages.plugins_offset).take(pages.plugins_limit).map(|(p, n)| (redact_bounded(p, 200), json!(n))).collect();
+    let page: Map<String, Value> = plugins
+        .iter()
+        .skip(pages.plugins_offset)
+        .take(pages.plugins_limit)
+        .map(|(p, n)| (red.bounded(p, 200), json!(n)))
+        .collect();
     let mut m = Map::new();
     m.insert("agent".into(), json!(spec.name));
     m.insert("label".into(), json!(spec.label));
     m.insert("home".into(), json!(NOT_RETURNED));
     m.insert("home_kind".into(), json!(if spec.home.is_some() { "managed_agent_home" } else { "not_configured" }));
     m.insert("by_source".into(), json!(by_source));
-    m.insert("system_skills".into(), json!(system.iter().map(|n| redact_bounded(n, 200)).collect::<Vec<_>>()));
+    m.insert("system_skills".into(), json!(system.iter().map(|n| red.bounded(n, 200)).collect::<Vec<_>>()));
     m.insert("plugin_count".into(), json!(plugins.len()));
     m.insert("plugins_offset".into(), json!(pages.plugins_offset));
     m.insert("plugins_limit".into(), json!(pages.plugins_limit));
@@ -196,14 +216,18 @@ fn usize_arg(args: &Args, name: &str, default: i64) -> usize {
 fn agent_skills(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
-        let pages = Pages { plugins_offset: usize_arg(&args, "plugins_offset", 0), plugins_limit: usize_arg(&args, "plugins_limit", DEFAULT_PLUGINS_LIMIT) };
-        let (names_offset, limit) = (usize_arg(&args, "names_offset", 0), usize_arg(&args, "limit", DEFAULT_NAMES_LIMIT));
+        let pages = Pages {
+            plugins_offset: usize_arg(&args, "plugins_offset", 0),
+            plugins_limit: usize_arg(&args, "plugins_limit", DEFAULT_PLUGINS_LIMIT),
+        };
+        let (names_offset, limit) =
+            (usize_arg(&args, "names_offset", 0), usize_arg(&args, "limit", DEFAULT_NAMES_LIMIT));
         let include_names = args.flag("include_names");
         let results: Vec<Value> = scan_agents(&ctx, agents)
             .await
             .iter()
             .map(|(spec, inv)| {
-                let mut m = summary(spec, inv, &pages);
+                let mut m = summary(&ctx.redactor, spec, inv, &pages);
                 m.insert("total".into(), json!(inv.skills.len()));
                 m.insert("inventory_truncated".into(), json!(inv.truncated));
                 let roots: Vec<Value> = inv
@@ -213,7 +237,7 @@ fn agent_skills(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
                     .collect();
                 m.insert("roots".into(), json!(roots));
                 if include_names {
-                    let names: Vec<Value> = inv.skills.iter().skip(names_offset).take(limit).map(public_skill).collect();
+                    let names: Vec<Value> = inv.skills.iter().skip(names_offset).take(limit).map(|s| public_skill(&ctx.redactor, s)).collect();
                     m.insert("names_total".into(), json!(inv.skills.len()));
                     m.insert("names_offset".into(), json!(names_offset));
                     m.insert("names_limit".into(), json!(limit));
@@ -232,7 +256,7 @@ fn skill_match(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
         let wanted = args.str("skill").unwrap_or_default().to_owned();
         let limit = usize_arg(&args, "limit", DEFAULT_MATCH_LIMIT);
-        let shown = redact_bounded(wanted.trim(), MAX_SKILL_REF);
+        let shown = ctx.redactor.bounded(wanted.trim(), MAX_SKILL_REF);
         let results: Vec<Value> = scan_agents(&ctx, agents)
             .await
             .iter()
@@ -243,7 +267,7 @@ fn skill_match(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
                     "skill": shown,
                     "available": !found.is_empty(),
                     "match_count": found.len(),
-                    "matches": found.into_iter().map(public_skill).collect::<Vec<_>>(),
+                    "matches": found.into_iter().map(|s| public_skill(&ctx.redactor, s)).collect::<Vec<_>>(),
                     "skill_file_contents": NOT_RETURNED,
                     "raw_output": NOT_RETURNED,
                 })
@@ -261,7 +285,7 @@ fn agent_capabilities(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
             .await
             .iter()
             .map(|(spec, inv)| {
-                let mut m = summary(spec, inv, &pages);
+                let mut m = summary(&ctx.redactor, spec, inv, &pages);
                 let page_count = m["plugins"].as_object().map_or(0, Map::len);
                 m.insert("skill_count".into(), json!(inv.skills.len()));
                 m.insert("plugin_page_count".into(), json!(page_count));

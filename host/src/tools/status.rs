@@ -10,13 +10,17 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{agent_error_entry, agent_param, blocking, out, Ctx, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
+use super::lease::PublicLease;
+use super::{
+    agent_error_entry, agent_param, blocking, out, Ctx, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY,
+};
 use crate::agents::profiles::DialogChoice;
 use crate::agents::{procs, AgentSpec, AgentState, Registry};
 use crate::ext::types::limits::{self, DialogKind, ModelSource};
-use crate::ext::{extensions, json as ext_json};
+use super::ext_json;
+use crate::redactor::Redactor;
 use crate::lease;
-use crate::mcp::schema::{Args, Param};
+use super::schema::{Args, Param};
 use crate::state::meta::AgentMeta;
 use crate::state::rawlog::MAX_RAW_LOG_BYTES;
 use crate::state::State;
@@ -215,9 +219,12 @@ pub const WAIT_TICK: Duration = Duration::from_millis(1000);
 /// One fleet observation shared by every concurrent wait: whoever asks first observes all
 /// agents (one `list-panes`, one batched capture), the others reuse it while it is fresh, so a
 /// thousand waits cost one tmux poll per tick, not one each.
+/// One observation of every agent, by name.
+type FleetObservation = HashMap<String, Result<Observation, ToolError>>;
+
 #[derive(Default)]
 pub struct SharedObserver {
-    latest: tokio::sync::Mutex<Option<(Instant, Arc<HashMap<String, Result<Observation, ToolError>>>)>>,
+    latest: tokio::sync::Mutex<Option<(Instant, Arc<FleetObservation>)>>,
     stale: std::sync::atomic::AtomicBool,
 }
 
@@ -234,14 +241,21 @@ impl SharedObserver {
     }
 
     /// `agents`' observations, at most `max_age` old.
-    pub async fn observe(&self, ctx: &Ctx, agents: &[String], max_age: Duration) -> Result<Vec<Result<Observation, ToolError>>, ToolError> {
+    pub async fn observe(
+        &self,
+        ctx: &Ctx,
+        agents: &[String],
+        max_age: Duration,
+    ) -> Result<Vec<Result<Observation, ToolError>>, ToolError> {
         let fleet = {
             let mut latest = self.latest.lock().await;
             if self.stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
                 *latest = None;
             }
             match &*latest {
-                Some((at, fleet)) if at.elapsed() < max_age && agents.iter().all(|a| fleet.contains_key(a)) => fleet.clone(),
+                Some((at, fleet)) if at.elapsed() < max_age && agents.iter().all(|a| fleet.contains_key(a)) => {
+                    fleet.clone()
+                }
                 _ => {
                     let all: Vec<String> = ctx.registry.names().map(str::to_owned).collect();
                     let observed = observe(ctx, &all).await?;
@@ -262,10 +276,21 @@ impl SharedObserver {
 pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observation, ToolError>>, ToolError> {
     let panes = tmux::list_panes().await.map_err(|e| super::tmux_error("list-panes", None, e))?;
     let specs: Vec<Option<AgentSpec>> = agents.iter().map(|a| ctx.registry.get(a).cloned()).collect();
-    let live: Vec<String> = specs.iter().flatten().filter(|s| panes.get(&s.session).is_some_and(|p| !p.dead)).map(|s| s.session.clone()).collect();
-    let captures: HashMap<String, String> = live.iter().cloned().zip(tmux::capture_many(&live, PANE_LINES).await).filter_map(|(s, c)| c.map(|c| (s, c))).collect();
+    let live: Vec<String> = specs
+        .iter()
+        .flatten()
+        .filter(|s| panes.get(&s.session).is_some_and(|p| !p.dead))
+        .map(|s| s.session.clone())
+        .collect();
+    let captures: HashMap<String, String> = live
+        .iter()
+        .cloned()
+        .zip(tmux::capture_many(&live, PANE_LINES).await)
+        .filter_map(|(s, c)| c.map(|c| (s, c)))
+        .collect();
     let client = ctx.client_id.clone();
     let agents = agents.to_vec();
+    let red = Arc::clone(&ctx.redactor);
     blocking(move || {
         let state = State::open()?;
         let homes: Vec<(&std::path::Path, &str)> = specs
@@ -282,18 +307,27 @@ pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observat
             .zip(users)
             .map(|((_agent, spec), users)| {
                 let spec = spec.as_ref().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
-                Ok(observe_one(&state, spec, panes.get(&spec.session), captures.get(&spec.session), users, &client))
+                Ok(observe_one(&red, &state, spec, panes.get(&spec.session), captures.get(&spec.session), users, &client))
             })
             .collect())
     })
     .await
 }
 
-fn observe_one(state: &State, spec: &AgentSpec, pane: Option<&PaneInfo>, capture: Option<&String>, users: procs::HomeUsers, client: &str) -> Observation {
+fn observe_one(
+    red: &Redactor,
+    state: &State,
+    spec: &AgentSpec,
+    pane: Option<&PaneInfo>,
+    capture: Option<&String>,
+    users: procs::HomeUsers,
+    client: &str,
+) -> Observation {
     let running = pane.is_some();
     let dead = pane.is_some_and(|p| p.dead);
     let meta = state.read_meta(&spec.name).ok().flatten();
-    let (since, log_bytes, log_mtime) = meta.as_ref().map_or((String::new(), None, None), |m| since_last_send(state, m));
+    let (since, log_bytes, log_mtime) =
+        meta.as_ref().map_or((String::new(), None, None), |m| since_last_send(state, m));
     let now = now_epoch();
     // The model the agent was started with when its config named one; else the CLI's default,
     // which the classifier may read off the screen.
@@ -310,7 +344,7 @@ fn observe_one(state: &State, spec: &AgentSpec, pane: Option<&PaneInfo>, capture
         now_epoch_seconds: now as u64,
         utc_offset_seconds: crate::timefmt::local_utc_offset(now as i64),
     };
-    let classified = extensions().classify(&input);
+    let classified = red.extensions().classify(&input);
     let agent_state = AgentState::from_screen(running, dead, classified.as_ref().ok());
     let live = running && !dead;
     let dialog = match (&classified, live) {
@@ -326,10 +360,14 @@ fn observe_one(state: &State, spec: &AgentSpec, pane: Option<&PaneInfo>, capture
             }
             v
         }
-        Err(e) => json!({"severity": "unknown", "limited": false, "error_code": e.code(), "message": e.to_string(), "evidence": NOT_RETURNED}),
+        Err(e) => {
+            json!({"severity": "unknown", "limited": false, "error_code": e.code(), "message": e.to_string(), "evidence": NOT_RETURNED})
+        }
     };
     let tui = match (&classified, live) {
-        (_, false) => json!({"state": if dead { "exited" } else { "not_running" }, "source": "tmux", "evidence": NOT_RETURNED}),
+        (_, false) => {
+            json!({"state": if dead { "exited" } else { "not_running" }, "source": "tmux", "evidence": NOT_RETURNED})
+        }
         (Ok(c), true) => json!({
             "state": c.tui.as_str(),
             "blocks_input": c.blocks_input,
@@ -359,7 +397,7 @@ fn observe_one(state: &State, spec: &AgentSpec, pane: Option<&PaneInfo>, capture
     };
     let json = json!({
         "agent": spec.name,
-        "label": crate::redactor::bounded(&spec.label, 80),
+        "label": red.bounded(&spec.label, 80),
         "profile": spec.profile.name(),
         "backend": "tmux",
         "state": agent_state.as_str(),
@@ -415,7 +453,11 @@ fn status(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
         let results = observe(&ctx, &agents).await?;
-        let entries: Vec<Value> = results.into_iter().zip(&agents).map(|(r, a)| r.map_or_else(|e| agent_error_entry(a, &e), |o| o.json)).collect();
+        let entries: Vec<Value> = results
+            .into_iter()
+            .zip(&agents)
+            .map(|(r, a)| r.map_or_else(|e| agent_error_entry(a, &e), |o| o.json))
+            .collect();
         Ok(json!({"results": entries}))
     })
 }
@@ -440,11 +482,14 @@ fn wait(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         let selector = args.str("agent").unwrap_or_default().to_owned();
         let agents = ctx.registry.select(&selector);
         let timeout = Duration::from_secs(args.int("timeout_seconds").unwrap_or(DEFAULT_WAIT_SECONDS) as u64);
-        let poll = Duration::from_secs(args.int("poll_interval_seconds").unwrap_or(30) as u64).min(Duration::from_secs(1));
+        let poll =
+            Duration::from_secs(args.int("poll_interval_seconds").unwrap_or(30) as u64).min(Duration::from_secs(1));
         let until = args.str("until").unwrap_or("activity").to_owned();
         let all = args.str("mode") == Some("all");
         let started = Instant::now();
-        let first = |obs: Vec<Result<Observation, ToolError>>| -> Result<Vec<Observation>, ToolError> { obs.into_iter().collect() };
+        let first = |obs: Vec<Result<Observation, ToolError>>| -> Result<Vec<Observation>, ToolError> {
+            obs.into_iter().collect()
+        };
         // Every wait of this connection shares one fleet observation per tick.
         let initial = first(ctx.observer.observe(&ctx, &agents, poll.min(WAIT_TICK) / 2).await?)?;
         let mut poll_count = 0u64;
@@ -482,7 +527,11 @@ fn wait(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
                 "response_output": NOT_RETURNED,
             }));
         }
-        let results: Vec<Value> = current.iter().zip(&done).map(|(o, d)| json!({"agent": o.agent, "status": d.unwrap_or("timeout"), "state": o.state.as_str()})).collect();
+        let results: Vec<Value> = current
+            .iter()
+            .zip(&done)
+            .map(|(o, d)| json!({"agent": o.agent, "status": d.unwrap_or("timeout"), "state": o.state.as_str()}))
+            .collect();
         let finished = if all { done.iter().all(Option::is_some) } else { done.iter().any(Option::is_some) };
         Ok(json!({
             "agent": "all",
@@ -512,7 +561,9 @@ pub fn bound_tail(text: &str, lines: usize, chars: usize) -> String {
     let line_budget = lines.saturating_sub(1).max(1);
     let mut kept: Vec<&str> = all[all.len().saturating_sub(line_budget)..].to_vec();
     let mut marker = by_lines.as_str();
-    let fits = |kept: &[&str], marker: &str| marker.chars().count() + 1 + kept.iter().map(|l| l.chars().count() + 1).sum::<usize>() - 1 <= chars;
+    let fits = |kept: &[&str], marker: &str| {
+        marker.chars().count() + 1 + kept.iter().map(|l| l.chars().count() + 1).sum::<usize>() - 1 <= chars
+    };
     if !fits(&kept, marker) {
         marker = by_chars;
         while kept.len() > 1 && !fits(&kept, marker) {
@@ -550,7 +601,11 @@ fn safe_tail(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
         // The pane without blank rows and composer chrome: the last meaningful lines.
         let pane_text = if source == "pane" {
-            match tmux::list_panes().await.map_err(|e| super::tmux_error("list-panes", Some(&agent), e))?.get(&spec.session) {
+            match tmux::list_panes()
+                .await
+                .map_err(|e| super::tmux_error("list-panes", Some(&agent), e))?
+                .get(&spec.session)
+            {
                 Some(_) => {
                     let capture = tmux::capture_pane(&spec.session, TAIL_CAPTURE_LINES).await.unwrap_or_default();
                     let stripped = crate::text::strip_ansi(&capture);
@@ -562,6 +617,7 @@ fn safe_tail(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         } else {
             String::new()
         };
+        let red = Arc::clone(&ctx.redactor);
         blocking(move || {
             let state = State::open()?;
             let (raw, raw_log) = if source == "log" {
@@ -585,11 +641,18 @@ fn safe_tail(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
                 (pane_text, None)
             };
             // Blank rows carry nothing: a log tail skips them as the pane tail does.
-            let stripped = crate::text::strip_ansi(&raw).lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n");
-            let known: Vec<String> = [spec.home.as_ref(), spec.runner.as_ref()].into_iter().flatten().map(|p| p.to_string_lossy().into_owned()).collect();
-            let redacted = crate::redactor::redact(&stripped, &known);
+            let stripped =
+                crate::text::strip_ansi(&raw).lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n");
+            let known: Vec<String> = [spec.home.as_ref(), spec.runner.as_ref()]
+                .into_iter()
+                .flatten()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            let redacted = red.redact(&stripped, &known);
             if redacted.extension_failed {
-                return Err(ToolError::new("redaction_failed", "the redaction extension failed; the text is withheld").with("redaction", json!("failed")).with("agent", json!(agent)));
+                return Err(ToolError::new("redaction_failed", "the redaction extension failed; the text is withheld")
+                    .with("redaction", json!("failed"))
+                    .with("agent", json!(agent)));
             }
             Ok(json!({
                 "agent": agent,
@@ -627,7 +690,10 @@ mod tests {
         for chars in 37..60 {
             let out = bound_tail(masked, 5, chars);
             let body = out.strip_prefix("... truncated to last characters ...\n").unwrap_or(&out);
-            assert!(!body.starts_with("ed>") && !body.starts_with("acted>") && !body.starts_with('>'), "{chars}: {out:?}");
+            assert!(
+                !body.starts_with("ed>") && !body.starts_with("acted>") && !body.starts_with('>'),
+                "{chars}: {out:?}"
+            );
         }
     }
 

@@ -13,10 +13,10 @@ use super::status::{observe, Observation};
 use super::{agent_error_entry, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
 use crate::lease::{self, Lease};
-use crate::mcp::schema::{Args, Param};
+use super::schema::{Args, Param};
 use crate::state::State;
 use crate::timefmt::now_epoch;
-use crate::watchdog::{self, Decision, Facts, Marker, Phase, Policy};
+use crate::watchdog::{self, Action, Decision, Facts, Marker, Phase, Policy};
 
 pub fn tools(reg: &Registry) -> Vec<ToolDef> {
     vec![
@@ -30,7 +30,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::integer("idle_seconds", 1, Some(watchdog::MAX_IDLE_SECONDS), "Raw-log idle time before a report is requested.").default(json!(watchdog::DEFAULT_IDLE_SECONDS)),
                 Param::integer("poll_interval_seconds", 1, Some(900), "The timer's period (echoed).").default(json!(watchdog::DEFAULT_POLL_SECONDS)),
                 Param::integer("report_grace_seconds", 0, Some(watchdog::MAX_GRACE_SECONDS), "How long a report may take before the action.").default(json!(watchdog::DEFAULT_GRACE_SECONDS)),
-                Param::choice("action", &["interrupt", "stop", "release", "none"], "What follows an unanswered report request.").default(json!("interrupt")),
+                Param::choice("action", &Action::ALL.map(Action::as_str), "What follows an unanswered report request.").default(json!(Action::Interrupt.as_str())),
                 Param::boolean("require_lease", "Act only on agents this client leases (or unclaimed ones with manage_unclaimed).").default(json!(true)).negated("no-require-lease"),
                 Param::boolean("manage_unclaimed", "Also act on agents nobody leases."),
                 Param::boolean("dry_run", "Decide and report, but send nothing and write nothing."),
@@ -78,12 +78,7 @@ fn fleet_watchdog(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         let policy = Policy {
             idle_seconds: args.int("idle_seconds").unwrap_or(watchdog::DEFAULT_IDLE_SECONDS) as u64,
             grace_seconds: args.int("report_grace_seconds").unwrap_or(watchdog::DEFAULT_GRACE_SECONDS) as u64,
-            action: match args.str("action") {
-                Some("stop") => "stop",
-                Some("release") => "release",
-                Some("none") => "none",
-                _ => "interrupt",
-            },
+            action: args.str("action").and_then(Action::from_name).unwrap_or(Action::Interrupt),
             require_lease: args.flag("require_lease"),
         };
         let manage_unclaimed = args.flag("manage_unclaimed");
@@ -95,7 +90,9 @@ fn fleet_watchdog(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
         let mut results = Vec::new();
         for (agent, obs) in agents.iter().zip(observed) {
             let entry = match obs {
-                Ok(o) => watch_one(&ctx, agent, &o, policy, manage_unclaimed, dry_run).await.unwrap_or_else(|e| agent_error_entry(agent, &e)),
+                Ok(o) => watch_one(&ctx, agent, &o, policy, manage_unclaimed, dry_run)
+                    .await
+                    .unwrap_or_else(|e| agent_error_entry(agent, &e)),
                 Err(e) => agent_error_entry(agent, &e),
             };
             results.push(entry);
@@ -106,7 +103,7 @@ fn fleet_watchdog(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
             "idle_seconds": policy.idle_seconds,
             "poll_interval_seconds": args.int("poll_interval_seconds"),
             "report_grace_seconds": policy.grace_seconds,
-            "action": policy.action,
+            "action": policy.action.as_str(),
             "require_lease": policy.require_lease,
             "manage_unclaimed": manage_unclaimed,
             "dry_run": dry_run,
@@ -117,7 +114,14 @@ fn fleet_watchdog(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     })
 }
 
-async fn watch_one(ctx: &Ctx, agent: &str, obs: &Observation, policy: Policy, manage_unclaimed: bool, dry_run: bool) -> Result<Value, ToolError> {
+async fn watch_one(
+    ctx: &Ctx,
+    agent: &str,
+    obs: &Observation,
+    policy: Policy,
+    manage_unclaimed: bool,
+    dry_run: bool,
+) -> Result<Value, ToolError> {
     let (state, running) = (obs.state, obs.running);
     let (a, client) = (agent.to_owned(), ctx.client_id.clone());
     let (lease, meta) = blocking(move || {
@@ -131,7 +135,10 @@ async fn watch_one(ctx: &Ctx, agent: &str, obs: &Observation, policy: Policy, ma
         state,
         held_by_other: lease.held_by_other(&client) && !matches!(lease, Lease::Expired(_)),
         lease_allowed: lease.held_by(&client) || (manage_unclaimed && unclaimed),
-        idle_seconds: obs.log_idle_seconds.map(|s| s as f64).or_else(|| meta.as_ref().map(|m| now_epoch() - m.started_at_epoch)),
+        idle_seconds: obs
+            .log_idle_seconds
+            .map(|s| s as f64)
+            .or_else(|| meta.as_ref().map(|m| now_epoch() - m.started_at_epoch)),
         log_bytes: obs.log_bytes,
         last_send_at: meta.as_ref().and_then(|m| m.last_send.as_ref()).map(|s| s.at_epoch),
         now: now_epoch(),
@@ -142,14 +149,14 @@ async fn watch_one(ctx: &Ctx, agent: &str, obs: &Observation, policy: Policy, ma
         "agent": agent,
         "running": running,
         "state": state.as_str(),
-        "lease_state": obs.json["lease"]["state"],
+        "lease_state": lease.view(&client).state.as_str(),
         "held_by_this_server": lease.held_by(&client),
         "manage_unclaimed": manage_unclaimed,
         "effective_idle_seconds": facts.idle_seconds.map(|s| s as u64),
         "activity_source": if obs.log_idle_seconds.is_some() { "raw_log" } else { "session_start_age" },
         "idle_threshold_seconds": policy.idle_seconds,
         "report_grace_seconds": policy.grace_seconds,
-        "planned_action": policy.action,
+        "planned_action": policy.action.as_str(),
         "dry_run": dry_run,
         "watchdog_state": decision.name(),
         "action_taken": Value::Null,
@@ -163,7 +170,7 @@ async fn watch_one(ctx: &Ctx, agent: &str, obs: &Observation, policy: Policy, ma
     if dry_run {
         entry["watchdog_state"] = json!(match decision {
             Decision::RequestReport => "would_request_report".to_owned(),
-            Decision::Escalate => format!("would_{}", policy.action),
+            Decision::Escalate => format!("would_{}", policy.action.as_str()),
             other => other.name().to_owned(),
         });
         return Ok(entry);
@@ -173,18 +180,27 @@ async fn watch_one(ctx: &Ctx, agent: &str, obs: &Observation, policy: Policy, ma
         Decision::RequestReport => {
             let assignment_id = meta.as_ref().and_then(|m| m.last_assignment_id.clone());
             let sent = request_report(ctx, agent, assignment_id.clone(), true, None).await;
-            let action = policy.action.to_owned();
+            let action = policy.action;
             // The log size when the turn was first seen holds the request's echo but no answer:
             // only growth past it is one.
             let at_turn = sent.as_ref().ok().and_then(|s| s.log_bytes_at_turn);
             set_marker(agent, move |_, bytes| {
                 let bytes = at_turn.map_or(bytes, |b| b.min(bytes));
-                Some(Marker { phase: Phase::ReportRequested, requested_at_epoch: now_epoch(), log_bytes_after_request: bytes, planned_action: action, assignment_id, settled_at_epoch: None })
+                Some(Marker {
+                    phase: Phase::ReportRequested,
+                    requested_at_epoch: now_epoch(),
+                    log_bytes_after_request: bytes,
+                    planned_action: action,
+                    assignment_id,
+                    settled_at_epoch: None,
+                })
             })
             .await?;
             entry["action_taken"] = json!("report_request");
             entry["report_request"] = match sent {
-                Ok(s) => json!({"status": "report_requested", "submitted": s.submitted, "turn_started": s.turn_started}),
+                Ok(s) => {
+                    json!({"status": "report_requested", "submitted": s.submitted, "turn_started": s.turn_started})
+                }
                 Err(e) => e.to_json(),
             };
             entry["next_action_after_seconds"] = json!(policy.grace_seconds);
@@ -193,7 +209,7 @@ async fn watch_one(ctx: &Ctx, agent: &str, obs: &Observation, policy: Policy, ma
         Decision::Escalate => {
             let result = escalate(ctx, agent, policy.action, manage_unclaimed && !lease.held_by(&client)).await;
             settle(agent, Phase::Escalated).await?;
-            entry["action_taken"] = json!(policy.action);
+            entry["action_taken"] = json!(policy.action.as_str());
             entry["action_result"] = result.unwrap_or_else(|e| e.to_json());
         }
         _ => {}
@@ -203,17 +219,20 @@ async fn watch_one(ctx: &Ctx, agent: &str, obs: &Observation, policy: Policy, ma
 
 /// Runs the planned action; `release_after` gives back a lease the action claimed on an agent
 /// nobody leased.
-async fn escalate(ctx: &Ctx, agent: &str, action: &str, release_after: bool) -> Result<Value, ToolError> {
-    let result = match action {
-        "interrupt" => super::agent::interrupt_agent(ctx, agent, None).await?,
-        "stop" => super::agent::stop_one(ctx, agent, false, None).await?,
-        "release" => super::lease::release_agent(ctx, agent, false, None).await?,
-        _ => json!({"status": "no_action"}),
+async fn escalate(ctx: &Ctx, agent: &str, action: Action, release_after: bool) -> Result<Value, ToolError> {
+    let status = match action {
+        Action::Interrupt => {
+            super::agent::interrupt_agent(ctx, agent, None).await?;
+            if release_after {
+                super::lease::release_agent(ctx, agent, false, None).await?;
+            }
+            "interrupt_sent"
+        }
+        Action::Stop => super::agent::stop_one(ctx, agent, false, None).await?.status(),
+        Action::Release => super::lease::release_agent(ctx, agent, false, None).await?.status.as_str(),
+        Action::None => "no_action",
     };
-    if release_after && action == "interrupt" {
-        super::lease::release_agent(ctx, agent, false, None).await?;
-    }
-    Ok(json!({"status": result.get("status").cloned().unwrap_or(json!("done")), "raw_output": NOT_RETURNED, "response_output": NOT_RETURNED}))
+    Ok(json!({"status": status, "raw_output": NOT_RETURNED, "response_output": NOT_RETURNED}))
 }
 
 async fn settle(agent: &str, phase: Phase) -> Result<(), ToolError> {
@@ -228,13 +247,19 @@ async fn settle(agent: &str, phase: Phase) -> Result<(), ToolError> {
 }
 
 /// Read-modify-write of the marker under the agent lock; `f` also gets the raw log's size.
-async fn set_marker(agent: &str, f: impl FnOnce(Option<Marker>, u64) -> Option<Marker> + Send + 'static) -> Result<(), ToolError> {
+async fn set_marker(
+    agent: &str,
+    f: impl FnOnce(Option<Marker>, u64) -> Option<Marker> + Send + 'static,
+) -> Result<(), ToolError> {
     let agent = agent.to_owned();
     blocking(move || {
         let state = State::open()?;
         let _lock = state.agent_lock(&agent)?;
         let Some(mut meta) = state.read_meta(&agent)? else {
-            return Err(ToolError::new("could_not_update_watchdog_metadata", format!("agent {agent} has no readable metadata")));
+            return Err(ToolError::new(
+                "could_not_update_watchdog_metadata",
+                format!("agent {agent} has no readable metadata"),
+            ));
         };
         let log_bytes = state.raw.file_stat(&meta.raw_log).ok().flatten().map_or(0, |(size, _)| size);
         meta.watchdog = f(meta.watchdog.take(), log_bytes);
@@ -245,5 +270,16 @@ async fn set_marker(agent: &str, f: impl FnOnce(Option<Marker>, u64) -> Option<M
 }
 
 fn watchdog_status(_ctx: Arc<Ctx>, _args: Args) -> ToolFuture {
-    Box::pin(async move { blocking(|| Ok(crate::install::watchdog_units_status())).await })
+    Box::pin(async move {
+        let s = blocking(|| Ok(crate::install::watchdog_units_status())).await?;
+        Ok(json!({
+            "service_installed": s.service_installed,
+            "timer_installed": s.timer_installed,
+            "units_match_repository": s.units_match_repository,
+            "timer_enabled": s.timer_enabled,
+            "timer_active": s.timer_active,
+            "unit_path": NOT_RETURNED,
+            "raw_output": NOT_RETURNED,
+        }))
+    })
 }

@@ -7,7 +7,6 @@
 //! with no answer, the planned action really happens, once.
 
 use crate::agents::AgentState;
-use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_IDLE_SECONDS: i64 = 60;
 pub const MAX_IDLE_SECONDS: i64 = 86_400;
@@ -15,27 +14,7 @@ pub const DEFAULT_POLL_SECONDS: i64 = 15;
 pub const DEFAULT_GRACE_SECONDS: i64 = 120;
 pub const MAX_GRACE_SECONDS: i64 = 600;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    ReportRequested,
-    Answered,
-    Escalated,
-}
-
-/// Stored in the agent's metadata.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Marker {
-    pub phase: Phase,
-    pub requested_at_epoch: f64,
-    /// Raw-log size right after the request was delivered (its echo included).
-    pub log_bytes_after_request: u64,
-    pub planned_action: String,
-    #[serde(default)]
-    pub assignment_id: Option<String>,
-    #[serde(default)]
-    pub settled_at_epoch: Option<f64>,
-}
+pub use crate::state::meta::{Action, Marker, Phase};
 
 /// What the watchdog knows about one agent.
 #[derive(Debug, Clone)]
@@ -57,8 +36,7 @@ pub struct Facts<'a> {
 pub struct Policy {
     pub idle_seconds: u64,
     pub grace_seconds: u64,
-    /// `interrupt`, `stop`, `release` or `none`.
-    pub action: &'static str,
+    pub action: Action,
     pub require_lease: bool,
 }
 
@@ -66,9 +44,13 @@ pub struct Policy {
 pub enum Decision {
     Skip(&'static str),
     /// Recent activity; a stale marker of an older turn is dropped.
-    Active { drop_marker: bool },
+    Active {
+        drop_marker: bool,
+    },
     RequestReport,
-    Waiting { elapsed: f64 },
+    Waiting {
+        elapsed: f64,
+    },
     /// Output after our request: the agent answered.
     Answered,
     Escalate,
@@ -113,7 +95,11 @@ pub fn decide(f: &Facts<'_>, p: &Policy) -> Decision {
             Phase::ReportRequested if grew => Decision::Answered,
             Phase::ReportRequested => {
                 let elapsed = (f.now - m.requested_at_epoch).max(0.0);
-                if elapsed < p.grace_seconds as f64 { Decision::Waiting { elapsed } } else { Decision::Escalate }
+                if elapsed < p.grace_seconds as f64 {
+                    Decision::Waiting { elapsed }
+                } else {
+                    Decision::Escalate
+                }
             }
             Phase::Answered | Phase::Escalated => Decision::Settled,
         };
@@ -128,7 +114,7 @@ pub fn decide(f: &Facts<'_>, p: &Policy) -> Decision {
         AgentState::Dialog => return Decision::Skip("skipped_waiting_on_dialog"),
         _ => {}
     }
-    if p.action == "none" {
+    if p.action == Action::None {
         return Decision::NoAction;
     }
     Decision::RequestReport
@@ -138,7 +124,7 @@ pub fn decide(f: &Facts<'_>, p: &Policy) -> Decision {
 mod tests {
     use super::*;
 
-    const POLICY: Policy = Policy { idle_seconds: 60, grace_seconds: 120, action: "interrupt", require_lease: true };
+    const POLICY: Policy = Policy { idle_seconds: 60, grace_seconds: 120, action: Action::Interrupt, require_lease: true };
 
     fn facts<'a>(state: &str, idle: f64, bytes: u64, marker: Option<&'a Marker>) -> Facts<'a> {
         Facts {
@@ -160,7 +146,14 @@ mod tests {
     }
 
     fn marker(phase: Phase, at: f64, bytes: u64) -> Marker {
-        Marker { phase, requested_at_epoch: at, log_bytes_after_request: bytes, planned_action: "interrupt".into(), assignment_id: None, settled_at_epoch: None }
+        Marker {
+            phase,
+            requested_at_epoch: at,
+            log_bytes_after_request: bytes,
+            planned_action: Action::Interrupt,
+            assignment_id: None,
+            settled_at_epoch: None,
+        }
     }
 
     #[test]

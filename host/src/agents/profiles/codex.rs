@@ -150,7 +150,11 @@ mod tests {
     fn trust_is_written_once_and_an_explicit_level_is_kept() {
         let dir = std::env::temp_dir().join(format!("cm-trust-{}", crate::fsafe::nonce()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("config.toml"), "model_provider = \"mock\"\n[projects.\"/keep\"]\ntrust_level = \"untrusted\"\n").unwrap();
+        std::fs::write(
+            dir.join("config.toml"),
+            "model_provider = \"mock\"\n[projects.\"/keep\"]\ntrust_level = \"untrusted\"\n",
+        )
+        .unwrap();
         assert_eq!(trust_project(&dir, Path::new("/work/a b")), Ok(true));
         assert_eq!(trust_project(&dir, Path::new("/work/a b")), Ok(false));
         assert_eq!(trust_project(&dir, Path::new("/keep")), Ok(false));

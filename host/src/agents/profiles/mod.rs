@@ -194,14 +194,19 @@ pub mod tui {
         let lines: Vec<&str> = pane.lines().map(str::trim_end).collect();
         let end = composer_at(&lines).unwrap_or(lines.len());
         let history = &lines[..end];
-        let echo = history.iter().rposition(|l| l.starts_with('›') && option_number(l).is_none() && collapse(&l.replacen('›', "", 1)).starts_with(probe))?;
+        let echo = history.iter().rposition(|l| {
+            l.starts_with('›') && option_number(l).is_none() && collapse(&l.replacen('›', "", 1)).starts_with(probe)
+        })?;
         Some(history[echo + 1..].iter().any(|l| l.chars().next().is_some_and(|c| !c.is_whitespace() && c != '›')))
     }
 
     /// The number of the option whose label contains `label` (case-insensitive).
     pub fn option_labelled(pane: &str, label: &str) -> Option<u32> {
         let label = label.to_lowercase();
-        pane.lines().filter_map(|l| option_number(l).map(|n| (n, l.to_lowercase()))).find(|(_, l)| l.contains(&label)).map(|(n, _)| n)
+        pane.lines()
+            .filter_map(|l| option_number(l).map(|n| (n, l.to_lowercase())))
+            .find(|(_, l)| l.contains(&label))
+            .map(|(n, _)| n)
     }
 
     #[cfg(test)]

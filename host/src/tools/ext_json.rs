@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::types::{doctor, limits, prompts, redaction};
+use crate::ext::types::{doctor, limits, prompts, redaction};
 
 pub fn classify_output(o: &limits::ClassifyOutput) -> Value {
     json!({
@@ -53,7 +53,9 @@ pub fn facts_from_json(v: &Value) -> Result<Vec<doctor::Fact>, String> {
         .map(|(name, value)| {
             let value = match value {
                 Value::Bool(b) => doctor::FactValue::Flag(*b),
-                Value::Number(n) => doctor::FactValue::Number(n.as_i64().ok_or_else(|| format!("fact {name} must be an integer"))?),
+                Value::Number(n) => {
+                    doctor::FactValue::Number(n.as_i64().ok_or_else(|| format!("fact {name} must be an integer"))?)
+                }
                 Value::String(s) => doctor::FactValue::Text(s.clone()),
                 Value::Null => doctor::FactValue::Missing,
                 _ => return Err(format!("fact {name} must be a boolean, an integer, a string or null")),
@@ -66,7 +68,10 @@ pub fn facts_from_json(v: &Value) -> Result<Vec<doctor::Fact>, String> {
 fn strings(v: &Value, key: &str) -> Result<Vec<String>, String> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items.iter().map(|i| i.as_str().map(str::to_owned).ok_or_else(|| format!("{key} must be an array of strings"))).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_owned).ok_or_else(|| format!("{key} must be an array of strings")))
+            .collect(),
         Some(_) => Err(format!("{key} must be an array of strings")),
     }
 }
@@ -84,7 +89,9 @@ pub fn assignment_from_json(v: &Value, default_locale: &str) -> Result<prompts::
         role,
         assignment_id: text("assignment_id").unwrap_or_else(|| "preview".into()),
         display_name: text("name").or_else(|| text("display_name")).unwrap_or_else(|| "Mila".into()),
-        model: text("model").unwrap_or_else(|| if role == prompts::Role::Worker { "gpt-5.3-codex-spark" } else { "gpt-5.4-mini" }.into()),
+        model: text("model").unwrap_or_else(|| {
+            if role == prompts::Role::Worker { "gpt-5.3-codex-spark" } else { "gpt-5.4-mini" }.into()
+        }),
         skill: text("skill"),
         scope: strings(v, "scope")?,
         write_paths: strings(v, "write_paths")?,

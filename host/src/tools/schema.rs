@@ -8,18 +8,27 @@
 
 use serde_json::{json, Map, Value};
 
-
 /// The type and bounds of one parameter.
 #[derive(Debug, Clone)]
 pub enum Ty {
     /// A string of at most `max_len` characters (Unicode scalar values). `choices` makes it an
     /// enum; `non_blank` refuses empty and whitespace-only text.
-    Str { max_len: usize, choices: Option<Vec<String>>, non_blank: bool },
+    Str {
+        max_len: usize,
+        choices: Option<Vec<String>>,
+        non_blank: bool,
+    },
     /// A JSON integer within `min..=max`.
-    Int { min: i64, max: Option<i64> },
+    Int {
+        min: i64,
+        max: Option<i64>,
+    },
     Bool,
     /// An array of at most `max_items` strings, each at most `max_len` characters.
-    StrList { max_items: usize, max_len: usize },
+    StrList {
+        max_items: usize,
+        max_len: usize,
+    },
 }
 
 /// How a parameter appears on the CLI.
@@ -207,7 +216,8 @@ pub fn validate(tool: &str, params: &[Param], raw: Option<&Value>) -> Result<Arg
         Some(_) => return Err("tools/call arguments must be an object".to_owned()),
     };
 
-    let mut unknown: Vec<&str> = given.keys().map(String::as_str).filter(|k| !params.iter().any(|p| p.name == *k)).collect();
+    let mut unknown: Vec<&str> =
+        given.keys().map(String::as_str).filter(|k| !params.iter().any(|p| p.name == *k)).collect();
     if !unknown.is_empty() {
         unknown.sort_unstable();
         // The rule, never the names given (a key can carry a secret or escape sequences).
@@ -216,8 +226,11 @@ pub fn validate(tool: &str, params: &[Param], raw: Option<&Value>) -> Result<Arg
         return Err(format!("unknown argument(s) for {tool}: {} not in its schema; it takes {takes}", unknown.len()));
     }
 
-    let missing: Vec<&str> =
-        params.iter().filter(|p| p.required && matches!(given.get(p.name), None | Some(Value::Null))).map(|p| p.name).collect();
+    let missing: Vec<&str> = params
+        .iter()
+        .filter(|p| p.required && matches!(given.get(p.name), None | Some(Value::Null)))
+        .map(|p| p.name)
+        .collect();
     if !missing.is_empty() {
         return Err(format!("missing required argument(s) for {tool}: {}", missing.join(", ")));
     }
@@ -322,8 +335,14 @@ mod tests {
     #[test]
     fn every_rule_has_its_template() {
         let cases = [
-            (json!({"text": "hi", "surprise": 1, "zz": 2}), "unknown argument(s) for t: 2 not in its schema; it takes only agent, text, limit, enter, scope"),
-            (json!({"text": "hi", "sk-live-abc": 1}), "unknown argument(s) for t: 1 not in its schema; it takes only agent, text, limit, enter, scope"),
+            (
+                json!({"text": "hi", "surprise": 1, "zz": 2}),
+                "unknown argument(s) for t: 2 not in its schema; it takes only agent, text, limit, enter, scope",
+            ),
+            (
+                json!({"text": "hi", "sk-live-abc": 1}),
+                "unknown argument(s) for t: 1 not in its schema; it takes only agent, text, limit, enter, scope",
+            ),
             (json!({}), "missing required argument(s) for t: text"),
             (json!({"text": null}), "missing required argument(s) for t: text"),
             (json!({"text": 1}), "text must be a string"),
@@ -353,7 +372,9 @@ mod tests {
     #[test]
     fn errors_never_echo_values() {
         let secret = "sk-secretsecretsecret";
-        for input in [json!({"text": secret}), json!({"text": "x", "agent": secret}), json!({"text": "x", "limit": secret})] {
+        for input in
+            [json!({"text": secret}), json!({"text": "x", "agent": secret}), json!({"text": "x", "limit": secret})]
+        {
             let err = check(input).unwrap_err();
             assert!(!err.contains(secret), "{err}");
         }
