@@ -1,13 +1,11 @@
 //! Agents in real tmux (a private server socket per test), driven through the real binary, with
 //! the built-in scripted agent as the worker.
 
-mod common;
-
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use common::fleet::Fleet;
-use common::{base_env, cli, Mcp, TempDir};
+use crate::common::fleet::Fleet;
+use crate::common::{base_env, cli, Mcp, TempDir};
 use serde_json::{json, Value};
 
 #[test]
@@ -289,18 +287,22 @@ fn fleet_captures_take_one_tmux_call() {
     f.run(&["start", "all", "--cwd", &f.cwd()]);
     f.await_state("w3", "idle");
     f.run(&["send", "w2", "warn"]);
-    // The library call, pointed at this test's server.
-    std::env::set_var("CODEX_MASTER_TMUX_SOCKET", &f.socket);
+    // The library's command line and parser, run against this test's server (one tmux call).
+    use codex_master::tmux::{batched_capture_args, split_batched};
+    let batch = |sessions: &[String]| {
+        let marker = "codex-master-split-test";
+        let out = f.tmux(&batched_capture_args(sessions, 80, marker).iter().map(String::as_str).collect::<Vec<_>>());
+        split_batched(&String::from_utf8_lossy(&out.stdout), marker, sessions.len())
+    };
     let sessions: Vec<String> = ["w1", "w2", "w3"].iter().map(|a| format!("codex_agent_{a}_mcp")).collect();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let panes = rt.block_on(codex_master::tmux::capture_batched(&sessions, 80)).expect("one call captured every pane");
+    let panes = batch(&sessions).expect("one call captured every pane");
     assert_eq!(panes.len(), 3);
     assert!(panes.iter().all(|p| p.contains("OpenAI Codex (v0.169.0)") && !p.contains("codex-master-split")));
     assert!(panes[1].contains("Heads up") && !panes[0].contains("Heads up") && !panes[2].contains("Heads up"));
     // A missing session makes the batch fail (the caller falls back), never mixes panes up.
     let mut with_missing = sessions.clone();
     with_missing.insert(1, "no_such_session".into());
-    assert!(rt.block_on(codex_master::tmux::capture_batched(&with_missing, 80)).is_none());
+    assert!(batch(&with_missing).is_none());
 }
 
 /// One watchdog pass with short thresholds; returns this agent's entry.
@@ -383,7 +385,7 @@ fn the_watchdog_asks_once_escalates_a_hung_agent_and_leaves_others_alone() {
 fn the_systemd_units_verify() {
     let dir = TempDir::new("units");
     std::fs::create_dir_all(dir.join("bin")).unwrap();
-    std::fs::copy(common::BIN, dir.join("bin/codex-master-mcp")).unwrap();
+    std::fs::copy(crate::common::BIN, dir.join("bin/codex-master-mcp")).unwrap();
     let home = dir.path().display().to_string();
     let service =
         codex_master::install::SERVICE_UNIT.replace("%h/.local/bin", &format!("{home}/bin")).replace("%h", &home);

@@ -30,7 +30,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("cli", 8),
 ];
 
-/// Modules that may build JSON (`json!`, `serde_json::Value` literals).
+/// Modules that may build JSON responses (`json!`). Below them, serde types persist state.
 const JSON_EDGE: &[&str] = &["tools", "mcp", "cli"];
 
 fn src() -> PathBuf {
@@ -133,7 +133,7 @@ fn json_is_built_only_at_the_edge() {
             continue;
         }
         let text = code(&std::fs::read_to_string(&f).unwrap());
-        if text.contains("json!(") || text.contains("serde_json::Value") {
+        if text.contains("json!(") {
             offenders.push(f.strip_prefix(src()).unwrap().display().to_string());
         }
     }

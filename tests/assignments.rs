@@ -1,14 +1,12 @@
 //! Assignments, the ledger, skills and worktrees against real git, real tmux and the scripted
 //! agent, through the real binary.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::fleet::Fleet;
-use common::{cli, Mcp, TempDir};
+use crate::common::fleet::Fleet;
+use crate::common::{cli, Mcp, TempDir};
 use serde_json::{json, Value};
 
 fn git(dir: &Path, args: &[&str]) {
@@ -449,12 +447,12 @@ fn a_swapped_in_template_extension_renders_the_prompt() {
 
 fn record(id: &str, agent: &str) -> codex_master::state::ledger::Entry {
     use codex_master::state::ledger::{AssignmentRecord, Entry};
-    Entry::Assignment(AssignmentRecord {
+    Entry::Assignment(Box::new(AssignmentRecord {
         assignment_id: id.into(),
         agent: Some(agent.into()),
         scope: vec!["src".into()],
         ..Default::default()
-    })
+    }))
 }
 
 #[test]
@@ -466,13 +464,8 @@ fn the_ledger_prunes_to_the_newest_drops_torn_lines_and_loses_nothing_to_concurr
     for i in 0..5 {
         ledger::append(&state, &record(&format!("id-{i}"), "a"), 3).unwrap();
     }
-    let ids = |state: &State| {
-        ledger::assignments(state)
-            .unwrap()
-            .iter()
-            .map(|r| r.assignment_id.clone())
-            .collect::<Vec<_>>()
-    };
+    let ids =
+        |state: &State| ledger::assignments(state).unwrap().iter().map(|r| r.assignment_id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&state), ["id-2", "id-3", "id-4"]);
     let path = root.join("assignments.jsonl");
     use std::os::unix::fs::PermissionsExt;

@@ -1,8 +1,6 @@
 //! The CLI: JSON on stdout, exit codes 0 / 1 / 2, a stable per-user lease identity.
 
-mod common;
-
-use common::{base_env, cli, TempDir};
+use crate::common::{base_env, cli, TempDir};
 use serde_json::json;
 
 fn env_without_instance(dir: &TempDir) -> Vec<(String, String)> {

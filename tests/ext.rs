@@ -1,16 +1,14 @@
 //! The extension system: contract tests per world, a custom extension swapped in without
 //! rebuilding the host, hostile extensions contained, and cache corruption detected.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::common::{base_env, cli, TempDir, BIN};
 use codex_master::ext::types::limits;
 use codex_master::ext::worlds::{self, World};
 use codex_master::ext::{cache, ExtError, Kind, Limits, Slot, Source};
 use codex_master::fsafe::Dir;
-use common::{base_env, cli, TempDir, BIN};
 use serde_json::{json, Value};
 
 fn dist(name: &str) -> PathBuf {
@@ -473,7 +471,7 @@ fn ext_verify_names_each_bad_rule_of_a_rule_file() {
 
 #[test]
 fn a_team_rule_file_changes_what_is_redacted_without_a_rebuild() {
-    use common::fleet::Fleet;
+    use crate::common::fleet::Fleet;
     let label =
         "ticket TCK-123456-Zq8Lm3Xv5Nk2 deploykey q8lm3xv5nk2pw9rt4yb7h and sk-proj-Qw8vN2mL5kJ7hG3fD9sA1zX4cV6bN0mQ";
     let agents = format!("[agents.w1]\nprofile = \"scripted\"\nlabel = {label:?}\n");
@@ -510,7 +508,7 @@ fn a_team_rule_file_changes_what_is_redacted_without_a_rebuild() {
 
 #[test]
 fn a_1_0_0_redactor_that_redacts_less_than_the_floor_is_refused_and_the_floor_covers_it() {
-    use common::fleet::Fleet;
+    use crate::common::fleet::Fleet;
     let weak = dist("fixtures/redaction-v1-0.wasm");
     let dir = TempDir::new("ext-weak");
     let e = env(&dir);

@@ -1,14 +1,12 @@
 //! Attacks on every private-state primitive: symlinks, swapped parents, FIFOs, oversized files,
 //! pre-planted temp names, foreign permissions. Errors must never name a path.
 
-mod common;
-
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::common::{base_env, cli, TempDir};
 use codex_master::fsafe::{Dir, EntryKind, FsError};
-use common::{base_env, cli, TempDir};
 
 fn mode(p: &Path) -> u32 {
     std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777

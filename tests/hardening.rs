@@ -1,13 +1,11 @@
 //! Hardening against hostile repositories, hostile clients and odd environments: each test
 //! reproduces one way the adversarial pass broke the server.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::fleet::Fleet;
+use crate::common::fleet::Fleet;
 use serde_json::Value;
 
 fn git(dir: &Path, args: &[&str]) {
@@ -125,7 +123,7 @@ fn a_repository_configuration_never_starts_a_program() {
 
 /// Runs the real binary as the CLI with `args`; returns (code, stdout, stderr).
 fn cli_raw(f: &Fleet, args: &[&str]) -> (i32, String, String) {
-    let r = common::cli(&f.env, args);
+    let r = crate::common::cli(&f.env, args);
     (r.code, r.stdout, r.stderr)
 }
 
@@ -190,7 +188,7 @@ fn a_closed_stdout_ends_the_cli_quietly_with_the_actions_status() {
         (vec!["send", "w1", "work 1"], 0),
         (vec!["send", "nobody", "hi"], 2),
     ] {
-        let mut cmd = Command::new(common::BIN);
+        let mut cmd = Command::new(crate::common::BIN);
         cmd.args(&args)
             .env_remove("RUST_BACKTRACE")
             .stdout(std::process::Stdio::piped())
@@ -243,7 +241,7 @@ fn children_named(pid: u32, name: &str) -> usize {
 fn a_client_that_stops_reading_cannot_grow_the_server() {
     use std::io::Write;
     let f = Fleet::scripted("backpressure", &["w1"]);
-    let mut cmd = Command::new(common::BIN);
+    let mut cmd = Command::new(crate::common::BIN);
     cmd.stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -300,7 +298,7 @@ fn concurrent_waits_share_one_observation_and_the_cap_answers_server_busy() {
     f.run(&["start", "w1", "--cwd", &f.cwd()]);
     f.await_state("w1", "idle");
     f.run(&["send", "w1", "work 60"]);
-    let mut mcp = common::Mcp::spawn(&f.env);
+    let mut mcp = crate::common::Mcp::spawn(&f.env);
     mcp.initialize();
     let pid = mcp.child.id();
     let total = 200u64;
@@ -346,7 +344,7 @@ fn a_broken_or_misplaced_configuration_is_reported_never_replaced_by_defaults() 
     let (code, stdout, _) = cli_raw(&f, &["status"]);
     assert_eq!((code, json_of(&stdout)["error_code"].as_str()), (1, Some("config_invalid")), "{stdout}");
     // The server keeps serving and answers every call with the problem.
-    let mut mcp = common::Mcp::spawn(&f.env);
+    let mut mcp = crate::common::Mcp::spawn(&f.env);
     mcp.initialize();
     let r = mcp.call(1, "agent_status", serde_json::json!({}));
     assert_eq!(r["structuredContent"]["error_code"], "config_invalid", "{r}");
@@ -358,7 +356,7 @@ fn a_broken_or_misplaced_configuration_is_reported_never_replaced_by_defaults() 
         let mut env = f.env.clone();
         env.retain(|(k, _)| k != var);
         env.push((var.to_owned(), "relative/dir".to_owned()));
-        let r = common::cli(&env, &["status"]);
+        let r = crate::common::cli(&env, &["status"]);
         let v = json_of(&r.stdout);
         assert_eq!((r.code, v["error_code"].as_str()), (1, Some("config_invalid")), "{var}: {}", r.stdout);
         assert!(v["message"].as_str().unwrap().contains(var), "{v}");
@@ -386,7 +384,7 @@ fn the_sweep_takes_only_our_debris_and_a_shared_state_root_is_refused_not_remode
     }
     let (code, v) = f.run(&["watchdog", "--dry-run"]);
     assert_eq!(code, 0, "{v}");
-    let mut mcp = common::Mcp::spawn(&f.env);
+    let mut mcp = crate::common::Mcp::spawn(&f.env);
     mcp.initialize();
     drop(mcp);
     assert!(!state.join("meta").join(ours).exists(), "our own debris is swept");
@@ -403,7 +401,7 @@ fn the_sweep_takes_only_our_debris_and_a_shared_state_root_is_refused_not_remode
     let mut env = f.env.clone();
     env.retain(|(k, _)| k != "CODEX_MASTER_MCP_STATE_DIR");
     env.push(("CODEX_MASTER_MCP_STATE_DIR".into(), shared.display().to_string()));
-    let r = common::cli(&env, &["lease-status"]);
+    let r = crate::common::cli(&env, &["lease-status"]);
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(r.stdout.contains("writable by other users"), "{}", r.stdout);
     assert_eq!(std::fs::metadata(&shared).unwrap().permissions().mode() & 0o7777, 0o1777, "the mode was changed");
@@ -427,15 +425,15 @@ fn a_symlinked_home_ancestor_is_trusted_once_and_walked_no_follow_below() {
     env.push(("HOME".into(), home.display().to_string()));
     std::fs::create_dir_all(real.join(".config/codex-master-mcp")).unwrap();
     std::fs::write(real.join(".config/codex-master-mcp/config.toml"), "[agents.w1]\nprofile = \"scripted\"\n").unwrap();
-    let r = common::cli(&env, &["start", "w1", "--cwd", &f.cwd()]);
+    let r = crate::common::cli(&env, &["start", "w1", "--cwd", &f.cwd()]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(real.join(".local/state/codex-master-mcp/meta").is_dir(), "the state tree is under the real home");
-    let r = common::cli(&env, &["stop", "w1"]);
+    let r = crate::common::cli(&env, &["stop", "w1"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     // Below the home, a symlink is still refused.
     std::fs::rename(real.join(".local/state"), real.join(".local/state-real")).unwrap();
     std::os::unix::fs::symlink(real.join(".local/state-real"), real.join(".local/state")).unwrap();
-    let r = common::cli(&env, &["lease-status"]);
+    let r = crate::common::cli(&env, &["lease-status"]);
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(r.stdout.contains("symlink"), "{}", r.stdout);
 }
@@ -443,11 +441,11 @@ fn a_symlinked_home_ancestor_is_trusted_once_and_walked_no_follow_below() {
 #[test]
 fn an_interrupted_demo_leaves_nothing_behind() {
     use std::io::BufRead;
-    let dir = common::TempDir::new("demo-int");
+    let dir = crate::common::TempDir::new("demo-int");
     // A short TMPDIR: the demo's tmux socket lives below it.
     let tmp = PathBuf::from(format!("/tmp/cmdi-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    let mut cmd = Command::new(common::BIN);
+    let mut cmd = Command::new(crate::common::BIN);
     cmd.arg("demo")
         .env("TMPDIR", &tmp)
         .env("HOME", dir.path())

@@ -1,10 +1,8 @@
 //! MCP stdio framing and protocol, against the real binary over real pipes.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{base_env, cli, Mcp, TempDir};
+use crate::common::{base_env, cli, Mcp, TempDir};
 use serde_json::{json, Value};
 
 const T: Duration = Duration::from_secs(20);

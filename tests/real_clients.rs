@@ -2,13 +2,11 @@
 //! Inspector in `--cli` mode. `scripts/bootstrap` installs both under `.ci-tools/`;
 //! `scripts/test` sets CODEX_MASTER_REQUIRE_REAL_CLIENTS=1 so a missing client fails the run.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{base_env, cli, TempDir, BIN};
+use crate::common::{base_env, cli, TempDir, BIN};
 use serde_json::Value;
 
 fn tools_dir() -> PathBuf {

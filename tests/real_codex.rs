@@ -3,13 +3,11 @@
 //! `.ci-tools/codex/<version>`; without them these tests are skipped, unless
 //! `CODEX_MASTER_REQUIRE_REAL_CLIENTS=1` (as `scripts/test` sets) makes that a failure.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::fleet::Fleet;
-use common::model_mock::{ModelMock, Reply};
+use crate::common::fleet::Fleet;
+use crate::common::model_mock::{ModelMock, Reply};
 use serde_json::Value;
 
 /// The static binary inside the npm package of `version`.

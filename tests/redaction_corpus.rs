@@ -3,12 +3,10 @@
 //! the shipped default component in the sandbox, and against the host's native floor (the same
 //! rules), which must agree.
 
-mod common;
-
 use std::collections::BTreeMap;
 
+use crate::common::secrets_corpus::{leaked, negatives, positives};
 use codex_master_redaction_engine::Engine;
-use common::secrets_corpus::{leaked, negatives, positives};
 
 /// (recall, false-positive rate, per-family misses, changed negatives).
 fn score(redact: &mut dyn FnMut(&str) -> String) -> (f64, f64, BTreeMap<&'static str, Vec<String>>, Vec<String>) {

@@ -1,8 +1,6 @@
 //! One validator for MCP and CLI: each rule, through both doors, with the same message.
 
-mod common;
-
-use common::{base_env, cli, Mcp, TempDir};
+use crate::common::{base_env, cli, Mcp, TempDir};
 use serde_json::{json, Value};
 
 /// Runs `args` through MCP `tools/call` and returns the failure message.

@@ -64,7 +64,8 @@ pub fn serve_stdio(
         tracing::error!(error = %e, "configuration problem; every tool call will report it");
     }
     let extensions = Arc::new(ext::Extensions::new(ext::config::Settings::load()));
-    let ctx = Arc::new(Ctx::new(connection_client_id(), registry, Arc::clone(&extensions)).with_config_error(config_error));
+    let ctx =
+        Arc::new(Ctx::new(connection_client_id(), registry, Arc::clone(&extensions)).with_config_error(config_error));
     // Debris from writers killed mid-write; a missing or unusable state tree is reported per call.
     if let Ok(state) = state::State::open() {
         let removed = state.sweep_temp_files();

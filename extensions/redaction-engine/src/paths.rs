@@ -118,7 +118,7 @@ fn scan(text: &str) -> (String, u32) {
         // The extent: to the closing quote after a quote, else to the first end character.
         let quote = prev.filter(|c| ['"', '\''].contains(c));
         let end = match quote {
-            Some(q) => text[i..].find(|c: char| c == q || c == '\n').map_or(text.len(), |n| i + n),
+            Some(q) => text[i..].find([q, '\n']).map_or(text.len(), |n| i + n),
             None => text[i..]
                 .find(|c: char| ends_path(c) && !(c == ':' && b.is_ascii_alphabetic()))
                 .map_or(text.len(), |n| i + n),

@@ -200,11 +200,13 @@ impl Registry {
                     "config.toml: agent names are 1-32 characters of a-z, 0-9 and '-', and not 'all' or 'both'".into(),
                 );
             }
-            let profile = t.profile.unwrap_or(Profile::Codex);
+            let profile = t.profile.unwrap_or_else(Profile::default_profile);
             let home = t.home.as_deref().map(|h| config_path("home", &name, h)).transpose()?;
             let runner = match (profile, t.runner.as_deref()) {
                 (_, Some(r)) => Some(config_path("runner", &name, r)?),
-                (Profile::Generic, None) => return Err(format!("agents.{name}: the generic profile needs a runner")),
+                (p, None) if p.provider().needs_runner() => {
+                    return Err(format!("agents.{name}: the {} profile needs a runner", p.name()))
+                }
                 (p, None) => p.provider().default_runner(home.as_deref()),
             };
             if [&t.model, &t.reasoning_effort].into_iter().flatten().any(|w| !valid_model_word(w)) {
@@ -266,7 +268,7 @@ impl Registry {
                 AgentSpec {
                     name: (*name).to_owned(),
                     label: format!("Codex Agentin {upper}"),
-                    profile: Profile::Codex,
+                    profile: Profile::default_profile(),
                     session,
                     home,
                     runner,

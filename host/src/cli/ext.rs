@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 use crate::ext::config::{self, InstalledFile, Override, Settings};
 use crate::ext::types::limits;
 use crate::ext::{self, worlds, ExtError, Extensions, Health, Kind, Slot, Source, World, KINDS};
-use crate::tools::ext_json as ej;
 use crate::fsafe::Dir;
+use crate::tools::ext_json as ej;
 
 /// Largest input `ext run` reads.
 const MAX_RUN_INPUT: u64 = 16 * 1024 * 1024;

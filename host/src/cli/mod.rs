@@ -84,7 +84,7 @@ pub fn command(catalogue: &Catalogue) -> Command {
             Command::new("scripted-agent")
                 .hide(true)
                 .about("A scripted worker that draws Codex-like screens (tests and the demo).")
-                .arg(Arg::new("model").long("model").default_value("gpt-5.4-mini"))
+                .arg(Arg::new("model").long("model").default_value(crate::agents::profiles::codex::READ_ONLY_MODEL))
                 .arg(Arg::new("work-seconds").long("work-seconds").value_parser(clap::value_parser!(u64)).default_value("2"))
                 .arg(Arg::new("trust-dialog").long("trust-dialog").action(ArgAction::SetTrue))
                 .arg(Arg::new("transcript").long("transcript").value_name("FILE"))
@@ -223,7 +223,9 @@ pub fn run(argv: Vec<OsString>) -> i32 {
         Some(("raw-log-writer", sub)) => raw_log_writer(sub),
         Some(("demo", sub)) => demo::run(sub.get_one::<String>("profile").map_or("scripted", String::as_str)),
         Some(("scripted-agent", sub)) => crate::scripted::run(crate::scripted::Options {
-            model: sub.get_one::<String>("model").map_or("gpt-5.4-mini", String::as_str),
+            model: sub
+                .get_one::<String>("model")
+                .map_or(crate::agents::profiles::codex::READ_ONLY_MODEL, String::as_str),
             work_seconds: *sub.get_one::<u64>("work-seconds").unwrap_or(&2),
             trust_dialog: sub.get_flag("trust-dialog"),
             transcript: sub.get_one::<String>("transcript").map(String::as_str),

@@ -52,14 +52,58 @@ pub enum Kind {
 
 pub const KINDS: [Kind; 4] = [Kind::Limits, Kind::Redaction, Kind::Doctor, Kind::Prompts];
 
+/// What the host knows about one kind: the one table of extension kinds.
+struct KindInfo {
+    name: &'static str,
+    /// The world without its version (`codex-master:limits/classifier`).
+    world: &'static str,
+    /// The newest version this host binds.
+    latest: &'static str,
+    /// The export that tells this world apart from the others.
+    marker_export: &'static str,
+    /// The default component, embedded at build time from `extensions/dist/`.
+    embedded: &'static [u8],
+}
+
+/// In the order of [`Kind`]'s variants.
+const KIND_TABLE: [KindInfo; 4] = [
+    KindInfo {
+        name: "limits",
+        world: "codex-master:limits/classifier",
+        latest: "1.1.0",
+        marker_export: "classify",
+        embedded: include_bytes!("../../../extensions/dist/limits.wasm"),
+    },
+    KindInfo {
+        name: "redaction",
+        world: "codex-master:redaction/redactor",
+        latest: "1.1.0",
+        marker_export: "redact",
+        embedded: include_bytes!("../../../extensions/dist/redaction.wasm"),
+    },
+    KindInfo {
+        name: "doctor",
+        world: "codex-master:doctor/checks",
+        latest: "1.0.0",
+        marker_export: "evaluate",
+        embedded: include_bytes!("../../../extensions/dist/doctor.wasm"),
+    },
+    KindInfo {
+        name: "prompts",
+        world: "codex-master:prompts/templates",
+        latest: "1.0.0",
+        marker_export: "render-assignment",
+        embedded: include_bytes!("../../../extensions/dist/prompts.wasm"),
+    },
+];
+
 impl Kind {
+    fn info(self) -> &'static KindInfo {
+        &KIND_TABLE[self as usize]
+    }
+
     pub fn name(self) -> &'static str {
-        match self {
-            Kind::Limits => "limits",
-            Kind::Redaction => "redaction",
-            Kind::Doctor => "doctor",
-            Kind::Prompts => "prompts",
-        }
+        self.info().name
     }
 
     pub fn from_name(name: &str) -> Option<Kind> {
@@ -68,39 +112,22 @@ impl Kind {
 
     /// The world of this kind at `version` (`codex-master:limits/classifier@1.0.0`).
     pub fn world_at(self, version: &str) -> String {
-        let latest = self.world();
-        let base = latest.split('@').next().unwrap_or(latest);
-        format!("{base}@{version}")
+        format!("{}@{version}", self.info().world)
     }
 
     /// The newest world of this kind.
-    pub fn world(self) -> &'static str {
-        match self {
-            Kind::Limits => "codex-master:limits/classifier@1.1.0",
-            Kind::Redaction => "codex-master:redaction/redactor@1.0.0",
-            Kind::Doctor => "codex-master:doctor/checks@1.0.0",
-            Kind::Prompts => "codex-master:prompts/templates@1.0.0",
-        }
+    pub fn world(self) -> String {
+        self.world_at(self.info().latest)
     }
 
     /// The export that tells this world apart from the others.
     fn marker_export(self) -> &'static str {
-        match self {
-            Kind::Limits => "classify",
-            Kind::Redaction => "redact",
-            Kind::Doctor => "evaluate",
-            Kind::Prompts => "render-assignment",
-        }
+        self.info().marker_export
     }
 
     /// The default component, embedded at build time from `extensions/dist/`.
     pub fn embedded(self) -> &'static [u8] {
-        match self {
-            Kind::Limits => include_bytes!("../../../extensions/dist/limits.wasm"),
-            Kind::Redaction => include_bytes!("../../../extensions/dist/redaction.wasm"),
-            Kind::Doctor => include_bytes!("../../../extensions/dist/doctor.wasm"),
-            Kind::Prompts => include_bytes!("../../../extensions/dist/prompts.wasm"),
-        }
+        self.info().embedded
     }
 }
 

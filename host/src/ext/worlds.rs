@@ -340,3 +340,21 @@ impl Prompts {
         Ok(self.0.call_test_vectors(store)?.into_iter().map(Into::into).collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kind_table_names_the_newest_bound_version_of_each_world() {
+        for kind in crate::ext::KINDS {
+            assert_eq!(Kind::from_name(kind.name()), Some(kind));
+            let world = kind.world();
+            let (base, version) = world.split_once('@').expect("versioned");
+            assert!(base.starts_with("codex-master:") && base.contains(kind.name()), "{world}");
+            let v = Version::parse(version).expect("a version");
+            assert!(supported(kind, v), "{world} is not bound");
+            assert!(!supported(kind, Version(v.0, v.1 + 1, 0)), "{world} is not the newest bound version");
+        }
+    }
+}

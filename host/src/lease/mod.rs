@@ -98,7 +98,9 @@ impl Lease {
                 let holder = if self.held_by(client) { Holder::ThisServer } else { Holder::OtherServer };
                 (LeaseState::Held, holder, Some(r.expires_at_utc.clone()), Some(r.ttl_seconds))
             }
-            Lease::Expired(r) => (LeaseState::Expired, Holder::None, Some(r.expires_at_utc.clone()), Some(r.ttl_seconds)),
+            Lease::Expired(r) => {
+                (LeaseState::Expired, Holder::None, Some(r.expires_at_utc.clone()), Some(r.ttl_seconds))
+            }
             Lease::Unreadable => (LeaseState::Unreadable, Holder::Unknown, None, None),
         };
         LeaseView {

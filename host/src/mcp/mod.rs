@@ -10,7 +10,6 @@
 
 pub mod framing;
 
-
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::sync::{mpsc, Arc, Mutex};

@@ -134,7 +134,7 @@ pub struct DeliveryRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Entry {
-    Assignment(AssignmentRecord),
+    Assignment(Box<AssignmentRecord>),
     Delivery(DeliveryRecord),
 }
 
@@ -222,7 +222,7 @@ fn fold(lines: Vec<Value>) -> Vec<AssignmentRecord> {
         match serde_json::from_value::<Entry>(v) {
             Ok(Entry::Assignment(r)) => {
                 index.insert(r.assignment_id.clone(), records.len());
-                records.push(r);
+                records.push(*r);
             }
             Ok(Entry::Delivery(d)) => {
                 if let Some(&i) = index.get(&d.assignment_id) {
@@ -250,11 +250,19 @@ mod tests {
     #[test]
     fn deliveries_fold_into_their_assignment_and_strays_are_ignored() {
         let lines = vec![
-            line(serde_json::json!({"kind": "assignment", "assignment_id": "a1", "agent": "w1", "delivery": "pending", "scope": ["src/"]})),
+            line(
+                serde_json::json!({"kind": "assignment", "assignment_id": "a1", "agent": "w1", "delivery": "pending", "scope": ["src/"]}),
+            ),
             line(serde_json::json!({"kind": "delivery", "assignment_id": "zz", "delivery": "submitted"})),
-            line(serde_json::json!({"kind": "assignment", "assignment_id": "a2", "agent": "w2", "delivery": "pending"})),
-            line(serde_json::json!({"kind": "delivery", "assignment_id": "a1", "delivery": "typed", "turn_started": false})),
-            line(serde_json::json!({"kind": "delivery", "assignment_id": "a1", "delivery": "submitted", "turn_started": true, "receipt": "turn_started"})),
+            line(
+                serde_json::json!({"kind": "assignment", "assignment_id": "a2", "agent": "w2", "delivery": "pending"}),
+            ),
+            line(
+                serde_json::json!({"kind": "delivery", "assignment_id": "a1", "delivery": "typed", "turn_started": false}),
+            ),
+            line(
+                serde_json::json!({"kind": "delivery", "assignment_id": "a1", "delivery": "submitted", "turn_started": true, "receipt": "turn_started"}),
+            ),
         ];
         let records = fold(lines);
         assert_eq!(records.iter().map(|r| r.assignment_id.as_str()).collect::<Vec<_>>(), ["a1", "a2"]);
@@ -276,12 +284,20 @@ mod tests {
         let lease = r.lease.as_ref().unwrap();
         assert_eq!((lease.state.as_deref(), lease.generation), (Some("held"), None));
         // A line without an id or of another kind is no record.
-        assert!(fold(vec![serde_json::json!({"kind": "assignment"}), serde_json::json!({"kind": "other", "assignment_id": "x"})]).is_empty());
+        assert!(fold(vec![
+            serde_json::json!({"kind": "assignment"}),
+            serde_json::json!({"kind": "other", "assignment_id": "x"})
+        ])
+        .is_empty());
     }
 
     #[test]
     fn entries_round_trip_with_their_kind_tag() {
-        let e = Entry::Delivery(DeliveryRecord { assignment_id: "a9".into(), delivery: Some("failed".into()), ..Default::default() });
+        let e = Entry::Delivery(DeliveryRecord {
+            assignment_id: "a9".into(),
+            delivery: Some("failed".into()),
+            ..Default::default()
+        });
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!((v["kind"].as_str(), v["assignment_id"].as_str()), (Some("delivery"), Some("a9")));
         assert_eq!(serde_json::from_value::<Entry>(v).unwrap(), e);

@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-
 use crate::text::safe_error_text;
 
 /// Deadline for one tmux call (the seed's `DEFAULT_TMUX_TIMEOUT_SECONDS`).
@@ -203,30 +202,34 @@ pub async fn capture_batched(sessions: &[String], lines: u32) -> Option<Vec<Stri
     }
     // Not starting with `-`, which tmux would read as an option.
     let marker = format!("codex-master-split-{}", crate::fsafe::nonce());
-    let start = format!("-{lines}");
-    let targets: Vec<String> = sessions.iter().map(|s| pane_target(s)).collect();
-    let mut args: Vec<&str> = Vec::new();
-    for t in &targets {
-        if !args.is_empty() {
-            args.push(";");
-        }
-        args.extend([
-            "capture-pane",
-            "-p",
-            "-J",
-            "-t",
-            t.as_str(),
-            "-S",
-            start.as_str(),
-            ";",
-            "display-message",
-            "-p",
-            marker.as_str(),
-        ]);
-    }
+    let args = batched_capture_args(sessions, lines, &marker);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(&args, TMUX_TIMEOUT).await.ok()?.ok().ok()?;
-    let parts: Vec<&str> = out.stdout.split(&format!("{marker}\n")).collect();
-    (parts.len() == sessions.len() + 1).then(|| parts[..sessions.len()].iter().map(|p| trim_blank_tail(p)).collect())
+    split_batched(&out.stdout, &marker, sessions.len())
+}
+
+/// The one tmux command line that captures every session, each capture followed by `marker`.
+pub fn batched_capture_args(sessions: &[String], lines: u32, marker: &str) -> Vec<String> {
+    let mut args: Vec<String> = Vec::new();
+    for s in sessions {
+        if !args.is_empty() {
+            args.push(";".into());
+        }
+        let target = pane_target(s);
+        let start = format!("-{lines}");
+        args.extend(
+            ["capture-pane", "-p", "-J", "-t", &target, "-S", &start, ";", "display-message", "-p", marker]
+                .map(str::to_owned),
+        );
+    }
+    args
+}
+
+/// The captures of a batched run, in session order; `None` unless there is exactly one per
+/// session (a missing session fails the batch, so panes are never mixed up).
+pub fn split_batched(stdout: &str, marker: &str, sessions: usize) -> Option<Vec<String>> {
+    let parts: Vec<&str> = stdout.split(&format!("{marker}\n")).collect();
+    (parts.len() == sessions + 1).then(|| parts[..sessions].iter().map(|p| trim_blank_tail(p)).collect())
 }
 
 /// An argument tmux takes as it is. tmux reads an argument that ends in `;` as a command

@@ -8,16 +8,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::lease::{busy_error, generation_arg, generation_param, refusal_error};
 use super::lease::PublicLease;
+use super::lease::{busy_error, generation_arg, generation_param, refusal_error};
+use super::schema::{Args, Param};
 use super::status::observe;
 use super::{agent_error_entry, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED};
 use crate::agents::profiles::collapse;
 use crate::agents::profiles::{DialogChoice, HomeError};
-use crate::agents::{procs, runner_ok, AgentSpec, AgentState, Profile, Registry};
+use crate::agents::{procs, runner_ok, AgentSpec, AgentState, Registry};
 use crate::ext::types::limits::DialogKind;
 use crate::lease::{self, Lease, DEFAULT_TTL_SECONDS};
-use super::schema::{Args, Param};
 use crate::state::meta::{AgentMeta, LastSend, SENT_HEAD_CHARS};
 use crate::state::rawlog::{self, MAX_RAW_LOG_BYTES};
 use crate::state::State;
@@ -301,7 +301,7 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
             }
             r.clone()
         }
-        (None, Profile::Scripted) => std::env::current_exe()
+        (None, _) if provider.runs_in_this_binary() => std::env::current_exe()
             .map_err(|_| ToolError::new("internal_error", "the server's own executable cannot be found"))?,
         (None, _) => {
             return Err(ToolError::new("runner_not_configured", format!("no runner is configured for agent {agent}")))
@@ -430,7 +430,7 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
 
 /// Writes the folder trust into a managed home (off the async threads); says what it did.
 async fn prepare_home(spec: &AgentSpec, cwd: &std::path::Path) -> Result<&'static str, ToolError> {
-    if spec.home.is_none() || spec.provider().name() != "codex" {
+    if spec.home.is_none() || !spec.provider().manages_home() {
         return Ok("not_managed");
     }
     if !spec.trust_cwd {
@@ -1004,7 +1004,9 @@ fn interrupt(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
     Box::pin(async move {
         let agent = args.str("agent").unwrap_or_default();
         let lease = interrupt_agent(&ctx, agent, generation_arg(&args)).await?;
-        Ok(json!({"agent": agent, "status": "interrupt_sent", "lease": lease.public(agent, &ctx.client_id), "response_output": NOT_RETURNED}))
+        Ok(
+            json!({"agent": agent, "status": "interrupt_sent", "lease": lease.public(agent, &ctx.client_id), "response_output": NOT_RETURNED}),
+        )
     })
 }
 

@@ -18,14 +18,15 @@ use serde_json::{json, Value};
 
 use super::agent::{send_text, SendOptions};
 use super::lease::{generation_arg, generation_param};
+use super::schema::{Args, Param};
 use super::scope::{recorded_cwd, redact_list, violations, MAX_LIST_ITEMS, MAX_PATH_TEXT};
-use super::skills::{public_skill, READ_ONLY_MODEL, WRITE_MODEL};
+use super::skills::public_skill;
 use super::{agent_param, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
+use crate::agents::profiles::WorkRole;
 use crate::agents::Registry;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
 use crate::git;
 use crate::lease;
-use super::schema::{Args, Param};
 use crate::redactor::Redactor;
 use crate::state::ledger::{self, BASELINES};
 use crate::state::State;
@@ -65,10 +66,10 @@ impl Role {
             Role::Worker => "worker",
         }
     }
-    fn model(self) -> &'static str {
+    fn work(self) -> WorkRole {
         match self {
-            Role::Explorer => READ_ONLY_MODEL,
-            Role::Worker => WRITE_MODEL,
+            Role::Explorer => WorkRole::ReadOnly,
+            Role::Worker => WorkRole::Write,
         }
     }
     fn write_policy(self) -> &'static str {
@@ -321,6 +322,8 @@ fn assign_write(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
 async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> {
     let agent = args.str("agent").unwrap_or_default().to_owned();
     let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
+    // The provider's model policy for the role; a CLI without one keeps its own default.
+    let role_model = spec.provider().role_model(role.work()).unwrap_or("default");
     let task = args.str("task").unwrap_or_default().trim().to_owned();
     if task.is_empty() {
         return Err(ToolError::invalid_arguments("task must be a non-empty string"));
@@ -399,7 +402,7 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
         },
         assignment_id: assignment_id.clone(),
         display_name: name.clone(),
-        model: role.model().to_owned(),
+        model: role_model.to_owned(),
         skill: skill.clone(),
         scope: scope.clone(),
         write_paths: write_paths.clone(),
@@ -436,7 +439,7 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
         role: Some(role.seed_name().to_owned()),
         role_kind: Some(role.kind().to_owned()),
         name: Some(ctx.redactor.bounded(&name, MAX_NAME)),
-        model: Some(role.model().to_owned()),
+        model: Some(role_model.to_owned()),
         session_model: session_model.clone(),
         skill: Some(ledger::SkillRecord {
             requested: skill.as_ref().map(|s| ctx.redactor.bounded(s, 300)),
@@ -469,7 +472,7 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
                 expires_at_utc: l.expires_at_utc,
                 generation: l.generation,
             });
-            ledger::append(state, &ledger::Entry::Assignment(record), ledger::RETAIN).map_err(|e| {
+            ledger::append(state, &ledger::Entry::Assignment(Box::new(record)), ledger::RETAIN).map_err(|e| {
                 ToolError::new("could_not_write_assignment_log", format!("the assignment log cannot be written: {e}"))
             })?;
             recorded.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -527,7 +530,7 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
         "role": role.seed_name(),
         "role_kind": role.kind(),
         "name": ctx.redactor.bounded(&name, MAX_NAME),
-        "model": role.model(),
+        "model": role_model,
         "session_model": session_model,
         "skill": {"requested": skill.as_ref().map(|s| ctx.redactor.bounded(s, 300)), "available": skill_available, "matches": skill_matches.into_iter().take(5).collect::<Vec<_>>()},
         "scope_count": scope.len(),
@@ -582,9 +585,8 @@ fn public_record(red: &Redactor, r: &ledger::AssignmentRecord) -> Value {
     let text = |v: &Option<String>| v.as_deref().map(|v| red.bounded(v, 300));
     // Fields with a fixed vocabulary come back only as one of its words (a tampered ledger line
     // cannot smuggle text out through them).
-    let one_of = |v: &Option<String>, words: &[&'static str]| {
-        v.as_deref().and_then(|x| words.iter().copied().find(|w| *w == x))
-    };
+    let one_of =
+        |v: &Option<String>, words: &[&'static str]| v.as_deref().and_then(|x| words.iter().copied().find(|w| *w == x));
     let model = |v: &Option<String>| v.clone().filter(|m| crate::agents::valid_model_word(m));
     let timestamp = |v: &Option<String>| {
         v.clone().filter(|t| t.len() <= 32 && t.bytes().all(|b| b.is_ascii_digit() || b"-:TZ.".contains(&b)))

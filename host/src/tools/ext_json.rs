@@ -90,7 +90,8 @@ pub fn assignment_from_json(v: &Value, default_locale: &str) -> Result<prompts::
         assignment_id: text("assignment_id").unwrap_or_else(|| "preview".into()),
         display_name: text("name").or_else(|| text("display_name")).unwrap_or_else(|| "Mila".into()),
         model: text("model").unwrap_or_else(|| {
-            if role == prompts::Role::Worker { "gpt-5.3-codex-spark" } else { "gpt-5.4-mini" }.into()
+            use crate::agents::profiles::{codex, WorkRole};
+            codex::role_model(if role == prompts::Role::Worker { WorkRole::Write } else { WorkRole::ReadOnly }).into()
         }),
         skill: text("skill"),
         scope: strings(v, "scope")?,

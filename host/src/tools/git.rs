@@ -11,12 +11,12 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use super::schema::{Args, Param};
 use super::{agent_param, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
-use crate::redactor::Redactor;
 use crate::git::{self, worktree, Output, COMMAND_TIMEOUT};
-use super::schema::{Args, Param};
+use crate::redactor::Redactor;
 use crate::text::keep_head_chars;
 
 const EXCERPT_CHARS: usize = 4000;

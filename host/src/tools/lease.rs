@@ -5,10 +5,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{agent_error_entry, agent_param, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
+use super::schema::{Args, Param};
+use super::{
+    agent_error_entry, agent_param, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY,
+};
 use crate::agents::Registry;
 use crate::lease::{self, Lease, LeaseRefusal, DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS};
-use super::schema::{Args, Param};
 use crate::state::State;
 
 pub const DEFAULT_POLL_SECONDS: i64 = 30;

@@ -15,8 +15,8 @@ use crate::ext::Extensions;
 use crate::redactor::Redactor;
 pub mod schema;
 
-use schema::{Args, Param};
 use crate::text::safe_error_text;
+use schema::{Args, Param};
 
 pub mod agent;
 pub mod assign;
@@ -66,7 +66,6 @@ impl Ctx {
         self
     }
 }
-
 
 /// A tool failure, returned as `{error_code, message, retryable, …}`.
 #[derive(Debug, Clone)]

@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use super::schema::{Args, Param};
 use super::{blocking, out, Ctx, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
-use crate::redactor::Redactor;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
-use super::schema::{Args, Param};
+use crate::redactor::Redactor;
 use crate::state::State;
 
 pub const MAX_LIST_ITEMS: usize = 50;

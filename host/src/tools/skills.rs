@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{agent_param, blocking, out, Ctx, ToolDef, ToolFuture, NOT_RETURNED, READ_ONLY};
-use crate::agents::{AgentSpec, Registry};
 use super::schema::{Args, Param};
+use super::{agent_param, blocking, out, Ctx, ToolDef, ToolFuture, NOT_RETURNED, READ_ONLY};
+use crate::agents::profiles::WorkRole;
+use crate::agents::{AgentSpec, Registry};
 use crate::redactor::Redactor;
 use crate::skills::{self, Inventory, Skill};
 
@@ -20,8 +21,6 @@ pub const DEFAULT_MATCH_LIMIT: i64 = 8;
 pub const MAX_SKILL_REF: usize = 300;
 
 /// The model policy: reads on the mini model, writes marked for Spark (as in the seed).
-pub const READ_ONLY_MODEL: &str = "gpt-5.4-mini";
-pub const WRITE_MODEL: &str = "gpt-5.3-codex-spark";
 pub const WRITE_REASONING_EFFORT: &str = "low";
 
 fn skill_entry_schema() -> Value {
@@ -293,8 +292,8 @@ fn agent_capabilities(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
                     "models".into(),
                     json!({
                         "default": spec.model,
-                        "read_only": READ_ONLY_MODEL,
-                        "write": WRITE_MODEL,
+                        "read_only": spec.provider().role_model(WorkRole::ReadOnly),
+                        "write": spec.provider().role_model(WorkRole::Write),
                         "default_reasoning_effort": spec.reasoning_effort,
                         "write_reasoning_effort": WRITE_REASONING_EFFORT,
                     }),

@@ -10,17 +10,17 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::ext_json;
 use super::lease::PublicLease;
+use super::schema::{Args, Param};
 use super::{
     agent_error_entry, agent_param, blocking, out, Ctx, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY,
 };
 use crate::agents::profiles::DialogChoice;
 use crate::agents::{procs, AgentSpec, AgentState, Registry};
 use crate::ext::types::limits::{self, DialogKind, ModelSource};
-use super::ext_json;
-use crate::redactor::Redactor;
 use crate::lease;
-use super::schema::{Args, Param};
+use crate::redactor::Redactor;
 use crate::state::meta::AgentMeta;
 use crate::state::rawlog::MAX_RAW_LOG_BYTES;
 use crate::state::State;
@@ -307,7 +307,15 @@ pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observat
             .zip(users)
             .map(|((_agent, spec), users)| {
                 let spec = spec.as_ref().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
-                Ok(observe_one(&red, &state, spec, panes.get(&spec.session), captures.get(&spec.session), users, &client))
+                Ok(observe_one(
+                    &red,
+                    &state,
+                    spec,
+                    panes.get(&spec.session),
+                    captures.get(&spec.session),
+                    users,
+                    &client,
+                ))
             })
             .collect())
     })
@@ -407,7 +415,11 @@ fn observe_one(
         "home": NOT_RETURNED,
         "home_state": if spec.home.is_some() { "set" } else { "not_set" },
         "runner": NOT_RETURNED,
-        "runner_state": match (spec.profile, &spec.runner) { (crate::agents::Profile::Scripted, None) => "builtin", (_, Some(_)) => "configured", _ => "not_configured" },
+        "runner_state": match &spec.runner {
+            Some(_) => "configured",
+            None if spec.provider().runs_in_this_binary() => "builtin",
+            None => "not_configured",
+        },
         "cwd": meta.as_ref().map(|_| NOT_RETURNED),
         "cwd_state": if meta.is_some() { "set" } else { "not_set" },
         "started_at_utc": meta.as_ref().map(|m| iso_utc(m.started_at_epoch)),

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::agent::request_report;
+use super::schema::{Args, Param};
 use super::status::{observe, Observation};
 use super::{agent_error_entry, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
 use crate::lease::{self, Lease};
-use super::schema::{Args, Param};
 use crate::state::State;
 use crate::timefmt::now_epoch;
 use crate::watchdog::{self, Action, Decision, Facts, Marker, Phase, Policy};

@@ -124,7 +124,8 @@ pub fn decide(f: &Facts<'_>, p: &Policy) -> Decision {
 mod tests {
     use super::*;
 
-    const POLICY: Policy = Policy { idle_seconds: 60, grace_seconds: 120, action: Action::Interrupt, require_lease: true };
+    const POLICY: Policy =
+        Policy { idle_seconds: 60, grace_seconds: 120, action: Action::Interrupt, require_lease: true };
 
     fn facts<'a>(state: &str, idle: f64, bytes: u64, marker: Option<&'a Marker>) -> Facts<'a> {
         Facts {

@@ -16,9 +16,30 @@ pub struct Codex;
 /// Largest home `config.toml` we rewrite.
 const MAX_HOME_CONFIG_BYTES: u64 = 1024 * 1024;
 
+/// The model an assignment recommends for read-only work (the seed's choice).
+pub const READ_ONLY_MODEL: &str = "gpt-5.4-mini";
+/// The model an assignment recommends for write work (the seed's choice).
+pub const WRITE_MODEL: &str = "gpt-5.3-codex-spark";
+
+/// Codex's model policy for assignments (the scripted agent imitates it).
+pub fn role_model(role: super::WorkRole) -> &'static str {
+    match role {
+        super::WorkRole::ReadOnly => READ_ONLY_MODEL,
+        super::WorkRole::Write => WRITE_MODEL,
+    }
+}
+
 impl Provider for Codex {
     fn name(&self) -> &'static str {
         "codex"
+    }
+
+    fn manages_home(&self) -> bool {
+        true
+    }
+
+    fn role_model(&self, role: super::WorkRole) -> Option<&'static str> {
+        Some(role_model(role))
     }
 
     fn screen(&self) -> &'static str {
@@ -125,7 +146,7 @@ mod tests {
         AgentSpec {
             name: "a".into(),
             label: "A".into(),
-            profile: super::super::Profile::Codex,
+            profile: super::super::Profile::named("codex").unwrap(),
             session: "s".into(),
             home: Some("/srv/home".into()),
             runner: None,

@@ -12,6 +12,10 @@ impl Provider for Generic {
         "generic"
     }
 
+    fn needs_runner(&self) -> bool {
+        true
+    }
+
     fn screen(&self) -> &'static str {
         "generic"
     }

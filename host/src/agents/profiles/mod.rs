@@ -4,16 +4,32 @@
 //! A provider owns its launch line and environment, its interrupt key, how its screen shows the
 //! composer and chrome, which classifier dialect reads it, how its home is prepared, which
 //! keys answer a dialog, and its model policy. The rest of the host calls the trait and never
-//! asks which CLI it is. A new provider is one file here plus its line in [`Profile::provider`].
+//! asks which CLI it is. A new provider is one file here plus its line in the `providers!`
+//! registration below.
 
 use std::path::{Path, PathBuf};
 
 use super::AgentSpec;
 use crate::ext::types::limits::DialogKind;
 
-pub mod codex;
-pub mod generic;
-pub mod scripted;
+/// Declares the provider modules and lists them in [`PROVIDERS`].
+macro_rules! providers {
+    ($($module:ident :: $provider:ident),* $(,)?) => {
+        $(pub mod $module;)*
+        /// Every provider, in the order the docs list them.
+        pub const PROVIDERS: &[&dyn Provider] = &[$(&$module::$provider),*];
+    };
+}
+
+// The registration: one line per provider.
+providers! {
+    codex::Codex,
+    generic::Generic,
+    scripted::Scripted,
+}
+
+/// The profile an agent gets when its config names none.
+pub const DEFAULT_PROFILE: &str = "codex";
 
 /// An allowlisted answer to a dialog. Free text is never typed into a dialog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +97,26 @@ pub trait Provider: Sync {
     /// The runner when the config names none.
     fn default_runner(&self, home: Option<&Path>) -> Option<PathBuf>;
 
+    /// The config must name a runner (there is no sensible default).
+    fn needs_runner(&self) -> bool {
+        false
+    }
+
+    /// This binary is the runner (the scripted agent).
+    fn runs_in_this_binary(&self) -> bool {
+        false
+    }
+
+    /// A start prepares the agent's home ([`Provider::prepare_home`]).
+    fn manages_home(&self) -> bool {
+        false
+    }
+
+    /// The model an assignment of `role` recommends; `None` leaves it to the CLI.
+    fn role_model(&self, _role: WorkRole) -> Option<&'static str> {
+        None
+    }
+
     /// The argument vector after the runner (and the initial prompt last, when given).
     fn launch_args(&self, spec: &AgentSpec, prompt: Option<&str>) -> Vec<String>;
 
@@ -118,33 +154,61 @@ pub trait Provider: Sync {
     }
 }
 
-/// Which provider an agent uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Profile {
-    /// The OpenAI Codex CLI.
-    Codex,
-    /// Any command: the runner and the extra args, nothing added.
-    Generic,
-    /// The built-in scripted agent (`codex-master-mcp scripted-agent`), a Codex-like TUI for
-    /// tests and the demo.
-    Scripted,
+/// What an assignment lets a worker do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkRole {
+    ReadOnly,
+    Write,
 }
 
-impl Profile {
-    pub const ALL: [Profile; 3] = [Profile::Codex, Profile::Generic, Profile::Scripted];
+/// Which provider an agent uses: a handle on one of [`PROVIDERS`], named in configs by
+/// `profile = "<name>"`.
+#[derive(Clone, Copy)]
+pub struct Profile(&'static dyn Provider);
 
-    /// The one registration line per provider.
+impl Profile {
+    pub fn named(name: &str) -> Option<Profile> {
+        PROVIDERS.iter().find(|p| p.name() == name).map(|p| Profile(*p))
+    }
+
+    pub fn default_profile() -> Profile {
+        Profile::named(DEFAULT_PROFILE).expect("the default profile is registered")
+    }
+
+    pub fn all() -> impl Iterator<Item = Profile> {
+        PROVIDERS.iter().map(|p| Profile(*p))
+    }
+
     pub fn provider(self) -> &'static dyn Provider {
-        match self {
-            Profile::Codex => &codex::Codex,
-            Profile::Generic => &generic::Generic,
-            Profile::Scripted => &scripted::Scripted,
-        }
+        self.0
     }
 
     pub fn name(self) -> &'static str {
-        self.provider().name()
+        self.0.name()
+    }
+}
+
+impl PartialEq for Profile {
+    fn eq(&self, other: &Profile) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Profile {}
+
+impl std::fmt::Debug for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Profile({})", self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Profile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Profile, D::Error> {
+        let name = String::deserialize(d)?;
+        Profile::named(&name).ok_or_else(|| {
+            let known: Vec<&str> = PROVIDERS.iter().map(|p| p.name()).collect();
+            serde::de::Error::custom(format!("unknown profile; one of {}", known.join(", ")))
+        })
     }
 }
 

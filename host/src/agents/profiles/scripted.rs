@@ -22,6 +22,14 @@ impl Provider for Scripted {
         None
     }
 
+    fn runs_in_this_binary(&self) -> bool {
+        true
+    }
+
+    fn role_model(&self, role: super::WorkRole) -> Option<&'static str> {
+        Some(super::codex::role_model(role))
+    }
+
     fn launch_args(&self, spec: &AgentSpec, prompt: Option<&str>) -> Vec<String> {
         let mut args = vec!["scripted-agent".to_owned()];
         if let Some(model) = &spec.model {

@@ -1,0 +1,21 @@
+//! The integration tests, one binary with a module per area (as ripgrep's `tests/tests.rs`), so
+//! CI compiles and links once. They run the real binary over real pipes, real tmux, real git,
+//! independent MCP clients and the real Codex CLI.
+//!
+//! Add a test to the module of its area; a new area is a new file here and one `mod` line.
+
+mod common;
+
+mod agents;
+mod architecture;
+mod assignments;
+mod cli;
+mod ext;
+mod fsafe;
+mod hardening;
+mod leases;
+mod mcp_protocol;
+mod real_clients;
+mod real_codex;
+mod redaction_corpus;
+mod validation;
