@@ -1,11 +1,20 @@
 //! codex-master: a local MCP server and CLI that runs a fleet of worker coding-agent CLIs, each
 //! in its own tmux session, for a lead agent.
 //!
-//! Module map: [`mcp`] speaks the protocol and validates arguments; [`tools`] is the catalogue
-//! of tools (one file per family); [`cli`] exposes the same tools as subcommands; [`fsafe`] holds
-//! every no-follow / exclusive / atomic file primitive; [`state`] is the private state tree;
-//! [`lease`] decides who may drive an agent; [`tmux`] runs tmux with timeouts; [`agents`] is the
-//! registry of workers; [`text`] strips, redacts and bounds outgoing text.
+//! Module map, bottom layer first (`ARCHITECTURE.md` has the invariants; a module uses only
+//! lower layers, which `tests/architecture.rs` checks):
+//! - 0: [`fsafe`] every no-follow / exclusive / atomic file primitive; [`process`] the one
+//!   bounded process runner; [`text`] escape stripping and bounds; [`timefmt`] UTC and local
+//!   time; [`scripted`] the scripted Codex-like agent.
+//! - 1: [`config`] every location the environment names.
+//! - 2: [`state`] the private state tree (metadata, raw logs, typed ledger); [`tmux`] tmux with
+//!   timeouts; [`git`] git that starts no repository programs; [`skills`] the skill inventory.
+//! - 3: [`lease`] the lease state machine; [`ext`] the wasmtime extension host.
+//! - 4: [`agents`] the registry and one file per provider; [`redactor`] the redaction pipeline.
+//! - 5: [`watchdog`] the pure watchdog decision; [`install`] systemd unit status.
+//! - 6: [`tools`] the catalogue: parameters, typed arguments, handlers, and all JSON building.
+//! - 7: [`mcp`] the protocol, concurrency and backpressure. 8: [`cli`] the same tools as
+//!   subcommands, plus `ext` and `demo`.
 
 pub mod agents;
 pub mod cli;

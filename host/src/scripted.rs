@@ -263,6 +263,162 @@ pub struct Options<'a> {
 }
 
 /// Runs the scripted agent; returns its exit status.
+/// The Codex-like banner the screen starts with.
+fn header(model: &str) -> Vec<String> {
+    vec![
+        "╭──────────────────────────────────────────────╮".to_owned(),
+        "│ >_ OpenAI Codex (v0.169.0)                   │".to_owned(),
+        format!("│ model:     {:<33} │", format!("{model} medium")),
+        "│ directory: ~                                 │".to_owned(),
+        "╰──────────────────────────────────────────────╯".to_owned(),
+        String::new(),
+    ]
+}
+
+/// Reads stdin on its own thread, so the screen's clock keeps running between keys.
+fn stdin_chunks() -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin();
+        let mut buf = [0u8; 4096];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tx.send(buf[..n].to_vec()).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// One unit of terminal input.
+enum Event {
+    /// A bracketed paste, line ends normalised.
+    Paste(String),
+    /// One key: a byte, or a whole UTF-8 sequence.
+    Key(Vec<u8>),
+}
+
+/// Terminal input bytes split into pastes and keys; an incomplete paste waits for the rest.
+#[derive(Default)]
+struct Input {
+    pending: Vec<u8>,
+    in_paste: bool,
+}
+
+impl Input {
+    fn push(&mut self, bytes: Vec<u8>) {
+        self.pending.extend(bytes);
+    }
+
+    fn next(&mut self) -> Option<Event> {
+        loop {
+            if self.pending.is_empty() {
+                return None;
+            }
+            if self.in_paste {
+                let end = find(&self.pending, PASTE_END)?;
+                let text = String::from_utf8_lossy(&self.pending[..end]).replace("\r\n", "\n").replace('\r', "\n");
+                self.pending.drain(..end + PASTE_END.len());
+                self.in_paste = false;
+                return Some(Event::Paste(text));
+            }
+            if self.pending.starts_with(PASTE_BEGIN) {
+                self.pending.drain(..PASTE_BEGIN.len());
+                self.in_paste = true;
+                continue;
+            }
+            if self.pending.len() > 1 && PASTE_BEGIN.starts_with(&self.pending) {
+                return None; // an incomplete paste marker: wait for the rest (a lone Esc is a key)
+            }
+            let mut key = vec![self.pending.remove(0)];
+            // Re-assemble UTF-8 sequences byte by byte.
+            if key[0] >= 0x80 {
+                while !self.pending.is_empty() && std::str::from_utf8(&key).is_err() && key.len() < 4 {
+                    key.push(self.pending.remove(0));
+                }
+            }
+            return Some(Event::Key(key));
+        }
+    }
+}
+
+/// What one key did.
+enum KeyEffect {
+    Nothing,
+    /// The composer changed: redraw.
+    Typed,
+    /// The program ends with this status.
+    Exit(i32),
+}
+
+impl Tui {
+    fn paste(&mut self, text: &str) -> KeyEffect {
+        if matches!(self.screen, Screen::Frozen) {
+            return KeyEffect::Nothing;
+        }
+        self.composer.push_str(text);
+        KeyEffect::Typed
+    }
+
+    fn interrupted(&mut self) {
+        self.screen = Screen::Idle;
+        self.draw(&["■ Conversation interrupted - tell the model what to do differently.".into(), String::new()]);
+    }
+
+    fn key(&mut self, key: &[u8]) -> KeyEffect {
+        let b = key[0];
+        match (&self.screen, b) {
+            // Like Codex 0.171, a number only moves the selection; Enter accepts.
+            (Screen::Dialog, b'1') => {}
+            (Screen::Dialog, b'\r') => {
+                self.screen = Screen::Idle;
+                self.draw(&[]);
+            }
+            (Screen::Dialog, b'2' | 0x03) => return KeyEffect::Exit(0),
+            (Screen::Popup | Screen::LimitIncrease, _) => {
+                self.screen = Screen::Idle;
+                self.draw(&[]);
+            }
+            (Screen::Frozen, 0x1b | 0x03) => {
+                self.composer.clear();
+                self.interrupted();
+            }
+            (Screen::Frozen, _) => {}
+            (Screen::Working { .. }, 0x1b | 0x03) => self.interrupted(),
+            (_, 0x04) => return KeyEffect::Exit(0),
+            (_, 0x03) => {
+                self.composer.clear();
+                return KeyEffect::Typed;
+            }
+            (Screen::Idle, b'\r') => {
+                if let Some(code) = self.submit() {
+                    return KeyEffect::Exit(code);
+                }
+            }
+            (Screen::Working { .. }, b'\r') if !self.composer.trim().is_empty() => {
+                let text = std::mem::take(&mut self.composer);
+                self.queued.push_back(text);
+                return KeyEffect::Typed;
+            }
+            (_, 0x7f) => {
+                self.composer.pop();
+                return KeyEffect::Typed;
+            }
+            (_, b) if b >= 0x20 || b == b'\t' => {
+                self.composer.push_str(&String::from_utf8_lossy(key));
+                return KeyEffect::Typed;
+            }
+            _ => {}
+        }
+        KeyEffect::Nothing
+    }
+}
+
 pub fn run(opts: Options<'_>) -> i32 {
     let Options { model, work_seconds, trust_dialog, transcript, prompt } = opts;
     let transcript = match transcript.map(open_transcript).transpose() {
@@ -285,43 +441,18 @@ pub fn run(opts: Options<'_>) -> i32 {
         first_prompt: None,
     };
     let _ = tui.out.write_all(b"\x1b[?2004h");
-    let header = vec![
-        "╭──────────────────────────────────────────────╮".to_owned(),
-        "│ >_ OpenAI Codex (v0.169.0)                   │".to_owned(),
-        format!("│ model:     {:<33} │", format!("{model} medium")),
-        "│ directory: ~                                 │".to_owned(),
-        "╰──────────────────────────────────────────────╯".to_owned(),
-        String::new(),
-    ];
-    tui.draw(&header);
+    tui.draw(&header(model));
     if let Some(p) = prompt.filter(|p| !p.trim().is_empty()) {
         tui.composer = p.to_owned();
         if let Some(code) = tui.submit() {
             return code;
         }
     }
-
-    let (tx, rx) = mpsc::channel::<Vec<u8>>();
-    std::thread::spawn(move || {
-        let mut stdin = std::io::stdin();
-        let mut buf = [0u8; 4096];
-        loop {
-            match stdin.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    if tx.send(buf[..n].to_vec()).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-
-    let mut pending: Vec<u8> = Vec::new();
-    let mut in_paste = false;
+    let chunks = stdin_chunks();
+    let mut input = Input::default();
     let status = 'outer: loop {
-        match rx.recv_timeout(Duration::from_millis(250)) {
-            Ok(bytes) => pending.extend(bytes),
+        match chunks.recv_timeout(Duration::from_millis(250)) {
+            Ok(bytes) => input.push(bytes),
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if let Some(code) = tui.tick() {
                     break code;
@@ -331,89 +462,15 @@ pub fn run(opts: Options<'_>) -> i32 {
             Err(mpsc::RecvTimeoutError::Disconnected) => break 0,
         }
         let mut typed = false;
-        while !pending.is_empty() {
-            if in_paste {
-                match find(&pending, PASTE_END) {
-                    Some(end) => {
-                        if !matches!(tui.screen, Screen::Frozen) {
-                            tui.composer.push_str(
-                                &String::from_utf8_lossy(&pending[..end]).replace("\r\n", "\n").replace('\r', "\n"),
-                            );
-                            typed = true;
-                        }
-                        pending.drain(..end + PASTE_END.len());
-                        in_paste = false;
-                    }
-                    None => break,
-                }
-                continue;
-            }
-            if pending.starts_with(PASTE_BEGIN) {
-                pending.drain(..PASTE_BEGIN.len());
-                in_paste = true;
-                continue;
-            }
-            if pending.len() > 1 && PASTE_BEGIN.starts_with(&pending) {
-                break; // an incomplete paste marker: wait for the rest (a lone Esc is a key)
-            }
-            let b = pending.remove(0);
-            match (&tui.screen, b) {
-                // Like Codex 0.171, a number only moves the selection; Enter accepts.
-                (Screen::Dialog, b'1') => {}
-                (Screen::Dialog, b'\r') => {
-                    tui.screen = Screen::Idle;
-                    tui.draw(&[]);
-                }
-                (Screen::Dialog, b'2' | 0x03) => break 'outer 0,
-                (Screen::Popup | Screen::LimitIncrease, _) => {
-                    tui.screen = Screen::Idle;
-                    tui.draw(&[]);
-                }
-                (Screen::Frozen, 0x1b | 0x03) => {
-                    tui.screen = Screen::Idle;
-                    tui.composer.clear();
-                    tui.draw(&[
-                        "■ Conversation interrupted - tell the model what to do differently.".into(),
-                        String::new(),
-                    ]);
-                }
-                (Screen::Frozen, _) => {}
-                (Screen::Working { .. }, 0x1b | 0x03) => {
-                    tui.screen = Screen::Idle;
-                    tui.draw(&[
-                        "■ Conversation interrupted - tell the model what to do differently.".into(),
-                        String::new(),
-                    ]);
-                }
-                (_, 0x04) => break 'outer 0,
-                (_, 0x03) => {
-                    tui.composer.clear();
-                    typed = true;
-                }
-                (Screen::Idle, b'\r') => {
-                    if let Some(code) = tui.submit() {
-                        break 'outer code;
-                    }
-                }
-                (Screen::Working { .. }, b'\r') if !tui.composer.trim().is_empty() => {
-                    let text = std::mem::take(&mut tui.composer);
-                    tui.queued.push_back(text);
-                    typed = true;
-                }
-                (_, 0x7f) => {
-                    tui.composer.pop();
-                    typed = true;
-                }
-                (_, b) if b >= 0x20 || b == b'\t' => {
-                    // Re-assemble UTF-8 sequences byte by byte.
-                    let mut bytes = vec![b];
-                    while !pending.is_empty() && std::str::from_utf8(&bytes).is_err() && bytes.len() < 4 {
-                        bytes.push(pending.remove(0));
-                    }
-                    tui.composer.push_str(&String::from_utf8_lossy(&bytes));
-                    typed = true;
-                }
-                _ => {}
+        while let Some(event) = input.next() {
+            let effect = match event {
+                Event::Paste(text) => tui.paste(&text),
+                Event::Key(key) => tui.key(&key),
+            };
+            match effect {
+                KeyEffect::Exit(code) => break 'outer code,
+                KeyEffect::Typed => typed = true,
+                KeyEffect::Nothing => {}
             }
         }
         if typed {

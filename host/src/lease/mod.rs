@@ -251,6 +251,53 @@ pub fn check_generation(current: &Lease, client: &str, expected: Option<u64>) ->
     Err(LeaseRefusal::Stale { expected, current: Box::new(current.clone()) })
 }
 
+/// The claim transition: what a claim of `current` becomes, or why it is refused.
+pub fn decide_claim(
+    current: &Lease,
+    client: &str,
+    force: bool,
+    force_allowed: bool,
+    expected: Option<u64>,
+) -> Result<ClaimStatus, LeaseRefusal> {
+    if !matches!(current, Lease::Unreadable) {
+        check_generation(current, client, expected)?;
+    }
+    Ok(match current {
+        Lease::Unreadable => return Err(LeaseRefusal::Unreadable),
+        Lease::Held(_) if current.held_by(client) => ClaimStatus::Renewed,
+        Lease::Held(_) if !force => return Err(LeaseRefusal::HeldByOther(Box::new(current.clone()))),
+        Lease::Held(_) if !force_allowed => return Err(LeaseRefusal::ForceNotAllowed(Box::new(current.clone()))),
+        Lease::Held(_) => ClaimStatus::Forced,
+        Lease::Expired(_) => ClaimStatus::ClaimedExpired,
+        Lease::Unclaimed { .. } => ClaimStatus::Claimed,
+    })
+}
+
+/// The release transition: `None` when there is nothing to write (nothing was held).
+pub fn decide_release(
+    current: &Lease,
+    client: &str,
+    force: bool,
+    force_allowed: bool,
+    expected: Option<u64>,
+) -> Result<Option<ReleaseStatus>, LeaseRefusal> {
+    if !matches!(current, Lease::Unreadable) {
+        check_generation(current, client, expected)?;
+    }
+    match current {
+        Lease::Unreadable => Err(LeaseRefusal::Unreadable),
+        Lease::Unclaimed { .. } => Ok(None),
+        Lease::Held(_) if current.held_by_other(client) && !force => {
+            Err(LeaseRefusal::HeldByOther(Box::new(current.clone())))
+        }
+        Lease::Held(_) if current.held_by_other(client) && !force_allowed => {
+            Err(LeaseRefusal::ForceNotAllowed(Box::new(current.clone())))
+        }
+        Lease::Expired(_) => Ok(Some(ReleaseStatus::NotHeld)),
+        Lease::Held(_) => Ok(Some(ReleaseStatus::Released)),
+    }
+}
+
 /// Claims or renews. The caller holds the agent lock. `force_allowed` tells whether the agent
 /// is stopped (so a forced takeover is safe). With `expected`, only a renewal of exactly that
 /// generation is allowed.
@@ -264,18 +311,7 @@ pub fn claim(
     expected: Option<u64>,
 ) -> Result<Claimed, LeaseRefusal> {
     let current = read(state, agent);
-    if !matches!(current, Lease::Unreadable) {
-        check_generation(&current, client, expected)?;
-    }
-    let status = match &current {
-        Lease::Unreadable => return Err(LeaseRefusal::Unreadable),
-        Lease::Held(_) if current.held_by(client) => ClaimStatus::Renewed,
-        Lease::Held(_) if !force => return Err(LeaseRefusal::HeldByOther(Box::new(current))),
-        Lease::Held(_) if !force_allowed => return Err(LeaseRefusal::ForceNotAllowed(Box::new(current))),
-        Lease::Held(_) => ClaimStatus::Forced,
-        Lease::Expired(_) => ClaimStatus::ClaimedExpired,
-        Lease::Unclaimed { .. } => ClaimStatus::Claimed,
-    };
+    let status = decide_claim(&current, client, force, force_allowed, expected)?;
     let now = now_epoch();
     let ttl = ttl.clamp(1, MAX_TTL_SECONDS);
     let previous_gen = current.generation().unwrap_or(0);
@@ -310,21 +346,9 @@ pub fn release(
     expected: Option<u64>,
 ) -> Result<(ReleaseStatus, Lease), LeaseRefusal> {
     let current = read(state, agent);
-    if !matches!(current, Lease::Unreadable) {
-        check_generation(&current, client, expected)?;
-    }
-    match &current {
-        Lease::Unreadable => return Err(LeaseRefusal::Unreadable),
-        Lease::Unclaimed { .. } => return Ok((ReleaseStatus::NotHeld, current)),
-        Lease::Held(_) if current.held_by_other(client) && !force => {
-            return Err(LeaseRefusal::HeldByOther(Box::new(current)))
-        }
-        Lease::Held(_) if current.held_by_other(client) && !force_allowed => {
-            return Err(LeaseRefusal::ForceNotAllowed(Box::new(current)))
-        }
-        _ => {}
-    }
-    let status = if matches!(current, Lease::Expired(_)) { ReleaseStatus::NotHeld } else { ReleaseStatus::Released };
+    let Some(status) = decide_release(&current, client, force, force_allowed, expected)? else {
+        return Ok((ReleaseStatus::NotHeld, current));
+    };
     let now = now_epoch();
     let rec = LeaseRecord {
         agent: agent.to_owned(),
@@ -338,4 +362,102 @@ pub fn release(
     };
     write(state, &rec).map_err(LeaseRefusal::Io)?;
     Ok((status, current))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(owner: Option<&str>, generation: u64, expires_in: f64) -> LeaseRecord {
+        let expires = now_epoch() + expires_in;
+        LeaseRecord {
+            agent: "a".into(),
+            owner: owner.map(str::to_owned),
+            generation,
+            created_at_utc: iso_utc(now_epoch()),
+            updated_at_utc: iso_utc(now_epoch()),
+            expires_at_epoch: expires,
+            expires_at_utc: iso_utc(expires),
+            ttl_seconds: 60,
+        }
+    }
+
+    fn held(owner: &str, generation: u64) -> Lease {
+        Lease::Held(record(Some(owner), generation, 60.0))
+    }
+
+    fn expired(owner: &str, generation: u64) -> Lease {
+        Lease::Expired(record(Some(owner), generation, -1.0))
+    }
+
+    #[test]
+    fn claim_transitions() {
+        let unclaimed = Lease::Unclaimed { generation: 3 };
+        assert_eq!(decide_claim(&unclaimed, "me", false, false, None).unwrap(), ClaimStatus::Claimed);
+        assert_eq!(decide_claim(&held("me", 4), "me", false, false, None).unwrap(), ClaimStatus::Renewed);
+        assert_eq!(decide_claim(&expired("you", 4), "me", false, false, None).unwrap(), ClaimStatus::ClaimedExpired);
+        assert!(matches!(decide_claim(&held("you", 4), "me", false, false, None), Err(LeaseRefusal::HeldByOther(_))));
+        assert!(matches!(
+            decide_claim(&held("you", 4), "me", true, false, None),
+            Err(LeaseRefusal::ForceNotAllowed(_))
+        ));
+        assert_eq!(decide_claim(&held("you", 4), "me", true, true, None).unwrap(), ClaimStatus::Forced);
+        assert!(matches!(decide_claim(&Lease::Unreadable, "me", true, true, None), Err(LeaseRefusal::Unreadable)));
+    }
+
+    #[test]
+    fn a_remembered_generation_must_still_be_ours() {
+        assert_eq!(decide_claim(&held("me", 4), "me", false, false, Some(4)).unwrap(), ClaimStatus::Renewed);
+        let stale = decide_claim(&held("me", 5), "me", false, false, Some(4));
+        assert!(matches!(stale, Err(LeaseRefusal::Stale { expected: 4, .. })));
+        // Another client's lease is named first: it says when to retry.
+        assert!(matches!(
+            decide_claim(&held("you", 4), "me", false, false, Some(4)),
+            Err(LeaseRefusal::HeldByOther(_))
+        ));
+        let released = Lease::Unclaimed { generation: 4 };
+        assert!(matches!(decide_release(&released, "me", false, false, Some(4)), Err(LeaseRefusal::Stale { .. })));
+        assert!(check_generation(&expired("me", 4), "me", Some(4)).is_err());
+        assert!(check_generation(&Lease::Unreadable, "me", None).is_ok());
+    }
+
+    #[test]
+    fn release_transitions() {
+        assert_eq!(decide_release(&Lease::Unclaimed { generation: 2 }, "me", false, false, None).unwrap(), None);
+        assert_eq!(decide_release(&held("me", 2), "me", false, false, None).unwrap(), Some(ReleaseStatus::Released));
+        assert_eq!(decide_release(&expired("you", 2), "me", false, false, None).unwrap(), Some(ReleaseStatus::NotHeld));
+        assert!(matches!(decide_release(&held("you", 2), "me", false, false, None), Err(LeaseRefusal::HeldByOther(_))));
+        assert!(matches!(
+            decide_release(&held("you", 2), "me", true, false, None),
+            Err(LeaseRefusal::ForceNotAllowed(_))
+        ));
+        assert_eq!(decide_release(&held("you", 2), "me", true, true, None).unwrap(), Some(ReleaseStatus::Released));
+        assert!(matches!(decide_release(&Lease::Unreadable, "me", false, false, None), Err(LeaseRefusal::Unreadable)));
+    }
+
+    #[test]
+    fn generations_only_grow_on_disk() {
+        let dir = std::env::temp_dir().join(format!("cm-lease-unit-{}", crate::fsafe::nonce()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        let state = State::open_at(&dir).unwrap();
+        let first = claim(&state, "a", "me", 60, false, false, None).unwrap();
+        assert_eq!((first.status, first.lease.generation()), (ClaimStatus::Claimed, Some(1)));
+        let renewed = claim(&state, "a", "me", 60, false, false, Some(1)).unwrap();
+        assert_eq!((renewed.status, renewed.lease.generation()), (ClaimStatus::Renewed, Some(1)));
+        assert!(matches!(claim(&state, "a", "you", 60, false, false, None), Err(LeaseRefusal::HeldByOther(_))));
+        let (status, previous) = release(&state, "a", "me", false, false, Some(1)).unwrap();
+        assert_eq!((status, previous.generation()), (ReleaseStatus::Released, Some(1)));
+        // The released record keeps its generation; the next claim takes the next one.
+        assert!(matches!(read(&state, "a"), Lease::Unclaimed { generation: 1 }));
+        let again = claim(&state, "a", "you", 60, false, false, None).unwrap();
+        assert_eq!(again.lease.generation(), Some(2));
+        assert!(matches!(claim(&state, "a", "me", 60, false, false, Some(1)), Err(LeaseRefusal::HeldByOther(_))));
+        // An exhausted generation is not trusted.
+        let mut rec = record(Some("me"), u64::MAX, 60.0);
+        rec.agent = "a".into();
+        write(&state, &rec).unwrap();
+        assert!(matches!(read(&state, "a"), Lease::Unreadable));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -6,13 +6,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::lease::PublicLease;
-use super::lease::{busy_error, generation_arg, generation_param, refusal_error};
-use super::schema::{Args, Param};
+use super::lease::{busy_error, generation_param, refusal_error};
+use super::schema::Param;
 use super::status::observe;
-use super::{agent_error_entry, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED};
+use super::{agent_error_entry, blocking, handler, out, Ctx, Hints, ToolDef, ToolError, ToolResult, NOT_RETURNED};
 use crate::agents::profiles::collapse;
 use crate::agents::profiles::{DialogChoice, HomeError};
 use crate::agents::{procs, runner_ok, AgentSpec, AgentState, Registry};
@@ -72,7 +73,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             )),
             hints: mutating,
             multi_agent: true,
-            handler: start,
+            handler: handler!(start),
         },
         ToolDef {
             name: "agent_send",
@@ -105,7 +106,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             ),
             hints: mutating,
             multi_agent: false,
-            handler: send,
+            handler: handler!(send),
         },
         ToolDef {
             name: "agent_report_request",
@@ -134,7 +135,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             ),
             hints: mutating,
             multi_agent: false,
-            handler: report_request,
+            handler: handler!(report_request),
         },
         ToolDef {
             name: "agent_dialog_answer",
@@ -160,7 +161,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             ),
             hints: mutating,
             multi_agent: false,
-            handler: dialog_answer,
+            handler: handler!(dialog_answer),
         },
         ToolDef {
             name: "agent_interrupt",
@@ -178,7 +179,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             ),
             hints: Hints { read_only: false, destructive: true, idempotent: false },
             multi_agent: false,
-            handler: interrupt,
+            handler: handler!(interrupt),
         },
         ToolDef {
             name: "agent_stop",
@@ -192,7 +193,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             )),
             hints: Hints { read_only: false, destructive: true, idempotent: true },
             multi_agent: true,
-            handler: stop,
+            handler: handler!(stop),
         },
     ]
 }
@@ -254,56 +255,54 @@ fn release_if_fresh(state: &State, agent: &str, client: &str, fresh: bool) {
     }
 }
 
-fn start(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
-        let cwd = args.text("cwd").map(str::to_owned);
-        let prompt = args.str("prompt").filter(|p| !p.trim().is_empty()).map(str::to_owned);
-        let mut results = Vec::new();
-        for agent in agents {
-            let entry = match start_one(&ctx, &agent, cwd.as_deref(), prompt.as_deref()).await {
-                Ok(v) => v,
-                Err(e) => agent_error_entry(&agent, &e),
-            };
-            results.push(entry);
-        }
-        Ok(json!({"results": results}))
-    })
+/// `agent_start` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartArgs {
+    agent: String,
+    cwd: Option<String>,
+    prompt: Option<String>,
 }
 
-async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&str>) -> Result<Value, ToolError> {
-    let spec = spec(ctx, agent)?;
-    let client = ctx.client_id.clone();
-    if pane(&spec).await?.is_some() {
-        let users = match (spec.home.as_deref(), spec.provider().home_var()) {
-            (Some(h), Some(var)) => procs::home_users(h, var),
-            _ => procs::HomeUsers::default(),
+async fn start(ctx: Arc<Ctx>, args: StartArgs) -> ToolResult {
+    let cwd = super::non_blank(&args.cwd).map(str::trim);
+    let prompt = super::non_blank(&args.prompt);
+    let mut results = Vec::new();
+    for agent in ctx.registry.select(&args.agent) {
+        let entry = match start_one(&ctx, &agent, cwd, prompt).await {
+            Ok(v) => v,
+            Err(e) => agent_error_entry(&agent, &e),
         };
-        let lease = blocking({
-            let (a, c) = (agent.to_owned(), client.clone());
-            move || Ok(lease::read(&State::open()?, &a).public(&a, &c))
-        })
-        .await?;
-        return Ok(json!({
-            "agent": agent, "status": "already_running", "backend": "tmux", "session": spec.session,
-            "profile": spec.profile.name(), "lease": lease, "home_external_process_count": users.external, "raw_output": NOT_RETURNED,
-        }));
+        results.push(entry);
     }
-    // The runner: a regular executable, never a symlink (the scripted agent is this binary).
+    Ok(json!({"results": results}))
+}
+
+/// Everything a start needs, checked before anything is written: the runner, the working
+/// directory and the launch line.
+struct StartPlan {
+    start_dir: std::path::PathBuf,
+    /// The shell line tmux runs: `env` with the markers and the provider's variables, the runner,
+    /// the provider's arguments.
+    command: String,
+}
+
+/// Checks a start and builds its launch line. Reads the file system; writes nothing.
+fn plan_start(spec: &AgentSpec, cwd: Option<&str>, prompt: Option<&str>) -> Result<StartPlan, ToolError> {
+    let agent = spec.name.as_str();
     let provider = spec.provider();
-    let runner = match (&spec.runner, spec.profile) {
-        (Some(r), _) => {
-            if !runner_ok(r) {
-                return Err(ToolError::new(
-                    "runner_not_executable",
-                    format!("runner for agent {agent} must be a regular executable file (not a symlink)"),
-                ));
-            }
-            r.clone()
+    // The runner: a regular executable, never a symlink (the scripted agent is this binary).
+    let runner = match &spec.runner {
+        Some(r) if !runner_ok(r) => {
+            return Err(ToolError::new(
+                "runner_not_executable",
+                format!("runner for agent {agent} must be a regular executable file (not a symlink)"),
+            ))
         }
-        (None, _) if provider.runs_in_this_binary() => std::env::current_exe()
+        Some(r) => r.clone(),
+        None if provider.runs_in_this_binary() => std::env::current_exe()
             .map_err(|_| ToolError::new("internal_error", "the server's own executable cannot be found"))?,
-        (None, _) => {
+        None => {
             return Err(ToolError::new("runner_not_configured", format!("no runner is configured for agent {agent}")))
         }
     };
@@ -326,8 +325,94 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
         .ok()
         .filter(|p| p.is_dir())
         .ok_or_else(|| ToolError::new("cwd_not_directory", "cwd is not a directory"))?;
+    let mut words: Vec<String> = vec!["env".into(), "CODEX_MASTER_MCP=1".into(), "CODEX_AGENT_MCP=1".into()];
+    words.extend(provider.launch_env(spec).into_iter().map(|(k, v)| format!("{k}={v}")));
+    words.push(runner.to_string_lossy().into_owned());
+    words.extend(provider.launch_args(spec, prompt));
+    Ok(StartPlan { start_dir, command: tmux::shell_join(&words) })
+}
+
+/// The `pipe-pane` line that copies the pane into the raw log (this binary, bounded).
+fn raw_log_writer_line(state_root: &std::path::Path, raw_name: &str) -> String {
+    let exe =
+        std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| "codex-master-mcp".into());
+    tmux::shell_join(&[
+        exe.as_str(),
+        "raw-log-writer",
+        "--state-dir",
+        &state_root.to_string_lossy(),
+        "--max-bytes",
+        &MAX_RAW_LOG_BYTES.to_string(),
+        raw_name,
+    ])
+}
+
+/// Under the agent lock: claim the lease, prune old raw logs (never one an agent's metadata
+/// names), and create this run's raw log. Returns whether the claim was fresh, and the log name.
+fn reserve_run(state: &State, agent: &str, client: &str) -> Result<(bool, String), ToolError> {
+    let fresh = claim(state, agent, client, None)?;
+    let protected: Vec<String> = state
+        .meta
+        .list()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(n, ..)| n.strip_suffix(".json"))
+        .filter_map(|m| state.read_meta(m).ok().flatten())
+        .map(|m| m.raw_log)
+        .collect();
+    let _ = rawlog::prune(&state.raw, &protected);
+    let name = format!("{}-{agent}.log", now_id());
+    if let Err(e) = state.raw.create_exclusive(&name) {
+        release_if_fresh(state, agent, client, fresh);
+        return Err(e.into());
+    }
+    Ok((fresh, name))
+}
+
+/// The metadata of a run that just started.
+fn started_meta(spec: &AgentSpec, start_dir: &std::path::Path, raw_name: &str) -> AgentMeta {
+    AgentMeta {
+        agent: spec.name.clone(),
+        profile: spec.profile.name().to_owned(),
+        session: spec.session.clone(),
+        cwd: start_dir.to_string_lossy().into_owned(),
+        model: spec.model.clone(),
+        model_reasoning_effort: spec.reasoning_effort.clone(),
+        started_at_epoch: now_epoch(),
+        run_id: raw_name.trim_end_matches(".log").to_owned(),
+        raw_log: raw_name.to_owned(),
+        last_send: None,
+        watchdog: None,
+        last_assignment_id: None,
+    }
+}
+
+/// The entry for an agent whose session already runs: reported, never restarted.
+async fn already_running(spec: &AgentSpec, client: &str) -> Result<Value, ToolError> {
+    let users = match (spec.home.as_deref(), spec.provider().home_var()) {
+        (Some(h), Some(var)) => procs::home_users(h, var),
+        _ => procs::HomeUsers::default(),
+    };
+    let lease = blocking({
+        let (a, c) = (spec.name.clone(), client.to_owned());
+        move || Ok(lease::read(&State::open()?, &a).public(&a, &c))
+    })
+    .await?;
+    Ok(json!({
+        "agent": spec.name, "status": "already_running", "backend": "tmux", "session": spec.session,
+        "profile": spec.profile.name(), "lease": lease, "home_external_process_count": users.external, "raw_output": NOT_RETURNED,
+    }))
+}
+
+async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&str>) -> Result<Value, ToolError> {
+    let spec = spec(ctx, agent)?;
+    let client = ctx.client_id.clone();
+    if pane(&spec).await?.is_some() {
+        return already_running(&spec, &client).await;
+    }
+    let plan = plan_start(&spec, cwd, prompt)?;
     let state_root = crate::state::root_path()?;
-    let trust = prepare_home(&spec, &start_dir).await?;
+    let trust = prepare_home(&spec, &plan.start_dir).await?;
 
     // The lock is held from the lease claim to the metadata write: no other start, send or stop
     // of this agent interleaves. Filesystem work runs on the blocking pool, tmux on the runtime.
@@ -335,25 +420,7 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
     let (fresh, raw_name) = held
         .with({
             let (a, c) = (agent.to_owned(), client.clone());
-            move |state| {
-                let fresh = claim(state, &a, &c, None)?;
-                let protected: Vec<String> = state
-                    .meta
-                    .list()
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|(n, ..)| n.strip_suffix(".json"))
-                    .filter_map(|m| state.read_meta(m).ok().flatten())
-                    .map(|m| m.raw_log)
-                    .collect();
-                let _ = rawlog::prune(&state.raw, &protected);
-                let name = format!("{}-{a}.log", now_id());
-                if let Err(e) = state.raw.create_exclusive(&name) {
-                    release_if_fresh(state, &a, &c, fresh);
-                    return Err(e.into());
-                }
-                Ok((fresh, name))
-            }
+            move |state| reserve_run(state, &a, &c)
         })
         .await?;
     let cleanup = |remove_log: bool| {
@@ -366,50 +433,19 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
             Ok(())
         })
     };
-
-    let mut words: Vec<String> = vec!["env".into(), "CODEX_MASTER_MCP=1".into(), "CODEX_AGENT_MCP=1".into()];
-    words.extend(provider.launch_env(&spec).into_iter().map(|(k, v)| format!("{k}={v}")));
-    words.push(runner.to_string_lossy().into_owned());
-    words.extend(provider.launch_args(&spec, prompt));
-    let command = tmux::shell_join(&words);
-    if let Err(e) =
-        tmux::new_session(&spec.session, &start_dir.to_string_lossy(), &command, PANE_WIDTH, PANE_HEIGHT).await
-    {
+    let start_dir = plan.start_dir.to_string_lossy();
+    if let Err(e) = tmux::new_session(&spec.session, &start_dir, &plan.command, PANE_WIDTH, PANE_HEIGHT).await {
         // The session may belong to someone else: never kill it here.
         let _ = cleanup(true).await;
         return Err(tmux_error("start", agent, e));
     }
     ctx.observer.invalidate();
-    let exe =
-        std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| "codex-master-mcp".into());
-    let writer = tmux::shell_join(&[
-        exe.as_str(),
-        "raw-log-writer",
-        "--state-dir",
-        &state_root.to_string_lossy(),
-        "--max-bytes",
-        &MAX_RAW_LOG_BYTES.to_string(),
-        &raw_name,
-    ]);
-    if let Err(e) = tmux::pipe_pane(&spec.session, &writer).await {
+    if let Err(e) = tmux::pipe_pane(&spec.session, &raw_log_writer_line(&state_root, &raw_name)).await {
         let _ = tmux::kill_session(&spec.session).await;
         let _ = cleanup(true).await;
         return Err(tmux_error("pipe-pane", agent, e));
     }
-    let meta = AgentMeta {
-        agent: agent.to_owned(),
-        profile: spec.profile.name().to_owned(),
-        session: spec.session.clone(),
-        cwd: start_dir.to_string_lossy().into_owned(),
-        model: spec.model.clone(),
-        model_reasoning_effort: spec.reasoning_effort.clone(),
-        started_at_epoch: now_epoch(),
-        run_id: raw_name.trim_end_matches(".log").to_owned(),
-        raw_log: raw_name.clone(),
-        last_send: None,
-        watchdog: None,
-        last_assignment_id: None,
-    };
+    let meta = started_meta(&spec, &plan.start_dir, &raw_name);
     let lease = held
         .with({
             let (a, c) = (agent.to_owned(), client.clone());
@@ -486,19 +522,26 @@ fn probe(text: &str) -> String {
     head
 }
 
-fn send(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agent = args.str("agent").unwrap_or_default().to_owned();
-        let confirm = Duration::from_secs(args.int("confirm_seconds").unwrap_or(10) as u64);
-        let opts = SendOptions {
-            enter: args.flag("enter"),
-            confirm,
-            lead_send: true,
-            expected: generation_arg(&args),
-            before_typing: None,
-        };
-        send_text(&ctx, &agent, args.str("text").unwrap_or_default(), opts).await.map(|sent| sent.to_json())
-    })
+/// `agent_send` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendArgs {
+    agent: String,
+    text: String,
+    enter: bool,
+    confirm_seconds: u64,
+    lease_generation: Option<u64>,
+}
+
+async fn send(ctx: Arc<Ctx>, args: SendArgs) -> ToolResult {
+    let opts = SendOptions {
+        enter: args.enter,
+        confirm: Duration::from_secs(args.confirm_seconds),
+        lead_send: true,
+        expected: args.lease_generation,
+        before_typing: None,
+    };
+    send_text(&ctx, &args.agent, &args.text, opts).await.map(|sent| sent.to_json())
 }
 
 /// Work done under the agent lock after the lease check and before the first keystroke (an
@@ -713,23 +756,30 @@ pub async fn request_report(
     send_text(ctx, agent, &text, opts).await
 }
 
-fn report_request(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agent = args.str("agent").unwrap_or_default().to_owned();
-        let id = args.text("assignment_id").map(str::to_owned);
-        let sent = request_report(&ctx, &agent, id.clone(), args.flag("enter"), generation_arg(&args)).await?;
-        Ok(json!({
-            "agent": agent,
-            "status": "report_requested",
-            "submitted": sent.submitted,
-            "turn_started": sent.turn_started,
-            "assignment_id": id,
-            "lease": sent.lease,
-            "prompt_output": NOT_RETURNED,
-            "response_output": NOT_RETURNED,
-            "send": sent.to_json(),
-        }))
-    })
+/// `agent_report_request` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportRequestArgs {
+    agent: String,
+    assignment_id: Option<String>,
+    enter: bool,
+    lease_generation: Option<u64>,
+}
+
+async fn report_request(ctx: Arc<Ctx>, args: ReportRequestArgs) -> ToolResult {
+    let id = super::non_blank(&args.assignment_id).map(|id| id.trim().to_owned());
+    let sent = request_report(&ctx, &args.agent, id.clone(), args.enter, args.lease_generation).await?;
+    Ok(json!({
+        "agent": args.agent,
+        "status": "report_requested",
+        "submitted": sent.submitted,
+        "turn_started": sent.turn_started,
+        "assignment_id": id,
+        "lease": sent.lease,
+        "prompt_output": NOT_RETURNED,
+        "response_output": NOT_RETURNED,
+        "send": sent.to_json(),
+    }))
 }
 
 /// What the watch after typing saw (the text was typed by then).
@@ -867,15 +917,18 @@ async fn watch_turn(ctx: &Ctx, spec: &AgentSpec, typing: &Typing, confirm: Durat
     }
 }
 
-fn dialog_answer(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agent = args.str("agent").unwrap_or_default().to_owned();
-        let choice = args
-            .str("choice")
-            .and_then(DialogChoice::from_name)
-            .ok_or_else(|| ToolError::invalid_arguments("choice must be trust, keep_current_model or no"))?;
-        answer_dialog(&ctx, &agent, choice, generation_arg(&args)).await
-    })
+/// `agent_dialog_answer` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DialogAnswerArgs {
+    agent: String,
+    #[serde(deserialize_with = "super::choice")]
+    choice: DialogChoice,
+    lease_generation: Option<u64>,
+}
+
+async fn dialog_answer(ctx: Arc<Ctx>, args: DialogAnswerArgs) -> ToolResult {
+    answer_dialog(&ctx, &args.agent, args.choice, args.lease_generation).await
 }
 
 /// Path lines a trust dialog shows (`/work/repo`, `~/repo`).
@@ -1000,14 +1053,22 @@ pub async fn answer_dialog(
     }))
 }
 
-fn interrupt(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agent = args.str("agent").unwrap_or_default();
-        let lease = interrupt_agent(&ctx, agent, generation_arg(&args)).await?;
-        Ok(
-            json!({"agent": agent, "status": "interrupt_sent", "lease": lease.public(agent, &ctx.client_id), "response_output": NOT_RETURNED}),
-        )
-    })
+/// `agent_interrupt` arguments. `force` is accepted for seed compatibility and changes nothing.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InterruptArgs {
+    agent: String,
+    #[allow(dead_code)]
+    force: bool,
+    lease_generation: Option<u64>,
+}
+
+async fn interrupt(ctx: Arc<Ctx>, args: InterruptArgs) -> ToolResult {
+    let agent = args.agent.as_str();
+    let lease = interrupt_agent(&ctx, agent, args.lease_generation).await?;
+    Ok(
+        json!({"agent": agent, "status": "interrupt_sent", "lease": lease.public(agent, &ctx.client_id), "response_output": NOT_RETURNED}),
+    )
 }
 
 /// The body of `agent_interrupt` (also the watchdog's `interrupt` action): the interrupt key is
@@ -1042,27 +1103,31 @@ pub async fn interrupt_agent(ctx: &Ctx, agent: &str, expected: Option<u64>) -> R
     Ok(lease)
 }
 
-fn stop(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
-        let force = args.flag("force");
-        let expected = generation_arg(&args);
-        let mut results = Vec::new();
-        for agent in agents {
-            let entry = match stop_one(&ctx, &agent, force, expected).await {
-                Ok(stopped) => json!({
-                    "agent": agent,
-                    "status": stopped.status(),
-                    "session": stopped.session,
-                    "lease": stopped.lease.public(&agent, &ctx.client_id),
-                    "raw_output": NOT_RETURNED,
-                }),
-                Err(e) => agent_error_entry(&agent, &e),
-            };
-            results.push(entry);
-        }
-        Ok(json!({"results": results}))
-    })
+/// `agent_stop` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StopArgs {
+    agent: String,
+    force: bool,
+    lease_generation: Option<u64>,
+}
+
+async fn stop(ctx: Arc<Ctx>, args: StopArgs) -> ToolResult {
+    let mut results = Vec::new();
+    for agent in ctx.registry.select(&args.agent) {
+        let entry = match stop_one(&ctx, &agent, args.force, args.lease_generation).await {
+            Ok(stopped) => json!({
+                "agent": agent,
+                "status": stopped.status(),
+                "session": stopped.session,
+                "lease": stopped.lease.public(&agent, &ctx.client_id),
+                "raw_output": NOT_RETURNED,
+            }),
+            Err(e) => agent_error_entry(&agent, &e),
+        };
+        results.push(entry);
+    }
+    Ok(json!({"results": results}))
 }
 
 /// What `stop_one` did.

@@ -17,11 +17,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::agent::{send_text, SendOptions};
-use super::lease::{generation_arg, generation_param};
-use super::schema::{Args, Param};
+use super::lease::generation_param;
+use super::schema::Param;
 use super::scope::{recorded_cwd, redact_list, violations, MAX_LIST_ITEMS, MAX_PATH_TEXT};
 use super::skills::public_skill;
-use super::{agent_param, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
+use super::{agent_param, blocking, handler, out, Ctx, Hints, ToolDef, ToolError, ToolResult, NOT_RETURNED, READ_ONLY};
 use crate::agents::profiles::WorkRole;
 use crate::agents::Registry;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
@@ -208,7 +208,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             output: assign_output(),
             hints: mutating,
             multi_agent: false,
-            handler: assign_any,
+            handler: handler!(assign_any),
         },
         ToolDef {
             name: "agent_assign_readonly",
@@ -219,7 +219,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             output: assign_output(),
             hints: mutating,
             multi_agent: false,
-            handler: assign_readonly,
+            handler: handler!(assign_readonly),
         },
         ToolDef {
             name: "agent_assign_write",
@@ -230,7 +230,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             output: assign_output(),
             hints: mutating,
             multi_agent: false,
-            handler: assign_write,
+            handler: handler!(assign_write),
         },
         ToolDef {
             name: "agent_assignments",
@@ -256,7 +256,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             ),
             hints: READ_ONLY,
             multi_agent: false,
-            handler: assignments,
+            handler: handler!(assignments),
         },
         ToolDef {
             name: "agent_last_assignment_status",
@@ -278,7 +278,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             ),
             hints: READ_ONLY,
             multi_agent: false,
-            handler: last_assignment,
+            handler: handler!(last_assignment),
         },
         ToolDef {
             name: "assignment_audit",
@@ -289,7 +289,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             output: audit_schema(),
             hints: READ_ONLY,
             multi_agent: false,
-            handler: assignment_audit,
+            handler: handler!(assignment_audit),
         },
     ]
 }
@@ -303,66 +303,125 @@ fn cleaned(items: Vec<String>) -> Vec<String> {
     items.into_iter().map(|i| i.trim().to_owned()).filter(|i| !i.is_empty()).collect()
 }
 
-fn assign_any(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let role = Role::parse(args.str("role").unwrap_or_default())
-            .ok_or_else(|| ToolError::invalid_arguments("role must be 'exploriererin' or 'arbeitsbiene'"))?;
-        assign(&ctx, role, &args).await
-    })
+/// Declares an assignment tool's argument struct: the fields every assignment tool takes plus
+/// the tool's own, and `order()`, which fixes the role and the write paths.
+macro_rules! assign_args {
+    ($(#[$doc:meta])* $name:ident { $($(#[$a:meta])* $field:ident: $ty:ty),* } => |$this:ident| $role:expr, $write_paths:expr) => {
+        $(#[$doc])*
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct $name {
+            agent: String,
+            $($(#[$a])* $field: $ty,)*
+            task: String,
+            skill: Option<String>,
+            scope: Vec<String>,
+            context: Vec<String>,
+            forbidden: Vec<String>,
+            name: Option<String>,
+            enter: bool,
+            allow_missing_skill: bool,
+            allow_subagents: bool,
+            lease_generation: Option<u64>,
+        }
+
+        impl $name {
+            fn order(self) -> Order {
+                let $this = &self;
+                let (role, write_paths): (Role, Vec<String>) = ($role, $write_paths);
+                Order {
+                    role,
+                    task: self.task.trim().to_owned(),
+                    skill: super::non_blank(&self.skill).map(|s| s.trim().to_owned()),
+                    scope: cleaned(self.scope),
+                    write_paths: cleaned(write_paths),
+                    context: cleaned(self.context),
+                    forbidden: cleaned(self.forbidden),
+                    name: super::non_blank(&self.name).map(|s| s.trim().to_owned()),
+                    enter: self.enter,
+                    allow_missing_skill: self.allow_missing_skill,
+                    allow_subagents: self.allow_subagents,
+                    lease_generation: self.lease_generation,
+                    agent: self.agent,
+                }
+            }
+        }
+    };
 }
 
-fn assign_readonly(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move { assign(&ctx, Role::Explorer, &args).await })
+assign_args! {
+    /// `agent_assign` arguments.
+    AssignArgs { #[serde(deserialize_with = "super::choice")] role: Role, write_paths: Vec<String> }
+        => |args| args.role, args.write_paths.clone()
 }
 
-fn assign_write(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move { assign(&ctx, Role::Worker, &args).await })
+assign_args! {
+    /// `agent_assign_readonly` arguments.
+    AssignReadonlyArgs {} => |_args| Role::Explorer, Vec::new()
 }
 
-async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> {
-    let agent = args.str("agent").unwrap_or_default().to_owned();
-    let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
-    // The provider's model policy for the role; a CLI without one keeps its own default.
-    let role_model = spec.provider().role_model(role.work()).unwrap_or("default");
-    let task = args.str("task").unwrap_or_default().trim().to_owned();
-    if task.is_empty() {
-        return Err(ToolError::invalid_arguments("task must be a non-empty string"));
+assign_args! {
+    /// `agent_assign_write` arguments.
+    AssignWriteArgs { write_paths: Vec<String> } => |args| Role::Worker, args.write_paths.clone()
+}
+
+impl super::Choice for Role {
+    fn from_name(name: &str) -> Option<Self> {
+        Role::parse(name)
     }
-    let scope = cleaned(args.list("scope"));
-    let write_paths = cleaned(args.list("write_paths"));
-    let context = cleaned(args.list("context"));
-    let forbidden = cleaned(args.list("forbidden"));
-    let skill = args.text("skill").map(str::to_owned);
-    let name = args.text("name").map(str::to_owned).unwrap_or_else(|| spec.label.clone());
-    let (enter, allow_subagents) = (args.flag("enter"), args.flag("allow_subagents"));
+}
 
-    // 1. Role rules.
+async fn assign_any(ctx: Arc<Ctx>, args: AssignArgs) -> ToolResult {
+    assign(&ctx, args.order()).await
+}
+
+async fn assign_readonly(ctx: Arc<Ctx>, args: AssignReadonlyArgs) -> ToolResult {
+    assign(&ctx, args.order()).await
+}
+
+async fn assign_write(ctx: Arc<Ctx>, args: AssignWriteArgs) -> ToolResult {
+    assign(&ctx, args.order()).await
+}
+
+/// One work order, whichever tool it came through: items trimmed, blank ones dropped.
+struct Order {
+    agent: String,
+    role: Role,
+    task: String,
+    skill: Option<String>,
+    scope: Vec<String>,
+    write_paths: Vec<String>,
+    context: Vec<String>,
+    forbidden: Vec<String>,
+    name: Option<String>,
+    enter: bool,
+    allow_missing_skill: bool,
+    allow_subagents: bool,
+    lease_generation: Option<u64>,
+}
+
+/// The role rule: an explorer writes nothing, a worker names what it writes.
+fn role_refusal(role: Role, write_paths: &[String]) -> Option<ToolError> {
     match role {
         Role::Explorer if !write_paths.is_empty() => {
-            return Err(refused("write_paths_not_allowed", "exploriererin assignments must not include write paths"))
+            Some(refused("write_paths_not_allowed", "exploriererin assignments must not include write paths"))
         }
         Role::Worker if write_paths.is_empty() => {
-            return Err(refused(
-                "write_paths_required",
-                "arbeitsbiene assignments require at least one explicit write path",
-            ))
+            Some(refused("write_paths_required", "arbeitsbiene assignments require at least one explicit write path"))
         }
-        _ => {}
+        _ => None,
     }
-    // 2. The scope check, against the agent's own working directory.
-    let cwd = {
-        let a = agent.clone();
-        blocking(move || recorded_cwd(&a)).await?
-    };
-    let bad = {
-        let (cwd, scope, write_paths) = (cwd.clone(), scope.clone(), write_paths.clone());
-        blocking(move || Ok(violations(&cwd, &scope, &write_paths))).await?
-    };
-    if !bad.is_empty() {
-        // A refusal names the rule and which of the caller's items broke it, never the items.
-        let indexes: Vec<usize> =
-            write_paths.iter().enumerate().filter(|(_, w)| bad.contains(w)).map(|(i, _)| i).collect();
-        return Err(refused(
+}
+
+/// The scope rule's refusal: which of the caller's items broke it (indexes), never the items.
+fn scope_refusal(write_paths: &[String], violating: &[String]) -> Option<ToolError> {
+    if violating.is_empty() {
+        return None;
+    }
+    let indexes: Vec<usize> =
+        write_paths.iter().enumerate().filter(|(_, w)| violating.contains(w)).map(|(i, _)| i).collect();
+    Some(
+        refused(
             "write_path_outside_scope",
             format!(
                 "write paths must stay inside scope: {} of {} are outside (write_paths indexes {:?})",
@@ -371,10 +430,49 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
                 indexes
             ),
         )
-        .with("violating_write_path_indexes", json!(indexes)));
+        .with("violating_write_path_indexes", json!(indexes)),
+    )
+}
+
+/// An order that passed every check, with everything the delivery needs.
+struct Planned {
+    order: Order,
+    assignment_id: String,
+    display_name: String,
+    role_model: &'static str,
+    session_model: Option<String>,
+    skill_available: Option<bool>,
+    skill_matches: Vec<Value>,
+    cwd: PathBuf,
+    prompt: String,
+}
+
+/// Checks an order completely and renders its prompt. Nothing is written or sent.
+async fn plan(ctx: &Ctx, order: Order) -> Result<Planned, ToolError> {
+    let agent = order.agent.clone();
+    let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
+    // The provider's model policy for the role; a CLI without one keeps its own default.
+    let role_model = spec.provider().role_model(order.role.work()).unwrap_or("default");
+    if order.task.is_empty() {
+        return Err(ToolError::invalid_arguments("task must be a non-empty string"));
     }
-    // 3. The skill, against the agent's inventory.
-    let (skill_available, skill_matches) = match &skill {
+    if let Some(refusal) = role_refusal(order.role, &order.write_paths) {
+        return Err(refusal);
+    }
+    // The scope check, against the agent's own working directory.
+    let cwd = {
+        let a = agent.clone();
+        blocking(move || recorded_cwd(&a)).await?
+    };
+    let violating = {
+        let (cwd, scope, write_paths) = (cwd.clone(), order.scope.clone(), order.write_paths.clone());
+        blocking(move || Ok(violations(&cwd, &scope, &write_paths))).await?
+    };
+    if let Some(refusal) = scope_refusal(&order.write_paths, &violating) {
+        return Err(refusal);
+    }
+    // The skill, against the agent's inventory.
+    let (skill_available, skill_matches) = match &order.skill {
         None => (None, Vec::new()),
         Some(wanted) => {
             let (home, wanted, red) = (spec.home.clone(), wanted.clone(), Arc::clone(&ctx.redactor));
@@ -383,7 +481,7 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
                 Ok(crate::skills::find(&inv, &wanted, 8).into_iter().map(|s| public_skill(&red, s)).collect())
             })
             .await?;
-            if matches.is_empty() && !args.flag("allow_missing_skill") {
+            if matches.is_empty() && !order.allow_missing_skill {
                 return Err(refused(
                     "skill_not_found",
                     format!("the requested skill is not in agent {agent}'s inventory (agent_skills lists it)"),
@@ -392,26 +490,10 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
             (Some(!matches.is_empty()), matches)
         }
     };
-    // 4. The id first: it is quoted in the prompt and names the records.
+    // The id first: it is quoted in the prompt and names the records.
     let assignment_id = format!("{}-{agent}", now_id());
-    // 5. The prompt, from the prompts extension.
-    let request = crate::ext::types::prompts::Assignment {
-        role: match role {
-            Role::Explorer => crate::ext::types::prompts::Role::Explorer,
-            Role::Worker => crate::ext::types::prompts::Role::Worker,
-        },
-        assignment_id: assignment_id.clone(),
-        display_name: name.clone(),
-        model: role_model.to_owned(),
-        skill: skill.clone(),
-        scope: scope.clone(),
-        write_paths: write_paths.clone(),
-        context: context.clone(),
-        forbidden: forbidden.clone(),
-        task,
-        allow_subagents,
-        locale: ctx.extensions().settings().locale.clone(),
-    };
+    let display_name = order.name.clone().unwrap_or_else(|| spec.label.clone());
+    let request = prompt_request(ctx, &order, &assignment_id, &display_name, role_model);
     let redactor = Arc::clone(&ctx.redactor);
     let prompt = blocking(move || {
         redactor
@@ -426,124 +508,186 @@ async fn assign(ctx: &Ctx, role: Role, args: &Args) -> Result<Value, ToolError> 
             .with("prompt_chars", json!(prompt_chars)));
     }
     let session_model = super::status::session_model(ctx, &agent).await;
+    Ok(Planned {
+        order,
+        assignment_id,
+        display_name,
+        role_model,
+        session_model,
+        skill_available,
+        skill_matches,
+        cwd,
+        prompt,
+    })
+}
 
-    // 6. The git baseline for the diff audit.
-    let (baseline, baseline_state) = take_baseline(&cwd, &assignment_id, &agent, role, &write_paths).await;
+/// What the prompts extension renders for an order.
+fn prompt_request(
+    ctx: &Ctx,
+    order: &Order,
+    assignment_id: &str,
+    display_name: &str,
+    role_model: &str,
+) -> crate::ext::types::prompts::Assignment {
+    use crate::ext::types::prompts;
+    prompts::Assignment {
+        role: match order.role {
+            Role::Explorer => prompts::Role::Explorer,
+            Role::Worker => prompts::Role::Worker,
+        },
+        assignment_id: assignment_id.to_owned(),
+        display_name: display_name.to_owned(),
+        model: role_model.to_owned(),
+        skill: order.skill.clone(),
+        scope: order.scope.clone(),
+        write_paths: order.write_paths.clone(),
+        context: order.context.clone(),
+        forbidden: order.forbidden.clone(),
+        task: order.task.clone(),
+        allow_subagents: order.allow_subagents,
+        locale: ctx.extensions().settings().locale.clone(),
+    }
+}
 
-    // 7. The audit record, under the agent lock after the lease check, before any keystroke.
-    let client = ctx.client_id.clone();
-    let record = ledger::AssignmentRecord {
-        assignment_id: assignment_id.clone(),
+/// The audit record of a planned assignment (metadata only; the lease is filled in under the
+/// agent lock).
+fn audit_record(red: &Redactor, p: &Planned, baseline_state: &str) -> ledger::AssignmentRecord {
+    let o = &p.order;
+    ledger::AssignmentRecord {
+        assignment_id: p.assignment_id.clone(),
         created_at_utc: Some(iso_utc(now_epoch())),
-        agent: Some(agent.clone()),
-        role: Some(role.seed_name().to_owned()),
-        role_kind: Some(role.kind().to_owned()),
-        name: Some(ctx.redactor.bounded(&name, MAX_NAME)),
-        model: Some(role_model.to_owned()),
-        session_model: session_model.clone(),
+        agent: Some(o.agent.clone()),
+        role: Some(o.role.seed_name().to_owned()),
+        role_kind: Some(o.role.kind().to_owned()),
+        name: Some(red.bounded(&p.display_name, MAX_NAME)),
+        model: Some(p.role_model.to_owned()),
+        session_model: p.session_model.clone(),
         skill: Some(ledger::SkillRecord {
-            requested: skill.as_ref().map(|s| ctx.redactor.bounded(s, 300)),
-            available: skill_available,
-            match_count: Some(skill_matches.len() as u64),
+            requested: o.skill.as_ref().map(|s| red.bounded(s, 300)),
+            available: p.skill_available,
+            match_count: Some(p.skill_matches.len() as u64),
         }),
-        scope: redact_list(&ctx.redactor, &scope),
-        write_paths: redact_list(&ctx.redactor, &write_paths),
-        context_count: Some(context.len() as u64),
-        forbidden_count: Some(forbidden.len() as u64),
-        write_policy: Some(role.write_policy().to_owned()),
-        allow_subagents: Some(allow_subagents),
-        submitted: Some(enter),
+        scope: redact_list(red, &o.scope),
+        write_paths: redact_list(red, &o.write_paths),
+        context_count: Some(o.context.len() as u64),
+        forbidden_count: Some(o.forbidden.len() as u64),
+        write_policy: Some(o.role.write_policy().to_owned()),
+        allow_subagents: Some(o.allow_subagents),
+        submitted: Some(o.enter),
         delivery: Some("pending".to_owned()),
-        prompt_chars: Some(prompt_chars as u64),
+        prompt_chars: Some(p.prompt.chars().count() as u64),
         audit_baseline: Some(baseline_state.to_owned()),
         ..Default::default()
-    };
+    }
+}
+
+/// Plans, then delivers: the baseline, the audit record under the agent lock before the first
+/// keystroke, the send, and the delivery outcome.
+async fn assign(ctx: &Ctx, order: Order) -> Result<Value, ToolError> {
+    let planned = plan(ctx, order).await?;
+    let (agent, assignment_id) = (planned.order.agent.clone(), planned.assignment_id.clone());
+    let (baseline, baseline_state) =
+        take_baseline(&planned.cwd, &assignment_id, &agent, planned.order.role, &planned.order.write_paths).await;
+    let record = audit_record(&ctx.redactor, &planned, baseline_state);
     let recorded = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let hook = {
         let (agent, client, assignment_id, recorded) =
-            (agent.clone(), client.clone(), assignment_id.clone(), Arc::clone(&recorded));
+            (agent.clone(), ctx.client_id.clone(), assignment_id.clone(), Arc::clone(&recorded));
         Box::new(move |state: &State| -> Result<(), ToolError> {
-            let mut record = record;
-            let l = lease::read(state, &agent).view(&client);
-            record.lease = Some(ledger::LeaseSnapshot {
-                state: Some(l.state.as_str().to_owned()),
-                holder: Some(l.holder.as_str().to_owned()),
-                held_by_this_server: Some(l.held_by_this_server),
-                expires_at_utc: l.expires_at_utc,
-                generation: l.generation,
-            });
-            ledger::append(state, &ledger::Entry::Assignment(Box::new(record)), ledger::RETAIN).map_err(|e| {
-                ToolError::new("could_not_write_assignment_log", format!("the assignment log cannot be written: {e}"))
-            })?;
+            write_records(state, record, baseline, &agent, &client, assignment_id)?;
             recorded.store(true, std::sync::atomic::Ordering::SeqCst);
-            if let Some(b) = baseline {
-                let bytes = serde_json::to_vec(&b).expect("baselines serialise");
-                let _ = state
-                    .root
-                    .subdir_private(BASELINES)
-                    .and_then(|d| d.replace_atomic(&format!("{}.json", b.assignment_id), &bytes));
-            }
-            if let Some(mut meta) = state.read_meta(&agent)? {
-                meta.last_assignment_id = Some(assignment_id);
-                state.write_meta(&meta)?;
-            }
             Ok(())
         })
     };
     let opts = SendOptions {
-        enter,
+        enter: planned.order.enter,
         confirm: Duration::from_secs(10),
         lead_send: true,
-        expected: generation_arg(args),
+        expected: planned.order.lease_generation,
         before_typing: Some(hook),
     };
-    let sent = send_text(ctx, &agent, &prompt, opts).await;
-
-    // 8. The delivery outcome (also when the send failed after the record was written).
-    let delivery = match &sent {
-        Ok(s) if s.submitted => "submitted",
-        Ok(_) => "typed",
-        Err(_) => "failed",
-    };
+    let sent = send_text(ctx, &agent, &planned.prompt, opts).await;
+    // The delivery outcome, also when the send failed after the record was written.
     if recorded.load(std::sync::atomic::Ordering::SeqCst) {
-        let (id, a) = (assignment_id.clone(), agent.clone());
-        let (turn_started, receipt) =
-            sent.as_ref().map_or((false, None), |s| (s.turn_started, Some(s.receipt.as_str())));
-        let _ = blocking(move || {
-            let event = ledger::Entry::Delivery(ledger::DeliveryRecord {
-                assignment_id: id,
-                agent: Some(a),
-                delivery: Some(delivery.to_owned()),
-                turn_started: Some(turn_started),
-                receipt: receipt.map(str::to_owned),
-                delivered_at_utc: Some(iso_utc(now_epoch())),
-            });
-            ledger::append(&State::open()?, &event, ledger::RETAIN).map_err(ToolError::from)
-        })
-        .await;
+        let event = delivery_record(&assignment_id, &agent, sent.as_ref().ok());
+        let _ =
+            blocking(move || ledger::append(&State::open()?, &event, ledger::RETAIN).map_err(ToolError::from)).await;
     }
     let sent = sent?;
+    let (o, red) = (&planned.order, &ctx.redactor);
     Ok(json!({
         "assignment_id": assignment_id,
         "agent": agent,
         "status": "assigned",
-        "role": role.seed_name(),
-        "role_kind": role.kind(),
-        "name": ctx.redactor.bounded(&name, MAX_NAME),
-        "model": role_model,
-        "session_model": session_model,
-        "skill": {"requested": skill.as_ref().map(|s| ctx.redactor.bounded(s, 300)), "available": skill_available, "matches": skill_matches.into_iter().take(5).collect::<Vec<_>>()},
-        "scope_count": scope.len(),
-        "write_policy": role.write_policy(),
-        "write_path_count": write_paths.len(),
-        "subagents_allowed": allow_subagents,
+        "role": o.role.seed_name(),
+        "role_kind": o.role.kind(),
+        "name": red.bounded(&planned.display_name, MAX_NAME),
+        "model": planned.role_model,
+        "session_model": planned.session_model,
+        "skill": {"requested": o.skill.as_ref().map(|s| red.bounded(s, 300)), "available": planned.skill_available, "matches": planned.skill_matches.iter().take(5).collect::<Vec<_>>()},
+        "scope_count": o.scope.len(),
+        "write_policy": o.role.write_policy(),
+        "write_path_count": o.write_paths.len(),
+        "subagents_allowed": o.allow_subagents,
         "audit_baseline": baseline_state,
         "lease": sent.lease,
-        "prompt_chars": prompt_chars,
+        "prompt_chars": planned.prompt.chars().count(),
         "prompt_output": NOT_RETURNED,
         "response_output": NOT_RETURNED,
         "send": sent.to_json(),
     }))
+}
+
+/// Under the agent lock, after the lease check: the audit record with the lease as it is now,
+/// the baseline, and the agent's newest assignment id.
+fn write_records(
+    state: &State,
+    mut record: ledger::AssignmentRecord,
+    baseline: Option<Baseline>,
+    agent: &str,
+    client: &str,
+    assignment_id: String,
+) -> Result<(), ToolError> {
+    let l = lease::read(state, agent).view(client);
+    record.lease = Some(ledger::LeaseSnapshot {
+        state: Some(l.state.as_str().to_owned()),
+        holder: Some(l.holder.as_str().to_owned()),
+        held_by_this_server: Some(l.held_by_this_server),
+        expires_at_utc: l.expires_at_utc,
+        generation: l.generation,
+    });
+    ledger::append(state, &ledger::Entry::Assignment(Box::new(record)), ledger::RETAIN).map_err(|e| {
+        ToolError::new("could_not_write_assignment_log", format!("the assignment log cannot be written: {e}"))
+    })?;
+    if let Some(b) = baseline {
+        let bytes = serde_json::to_vec(&b).expect("baselines serialise");
+        let _ = state
+            .root
+            .subdir_private(BASELINES)
+            .and_then(|d| d.replace_atomic(&format!("{}.json", b.assignment_id), &bytes));
+    }
+    if let Some(mut meta) = state.read_meta(agent)? {
+        meta.last_assignment_id = Some(assignment_id);
+        state.write_meta(&meta)?;
+    }
+    Ok(())
+}
+
+/// The ledger event that closes an assignment: how far its prompt got.
+fn delivery_record(assignment_id: &str, agent: &str, sent: Option<&super::agent::Sent>) -> ledger::Entry {
+    let delivery = match sent {
+        Some(s) if s.submitted => "submitted",
+        Some(_) => "typed",
+        None => "failed",
+    };
+    ledger::Entry::Delivery(ledger::DeliveryRecord {
+        assignment_id: assignment_id.to_owned(),
+        agent: Some(agent.to_owned()),
+        delivery: Some(delivery.to_owned()),
+        turn_started: Some(sent.is_some_and(|s| s.turn_started)),
+        receipt: sent.map(|s| s.receipt.as_str().to_owned()),
+        delivered_at_utc: Some(iso_utc(now_epoch())),
+    })
 }
 
 /// Records the repository state at assignment time; `(None, why)` when there is no repository.
@@ -658,13 +802,17 @@ pub fn assignments_payload(red: &Redactor, agent: &str, limit: usize) -> Result<
     }))
 }
 
-fn assignments(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let red = Arc::clone(&ctx.redactor);
-        let agent = args.str("agent").unwrap_or("all").to_owned();
-        let limit = args.int("limit").unwrap_or(DEFAULT_LIST_LIMIT).clamp(1, 100) as usize;
-        blocking(move || assignments_payload(&red, &agent, limit)).await
-    })
+/// `agent_assignments` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignmentsArgs {
+    agent: String,
+    limit: usize,
+}
+
+async fn assignments(ctx: Arc<Ctx>, args: AssignmentsArgs) -> ToolResult {
+    let red = Arc::clone(&ctx.redactor);
+    blocking(move || assignments_payload(&red, &args.agent, args.limit.clamp(1, 100))).await
 }
 
 fn newest_for(agent: &str, id: Option<&str>) -> Result<Option<ledger::AssignmentRecord>, ToolError> {
@@ -674,38 +822,49 @@ fn newest_for(agent: &str, id: Option<&str>) -> Result<Option<ledger::Assignment
         .find(|r| r.agent.as_deref() == Some(agent) && id.is_none_or(|id| r.assignment_id == id)))
 }
 
-fn last_assignment(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agent = args.str("agent").unwrap_or_default().to_owned();
-        let a = agent.clone();
-        let record = blocking(move || newest_for(&a, None)).await?;
-        let audit = match &record {
-            Some(r) => Some(audit(&ctx.redactor, &agent, &r.assignment_id).await),
-            None => None,
-        };
-        Ok(json!({
-            "agent": agent,
-            "status": if record.is_some() { "found" } else { "none" },
-            "record": record.as_ref().map(|r| public_record(&ctx.redactor, r)),
-            "audit": audit,
-            "prompt_output": NOT_RETURNED,
-            "response_output": NOT_RETURNED,
-            "raw_output": NOT_RETURNED,
-        }))
-    })
+/// `agent_last_assignment_status` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LastAssignmentArgs {
+    agent: String,
 }
 
-fn assignment_audit(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agent = args.str("agent").unwrap_or_default().to_owned();
-        let wanted = args.text("assignment_id").map(str::to_owned);
-        let a = agent.clone();
-        let record = blocking(move || newest_for(&a, wanted.as_deref())).await?;
-        match record.map(|r| r.assignment_id) {
-            Some(id) => Ok(audit(&ctx.redactor, &agent, &id).await),
-            None => Ok(audit_result(&agent, None, "no_assignment")),
-        }
-    })
+async fn last_assignment(ctx: Arc<Ctx>, args: LastAssignmentArgs) -> ToolResult {
+    let agent = args.agent;
+    let a = agent.clone();
+    let record = blocking(move || newest_for(&a, None)).await?;
+    let audit = match &record {
+        Some(r) => Some(audit(&ctx.redactor, &agent, &r.assignment_id).await),
+        None => None,
+    };
+    Ok(json!({
+        "agent": agent,
+        "status": if record.is_some() { "found" } else { "none" },
+        "record": record.as_ref().map(|r| public_record(&ctx.redactor, r)),
+        "audit": audit,
+        "prompt_output": NOT_RETURNED,
+        "response_output": NOT_RETURNED,
+        "raw_output": NOT_RETURNED,
+    }))
+}
+
+/// `assignment_audit` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditArgs {
+    agent: String,
+    assignment_id: Option<String>,
+}
+
+async fn assignment_audit(ctx: Arc<Ctx>, args: AuditArgs) -> ToolResult {
+    let wanted = super::non_blank(&args.assignment_id).map(|id| id.trim().to_owned());
+    let agent = args.agent;
+    let a = agent.clone();
+    let record = blocking(move || newest_for(&a, wanted.as_deref())).await?;
+    match record.map(|r| r.assignment_id) {
+        Some(id) => Ok(audit(&ctx.redactor, &agent, &id).await),
+        None => Ok(audit_result(&agent, None, "no_assignment")),
+    }
 }
 
 fn audit_result(agent: &str, id: Option<&str>, status: &str) -> Value {

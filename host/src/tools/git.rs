@@ -9,10 +9,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::schema::{Args, Param};
-use super::{agent_param, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
+use super::schema::Param;
+use super::{agent_param, blocking, handler, out, Ctx, Hints, ToolDef, ToolError, ToolResult, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
 use crate::git::{self, worktree, Output, COMMAND_TIMEOUT};
@@ -61,7 +62,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             ),
             hints: Hints { read_only: false, destructive: false, idempotent: false },
             multi_agent: false,
-            handler: worktree_create,
+            handler: handler!(worktree_create),
         },
         ToolDef {
             name: "worktree_status",
@@ -75,7 +76,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             ),
             hints: READ_ONLY,
             multi_agent: false,
-            handler: worktree_status,
+            handler: handler!(worktree_status),
         },
         ToolDef {
             name: "integration_status",
@@ -89,7 +90,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             ),
             hints: READ_ONLY,
             multi_agent: false,
-            handler: integration_status,
+            handler: handler!(integration_status),
         },
         ToolDef {
             name: "commit_ready_check",
@@ -108,16 +109,49 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             ),
             hints: Hints { read_only: false, destructive: false, idempotent: true },
             multi_agent: false,
-            handler: commit_ready_check,
+            handler: handler!(commit_ready_check),
         },
     ]
 }
 
+/// `worktree_create_for_agent` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorktreeCreateArgs {
+    agent: String,
+    path: Option<String>,
+    base_ref: Option<String>,
+    repo: Option<String>,
+}
+
+/// `worktree_status` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorktreeStatusArgs {
+    path: Option<String>,
+    repo: Option<String>,
+}
+
+/// `integration_status` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepoArgs {
+    repo: Option<String>,
+}
+
+/// `commit_ready_check` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommitReadyArgs {
+    run_tests: bool,
+    repo: Option<String>,
+}
+
 /// The repository to work on, canonical.
-async fn repo_for(args: &Args, agent: Option<&str>) -> Result<PathBuf, ToolError> {
+async fn repo_for(repo: &Option<String>, agent: Option<&str>) -> Result<PathBuf, ToolError> {
     let server_cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let start = match args.text("repo") {
-        Some(r) => resolve_lenient(&server_cwd, &expand_home(r)),
+    let start = match super::non_blank(repo) {
+        Some(r) => resolve_lenient(&server_cwd, &expand_home(r.trim())),
         None => match agent {
             Some(a) => {
                 let a = a.to_owned();
@@ -167,62 +201,56 @@ fn worktree_error(red: &Redactor, e: worktree::WorktreeError, repo: &Path) -> To
     }
 }
 
-fn worktree_create(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agent = args.str("agent").unwrap_or_default().to_owned();
-        let repo = repo_for(&args, Some(&agent)).await?;
-        let base_ref = args.text("base_ref").map(str::to_owned);
-        let rel = worktree::create(&repo, &agent, args.str("path"), base_ref.as_deref())
-            .await
-            .map_err(|e| worktree_error(&ctx.redactor, e, &repo))?;
-        Ok(json!({
-            "agent": agent,
-            "path": ctx.redactor.bounded(&rel, 1000),
-            "path_state": "set",
-            "path_kind": "repo_relative",
-            "base_ref": base_ref.map(|r| ctx.redactor.bounded(&r, 300)),
-            "status": "created",
-            "repo": NOT_RETURNED,
-            "raw_output": NOT_RETURNED,
-        }))
-    })
+async fn worktree_create(ctx: Arc<Ctx>, args: WorktreeCreateArgs) -> ToolResult {
+    let agent = args.agent;
+    let repo = repo_for(&args.repo, Some(&agent)).await?;
+    let base_ref = super::non_blank(&args.base_ref).map(|r| r.trim().to_owned());
+    let rel = worktree::create(&repo, &agent, args.path.as_deref(), base_ref.as_deref())
+        .await
+        .map_err(|e| worktree_error(&ctx.redactor, e, &repo))?;
+    Ok(json!({
+        "agent": agent,
+        "path": ctx.redactor.bounded(&rel, 1000),
+        "path_state": "set",
+        "path_kind": "repo_relative",
+        "base_ref": base_ref.map(|r| ctx.redactor.bounded(&r, 300)),
+        "status": "created",
+        "repo": NOT_RETURNED,
+        "raw_output": NOT_RETURNED,
+    }))
 }
 
-fn worktree_status(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let repo = repo_for(&args, None).await?;
-        let target = worktree::status_target(&repo, args.str("path"))
-            .map_err(|e| ToolError::new("worktree_refused", e.to_string()))?;
-        let status = git::git(&target, &["status", "--short"], COMMAND_TIMEOUT).await;
-        let list = git::git(&repo, &["worktree", "list", "--porcelain"], COMMAND_TIMEOUT).await;
-        Ok(json!({
-            "path": NOT_RETURNED,
-            "path_state": "set",
-            "status": excerpt(&ctx.redactor, &status, &repo, EXCERPT_CHARS),
-            "worktrees": excerpt(&ctx.redactor, &list, &repo, EXCERPT_CHARS),
-            "repo": NOT_RETURNED,
-            "raw_output": NOT_RETURNED,
-        }))
-    })
+async fn worktree_status(ctx: Arc<Ctx>, args: WorktreeStatusArgs) -> ToolResult {
+    let repo = repo_for(&args.repo, None).await?;
+    let target = worktree::status_target(&repo, args.path.as_deref())
+        .map_err(|e| ToolError::new("worktree_refused", e.to_string()))?;
+    let status = git::git(&target, &["status", "--short"], COMMAND_TIMEOUT).await;
+    let list = git::git(&repo, &["worktree", "list", "--porcelain"], COMMAND_TIMEOUT).await;
+    Ok(json!({
+        "path": NOT_RETURNED,
+        "path_state": "set",
+        "status": excerpt(&ctx.redactor, &status, &repo, EXCERPT_CHARS),
+        "worktrees": excerpt(&ctx.redactor, &list, &repo, EXCERPT_CHARS),
+        "repo": NOT_RETURNED,
+        "raw_output": NOT_RETURNED,
+    }))
 }
 
-fn integration_status(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let repo = repo_for(&args, None).await?;
-        let status = git::git(&repo, &["status", "--short"], COMMAND_TIMEOUT).await;
-        let diff = git::git(&repo, &["diff", "--no-ext-diff", "--stat"], COMMAND_TIMEOUT).await;
-        let red = Arc::clone(&ctx.redactor);
-        let assignments =
-            blocking(move || super::assign::assignments_payload(&red, "all", 10)).await.unwrap_or_else(|e| e.to_json());
-        Ok(json!({
-            "repo": NOT_RETURNED,
-            "repo_state": "set",
-            "status": excerpt(&ctx.redactor, &status, &repo, EXCERPT_CHARS),
-            "diff_stat": excerpt(&ctx.redactor, &diff, &repo, EXCERPT_CHARS),
-            "assignments": assignments,
-            "raw_output": NOT_RETURNED,
-        }))
-    })
+async fn integration_status(ctx: Arc<Ctx>, args: RepoArgs) -> ToolResult {
+    let repo = repo_for(&args.repo, None).await?;
+    let status = git::git(&repo, &["status", "--short"], COMMAND_TIMEOUT).await;
+    let diff = git::git(&repo, &["diff", "--no-ext-diff", "--stat"], COMMAND_TIMEOUT).await;
+    let red = Arc::clone(&ctx.redactor);
+    let assignments =
+        blocking(move || super::assign::assignments_payload(&red, "all", 10)).await.unwrap_or_else(|e| e.to_json());
+    Ok(json!({
+        "repo": NOT_RETURNED,
+        "repo_state": "set",
+        "status": excerpt(&ctx.redactor, &status, &repo, EXCERPT_CHARS),
+        "diff_stat": excerpt(&ctx.redactor, &diff, &repo, EXCERPT_CHARS),
+        "assignments": assignments,
+        "raw_output": NOT_RETURNED,
+    }))
 }
 
 /// Whether the repository looks like a Python project (the seed's checks apply).
@@ -251,44 +279,42 @@ fn skipped(name: &str, reason: &str) -> Value {
     json!({"name": name, "ok": true, "skipped": true, "reason": reason, "returncode": null, "output_excerpt": "", "redaction_applied": false})
 }
 
-fn commit_ready_check(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let repo = repo_for(&args, None).await?;
-        let run_tests = args.flag("run_tests");
-        let mut checks = Vec::new();
-        let diff = git::git(&repo, &["diff", "--no-ext-diff", "--check"], COMMAND_TIMEOUT).await;
-        checks.push(check_entry(&ctx.redactor, "diff_check", &diff, &repo));
-        if is_python_project(&repo) {
-            let pythonpath = match std::env::var("PYTHONPATH") {
-                Ok(p) if !p.is_empty() => format!("src:{p}"),
-                _ => "src".to_owned(),
-            };
-            // A fresh bytecode cache per check: nothing written into the repository, and no stale
-            // .pyc (same size, same second) can hide an edit.
-            let cache = std::env::temp_dir().join(format!("codex-master-pycache-{}", crate::fsafe::nonce()));
-            let env = [("PYTHONPATH", pythonpath), ("PYTHONPYCACHEPREFIX", cache.to_string_lossy().into_owned())];
-            let dirs: Vec<String> =
-                ["src", "tests"].iter().filter(|d| repo.join(d).is_dir()).map(|d| (*d).to_owned()).collect();
-            let mut compile = vec!["-m".to_owned(), "compileall".into(), "-q".into()];
-            compile.extend(dirs);
-            let out = git::run("python3", &compile, &repo, &env, COMMAND_TIMEOUT).await;
-            checks.push(check_entry(&ctx.redactor, "compileall", &out, &repo));
-            if !run_tests {
-                checks.push(skipped("unittest", "run_tests_false"));
-            } else if repo.join("tests").is_dir() {
-                let args: Vec<String> =
-                    ["-m", "unittest", "discover", "-s", "tests", "-v"].iter().map(|s| (*s).to_owned()).collect();
-                let out = git::run("python3", &args, &repo, &env, COMMAND_TIMEOUT).await;
-                checks.push(check_entry(&ctx.redactor, "unittest", &out, &repo));
-            } else {
-                checks.push(skipped("unittest", "no_tests_directory"));
-            }
-            let _ = std::fs::remove_dir_all(&cache);
+async fn commit_ready_check(ctx: Arc<Ctx>, args: CommitReadyArgs) -> ToolResult {
+    let repo = repo_for(&args.repo, None).await?;
+    let run_tests = args.run_tests;
+    let mut checks = Vec::new();
+    let diff = git::git(&repo, &["diff", "--no-ext-diff", "--check"], COMMAND_TIMEOUT).await;
+    checks.push(check_entry(&ctx.redactor, "diff_check", &diff, &repo));
+    if is_python_project(&repo) {
+        let pythonpath = match std::env::var("PYTHONPATH") {
+            Ok(p) if !p.is_empty() => format!("src:{p}"),
+            _ => "src".to_owned(),
+        };
+        // A fresh bytecode cache per check: nothing written into the repository, and no stale
+        // .pyc (same size, same second) can hide an edit.
+        let cache = std::env::temp_dir().join(format!("codex-master-pycache-{}", crate::fsafe::nonce()));
+        let env = [("PYTHONPATH", pythonpath), ("PYTHONPYCACHEPREFIX", cache.to_string_lossy().into_owned())];
+        let dirs: Vec<String> =
+            ["src", "tests"].iter().filter(|d| repo.join(d).is_dir()).map(|d| (*d).to_owned()).collect();
+        let mut compile = vec!["-m".to_owned(), "compileall".into(), "-q".into()];
+        compile.extend(dirs);
+        let out = git::run("python3", &compile, &repo, &env, COMMAND_TIMEOUT).await;
+        checks.push(check_entry(&ctx.redactor, "compileall", &out, &repo));
+        if !run_tests {
+            checks.push(skipped("unittest", "run_tests_false"));
+        } else if repo.join("tests").is_dir() {
+            let args: Vec<String> =
+                ["-m", "unittest", "discover", "-s", "tests", "-v"].iter().map(|s| (*s).to_owned()).collect();
+            let out = git::run("python3", &args, &repo, &env, COMMAND_TIMEOUT).await;
+            checks.push(check_entry(&ctx.redactor, "unittest", &out, &repo));
         } else {
-            checks.push(skipped("compileall", "not_a_python_project"));
-            checks.push(skipped("unittest", "not_a_python_project"));
+            checks.push(skipped("unittest", "no_tests_directory"));
         }
-        let ok = checks.iter().all(|c| c["ok"] == json!(true));
-        Ok(json!({"ok": ok, "checks": checks, "repo": NOT_RETURNED, "raw_output": NOT_RETURNED}))
-    })
+        let _ = std::fs::remove_dir_all(&cache);
+    } else {
+        checks.push(skipped("compileall", "not_a_python_project"));
+        checks.push(skipped("unittest", "not_a_python_project"));
+    }
+    let ok = checks.iter().all(|c| c["ok"] == json!(true));
+    Ok(json!({"ok": ok, "checks": checks, "repo": NOT_RETURNED, "raw_output": NOT_RETURNED}))
 }

@@ -5,9 +5,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::schema::{Args, Param};
+use serde::Deserialize;
+
+use super::schema::Param;
 use super::{
-    agent_error_entry, agent_param, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY,
+    agent_error_entry, agent_param, blocking, handler, out, Ctx, Hints, ToolDef, ToolError, ToolResult, NOT_RETURNED,
+    READ_ONLY,
 };
 use crate::agents::Registry;
 use crate::lease::{self, Lease, LeaseRefusal, DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS};
@@ -46,7 +49,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             output: out::results(lease.clone()),
             hints: READ_ONLY,
             multi_agent: true,
-            handler: lease_status,
+            handler: handler!(lease_status),
         },
         ToolDef {
             name: "agent_claim",
@@ -76,7 +79,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             ),
             hints: Hints { read_only: false, destructive: false, idempotent: true },
             multi_agent: false,
-            handler: claim,
+            handler: handler!(claim),
         },
         ToolDef {
             name: "agent_release",
@@ -96,7 +99,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             ),
             hints: Hints { read_only: false, destructive: false, idempotent: true },
             multi_agent: false,
-            handler: release,
+            handler: handler!(release),
         },
     ]
 }
@@ -177,94 +180,107 @@ async fn agent_stopped(ctx: &Ctx, agent: &str) -> Result<bool, ToolError> {
     }
 }
 
-fn lease_status(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
-        let client = ctx.client_id.clone();
-        blocking(move || {
-            let results: Vec<Value> = match State::open() {
-                Ok(state) => agents.iter().map(|a| lease::read(&state, a).public(a, &client)).collect(),
-                Err(e) => {
-                    let err = ToolError::from(e);
-                    agents.iter().map(|a| agent_error_entry(a, &err)).collect()
-                }
-            };
-            Ok(json!({"results": results}))
-        })
-        .await
-    })
+/// `agent_lease_status` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeaseStatusArgs {
+    agent: String,
 }
 
-fn claim(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agent = args.str("agent").unwrap_or_default().to_owned();
-        let ttl = args.int("ttl_seconds").unwrap_or(DEFAULT_TTL_SECONDS as i64) as u64;
-        let wait = Duration::from_secs(args.int("wait_seconds").unwrap_or(0) as u64);
-        let poll = Duration::from_secs(args.int("poll_interval_seconds").unwrap_or(DEFAULT_POLL_SECONDS) as u64);
-        let force = args.flag("force");
-        let expected = generation_arg(&args);
-        let started = Instant::now();
-        let mut poll_count = 0u64;
-        loop {
-            let force_allowed = force && agent_stopped(&ctx, &agent).await?;
-            let (a, c) = (agent.clone(), ctx.client_id.clone());
-            let attempt = blocking(move || {
-                let state = State::open()?;
-                let _lock = match state.agent_lock(&a) {
-                    Ok(lock) => lock,
-                    // Another process is driving the agent right now: a busy lease, for waiting.
-                    Err(e) => return Ok(Err(ToolError::from(e))),
-                };
-                Ok(lease::claim(&state, &a, &c, ttl, force, force_allowed, expected)
-                    .map_err(|r| refusal_error(&a, r, &c)))
-            })
-            .await?;
-            match attempt {
-                Ok(done) => {
-                    return Ok(json!({
-                        "agent": agent,
-                        "status": done.status.as_str(),
-                        "lease": done.lease.public(&agent, &ctx.client_id),
-                        "previous_lease": done.previous.public(&agent, &ctx.client_id),
-                        "waited_seconds": started.elapsed().as_secs(),
-                        "poll_count": poll_count,
-                        "raw_output": super::NOT_RETURNED,
-                    }));
-                }
-                Err(err) if err.code == "agent_lease_held_by_other_client" || err.code == "agent_lock_busy" => {
-                    let remaining = wait.saturating_sub(started.elapsed());
-                    if remaining.is_zero() {
-                        return Err(err
-                            .with("waited_seconds", json!(started.elapsed().as_secs()))
-                            .with("poll_count", json!(poll_count)));
-                    }
-                    // Cancellation (MCP notifications/cancelled) drops this future here.
-                    tokio::time::sleep(poll.min(remaining)).await;
-                    poll_count += 1;
-                }
-                Err(err) => return Err(err),
+async fn lease_status(ctx: Arc<Ctx>, args: LeaseStatusArgs) -> ToolResult {
+    let agents = ctx.registry.select(&args.agent);
+    let client = ctx.client_id.clone();
+    blocking(move || {
+        let results: Vec<Value> = match State::open() {
+            Ok(state) => agents.iter().map(|a| lease::read(&state, a).public(a, &client)).collect(),
+            Err(e) => {
+                let err = ToolError::from(e);
+                agents.iter().map(|a| agent_error_entry(a, &err)).collect()
             }
+        };
+        Ok(json!({"results": results}))
+    })
+    .await
+}
+
+/// `agent_claim` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimArgs {
+    agent: String,
+    ttl_seconds: u64,
+    wait_seconds: u64,
+    poll_interval_seconds: u64,
+    force: bool,
+    lease_generation: Option<u64>,
+}
+
+async fn claim(ctx: Arc<Ctx>, args: ClaimArgs) -> ToolResult {
+    let ClaimArgs { agent, ttl_seconds: ttl, force, lease_generation: expected, .. } = args;
+    let wait = Duration::from_secs(args.wait_seconds);
+    let poll = Duration::from_secs(args.poll_interval_seconds);
+    let started = Instant::now();
+    let mut poll_count = 0u64;
+    loop {
+        let force_allowed = force && agent_stopped(&ctx, &agent).await?;
+        let (a, c) = (agent.clone(), ctx.client_id.clone());
+        let attempt = blocking(move || {
+            let state = State::open()?;
+            let _lock = match state.agent_lock(&a) {
+                Ok(lock) => lock,
+                // Another process is driving the agent right now: a busy lease, for waiting.
+                Err(e) => return Ok(Err(ToolError::from(e))),
+            };
+            Ok(lease::claim(&state, &a, &c, ttl, force, force_allowed, expected).map_err(|r| refusal_error(&a, r, &c)))
+        })
+        .await?;
+        match attempt {
+            Ok(done) => {
+                return Ok(json!({
+                    "agent": agent,
+                    "status": done.status.as_str(),
+                    "lease": done.lease.public(&agent, &ctx.client_id),
+                    "previous_lease": done.previous.public(&agent, &ctx.client_id),
+                    "waited_seconds": started.elapsed().as_secs(),
+                    "poll_count": poll_count,
+                    "raw_output": super::NOT_RETURNED,
+                }));
+            }
+            Err(err) if err.code == "agent_lease_held_by_other_client" || err.code == "agent_lock_busy" => {
+                let remaining = wait.saturating_sub(started.elapsed());
+                if remaining.is_zero() {
+                    return Err(err
+                        .with("waited_seconds", json!(started.elapsed().as_secs()))
+                        .with("poll_count", json!(poll_count)));
+                }
+                // Cancellation (MCP notifications/cancelled) drops this future here.
+                tokio::time::sleep(poll.min(remaining)).await;
+                poll_count += 1;
+            }
+            Err(err) => return Err(err),
         }
-    })
+    }
 }
 
-fn release(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agent = args.str("agent").unwrap_or_default();
-        let released = release_agent(&ctx, agent, args.flag("force"), generation_arg(&args)).await?;
-        Ok(json!({
-            "agent": agent,
-            "status": released.status.as_str(),
-            "previous_lease": released.previous.public(agent, &ctx.client_id),
-            "lease": released.lease.public(agent, &ctx.client_id),
-            "raw_output": NOT_RETURNED,
-        }))
-    })
+/// `agent_release` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReleaseArgs {
+    agent: String,
+    force: bool,
+    lease_generation: Option<u64>,
 }
 
-/// The `lease_generation` argument, when given.
-pub fn generation_arg(args: &Args) -> Option<u64> {
-    args.int("lease_generation").and_then(|g| u64::try_from(g).ok())
+async fn release(ctx: Arc<Ctx>, args: ReleaseArgs) -> ToolResult {
+    let agent = args.agent.as_str();
+    let released = release_agent(&ctx, agent, args.force, args.lease_generation).await?;
+    Ok(json!({
+        "agent": agent,
+        "status": released.status.as_str(),
+        "previous_lease": released.previous.public(agent, &ctx.client_id),
+        "lease": released.lease.public(agent, &ctx.client_id),
+        "raw_output": NOT_RETURNED,
+    }))
 }
 
 /// The body of `agent_release` (also the watchdog's `release` action).

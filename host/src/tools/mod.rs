@@ -135,7 +135,58 @@ impl From<crate::state::StateError> for ToolError {
 
 pub type ToolResult = Result<Value, ToolError>;
 pub type ToolFuture = Pin<Box<dyn Future<Output = ToolResult> + Send>>;
-pub type Handler = fn(Arc<Ctx>, Args) -> ToolFuture;
+
+/// A tool's body behind its validated arguments. Built by [`handler!`] from an
+/// `async fn(Arc<Ctx>, T) -> ToolResult`, where `T` is the tool's typed argument struct: the
+/// validator keeps its exact messages, then the arguments become `T` in one step.
+#[derive(Clone, Copy)]
+pub struct Handler {
+    run: fn(Arc<Ctx>, Args) -> ToolFuture,
+    /// The field names of `T` (the catalogue test holds them equal to the declared parameters).
+    pub fields: fn() -> &'static [&'static str],
+    /// Whether validated arguments become a `T` (the catalogue test tries every tool's defaults).
+    pub fits: fn(Args) -> bool,
+}
+
+impl Handler {
+    pub const fn new(
+        run: fn(Arc<Ctx>, Args) -> ToolFuture,
+        fields: fn() -> &'static [&'static str],
+        fits: fn(Args) -> bool,
+    ) -> Handler {
+        Handler { run, fields, fits }
+    }
+}
+
+/// `handler!(body)`: wraps `async fn body(ctx: Arc<Ctx>, args: T) -> ToolResult` as a [`Handler`].
+macro_rules! handler {
+    ($body:path) => {
+        $crate::tools::Handler::new(
+            |ctx, args| Box::pin(async move { $body(ctx, args.parse()?).await }),
+            || $crate::tools::fields_of(&$body),
+            |args| $crate::tools::fits(&$body, args),
+        )
+    };
+}
+pub(crate) use handler;
+
+/// The field names a handler's argument struct declares, read from its derived `Deserialize`.
+pub fn fields_of<T, F, Fut>(_body: &F) -> &'static [&'static str]
+where
+    T: serde::de::DeserializeOwned,
+    F: Fn(Arc<Ctx>, T) -> Fut,
+{
+    schema::declared_fields::<T>()
+}
+
+/// Whether validated arguments deserialize into a handler's argument struct.
+pub fn fits<T, F, Fut>(_body: &F, args: Args) -> bool
+where
+    T: serde::de::DeserializeOwned,
+    F: Fn(Arc<Ctx>, T) -> Fut,
+{
+    args.parse::<T>().is_ok()
+}
 
 /// MCP tool annotations.
 #[derive(Debug, Clone, Copy)]
@@ -248,7 +299,7 @@ impl Catalogue {
             return Err(ToolError::new("config_invalid", e));
         }
         let redactor = Arc::clone(&ctx.redactor);
-        match (tool.handler)(ctx, args).await {
+        match (tool.handler.run)(ctx, args).await {
             Ok(mut v) => {
                 // Per-agent failures inside a result carry error texts too.
                 if let Some(results) = v.get_mut("results").and_then(Value::as_array_mut) {
@@ -279,6 +330,69 @@ pub fn result_failed(result: &ToolResult) -> bool {
             .and_then(Value::as_array)
             .is_some_and(|rs| rs.iter().any(|r| r.get("error_code").is_some())),
     }
+}
+
+/// A closed choice argument (an enum the validator already checked against its names), read
+/// through the enum's one `from_name` so the wire names live in one place.
+pub trait Choice: Sized {
+    fn from_name(name: &str) -> Option<Self>;
+}
+
+impl Choice for crate::agents::profiles::DialogChoice {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+}
+
+impl Choice for crate::watchdog::Action {
+    fn from_name(name: &str) -> Option<Self> {
+        Self::from_name(name)
+    }
+}
+
+/// A closed set of argument words as an enum: `ALL`, `as_str`, and [`Choice`].
+macro_rules! choice_enum {
+    ($(#[$doc:meta])* $vis:vis enum $name:ident { $($variant:ident = $word:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &[$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word),+ }
+            }
+
+            /// The words, for the parameter's `enum`.
+            pub fn words() -> Vec<&'static str> {
+                Self::ALL.iter().map(|c| c.as_str()).collect()
+            }
+        }
+
+        impl $crate::tools::Choice for $name {
+            fn from_name(name: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|c| c.as_str() == name)
+            }
+        }
+    };
+}
+pub(crate) use choice_enum;
+
+/// `#[serde(deserialize_with = "choice")]` for a [`Choice`] field.
+pub fn choice<'de, D: serde::Deserializer<'de>, T: Choice>(d: D) -> Result<T, D::Error> {
+    let name = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    T::from_name(&name).ok_or_else(|| serde::de::Error::custom("not one of the choices"))
+}
+
+/// The arguments of a tool that takes none.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
+/// An optional text argument that is not blank (seed semantics: a blank text is absent).
+pub fn non_blank(text: &Option<String>) -> Option<&str> {
+    text.as_deref().filter(|t| !t.trim().is_empty())
 }
 
 /// Runs blocking file and lock work off the async threads.
@@ -327,5 +441,67 @@ pub mod out {
 
     pub fn not_returned() -> Value {
         json!({"const": super::NOT_RETURNED})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn registry() -> Registry {
+        Registry::from_toml("[agents.a]\nprofile = \"scripted\"\n[agents.b]\nprofile = \"scripted\"\n").unwrap()
+    }
+
+    #[test]
+    fn every_handler_takes_exactly_its_declared_parameters() {
+        let catalogue = Catalogue::new(&registry());
+        assert!(catalogue.tools().len() >= 27);
+        for tool in catalogue.tools() {
+            let fields: BTreeSet<&str> = (tool.handler.fields)().iter().copied().collect();
+            let params: BTreeSet<&str> = tool.params.iter().map(|p| p.name).collect();
+            assert_eq!(fields, params, "{}: handler fields vs declared parameters", tool.name);
+            assert_eq!(fields.len(), (tool.handler.fields)().len(), "{}: a field twice", tool.name);
+        }
+    }
+
+    #[test]
+    fn tool_and_cli_names_are_unique() {
+        let catalogue = Catalogue::new(&registry());
+        let names: BTreeSet<&str> = catalogue.tools().iter().map(|t| t.name).collect();
+        let cli: BTreeSet<&str> = catalogue.tools().iter().map(|t| t.cli_name).collect();
+        assert_eq!(names.len(), catalogue.tools().len());
+        assert_eq!(cli.len(), catalogue.tools().len());
+        for reserved in ["serve", "tools", "demo", "raw-log-writer", "scripted-agent", "ext", "help"] {
+            assert!(!cli.contains(reserved), "{reserved} is a host subcommand");
+        }
+    }
+
+    #[test]
+    fn defaults_and_choices_become_typed_values() {
+        // Every tool's defaults alone (plus its required arguments) fit its argument struct:
+        // the validator's output and the struct agree on every name and type.
+        let catalogue = Catalogue::new(&registry());
+        for tool in catalogue.tools() {
+            let mut given = Map::new();
+            for p in tool.params.iter().filter(|p| p.required) {
+                let value = match &p.ty {
+                    schema::Ty::Str { choices: Some(c), .. } => json!(c[0]),
+                    schema::Ty::Str { .. } => json!("x"),
+                    schema::Ty::Int { min, .. } => json!(min),
+                    schema::Ty::Bool => json!(true),
+                    schema::Ty::StrList { .. } => json!(["x"]),
+                };
+                given.insert(p.name.to_owned(), value);
+            }
+            let args = schema::validate(tool.name, &tool.params, Some(&Value::Object(given))).unwrap();
+            assert!((tool.handler.fits)(args), "{}: validated arguments do not fit the handler", tool.name);
+        }
+        // And a mismatch is caught: a field of the wrong type does not fit.
+        let send = catalogue.find("agent_send").unwrap();
+        let mut wrong = Map::new();
+        wrong.insert("agent".into(), json!("a"));
+        wrong.insert("text".into(), json!(5));
+        assert!(!(send.handler.fits)(Args::from_map_for_tests(wrong)));
     }
 }

@@ -6,6 +6,7 @@
 //! `"false"` is not a boolean), and error texts are fixed templates that name the argument and
 //! the rule, never the offending value.
 
+use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
 /// The type and bounds of one parameter.
@@ -203,6 +204,53 @@ impl Args {
             .and_then(Value::as_array)
             .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
             .unwrap_or_default()
+    }
+}
+
+impl Args {
+    /// The validated arguments as the tool's typed struct. Validation already checked every
+    /// name, type and bound, so a failure here is a catalogue bug; its text never echoes values.
+    #[cfg(test)]
+    pub fn from_map_for_tests(map: Map<String, Value>) -> Args {
+        Args(map)
+    }
+
+    pub fn parse<T: DeserializeOwned>(self) -> Result<T, super::ToolError> {
+        serde_json::from_value(Value::Object(self.0)).map_err(|_| {
+            super::ToolError::new("internal_error", "the validated arguments do not fit the tool's handler")
+        })
+    }
+}
+
+/// The field names of a derived-`Deserialize` struct: serde hands them to `deserialize_struct`.
+pub fn declared_fields<T: DeserializeOwned>() -> &'static [&'static str] {
+    let mut capture = FieldCapture(&[]);
+    let _ = T::deserialize(&mut capture);
+    capture.0
+}
+
+struct FieldCapture(&'static [&'static str]);
+
+impl<'de> serde::Deserializer<'de> for &mut FieldCapture {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom("not a struct"))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0 = fields;
+        Err(serde::de::Error::custom("fields captured"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
     }
 }
 

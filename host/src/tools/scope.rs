@@ -7,10 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde_json::json;
 
-use super::schema::{Args, Param};
-use super::{blocking, out, Ctx, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
+use super::schema::Param;
+use super::{blocking, handler, out, Ctx, ToolDef, ToolError, ToolResult, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
 use crate::redactor::Redactor;
@@ -47,7 +48,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
         ),
         hints: READ_ONLY,
         multi_agent: false,
-        handler: scope_check,
+        handler: handler!(scope_check),
     }]
 }
 
@@ -88,51 +89,57 @@ pub fn recorded_cwd(agent: &str) -> Result<PathBuf, ToolError> {
     }
 }
 
-fn scope_check(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let red = Arc::clone(&ctx.redactor);
-        let scope = args.list("scope");
-        let write_paths = args.list("write_paths");
-        let cwd = args.text("cwd").map(expand_home);
-        let agent = args.str("agent").map(str::to_owned);
-        blocking(move || {
-            let agent_cwd = match (&cwd, &agent) {
-                (None, Some(a)) => Some(recorded_cwd(a)?),
-                _ => None,
-            };
-            let cwd_state = if cwd.is_some() {
-                "set"
-            } else if agent_cwd.is_some() {
-                "agent_cwd"
-            } else {
-                "server_cwd"
-            };
-            let base = match cwd.or(agent_cwd) {
-                Some(c) => {
-                    let server_cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-                    let resolved = resolve_lenient(&server_cwd, &c);
-                    if !resolved.is_dir() {
-                        return Err(ToolError::invalid_arguments("cwd is not a directory"));
-                    }
-                    resolved
+/// `agent_scope_check` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScopeCheckArgs {
+    scope: Vec<String>,
+    write_paths: Vec<String>,
+    cwd: Option<String>,
+    agent: Option<String>,
+}
+
+async fn scope_check(ctx: Arc<Ctx>, args: ScopeCheckArgs) -> ToolResult {
+    let red = Arc::clone(&ctx.redactor);
+    let cwd = super::non_blank(&args.cwd).map(|c| expand_home(c.trim()));
+    let ScopeCheckArgs { scope, write_paths, agent, .. } = args;
+    blocking(move || {
+        let agent_cwd = match (&cwd, &agent) {
+            (None, Some(a)) => Some(recorded_cwd(a)?),
+            _ => None,
+        };
+        let cwd_state = if cwd.is_some() {
+            "set"
+        } else if agent_cwd.is_some() {
+            "agent_cwd"
+        } else {
+            "server_cwd"
+        };
+        let base = match cwd.or(agent_cwd) {
+            Some(c) => {
+                let server_cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+                let resolved = resolve_lenient(&server_cwd, &c);
+                if !resolved.is_dir() {
+                    return Err(ToolError::invalid_arguments("cwd is not a directory"));
                 }
-                None => std::env::current_dir()
-                    .map_err(|_| ToolError::new("state_error", "the server's working directory is unavailable"))?,
-            };
-            let bad = violations(&base, &scope, &write_paths);
-            Ok(json!({
-                "cwd": NOT_RETURNED,
-                "cwd_state": cwd_state,
-                "allowed": bad.is_empty(),
-                "scope": redact_list(&red, &scope),
-                "write_paths": redact_list(&red, &write_paths),
-                "violations": redact_list(&red, &bad),
-                "violation_count": bad.len(),
-                "raw_output": NOT_RETURNED,
-            }))
-        })
-        .await
+                resolved
+            }
+            None => std::env::current_dir()
+                .map_err(|_| ToolError::new("state_error", "the server's working directory is unavailable"))?,
+        };
+        let bad = violations(&base, &scope, &write_paths);
+        Ok(json!({
+            "cwd": NOT_RETURNED,
+            "cwd_state": cwd_state,
+            "allowed": bad.is_empty(),
+            "scope": redact_list(&red, &scope),
+            "write_paths": redact_list(&red, &write_paths),
+            "violations": redact_list(&red, &bad),
+            "violation_count": bad.len(),
+            "raw_output": NOT_RETURNED,
+        }))
     })
+    .await
 }
 
 #[cfg(test)]

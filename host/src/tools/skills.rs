@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::schema::{Args, Param};
-use super::{agent_param, blocking, out, Ctx, ToolDef, ToolFuture, NOT_RETURNED, READ_ONLY};
+use super::schema::Param;
+use super::{agent_param, blocking, handler, out, Ctx, ToolDef, ToolResult, NOT_RETURNED, READ_ONLY};
 use crate::agents::profiles::WorkRole;
 use crate::agents::{AgentSpec, Registry};
 use crate::redactor::Redactor;
@@ -95,7 +96,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             output: out::results(out::object(inventory, &["agent", "total", "roots", "by_source", "plugin_count", "plugins", "plugins_truncated"])),
             hints: READ_ONLY,
             multi_agent: true,
-            handler: agent_skills,
+            handler: handler!(agent_skills),
         },
         ToolDef {
             name: "agent_skill_match",
@@ -121,7 +122,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             )),
             hints: READ_ONLY,
             multi_agent: true,
-            handler: skill_match,
+            handler: handler!(skill_match),
         },
         ToolDef {
             name: "agent_capabilities",
@@ -132,7 +133,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             output: out::results(out::object(Value::Object(capabilities), &["agent", "models", "skill_count", "plugin_count", "write_policy"])),
             hints: READ_ONLY,
             multi_agent: true,
-            handler: agent_capabilities,
+            handler: handler!(agent_capabilities),
         },
     ]
 }
@@ -208,103 +209,115 @@ fn summary(red: &Redactor, spec: &AgentSpec, inv: &Inventory, pages: &Pages) -> 
     m
 }
 
-fn usize_arg(args: &Args, name: &str, default: i64) -> usize {
-    args.int(name).unwrap_or(default).max(0) as usize
+/// `agent_skills` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SkillsArgs {
+    agent: String,
+    include_names: bool,
+    limit: usize,
+    names_offset: usize,
+    plugins_offset: usize,
+    plugins_limit: usize,
 }
 
-fn agent_skills(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
-        let pages = Pages {
-            plugins_offset: usize_arg(&args, "plugins_offset", 0),
-            plugins_limit: usize_arg(&args, "plugins_limit", DEFAULT_PLUGINS_LIMIT),
-        };
-        let (names_offset, limit) =
-            (usize_arg(&args, "names_offset", 0), usize_arg(&args, "limit", DEFAULT_NAMES_LIMIT));
-        let include_names = args.flag("include_names");
-        let results: Vec<Value> = scan_agents(&ctx, agents)
-            .await
-            .iter()
-            .map(|(spec, inv)| {
-                let mut m = summary(&ctx.redactor, spec, inv, &pages);
-                m.insert("total".into(), json!(inv.skills.len()));
-                m.insert("inventory_truncated".into(), json!(inv.truncated));
-                let roots: Vec<Value> = inv
-                    .roots
-                    .iter()
-                    .map(|r| json!({"kind": r.kind, "path": NOT_RETURNED, "path_state": "configured", "exists": r.exists, "skill_count": r.skill_count}))
-                    .collect();
-                m.insert("roots".into(), json!(roots));
-                if include_names {
-                    let names: Vec<Value> = inv.skills.iter().skip(names_offset).take(limit).map(|s| public_skill(&ctx.redactor, s)).collect();
-                    m.insert("names_total".into(), json!(inv.skills.len()));
-                    m.insert("names_offset".into(), json!(names_offset));
-                    m.insert("names_limit".into(), json!(limit));
-                    m.insert("names_truncated".into(), json!(names_offset + names.len() < inv.skills.len()));
-                    m.insert("names".into(), json!(names));
-                }
-                Value::Object(m)
+async fn agent_skills(ctx: Arc<Ctx>, args: SkillsArgs) -> ToolResult {
+    let agents = ctx.registry.select(&args.agent);
+    let pages = Pages { plugins_offset: args.plugins_offset, plugins_limit: args.plugins_limit };
+    let SkillsArgs { names_offset, limit, include_names, .. } = args;
+    let results: Vec<Value> = scan_agents(&ctx, agents)
+        .await
+        .iter()
+        .map(|(spec, inv)| {
+            let mut m = summary(&ctx.redactor, spec, inv, &pages);
+            m.insert("total".into(), json!(inv.skills.len()));
+            m.insert("inventory_truncated".into(), json!(inv.truncated));
+            let roots: Vec<Value> = inv
+                .roots
+                .iter()
+                .map(|r| json!({"kind": r.kind, "path": NOT_RETURNED, "path_state": "configured", "exists": r.exists, "skill_count": r.skill_count}))
+                .collect();
+            m.insert("roots".into(), json!(roots));
+            if include_names {
+                let names: Vec<Value> = inv.skills.iter().skip(names_offset).take(limit).map(|s| public_skill(&ctx.redactor, s)).collect();
+                m.insert("names_total".into(), json!(inv.skills.len()));
+                m.insert("names_offset".into(), json!(names_offset));
+                m.insert("names_limit".into(), json!(limit));
+                m.insert("names_truncated".into(), json!(names_offset + names.len() < inv.skills.len()));
+                m.insert("names".into(), json!(names));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    Ok(json!({"results": results}))
+}
+
+/// `agent_skill_match` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SkillMatchArgs {
+    agent: String,
+    skill: String,
+    limit: usize,
+}
+
+async fn skill_match(ctx: Arc<Ctx>, args: SkillMatchArgs) -> ToolResult {
+    let agents = ctx.registry.select(&args.agent);
+    let SkillMatchArgs { skill: wanted, limit, .. } = args;
+    let shown = ctx.redactor.bounded(wanted.trim(), MAX_SKILL_REF);
+    let results: Vec<Value> = scan_agents(&ctx, agents)
+        .await
+        .iter()
+        .map(|(spec, inv)| {
+            let found = skills::find(inv, &wanted, limit);
+            json!({
+                "agent": spec.name,
+                "skill": shown,
+                "available": !found.is_empty(),
+                "match_count": found.len(),
+                "matches": found.into_iter().map(|s| public_skill(&ctx.redactor, s)).collect::<Vec<_>>(),
+                "skill_file_contents": NOT_RETURNED,
+                "raw_output": NOT_RETURNED,
             })
-            .collect();
-        Ok(json!({"results": results}))
-    })
+        })
+        .collect();
+    Ok(json!({"results": results}))
 }
 
-fn skill_match(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
-        let wanted = args.str("skill").unwrap_or_default().to_owned();
-        let limit = usize_arg(&args, "limit", DEFAULT_MATCH_LIMIT);
-        let shown = ctx.redactor.bounded(wanted.trim(), MAX_SKILL_REF);
-        let results: Vec<Value> = scan_agents(&ctx, agents)
-            .await
-            .iter()
-            .map(|(spec, inv)| {
-                let found = skills::find(inv, &wanted, limit);
+/// `agent_capabilities` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapabilitiesArgs {
+    agent: String,
+}
+
+async fn agent_capabilities(ctx: Arc<Ctx>, args: CapabilitiesArgs) -> ToolResult {
+    let agents = ctx.registry.select(&args.agent);
+    let pages = Pages { plugins_offset: 0, plugins_limit: DEFAULT_PLUGINS_LIMIT as usize };
+    let results: Vec<Value> = scan_agents(&ctx, agents)
+        .await
+        .iter()
+        .map(|(spec, inv)| {
+            let mut m = summary(&ctx.redactor, spec, inv, &pages);
+            let page_count = m["plugins"].as_object().map_or(0, Map::len);
+            m.insert("skill_count".into(), json!(inv.skills.len()));
+            m.insert("plugin_page_count".into(), json!(page_count));
+            m.insert(
+                "models".into(),
                 json!({
-                    "agent": spec.name,
-                    "skill": shown,
-                    "available": !found.is_empty(),
-                    "match_count": found.len(),
-                    "matches": found.into_iter().map(|s| public_skill(&ctx.redactor, s)).collect::<Vec<_>>(),
-                    "skill_file_contents": NOT_RETURNED,
-                    "raw_output": NOT_RETURNED,
-                })
-            })
-            .collect();
-        Ok(json!({"results": results}))
-    })
-}
-
-fn agent_capabilities(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
-        let pages = Pages { plugins_offset: 0, plugins_limit: DEFAULT_PLUGINS_LIMIT as usize };
-        let results: Vec<Value> = scan_agents(&ctx, agents)
-            .await
-            .iter()
-            .map(|(spec, inv)| {
-                let mut m = summary(&ctx.redactor, spec, inv, &pages);
-                let page_count = m["plugins"].as_object().map_or(0, Map::len);
-                m.insert("skill_count".into(), json!(inv.skills.len()));
-                m.insert("plugin_page_count".into(), json!(page_count));
-                m.insert(
-                    "models".into(),
-                    json!({
-                        "default": spec.model,
-                        "read_only": spec.provider().role_model(WorkRole::ReadOnly),
-                        "write": spec.provider().role_model(WorkRole::Write),
-                        "default_reasoning_effort": spec.reasoning_effort,
-                        "write_reasoning_effort": WRITE_REASONING_EFFORT,
-                    }),
-                );
-                m.insert("session_model".into(), json!(spec.model));
-                m.insert("master_mcp_tools".into(), json!("not_configured_for_agent"));
-                m.insert("native_subagents".into(), json!("assignment_gated"));
-                m.insert("write_policy".into(), json!("explicit_paths_only"));
-                Value::Object(m)
-            })
-            .collect();
-        Ok(json!({"results": results}))
-    })
+                    "default": spec.model,
+                    "read_only": spec.provider().role_model(WorkRole::ReadOnly),
+                    "write": spec.provider().role_model(WorkRole::Write),
+                    "default_reasoning_effort": spec.reasoning_effort,
+                    "write_reasoning_effort": WRITE_REASONING_EFFORT,
+                }),
+            );
+            m.insert("session_model".into(), json!(spec.model));
+            m.insert("master_mcp_tools".into(), json!("not_configured_for_agent"));
+            m.insert("native_subagents".into(), json!("assignment_gated"));
+            m.insert("write_policy".into(), json!("explicit_paths_only"));
+            Value::Object(m)
+        })
+        .collect();
+    Ok(json!({"results": results}))
 }

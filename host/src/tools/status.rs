@@ -8,13 +8,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::ext_json;
 use super::lease::PublicLease;
-use super::schema::{Args, Param};
+use super::schema::Param;
 use super::{
-    agent_error_entry, agent_param, blocking, out, Ctx, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY,
+    agent_error_entry, agent_param, blocking, choice_enum, handler, out, Ctx, ToolDef, ToolError, ToolResult,
+    NOT_RETURNED, READ_ONLY,
 };
 use crate::agents::profiles::DialogChoice;
 use crate::agents::{procs, AgentSpec, AgentState, Registry};
@@ -137,7 +139,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             output: out::results(status_entry_schema()),
             hints: READ_ONLY,
             multi_agent: true,
-            handler: status,
+            handler: handler!(status),
         },
         ToolDef {
             name: "agent_wait",
@@ -148,8 +150,8 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::choice_owned("agent", agent_param::names_and(reg, &["all"]), "Agent name, or `all`.").required().positional(),
                 Param::integer("timeout_seconds", 0, Some(MAX_WAIT_SECONDS), "Longest wait.").default(json!(DEFAULT_WAIT_SECONDS)),
                 Param::integer("poll_interval_seconds", 1, Some(900), "Longest pause between checks.").default(json!(30)),
-                Param::choice("until", &["activity", "idle"], "`activity`: any new output or state change; `idle`: the turn is over.").default(json!("activity")),
-                Param::choice("mode", &["first", "all"], "With several agents: return at the first that is done, or when all are.").default(json!("first")),
+                Param::choice("until", &Until::words(), "`activity`: any new output or state change; `idle`: the turn is over.").default(json!("activity")),
+                Param::choice("mode", &WaitMode::words(), "With several agents: return at the first that is done, or when all are.").default(json!("first")),
             ],
             output: out::object(
                 json!({
@@ -167,7 +169,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             ),
             hints: READ_ONLY,
             multi_agent: false,
-            handler: wait,
+            handler: handler!(wait),
         },
         ToolDef {
             name: "agent_safe_tail",
@@ -176,7 +178,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             cli_name: "tail",
             params: vec![
                 agent_param::one(reg),
-                Param::choice("source", &["pane", "log"], "Read the visible pane or the raw log.").default(json!("pane")),
+                Param::choice("source", &TailSource::words(), "Read the visible pane or the raw log.").default(json!("pane")),
                 Param::integer("lines", 1, Some(MAX_TAIL_LINES), "Lines to keep.").default(json!(40)).cli_default(json!(20)),
                 Param::integer("chars", 1, Some(MAX_TAIL_CHARS), "Characters to keep.").default(json!(4000)).cli_default(json!(2000)),
             ],
@@ -195,7 +197,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             ),
             hints: READ_ONLY,
             multi_agent: false,
-            handler: safe_tail,
+            handler: handler!(safe_tail),
         },
     ]
 }
@@ -461,21 +463,41 @@ pub async fn session_model(ctx: &Ctx, agent: &str) -> Option<String> {
     obs.model
 }
 
-fn status(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
-        let results = observe(&ctx, &agents).await?;
-        let entries: Vec<Value> = results
-            .into_iter()
-            .zip(&agents)
-            .map(|(r, a)| r.map_or_else(|e| agent_error_entry(a, &e), |o| o.json))
-            .collect();
-        Ok(json!({"results": entries}))
-    })
+/// `agent_status` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusArgs {
+    agent: String,
+}
+
+async fn status(ctx: Arc<Ctx>, args: StatusArgs) -> ToolResult {
+    let agents = ctx.registry.select(&args.agent);
+    let results = observe(&ctx, &agents).await?;
+    let entries: Vec<Value> = results
+        .into_iter()
+        .zip(&agents)
+        .map(|(r, a)| r.map_or_else(|e| agent_error_entry(a, &e), |o| o.json))
+        .collect();
+    Ok(json!({"results": entries}))
+}
+
+choice_enum! {
+    /// What ends a wait besides a limit, a dialog or a stop.
+    enum Until { Activity = "activity", Idle = "idle" }
+}
+
+choice_enum! {
+    /// With several agents: the first that is done, or all of them.
+    enum WaitMode { First = "first", All = "all" }
+}
+
+choice_enum! {
+    /// What a tail reads.
+    enum TailSource { Pane = "pane", Log = "log" }
 }
 
 /// Why a wait ends for one agent, or `None` to keep waiting.
-fn wait_outcome(until: &str, initial: &Observation, current: &Observation) -> Option<&'static str> {
+fn wait_outcome(until: Until, initial: &Observation, current: &Observation) -> Option<&'static str> {
     match current.state {
         AgentState::NotRunning => return Some("not_running"),
         AgentState::Exited => return Some("exited"),
@@ -484,79 +506,90 @@ fn wait_outcome(until: &str, initial: &Observation, current: &Observation) -> Op
         _ => {}
     }
     match until {
-        "idle" => current.state.turn_over().then_some("idle"),
-        _ => (current.state != initial.state || current.log_bytes != initial.log_bytes).then_some("activity_observed"),
+        Until::Idle => current.state.turn_over().then_some("idle"),
+        Until::Activity => {
+            (current.state != initial.state || current.log_bytes != initial.log_bytes).then_some("activity_observed")
+        }
     }
 }
 
-fn wait(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let selector = args.str("agent").unwrap_or_default().to_owned();
-        let agents = ctx.registry.select(&selector);
-        let timeout = Duration::from_secs(args.int("timeout_seconds").unwrap_or(DEFAULT_WAIT_SECONDS) as u64);
-        let poll =
-            Duration::from_secs(args.int("poll_interval_seconds").unwrap_or(30) as u64).min(Duration::from_secs(1));
-        let until = args.str("until").unwrap_or("activity").to_owned();
-        let all = args.str("mode") == Some("all");
-        let started = Instant::now();
-        let first = |obs: Vec<Result<Observation, ToolError>>| -> Result<Vec<Observation>, ToolError> {
-            obs.into_iter().collect()
-        };
-        // Every wait of this connection shares one fleet observation per tick.
-        let initial = first(ctx.observer.observe(&ctx, &agents, poll.min(WAIT_TICK) / 2).await?)?;
-        let mut poll_count = 0u64;
-        let mut done: Vec<Option<&'static str>> = vec![None; agents.len()];
-        // The initial state can already end the wait (a stopped or limited agent, or an idle one).
-        let mut current = initial.clone();
-        loop {
-            for (i, (a, b)) in initial.iter().zip(&current).enumerate() {
-                if done[i].is_none() {
-                    done[i] = wait_outcome(&until, a, b);
-                }
+/// `agent_wait` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaitArgs {
+    agent: String,
+    timeout_seconds: u64,
+    poll_interval_seconds: u64,
+    #[serde(deserialize_with = "super::choice")]
+    until: Until,
+    #[serde(deserialize_with = "super::choice")]
+    mode: WaitMode,
+}
+
+async fn wait(ctx: Arc<Ctx>, args: WaitArgs) -> ToolResult {
+    let selector = args.agent;
+    let agents = ctx.registry.select(&selector);
+    let timeout = Duration::from_secs(args.timeout_seconds);
+    let poll = Duration::from_secs(args.poll_interval_seconds).min(Duration::from_secs(1));
+    let until = args.until;
+    let all = args.mode == WaitMode::All;
+    let started = Instant::now();
+    let first =
+        |obs: Vec<Result<Observation, ToolError>>| -> Result<Vec<Observation>, ToolError> { obs.into_iter().collect() };
+    // Every wait of this connection shares one fleet observation per tick.
+    let initial = first(ctx.observer.observe(&ctx, &agents, poll.min(WAIT_TICK) / 2).await?)?;
+    let mut poll_count = 0u64;
+    let mut done: Vec<Option<&'static str>> = vec![None; agents.len()];
+    // The initial state can already end the wait (a stopped or limited agent, or an idle one).
+    let mut current = initial.clone();
+    loop {
+        for (i, (a, b)) in initial.iter().zip(&current).enumerate() {
+            if done[i].is_none() {
+                done[i] = wait_outcome(until, a, b);
             }
-            let finished = if all { done.iter().all(Option::is_some) } else { done.iter().any(Option::is_some) };
-            let remaining = timeout.saturating_sub(started.elapsed());
-            if finished || remaining.is_zero() {
-                break;
-            }
-            // Cancellation (MCP notifications/cancelled) drops this future here.
-            tokio::time::sleep(poll.min(remaining)).await;
-            poll_count += 1;
-            current = first(ctx.observer.observe(&ctx, &agents, poll.min(WAIT_TICK) / 2).await?)?;
         }
-        let elapsed = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
-        if selector != "all" {
-            return Ok(json!({
-                "agent": selector,
-                "status": done[0].unwrap_or("timeout"),
-                "until": until,
-                "timeout_seconds": timeout.as_secs(),
-                "poll_count": poll_count,
-                "elapsed_seconds": elapsed,
-                "initial": initial[0].json,
-                "current": current[0].json,
-                "raw_output": NOT_RETURNED,
-                "response_output": NOT_RETURNED,
-            }));
-        }
-        let results: Vec<Value> = current
-            .iter()
-            .zip(&done)
-            .map(|(o, d)| json!({"agent": o.agent, "status": d.unwrap_or("timeout"), "state": o.state.as_str()}))
-            .collect();
         let finished = if all { done.iter().all(Option::is_some) } else { done.iter().any(Option::is_some) };
-        Ok(json!({
-            "agent": "all",
-            "mode": if all { "all" } else { "first" },
-            "status": if finished { "done" } else { "timeout" },
-            "until": until,
+        let remaining = timeout.saturating_sub(started.elapsed());
+        if finished || remaining.is_zero() {
+            break;
+        }
+        // Cancellation (MCP notifications/cancelled) drops this future here.
+        tokio::time::sleep(poll.min(remaining)).await;
+        poll_count += 1;
+        current = first(ctx.observer.observe(&ctx, &agents, poll.min(WAIT_TICK) / 2).await?)?;
+    }
+    let elapsed = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+    if selector != "all" {
+        return Ok(json!({
+            "agent": selector,
+            "status": done[0].unwrap_or("timeout"),
+            "until": until.as_str(),
             "timeout_seconds": timeout.as_secs(),
             "poll_count": poll_count,
             "elapsed_seconds": elapsed,
-            "results": results,
+            "initial": initial[0].json,
+            "current": current[0].json,
             "raw_output": NOT_RETURNED,
-        }))
-    })
+            "response_output": NOT_RETURNED,
+        }));
+    }
+    let results: Vec<Value> = current
+        .iter()
+        .zip(&done)
+        .map(|(o, d)| json!({"agent": o.agent, "status": d.unwrap_or("timeout"), "state": o.state.as_str()}))
+        .collect();
+    let finished = if all { done.iter().all(Option::is_some) } else { done.iter().any(Option::is_some) };
+    Ok(json!({
+        "agent": "all",
+        "mode": if all { "all" } else { "first" },
+        "status": if finished { "done" } else { "timeout" },
+        "until": until.as_str(),
+        "timeout_seconds": timeout.as_secs(),
+        "poll_count": poll_count,
+        "elapsed_seconds": elapsed,
+        "results": results,
+        "raw_output": NOT_RETURNED,
+    }))
 }
 
 /// Keeps the last `lines` lines and `chars` characters. A cut text starts with one marker
@@ -604,81 +637,84 @@ const TAIL_CAPTURE_LINES: u32 = 300;
 /// Raw-log bytes redacted for a log tail, whatever `chars` asks for.
 const LOG_REDACTION_WINDOW: u64 = 256 * 1024;
 
-fn safe_tail(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agent = args.str("agent").unwrap_or_default().to_owned();
-        let source = args.str("source").unwrap_or("pane").to_owned();
-        let lines = args.int("lines").unwrap_or(40) as usize;
-        let chars = args.int("chars").unwrap_or(4000) as usize;
-        let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
-        // The pane without blank rows and composer chrome: the last meaningful lines.
-        let pane_text = if source == "pane" {
-            match tmux::list_panes()
-                .await
-                .map_err(|e| super::tmux_error("list-panes", Some(&agent), e))?
-                .get(&spec.session)
-            {
-                Some(_) => {
-                    let capture = tmux::capture_pane(&spec.session, TAIL_CAPTURE_LINES).await.unwrap_or_default();
-                    let stripped = crate::text::strip_ansi(&capture);
-                    let meaningful = spec.provider().meaningful_lines(&stripped);
-                    meaningful[meaningful.len().saturating_sub(MAX_TAIL_LINES as usize * 2)..].join("\n")
+/// `agent_safe_tail` arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SafeTailArgs {
+    agent: String,
+    #[serde(deserialize_with = "super::choice")]
+    source: TailSource,
+    lines: usize,
+    chars: usize,
+}
+
+async fn safe_tail(ctx: Arc<Ctx>, args: SafeTailArgs) -> ToolResult {
+    let SafeTailArgs { agent, source, lines, chars } = args;
+    let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
+    // The pane without blank rows and composer chrome: the last meaningful lines.
+    let pane_text = if source == TailSource::Pane {
+        match tmux::list_panes().await.map_err(|e| super::tmux_error("list-panes", Some(&agent), e))?.get(&spec.session)
+        {
+            Some(_) => {
+                let capture = tmux::capture_pane(&spec.session, TAIL_CAPTURE_LINES).await.unwrap_or_default();
+                let stripped = crate::text::strip_ansi(&capture);
+                let meaningful = spec.provider().meaningful_lines(&stripped);
+                meaningful[meaningful.len().saturating_sub(MAX_TAIL_LINES as usize * 2)..].join("\n")
+            }
+            None => String::new(),
+        }
+    } else {
+        String::new()
+    };
+    let red = Arc::clone(&ctx.redactor);
+    blocking(move || {
+        let state = State::open()?;
+        let (raw, raw_log) = if source == TailSource::Log {
+            let meta = state.read_meta(&agent)?;
+            match meta {
+                Some(m) => {
+                    // Redact before cutting: a window far wider than the answer, so a key
+                    // block or a token that starts above the cut is seen whole. A window that
+                    // starts mid-file drops its first, partial line.
+                    let window = (chars as u64 * 4).max(LOG_REDACTION_WINDOW);
+                    let (bytes, size) = state.raw.read_tail(&m.raw_log, 0, window)?.unwrap_or_default();
+                    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+                    if size > bytes.len() as u64 {
+                        text = text.split_once('\n').map_or(String::new(), |(_, rest)| rest.to_owned());
+                    }
+                    (text, Some(NOT_RETURNED))
                 }
-                None => String::new(),
+                None => (String::new(), None),
             }
         } else {
-            String::new()
+            (pane_text, None)
         };
-        let red = Arc::clone(&ctx.redactor);
-        blocking(move || {
-            let state = State::open()?;
-            let (raw, raw_log) = if source == "log" {
-                let meta = state.read_meta(&agent)?;
-                match meta {
-                    Some(m) => {
-                        // Redact before cutting: a window far wider than the answer, so a key
-                        // block or a token that starts above the cut is seen whole. A window that
-                        // starts mid-file drops its first, partial line.
-                        let window = (chars as u64 * 4).max(LOG_REDACTION_WINDOW);
-                        let (bytes, size) = state.raw.read_tail(&m.raw_log, 0, window)?.unwrap_or_default();
-                        let mut text = String::from_utf8_lossy(&bytes).into_owned();
-                        if size > bytes.len() as u64 {
-                            text = text.split_once('\n').map_or(String::new(), |(_, rest)| rest.to_owned());
-                        }
-                        (text, Some(NOT_RETURNED))
-                    }
-                    None => (String::new(), None),
-                }
-            } else {
-                (pane_text, None)
-            };
-            // Blank rows carry nothing: a log tail skips them as the pane tail does.
-            let stripped =
-                crate::text::strip_ansi(&raw).lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n");
-            let known: Vec<String> = [spec.home.as_ref(), spec.runner.as_ref()]
-                .into_iter()
-                .flatten()
-                .map(|p| p.to_string_lossy().into_owned())
-                .collect();
-            let redacted = red.redact(&stripped, &known);
-            if redacted.extension_failed {
-                return Err(ToolError::new("redaction_failed", "the redaction extension failed; the text is withheld")
-                    .with("redaction", json!("failed"))
-                    .with("agent", json!(agent)));
-            }
-            Ok(json!({
-                "agent": agent,
-                "source": source,
-                "lines_limit": lines,
-                "chars_limit": chars,
-                "redaction_applied": redacted.changed,
-                "redaction": if redacted.changed { "applied" } else { "none" },
-                "raw_log": raw_log,
-                "output": bound_tail(&redacted.text, lines, chars),
-            }))
-        })
-        .await
+        // Blank rows carry nothing: a log tail skips them as the pane tail does.
+        let stripped =
+            crate::text::strip_ansi(&raw).lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n");
+        let known: Vec<String> = [spec.home.as_ref(), spec.runner.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        let redacted = red.redact(&stripped, &known);
+        if redacted.extension_failed {
+            return Err(ToolError::new("redaction_failed", "the redaction extension failed; the text is withheld")
+                .with("redaction", json!("failed"))
+                .with("agent", json!(agent)));
+        }
+        Ok(json!({
+            "agent": agent,
+            "source": source.as_str(),
+            "lines_limit": lines,
+            "chars_limit": chars,
+            "redaction_applied": redacted.changed,
+            "redaction": if redacted.changed { "applied" } else { "none" },
+            "raw_log": raw_log,
+            "output": bound_tail(&redacted.text, lines, chars),
+        }))
     })
+    .await
 }
 
 #[cfg(test)]

@@ -6,12 +6,16 @@
 
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::agent::request_report;
-use super::schema::{Args, Param};
+use super::schema::Param;
 use super::status::{observe, Observation};
-use super::{agent_error_entry, blocking, out, Ctx, Hints, ToolDef, ToolError, ToolFuture, NOT_RETURNED, READ_ONLY};
+use super::{
+    agent_error_entry, blocking, handler, out, Ctx, Hints, NoArgs, ToolDef, ToolError, ToolResult, NOT_RETURNED,
+    READ_ONLY,
+};
 use crate::agents::Registry;
 use crate::lease::{self, Lease};
 use crate::state::State;
@@ -46,7 +50,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             ),
             hints: Hints { read_only: false, destructive: true, idempotent: false },
             multi_agent: true,
-            handler: fleet_watchdog,
+            handler: handler!(fleet_watchdog),
         },
         ToolDef {
             name: "master_watchdog_status",
@@ -67,51 +71,65 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             ),
             hints: READ_ONLY,
             multi_agent: false,
-            handler: watchdog_status,
+            handler: handler!(watchdog_status),
         },
     ]
 }
 
-fn fleet_watchdog(ctx: Arc<Ctx>, args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let agents = ctx.registry.select(args.str("agent").unwrap_or("all"));
-        let policy = Policy {
-            idle_seconds: args.int("idle_seconds").unwrap_or(watchdog::DEFAULT_IDLE_SECONDS) as u64,
-            grace_seconds: args.int("report_grace_seconds").unwrap_or(watchdog::DEFAULT_GRACE_SECONDS) as u64,
-            action: args.str("action").and_then(Action::from_name).unwrap_or(Action::Interrupt),
-            require_lease: args.flag("require_lease"),
+/// `fleet_watchdog` arguments. `quiet` shapes only the CLI's printing.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WatchdogArgs {
+    agent: String,
+    idle_seconds: u64,
+    poll_interval_seconds: u64,
+    report_grace_seconds: u64,
+    #[serde(deserialize_with = "super::choice")]
+    action: Action,
+    require_lease: bool,
+    manage_unclaimed: bool,
+    dry_run: bool,
+    #[allow(dead_code)]
+    quiet: bool,
+}
+
+async fn fleet_watchdog(ctx: Arc<Ctx>, args: WatchdogArgs) -> ToolResult {
+    let agents = ctx.registry.select(&args.agent);
+    let policy = Policy {
+        idle_seconds: args.idle_seconds,
+        grace_seconds: args.report_grace_seconds,
+        action: args.action,
+        require_lease: args.require_lease,
+    };
+    let WatchdogArgs { manage_unclaimed, dry_run, .. } = args;
+    if !dry_run {
+        blocking(|| Ok(State::open().map(|st| st.sweep_temp_files()).unwrap_or(0))).await?;
+    }
+    let observed = observe(&ctx, &agents).await?;
+    let mut results = Vec::new();
+    for (agent, obs) in agents.iter().zip(observed) {
+        let entry = match obs {
+            Ok(o) => watch_one(&ctx, agent, &o, policy, manage_unclaimed, dry_run)
+                .await
+                .unwrap_or_else(|e| agent_error_entry(agent, &e)),
+            Err(e) => agent_error_entry(agent, &e),
         };
-        let manage_unclaimed = args.flag("manage_unclaimed");
-        let dry_run = args.flag("dry_run");
-        if !dry_run {
-            blocking(|| Ok(State::open().map(|st| st.sweep_temp_files()).unwrap_or(0))).await?;
-        }
-        let observed = observe(&ctx, &agents).await?;
-        let mut results = Vec::new();
-        for (agent, obs) in agents.iter().zip(observed) {
-            let entry = match obs {
-                Ok(o) => watch_one(&ctx, agent, &o, policy, manage_unclaimed, dry_run)
-                    .await
-                    .unwrap_or_else(|e| agent_error_entry(agent, &e)),
-                Err(e) => agent_error_entry(agent, &e),
-            };
-            results.push(entry);
-        }
-        Ok(json!({
-            "status": "ok",
-            "agent": args.str("agent").unwrap_or("all"),
-            "idle_seconds": policy.idle_seconds,
-            "poll_interval_seconds": args.int("poll_interval_seconds"),
-            "report_grace_seconds": policy.grace_seconds,
-            "action": policy.action.as_str(),
-            "require_lease": policy.require_lease,
-            "manage_unclaimed": manage_unclaimed,
-            "dry_run": dry_run,
-            "results": results,
-            "raw_output": NOT_RETURNED,
-            "response_output": NOT_RETURNED,
-        }))
-    })
+        results.push(entry);
+    }
+    Ok(json!({
+        "status": "ok",
+        "agent": args.agent,
+        "idle_seconds": policy.idle_seconds,
+        "poll_interval_seconds": args.poll_interval_seconds,
+        "report_grace_seconds": policy.grace_seconds,
+        "action": policy.action.as_str(),
+        "require_lease": policy.require_lease,
+        "manage_unclaimed": manage_unclaimed,
+        "dry_run": dry_run,
+        "results": results,
+        "raw_output": NOT_RETURNED,
+        "response_output": NOT_RETURNED,
+    }))
 }
 
 async fn watch_one(
@@ -269,17 +287,15 @@ async fn set_marker(
     .await
 }
 
-fn watchdog_status(_ctx: Arc<Ctx>, _args: Args) -> ToolFuture {
-    Box::pin(async move {
-        let s = blocking(|| Ok(crate::install::watchdog_units_status())).await?;
-        Ok(json!({
-            "service_installed": s.service_installed,
-            "timer_installed": s.timer_installed,
-            "units_match_repository": s.units_match_repository,
-            "timer_enabled": s.timer_enabled,
-            "timer_active": s.timer_active,
-            "unit_path": NOT_RETURNED,
-            "raw_output": NOT_RETURNED,
-        }))
-    })
+async fn watchdog_status(_ctx: Arc<Ctx>, _args: NoArgs) -> ToolResult {
+    let s = blocking(|| Ok(crate::install::watchdog_units_status())).await?;
+    Ok(json!({
+        "service_installed": s.service_installed,
+        "timer_installed": s.timer_installed,
+        "units_match_repository": s.units_match_repository,
+        "timer_enabled": s.timer_enabled,
+        "timer_active": s.timer_active,
+        "unit_path": NOT_RETURNED,
+        "raw_output": NOT_RETURNED,
+    }))
 }
