@@ -26,7 +26,7 @@ fn codex_binary(version: &str) -> Option<PathBuf> {
     None
 }
 
-fn require(version: &str) -> Option<PathBuf> {
+pub fn require(version: &str) -> Option<PathBuf> {
     let found = codex_binary(version);
     if found.is_none() {
         assert!(

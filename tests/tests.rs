@@ -17,5 +17,6 @@ mod leases;
 mod mcp_protocol;
 mod real_clients;
 mod real_codex;
+mod real_lead;
 mod redaction_corpus;
 mod validation;

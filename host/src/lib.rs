@@ -11,7 +11,8 @@
 //!   timeouts; [`git`] git that starts no repository programs; [`skills`] the skill inventory.
 //! - 3: [`lease`] the lease state machine; [`ext`] the wasmtime extension host.
 //! - 4: [`agents`] the registry and one file per provider; [`redactor`] the redaction pipeline.
-//! - 5: [`watchdog`] the pure watchdog decision; [`install`] systemd unit status.
+//! - 5: [`watchdog`] the pure watchdog decision; [`install`] install/uninstall, the Codex
+//!   registration, the doctor facts, the packaging checks and the systemd units.
 //! - 6: [`tools`] the catalogue: parameters, typed arguments, handlers, and all JSON building.
 //! - 7: [`mcp`] the protocol, concurrency and backpressure. 8: [`cli`] the same tools as
 //!   subcommands, plus `ext` and `demo`.

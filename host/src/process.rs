@@ -22,6 +22,8 @@ pub struct Cmd<'a> {
     pub env: Vec<(&'a str, String)>,
     /// Variables taken out of the inherited environment.
     pub remove: Vec<&'a str>,
+    /// Start from an empty environment (then `env` only), as a filtering parent would.
+    pub clear_env: bool,
     /// Written to stdin, which is then closed (stdin is `/dev/null` without it).
     pub input: Option<&'a [u8]>,
     pub timeout: Duration,
@@ -36,6 +38,7 @@ impl<'a> Cmd<'a> {
             cwd: None,
             env: Vec::new(),
             remove: Vec::new(),
+            clear_env: false,
             input: None,
             timeout,
             max_capture: MAX_CAPTURE,
@@ -54,6 +57,11 @@ impl<'a> Cmd<'a> {
 
     pub fn remove(mut self, names: &[&'a str]) -> Self {
         self.remove.extend_from_slice(names);
+        self
+    }
+
+    pub fn clear_env(mut self) -> Self {
+        self.clear_env = true;
         self
     }
 
@@ -125,6 +133,9 @@ pub async fn run(cmd: &Cmd<'_>) -> Output {
         .kill_on_drop(true);
     if let Some(cwd) = cmd.cwd {
         command.current_dir(cwd);
+    }
+    if cmd.clear_env {
+        command.env_clear();
     }
     for k in &cmd.remove {
         command.env_remove(k);

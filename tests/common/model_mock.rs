@@ -28,6 +28,9 @@ pub enum Reply {
     Status { code: u16, headers: Vec<(String, String)>, body: Value },
     /// A message whose response carries headers (the rate-limit windows Codex warns about).
     AnswerWithHeaders { text: String, headers: Vec<(String, String)> },
+    /// A call of an MCP tool (Codex lists an MCP server's tools as a namespace of functions);
+    /// the follow-up request, which carries the tool's output, is answered with `then`.
+    McpCall { namespace: String, tool: String, arguments: Value, then: String },
 }
 
 impl Reply {
@@ -110,6 +113,12 @@ pub struct Seen {
     pub user_texts: Vec<String>,
     /// The model the request named.
     pub model: Option<String>,
+    /// The texts of tool outputs the request carries (what our tools answered Codex).
+    pub tool_outputs: Vec<String>,
+    /// The names of the tools and tool namespaces the request offered the model.
+    pub tools: Vec<String>,
+    /// The whole request body (instructions, skills, tools), for checks of what Codex offered.
+    pub body: String,
 }
 
 #[derive(Default)]
@@ -244,7 +253,27 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
             .filter(|c| c["type"] == "input_text")
             .filter_map(|c| c["text"].as_str().map(str::to_owned))
             .collect();
-        s.seen.push(Seen { user_texts, model: body["model"].as_str().map(str::to_owned) });
+        let tool_outputs = inputs
+            .iter()
+            .filter(|i| matches!(i["type"].as_str(), Some("custom_tool_call_output" | "function_call_output")))
+            .map(|i| match &i["output"] {
+                Value::String(t) => t.clone(),
+                Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join("\n"),
+                other => other.to_string(),
+            })
+            .collect();
+        let tools = body["tools"]
+            .as_array()
+            .map(|ts| ts.iter().filter_map(|t| t["name"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        let text = body.to_string();
+        s.seen.push(Seen {
+            user_texts,
+            model: body["model"].as_str().map(str::to_owned),
+            tool_outputs,
+            tools,
+            body: text,
+        });
         match (tool_output, s.tool_followup.take()) {
             (true, Some(then)) => Reply::Answer(then),
             _ => s.queue.pop_front().or_else(|| s.default.clone()).unwrap_or_else(|| Reply::answer("ok")),
@@ -260,6 +289,16 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
                 json!({"type": "response.created", "response": {"id": "resp_tool"}}),
                 json!({"type": "response.output_item.done", "item": {"type": "custom_tool_call", "call_id": "call_1", "name": "exec", "input": js}}),
                 completed("resp_tool"),
+            ];
+            respond_sse(&mut out, &[], &events, 0.0)
+        }
+        Reply::McpCall { namespace, tool, arguments, then } => {
+            shared.lock().unwrap().tool_followup = Some(then);
+            let item = json!({"type": "function_call", "call_id": "call_mcp", "namespace": namespace, "name": tool, "arguments": arguments.to_string()});
+            let events = vec![
+                json!({"type": "response.created", "response": {"id": "resp_mcp"}}),
+                json!({"type": "response.output_item.done", "item": item}),
+                completed("resp_mcp"),
             ];
             respond_sse(&mut out, &[], &events, 0.0)
         }

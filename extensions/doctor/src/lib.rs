@@ -1,8 +1,9 @@
-//! The default doctor checks: the seed's 20 checks, as rules over facts the host gathered.
+//! The default doctor checks, as rules over facts the host gathered (flags, numbers, fixed
+//! words, variable names; never a path or a value).
 //!
-//! Order: tools and installation (`tmux_available` … `mcp_startup_self_test`), then four checks
-//! per agent in registry order (`agent_<x>_home_exists`, `_runner_executable`,
-//! `_tmux_session_state`, `_home_not_used_externally`), then the Codex client checks and raw-log
+//! Order: the machine and the installation (`tmux_available` … `skills_frontmatter`), then four
+//! checks per agent in registry order (`agent_<x>_home_exists`, `_runner_executable`,
+//! `_tmux_session_state`, `_home_not_used_externally`), then the lead's Codex home and raw-log
 //! retention. A check whose facts are missing reports status `error`, never `ok`.
 
 use codex_master_guest_sdk::doctor::{Check, CheckStatus, ExtInfo, Fact, FactValue, Severity, Vector};
@@ -27,8 +28,14 @@ impl DoctorExtension for DefaultDoctor {
     }
 }
 
-/// The startup timeout Codex needs for this server.
-pub const RECOMMENDED_STARTUP_TIMEOUT_SEC: i64 = 120;
+/// Above the longest bounded wait (600 s), so Codex never cuts a wait off.
+pub const RECOMMENDED_TOOL_TIMEOUT_SEC: i64 = 610;
+/// Enough for a cold start.
+pub const RECOMMENDED_STARTUP_TIMEOUT_SEC: i64 = 20;
+/// A start slower than this can leave `codex exec` without our tools, silently.
+pub const SLOW_START_MS: i64 = 1000;
+/// agent_stop, agent_interrupt, fleet_watchdog.
+pub const HEADLESS_TOOL_COUNT: i64 = 3;
 
 struct Facts<'a>(&'a [Fact]);
 
@@ -113,60 +120,121 @@ fn check(name: String, ok: Option<bool>, severity_if_failed: Severity, message: 
     }
 }
 
+/// A check that passes with a warning instead of failing.
+fn warn_if(mut c: Check, warn: bool) -> Check {
+    if c.ok && warn {
+        c.status = CheckStatus::Warning;
+        c.severity = Severity::Warning;
+    }
+    c
+}
+
 pub fn evaluate(facts: &[Fact]) -> Vec<Check> {
     let f = Facts(facts);
+    let both = |a: Option<bool>, b: Option<bool>| a.zip(b).map(|(a, b)| a && b);
     let mut out = vec![
         check("tmux_available".into(), f.flag("tmux.available"), Severity::Error, "tmux must be on PATH", vec![]),
+        check(
+            "tmux_socket_reachable".into(),
+            f.flag("tmux.socket_reachable"),
+            Severity::Error,
+            "the tmux server this host uses answers (or none runs yet)",
+            vec![],
+        ),
         check(
             "codex_available".into(),
             f.flag("codex.available"),
             Severity::Warning,
-            "codex should be on PATH for the codex profile",
+            "codex should be on PATH for the lead and the codex profile",
             vec![],
         ),
         check(
-            "repo_wrapper_exists".into(),
-            f.flag("install.binary.exists"),
+            "installed_binary".into(),
+            f.text("install.binary.state").map(|s| s == "this_build"),
             Severity::Error,
-            "the codex-master-mcp binary exists",
-            vec![],
+            "the codex-master-mcp that Codex starts is this build (run install)",
+            f.details(&["install.binary.state"]),
         ),
         check(
-            "repo_wrapper_executable".into(),
-            f.flag("install.binary.executable"),
+            "mcp_registration".into(),
+            both(f.number("mcp.registration_count").map(|n| n == 1), f.flag("mcp.command_matches")),
             Severity::Error,
-            "the codex-master-mcp binary is executable",
-            vec![],
-        ),
-        check(
-            "installed_symlink".into(),
-            f.text("install.symlink.state").map(|s| s == "matching_binary"),
-            Severity::Warning,
-            "the install path points at this binary",
-            f.details(&["install.symlink.state"]),
+            "exactly one registration (codex mcp add or the plugin, not both), starting this build",
+            f.details(&["mcp.registration_count", "mcp.route"]),
         ),
         {
-            let state = f.text("worktree.state");
-            let ok = state.map(|s| matches!(s, "clean" | "not_applicable" | "dirty"));
-            let mut c = check(
-                "installed_source_worktree_state".into(),
-                ok,
-                Severity::Warning,
-                "the installed source tree state",
-                f.details(&["worktree.state", "worktree.tracked_change_count", "worktree.untracked_count"]),
+            let ok = both(
+                f.number("mcp.tool_timeout_sec").map(|t| t >= RECOMMENDED_TOOL_TIMEOUT_SEC),
+                f.number("mcp.startup_timeout_sec").map(|t| t >= RECOMMENDED_STARTUP_TIMEOUT_SEC),
             );
-            if state == Some("dirty") {
-                c.severity = Severity::Warning;
-                c.status = CheckStatus::Warning;
-            }
-            c
+            let mut details = f.details(&["mcp.tool_timeout_sec", "mcp.startup_timeout_sec"]);
+            details.push(Fact {
+                name: "recommended_tool_timeout_sec".into(),
+                value: FactValue::Number(RECOMMENDED_TOOL_TIMEOUT_SEC),
+            });
+            details.push(Fact {
+                name: "recommended_startup_timeout_sec".into(),
+                value: FactValue::Number(RECOMMENDED_STARTUP_TIMEOUT_SEC),
+            });
+            check(
+                "mcp_timeouts".into(),
+                ok,
+                Severity::Error,
+                "tool_timeout_sec covers the longest wait (610 s) and startup_timeout_sec a cold start",
+                details,
+            )
         },
         check(
-            "mcp_startup_self_test".into(),
-            f.text("selftest.status").map(|s| s == "ok"),
+            "lead_environment".into(),
+            f.number("env.unpassed_count").map(|n| n == 0),
+            Severity::Warning,
+            "every variable this shell sets for us or the workers reaches the lead's server (names only)",
+            f.details(&["env.unpassed_count", "env.unpassed_names"]),
+        ),
+        check(
+            "state_root_shared".into(),
+            f.flag("state.fingerprint_matches"),
             Severity::Error,
-            "the server answers initialize",
-            f.details(&["selftest.status"]),
+            "the lead's server and this CLI use the same state root (fingerprints compared)",
+            vec![],
+        ),
+        check(
+            "headless_approvals".into(),
+            f.number("approvals.count").map(|n| n >= HEADLESS_TOOL_COUNT),
+            Severity::Warning,
+            "agent_stop, agent_interrupt and fleet_watchdog are approved for a headless lead (approval never)",
+            f.details(&["approvals.count"]),
+        ),
+        check(
+            "user_bus_reachable".into(),
+            f.flag("bus.reachable"),
+            Severity::Warning,
+            "systemctl --user answers (watchdog units, master_watchdog_status)",
+            vec![],
+        ),
+        warn_if(
+            check(
+                "mcp_startup_self_test".into(),
+                f.text("selftest.status").map(|s| s == "ok"),
+                Severity::Error,
+                "the server Codex starts answers initialize and tools/list, within about a second",
+                f.details(&["selftest.status", "selftest.elapsed_ms", "selftest.tool_count"]),
+            ),
+            f.number("selftest.elapsed_ms").is_some_and(|ms| ms > SLOW_START_MS),
+        ),
+        check(
+            "plugin_cache_version".into(),
+            f.text("plugin.cache_state").map(|s| s != "stale"),
+            Severity::Warning,
+            "an installed plugin is this version",
+            f.details(&["plugin.cache_state"]),
+        ),
+        check(
+            "skills_frontmatter".into(),
+            f.flag("skills.valid"),
+            Severity::Error,
+            "the shipped skill has a valid name and description",
+            vec![],
         ),
     ];
     for agent in f.agents() {
@@ -210,39 +278,6 @@ pub fn evaluate(facts: &[Fact]) -> Vec<Check> {
             f.details(&[&k("external_process_count"), &k("external_processes_truncated")]),
         ));
     }
-    let registered = match (f.flag("mcp.registered"), f.flag("mcp.command_matches")) {
-        (Some(r), Some(m)) => Some(r && m),
-        _ => None,
-    };
-    out.push(check(
-        "mcp_registered".into(),
-        registered,
-        Severity::Error,
-        "codex has codex-master-mcp registered with this binary",
-        f.details(&["mcp.registered", "mcp.command_matches"]),
-    ));
-    out.push(check(
-        "codex_client_mcp_config".into(),
-        f.flag("client_config.ok"),
-        Severity::Error,
-        "the client config declares the server correctly",
-        f.details(&["client_config.reason"]),
-    ));
-    let timeout = f.number("mcp.startup_timeout_sec");
-    let timeout_ok = match (f.get("mcp.startup_timeout_sec"), f.flag("mcp.registered")) {
-        (Some(_), _) => timeout.map(|t| t >= RECOMMENDED_STARTUP_TIMEOUT_SEC),
-        (None, Some(_)) => Some(false), // registered without a timeout, or not registered
-        (None, None) => None,
-    };
-    let mut details = f.details(&["mcp.startup_timeout_sec"]);
-    details.push(Fact { name: "recommended_sec".into(), value: FactValue::Number(RECOMMENDED_STARTUP_TIMEOUT_SEC) });
-    out.push(check(
-        "mcp_startup_timeout_configured".into(),
-        timeout_ok,
-        Severity::Error,
-        "startup_timeout_sec is at least 120",
-        details,
-    ));
     out.push(check(
         "codex_home_context".into(),
         f.text("home_context.kind").map(|k| k != "managed_agent_home"),
@@ -282,12 +317,24 @@ fn text(name: &str, t: &str) -> Fact {
 pub fn healthy_facts() -> Vec<Fact> {
     let mut facts = vec![
         flag("tmux.available", true),
+        flag("tmux.socket_reachable", true),
         flag("codex.available", true),
-        flag("install.binary.exists", true),
-        flag("install.binary.executable", true),
-        text("install.symlink.state", "matching_binary"),
-        text("worktree.state", "not_applicable"),
+        text("install.binary.state", "this_build"),
+        num("mcp.registration_count", 1),
+        text("mcp.route", "mcp"),
+        flag("mcp.command_matches", true),
+        num("mcp.tool_timeout_sec", 610),
+        num("mcp.startup_timeout_sec", 30),
+        num("env.unpassed_count", 0),
+        text("env.unpassed_names", ""),
+        flag("state.fingerprint_matches", true),
+        num("approvals.count", 3),
+        flag("bus.reachable", true),
         text("selftest.status", "ok"),
+        num("selftest.elapsed_ms", 40),
+        num("selftest.tool_count", 31),
+        text("plugin.cache_state", "not_installed"),
+        flag("skills.valid", true),
     ];
     for a in ["a", "b"] {
         facts.extend([
@@ -301,10 +348,6 @@ pub fn healthy_facts() -> Vec<Fact> {
         ]);
     }
     facts.extend([
-        flag("mcp.registered", true),
-        flag("mcp.command_matches", true),
-        num("mcp.startup_timeout_sec", 120),
-        flag("client_config.ok", true),
         text("home_context.kind", "main_default_home"),
         num("raw_log.max_files", 20),
         num("raw_log.max_bytes", 5_242_880),
@@ -336,18 +379,56 @@ pub fn vectors() -> Vec<Vector> {
             &["agent_a_home_not_used_externally", "agent_b_runner_executable"],
         ),
         v(
-            "unregistered, low timeout, lead inside an agent home",
+            "registered twice, Codex's default timeouts, another build",
             with(
                 healthy_facts(),
                 vec![
-                    flag("mcp.registered", false),
-                    num("mcp.startup_timeout_sec", 30),
+                    num("mcp.registration_count", 2),
+                    num("mcp.tool_timeout_sec", 300),
+                    text("install.binary.state", "other_build"),
+                    flag("mcp.command_matches", false),
+                ],
+            ),
+            &["installed_binary", "mcp_registration", "mcp_timeouts"],
+        ),
+        v(
+            "the lead's traps: filtered variables, another state root, no approvals, no bus",
+            with(
+                healthy_facts(),
+                vec![
+                    num("env.unpassed_count", 2),
+                    text("env.unpassed_names", "HTTPS_PROXY,XDG_STATE_HOME"),
+                    flag("state.fingerprint_matches", false),
+                    num("approvals.count", 0),
+                    flag("bus.reachable", false),
                     text("home_context.kind", "managed_agent_home"),
                 ],
             ),
-            &["mcp_registered", "mcp_startup_timeout_configured", "codex_home_context"],
+            &[
+                "lead_environment",
+                "state_root_shared",
+                "headless_approvals",
+                "user_bus_reachable",
+                "codex_home_context",
+            ],
         ),
-        v("no tmux", with(healthy_facts(), vec![flag("tmux.available", false)]), &["tmux_available"]),
+        v(
+            "a stale plugin, a broken skill, a slow start",
+            with(
+                healthy_facts(),
+                vec![
+                    text("plugin.cache_state", "stale"),
+                    flag("skills.valid", false),
+                    num("selftest.elapsed_ms", 1500),
+                ],
+            ),
+            &["plugin_cache_version", "skills_frontmatter"],
+        ),
+        v(
+            "no tmux",
+            with(healthy_facts(), vec![flag("tmux.available", false), flag("tmux.socket_reachable", false)]),
+            &["tmux_available", "tmux_socket_reachable"],
+        ),
         v(
             "missing facts are errors, not passes",
             healthy_facts().into_iter().filter(|f| f.name != "selftest.status").collect(),
@@ -361,24 +442,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_seed_order_with_twenty_checks_for_two_agents() {
+    fn machine_checks_then_four_per_agent_then_the_home() {
         let names: Vec<String> = evaluate(&healthy_facts()).into_iter().map(|c| c.name).collect();
-        assert_eq!(names.len(), 20);
-        assert_eq!(
-            &names[..7],
-            [
-                "tmux_available",
-                "codex_available",
-                "repo_wrapper_exists",
-                "repo_wrapper_executable",
-                "installed_symlink",
-                "installed_source_worktree_state",
-                "mcp_startup_self_test"
-            ]
-        );
-        assert_eq!(names[7], "agent_a_home_exists");
-        assert_eq!(names[11], "agent_b_home_exists");
-        assert_eq!(names[19], "raw_log_retention_configured");
+        assert_eq!(names.len(), 13 + 8 + 2);
+        assert_eq!(&names[..4], ["tmux_available", "tmux_socket_reachable", "codex_available", "installed_binary"]);
+        assert_eq!(names[13], "agent_a_home_exists");
+        assert_eq!(names[17], "agent_b_home_exists");
+        assert_eq!(names[22], "raw_log_retention_configured");
     }
 
     #[test]
@@ -398,8 +468,8 @@ mod tests {
         let checks = evaluate(&[]);
         let tmux = checks.iter().find(|c| c.name == "tmux_available").unwrap();
         assert_eq!((tmux.ok, tmux.status), (false, CheckStatus::Error));
-        let dirty = evaluate(&with(healthy_facts(), vec![text("worktree.state", "dirty")]));
-        let c = dirty.iter().find(|c| c.name == "installed_source_worktree_state").unwrap();
+        let slow = evaluate(&with(healthy_facts(), vec![num("selftest.elapsed_ms", 2500)]));
+        let c = slow.iter().find(|c| c.name == "mcp_startup_self_test").unwrap();
         assert!(c.ok && c.status == CheckStatus::Warning);
     }
 }

@@ -16,6 +16,7 @@ pub use profiles::{Profile, Provider};
 
 const MAX_AGENTS: usize = 64;
 const MAX_EXTRA_ARGS: usize = 32;
+const MAX_ENV: usize = 32;
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// One worker agent.
@@ -36,6 +37,21 @@ pub struct AgentSpec {
     pub extra_args: Vec<String>,
     /// Whether a start writes the folder trust for its working directory into the home.
     pub trust_cwd: bool,
+    /// Variables the worker gets from the config.
+    pub env: BTreeMap<String, String>,
+    /// Variable names whose values come from the installing user's environment.
+    pub env_pass: Vec<String>,
+}
+
+/// A variable name a worker may be given: a shell identifier of at most 64 characters, and not
+/// one of the markers or loader variables the host controls.
+pub fn valid_env_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    (1..=64).contains(&name.len())
+        && bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !matches!(name, "CODEX_MASTER_MCP" | "CODEX_AGENT_MCP" | "PATH" | "HOME")
+        && !name.starts_with("LD_")
 }
 
 impl AgentSpec {
@@ -148,6 +164,13 @@ struct AgentTable {
     args: Vec<String>,
     session: Option<String>,
     trust_cwd: Option<bool>,
+    /// Variables the worker gets (not secrets: the config is a plain file).
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    /// Names whose values `install` takes from the installing user's environment (never from a
+    /// lead's filtered one) and keeps in the private state for the worker.
+    #[serde(default)]
+    env_pass: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -219,6 +242,14 @@ impl Registry {
                     "agents.{name}.args: at most {MAX_EXTRA_ARGS} arguments of at most 1000 characters"
                 ));
             }
+            if t.env.len() + t.env_pass.len() > MAX_ENV
+                || t.env.keys().chain(&t.env_pass).any(|k| !valid_env_name(k))
+                || t.env.values().any(|v| v.len() > 4000 || v.contains('\0'))
+            {
+                return Err(format!(
+                    "agents.{name}: env and env_pass take at most {MAX_ENV} variable names (letters, digits, '_'; not PATH, HOME, LD_* or our markers) with values of at most 4000 characters"
+                ));
+            }
             let session = t.session.unwrap_or_else(|| format!("codex_agent_{}_mcp", name.replace('-', "_")));
             if !valid_session_name(&session) {
                 return Err(format!("agents.{name}.session: 1-64 characters of letters, digits, '_' and '-'"));
@@ -239,6 +270,8 @@ impl Registry {
                 reasoning_effort: t.reasoning_effort,
                 extra_args: t.args,
                 trust_cwd: t.trust_cwd.unwrap_or(true),
+                env: t.env,
+                env_pass: t.env_pass,
             });
         }
         // Two agents on one session would drive each other's pane.
@@ -276,6 +309,8 @@ impl Registry {
                     reasoning_effort: None,
                     extra_args: Vec::new(),
                     trust_cwd: true,
+                    env: BTreeMap::new(),
+                    env_pass: Vec::new(),
                 }
             })
             .collect();

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 pub mod demo;
 pub mod ext;
+pub mod install;
 
 use crate::agents::Registry;
 use crate::tools::schema::{CliForm, Param, Ty};
@@ -72,6 +73,13 @@ pub fn command(catalogue: &Catalogue) -> Command {
                 .arg(Arg::new("profile").long("profile").value_parser(["scripted", "codex"]).default_value("scripted").help("Workers: the built-in scripted agent, or the real codex on PATH.")),
         )
         .subcommand(ext::command())
+        .subcommand(install::install_command())
+        .subcommand(
+            Command::new("fingerprint")
+                .hide(true)
+                .about("Print a fingerprint of the state root this process resolves (doctor compares the lead's server with the CLI)."),
+        )
+        .subcommand(install::uninstall_command())
         .subcommand(
             Command::new("raw-log-writer")
                 .hide(true)
@@ -188,7 +196,10 @@ pub fn run(argv: Vec<OsString>) -> i32 {
     // start leaves an MCP client without a word); the CLI says it at once.
     let needs_agents = !matches!(
         matches.subcommand(),
-        None | Some(("serve" | "ext" | "tools" | "raw-log-writer" | "scripted-agent" | "demo", _))
+        None | Some((
+            "serve" | "ext" | "tools" | "raw-log-writer" | "scripted-agent" | "demo" | "uninstall" | "fingerprint",
+            _
+        ))
     );
     if let (Some(e), true) = (&config_error, needs_agents) {
         eprintln!("codex-master-mcp: {e}");
@@ -233,6 +244,20 @@ pub fn run(argv: Vec<OsString>) -> i32 {
         }),
         Some(("ext", sub)) => {
             let (code, value) = ext::run(sub);
+            print_json(&value);
+            code
+        }
+        Some(("fingerprint", _)) => {
+            print_json(&serde_json::json!({"state_root": crate::install::doctor::own_fingerprint()}));
+            EXIT_OK
+        }
+        Some(("install", sub)) => {
+            let (code, value) = install::install(&registry, sub);
+            print_json(&value);
+            code
+        }
+        Some(("uninstall", sub)) => {
+            let (code, value) = install::uninstall(sub);
             print_json(&value);
             code
         }

@@ -10,6 +10,7 @@
 //! ```
 //! Opening the tree walks every component with no-follow directory handles (see [`crate::fsafe`]).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::fsafe::{Dir, FsError};
@@ -36,6 +37,9 @@ pub enum StateError {
     #[error(transparent)]
     Fs(#[from] FsError),
 }
+
+/// The captured `env_pass` values (see [`State::agent_env`]).
+pub const AGENT_ENV_FILE: &str = "agent-env.json";
 
 /// The state root path, from the environment (never created here).
 pub fn root_path() -> Result<PathBuf, StateError> {
@@ -77,6 +81,25 @@ impl State {
     /// Called when a server starts and on every watchdog pass (the timer runs one every 15 s).
     pub fn sweep_temp_files(&self) -> usize {
         [&self.leases, &self.meta, &self.root].iter().map(|d| d.sweep_temp_files(TEMP_FILE_MIN_AGE).unwrap_or(0)).sum()
+    }
+
+    /// The variable values `install` captured for the workers' `env_pass` names, per agent.
+    /// Private (0600 in the 0700 root); values are never logged or returned.
+    pub fn agent_env(&self) -> BTreeMap<String, BTreeMap<String, String>> {
+        self.root
+            .read_owned_bounded(AGENT_ENV_FILE, MAX_META_BYTES)
+            .ok()
+            .flatten()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn write_agent_env(&self, env: &BTreeMap<String, BTreeMap<String, String>>) -> Result<(), FsError> {
+        if env.values().all(BTreeMap::is_empty) {
+            self.root.remove_file(AGENT_ENV_FILE)?;
+            return Ok(());
+        }
+        self.root.replace_atomic(AGENT_ENV_FILE, &serde_json::to_vec(env).expect("maps serialise"))
     }
 
     /// Takes the per-agent lifecycle lock, waiting at most [`LOCK_WAIT`].

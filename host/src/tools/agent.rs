@@ -282,9 +282,9 @@ async fn start(ctx: Arc<Ctx>, args: StartArgs) -> ToolResult {
 /// directory and the launch line.
 struct StartPlan {
     start_dir: std::path::PathBuf,
-    /// The shell line tmux runs: `env` with the markers and the provider's variables, the runner,
-    /// the provider's arguments.
-    command: String,
+    /// The words of the launch: `env` with the markers and the provider's variables, the
+    /// runner, the provider's arguments.
+    words: Vec<String>,
 }
 
 /// Checks a start and builds its launch line. Reads the file system; writes nothing.
@@ -329,7 +329,31 @@ fn plan_start(spec: &AgentSpec, cwd: Option<&str>, prompt: Option<&str>) -> Resu
     words.extend(provider.launch_env(spec).into_iter().map(|(k, v)| format!("{k}={v}")));
     words.push(runner.to_string_lossy().into_owned());
     words.extend(provider.launch_args(spec, prompt));
-    Ok(StartPlan { start_dir, command: tmux::shell_join(&words) })
+    Ok(StartPlan { start_dir, words })
+}
+
+/// The variables a worker gets besides the provider's: its config's `env`, and its `env_pass`
+/// names, from this process when it has them (a shell), else as `install` captured them (a
+/// server started by Codex has a filtered environment).
+fn worker_env(spec: &AgentSpec, captured: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = spec.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    for name in &spec.env_pass {
+        if let Some(v) = std::env::var(name).ok().or_else(|| captured.get(name).cloned()) {
+            env.push((name.clone(), v));
+        }
+    }
+    env
+}
+
+/// A launch script for a worker with variables: values never appear on a command line (where
+/// `ps` shows them). The script is private (0600 in the 0700 state) and removes itself first.
+fn launch_script(words: &[String], env: &[(String, String)]) -> String {
+    let mut script = String::from("rm -f -- \"$0\"\n");
+    for (k, v) in env {
+        script.push_str(&format!("export {k}={}\n", tmux::shell_join(&[v.as_str()])));
+    }
+    script.push_str(&format!("exec {}\n", tmux::shell_join(words)));
+    script
 }
 
 /// The `pipe-pane` line that copies the pane into the raw log (this binary, bounded).
@@ -412,6 +436,14 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
     }
     let plan = plan_start(&spec, cwd, prompt)?;
     let state_root = crate::state::root_path()?;
+    let env = {
+        let s = spec.clone();
+        blocking(move || {
+            let captured = if s.env_pass.is_empty() { Default::default() } else { State::open()?.agent_env() };
+            Ok(worker_env(&s, captured.get(&s.name).unwrap_or(&Default::default())))
+        })
+        .await?
+    };
     let trust = prepare_home(&spec, &plan.start_dir).await?;
 
     // The lock is held from the lease claim to the metadata write: no other start, send or stop
@@ -433,8 +465,23 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
             Ok(())
         })
     };
+    let command = if env.is_empty() {
+        tmux::shell_join(&plan.words)
+    } else {
+        let (name, script) = (format!("{}-{agent}.sh", now_id()), launch_script(&plan.words, &env));
+        let n = name.clone();
+        let written = held
+            .with(move |state| Ok(state.root.subdir_private("launch")?.replace_atomic(&n, script.as_bytes())?))
+            .await;
+        if let Err(e) = written {
+            let _ = cleanup(true).await;
+            return Err(e);
+        }
+        let path = state_root.join("launch").join(&name);
+        tmux::shell_join(&["sh", &path.to_string_lossy()])
+    };
     let start_dir = plan.start_dir.to_string_lossy();
-    if let Err(e) = tmux::new_session(&spec.session, &start_dir, &plan.command, PANE_WIDTH, PANE_HEIGHT).await {
+    if let Err(e) = tmux::new_session(&spec.session, &start_dir, &command, PANE_WIDTH, PANE_HEIGHT).await {
         // The session may belong to someone else: never kill it here.
         let _ = cleanup(true).await;
         return Err(tmux_error("start", agent, e));

@@ -23,6 +23,7 @@ pub mod assign;
 pub mod ext_json;
 pub mod git;
 pub mod lease;
+pub mod master;
 pub mod scope;
 pub mod skills;
 pub mod status;
@@ -272,6 +273,7 @@ impl Catalogue {
         tools.extend(skills::tools(reg));
         tools.extend(assign::tools(reg));
         tools.extend(git::tools(reg));
+        tools.extend(master::tools(reg));
         Catalogue { tools }
     }
 
@@ -472,7 +474,9 @@ mod tests {
         let cli: BTreeSet<&str> = catalogue.tools().iter().map(|t| t.cli_name).collect();
         assert_eq!(names.len(), catalogue.tools().len());
         assert_eq!(cli.len(), catalogue.tools().len());
-        for reserved in ["serve", "tools", "demo", "raw-log-writer", "scripted-agent", "ext", "help"] {
+        for reserved in
+            ["serve", "tools", "demo", "raw-log-writer", "scripted-agent", "ext", "help", "install", "uninstall"]
+        {
             assert!(!cli.contains(reserved), "{reserved} is a host subcommand");
         }
     }

@@ -126,6 +126,38 @@ impl Param {
         self
     }
 
+    /// The description with the bounds and the default in words: Codex strips `default`,
+    /// `minimum`, `maximum` and the length bounds from the schemas it shows its model.
+    pub fn described(&self) -> String {
+        let mut text = self.description.trim_end().to_owned();
+        if !text.ends_with('.') {
+            text.push('.');
+        }
+        if self.required {
+            text.push_str(" Required.");
+        }
+        match &self.ty {
+            Ty::Str { choices: Some(_), .. } => {}
+            Ty::Str { max_len, non_blank, .. } => {
+                let blank = if *non_blank { "non-blank, " } else { "" };
+                text.push_str(&format!(" Text, {blank}at most {max_len} characters."));
+            }
+            Ty::Int { min, max: Some(max) } => text.push_str(&format!(" Integer from {min} to {max}.")),
+            Ty::Int { min, max: None } => text.push_str(&format!(" Integer, at least {min}.")),
+            Ty::Bool => {}
+            Ty::StrList { max_items, max_len } => {
+                text.push_str(&format!(" At most {max_items} items, each at most {max_len} characters."))
+            }
+        }
+        match &self.default {
+            Some(Value::String(d)) => text.push_str(&format!(" Default: `{d}`.")),
+            Some(Value::Array(items)) if items.is_empty() => text.push_str(" Default: none."),
+            Some(d) => text.push_str(&format!(" Default: {d}.")),
+            None => {}
+        }
+        text
+    }
+
     /// The JSON Schema of this parameter.
     pub fn schema(&self) -> Value {
         let mut s = Map::new();
@@ -157,7 +189,7 @@ impl Param {
                 s.insert("maxItems".into(), json!(max_items));
             }
         }
-        s.insert("description".into(), json!(self.description));
+        s.insert("description".into(), json!(self.described()));
         if let Some(d) = &self.default {
             s.insert("default".into(), d.clone());
         }
@@ -355,6 +387,20 @@ fn check_value(field: &str, ty: &Ty, value: &Value) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn descriptions_carry_bounds_and_defaults_in_words() {
+        let p = Param::integer("ttl_seconds", 1, Some(7200), "Lease lifetime in seconds.").default(json!(1800));
+        assert_eq!(p.described(), "Lease lifetime in seconds. Integer from 1 to 7200. Default: 1800.");
+        let p = Param::string("task", 4000, "The task").required().non_blank();
+        assert_eq!(p.described(), "The task. Required. Text, non-blank, at most 4000 characters.");
+        let p = Param::choice("until", &["activity", "idle"], "What ends the wait.").default(json!("activity"));
+        assert_eq!(p.described(), "What ends the wait. Default: `activity`.");
+        let p = Param::string_list("scope", 50, 1000, "Scope roots.");
+        assert_eq!(p.described(), "Scope roots. At most 50 items, each at most 1000 characters. Default: none.");
+        assert_eq!(Param::boolean("force", "Force.").described(), "Force. Default: false.");
+        assert_eq!(p.schema()["description"], json!(p.described()));
+    }
+
     use super::*;
 
     fn params() -> Vec<Param> {

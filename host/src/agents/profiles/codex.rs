@@ -154,6 +154,8 @@ mod tests {
             reasoning_effort: None,
             extra_args: vec![],
             trust_cwd: true,
+            env: Default::default(),
+            env_pass: vec![],
         }
     }
 
