@@ -452,3 +452,62 @@ fn a_log_tail_is_redacted_before_it_is_cut() {
     let (_, log) = f.run(&["tail", "w1", "--source", "log", "--chars", "8192", "--lines", "80"]);
     assert!(log["output"].as_str().unwrap().ends_with("<redacted>\nexport OPENAI_API_KEY=<redacted>"), "{log}");
 }
+
+/// A captured worker screen played in a real tmux pane (a generic runner that prints it).
+fn screen_agent(f_dir: &std::path::Path, name: &str, screen: &str, classifier: &str) -> String {
+    let file = f_dir.join(format!("{name}.screen"));
+    std::fs::write(&file, screen).unwrap();
+    format!(
+        "[agents.{name}]\nprofile = \"generic\"\nrunner = \"/usr/bin/dash\"\nargs = [\"-c\", \"cat {}; exec sleep 600\"]\nclassifier = {classifier}\n",
+        file.display()
+    )
+}
+
+#[test]
+fn a_mixed_fleet_reads_each_screen_with_its_own_classifier() {
+    let f = Fleet::new("mixed-classifiers", "");
+    let dir = f.dir.path().to_path_buf();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../extensions/dist/fixtures/limits-v1-0.wasm");
+    let out = std::process::Command::new("sha256sum").arg(&fixture).output().unwrap();
+    let sha = String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_owned();
+    let claude = "  ⎿  You've hit your 5-hour limit ·\n     resets 3pm (UTC)\n\n╭──────────────────╮\n│ >                │\n╰──────────────────╯\n  ? for shortcuts\n";
+    let gemini =
+        "✕ Usage limit reached for gemini-2.5-pro.\nAccess resets at 3:05 PM UTC.\n\n ● 1. Keep trying\n   2. Stop\n";
+    let mut toml = String::new();
+    toml.push_str(&screen_agent(&dir, "cl", claude, "\"claude\""));
+    toml.push_str(&screen_agent(&dir, "ge", gemini, "\"gemini\""));
+    // Codex's classifier reads the Claude screen as nothing in particular.
+    toml.push_str(&screen_agent(&dir, "cx", claude, "\"codex\""));
+    // A team's own classifier for one agent, pinned by sha256, and one whose pin is wrong.
+    let pinned = |sha: &str| format!("{{ path = \"{}\", sha256 = \"{sha}\" }}", fixture.display());
+    toml.push_str(&screen_agent(&dir, "team", "TEAM LIMIT SCREEN\n", &pinned(&sha)));
+    toml.push_str(&screen_agent(&dir, "bad", "TEAM LIMIT SCREEN\n", &pinned(&"0".repeat(64))));
+    std::fs::write(dir.join("cfg/config.toml"), toml).unwrap();
+
+    let (code, v) = f.run(&["start", "all", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let (_, v) = f.run(&["status", "all"]);
+    let by_name = |n: &str| v["results"].as_array().unwrap().iter().find(|r| r["agent"] == n).unwrap().clone();
+    let cl = by_name("cl");
+    assert_eq!(
+        (cl["state"].as_str(), cl["limit_state"]["kind"].as_str(), cl["limit_state"]["window"].as_str()),
+        (Some("limited"), Some("usage"), Some("5h")),
+        "{cl}"
+    );
+    let ge = by_name("ge");
+    assert_eq!(ge["limit_state"]["model_bucket"], "gemini-2.5-pro", "{ge}");
+    assert_eq!(ge["dialog"]["blocks_input"], true, "{ge}");
+    let cx = by_name("cx");
+    assert_ne!(cx["limit_state"]["kind"], "usage", "{cx}");
+    let team = by_name("team");
+    assert_eq!(
+        (team["state"].as_str(), team["limit_state"]["rule"].as_str()),
+        (Some("limited"), Some("old-limit")),
+        "{team}"
+    );
+    let bad = by_name("bad");
+    assert_eq!(bad["state"], "unknown", "a classifier that fails its pin is never trusted: {bad}");
+    let (code, _) = f.run(&["stop", "all"]);
+    assert_eq!(code, 0);
+}

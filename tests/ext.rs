@@ -47,15 +47,22 @@ const LIMITS: Limits = Limits { deadline: Duration::from_millis(250), memory_byt
 #[test]
 fn every_default_passes_its_contract_and_its_vectors() {
     let dir = TempDir::new("ext-contract");
-    for (kind, api) in [("limits", "1.1.0"), ("redaction", "1.1.0"), ("doctor", "1.0.0"), ("prompts", "1.0.0")] {
-        let path = dist(&format!("{kind}.wasm"));
+    for (file, kind, api) in [
+        ("limits", "limits", "1.1.0"),
+        ("limits-claude", "limits", "1.1.0"),
+        ("limits-gemini", "limits", "1.1.0"),
+        ("redaction", "redaction", "1.1.0"),
+        ("doctor", "doctor", "1.0.0"),
+        ("prompts", "prompts", "1.0.0"),
+    ] {
+        let path = dist(&format!("{file}.wasm"));
         let run = cli(&env(&dir), &["ext", "verify", path.to_str().unwrap()]);
-        assert_eq!(run.code, 0, "{kind}: {}", run.stdout);
+        assert_eq!(run.code, 0, "{file}: {}", run.stdout);
         let v = run.json();
         assert_eq!(v["kind"], json!(kind));
         assert_eq!(v["api_version"], json!(api));
         assert!(v["world"].as_str().unwrap().ends_with(&format!("@{api}")), "{v}");
-        assert!(v["vectors"]["total"].as_u64().unwrap() >= 3, "{kind} has too few vectors: {v}");
+        assert!(v["vectors"]["total"].as_u64().unwrap() >= 3, "{file} has too few vectors: {v}");
         assert_eq!(v["vectors"]["failed"], json!([]));
         if kind == "redaction" {
             // The host's conformance vectors: the default redacts at least what the floor does.
@@ -72,6 +79,30 @@ fn every_default_passes_its_contract_and_its_vectors() {
         let kind = item["kind"].as_str().unwrap();
         assert_eq!(item["sha256"], manifest["components"][kind]["sha256"], "{kind}");
     }
+}
+
+#[test]
+fn each_profile_classifies_its_own_cli_through_ext_run() {
+    let dir = TempDir::new("ext-run-profile");
+    let cases = [
+        ("claude", "  ⎿  You've used 91% of your session limit · resets 3pm (UTC)\n", "warning", "usage-warning"),
+        (
+            "claude",
+            "  ⎿  API Error: 529 {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\n",
+            "limited",
+            "overloaded",
+        ),
+        ("gemini", "✕ You have exhausted your daily quota on this model.\n", "limited", "daily-quota"),
+        ("codex", "■ You've hit your usage limit. Try again in 2 hours 5 minutes.\n", "limited", "usage-limit-reached"),
+    ];
+    for (profile, screen, severity, rule) in cases {
+        let (code, v) = run_with_stdin(&env(&dir), &["ext", "run", "limits", "--profile", profile], screen);
+        assert_eq!(code, 0, "{v}");
+        assert_eq!((v["severity"].as_str(), v["rule"].as_str()), (Some(severity), Some(rule)), "{profile}: {v}");
+    }
+    // A Claude screen is no Codex message.
+    let (_, v) = run_with_stdin(&env(&dir), &["ext", "run", "limits", "--profile", "codex"], cases[1].1);
+    assert_ne!(v["rule"], "overloaded", "{v}");
 }
 
 #[test]

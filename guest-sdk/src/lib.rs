@@ -20,6 +20,9 @@
 
 #![allow(clippy::too_many_arguments)]
 
+#[cfg(feature = "limits")]
+pub mod classify;
+pub mod screen;
 pub mod text;
 
 /// The WIT API version of each world this SDK implements (`wit/v<version>/`, frozen once

@@ -41,6 +41,8 @@ pub struct AgentSpec {
     pub env: BTreeMap<String, String>,
     /// Variable names whose values come from the installing user's environment.
     pub env_pass: Vec<String>,
+    /// The classifier that reads this agent's screen.
+    pub classifier: crate::ext::Classifier,
 }
 
 /// A variable name a worker may be given: a shell identifier of at most 64 characters, and not
@@ -171,6 +173,15 @@ struct AgentTable {
     /// lead's filtered one) and keeps in the private state for the worker.
     #[serde(default)]
     env_pass: Vec<String>,
+    /// `"claude"` (a default by name) or `{ path = "…", sha256 = "…" }` (a team's component).
+    classifier: Option<ClassifierTable>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ClassifierTable {
+    Name(String),
+    Pinned { path: String, sha256: String },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -250,6 +261,19 @@ impl Registry {
                     "agents.{name}: env and env_pass take at most {MAX_ENV} variable names (letters, digits, '_'; not PATH, HOME, LD_* or our markers) with values of at most 4000 characters"
                 ));
             }
+            let classifier = match t.classifier {
+                None => crate::ext::Classifier::named(profile.provider().classifier()).expect("a default classifier"),
+                Some(ClassifierTable::Name(n)) => crate::ext::Classifier::named(&n).ok_or_else(|| {
+                    let known: Vec<&str> = crate::ext::Classifier::names().collect();
+                    format!("agents.{name}.classifier: one of {}, or {{ path, sha256 }}", known.join(", "))
+                })?,
+                Some(ClassifierTable::Pinned { path, sha256 }) => {
+                    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(format!("agents.{name}.classifier.sha256: 64 hex digits"));
+                    }
+                    crate::ext::Classifier::Pinned { path: config_path("classifier.path", &name, &path)?, sha256 }
+                }
+            };
             let session = t.session.unwrap_or_else(|| format!("codex_agent_{}_mcp", name.replace('-', "_")));
             if !valid_session_name(&session) {
                 return Err(format!("agents.{name}.session: 1-64 characters of letters, digits, '_' and '-'"));
@@ -272,6 +296,7 @@ impl Registry {
                 trust_cwd: t.trust_cwd.unwrap_or(true),
                 env: t.env,
                 env_pass: t.env_pass,
+                classifier,
             });
         }
         // Two agents on one session would drive each other's pane.
@@ -311,6 +336,7 @@ impl Registry {
                     trust_cwd: true,
                     env: BTreeMap::new(),
                     env_pass: Vec::new(),
+                    classifier: crate::ext::Classifier::Named("codex"),
                 }
             })
             .collect();

@@ -36,7 +36,13 @@ pub fn command() -> Command {
                 .about("Run the active extension of a kind on stdin (or --file): limits and redaction take text, prompts an assignment JSON, doctor facts JSON.")
                 .arg(kind())
                 .arg(Arg::new("file").long("file").help("Read the input from this file instead of stdin."))
-                .arg(Arg::new("lines").long("lines").action(ArgAction::SetTrue).help("redaction: redact each line on its own.")),
+                .arg(Arg::new("lines").long("lines").action(ArgAction::SetTrue).help("redaction: redact each line on its own."))
+                .arg(
+                    Arg::new("profile")
+                        .long("profile")
+                        .value_parser(crate::agents::profiles::Profile::all().map(|p| p.name()).collect::<Vec<_>>())
+                        .help("limits: classify as this profile's screen, with its default classifier (codex, claude, gemini …)."),
+                ),
         )
 }
 
@@ -96,7 +102,9 @@ pub fn run(m: &ArgMatches) -> (i32, Value) {
         Some(("run", sub)) => {
             let kind = Kind::from_name(sub.get_one::<String>("kind").expect("required")).expect("clap checked");
             match read_input(sub.get_one::<String>("file")) {
-                Ok(input) => run_kind(kind, &input, sub.get_flag("lines")),
+                Ok(input) => {
+                    run_kind(kind, &input, sub.get_flag("lines"), sub.get_one::<String>("profile").map(String::as_str))
+                }
                 Err(e) => (false, e),
             }
         }
@@ -447,7 +455,7 @@ fn read_input(file: Option<&String>) -> Result<Vec<u8>, Value> {
     }
 }
 
-fn run_kind(kind: Kind, input: &[u8], lines: bool) -> (bool, Value) {
+fn run_kind(kind: Kind, input: &[u8], lines: bool, profile: Option<&str>) -> (bool, Value) {
     let exts = Extensions::new(Settings::load());
     let text = String::from_utf8_lossy(input).into_owned();
     match kind {
@@ -459,13 +467,18 @@ fn run_kind(kind: Kind, input: &[u8], lines: bool) -> (bool, Value) {
                 last_sent: None,
                 pane_width: 200,
                 running: true,
-                profile: "codex".into(),
+                profile: String::new(),
                 session_model: None,
                 assignment_model: None,
                 now_epoch_seconds: now,
                 utc_offset_seconds: crate::timefmt::local_utc_offset(now as i64),
             };
-            match exts.classify(&input) {
+            let provider = crate::agents::profiles::Profile::named(profile.unwrap_or("codex"))
+                .unwrap_or_else(crate::agents::profiles::Profile::default_profile)
+                .provider();
+            let input = limits::ClassifyInput { profile: provider.screen().to_owned(), ..input };
+            let classifier = crate::ext::Classifier::named(provider.classifier()).expect("a default classifier");
+            match exts.classify_with(&classifier, &input) {
                 Ok(out) => (true, ej::classify_output(&out)),
                 Err(e) => {
                     let mut v = ext_error(&e);

@@ -23,7 +23,8 @@ pub mod types;
 pub mod wit;
 pub mod worlds;
 
-use std::sync::Mutex;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::Component;
@@ -96,6 +97,54 @@ const KIND_TABLE: [KindInfo; 4] = [
         embedded: include_bytes!("../../../extensions/dist/prompts.wasm"),
     },
 ];
+
+/// The default classifiers besides Codex's (which is the `limits` kind's component): one per
+/// worker CLI, all of the limits world.
+const CLASSIFIER_TABLE: [(&str, &[u8]); 2] = [
+    ("claude", include_bytes!("../../../extensions/dist/limits-claude.wasm")),
+    ("gemini", include_bytes!("../../../extensions/dist/limits-gemini.wasm")),
+];
+
+/// Which classifier reads an agent's screen.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Classifier {
+    /// A default by name: `codex` (the limits kind's component, which `ext install limits` and
+    /// `[extensions] limits` replace), `claude`, `gemini`.
+    Named(&'static str),
+    /// A team's component for one profile, pinned by sha256.
+    Pinned { path: PathBuf, sha256: String },
+}
+
+impl Classifier {
+    /// The default classifier names.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        std::iter::once("codex").chain(CLASSIFIER_TABLE.iter().map(|(n, _)| *n))
+    }
+
+    pub fn named(name: &str) -> Option<Classifier> {
+        Classifier::names().find(|n| *n == name).map(Classifier::Named)
+    }
+
+    /// The component's bytes: embedded, or the pinned file (no-follow, bounded, digest checked).
+    fn component(&self) -> Result<(Vec<u8>, Source), ExtError> {
+        match self {
+            Classifier::Named(name) => CLASSIFIER_TABLE
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, bytes)| (bytes.to_vec(), Source::Embedded))
+                .ok_or_else(|| ExtError::Config(format!("no default classifier named {name}"))),
+            Classifier::Pinned { path, sha256 } => {
+                let bytes = crate::config::read_file_nofollow(path, MAX_COMPONENT_BYTES)
+                    .map_err(|e| ExtError::Config(format!("the classifier file could not be read: {e}")))?
+                    .ok_or_else(|| ExtError::Config("the classifier file does not exist".into()))?;
+                if !cache::sha256_hex(&bytes).eq_ignore_ascii_case(sha256.trim()) {
+                    return Err(ExtError::Config("the classifier file does not match its sha256 pin".into()));
+                }
+                Ok((bytes, Source::Config))
+            }
+        }
+    }
+}
 
 impl Kind {
     fn info(self) -> &'static KindInfo {
@@ -429,6 +478,8 @@ pub struct Extensions {
     redaction: Cell<worlds::Redaction>,
     doctor: Cell<worlds::Doctor>,
     prompts: Cell<worlds::Prompts>,
+    /// The other classifiers, loaded on first use, one slot each.
+    classifiers: Mutex<std::collections::BTreeMap<Classifier, Arc<Cell<worlds::Limits>>>>,
 }
 
 /// The cache dir in the private state tree (none when the state tree is unusable).
@@ -442,10 +493,19 @@ fn with_slot<W: World, R>(
     settings: &config::Settings,
     f: impl FnOnce(&mut Slot<W>) -> Result<R, ExtError>,
 ) -> Result<R, ExtError> {
+    with_slot_from(cell, settings, || settings.component(W::KIND), f)
+}
+
+/// [`with_slot`] for a component that `load` names (a classifier of one profile).
+fn with_slot_from<W: World, R>(
+    cell: &Cell<W>,
+    settings: &config::Settings,
+    load: impl FnOnce() -> Result<(Vec<u8>, Source), ExtError>,
+    f: impl FnOnce(&mut Slot<W>) -> Result<R, ExtError>,
+) -> Result<R, ExtError> {
     let mut guard = cell.lock().unwrap_or_else(|p| p.into_inner());
     if guard.is_none() {
-        let loaded = settings
-            .component(W::KIND)
+        let loaded = load()
             .and_then(|(bytes, source)| Slot::<W>::load(&bytes, source, cache_dir().as_ref(), settings.limits))
             .map(|mut slot| {
                 slot.apply_settings(settings);
@@ -460,6 +520,20 @@ fn with_slot<W: World, R>(
         Ok(slot) => f(slot),
         Err(e) => Err(e.clone()),
     }
+}
+
+/// One classification, its output held to the bounds.
+fn checked_classify(
+    slot: &mut Slot<worlds::Limits>,
+    input: &types::limits::ClassifyInput,
+) -> Result<types::limits::ClassifyOutput, ExtError> {
+    let out = slot.call(|w, s| w.classify(s, input))?;
+    let too_long = |o: &Option<String>| o.as_ref().is_some_and(|m| m.chars().count() > bounds::MAX_MODEL_CHARS);
+    if out.rule.chars().count() > bounds::MAX_RULE_CHARS || too_long(&out.model) || too_long(&out.model_bucket) {
+        return Err(slot.reject_output());
+    }
+    slot.succeeded();
+    Ok(out)
 }
 
 /// Bounds on extension outputs.
@@ -486,6 +560,7 @@ impl Extensions {
             redaction: Mutex::new(None),
             doctor: Mutex::new(None),
             prompts: Mutex::new(None),
+            classifiers: Mutex::new(std::collections::BTreeMap::new()),
         }
     }
 
@@ -493,18 +568,29 @@ impl Extensions {
         &self.settings
     }
 
-    /// Classifies agent text. On failure the caller reports state `unknown`.
+    /// Classifies agent text with Codex's classifier (the limits kind's component). On failure
+    /// the caller reports state `unknown`.
     pub fn classify(&self, input: &limits::ClassifyInput) -> Result<limits::ClassifyOutput, ExtError> {
-        with_slot(&self.limits, &self.settings, |slot| {
-            let out = slot.call(|w, s| w.classify(s, input))?;
-            let too_long = |o: &Option<String>| o.as_ref().is_some_and(|m| m.chars().count() > bounds::MAX_MODEL_CHARS);
-            if out.rule.chars().count() > bounds::MAX_RULE_CHARS || too_long(&out.model) || too_long(&out.model_bucket)
-            {
-                return Err(slot.reject_output());
-            }
-            slot.succeeded();
-            Ok(out)
-        })
+        with_slot(&self.limits, &self.settings, |slot| checked_classify(slot, input))
+    }
+
+    /// Classifies agent text with the classifier an agent's profile or config names.
+    pub fn classify_with(
+        &self,
+        classifier: &Classifier,
+        input: &limits::ClassifyInput,
+    ) -> Result<limits::ClassifyOutput, ExtError> {
+        if *classifier == Classifier::Named("codex") {
+            return self.classify(input);
+        }
+        if let Some(e) = &self.settings.error {
+            return Err(ExtError::Config(e.clone()));
+        }
+        let cell = {
+            let mut all = self.classifiers.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(all.entry(classifier.clone()).or_insert_with(|| Arc::new(Mutex::new(None))))
+        };
+        with_slot_from(&cell, &self.settings, || classifier.component(), |slot| checked_classify(slot, input))
     }
 
     /// Redacts text. On failure the caller withholds the text.

@@ -354,7 +354,7 @@ fn observe_one(
         now_epoch_seconds: now as u64,
         utc_offset_seconds: crate::timefmt::local_utc_offset(now as i64),
     };
-    let classified = red.extensions().classify(&input);
+    let classified = red.extensions().classify_with(&spec.classifier, &input);
     let agent_state = AgentState::from_screen(running, dead, classified.as_ref().ok());
     let live = running && !dead;
     let dialog = match (&classified, live) {

@@ -156,6 +156,7 @@ mod tests {
             trust_cwd: true,
             env: Default::default(),
             env_pass: vec![],
+            classifier: crate::ext::Classifier::Named("codex"),
         }
     }
 

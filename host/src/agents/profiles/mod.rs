@@ -23,7 +23,9 @@ macro_rules! providers {
 
 // The registration: one line per provider.
 providers! {
+    claude::Claude,
     codex::Codex,
+    gemini::Gemini,
     generic::Generic,
     scripted::Scripted,
 }
@@ -93,6 +95,11 @@ pub trait Provider: Sync {
 
     /// The screen dialect the limit classifier is told.
     fn screen(&self) -> &'static str;
+
+    /// The default classifier that reads this CLI's screen (an agent's `classifier` overrides).
+    fn classifier(&self) -> &'static str {
+        "codex"
+    }
 
     /// The runner when the config names none.
     fn default_runner(&self, home: Option<&Path>) -> Option<PathBuf>;
@@ -210,6 +217,48 @@ impl<'de> serde::Deserialize<'de> for Profile {
             serde::de::Error::custom(format!("unknown profile; one of {}", known.join(", ")))
         })
     }
+}
+
+/// Updates a JSON object file in an agent's home (`sub` is a directory in it, created when
+/// missing), read and written without following symlinks, atomically. `update` returns whether
+/// it changed the object; `Ok(true)` when the file was written. No home yet: nothing to do.
+pub fn update_home_json(
+    home: &Path,
+    sub: Option<&str>,
+    file: &str,
+    update: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>) -> bool,
+) -> Result<bool, HomeError> {
+    use crate::fsafe::{Dir, FsError};
+    let dir = match Dir::walk(home, false) {
+        Ok(d) => d,
+        Err(FsError::Io(_)) => return Ok(false),
+        Err(_) => return Err(HomeError::Unsafe),
+    };
+    let dir = match sub {
+        Some(s) => dir.subdir_create(s).map_err(|_| HomeError::Unsafe)?,
+        None => dir,
+    };
+    let mut object = match dir.read_bounded(file, 4 * 1024 * 1024) {
+        Ok(Some(bytes)) => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => return Err(HomeError::Invalid),
+        },
+        Ok(None) => serde_json::Map::new(),
+        Err(FsError::Symlink | FsError::NotRegular) => return Err(HomeError::Unsafe),
+        Err(e) => return Err(HomeError::Io(e.to_string())),
+    };
+    if !update(&mut object) {
+        return Ok(false);
+    }
+    let bytes = serde_json::to_vec_pretty(&serde_json::Value::Object(object)).map_err(|_| HomeError::Invalid)?;
+    dir.replace_atomic(file, &bytes).map_err(|e| HomeError::Io(e.to_string()))?;
+    Ok(true)
+}
+
+/// The first executable `name` on `PATH` (the default runner of a CLI installed globally).
+pub fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
 }
 
 /// Whitespace-collapsed text.

@@ -1,0 +1,335 @@
+//! The limit classifier for Claude Code workers (2.1.x).
+//!
+//! Strings come from the published package (`@anthropic-ai/claude-code`, its embedded
+//! JavaScript), not from memory:
+//!
+//! | family | Claude Code's text | result |
+//! |---|---|---|
+//! | plan limit | "You've hit your 5-hour limit · resets 3pm (UTC)", "… session limit", "… weekly limit" | limited, usage, window, reset |
+//! | per-model limit | "You've hit your Opus limit", "… Sonnet limit" | limited, that model's bucket |
+//! | credits / spend | "You're out of usage credits", "You've hit your monthly spend limit" | limited, credits |
+//! | usage warning | "You've used 91% of your session limit · resets 3pm", "Approaching weekly limit" | warning |
+//! | overload | "API Error: 529 … overloaded_error", "Repeated 529 Overloaded errors" | limited, capacity |
+//! | rate limit | "API Error: 429 … rate_limit_error" | limited, rate |
+//! | context | "Context low (3% remaining) · /compact …", "Prompt is too long" | warning / limited, context |
+//! | sign-in | "Invalid API key · Please run /login", "Not logged in · Please run /login" | dialog, sign-in |
+//!
+//! States: `esc to interrupt` in the status line is working; "Do you want to proceed?" (and the
+//! edit/create questions) with numbered options is a permission dialog; "Do you trust the files
+//! in this folder?" is the trust dialog; the Pro limit menu "What do you want to do?" is a
+//! dialog. Our own prompts (`> …` echoes) and Claude's answers (`⏺ …`) are never read for
+//! messages, and the latest message wins.
+
+use codex_master_guest_sdk::classify::{is_option, output, separated, Finding};
+use codex_master_guest_sdk::limits::{
+    ClassifyInput, ClassifyOutput, DialogKind, ExtInfo, LimitKind, LimitWindow, ModelSource, Severity, TuiState, Vector,
+};
+use codex_master_guest_sdk::screen::{next_clock_time, paragraphs};
+use codex_master_guest_sdk::LimitsExtension;
+
+pub struct ClaudeLimits;
+
+#[cfg(target_arch = "wasm32")]
+codex_master_guest_sdk::register_limits!(ClaudeLimits);
+
+impl LimitsExtension for ClaudeLimits {
+    fn describe() -> ExtInfo {
+        ExtInfo::new("limits-claude", env!("CARGO_PKG_VERSION"))
+    }
+
+    fn classify(input: ClassifyInput) -> ClassifyOutput {
+        classify(&input)
+    }
+
+    fn test_vectors() -> Vec<Vector> {
+        vectors::all()
+    }
+}
+
+/// Which limit a name in "your … limit" is.
+fn limit_name(text: &str) -> Option<(LimitWindow, Option<&'static str>)> {
+    let t = text.to_ascii_lowercase();
+    let after = t.split_once("your ")?.1;
+    Some(match after {
+        a if a.starts_with("5-hour limit") || a.starts_with("session limit") => (LimitWindow::FiveHour, None),
+        a if a.starts_with("weekly limit") => (LimitWindow::Weekly, None),
+        a if a.starts_with("opus limit") => (LimitWindow::Weekly, Some("opus")),
+        a if a.starts_with("sonnet limit") => (LimitWindow::Weekly, Some("sonnet")),
+        a if a.starts_with("fable limit") => (LimitWindow::Weekly, Some("fable")),
+        a if a.starts_with("monthly") => (LimitWindow::Monthly, None),
+        _ => return None,
+    })
+}
+
+fn percent_before(text: &str, marker: &str) -> Option<u8> {
+    let at = text.find(marker)?;
+    let digits: String = text[..at].chars().rev().take_while(|c| c.is_ascii_digit()).collect();
+    digits.chars().rev().collect::<String>().parse().ok()
+}
+
+/// The meaning of one paragraph, if it is a message of this CLI.
+fn finding(p: &str, now: u64, offset: i32) -> Option<Finding> {
+    let reset = next_clock_time(p, "resets", now, offset);
+    let norm = p.replace('\u{2019}', "'");
+    if norm.contains("You've hit your") {
+        if norm.contains("spend limit") {
+            return Some(Finding {
+                window: LimitWindow::Monthly,
+                reset_at: reset,
+                ..Finding::new(Severity::Limited, LimitKind::Credits, "spend-limit")
+            });
+        }
+        let (window, bucket) = limit_name(&norm).unwrap_or((LimitWindow::Unknown, None));
+        return Some(Finding {
+            window,
+            reset_at: reset,
+            bucket: bucket.map(str::to_owned),
+            ..Finding::new(
+                Severity::Limited,
+                LimitKind::Usage,
+                if bucket.is_some() { "model-limit" } else { "plan-limit" },
+            )
+        });
+    }
+    if norm.contains("out of usage credits")
+        || norm.contains("needs usage credits")
+        || norm.contains("requires usage credits")
+    {
+        return Some(Finding {
+            reset_at: reset,
+            ..Finding::new(Severity::Limited, LimitKind::Credits, "usage-credits")
+        });
+    }
+    if let Some(pct) = norm.find("You've used ").and_then(|_| percent_before(&norm, "% of your")) {
+        let (window, _) = limit_name(&norm).unwrap_or((LimitWindow::Unknown, None));
+        return Some(Finding {
+            window,
+            reset_at: reset,
+            used_percent: Some(pct.min(100)),
+            ..Finding::new(Severity::Warning, LimitKind::Usage, "usage-warning")
+        });
+    }
+    if norm.starts_with("Approaching ") && norm.contains("limit") {
+        let (window, _) =
+            limit_name(&format!("your {}", &norm["Approaching ".len()..])).unwrap_or((LimitWindow::Unknown, None));
+        return Some(Finding {
+            window,
+            reset_at: reset,
+            ..Finding::new(Severity::Warning, LimitKind::Usage, "usage-warning")
+        });
+    }
+    let lower = norm.to_ascii_lowercase();
+    if lower.contains("overloaded") || lower.contains("api error: 529") {
+        return Some(Finding::new(Severity::Limited, LimitKind::Capacity, "overloaded"));
+    }
+    if lower.contains("api error: 429") || lower.contains("rate_limit_error") {
+        return Some(Finding::new(Severity::Limited, LimitKind::Rate, "rate-limited"));
+    }
+    if norm.contains("Prompt is too long") {
+        return Some(Finding::new(Severity::Limited, LimitKind::Context, "prompt-too-long"));
+    }
+    if norm.contains("Context low (") || norm.contains("Context left until auto-compact") {
+        let pct = percent_before(&norm, "% remaining").or_else(|| percent_before(&norm, "%"));
+        return Some(Finding {
+            used_percent: pct.map(|p| 100u8.saturating_sub(p)),
+            ..Finding::new(Severity::Warning, LimitKind::Context, "context-low")
+        });
+    }
+    None
+}
+
+/// The dialog at the bottom of the screen, if one holds it.
+fn dialog(bottom: &str) -> Option<DialogKind> {
+    if !bottom.lines().any(is_option) {
+        return None;
+    }
+    let b = bottom.replace('\u{2019}', "'");
+    Some(if b.contains("trust the files in this folder") || b.contains("Yes, I trust this folder") {
+        DialogKind::Trust
+    } else if b.contains("Select login method") || b.contains("Please run /login") {
+        DialogKind::SignIn
+    } else {
+        DialogKind::Other
+    })
+}
+
+pub fn classify(input: &ClassifyInput) -> ClassifyOutput {
+    let lines: Vec<&str> = input.pane.lines().collect();
+    let bottom = lines[lines.len().saturating_sub(16)..].join("\n");
+    let (tui, mut dialog_kind) = if !input.running {
+        (TuiState::NotRunning, DialogKind::None)
+    } else if let Some(kind) = dialog(&bottom) {
+        (TuiState::Dialog, kind)
+    } else if bottom.contains("esc to interrupt") {
+        (TuiState::Working, DialogKind::None)
+    } else if bottom.contains("? for shortcuts")
+        || lines.iter().rev().take(8).any(|l| l.trim_start().trim_start_matches('│').trim_start().starts_with('>'))
+    {
+        (TuiState::Idle, DialogKind::None)
+    } else {
+        (TuiState::Unknown, DialogKind::None)
+    };
+    let mut found = None;
+    // A prompt echo, an answer, a tool result or a status line starts a new paragraph even
+    // without a blank line before it.
+    let separated = separated(&input.pane, &['>', '❯', '⏺', '⎿', '✻', '✶', '✳', '·']);
+    for p in paragraphs(&separated) {
+        let p = p.trim_start_matches('⎿').trim_start();
+        // Our prompts and Claude's answers are never messages of the CLI.
+        if p.starts_with('>') || p.starts_with('❯') || p.starts_with('⏺') {
+            continue;
+        }
+        if let Some(f) = finding(p, input.now_epoch_seconds, input.utc_offset_seconds) {
+            found = Some(f);
+        }
+        if p.contains("Please run /login") && dialog_kind == DialogKind::None && input.running {
+            dialog_kind = DialogKind::SignIn;
+        }
+    }
+    let tui = if dialog_kind == DialogKind::SignIn { TuiState::Dialog } else { tui };
+    output(input, tui, dialog_kind, found)
+}
+
+pub mod vectors {
+    //! Self-test vectors: Claude Code 2.1 screens built from the package's own strings.
+    use super::*;
+
+    /// 2026-11-24T10:00:00Z.
+    pub const NOW: u64 = 1_795_514_400;
+
+    const COMPOSER: &str = "\n╭──────────────────────────────────────────╮\n│ >                                        │\n╰──────────────────────────────────────────╯\n  ? for shortcuts";
+
+    pub fn input(pane: &str) -> ClassifyInput {
+        ClassifyInput {
+            pane: pane.to_owned(),
+            since_last_send: String::new(),
+            last_sent: None,
+            pane_width: 100,
+            running: true,
+            profile: "claude".to_owned(),
+            session_model: Some("sonnet".to_owned()),
+            assignment_model: None,
+            now_epoch_seconds: NOW,
+            utc_offset_seconds: 0,
+        }
+    }
+
+    pub fn none(tui: TuiState) -> ClassifyOutput {
+        ClassifyOutput {
+            severity: Severity::None,
+            kind: LimitKind::None,
+            window: LimitWindow::None,
+            reset_at_epoch_seconds: None,
+            model_bucket: None,
+            model: Some("sonnet".to_owned()),
+            model_source: ModelSource::Session,
+            used_percent: None,
+            tui,
+            blocks_input: false,
+            dialog: DialogKind::None,
+            rule: "none".to_owned(),
+        }
+    }
+
+    fn limited(kind: LimitKind, window: LimitWindow, rule: &str) -> ClassifyOutput {
+        ClassifyOutput { severity: Severity::Limited, kind, window, rule: rule.to_owned(), ..none(TuiState::Idle) }
+    }
+
+    fn dialog(kind: DialogKind) -> ClassifyOutput {
+        ClassifyOutput { tui: TuiState::Dialog, blocks_input: true, dialog: kind, ..none(TuiState::Dialog) }
+    }
+
+    fn v(name: &str, pane: &str, expected: ClassifyOutput) -> Vector {
+        Vector { name: name.to_owned(), input: input(pane), expected }
+    }
+
+    pub fn all() -> Vec<Vector> {
+        vec![
+            v("idle composer", &format!("⏺ Done: the answer is 42.{COMPOSER}"), none(TuiState::Idle)),
+            v("working", "> run the tests\n\n✻ Pondering… (12s · ↑ 1.2k tokens · esc to interrupt)\n", none(TuiState::Working)),
+            v(
+                "5-hour limit with its reset, wrapped",
+                &format!("> fix the build\n  ⎿  You've hit your 5-hour limit ·\n     resets 3pm (UTC){COMPOSER}"),
+                ClassifyOutput { reset_at_epoch_seconds: Some(NOW + 5 * 3600), ..limited(LimitKind::Usage, LimitWindow::FiveHour, "plan-limit") },
+            ),
+            v(
+                "weekly limit",
+                &format!("  ⎿  You've hit your weekly limit · resets 9:30am (UTC){COMPOSER}"),
+                ClassifyOutput { reset_at_epoch_seconds: Some(NOW + 23 * 3600 + 1800), ..limited(LimitKind::Usage, LimitWindow::Weekly, "plan-limit") },
+            ),
+            v(
+                "per-model limit names its bucket",
+                &format!("  ⎿  You've hit your Opus limit · resets 11pm (UTC){COMPOSER}"),
+                ClassifyOutput {
+                    reset_at_epoch_seconds: Some(NOW + 13 * 3600),
+                    model_bucket: Some("opus".to_owned()),
+                    model: Some("opus".to_owned()),
+                    model_source: ModelSource::LimitText,
+                    ..limited(LimitKind::Usage, LimitWindow::Weekly, "model-limit")
+                },
+            ),
+            v(
+                "out of usage credits",
+                &format!("  ⎿  You're out of usage credits{COMPOSER}"),
+                limited(LimitKind::Credits, LimitWindow::Unknown, "usage-credits"),
+            ),
+            v(
+                "usage warning in the footer",
+                "╭──────╮\n│ >    │\n╰──────╯\n  You've used 91% of your session limit · resets 3pm (UTC)",
+                ClassifyOutput { severity: Severity::Warning, kind: LimitKind::Usage, window: LimitWindow::FiveHour, reset_at_epoch_seconds: Some(NOW + 5 * 3600), used_percent: Some(91), rule: "usage-warning".to_owned(), ..none(TuiState::Idle) },
+            ),
+            v(
+                "overloaded, wrapped across lines",
+                &format!("  ⎿  API Error: 529 {{\"type\":\"error\",\"error\":{{\"type\":\n     \"overloaded_error\",\"message\":\"Overloaded\"}}}}{COMPOSER}"),
+                limited(LimitKind::Capacity, LimitWindow::Unknown, "overloaded"),
+            ),
+            v(
+                "rate limited",
+                &format!("  ⎿  API Error: 429 {{\"type\":\"error\",\"error\":{{\"type\":\"rate_limit_error\"}}}}{COMPOSER}"),
+                limited(LimitKind::Rate, LimitWindow::Unknown, "rate-limited"),
+            ),
+            v(
+                "context low",
+                &format!("⏺ Working on it.{COMPOSER}  Context low (3% remaining) · /compact to free up space"),
+                ClassifyOutput { severity: Severity::Warning, kind: LimitKind::Context, window: LimitWindow::Unknown, used_percent: Some(97), rule: "context-low".to_owned(), ..none(TuiState::Idle) },
+            ),
+            v(
+                "permission prompt",
+                "⏺ Bash(rm -rf build)\n\n Do you want to proceed?\n ❯ 1. Yes\n   2. Yes, and don't ask again for rm commands\n   3. No, and tell Claude what to do differently (esc)",
+                dialog(DialogKind::Other),
+            ),
+            v(
+                "trust dialog",
+                " Do you trust the files in this folder?\n\n ❯ 1. Yes, proceed\n   2. No, exit",
+                dialog(DialogKind::Trust),
+            ),
+            v(
+                "login required",
+                &format!("  ⎿  API Error: 401 Invalid API key · Please run /login{COMPOSER}"),
+                ClassifyOutput { dialog: DialogKind::SignIn, blocks_input: true, ..none(TuiState::Dialog) },
+            ),
+            v(
+                "our own prompt quoting a limit is no limit",
+                &format!("> Explain \"You've hit your weekly limit · resets 3pm\" to the user\n\n⏺ It means the weekly limit was reached.{COMPOSER}"),
+                none(TuiState::Idle),
+            ),
+            v(
+                "a reset hour earlier in the day is tomorrow",
+                &format!("  ⎿  You've hit your 5-hour limit · resets 9am (UTC){COMPOSER}"),
+                ClassifyOutput { reset_at_epoch_seconds: Some(NOW + 23 * 3600), ..limited(LimitKind::Usage, LimitWindow::FiveHour, "plan-limit") },
+            ),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_vector_holds() {
+        for v in vectors::all() {
+            assert_eq!(classify(&v.input), v.expected, "{}", v.name);
+        }
+    }
+}

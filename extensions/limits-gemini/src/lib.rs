@@ -1,0 +1,260 @@
+//! The limit classifier for Gemini CLI workers (0.61).
+//!
+//! Strings come from the published package (`@google/gemini-cli`, its bundle), not from memory:
+//!
+//! | family | Gemini CLI's text | result |
+//! |---|---|---|
+//! | usage limit | "Usage limit reached for gemini-2.5-pro." + "Access resets at 3:05 PM UTC." (a dialog: Keep trying / Stop) | limited, usage, that model, reset |
+//! | daily quota | "You have exhausted your daily quota on this model." | limited, quota, daily |
+//! | capacity | "We are currently experiencing high demand for gemini-2.5-pro." | limited, capacity |
+//! | 429 | "RESOURCE_EXHAUSTED", "Resource has been exhausted", "Quota exceeded" | limited, rate |
+//! | sign-in | "Invalid auth method selected.", "Waiting for auth" | dialog, sign-in |
+//! | context | "(2% context left)" | warning, context |
+//!
+//! States: "(esc to cancel, 12s)" is working; "Type your message or @path/to/file" is the idle
+//! composer; "Allow execution of", "Apply this change?" and "Do you want to proceed?" with numbered
+//! options are permission dialogs; "Do you trust the files in this folder?" is the trust dialog.
+//! Our prompts (`> …` echoes) and Gemini's answers (`✦ …`) are never read for messages.
+
+use codex_master_guest_sdk::classify::{is_option, output, separated, Finding};
+use codex_master_guest_sdk::limits::{
+    ClassifyInput, ClassifyOutput, DialogKind, ExtInfo, LimitKind, LimitWindow, ModelSource, Severity, TuiState, Vector,
+};
+use codex_master_guest_sdk::screen::{next_clock_time, paragraphs};
+use codex_master_guest_sdk::LimitsExtension;
+
+pub struct GeminiLimits;
+
+#[cfg(target_arch = "wasm32")]
+codex_master_guest_sdk::register_limits!(GeminiLimits);
+
+impl LimitsExtension for GeminiLimits {
+    fn describe() -> ExtInfo {
+        ExtInfo::new("limits-gemini", env!("CARGO_PKG_VERSION"))
+    }
+
+    fn classify(input: ClassifyInput) -> ClassifyOutput {
+        classify(&input)
+    }
+
+    fn test_vectors() -> Vec<Vector> {
+        vectors::all()
+    }
+}
+
+/// The model a message names after `marker` (`gemini-2.5-pro`), without the closing dot.
+fn model_after(text: &str, marker: &str) -> Option<String> {
+    let rest = &text[text.find(marker)? + marker.len()..];
+    let word: String =
+        rest.trim_start().chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')).collect();
+    let word = word.trim_end_matches('.').to_owned();
+    (!word.is_empty() && word.len() <= 64).then_some(word)
+}
+
+fn finding(p: &str, now: u64, offset: i32) -> Option<Finding> {
+    let reset = next_clock_time(p, "resets at", now, offset);
+    if p.contains("Usage limit reached for") {
+        return Some(Finding {
+            reset_at: reset,
+            bucket: model_after(p, "Usage limit reached for"),
+            ..Finding::new(Severity::Limited, LimitKind::Usage, "usage-limit")
+        });
+    }
+    if p.contains("exhausted your daily quota") {
+        return Some(Finding {
+            window: LimitWindow::Daily,
+            reset_at: reset,
+            ..Finding::new(Severity::Limited, LimitKind::Quota, "daily-quota")
+        });
+    }
+    if p.contains("experiencing high demand") {
+        return Some(Finding {
+            reset_at: reset,
+            bucket: model_after(p, "high demand for"),
+            ..Finding::new(Severity::Limited, LimitKind::Capacity, "high-demand")
+        });
+    }
+    if p.contains("RESOURCE_EXHAUSTED")
+        || p.contains("Resource has been exhausted")
+        || p.contains("Quota exceeded")
+        || p.contains("status 429")
+    {
+        return Some(Finding {
+            reset_at: reset,
+            ..Finding::new(Severity::Limited, LimitKind::Rate, "resource-exhausted")
+        });
+    }
+    if let Some(at) = p.find("% context left") {
+        let digits: String = p[..at].chars().rev().take_while(|c| c.is_ascii_digit()).collect();
+        let left: u8 = digits.chars().rev().collect::<String>().parse().ok()?;
+        if left <= 10 {
+            return Some(Finding {
+                used_percent: Some(100 - left.min(100)),
+                ..Finding::new(Severity::Warning, LimitKind::Context, "context-low")
+            });
+        }
+    }
+    None
+}
+
+fn dialog(bottom: &str) -> Option<DialogKind> {
+    if bottom.contains("Invalid auth method selected") || bottom.contains("Waiting for auth") {
+        return Some(DialogKind::SignIn);
+    }
+    if !bottom.lines().any(is_option) {
+        return None;
+    }
+    Some(if bottom.contains("Do you trust the files in this folder?") { DialogKind::Trust } else { DialogKind::Other })
+}
+
+pub fn classify(input: &ClassifyInput) -> ClassifyOutput {
+    let lines: Vec<&str> = input.pane.lines().collect();
+    let bottom = lines[lines.len().saturating_sub(16)..].join("\n");
+    let (tui, dialog_kind) = if !input.running {
+        (TuiState::NotRunning, DialogKind::None)
+    } else if let Some(kind) = dialog(&bottom) {
+        (TuiState::Dialog, kind)
+    } else if bottom.contains("esc to cancel") {
+        (TuiState::Working, DialogKind::None)
+    } else if bottom.contains("Type your message") {
+        (TuiState::Idle, DialogKind::None)
+    } else {
+        (TuiState::Unknown, DialogKind::None)
+    };
+    let mut found = None;
+    let separated = separated(&input.pane, &['>', '✦', '✕', 'ℹ', '⠋', '⠙', '⠹']);
+    for p in paragraphs(&separated) {
+        if p.starts_with('>') || p.starts_with('✦') {
+            continue;
+        }
+        if let Some(f) = finding(&p, input.now_epoch_seconds, input.utc_offset_seconds) {
+            found = Some(f);
+        }
+    }
+    output(input, tui, dialog_kind, found)
+}
+
+pub mod vectors {
+    //! Self-test vectors: Gemini CLI 0.61 screens built from the bundle's own strings.
+    use super::*;
+
+    /// 2026-11-24T10:00:00Z.
+    pub const NOW: u64 = 1_795_514_400;
+
+    const COMPOSER: &str = "\n╭────────────────────────────────────────────╮\n│ >   Type your message or @path/to/file      │\n╰────────────────────────────────────────────╯\n~/work        no sandbox        gemini-2.5-pro (98% context left)";
+
+    pub fn input(pane: &str) -> ClassifyInput {
+        ClassifyInput {
+            pane: pane.to_owned(),
+            since_last_send: String::new(),
+            last_sent: None,
+            pane_width: 100,
+            running: true,
+            profile: "gemini".to_owned(),
+            session_model: Some("gemini-2.5-pro".to_owned()),
+            assignment_model: None,
+            now_epoch_seconds: NOW,
+            utc_offset_seconds: 0,
+        }
+    }
+
+    pub fn none(tui: TuiState) -> ClassifyOutput {
+        ClassifyOutput {
+            severity: Severity::None,
+            kind: LimitKind::None,
+            window: LimitWindow::None,
+            reset_at_epoch_seconds: None,
+            model_bucket: None,
+            model: Some("gemini-2.5-pro".to_owned()),
+            model_source: ModelSource::Session,
+            used_percent: None,
+            tui,
+            blocks_input: false,
+            dialog: DialogKind::None,
+            rule: "none".to_owned(),
+        }
+    }
+
+    fn limited(kind: LimitKind, rule: &str, tui: TuiState) -> ClassifyOutput {
+        ClassifyOutput {
+            severity: Severity::Limited,
+            kind,
+            window: LimitWindow::Unknown,
+            rule: rule.to_owned(),
+            ..none(tui)
+        }
+    }
+
+    fn v(name: &str, pane: &str, expected: ClassifyOutput) -> Vector {
+        Vector { name: name.to_owned(), input: input(pane), expected }
+    }
+
+    pub fn all() -> Vec<Vector> {
+        let dialog = |kind| ClassifyOutput { blocks_input: true, dialog: kind, ..none(TuiState::Dialog) };
+        vec![
+            v("idle composer", &format!("✦ Done: the answer is 42.{COMPOSER}"), none(TuiState::Idle)),
+            v("working", "> run the tests\n\n⠋ Thinking... (esc to cancel, 12s)\n", none(TuiState::Working)),
+            v(
+                "usage limit dialog names the model and the reset",
+                "✕ Usage limit reached for gemini-2.5-pro.\nAccess resets at 3:05 PM UTC.\n/stats for usage details\n\n ● 1. Keep trying\n   2. Stop",
+                ClassifyOutput {
+                    reset_at_epoch_seconds: Some(NOW + 5 * 3600 + 300),
+                    model_bucket: Some("gemini-2.5-pro".to_owned()),
+                    model_source: ModelSource::LimitText,
+                    blocks_input: true,
+                    dialog: DialogKind::Other,
+                    ..limited(LimitKind::Usage, "usage-limit", TuiState::Dialog)
+                },
+            ),
+            v(
+                "daily quota",
+                &format!("✕ You have exhausted your daily quota on this model.{COMPOSER}"),
+                ClassifyOutput { window: LimitWindow::Daily, ..limited(LimitKind::Quota, "daily-quota", TuiState::Idle) },
+            ),
+            v(
+                "high demand, wrapped",
+                &format!("✕ We are currently experiencing high demand for\ngemini-2.5-flash.\nWe apologize and appreciate your patience.{COMPOSER}"),
+                ClassifyOutput {
+                    model_bucket: Some("gemini-2.5-flash".to_owned()),
+                    model: Some("gemini-2.5-flash".to_owned()),
+                    model_source: ModelSource::LimitText,
+                    ..limited(LimitKind::Capacity, "high-demand", TuiState::Idle)
+                },
+            ),
+            v(
+                "429 resource exhausted",
+                &format!("✕ [API Error: {{\"error\":{{\"code\":429,\"message\":\"Resource has been exhausted (e.g. check quota).\",\"status\":\"RESOURCE_EXHAUSTED\"}}}}]{COMPOSER}"),
+                limited(LimitKind::Rate, "resource-exhausted", TuiState::Idle),
+            ),
+            v(
+                "permission prompt",
+                "╭───────────────────────╮\n│ ? Shell rm -rf build  │\n│ Allow execution of: 'rm'? │\n│ ● 1. Allow once       │\n│   2. Allow always     │\n│   3. No, suggest changes (esc) │\n╰───────────────────────╯",
+                dialog(DialogKind::Other),
+            ),
+            v("trust dialog", "Do you trust the files in this folder?\n\n● 1. Trust folder\n  2. Trust parent folder\n  3. Don't trust", dialog(DialogKind::Trust)),
+            v("sign-in", "Invalid auth method selected.\n\nHow would you like to authenticate for this project?", dialog(DialogKind::SignIn)),
+            v(
+                "context nearly full",
+                "✦ ok\n╭──────╮\n│ >   Type your message or @path/to/file │\n╰──────╯\n~/work   no sandbox   gemini-2.5-pro (4% context left)",
+                ClassifyOutput { severity: Severity::Warning, kind: LimitKind::Context, window: LimitWindow::Unknown, used_percent: Some(96), rule: "context-low".to_owned(), ..none(TuiState::Idle) },
+            ),
+            v(
+                "our own prompt quoting a limit is no limit",
+                &format!("> What does \"Usage limit reached for gemini-2.5-pro.\" mean?\n\n✦ It means the quota is used up.{COMPOSER}"),
+                none(TuiState::Idle),
+            ),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_vector_holds() {
+        for v in vectors::all() {
+            assert_eq!(classify(&v.input), v.expected, "{}", v.name);
+        }
+    }
+}

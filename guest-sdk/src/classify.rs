@@ -1,0 +1,88 @@
+//! The plumbing a screen classifier repeats: one message's meaning ([`Finding`]), the output
+//! built from it with the model-source rules every classifier shares ([`output`]), and a
+//! screen split so that each prompt echo, answer or status line starts its own paragraph
+//! ([`separated`]).
+
+use crate::limits::{
+    ClassifyInput, ClassifyOutput, DialogKind, LimitKind, LimitWindow, ModelSource, Severity, TuiState,
+};
+
+/// What one message means.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub severity: Severity,
+    pub kind: LimitKind,
+    pub window: LimitWindow,
+    pub reset_at: Option<u64>,
+    /// The model a per-model limit names.
+    pub bucket: Option<String>,
+    pub used_percent: Option<u8>,
+    pub rule: &'static str,
+}
+
+impl Finding {
+    pub fn new(severity: Severity, kind: LimitKind, rule: &'static str) -> Finding {
+        Finding { severity, kind, window: LimitWindow::Unknown, reset_at: None, bucket: None, used_percent: None, rule }
+    }
+
+    pub fn none() -> Finding {
+        Finding::new(Severity::None, LimitKind::None, "none")
+    }
+}
+
+/// The output for a screen state and its latest finding. A limit whose reset time has passed is
+/// no limit; the model is the limited bucket, else the assignment's (for a limit), else the
+/// session's.
+pub fn output(input: &ClassifyInput, tui: TuiState, dialog: DialogKind, finding: Option<Finding>) -> ClassifyOutput {
+    let mut f = finding.unwrap_or_else(Finding::none);
+    if f.severity == Severity::Limited && f.reset_at.is_some_and(|t| t <= input.now_epoch_seconds) {
+        f = Finding::new(Severity::None, LimitKind::None, "limit-reset-passed");
+    }
+    if f.severity == Severity::None {
+        f.kind = LimitKind::None;
+        f.window = LimitWindow::None;
+    }
+    let bucket = f.bucket.clone().filter(|_| f.severity == Severity::Limited);
+    let (model, model_source) = match (&bucket, &input.assignment_model, &input.session_model) {
+        (Some(b), _, _) => (Some(b.clone()), ModelSource::LimitText),
+        (None, Some(a), _) if f.severity != Severity::None => (Some(a.clone()), ModelSource::Assignment),
+        (None, _, Some(s)) => (Some(s.clone()), ModelSource::Session),
+        _ => (None, ModelSource::Unknown),
+    };
+    ClassifyOutput {
+        severity: f.severity,
+        kind: f.kind,
+        window: f.window,
+        reset_at_epoch_seconds: f.reset_at,
+        model_bucket: bucket,
+        model,
+        model_source,
+        used_percent: f.used_percent,
+        tui,
+        blocks_input: matches!(tui, TuiState::Dialog | TuiState::Popup),
+        dialog,
+        rule: f.rule.to_owned(),
+    }
+}
+
+/// The pane with a blank line before every line that starts (after frames) with one of
+/// `starts`: prompt echoes, answers, tool results and status lines are paragraphs of their own
+/// even when the CLI draws no blank line between them.
+pub fn separated(pane: &str, starts: &[char]) -> String {
+    let mut out = String::with_capacity(pane.len() + 64);
+    for line in pane.lines() {
+        if line.trim_start().trim_start_matches('│').trim_start().starts_with(starts) {
+            out.push('\n');
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// A line offering a numbered choice (`❯ 1. Yes`, `● 2. Stop`).
+pub fn is_option(line: &str) -> bool {
+    let t = line.trim().trim_start_matches(['❯', '>', '›', '●', '○', '│']).trim_start();
+    let digits = t.chars().take_while(char::is_ascii_digit).count();
+    (1..=2).contains(&digits) && t[digits..].starts_with(". ")
+}

@@ -1,0 +1,117 @@
+//! Helpers for classifier authors: a terminal screen read as paragraphs (CLIs hard-wrap long
+//! errors, so `capture-pane -J` cannot join them), and a clock time in a message turned into the
+//! next epoch second it names. Dependency-free, like [`crate::text`].
+
+/// Box-drawing borders and prompt glyphs a TUI draws around text.
+fn strip_frame(line: &str) -> &str {
+    line.trim().trim_matches(|c: char| matches!(c, '│' | '┃' | '║' | '|')).trim()
+}
+
+/// The screen's paragraphs: runs of non-blank lines joined with single spaces, frames removed.
+pub fn paragraphs(pane: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in pane.lines() {
+        let line = strip_frame(line);
+        let border =
+            !line.is_empty() && line.chars().all(|c| matches!(c, '─' | '━' | '═' | '╭' | '╮' | '╰' | '╯' | '-' | ' '));
+        if line.is_empty() || border {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(&line.split_whitespace().collect::<Vec<_>>().join(" "));
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// `3pm`, `3:05 PM`, `15:05` after `marker` in `text`: the next such wall-clock time after `now`
+/// (epoch seconds), in the zone `utc_offset` (seconds east of UTC), or in UTC when the time is
+/// followed by `UTC`/`GMT`.
+pub fn next_clock_time(text: &str, marker: &str, now: u64, utc_offset: i32) -> Option<u64> {
+    let at = text.to_ascii_lowercase().find(&marker.to_ascii_lowercase())? + marker.len();
+    let rest = text[at..].trim_start();
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let mut hour: u64 = digits.parse().ok()?;
+    let mut tail = &rest[digits.len()..];
+    let mut minute = 0;
+    if let Some(m) = tail.strip_prefix(':') {
+        let mdigits: String = m.chars().take_while(|c| c.is_ascii_digit()).collect();
+        if mdigits.len() != 2 {
+            return None;
+        }
+        minute = mdigits.parse().ok()?;
+        tail = &m[2..];
+    }
+    let tail = tail.trim_start();
+    let lower = tail.to_ascii_lowercase();
+    let (meridiem, tail) = if lower.starts_with("am") || lower.starts_with("a.m.") {
+        (Some(false), &tail[2..])
+    } else if lower.starts_with("pm") || lower.starts_with("p.m.") {
+        (Some(true), &tail[2..])
+    } else {
+        (None, tail)
+    };
+    match meridiem {
+        Some(pm) if (1..=12).contains(&hour) => hour = hour % 12 + if pm { 12 } else { 0 },
+        Some(_) => return None,
+        None if digits.len() <= 2
+            && hour < 24
+            && minute < 60
+            && !text[at..].trim_start()[digits.len()..].starts_with(':') =>
+        {
+            // A bare number without a colon is no clock time ("resets in 5 minutes").
+            return None;
+        }
+        None if hour >= 24 => return None,
+        None => {}
+    }
+    if minute >= 60 {
+        return None;
+    }
+    let zone = tail.trim_start().trim_start_matches('(');
+    let offset = if zone.starts_with("UTC") || zone.starts_with("GMT") { 0 } else { i64::from(utc_offset) };
+    let local_now = now as i64 + offset;
+    let day_start = local_now - local_now.rem_euclid(86_400);
+    let mut local = day_start + (hour * 3600 + minute * 60) as i64;
+    if local <= local_now {
+        local += 86_400;
+    }
+    u64::try_from(local - offset).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapped_errors_become_one_paragraph() {
+        let pane = "│ API Error: 529 {\"type\":\"error\",\"error\":{\"type\":\n│ \"overloaded_error\"}}  │\n\n> ";
+        assert_eq!(
+            paragraphs(pane)[0],
+            "API Error: 529 {\"type\":\"error\",\"error\":{\"type\": \"overloaded_error\"}}"
+        );
+        assert_eq!(paragraphs("╭────╮\n│ > hi │\n╰────╯"), ["> hi"]);
+    }
+
+    #[test]
+    fn clock_times_are_the_next_occurrence() {
+        let now = 1_795_514_400; // 2026-11-24T10:00:00Z
+        assert_eq!(next_clock_time("· resets 3pm (UTC)", "resets", now, 0), Some(now + 5 * 3600));
+        assert_eq!(
+            next_clock_time("Access resets at 9:30 AM UTC.", "resets at", now, 3600),
+            Some(now + 23 * 3600 + 1800)
+        );
+        assert_eq!(next_clock_time("resets 3:05 PM", "resets", now, 3600), Some(now + 4 * 3600 + 300));
+        assert_eq!(next_clock_time("resets 15:00", "resets", now, 0), Some(now + 5 * 3600));
+        assert_eq!(next_clock_time("resets in 5 minutes", "resets", now, 0), None);
+        assert_eq!(next_clock_time("resets 13pm", "resets", now, 0), None);
+    }
+}
