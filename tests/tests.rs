@@ -15,6 +15,7 @@ mod fsafe;
 mod hardening;
 mod leases;
 mod mcp_protocol;
+mod real_claude;
 mod real_clients;
 mod real_codex;
 mod real_lead;

@@ -1,7 +1,6 @@
 //! The plumbing a screen classifier repeats: one message's meaning ([`Finding`]), the output
-//! built from it with the model-source rules every classifier shares ([`output`]), and a
-//! screen split so that each prompt echo, answer or status line starts its own paragraph
-//! ([`separated`]).
+//! built from it with the model-source rules every classifier shares ([`output`]), and the
+//! numbered options of a dialog ([`is_option`]).
 
 use crate::limits::{
     ClassifyInput, ClassifyOutput, DialogKind, LimitKind, LimitWindow, ModelSource, Severity, TuiState,
@@ -63,21 +62,6 @@ pub fn output(input: &ClassifyInput, tui: TuiState, dialog: DialogKind, finding:
         dialog,
         rule: f.rule.to_owned(),
     }
-}
-
-/// The pane with a blank line before every line that starts (after frames) with one of
-/// `starts`: prompt echoes, answers, tool results and status lines are paragraphs of their own
-/// even when the CLI draws no blank line between them.
-pub fn separated(pane: &str, starts: &[char]) -> String {
-    let mut out = String::with_capacity(pane.len() + 64);
-    for line in pane.lines() {
-        if line.trim_start().trim_start_matches('│').trim_start().starts_with(starts) {
-            out.push('\n');
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
 }
 
 /// A line offering a numbered choice (`❯ 1. Yes`, `● 2. Stop`).

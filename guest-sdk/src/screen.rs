@@ -9,22 +9,33 @@ fn strip_frame(line: &str) -> &str {
 
 /// The screen's paragraphs: runs of non-blank lines joined with single spaces, frames removed.
 pub fn paragraphs(pane: &str) -> Vec<String> {
+    paragraphs_at(pane, &[])
+}
+
+/// [`paragraphs`], where a line that starts (after frames) with one of `starts` also begins a new
+/// paragraph: prompt echoes, answers and status lines stand apart even when the CLI draws no
+/// blank line between them.
+pub fn paragraphs_at(pane: &str, starts: &[char]) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     for line in pane.lines() {
         let line = strip_frame(line);
         let border =
             !line.is_empty() && line.chars().all(|c| matches!(c, '─' | '━' | '═' | '╭' | '╮' | '╰' | '╯' | '-' | ' '));
-        if line.is_empty() || border {
+        if line.is_empty() || border || line.starts_with(starts) {
             if !current.is_empty() {
                 out.push(std::mem::take(&mut current));
             }
-            continue;
+            if line.is_empty() || border {
+                continue;
+            }
         }
-        if !current.is_empty() {
-            current.push(' ');
+        for word in line.split_whitespace() {
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(word);
         }
-        current.push_str(&line.split_whitespace().collect::<Vec<_>>().join(" "));
     }
     if !current.is_empty() {
         out.push(current);

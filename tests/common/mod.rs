@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+pub mod anthropic_mock;
 pub mod fleet;
 pub mod model_mock;
 pub mod secrets_corpus;

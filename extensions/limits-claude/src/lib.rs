@@ -20,11 +20,11 @@
 //! dialog. Our own prompts (`> …` echoes) and Claude's answers (`⏺ …`) are never read for
 //! messages, and the latest message wins.
 
-use codex_master_guest_sdk::classify::{is_option, output, separated, Finding};
+use codex_master_guest_sdk::classify::{is_option, output, Finding};
 use codex_master_guest_sdk::limits::{
     ClassifyInput, ClassifyOutput, DialogKind, ExtInfo, LimitKind, LimitWindow, ModelSource, Severity, TuiState, Vector,
 };
-use codex_master_guest_sdk::screen::{next_clock_time, paragraphs};
+use codex_master_guest_sdk::screen::{next_clock_time, paragraphs_at};
 use codex_master_guest_sdk::LimitsExtension;
 
 pub struct ClaudeLimits;
@@ -68,9 +68,26 @@ fn percent_before(text: &str, marker: &str) -> Option<u8> {
 }
 
 /// The meaning of one paragraph, if it is a message of this CLI.
+/// Text every message below contains; a paragraph with none of it is skipped unread.
+const MESSAGE_HINTS: [&str; 9] = [
+    "hit your",
+    "usage credits",
+    "% of your",
+    "Approaching",
+    "verloaded",
+    "API Error",
+    "rate_limit",
+    "too long",
+    "Context l",
+];
+
 fn finding(p: &str, now: u64, offset: i32) -> Option<Finding> {
+    if !MESSAGE_HINTS.iter().any(|h| p.contains(h)) {
+        return None;
+    }
     let reset = next_clock_time(p, "resets", now, offset);
-    let norm = p.replace('\u{2019}', "'");
+    let norm: std::borrow::Cow<'_, str> =
+        if p.contains('\u{2019}') { p.replace('\u{2019}', "'").into() } else { p.into() };
     if norm.contains("You've hit your") {
         if norm.contains("spend limit") {
             return Some(Finding {
@@ -122,7 +139,9 @@ fn finding(p: &str, now: u64, offset: i32) -> Option<Finding> {
     if lower.contains("overloaded") || lower.contains("api error: 529") {
         return Some(Finding::new(Severity::Limited, LimitKind::Capacity, "overloaded"));
     }
-    if lower.contains("api error: 429") || lower.contains("rate_limit_error") {
+    if (lower.contains("api error") && (lower.contains("429") || lower.contains("rate limit")))
+        || lower.contains("rate_limit_error")
+    {
         return Some(Finding::new(Severity::Limited, LimitKind::Rate, "rate-limited"));
     }
     if norm.contains("Prompt is too long") {
@@ -136,6 +155,49 @@ fn finding(p: &str, now: u64, offset: i32) -> Option<Finding> {
         });
     }
     None
+}
+
+/// How the CLI's own messages begin when it prints them as a history cell (`● API Error: …`).
+const CLI_MESSAGES: [&str; 9] = [
+    "API Error",
+    "You've hit your",
+    "You\u{2019}ve hit your",
+    "You're out of",
+    "You've used",
+    "Prompt is too long",
+    "Context low",
+    "Invalid API key",
+    "Not logged in",
+];
+
+/// A prompt line: the composer or an echo of a prompt (`❯ text`, `> text`), no numbered option.
+fn prompt_line(line: &str) -> bool {
+    let t = line.trim_start().trim_start_matches('│').trim_start();
+    (t.starts_with('❯') || t.starts_with('>')) && !is_option(line)
+}
+
+fn rule_line(line: &str) -> bool {
+    let t = line.trim();
+    !t.is_empty() && t.chars().all(|c| matches!(c, '─' | '━' | '╭' | '╮' | '╰' | '╯'))
+}
+
+/// The history after our last prompt's echo, then the footer below the composer.
+fn since_last_prompt(lines: &[&str]) -> String {
+    // The composer: the last prompt line framed by a rule (2.1) or a box above it.
+    let composer = lines
+        .iter()
+        .rposition(|l| prompt_line(l))
+        .filter(|&i| lines[..i].iter().rev().find(|l| !l.trim().is_empty()).is_some_and(|l| rule_line(l)));
+    let (history_end, footer) = match composer {
+        Some(i) => (lines[..i].iter().rposition(|l| rule_line(l)).unwrap_or(i), &lines[i + 1..]),
+        None => (lines.len(), &lines[lines.len()..]),
+    };
+    let history = &lines[..history_end];
+    let from = history.iter().rposition(|l| prompt_line(l)).unwrap_or(0);
+    let mut out = history[from..].join("\n");
+    out.push_str("\n\n");
+    out.push_str(&footer.join("\n"));
+    out
 }
 
 /// The dialog at the bottom of the screen, if one holds it.
@@ -163,7 +225,11 @@ pub fn classify(input: &ClassifyInput) -> ClassifyOutput {
     } else if bottom.contains("esc to interrupt") {
         (TuiState::Working, DialogKind::None)
     } else if bottom.contains("? for shortcuts")
-        || lines.iter().rev().take(8).any(|l| l.trim_start().trim_start_matches('│').trim_start().starts_with('>'))
+        || bottom.contains("shift+tab to cycle")
+        || lines.iter().rev().take(8).any(|l| {
+            let t = l.trim_start().trim_start_matches('│').trim_start();
+            (t.starts_with('>') || t.starts_with('❯')) && !is_option(l)
+        })
     {
         (TuiState::Idle, DialogKind::None)
     } else {
@@ -171,14 +237,21 @@ pub fn classify(input: &ClassifyInput) -> ClassifyOutput {
     };
     let mut found = None;
     // A prompt echo, an answer, a tool result or a status line starts a new paragraph even
-    // without a blank line before it.
-    let separated = separated(&input.pane, &['>', '❯', '⏺', '⎿', '✻', '✶', '✳', '·']);
-    for p in paragraphs(&separated) {
+    // without a blank line before it. Only what follows our last prompt counts (and the footer
+    // below the composer): an old error above it is over.
+    for p in paragraphs_at(&since_last_prompt(&lines), &['>', '❯', '⏺', '●', '⎿', '✻', '✶', '✳', '·', '─'])
+    {
         let p = p.trim_start_matches('⎿').trim_start();
-        // Our prompts and Claude's answers are never messages of the CLI.
-        if p.starts_with('>') || p.starts_with('❯') || p.starts_with('⏺') {
+        // Our prompts are never messages of the CLI, and of what follows `●` only the CLI's own
+        // errors are (Claude's answers share the glyph).
+        if p.starts_with('>') || p.starts_with('❯') {
             continue;
         }
+        let p = match p.strip_prefix('●').or_else(|| p.strip_prefix('⏺')) {
+            Some(rest) if CLI_MESSAGES.iter().any(|m| rest.trim_start().starts_with(m)) => rest.trim_start(),
+            Some(_) => continue,
+            None => p,
+        };
         if let Some(f) = finding(p, input.now_epoch_seconds, input.utc_offset_seconds) {
             found = Some(f);
         }
@@ -198,6 +271,12 @@ pub mod vectors {
     pub const NOW: u64 = 1_795_514_400;
 
     const COMPOSER: &str = "\n╭──────────────────────────────────────────╮\n│ >                                        │\n╰──────────────────────────────────────────╯\n  ? for shortcuts";
+
+    /// The real Claude Code 2.1.328 screen, captured in tmux against a loopback Messages API.
+    const REAL_HEADER: &str =
+        " ▐▛███▜▌   Claude Code v2.1.328\n▝▜█████▛▘  Opus 5.5 · API Usage Billing\n  ▘▘ ▝▝    /work/repo\n";
+    const REAL_COMPOSER: &str = "────────────────────────────────────────\n❯ \n────────────────────────────────────────\n  ⏵⏵ auto mode on (shift+tab to cycle)";
+    const REAL_COMPOSER_RESEND: &str = "────────────────────────────────────────\n❯ Resend your message to try again\n────────────────────────────────────────\n  ⏵⏵ auto mode on (shift+tab to cycle) · ← for agents";
 
     pub fn input(pane: &str) -> ClassifyInput {
         ClassifyInput {
@@ -307,6 +386,36 @@ pub mod vectors {
                 "login required",
                 &format!("  ⎿  API Error: 401 Invalid API key · Please run /login{COMPOSER}"),
                 ClassifyOutput { dialog: DialogKind::SignIn, blocks_input: true, ..none(TuiState::Dialog) },
+            ),
+            v(
+                "2.1.328 idle: a rule-framed composer and the mode footer",
+                &format!("{REAL_HEADER}❯ say hi\n● Done: the answer is 42.\n✻ Cogitated for 0s · done 3:36 AM\n{REAL_COMPOSER}"),
+                none(TuiState::Idle),
+            ),
+            v(
+                "2.1.328 rate limited (HTTP 429), as the real CLI draws it",
+                &format!("{REAL_HEADER}❯ say hi\n● API Error: Request rejected (429) · Rate limited\n{REAL_COMPOSER_RESEND}"),
+                limited(LimitKind::Rate, LimitWindow::Unknown, "rate-limited"),
+            ),
+            v(
+                "2.1.328 overloaded (HTTP 529), wrapped, as the real CLI draws it",
+                &format!("{REAL_HEADER}❯ again\n● API Error: 529 Overloaded. This is a server-side issue, usually temporary — try again in a moment. If it persists, check your inference gateway\n  (127.0.0.1:18888).\n{REAL_COMPOSER_RESEND}"),
+                limited(LimitKind::Capacity, LimitWindow::Unknown, "overloaded"),
+            ),
+            v(
+                "2.1.328 subscriber's 5-hour limit, as the real CLI draws it",
+                &format!("{REAL_HEADER}❯ say hi\n  ⎿  You've hit your 5-hour limit · resets 6:48am (UTC)\n● Usage limit reached · continuing automatically at 6:48am · esc to cancel\n────────────────────────────────────────\n❯ \n────────────────────────────────────────\n  ⚠ Usage limit reached · limit resets 6:48am\n    Continuing automatically at 6:48am · Esc to cancel\n  ⏵⏵ auto mode on (shift+tab to cycle)"),
+                ClassifyOutput { reset_at_epoch_seconds: Some(NOW + 20 * 3600 + 48 * 60), ..limited(LimitKind::Usage, LimitWindow::FiveHour, "plan-limit") },
+            ),
+            v(
+                "an error above our newer prompt is over",
+                &format!("{REAL_HEADER}❯ again\n● API Error: 529 Overloaded. This is a server-side issue, usually temporary.\n❯ clean the build\n● Bash(rm -rf build)\n\n Do you want to proceed?\n ❯ 1. Yes\n   2. No, and tell Claude what to do differently (esc)"),
+                dialog(DialogKind::Other),
+            ),
+            v(
+                "an answer that quotes a limit is no limit",
+                &format!("{REAL_HEADER}❯ what does the limit text say?\n● It says \"You've hit your weekly limit\".\n{REAL_COMPOSER}"),
+                none(TuiState::Idle),
             ),
             v(
                 "our own prompt quoting a limit is no limit",

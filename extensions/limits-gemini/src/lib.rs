@@ -16,11 +16,11 @@
 //! options are permission dialogs; "Do you trust the files in this folder?" is the trust dialog.
 //! Our prompts (`> …` echoes) and Gemini's answers (`✦ …`) are never read for messages.
 
-use codex_master_guest_sdk::classify::{is_option, output, separated, Finding};
+use codex_master_guest_sdk::classify::{is_option, output, Finding};
 use codex_master_guest_sdk::limits::{
     ClassifyInput, ClassifyOutput, DialogKind, ExtInfo, LimitKind, LimitWindow, ModelSource, Severity, TuiState, Vector,
 };
-use codex_master_guest_sdk::screen::{next_clock_time, paragraphs};
+use codex_master_guest_sdk::screen::{next_clock_time, paragraphs_at};
 use codex_master_guest_sdk::LimitsExtension;
 
 pub struct GeminiLimits;
@@ -51,7 +51,22 @@ fn model_after(text: &str, marker: &str) -> Option<String> {
     (!word.is_empty() && word.len() <= 64).then_some(word)
 }
 
+/// Text every message below contains; a paragraph with none of it is skipped unread.
+const MESSAGE_HINTS: [&str; 8] = [
+    "Usage limit",
+    "daily quota",
+    "high demand",
+    "RESOURCE_EXHAUSTED",
+    "has been exhausted",
+    "Quota exceeded",
+    "status 429",
+    "context left",
+];
+
 fn finding(p: &str, now: u64, offset: i32) -> Option<Finding> {
+    if !MESSAGE_HINTS.iter().any(|h| p.contains(h)) {
+        return None;
+    }
     let reset = next_clock_time(p, "resets at", now, offset);
     if p.contains("Usage limit reached for") {
         return Some(Finding {
@@ -122,8 +137,7 @@ pub fn classify(input: &ClassifyInput) -> ClassifyOutput {
         (TuiState::Unknown, DialogKind::None)
     };
     let mut found = None;
-    let separated = separated(&input.pane, &['>', '✦', '✕', 'ℹ', '⠋', '⠙', '⠹']);
-    for p in paragraphs(&separated) {
+    for p in paragraphs_at(&input.pane, &['>', '✦', '✕', 'ℹ', '⠋', '⠙', '⠹']) {
         if p.starts_with('>') || p.starts_with('✦') {
             continue;
         }

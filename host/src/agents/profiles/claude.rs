@@ -87,10 +87,10 @@ impl Provider for Claude {
         })
     }
 
-    /// The composer is the `>` line inside its box.
+    /// The composer is the `❯` line between two rules (2.1), or the `>` line in a box.
     fn composer_text(&self, pane: &str) -> Option<String> {
         let line = pane.lines().rev().find(|l| composer_line(l))?;
-        let text = line.trim().trim_matches('│').trim().trim_start_matches('>');
+        let text = line.trim().trim_matches('│').trim().trim_start_matches(['>', '❯']);
         Some(super::collapse(text))
     }
 
@@ -98,7 +98,7 @@ impl Provider for Claude {
         let lines: Vec<&str> = pane.lines().map(str::trim_end).collect();
         // Everything from the composer box's top border down is chrome.
         let end = lines.iter().rposition(|l| composer_line(l)).map_or(lines.len(), |at| {
-            lines[..at].iter().rposition(|l| l.trim_start().starts_with('╭')).unwrap_or(at)
+            lines[..at].iter().rposition(|l| l.trim_start().starts_with(['╭', '─'])).unwrap_or(at)
         });
         lines[..end].iter().copied().filter(|l| !l.trim().is_empty()).collect()
     }
@@ -106,12 +106,21 @@ impl Provider for Claude {
 
 fn composer_line(line: &str) -> bool {
     let t = line.trim_start();
-    t.starts_with("│ >") || t.starts_with("│ ❯") || (t.starts_with("> ") && t.trim_end().ends_with('│'))
+    let numbered = super::tui::option_number(t).is_some();
+    !numbered && (t.starts_with("│ >") || t.starts_with("│ ❯") || t.starts_with('❯') || (t.starts_with("> ") && t.trim_end().ends_with('│')))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rule_framed_composer_of_2_1() {
+        let pane = "❯ say hi\n● Done: the answer is 42.\n✻ Cogitated for 0s\n──────────\n❯ half typed\n──────────\n  ⏵⏵ auto mode on (shift+tab to cycle)";
+        assert_eq!(Claude.composer_text(pane).as_deref(), Some("half typed"));
+        assert_eq!(Claude.meaningful_lines(pane), ["❯ say hi", "● Done: the answer is 42.", "✻ Cogitated for 0s"]);
+        assert_eq!(Claude.composer_text("Do you want to proceed?\n❯ 1. Yes\n  2. No").as_deref(), None);
+    }
 
     #[test]
     fn the_composer_and_the_history() {
