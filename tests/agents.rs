@@ -282,6 +282,21 @@ fn the_demo_runs_the_main_job_through_mcp() {
 }
 
 #[test]
+fn the_mixed_demo_runs_three_workers_with_stand_ins_for_missing_clis() {
+    let dir = TempDir::new("demo-mixed");
+    // None of the three CLIs on PATH: each worker is a scripted stand-in, and says so.
+    let mut env = base_env(&dir, "demo");
+    env.push(("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()));
+    let r = cli(&env, &["demo", "--mixed"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    for agent in ["codex", "claude", "gemini"] {
+        assert!(r.stdout.contains(&format!("agent {agent}")), "{agent}: {}", r.stdout);
+    }
+    assert_eq!(r.stdout.matches("turn_started=true").count(), 3, "{}", r.stdout);
+    assert_eq!(r.stdout.matches("stopped (lease unclaimed)").count(), 3, "{}", r.stdout);
+}
+
+#[test]
 fn fleet_captures_take_one_tmux_call() {
     let f = Fleet::scripted("batch", &["w1", "w2", "w3"]);
     f.run(&["start", "all", "--cwd", &f.cwd()]);

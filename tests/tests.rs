@@ -18,6 +18,7 @@ mod mcp_protocol;
 mod real_claude;
 mod real_clients;
 mod real_codex;
+mod real_gemini;
 mod real_lead;
 mod redaction_corpus;
 mod validation;

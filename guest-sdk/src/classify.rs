@@ -64,9 +64,9 @@ pub fn output(input: &ClassifyInput, tui: TuiState, dialog: DialogKind, finding:
     }
 }
 
-/// A line offering a numbered choice (`❯ 1. Yes`, `● 2. Stop`).
+/// A line offering a numbered choice (`❯ 1. Yes`, `│ ● 2. Stop │`).
 pub fn is_option(line: &str) -> bool {
-    let t = line.trim().trim_start_matches(['❯', '>', '›', '●', '○', '│']).trim_start();
+    let t = line.trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '❯' | '>' | '›' | '●' | '○' | '│'));
     let digits = t.chars().take_while(char::is_ascii_digit).count();
     (1..=2).contains(&digits) && t[digits..].starts_with(". ")
 }

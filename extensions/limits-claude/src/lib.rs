@@ -217,7 +217,9 @@ fn dialog(bottom: &str) -> Option<DialogKind> {
 
 pub fn classify(input: &ClassifyInput) -> ClassifyOutput {
     let lines: Vec<&str> = input.pane.lines().collect();
-    let bottom = lines[lines.len().saturating_sub(16)..].join("\n");
+    // The last 16 lines with text: a tall pane leaves blank rows below the screen's content.
+    let shown: Vec<&str> = lines.iter().copied().filter(|l| !l.trim().is_empty()).collect();
+    let bottom = shown[shown.len().saturating_sub(16)..].join("\n");
     let (tui, mut dialog_kind) = if !input.running {
         (TuiState::NotRunning, DialogKind::None)
     } else if let Some(kind) = dialog(&bottom) {
@@ -239,8 +241,12 @@ pub fn classify(input: &ClassifyInput) -> ClassifyOutput {
     // A prompt echo, an answer, a tool result or a status line starts a new paragraph even
     // without a blank line before it. Only what follows our last prompt counts (and the footer
     // below the composer): an old error above it is over.
-    for p in paragraphs_at(&since_last_prompt(&lines), &['>', '❯', '⏺', '●', '⎿', '✻', '✶', '✳', '·', '─'])
-    {
+    let section = since_last_prompt(&lines);
+    // Most screens hold no message at all: then no paragraph is built.
+    let any_message = MESSAGE_HINTS.iter().any(|h| section.contains(h)) || section.contains("/login");
+    let starts = ['>', '❯', '⏺', '●', '⎿', '✻', '✶', '✳', '·', '─'];
+    let paragraphs = if any_message { paragraphs_at(&section, &starts) } else { Vec::new() };
+    for p in paragraphs {
         let p = p.trim_start_matches('⎿').trim_start();
         // Our prompts are never messages of the CLI, and of what follows `●` only the CLI's own
         // errors are (Claude's answers share the glyph).

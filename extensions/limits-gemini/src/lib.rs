@@ -48,7 +48,8 @@ fn model_after(text: &str, marker: &str) -> Option<String> {
     let word: String =
         rest.trim_start().chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')).collect();
     let word = word.trim_end_matches('.').to_owned();
-    (!word.is_empty() && word.len() <= 64).then_some(word)
+    // "Usage limit reached for all Pro models.": a family, not one model's bucket.
+    (!word.is_empty() && word.len() <= 64 && word != "all").then_some(word)
 }
 
 /// Text every message below contains; a paragraph with none of it is skipped unread.
@@ -116,7 +117,10 @@ fn dialog(bottom: &str) -> Option<DialogKind> {
     if bottom.contains("Invalid auth method selected") || bottom.contains("Waiting for auth") {
         return Some(DialogKind::SignIn);
     }
-    if !bottom.lines().any(is_option) {
+    // A dialog marks its selected option (`● 1. …`); the start screen's numbered tips do not.
+    let selected =
+        |l: &str| l.trim_start_matches(|c: char| c.is_whitespace() || c == '│').starts_with('●') && is_option(l);
+    if !bottom.lines().any(selected) {
         return None;
     }
     Some(if bottom.contains("Do you trust the files in this folder?") { DialogKind::Trust } else { DialogKind::Other })
@@ -124,7 +128,9 @@ fn dialog(bottom: &str) -> Option<DialogKind> {
 
 pub fn classify(input: &ClassifyInput) -> ClassifyOutput {
     let lines: Vec<&str> = input.pane.lines().collect();
-    let bottom = lines[lines.len().saturating_sub(16)..].join("\n");
+    // The last 16 lines with text: a tall pane leaves blank rows below the screen's content.
+    let shown: Vec<&str> = lines.iter().copied().filter(|l| !l.trim().is_empty()).collect();
+    let bottom = shown[shown.len().saturating_sub(16)..].join("\n");
     let (tui, dialog_kind) = if !input.running {
         (TuiState::NotRunning, DialogKind::None)
     } else if let Some(kind) = dialog(&bottom) {
@@ -137,7 +143,11 @@ pub fn classify(input: &ClassifyInput) -> ClassifyOutput {
         (TuiState::Unknown, DialogKind::None)
     };
     let mut found = None;
-    for p in paragraphs_at(&input.pane, &['>', '✦', '✕', 'ℹ', '⠋', '⠙', '⠹']) {
+    // Most screens hold no message at all: then no paragraph is built.
+    let any_message = MESSAGE_HINTS.iter().any(|h| input.pane.contains(h));
+    let starts = ['>', '✦', '✕', 'ℹ', '⠋', '⠙', '⠹'];
+    let paragraphs = if any_message { paragraphs_at(&input.pane, &starts) } else { Vec::new() };
+    for p in paragraphs {
         if p.starts_with('>') || p.starts_with('✦') {
             continue;
         }
@@ -207,6 +217,11 @@ pub mod vectors {
         let dialog = |kind| ClassifyOutput { blocks_input: true, dialog: kind, ..none(TuiState::Dialog) };
         vec![
             v("idle composer", &format!("✦ Done: the answer is 42.{COMPOSER}"), none(TuiState::Idle)),
+            v(
+                "0.61 start screen: numbered tips are no dialog",
+                "Tips for getting started:\n1. Create GEMINI.md files to customize your interactions\n2. /help for more information\n────────────\n Shift+Tab to accept edits\n >   Type your message or @path/to/file\n /tmp/gm   no sandbox   Auto",
+                none(TuiState::Idle),
+            ),
             v("working", "> run the tests\n\n⠋ Thinking... (esc to cancel, 12s)\n", none(TuiState::Working)),
             v(
                 "usage limit dialog names the model and the reset",
@@ -244,6 +259,35 @@ pub mod vectors {
                 "permission prompt",
                 "╭───────────────────────╮\n│ ? Shell rm -rf build  │\n│ Allow execution of: 'rm'? │\n│ ● 1. Allow once       │\n│   2. Allow always     │\n│   3. No, suggest changes (esc) │\n╰───────────────────────╯",
                 dialog(DialogKind::Other),
+            ),
+            v(
+                "0.61 usage limit dialog in its box, as the real CLI draws it (blank rows below)",
+                &format!("{}\n\n\n\n", [
+                    " > say hi",
+                    "╭──────────────────────────────────────────────────────────╮",
+                    "│                                                          │",
+                    "│ Usage limit reached for gemini-3.5-flash-lite.           │",
+                    "│ /stats model for usage details                           │",
+                    "│ /model to switch models.                                 │",
+                    "│                                                          │",
+                    "│ ● 1. Switch to gemini-3.1-pro-preview-customtools        │",
+                    "│   2. Stop                                                │",
+                    "│                                                          │",
+                    "╰──────────────────────────────────────────────────────────╯",
+                ].join("\n")),
+                ClassifyOutput {
+                    model_bucket: Some("gemini-3.5-flash-lite".to_owned()),
+                    model: Some("gemini-3.5-flash-lite".to_owned()),
+                    model_source: ModelSource::LimitText,
+                    blocks_input: true,
+                    dialog: DialogKind::Other,
+                    ..limited(LimitKind::Usage, "usage-limit", TuiState::Dialog)
+                },
+            ),
+            v(
+                "a limit for all Pro models names no single bucket",
+                "✕ Usage limit reached for all Pro models.\n/stats model for usage details\n\n ● 1. Switch to gemini-3.5-flash\n   2. Stop",
+                ClassifyOutput { blocks_input: true, dialog: DialogKind::Other, ..limited(LimitKind::Usage, "usage-limit", TuiState::Dialog) },
             ),
             v("trust dialog", "Do you trust the files in this folder?\n\n● 1. Trust folder\n  2. Trust parent folder\n  3. Don't trust", dialog(DialogKind::Trust)),
             v("sign-in", "Invalid auth method selected.\n\nHow would you like to authenticate for this project?", dialog(DialogKind::SignIn)),

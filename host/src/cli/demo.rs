@@ -175,13 +175,60 @@ macro_rules! say {
     }};
 }
 
+/// `name` on PATH, resolved to the real file (a runner is never a symlink).
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.exists()).and_then(|p| std::fs::canonicalize(p).ok())
+}
+
 fn codex_on_path() -> Result<PathBuf, String> {
-    let path = std::env::var_os("PATH").ok_or("PATH is not set")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("codex"))
-        .find(|p| p.exists())
-        .and_then(|p| std::fs::canonicalize(p).ok())
+    on_path("codex")
         .ok_or_else(|| "no codex on PATH (install it with npm install --prefix DIR @openai/codex)".to_owned())
+}
+
+/// The mixed fleet: one Codex, one Claude Code and one Gemini CLI worker, each the real CLI
+/// when it is on PATH (with a private home; the keys it needs pass from this environment, never
+/// into a file), else a scripted stand-in.
+fn mixed_config(root: &Path) -> Result<String, String> {
+    let stand_in = |name: &str, cli: &str| {
+        format!("[agents.{name}]\nlabel = \"{cli} (scripted stand-in: {cli} is not on PATH)\"\nprofile = \"scripted\"\nargs = [\"--work-seconds\", \"2\"]\n")
+    };
+    let mut toml = String::new();
+    toml.push_str(&match on_path("codex") {
+        Some(r) => format!(
+            "[agents.codex]\nprofile = \"codex\"\nrunner = \"{}\"\nhome = \"{}\"\n",
+            r.display(),
+            codex_home(root, "codex")?.display()
+        ),
+        None => stand_in("codex", "codex"),
+    });
+    for (name, cli, pass) in [
+        ("claude", "claude", "[\"ANTHROPIC_API_KEY\", \"CLAUDE_CODE_OAUTH_TOKEN\"]"),
+        ("gemini", "gemini", "[\"GEMINI_API_KEY\"]"),
+    ] {
+        toml.push_str(&match on_path(cli) {
+            Some(r) => {
+                let home = root.join(format!("home-{name}"));
+                std::fs::create_dir_all(&home).map_err(|e| format!("cannot create a demo home: {}", e.kind()))?;
+                format!(
+                    "[agents.{name}]\nprofile = \"{name}\"\nrunner = \"{}\"\nhome = \"{}\"\nenv_pass = {pass}\n",
+                    r.display(),
+                    home.display()
+                )
+            }
+            None => stand_in(name, cli),
+        });
+    }
+    Ok(toml)
+}
+
+/// The demo's agents, in order.
+fn demo_agents(profile: &str) -> &'static [&'static str] {
+    if profile == "mixed" {
+        &["codex", "claude", "gemini"]
+    } else {
+        &["a", "b"]
+    }
 }
 
 /// A private Codex home per demo agent (two Codex processes must not share one), holding a copy
@@ -221,7 +268,8 @@ fn agents_config(profile: &str, root: &Path) -> Result<String, String> {
                 b.display()
             ))
         }
-        _ => Err("profile must be scripted or codex".into()),
+        "mixed" => mixed_config(root),
+        _ => Err("profile must be scripted, codex or mixed".into()),
     }
 }
 
@@ -280,9 +328,10 @@ fn demo(profile: &str) -> Result<(), String> {
     );
     line("tools", tools["tools"].as_array().map_or(0, Vec::len));
 
-    say!("\n1. start agents a and b");
+    let agents = demo_agents(profile);
+    say!("\n1. start agents {}", agents.join(", "));
     let cwd = world.root.join("work").display().to_string();
-    let start = server.call("agent_start", json!({"agent": "both", "cwd": cwd}), Duration::ZERO)?;
+    let start = server.call("agent_start", json!({"agent": "all", "cwd": cwd}), Duration::ZERO)?;
     for r in start["results"].as_array().into_iter().flatten() {
         match r["status"].as_str() {
             Some(status) => line(
@@ -313,19 +362,20 @@ fn demo(profile: &str) -> Result<(), String> {
         .map(|r| format!("agent {} is {}", r["agent"].as_str().unwrap_or("?"), r["state"].as_str().unwrap_or("?")))
         .collect();
     if !blocked.is_empty() {
-        let _ = server.call("agent_stop", json!({"agent": "both"}), Duration::ZERO);
+        let _ = server.call("agent_stop", json!({"agent": "all"}), Duration::ZERO);
         return Err(format!(
-            "{} (a sign-in or trust screen? log in to Codex first); the agents were stopped",
+            "{} (a sign-in or trust screen? log in to the CLI first); the agents were stopped",
             blocked.join(", ")
         ));
     }
 
     say!("\n2. send each a task (the receipt says whether the turn really started)");
     let tasks = [
-        ("a", "Summarise the layout of this repository in three bullet points."),
-        ("b", "List the test files and say which ones need tmux."),
+        "Summarise the layout of this repository in three bullet points.",
+        "List the test files and say which ones need tmux.",
     ];
-    for (agent, task) in tasks {
+    for (i, agent) in agents.iter().enumerate() {
+        let task = tasks[i % tasks.len()];
         let sent = server.call("agent_send", json!({"agent": agent, "text": task}), Duration::from_secs(10))?;
         line(
             &format!("agent {agent}"),
@@ -339,7 +389,7 @@ fn demo(profile: &str) -> Result<(), String> {
         );
     }
 
-    say!("\n3. wait for both turns to end (bounded, cancellable)");
+    say!("\n3. wait for every turn to end (bounded, cancellable)");
     let waited = server.call(
         "agent_wait",
         json!({"agent": "all", "until": "idle", "mode": "all", "timeout_seconds": 120, "poll_interval_seconds": 1}),
@@ -362,14 +412,14 @@ fn demo(profile: &str) -> Result<(), String> {
             ),
         );
     }
-    let tail = server.call("agent_safe_tail", json!({"agent": "a", "lines": 6}), Duration::ZERO)?;
-    say!("\n   agent a, last lines (redacted):");
+    let tail = server.call("agent_safe_tail", json!({"agent": agents[0], "lines": 6}), Duration::ZERO)?;
+    say!("\n   agent {}, last lines (redacted):", agents[0]);
     for l in tail["output"].as_str().unwrap_or("").lines().filter(|l| !l.trim().is_empty()) {
         say!("   | {l}");
     }
 
-    say!("\n5. stop both");
-    let stop = server.call("agent_stop", json!({"agent": "both"}), Duration::ZERO)?;
+    say!("\n5. stop them");
+    let stop = server.call("agent_stop", json!({"agent": "all"}), Duration::ZERO)?;
     for r in stop["results"].as_array().into_iter().flatten() {
         line(
             &format!("agent {}", r["agent"].as_str().unwrap_or("?")),

@@ -70,7 +70,8 @@ pub fn command(catalogue: &Catalogue) -> Command {
         .subcommand(
             Command::new("demo")
                 .about("Run the main job end to end through the MCP server: start two agents, send tasks, wait, show status, stop.")
-                .arg(Arg::new("profile").long("profile").value_parser(["scripted", "codex"]).default_value("scripted").help("Workers: the built-in scripted agent, or the real codex on PATH.")),
+                .arg(Arg::new("profile").long("profile").value_parser(["scripted", "codex", "mixed"]).default_value("scripted").help("Workers: the built-in scripted agent, the real codex on PATH, or mixed: one Codex, one Claude Code and one Gemini CLI worker (each real when on PATH, else a scripted stand-in)."))
+                .arg(Arg::new("mixed").long("mixed").action(ArgAction::SetTrue).help("Same as --profile mixed.")),
         )
         .subcommand(ext::command())
         .subcommand(install::install_command())
@@ -232,7 +233,11 @@ pub fn run(argv: Vec<OsString>) -> i32 {
             EXIT_OK
         }
         Some(("raw-log-writer", sub)) => raw_log_writer(sub),
-        Some(("demo", sub)) => demo::run(sub.get_one::<String>("profile").map_or("scripted", String::as_str)),
+        Some(("demo", sub)) => demo::run(if sub.get_flag("mixed") {
+            "mixed"
+        } else {
+            sub.get_one::<String>("profile").map_or("scripted", String::as_str)
+        }),
         Some(("scripted-agent", sub)) => crate::scripted::run(crate::scripted::Options {
             model: sub
                 .get_one::<String>("model")

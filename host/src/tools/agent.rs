@@ -868,6 +868,8 @@ async fn type_text(spec: &AgentSpec, text: &str, enter: bool) -> Result<Typing, 
         let snapshot = capture_bottom(&spec.session).await;
         if composer_holds(spec, &snapshot, &probe, snapshot != before) {
             if enter {
+                // Some CLIs swallow an Enter that follows a paste too closely.
+                tokio::time::sleep(spec.provider().enter_after_paste()).await;
                 tmux::send_keys(&spec.session, &["Enter"]).await.map_err(|e| tmux_error("send Enter", agent, e))?;
             }
             return Ok(Typing { typed: true, probe });

@@ -62,6 +62,11 @@ impl Provider for Gemini {
         "Escape"
     }
 
+    /// Gemini CLI swallows an Enter that arrives right after pasted text.
+    fn enter_after_paste(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(500)
+    }
+
     fn prepare_home(&self, spec: &AgentSpec, cwd: &Path) -> Result<bool, HomeError> {
         let Some(home) = &spec.home else { return Ok(false) };
         let api_key = spec.env.contains_key("GEMINI_API_KEY") || spec.env_pass.iter().any(|k| k == "GEMINI_API_KEY");
@@ -92,20 +97,26 @@ impl Provider for Gemini {
         Ok(changed)
     }
 
-    /// The composer is the `>` line inside its box ("Type your message" when empty).
+    /// The composer is the last `>` line: between rules (0.61) or in a box ("Type your message"
+    /// when empty).
     fn composer_text(&self, pane: &str) -> Option<String> {
-        let line = pane.lines().rev().find(|l| l.trim_start().starts_with("│ >"))?;
+        let line = pane.lines().rev().find(|l| composer_line(l))?;
         let text = line.trim().trim_matches('│').trim().trim_start_matches('>').trim();
         Some(if text.starts_with("Type your message") { String::new() } else { super::collapse(text) })
     }
 
     fn meaningful_lines<'a>(&self, pane: &'a str) -> Vec<&'a str> {
         let lines: Vec<&str> = pane.lines().map(str::trim_end).collect();
-        let end = lines.iter().rposition(|l| l.trim_start().starts_with("│ >")).map_or(lines.len(), |at| {
-            lines[..at].iter().rposition(|l| l.trim_start().starts_with('╭')).unwrap_or(at)
+        let end = lines.iter().rposition(|l| composer_line(l)).map_or(lines.len(), |at| {
+            lines[..at].iter().rposition(|l| l.trim_start().starts_with(['╭', '─'])).unwrap_or(at)
         });
         lines[..end].iter().copied().filter(|l| !l.trim().is_empty()).collect()
     }
+}
+
+fn composer_line(line: &str) -> bool {
+    let t = line.trim_start().trim_start_matches('│').trim_start();
+    t.starts_with('>') && super::tui::option_number(t).is_none()
 }
 
 #[cfg(test)]
@@ -134,6 +145,9 @@ mod tests {
         let pane = "✦ hi\n╭────╮\n│ >   Type your message or @path/to/file │\n╰────╯";
         assert_eq!(Gemini.composer_text(pane).as_deref(), Some(""));
         assert_eq!(Gemini.meaningful_lines(pane), ["✦ hi"]);
+        let real = " > say hi\n✦ Done.\n──────────\n Shift+Tab to accept edits\n >   Type your message or @path/to/file\n /tmp/gm   no sandbox";
+        assert_eq!(Gemini.composer_text(real).as_deref(), Some(""));
+        assert_eq!(Gemini.meaningful_lines(real), [" > say hi", "✦ Done."]);
         let _ = std::fs::remove_dir_all(&home);
     }
 }

@@ -137,6 +137,11 @@ pub trait Provider: Sync {
     /// The tmux key that interrupts a turn.
     fn interrupt_key(&self) -> &'static str;
 
+    /// How long to wait between a paste the composer shows and the Enter that submits it.
+    fn enter_after_paste(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
     /// Makes the home ready before a start (Codex: trust for the working directory).
     /// `Ok(true)` when it changed the home.
     fn prepare_home(&self, _spec: &AgentSpec, _cwd: &Path) -> Result<bool, HomeError> {

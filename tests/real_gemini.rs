@@ -1,0 +1,100 @@
+//! The real Gemini CLI (0.61.0) as a worker, in real tmux, against a loopback mock of the Gemini
+//! API. `scripts/bootstrap` installs it into `.ci-tools/gemini/<version>`; without it these
+//! tests are skipped, unless `CODEX_MASTER_REQUIRE_REAL_CLIENTS=1` makes that a failure.
+//!
+//! Not covered: a plain 429 (the CLI retries behind the same "Thinking..." screen for minutes;
+//! stall detection is the watchdog's business), and the sign-in flow.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::fleet::Fleet;
+use crate::common::gemini_mock::{GeminiMock, Reply};
+
+const VERSION: &str = "0.61.0";
+
+fn gemini_binary() -> Option<PathBuf> {
+    // The package's own script (node), not the `.bin` symlink: a runner is never a symlink.
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../.ci-tools/gemini")
+        .join(VERSION)
+        .join("node_modules/@google/gemini-cli/bundle/gemini.js");
+    if bin.is_file() {
+        return std::fs::canonicalize(bin).ok();
+    }
+    assert!(
+        std::env::var("CODEX_MASTER_REQUIRE_REAL_CLIENTS").as_deref() != Ok("1"),
+        "Gemini CLI {VERSION} is not installed: run scripts/bootstrap"
+    );
+    eprintln!("skipped: Gemini CLI {VERSION} is not installed (scripts/bootstrap installs it)");
+    None
+}
+
+fn await_status(f: &Fleet, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, v) = f.run(&["status", "g"]);
+        let entry = v["results"][0].clone();
+        if check(&entry) {
+            return entry;
+        }
+        let pane = f.tmux(&["capture-pane", "-p", "-t", "codex_agent_g_mcp"]);
+        assert!(Instant::now() < deadline, "waiting for {what}: {entry}\n{}", String::from_utf8_lossy(&pane.stdout));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn real_gemini_cli_idle_working_a_permission_prompt_and_a_usage_limit() {
+    let Some(gemini) = gemini_binary() else { return };
+    let mock = GeminiMock::start();
+    let f = Fleet::new("real-gemini", "");
+    let home = f.dir.join("gemini-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = format!(
+        "[agents.g]\nprofile = \"gemini\"\nhome = \"{}\"\nrunner = \"{}\"\n\n[agents.g.env]\nGEMINI_API_KEY = \"test-key\"\nGOOGLE_GEMINI_BASE_URL = \"{}\"\n",
+        home.display(),
+        gemini.display(),
+        mock.base_url()
+    );
+    std::fs::write(f.dir.join("cfg/config.toml"), config).unwrap();
+    let (code, v) = f.run(&["start", "g", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["results"][0]["trust"], "written", "{v}");
+    await_status(&f, "idle", |e| e["state"] == "idle");
+
+    mock.push(Reply::Text { text: "Done: the answer is 42.".into(), delay: 4.0 });
+    let (code, v) = f.run(&["send", "g", "say hi"]);
+    assert_eq!(code, 0, "{v}");
+    await_status(&f, "working", |e| e["state"] == "working");
+    await_status(&f, "idle again", |e| e["state"] == "idle");
+
+    // A shell command that needs permission: a dialog, and sends are refused while it is open.
+    mock.push(Reply::Shell { command: "rm -rf build".into() });
+    let (code, v) = f.run(&["send", "g", "clean the build"]);
+    assert_eq!(code, 0, "{v}");
+    let e = await_status(&f, "permission dialog", |e| e["state"] == "dialog");
+    assert_eq!(e["dialog"]["blocks_input"], true, "{e}");
+    let (code, v) = f.run(&["send", "g", "hello?"]);
+    assert_eq!((code, v["error_code"].as_str()), (1, Some("waiting_on_dialog")), "{v}");
+    // The person at the keyboard declines (Esc); the worker is idle again.
+    f.tmux(&["send-keys", "-t", "codex_agent_g_mcp", "Escape"]);
+    await_status(&f, "idle after the declined command", |e| e["state"] == "idle");
+
+    // A terminal quota error: the CLI's usage-limit dialog, naming the model.
+    mock.push(Reply::DailyQuota);
+    let (code, v) = f.run(&["send", "g", "again"]);
+    assert_eq!(code, 0, "{v}");
+    let e = await_status(&f, "usage limit", |e| e["limit_state"]["kind"] == "usage");
+    assert_eq!(e["state"], "limited", "{e}");
+    // The CLI names the model, or "all Pro models" (then no single bucket).
+    assert!(e["limit_state"]["model_bucket"].as_str().is_none_or(|m| m.starts_with("gemini-")), "{e}");
+    assert_eq!(e["dialog"]["blocks_input"], true, "{e}");
+    let (code, v) = f.run(&["send", "g", "are you there?"]);
+    assert_eq!((code, v["error_code"].as_str()), (1, Some("waiting_on_dialog")), "{v}");
+
+    let (code, _) = f.run(&["stop", "g"]);
+    assert_eq!(code, 0);
+}
