@@ -4,7 +4,7 @@
 //! `scripts/test` sets) makes that a failure.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -32,21 +32,19 @@ fn claude_binary() -> Option<PathBuf> {
 }
 
 fn await_status(f: &Fleet, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        let (_, v) = f.run(&["status", "c"]);
-        let entry = v["results"][0].clone();
-        if check(&entry) {
-            return entry;
-        }
-        assert!(Instant::now() < deadline, "waiting for {what}: {entry}\n{}", pane(f));
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    f.await_entry("c", what, Duration::from_secs(40), check)
 }
 
-fn pane(f: &Fleet) -> String {
-    let out = f.tmux(&["capture-pane", "-p", "-t", "codex_agent_c_mcp"]);
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// Agent `c`: Claude Code with `home`, pointed at the mock, no retries, no telemetry; `extra`
+/// lines for its table and `auth` lines for its environment.
+fn write_config(f: &Fleet, home: &Path, claude: &Path, mock: &AnthropicMock, extra: &str, auth: &str) {
+    let config = format!(
+        "[agents.c]\nprofile = \"claude\"\nhome = \"{}\"\nrunner = \"{}\"\n{extra}\n[agents.c.env]\n{auth}ANTHROPIC_BASE_URL = \"{}\"\nDISABLE_TELEMETRY = \"1\"\nDISABLE_ERROR_REPORTING = \"1\"\nCLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = \"1\"\nCLAUDE_CODE_MAX_RETRIES = \"0\"\n",
+        home.display(),
+        claude.display(),
+        mock.base_url()
+    );
+    std::fs::write(f.dir.join("cfg/config.toml"), config).unwrap();
 }
 
 #[test]
@@ -64,13 +62,8 @@ fn real_claude_code_idle_working_limits_and_a_permission_prompt() {
         format!("{{\"customApiKeyResponses\": {{\"approved\": [\"{approved}\"], \"rejected\": []}}}}"),
     )
     .unwrap();
-    let config = format!(
-        "[agents.c]\nprofile = \"claude\"\nhome = \"{}\"\nrunner = \"{}\"\nargs = [\"--permission-mode\", \"default\"]\n\n[agents.c.env]\nANTHROPIC_API_KEY = \"{KEY}\"\nANTHROPIC_BASE_URL = \"{}\"\nDISABLE_TELEMETRY = \"1\"\nDISABLE_ERROR_REPORTING = \"1\"\nCLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = \"1\"\nCLAUDE_CODE_MAX_RETRIES = \"0\"\n",
-        home.display(),
-        claude.display(),
-        mock.base_url()
-    );
-    std::fs::write(f.dir.join("cfg/config.toml"), config).unwrap();
+    let auth = format!("ANTHROPIC_API_KEY = \"{KEY}\"\n");
+    write_config(&f, &home, &claude, &mock, "args = [\"--permission-mode\", \"default\"]\n", &auth);
 
     let (code, v) = f.run(&["start", "c", "--cwd", &f.cwd()]);
     assert_eq!(code, 0, "{v}");
@@ -110,13 +103,9 @@ fn real_claude_code_idle_working_limits_and_a_permission_prompt() {
     // A subscriber (OAuth token, Max plan) hits the 5-hour limit: the reset time is read.
     let home = f.dir.join("claude-home-max");
     std::fs::create_dir_all(&home).unwrap();
-    let config = format!(
-        "[agents.c]\nprofile = \"claude\"\nhome = \"{}\"\nrunner = \"{}\"\n\n[agents.c.env]\nCLAUDE_CODE_OAUTH_TOKEN = \"sk-ant-oat01-codex-master-test\"\nCLAUDE_CODE_SUBSCRIPTION_TYPE = \"max\"\nANTHROPIC_BASE_URL = \"{}\"\nDISABLE_TELEMETRY = \"1\"\nDISABLE_ERROR_REPORTING = \"1\"\nCLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = \"1\"\nCLAUDE_CODE_MAX_RETRIES = \"0\"\n",
-        home.display(),
-        claude.display(),
-        mock.base_url()
-    );
-    std::fs::write(f.dir.join("cfg/config.toml"), config).unwrap();
+    let auth =
+        "CLAUDE_CODE_OAUTH_TOKEN = \"sk-ant-oat01-codex-master-test\"\nCLAUDE_CODE_SUBSCRIPTION_TYPE = \"max\"\n";
+    write_config(&f, &home, &claude, &mock, "", auth);
     let (code, v) = f.run(&["start", "c", "--cwd", &f.cwd()]);
     assert_eq!(code, 0, "{v}");
     await_status(&f, "idle", |e| e["state"] == "idle");

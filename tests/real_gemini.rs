@@ -6,7 +6,7 @@
 //! stall detection is the watchdog's business), and the sign-in flow.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -33,17 +33,7 @@ fn gemini_binary() -> Option<PathBuf> {
 }
 
 fn await_status(f: &Fleet, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, v) = f.run(&["status", "g"]);
-        let entry = v["results"][0].clone();
-        if check(&entry) {
-            return entry;
-        }
-        let pane = f.tmux(&["capture-pane", "-p", "-t", "codex_agent_g_mcp"]);
-        assert!(Instant::now() < deadline, "waiting for {what}: {entry}\n{}", String::from_utf8_lossy(&pane.stdout));
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    f.await_entry("g", what, Duration::from_secs(60), check)
 }
 
 #[test]

@@ -70,3 +70,38 @@ pub fn is_option(line: &str) -> bool {
     let digits = t.chars().take_while(char::is_ascii_digit).count();
     (1..=2).contains(&digits) && t[digits..].starts_with(". ")
 }
+
+/// A self-test vector's input: a running pane of `profile` read at `now` (UTC), with the
+/// session's model known.
+pub fn vector_input(pane: &str, profile: &str, session_model: &str, now: u64) -> ClassifyInput {
+    ClassifyInput {
+        pane: pane.to_owned(),
+        since_last_send: String::new(),
+        last_sent: None,
+        pane_width: 100,
+        running: true,
+        profile: profile.to_owned(),
+        session_model: Some(session_model.to_owned()),
+        assignment_model: None,
+        now_epoch_seconds: now,
+        utc_offset_seconds: 0,
+    }
+}
+
+/// A self-test vector's output for a screen in state `tui` with no limit: the session's model.
+pub fn calm(tui: TuiState, session_model: &str) -> ClassifyOutput {
+    ClassifyOutput {
+        severity: Severity::None,
+        kind: LimitKind::None,
+        window: LimitWindow::None,
+        reset_at_epoch_seconds: None,
+        model_bucket: None,
+        model: Some(session_model.to_owned()),
+        model_source: ModelSource::Session,
+        used_percent: None,
+        tui,
+        blocks_input: false,
+        dialog: DialogKind::None,
+        rule: "none".to_owned(),
+    }
+}

@@ -3,10 +3,12 @@
 //! default); every other request gets an empty JSON object.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use super::loopback::Request;
 
 use serde_json::{json, Value};
 
@@ -39,18 +41,8 @@ pub struct AnthropicMock {
 
 impl AnthropicMock {
     pub fn start() -> AnthropicMock {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(Mutex::new(Shared::default()));
-        let serving = Arc::clone(&shared);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let shared = Arc::clone(&serving);
-                std::thread::spawn(move || {
-                    let _ = serve(stream, &shared);
-                });
-            }
-        });
+        let port = super::loopback::serve(Arc::clone(&shared), serve);
         AnthropicMock { port, shared }
     }
 
@@ -68,38 +60,16 @@ impl AnthropicMock {
     }
 }
 
-fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut out = stream;
-    let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
-        return Ok(());
-    }
-    let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned());
-    let mut length = 0usize;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 || header.trim_end().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = header.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; length.min(64 * 1024 * 1024)];
-    reader.read_exact(&mut body)?;
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+fn serve(req: Request, out: &mut TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
+    let (method, path) = (req.method, req.path);
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
     if method != "POST" || !path.starts_with("/v1/messages") || path.contains("count_tokens") {
-        return respond(&mut out, 200, "application/json", br#"{"input_tokens": 10}"#);
+        return respond(out, 200, br#"{"input_tokens": 10}"#);
     }
     if body["stream"] != true {
         // A side request (a title, a summary): a short, complete answer.
         let msg = json!({"id": "msg_side", "type": "message", "role": "assistant", "model": body["model"], "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn", "stop_sequence": null, "usage": {"input_tokens": 1, "output_tokens": 1}});
-        return respond(&mut out, 200, "application/json", msg.to_string().as_bytes());
+        return respond(out, 200, msg.to_string().as_bytes());
     }
     let tool_result = body["messages"]
         .as_array()
@@ -117,12 +87,12 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
     match reply {
         Reply::Status { code, kind, message } => {
             let b = json!({"type": "error", "error": {"type": kind, "message": message}}).to_string();
-            respond(&mut out, code, "application/json", b.as_bytes())
+            respond(out, code, b.as_bytes())
         }
         Reply::Text { text, delay } => {
             let block = json!({"type": "text", "text": ""});
             let delta = json!({"type": "text_delta", "text": text});
-            stream_message(&mut out, &body, block, delta, "end_turn", delay)
+            stream_message(out, &body, block, delta, "end_turn", delay)
         }
         Reply::PlanLimit { claim, reset } => {
             let window = if claim == "five_hour" { "5h" } else { "7d" };
@@ -135,37 +105,19 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
                 (format!("anthropic-ratelimit-unified-{window}-utilization"), "1.0".into()),
             ];
             let b = json!({"type": "error", "error": {"type": "rate_limit_error", "message": "This request would exceed your account's rate limit."}}).to_string();
-            respond_with(&mut out, 429, "application/json", &headers, b.as_bytes())
+            super::loopback::respond_json(out, 429, &headers, b.as_bytes())
         }
         Reply::Bash { command, then } => {
             shared.lock().unwrap().followup = Some(then);
             let block = json!({"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {}});
             let delta = json!({"type": "input_json_delta", "partial_json": json!({"command": command, "description": "Run a command"}).to_string()});
-            stream_message(&mut out, &body, block, delta, "tool_use", 0.0)
+            stream_message(out, &body, block, delta, "tool_use", 0.0)
         }
     }
 }
 
-fn respond(out: &mut TcpStream, code: u16, kind: &str, body: &[u8]) -> std::io::Result<()> {
-    respond_with(out, code, kind, &[], body)
-}
-
-fn respond_with(
-    out: &mut TcpStream,
-    code: u16,
-    kind: &str,
-    headers: &[(String, String)],
-    body: &[u8],
-) -> std::io::Result<()> {
-    let mut head =
-        format!("HTTP/1.1 {code} X\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    out.write_all(head.as_bytes())?;
-    out.write_all(body)?;
-    out.flush()
+fn respond(out: &mut TcpStream, code: u16, body: &[u8]) -> std::io::Result<()> {
+    super::loopback::respond_json(out, code, &[], body)
 }
 
 fn stream_message(

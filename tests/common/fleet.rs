@@ -74,6 +74,25 @@ impl Fleet {
         panic!("agent {agent} never became {state}; last state {last}");
     }
 
+    /// Polls `agent`'s status entry until `check` holds (at most `limit`); the failure shows the
+    /// entry and the agent's pane.
+    pub fn await_entry(&self, agent: &str, what: &str, limit: Duration, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            let (_, v) = self.run(&["status", agent]);
+            let entry = v["results"][0].clone();
+            if check(&entry) {
+                return entry;
+            }
+            if Instant::now() >= deadline {
+                let session = entry["session"].as_str().unwrap_or_default().to_owned();
+                let pane = self.tmux(&["capture-pane", "-p", "-t", &session]);
+                panic!("waiting for {what}: {entry}\n{}", String::from_utf8_lossy(&pane.stdout));
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
     pub fn tmux(&self, args: &[&str]) -> std::process::Output {
         std::process::Command::new("tmux").arg("-S").arg(&self.socket).args(args).output().unwrap()
     }

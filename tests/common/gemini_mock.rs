@@ -4,10 +4,12 @@
 //! turn then takes the next queued reply (or a plain answer).
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use super::loopback::Request;
 
 use serde_json::{json, Value};
 
@@ -30,18 +32,8 @@ pub struct GeminiMock {
 
 impl GeminiMock {
     pub fn start() -> GeminiMock {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let port = listener.local_addr().unwrap().port();
         let queue = Arc::new(Mutex::new(VecDeque::new()));
-        let serving = Arc::clone(&queue);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let queue = Arc::clone(&serving);
-                std::thread::spawn(move || {
-                    let _ = serve(stream, &queue);
-                });
-            }
-        });
+        let port = super::loopback::serve(Arc::clone(&queue), serve);
         GeminiMock { port, queue }
     }
 
@@ -55,51 +47,23 @@ impl GeminiMock {
 }
 
 fn respond(out: &mut TcpStream, code: u16, body: &Value) -> std::io::Result<()> {
-    let body = body.to_string();
-    let head = format!(
-        "HTTP/1.1 {code} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    out.write_all(head.as_bytes())?;
-    out.write_all(body.as_bytes())?;
-    out.flush()
+    super::loopback::respond_json(out, code, &[], body.to_string().as_bytes())
 }
 
 fn candidate(parts: Value) -> Value {
     json!({"candidates": [{"content": {"parts": parts, "role": "model"}, "finishReason": "STOP", "index": 0}], "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15}})
 }
 
-fn serve(stream: TcpStream, queue: &Mutex<VecDeque<Reply>>) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut out = stream;
-    let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
-        return Ok(());
-    }
-    let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
-    let mut length = 0usize;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 || header.trim_end().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = header.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; length.min(64 * 1024 * 1024)];
-    reader.read_exact(&mut body)?;
+fn serve(req: Request, out: &mut TcpStream, queue: &Mutex<VecDeque<Reply>>) -> std::io::Result<()> {
+    let (path, body) = (req.path, req.body);
     if path.contains("countTokens") {
-        return respond(&mut out, 200, &json!({"totalTokens": 10}));
+        return respond(out, 200, &json!({"totalTokens": 10}));
     }
     let text = String::from_utf8_lossy(&body);
     if text.contains("application/json") {
         // The model router's choice.
         return respond(
-            &mut out,
+            out,
             200,
             &candidate(json!([{"text": json!({"reasoning": "simple", "model_choice": "flash"}).to_string()}])),
         );
@@ -112,7 +76,7 @@ fn serve(stream: TcpStream, queue: &Mutex<VecDeque<Reply>>) -> std::io::Result<(
                 {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests", "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]},
                 {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "3600s"}
             ]}});
-            return respond(&mut out, 429, &error);
+            return respond(out, 429, &error);
         }
         Reply::Text { text, delay } => {
             if delay > 0.0 {
@@ -125,7 +89,7 @@ fn serve(stream: TcpStream, queue: &Mutex<VecDeque<Reply>>) -> std::io::Result<(
         }
     };
     if !path.contains("streamGenerateContent") {
-        return respond(&mut out, 200, &candidate(parts));
+        return respond(out, 200, &candidate(parts));
     }
     out.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")?;
     out.write_all(format!("data: {}\r\n\r\n", candidate(parts)).as_bytes())?;

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 pub mod anthropic_mock;
 pub mod fleet;
 pub mod gemini_mock;
+pub mod loopback;
 pub mod model_mock;
 pub mod secrets_corpus;
 

@@ -8,10 +8,12 @@
 //! gets the call's closing answer.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use super::loopback::Request;
 
 use serde_json::{json, Value};
 
@@ -141,21 +143,11 @@ pub struct ModelMock {
 
 impl ModelMock {
     pub fn start() -> ModelMock {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(Mutex::new(Shared {
             default: Some(Reply::answer("Done: the answer is 42.")),
             ..Shared::default()
         }));
-        let serving = Arc::clone(&shared);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let shared = Arc::clone(&serving);
-                std::thread::spawn(move || {
-                    let _ = serve(stream, &shared);
-                });
-            }
-        });
+        let port = super::loopback::serve(Arc::clone(&shared), serve);
         ModelMock { port, shared }
     }
 
@@ -191,54 +183,17 @@ impl ModelMock {
     }
 }
 
-struct Request {
-    method: String,
-    body: Vec<u8>,
-}
-
-fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
-    let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
-        return Ok(None);
-    }
-    let method = line.split_whitespace().next().unwrap_or("").to_owned();
-    let mut length = 0usize;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 {
-            return Ok(None);
-        }
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; length.min(64 * 1024 * 1024)];
-    reader.read_exact(&mut body)?;
-    Ok(Some(Request { method, body }))
-}
-
-fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut out = stream;
-    // One request per connection: every answer closes it, so SSE bodies end at EOF.
-    let Some(req) = read_request(&mut reader)? else { return Ok(()) };
+fn serve(req: Request, out: &mut TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
     if req.method != "POST" {
-        return respond_json(&mut out, 200, &[], &json!({"models": []}));
+        return respond_json(out, 200, &[], &json!({"models": []}));
     }
     let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
     // The side request for a thread title asks for a JSON schema.
     if body["text"]["format"]["type"] == "json_schema" {
         let title = shared.lock().unwrap().title.clone();
         return match title {
-            Some(t) => respond_sse(&mut out, &[], &message_events(&json!({ "title": t }).to_string()), 0.0),
-            None => respond_json(&mut out, 500, &[], &json!({"error": {"message": "no title"}})),
+            Some(t) => respond_sse(out, &[], &message_events(&json!({ "title": t }).to_string()), 0.0),
+            None => respond_json(out, 500, &[], &json!({"error": {"message": "no title"}})),
         };
     }
     let inputs = body["input"].as_array().cloned().unwrap_or_default();
@@ -280,9 +235,9 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
         }
     };
     match reply {
-        Reply::Answer(text) => respond_sse(&mut out, &[], &message_events(&text), 0.0),
-        Reply::Slow { text, seconds } => respond_sse(&mut out, &[], &message_events(&text), seconds),
-        Reply::AnswerWithHeaders { text, headers } => respond_sse(&mut out, &headers, &message_events(&text), 0.0),
+        Reply::Answer(text) => respond_sse(out, &[], &message_events(&text), 0.0),
+        Reply::Slow { text, seconds } => respond_sse(out, &[], &message_events(&text), seconds),
+        Reply::AnswerWithHeaders { text, headers } => respond_sse(out, &headers, &message_events(&text), 0.0),
         Reply::ToolCall { js, then } => {
             shared.lock().unwrap().tool_followup = Some(then);
             let events = vec![
@@ -290,7 +245,7 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
                 json!({"type": "response.output_item.done", "item": {"type": "custom_tool_call", "call_id": "call_1", "name": "exec", "input": js}}),
                 completed("resp_tool"),
             ];
-            respond_sse(&mut out, &[], &events, 0.0)
+            respond_sse(out, &[], &events, 0.0)
         }
         Reply::McpCall { namespace, tool, arguments, then } => {
             shared.lock().unwrap().tool_followup = Some(then);
@@ -300,9 +255,9 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
                 json!({"type": "response.output_item.done", "item": item}),
                 completed("resp_mcp"),
             ];
-            respond_sse(&mut out, &[], &events, 0.0)
+            respond_sse(out, &[], &events, 0.0)
         }
-        Reply::Status { code, headers, body } => respond_json(&mut out, code, &headers, &body),
+        Reply::Status { code, headers, body } => respond_json(out, code, &headers, &body),
     }
 }
 
@@ -318,31 +273,8 @@ fn message_events(text: &str) -> Vec<Value> {
     ]
 }
 
-fn reason(code: u16) -> &'static str {
-    match code {
-        200 => "OK",
-        400 => "Bad Request",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ => "Status",
-    }
-}
-
 fn respond_json(out: &mut TcpStream, code: u16, headers: &[(String, String)], body: &Value) -> std::io::Result<()> {
-    let body = body.to_string();
-    let mut head = format!(
-        "HTTP/1.1 {code} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-        reason(code),
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    out.write_all(head.as_bytes())?;
-    out.write_all(body.as_bytes())?;
-    out.flush()
+    super::loopback::respond_json(out, code, headers, body.to_string().as_bytes())
 }
 
 /// Streams `events`; with `delay`, the first event goes out at once and the rest after it.

@@ -285,35 +285,11 @@ pub mod vectors {
     const REAL_COMPOSER_RESEND: &str = "────────────────────────────────────────\n❯ Resend your message to try again\n────────────────────────────────────────\n  ⏵⏵ auto mode on (shift+tab to cycle) · ← for agents";
 
     pub fn input(pane: &str) -> ClassifyInput {
-        ClassifyInput {
-            pane: pane.to_owned(),
-            since_last_send: String::new(),
-            last_sent: None,
-            pane_width: 100,
-            running: true,
-            profile: "claude".to_owned(),
-            session_model: Some("sonnet".to_owned()),
-            assignment_model: None,
-            now_epoch_seconds: NOW,
-            utc_offset_seconds: 0,
-        }
+        codex_master_guest_sdk::classify::vector_input(pane, "claude", "sonnet", NOW)
     }
 
     pub fn none(tui: TuiState) -> ClassifyOutput {
-        ClassifyOutput {
-            severity: Severity::None,
-            kind: LimitKind::None,
-            window: LimitWindow::None,
-            reset_at_epoch_seconds: None,
-            model_bucket: None,
-            model: Some("sonnet".to_owned()),
-            model_source: ModelSource::Session,
-            used_percent: None,
-            tui,
-            blocks_input: false,
-            dialog: DialogKind::None,
-            rule: "none".to_owned(),
-        }
+        codex_master_guest_sdk::classify::calm(tui, "sonnet")
     }
 
     fn limited(kind: LimitKind, window: LimitWindow, rule: &str) -> ClassifyOutput {

@@ -168,35 +168,11 @@ pub mod vectors {
     const COMPOSER: &str = "\n╭────────────────────────────────────────────╮\n│ >   Type your message or @path/to/file      │\n╰────────────────────────────────────────────╯\n~/work        no sandbox        gemini-2.5-pro (98% context left)";
 
     pub fn input(pane: &str) -> ClassifyInput {
-        ClassifyInput {
-            pane: pane.to_owned(),
-            since_last_send: String::new(),
-            last_sent: None,
-            pane_width: 100,
-            running: true,
-            profile: "gemini".to_owned(),
-            session_model: Some("gemini-2.5-pro".to_owned()),
-            assignment_model: None,
-            now_epoch_seconds: NOW,
-            utc_offset_seconds: 0,
-        }
+        codex_master_guest_sdk::classify::vector_input(pane, "gemini", "gemini-2.5-pro", NOW)
     }
 
     pub fn none(tui: TuiState) -> ClassifyOutput {
-        ClassifyOutput {
-            severity: Severity::None,
-            kind: LimitKind::None,
-            window: LimitWindow::None,
-            reset_at_epoch_seconds: None,
-            model_bucket: None,
-            model: Some("gemini-2.5-pro".to_owned()),
-            model_source: ModelSource::Session,
-            used_percent: None,
-            tui,
-            blocks_input: false,
-            dialog: DialogKind::None,
-            rule: "none".to_owned(),
-        }
+        codex_master_guest_sdk::classify::calm(tui, "gemini-2.5-pro")
     }
 
     fn limited(kind: LimitKind, rule: &str, tui: TuiState) -> ClassifyOutput {

@@ -242,35 +242,11 @@ pub mod vectors {
     pub const NOW: u64 = 1_795_514_400;
 
     pub fn input(pane: &str) -> ClassifyInput {
-        ClassifyInput {
-            pane: pane.to_owned(),
-            since_last_send: String::new(),
-            last_sent: None,
-            pane_width: 100,
-            running: true,
-            profile: "codex".to_owned(),
-            session_model: Some("gpt-5.4-mini".to_owned()),
-            assignment_model: None,
-            now_epoch_seconds: NOW,
-            utc_offset_seconds: 0,
-        }
+        codex_master_guest_sdk::classify::vector_input(pane, "codex", "gpt-5.4-mini", NOW)
     }
 
     pub fn none(tui: TuiState) -> ClassifyOutput {
-        ClassifyOutput {
-            severity: Severity::None,
-            kind: LimitKind::None,
-            window: LimitWindow::None,
-            reset_at_epoch_seconds: None,
-            model_bucket: None,
-            model: Some("gpt-5.4-mini".to_owned()),
-            model_source: ModelSource::Session,
-            used_percent: None,
-            tui,
-            blocks_input: false,
-            dialog: DialogKind::None,
-            rule: "none".to_owned(),
-        }
+        codex_master_guest_sdk::classify::calm(tui, "gpt-5.4-mini")
     }
 
     fn dialog(kind: DialogKind, tui: TuiState, base: ClassifyOutput) -> ClassifyOutput {
