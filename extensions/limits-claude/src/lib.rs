@@ -241,11 +241,10 @@ pub fn classify(input: &ClassifyInput) -> ClassifyOutput {
     // A prompt echo, an answer, a tool result or a status line starts a new paragraph even
     // without a blank line before it. Only what follows our last prompt counts (and the footer
     // below the composer): an old error above it is over.
-    let section = since_last_prompt(&lines);
-    // Most screens hold no message at all: then no paragraph is built.
-    let any_message = MESSAGE_HINTS.iter().any(|h| section.contains(h)) || section.contains("/login");
+    // Most screens hold no message at all: then nothing more is built.
+    let any_message = MESSAGE_HINTS.iter().any(|h| input.pane.contains(h)) || input.pane.contains("/login");
     let starts = ['>', '❯', '⏺', '●', '⎿', '✻', '✶', '✳', '·', '─'];
-    let paragraphs = if any_message { paragraphs_at(&section, &starts) } else { Vec::new() };
+    let paragraphs = if any_message { paragraphs_at(&since_last_prompt(&lines), &starts) } else { Vec::new() };
     for p in paragraphs {
         let p = p.trim_start_matches('⎿').trim_start();
         // Our prompts are never messages of the CLI, and of what follows `●` only the CLI's own

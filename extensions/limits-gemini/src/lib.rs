@@ -53,7 +53,7 @@ fn model_after(text: &str, marker: &str) -> Option<String> {
 }
 
 /// Text every message below contains; a paragraph with none of it is skipped unread.
-const MESSAGE_HINTS: [&str; 8] = [
+const MESSAGE_HINTS: [&str; 7] = [
     "Usage limit",
     "daily quota",
     "high demand",
@@ -61,7 +61,6 @@ const MESSAGE_HINTS: [&str; 8] = [
     "has been exhausted",
     "Quota exceeded",
     "status 429",
-    "context left",
 ];
 
 fn finding(p: &str, now: u64, offset: i32) -> Option<Finding> {
@@ -100,17 +99,19 @@ fn finding(p: &str, now: u64, offset: i32) -> Option<Finding> {
             ..Finding::new(Severity::Limited, LimitKind::Rate, "resource-exhausted")
         });
     }
-    if let Some(at) = p.find("% context left") {
-        let digits: String = p[..at].chars().rev().take_while(|c| c.is_ascii_digit()).collect();
-        let left: u8 = digits.chars().rev().collect::<String>().parse().ok()?;
-        if left <= 10 {
-            return Some(Finding {
-                used_percent: Some(100 - left.min(100)),
-                ..Finding::new(Severity::Warning, LimitKind::Context, "context-low")
-            });
-        }
-    }
     None
+}
+
+/// The footer's "(N% context left)": a warning when 10% or less is left. Read straight off the
+/// pane: the footer is on every screen, so it must not cost a paragraph scan.
+fn context_left(pane: &str) -> Option<Finding> {
+    let at = pane.rfind("% context left")?;
+    let digits: String = pane[..at].chars().rev().take_while(char::is_ascii_digit).collect();
+    let left: u8 = digits.chars().rev().collect::<String>().parse().ok()?;
+    (left <= 10).then(|| Finding {
+        used_percent: Some(100 - left.min(100)),
+        ..Finding::new(Severity::Warning, LimitKind::Context, "context-low")
+    })
 }
 
 fn dialog(bottom: &str) -> Option<DialogKind> {
@@ -155,6 +156,7 @@ pub fn classify(input: &ClassifyInput) -> ClassifyOutput {
             found = Some(f);
         }
     }
+    let found = found.or_else(|| context_left(&input.pane));
     output(input, tui, dialog_kind, found)
 }
 
