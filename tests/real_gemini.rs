@@ -2,8 +2,9 @@
 //! API. `scripts/bootstrap` installs it into `.ci-tools/gemini/<version>`; without it these
 //! tests are skipped, unless `CODEX_MASTER_REQUIRE_REAL_CLIENTS=1` makes that a failure.
 //!
-//! Not covered: a plain 429 (the CLI retries behind the same "Thinking..." screen for minutes;
-//! stall detection is the watchdog's business), and the sign-in flow.
+//! A plain 429 shows nothing: the CLI retries it behind the same "Thinking..." screen, so the
+//! classifier reads the CLI's own timer (a minute or more: a rate warning while it works). Not
+//! covered: sign-in.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -37,7 +38,7 @@ fn await_status(f: &Fleet, what: &str, check: impl Fn(&Value) -> bool) -> Value 
 }
 
 #[test]
-fn real_gemini_cli_idle_working_a_permission_prompt_and_a_usage_limit() {
+fn real_gemini_cli_idle_working_a_permission_prompt_a_silent_429_and_a_usage_limit() {
     let Some(gemini) = gemini_binary() else { return };
     let mock = GeminiMock::start();
     let f = Fleet::new("real-gemini", "");
@@ -72,6 +73,20 @@ fn real_gemini_cli_idle_working_a_permission_prompt_and_a_usage_limit() {
     // The person at the keyboard declines (Esc); the worker is idle again.
     f.tmux(&["send-keys", "-t", "codex_agent_g_mcp", "Escape"]);
     await_status(&f, "idle after the declined command", |e| e["state"] == "idle");
+
+    // A plain 429, retried silently: after a minute of "Thinking..." the worker is warned (rate);
+    // when the limit lifts, the turn ends.
+    mock.rate_limit(true);
+    let (code, v) = f.run(&["send", "g", "retry me"]);
+    assert_eq!(code, 0, "{v}");
+    let e = f.await_entry("g", "a stalled turn", Duration::from_secs(120), |e| {
+        e["limit_state"]["rule"] == "stalled-retrying"
+    });
+    // Still working (the CLI keeps retrying), with the rate warning in its limit state.
+    assert_eq!((e["state"].as_str(), e["limit_state"]["severity"].as_str()), (Some("working"), Some("warning")), "{e}");
+    assert_eq!(e["limit_state"]["kind"], "rate", "{e}");
+    mock.rate_limit(false);
+    await_status(&f, "idle after the limit lifted", |e| e["state"] == "idle");
 
     // A terminal quota error: the CLI's usage-limit dialog, naming the model.
     mock.push(Reply::DailyQuota);

@@ -24,17 +24,29 @@ pub enum Reply {
     Shell { command: String },
 }
 
+#[derive(Default)]
+struct Shared {
+    queue: VecDeque<Reply>,
+    /// Every turn request gets a plain 429 (RESOURCE_EXHAUSTED, per-minute quota) while set.
+    rate_limited: bool,
+}
+
 #[derive(Clone)]
 pub struct GeminiMock {
     pub port: u16,
-    queue: Arc<Mutex<VecDeque<Reply>>>,
+    shared: Arc<Mutex<Shared>>,
 }
 
 impl GeminiMock {
     pub fn start() -> GeminiMock {
-        let queue = Arc::new(Mutex::new(VecDeque::new()));
-        let port = super::loopback::serve(Arc::clone(&queue), serve);
-        GeminiMock { port, queue }
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let port = super::loopback::serve(Arc::clone(&shared), serve);
+        GeminiMock { port, shared }
+    }
+
+    /// Answers every turn request with a plain 429 while `on` (the CLI retries it silently).
+    pub fn rate_limit(&self, on: bool) {
+        self.shared.lock().unwrap().rate_limited = on;
     }
 
     pub fn base_url(&self) -> String {
@@ -42,7 +54,7 @@ impl GeminiMock {
     }
 
     pub fn push(&self, reply: Reply) {
-        self.queue.lock().unwrap().push_back(reply);
+        self.shared.lock().unwrap().queue.push_back(reply);
     }
 }
 
@@ -54,7 +66,7 @@ fn candidate(parts: Value) -> Value {
     json!({"candidates": [{"content": {"parts": parts, "role": "model"}, "finishReason": "STOP", "index": 0}], "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15}})
 }
 
-fn serve(req: Request, out: &mut TcpStream, queue: &Mutex<VecDeque<Reply>>) -> std::io::Result<()> {
+fn serve(req: Request, out: &mut TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
     let (path, body) = (req.path, req.body);
     if path.contains("countTokens") {
         return respond(out, 200, &json!({"totalTokens": 10}));
@@ -68,8 +80,14 @@ fn serve(req: Request, out: &mut TcpStream, queue: &Mutex<VecDeque<Reply>>) -> s
             &candidate(json!([{"text": json!({"reasoning": "simple", "model_choice": "flash"}).to_string()}])),
         );
     }
-    let reply =
-        queue.lock().unwrap().pop_front().unwrap_or(Reply::Text { text: "Done: the answer is 42.".into(), delay: 0.0 });
+    if shared.lock().unwrap().rate_limited {
+        let error = json!({"error": {"code": 429, "message": "Resource has been exhausted (e.g. check quota).", "status": "RESOURCE_EXHAUSTED", "details": [
+            {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaMetric": "generativelanguage.googleapis.com/generate_content_requests", "quotaId": "GenerateRequestsPerMinutePerProjectPerModel"}]}
+        ]}});
+        return respond(out, 429, &error);
+    }
+    let reply = shared.lock().unwrap().queue.pop_front();
+    let reply = reply.unwrap_or(Reply::Text { text: "Done: the answer is 42.".into(), delay: 0.0 });
     let parts = match reply {
         Reply::DailyQuota => {
             let error = json!({"error": {"code": 429, "message": "You exceeded your current quota, please check your plan and billing details.", "status": "RESOURCE_EXHAUSTED", "details": [

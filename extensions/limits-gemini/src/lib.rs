@@ -10,6 +10,7 @@
 //! | 429 | "RESOURCE_EXHAUSTED", "Resource has been exhausted", "Quota exceeded" | limited, rate |
 //! | sign-in | "Invalid auth method selected.", "Waiting for auth" | dialog, sign-in |
 //! | context | "(2% context left)" | warning, context |
+//! | stall | "Thinking... (esc to cancel, 1m 5s)" for a minute or more with nothing shown: the CLI retries a 429 or a quota error silently | warning, rate |
 //!
 //! States: "(esc to cancel, 12s)" is working; "Type your message or @path/to/file" is the idle
 //! composer; "Allow execution of", "Apply this change?" and "Do you want to proceed?" with numbered
@@ -102,6 +103,29 @@ fn finding(p: &str, now: u64, offset: i32) -> Option<Finding> {
     None
 }
 
+/// A turn "Thinking..." this long with nothing shown: Gemini CLI retries rate and quota errors
+/// behind that same screen (many times a second, or waiting out a reset), with no message.
+pub const STALL_SECONDS: u64 = 60;
+
+/// The seconds of "(esc to cancel, 1m 5s)": the CLI's own timer of the current model call.
+fn thinking_seconds(bottom: &str) -> Option<u64> {
+    let rest = &bottom[bottom.find("(esc to cancel, ")? + "(esc to cancel, ".len()..];
+    let timer = &rest[..rest.find(')')?];
+    let mut total = 0f64;
+    for part in timer.split_whitespace() {
+        let (number, unit) = part.split_at(part.find(|c: char| c.is_ascii_alphabetic())?);
+        let n: f64 = number.parse().ok()?;
+        total += match unit {
+            "h" => n * 3600.0,
+            "m" => n * 60.0,
+            "s" => n,
+            "ms" => n / 1000.0,
+            _ => return None,
+        };
+    }
+    Some(total as u64)
+}
+
 /// The footer's "(N% context left)": a warning when 10% or less is left. Read straight off the
 /// pane: the footer is on every screen, so it must not cost a paragraph scan.
 fn context_left(pane: &str) -> Option<Finding> {
@@ -156,7 +180,9 @@ pub fn classify(input: &ClassifyInput) -> ClassifyOutput {
             found = Some(f);
         }
     }
-    let found = found.or_else(|| context_left(&input.pane));
+    let stalled = (tui == TuiState::Working && thinking_seconds(&bottom).is_some_and(|s| s >= STALL_SECONDS))
+        .then(|| Finding::new(Severity::Warning, LimitKind::Rate, "stalled-retrying"));
+    let found = found.or(stalled).or_else(|| context_left(&input.pane));
     output(input, tui, dialog_kind, found)
 }
 
@@ -201,6 +227,17 @@ pub mod vectors {
                 none(TuiState::Idle),
             ),
             v("working", "> run the tests\n\n⠋ Thinking... (esc to cancel, 12s)\n", none(TuiState::Working)),
+            v(
+                "a minute of Thinking with nothing shown: retrying silently",
+                "> run the tests\n\n⠋ Thinking... (esc to cancel, 1m 5s)\n",
+                ClassifyOutput {
+                    severity: Severity::Warning,
+                    kind: LimitKind::Rate,
+                    window: LimitWindow::Unknown,
+                    rule: "stalled-retrying".to_owned(),
+                    ..none(TuiState::Working)
+                },
+            ),
             v(
                 "usage limit dialog names the model and the reset",
                 "✕ Usage limit reached for gemini-2.5-pro.\nAccess resets at 3:05 PM UTC.\n/stats for usage details\n\n ● 1. Keep trying\n   2. Stop",
