@@ -74,8 +74,7 @@ fn real_gemini_cli_idle_working_a_permission_prompt_a_silent_429_and_a_usage_lim
     f.tmux(&["send-keys", "-t", "codex_agent_g_mcp", "Escape"]);
     await_status(&f, "idle after the declined command", |e| e["state"] == "idle");
 
-    // A plain 429, retried silently: after a minute of "Thinking..." the worker is warned (rate);
-    // when the limit lifts, the turn ends.
+    // A plain 429, retried silently: after a minute of "Thinking..." the worker is warned (rate).
     mock.rate_limit(true);
     let (code, v) = f.run(&["send", "g", "retry me"]);
     assert_eq!(code, 0, "{v}");
@@ -85,8 +84,11 @@ fn real_gemini_cli_idle_working_a_permission_prompt_a_silent_429_and_a_usage_lim
     // Still working (the CLI keeps retrying), with the rate warning in its limit state.
     assert_eq!((e["state"].as_str(), e["limit_state"]["severity"].as_str()), (Some("working"), Some("warning")), "{e}");
     assert_eq!(e["limit_state"]["kind"], "rate", "{e}");
+    // The lead's way out of a stalled turn: interrupt it (the CLI's retry back-off can take long).
     mock.rate_limit(false);
-    await_status(&f, "idle after the limit lifted", |e| e["state"] == "idle");
+    let (code, v) = f.run(&["interrupt", "g"]);
+    assert_eq!(code, 0, "{v}");
+    await_status(&f, "idle after the interrupt", |e| e["state"] == "idle");
 
     // A terminal quota error: the CLI's usage-limit dialog, naming the model.
     mock.push(Reply::DailyQuota);

@@ -43,6 +43,10 @@ impl Provider for Claude {
         if let Some(model) = &spec.model {
             args.extend(["--model".to_owned(), model.clone()]);
         }
+        // `reasoning_effort` is Claude Code's session effort level (low, medium, high, …).
+        if let Some(effort) = &spec.reasoning_effort {
+            args.extend(["--effort".to_owned(), effort.clone()]);
+        }
         args.extend(spec.extra_args.iter().cloned());
         args.extend(prompt.map(str::to_owned));
         args
@@ -142,6 +146,11 @@ mod tests {
         .unwrap()
         .clone();
         assert_eq!(spec.classifier, crate::ext::Classifier::Named("claude"));
+        let args = Claude.launch_args(&spec, Some("go"));
+        assert_eq!(args, ["go"], "no model or effort is forced");
+        spec.model = Some("opus".into());
+        spec.reasoning_effort = Some("high".into());
+        assert_eq!(Claude.launch_args(&spec, Some("go")), ["--model", "opus", "--effort", "high", "go"]);
         assert!(Claude.prepare_home(&spec, Path::new("/work/repo")).unwrap());
         assert!(!Claude.prepare_home(&spec, Path::new("/work/repo")).unwrap());
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(home.join(".claude.json")).unwrap()).unwrap();

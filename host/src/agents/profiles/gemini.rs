@@ -4,7 +4,8 @@
 //! API-key auth when the worker has a `GEMINI_API_KEY` to use (without it, a base URL alone
 //! gives "Invalid auth method selected."), and with `trust_cwd` trusts the working directory
 //! (`.gemini/trustedFolders.json`). Credentials are never copied. Esc cancels a turn; the
-//! `limits-gemini` classifier reads its screen.
+//! `limits-gemini` classifier reads its screen. `model` becomes `--model`; Gemini CLI has no
+//! effort flag (its thinking budget is a settings value), so `reasoning_effort` is not passed.
 
 use std::path::{Path, PathBuf};
 
