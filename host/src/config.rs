@@ -86,6 +86,18 @@ pub fn config_dir() -> Result<Option<PathBuf>, LocationError> {
     config_dir_in(&process_env)
 }
 
+/// Whether `path` is a regular file (symlinks followed) with an execute bit.
+pub fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The first executable `name` on `PATH` (as a shell would find it; the path is not resolved).
+pub fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| is_executable(p))
+}
+
 /// The systemd user unit directory (`$XDG_CONFIG_HOME/systemd/user`, else
 /// `~/.config/systemd/user`); not created.
 pub fn systemd_user_dir() -> Option<PathBuf> {

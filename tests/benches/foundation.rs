@@ -58,13 +58,7 @@ fn main() {
     };
 
     // Ping round trips over one connection.
-    let mut child = Command::new(BIN)
-        .envs(env.iter().cloned())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = server(&env);
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
@@ -112,6 +106,17 @@ fn main() {
     let _ = std::fs::remove_dir_all(&state);
 }
 
+/// The MCP server on pipes (stdin and stdout piped, stderr dropped).
+fn server(env: &[(&str, std::path::PathBuf)]) -> std::process::Child {
+    Command::new(BIN)
+        .envs(env.iter().cloned())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// (RSS MiB, threads, fds) of a process.
 fn footprint(pid: u32) -> (f64, u64, usize) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -129,13 +134,7 @@ fn footprint(pid: u32) -> (f64, u64, usize) {
 /// 100,000 pipelined calls from a client that never reads: the server stops reading when its
 /// output backs up, so its footprint stays flat.
 fn backpressure(env: &[(&str, std::path::PathBuf)]) {
-    let mut child = Command::new(BIN)
-        .envs(env.iter().cloned())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = server(env);
     let pid = child.id();
     let mut stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -181,13 +180,7 @@ fn waits_and_ping(state: &std::path::Path) {
     assert!(cli(&["start", "w", "--cwd", "/tmp"]).status.success());
     std::thread::sleep(Duration::from_millis(800));
     cli(&["send", "w", "work 120"]);
-    let mut child = Command::new(BIN)
-        .envs(env.iter().cloned())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = server(&env);
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();

@@ -177,8 +177,7 @@ macro_rules! say {
 
 /// `name` on PATH, resolved to the real file (a runner is never a symlink).
 fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.exists()).and_then(|p| std::fs::canonicalize(p).ok())
+    crate::config::on_path(name).and_then(|p| std::fs::canonicalize(p).ok())
 }
 
 fn codex_on_path() -> Result<PathBuf, String> {

@@ -60,16 +60,8 @@ pub fn active_home() -> Option<PathBuf> {
     crate::config::absolute_env("CODEX_HOME").or_else(|| crate::config::absolute_env("HOME").map(|h| h.join(".codex")))
 }
 
-/// The first executable `name` on `PATH`.
-pub fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| crate::agents::runner_ok(p) || is_executable(p))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
+use crate::config::is_executable;
+pub use crate::config::on_path;
 
 impl Codex {
     /// The named program, else `codex` on `PATH`.

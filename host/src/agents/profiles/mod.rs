@@ -260,11 +260,8 @@ pub fn update_home_json(
     Ok(true)
 }
 
-/// The first executable `name` on `PATH` (the default runner of a CLI installed globally).
-pub fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
-}
+/// The default runner of a CLI installed globally: the first executable `name` on `PATH`.
+pub use crate::config::on_path;
 
 /// Whitespace-collapsed text.
 pub fn collapse(s: &str) -> String {
