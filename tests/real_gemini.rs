@@ -41,7 +41,10 @@ fn await_status(f: &Fleet, what: &str, check: impl Fn(&Value) -> bool) -> Value 
 fn real_gemini_cli_idle_working_a_permission_prompt_a_silent_429_and_a_usage_limit() {
     let Some(gemini) = gemini_binary() else { return };
     let mock = GeminiMock::start();
-    let f = Fleet::new("real-gemini", "");
+    let mut f = Fleet::new("real-gemini", "");
+    // A lead on a CI runner: these would make the CLI headless (it exits at once) if the worker
+    // inherited them.
+    f.env.extend([("CI".to_owned(), "true".to_owned()), ("GITHUB_ACTIONS".to_owned(), "true".to_owned())]);
     let home = f.dir.join("gemini-home");
     std::fs::create_dir_all(&home).unwrap();
     let config = format!(

@@ -325,7 +325,11 @@ fn plan_start(spec: &AgentSpec, cwd: Option<&str>, prompt: Option<&str>) -> Resu
         .ok()
         .filter(|p| p.is_dir())
         .ok_or_else(|| ToolError::new("cwd_not_directory", "cwd is not a directory"))?;
-    let mut words: Vec<String> = vec!["env".into(), "CODEX_MASTER_MCP=1".into(), "CODEX_AGENT_MCP=1".into()];
+    let mut words: Vec<String> = vec!["env".into()];
+    for name in provider.launch_unset().iter().filter(|n| !spec.env.contains_key(**n)) {
+        words.extend(["-u".to_owned(), (*name).to_owned()]);
+    }
+    words.extend(["CODEX_MASTER_MCP=1".into(), "CODEX_AGENT_MCP=1".into()]);
     words.extend(provider.launch_env(spec).into_iter().map(|(k, v)| format!("{k}={v}")));
     words.push(runner.to_string_lossy().into_owned());
     words.extend(provider.launch_args(spec, prompt));

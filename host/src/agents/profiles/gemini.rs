@@ -55,6 +55,12 @@ impl Provider for Gemini {
         spec.home.iter().map(|h| ("GEMINI_CLI_HOME".to_owned(), h.to_string_lossy().into_owned())).collect()
     }
 
+    /// `CI=true` or `GITHUB_ACTIONS=true` make Gemini CLI headless even in a terminal: it
+    /// prints "No input provided via stdin" and exits.
+    fn launch_unset(&self) -> &'static [&'static str] {
+        &["CI", "GITHUB_ACTIONS"]
+    }
+
     fn home_var(&self) -> Option<&'static str> {
         Some("GEMINI_CLI_HOME")
     }

@@ -130,6 +130,12 @@ pub trait Provider: Sync {
     /// Environment for the agent beyond the managed markers (`CODEX_HOME` for Codex).
     fn launch_env(&self, spec: &AgentSpec) -> Vec<(String, String)>;
 
+    /// Variables the worker must not inherit from the server (unless its config sets them):
+    /// names that turn a CLI in a tmux pane into a headless one.
+    fn launch_unset(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// The environment variable that names an agent's home, for the `/proc` scan of who else
     /// uses it.
     fn home_var(&self) -> Option<&'static str>;
