@@ -416,6 +416,31 @@ fn the_systemd_units_verify() {
         .expect("systemd-analyze is installed (scripts/bootstrap installs systemd)");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && stderr.trim().is_empty(), "systemd-analyze verify: {stderr}");
+    // Across a reboot: Persistent= only acts on a calendar timer, so the timer has one, and
+    // systemd reads it as a pass every 15 seconds.
+    let timer = codex_master::install::TIMER_UNIT;
+    assert!(timer.lines().any(|l| l.trim() == "Persistent=true"), "{timer}");
+    let calendar = timer.lines().find_map(|l| l.trim().strip_prefix("OnCalendar=")).expect("a calendar trigger");
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["calendar", "--iterations=3", calendar])
+        .env("TZ", "UTC")
+        .output()
+        .expect("systemd-analyze calendar");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let times: Vec<&str> = text
+        .lines()
+        .filter_map(|l| {
+            l.split_once("elapse:").or_else(|| l.split_once("Iter. #2:")).or_else(|| l.split_once("Iter. #3:"))
+        })
+        .map(|(_, t)| t.trim())
+        .collect();
+    assert!(out.status.success() && times.len() == 3, "systemd-analyze calendar: {text}");
+    let seconds = |t: &str| -> i64 {
+        let hms = t.split_whitespace().nth(2).unwrap();
+        hms.split(':').fold(0, |acc, p| acc * 60 + p.parse::<i64>().unwrap())
+    };
+    let gaps: Vec<i64> = times.windows(2).map(|w| (seconds(w[1]) - seconds(w[0])).rem_euclid(86_400)).collect();
+    assert_eq!(gaps, [15, 15], "{text}");
     // And the status tool reports an uninstalled pair without paths.
     let (code, v) = {
         let r = cli(&base_env(&dir, "units"), &["watchdog-status"]);

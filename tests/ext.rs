@@ -53,7 +53,7 @@ fn every_default_passes_its_contract_and_its_vectors() {
         ("limits-gemini", "limits", "1.1.0"),
         ("redaction", "redaction", "1.1.0"),
         ("doctor", "doctor", "1.0.0"),
-        ("prompts", "prompts", "1.0.0"),
+        ("prompts", "prompts", "1.1.0"),
     ] {
         let path = dist(&format!("{file}.wasm"));
         let run = cli(&env(&dir), &["ext", "verify", path.to_str().unwrap()]);
@@ -375,6 +375,28 @@ fn a_1_0_0_classifier_keeps_working_and_converts_upward() {
     assert_eq!((v["severity"].as_str(), v["dialog"].is_null()), (Some("none"), true), "{v}");
     let mut slot = Slot::<worlds::Limits>::load(&fixture("limits-v1-0"), Source::File, None, LIMITS).unwrap();
     assert!(matches!(slot.call(|w, _| Ok(matches!(w, worlds::Limits::V1_0(_)))), Ok(true)));
+}
+
+#[test]
+fn a_1_0_0_prompts_component_keeps_working_and_has_no_continue_prompt() {
+    use codex_master::ext::types::prompts::{ContinueRequest, ReportRequest};
+    let mut slot = Slot::<worlds::Prompts>::load(&fixture("prompts-v1-0"), Source::File, None, LIMITS).unwrap();
+    assert!(matches!(slot.call(|w, _| Ok(matches!(w, worlds::Prompts::V1_0(_)))), Ok(true)));
+    let report = ReportRequest { assignment_id: Some("id-9".into()), locale: "en".into() };
+    assert_eq!(slot.call(|w, s| w.render_report_request(s, &report)).unwrap(), Ok("[OLD_REPORT id-9]".into()));
+    let request = ContinueRequest { assignment_id: None, locale: "en".into() };
+    assert_eq!(
+        slot.call(|w, s| w.render_continue(s, &request)).unwrap(),
+        None,
+        "1.0.0 has none: the host's line stands in"
+    );
+    // The 1.1.0 team component renders its own.
+    let mut team = Slot::<worlds::Prompts>::load(&fixture("custom-prompts"), Source::File, None, LIMITS).unwrap();
+    let request = ContinueRequest { assignment_id: Some("id-9".into()), locale: "en".into() };
+    assert_eq!(
+        team.call(|w, s| w.render_continue(s, &request)).unwrap(),
+        Some(Ok("[TEAM_CONTINUE id-9] carry on".into()))
+    );
 }
 
 #[test]

@@ -353,10 +353,45 @@ fn trust_dialog_and_exit(version: &str) {
     assert_eq!((code, v["error_code"].as_str()), (1, Some("agent_exited")), "{v}");
 }
 
+/// A crash takes the tmux server down mid-thread; `start --resume` continues the thread in its
+/// recorded working directory, and the resumed thread's first request carries the earlier turns.
+fn resume_after_a_crash(version: &str) {
+    let Some(bin) = require(version) else { return };
+    let c = CodexFleet::new(&format!("cx-resume-{version}"), &bin, &[("r", "")]);
+    c.start("r");
+    c.await_state("r", "idle");
+    c.mock.push(Reply::answer("Noted: the code word is PINEAPPLE."));
+    c.send("r", "Remember the code word PINEAPPLE for later.");
+    assert_eq!(c.wait_idle("r")["status"], "idle");
+
+    let killed = c.f.tmux(&["kill-server"]);
+    assert!(killed.status.success());
+    let st = c.await_state("r", "not_running");
+    assert_eq!(st["cwd_state"], "set", "{st}");
+
+    let (code, v) = c.run(&["start", "r", "--resume"]);
+    assert_eq!((code, v["results"][0]["resumed"].as_bool()), (0, Some(true)), "{v}");
+    c.await_state("r", "idle");
+    let before = c.mock.seen().len();
+    c.mock.push(Reply::answer("The code word was PINEAPPLE."));
+    c.send("r", "Which code word did I give you?");
+    assert_eq!(c.wait_idle("r")["status"], "idle");
+    let seen = c.mock.seen();
+    let first = seen.get(before).expect("the resumed thread asked the model");
+    assert!(
+        first.user_texts.iter().any(|t| t.contains("Remember the code word PINEAPPLE")),
+        "the resumed request carries the earlier turn: {:?}",
+        first.user_texts
+    );
+    assert!(first.user_texts.last().is_some_and(|t| t.contains("Which code word")), "{:?}", first.user_texts);
+    let (code, _) = c.run(&["stop", "r"]);
+    assert_eq!(code, 0);
+}
+
 macro_rules! for_versions {
     ($($name:ident),*) => {
         mod v0_171 { $( #[test] fn $name() { super::$name("0.171.0") } )* }
         mod v0_169 { $( #[test] fn $name() { super::$name("0.169.0") } )* }
     };
 }
-for_versions!(turns_receipts_and_tail, limits_and_dialogs, trust_dialog_and_exit);
+for_versions!(turns_receipts_and_tail, limits_and_dialogs, trust_dialog_and_exit, resume_after_a_crash);

@@ -20,5 +20,6 @@ mod real_clients;
 mod real_codex;
 mod real_gemini;
 mod real_lead;
+mod recovery;
 mod redaction_corpus;
 mod validation;

@@ -31,7 +31,7 @@ pub mod api_version {
     pub const LIMITS: &str = "1.1.0";
     pub const REDACTION: &str = "1.1.0";
     pub const DOCTOR: &str = "1.0.0";
-    pub const PROMPTS: &str = "1.0.0";
+    pub const PROMPTS: &str = "1.1.0";
 }
 
 #[cfg(feature = "limits")]
@@ -81,10 +81,10 @@ pub mod doctor {
 
 #[cfg(feature = "prompts")]
 pub mod prompts {
-    //! Bindings for `codex-master:prompts/templates@1.0.0`.
+    //! Bindings for `codex-master:prompts/templates@1.1.0`.
     wit_bindgen::generate!({
-        path: ["../wit/v1.0.0/common", "../wit/v1.0.0/prompts"],
-        world: "codex-master:prompts/templates@1.0.0",
+        path: ["../wit/v1.0.0/common", "../wit/v1.1.0/prompts"],
+        world: "codex-master:prompts/templates@1.1.0",
         pub_export_macro: true,
         generate_all,
         additional_derives: [PartialEq],
@@ -216,6 +216,8 @@ pub trait PromptsExtension {
     fn describe() -> prompts::ExtInfo;
     fn render_assignment(input: prompts::Assignment) -> Result<String, String>;
     fn render_report_request(input: prompts::ReportRequest) -> Result<String, String>;
+    /// The line the watchdog sends once a limit's reset time has passed.
+    fn render_continue(input: prompts::ContinueRequest) -> Result<String, String>;
     fn test_vectors() -> Vec<prompts::Vector> {
         Vec::new()
     }
@@ -328,6 +330,12 @@ macro_rules! register_prompts {
             ) -> ::std::result::Result<::std::string::String, ::std::string::String> {
                 $crate::init();
                 <$ty as $crate::PromptsExtension>::render_report_request(input)
+            }
+            fn render_continue(
+                input: $crate::prompts::ContinueRequest,
+            ) -> ::std::result::Result<::std::string::String, ::std::string::String> {
+                $crate::init();
+                <$ty as $crate::PromptsExtension>::render_continue(input)
             }
             fn test_vectors() -> ::std::vec::Vec<$crate::prompts::Vector> {
                 $crate::init();

@@ -5,10 +5,12 @@
 //! lower layers, which `tests/architecture.rs` checks):
 //! - 0: [`fsafe`] every no-follow / exclusive / atomic file primitive; [`process`] the one
 //!   bounded process runner; [`text`] escape stripping and bounds; [`timefmt`] UTC and local
-//!   time; [`scripted`] the scripted Codex-like agent.
-//! - 1: [`config`] every location the environment names.
+//!   time.
+//! - 1: [`config`] every location the environment names; [`scripted`] the scripted Codex-like
+//!   agent.
 //! - 2: [`state`] the private state tree (metadata, raw logs, typed ledger); [`tmux`] tmux with
-//!   timeouts; [`git`] git that starts no repository programs; [`skills`] the skill inventory.
+//!   timeouts; [`git`] git that starts no repository programs; [`skills`] the skill inventory;
+//!   [`admission`] whether the host has room for one more worker.
 //! - 3: [`lease`] the lease state machine; [`ext`] the wasmtime extension host.
 //! - 4: [`agents`] the registry and one file per provider; [`redactor`] the redaction pipeline.
 //! - 5: [`watchdog`] the pure watchdog decision; [`install`] install/uninstall, the Codex
@@ -17,6 +19,7 @@
 //! - 7: [`mcp`] the protocol, concurrency and backpressure. 8: [`cli`] the same tools as
 //!   subcommands, plus `ext` and `demo`.
 
+pub mod admission;
 pub mod agents;
 pub mod cli;
 pub mod config;
@@ -78,9 +81,14 @@ pub fn serve_stdio(
         Arc::new(Ctx::new(connection_client_id(), registry, Arc::clone(&extensions)).with_config_error(config_error));
     // Debris from writers killed mid-write; a missing or unusable state tree is reported per call.
     if let Ok(state) = state::State::open() {
-        let removed = state.sweep_temp_files();
-        if removed > 0 {
-            tracing::info!(removed, "removed temp files left by interrupted writes");
+        let r = lease::recover(&state);
+        if r != lease::Recovered::default() {
+            tracing::info!(
+                temp_files = r.temp_files,
+                ledger_lines = r.ledger_lines,
+                leases = r.leases.len(),
+                "repaired what interrupted writes left"
+            );
         }
     }
     // Compile (or load from the cache) the extensions the first calls will need, off the

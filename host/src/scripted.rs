@@ -5,6 +5,8 @@
 //! answers what is submitted:
 //! - `work N`: the "Working (Ns • esc to interrupt)" line for N seconds, then a reply;
 //! - `limit`, `model-limit`, `warn`, `credits`: the real limit and warning messages;
+//! - `limit-for N`: the usage limit with a dated reset time N seconds away (negative: already
+//!   past), in local time like Codex 0.171's "try again at …";
 //! - `popup`: the "Approaching rate limits" popup until a key is pressed;
 //! - `spend-cap`: the spend-cap message, then the "Request increase?" popup (1 Yes / 2 No);
 //! - `freeze`: hangs mid-turn (a frozen working line, input ignored) until Esc;
@@ -20,6 +22,9 @@
 //! thread's first prompt under the composer.
 //! `--transcript FILE` appends every submitted text as one line to FILE (the tests' record of
 //! what the agent really received, in order).
+//! Like Codex, it records its thread per working directory (under `$CODEX_HOME`, else
+//! `~/.codex`); `--resume` continues that thread (`codex resume --last`): it shows how many
+//! turns came before, and the footer shows the thread's first prompt again.
 
 use std::io::{Read, Write};
 use std::sync::mpsc;
@@ -52,6 +57,8 @@ struct Tui {
     model: String,
     work_seconds: u64,
     transcript: Option<std::fs::File>,
+    /// This working directory's thread record.
+    thread: Option<std::fs::File>,
     /// Texts submitted while working, in order.
     queued: std::collections::VecDeque<String>,
     /// The thread's first prompt, shown in the footer.
@@ -149,6 +156,9 @@ impl Tui {
             // One write per line: appends from one process never interleave.
             let _ = file.write_all(format!("{}\n", text.trim().replace('\n', " ")).as_bytes());
         }
+        if let (Some(file), false) = (&mut self.thread, text.trim().is_empty()) {
+            let _ = file.write_all(format!("{}\n", text.trim().replace('\n', " ")).as_bytes());
+        }
         for line in text.lines() {
             if let Some((_, paths)) = line.split_once("scripted:touch ") {
                 paths.split_whitespace().for_each(touch);
@@ -166,6 +176,10 @@ impl Tui {
             "" => {}
             "quit" | "exit" => return Some(0),
             "crash" => return Some(1),
+            c if c.starts_with("limit-for ") => {
+                let seconds: i64 = c["limit-for ".len()..].trim().parse().unwrap_or(0);
+                history.push(format!("■ You’ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro) or try again at {}.", local_time_words(seconds)));
+            }
             "limit" => history.push("■ You’ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), visit https://chatgpt.com/codex/settings/usage to purchase more credits or try again in 2 hours 5 minutes.".into()),
             "model-limit" => history.push("■ You’ve hit your usage limit for GPT-5.3-Codex-Spark. Switch to another model now, or try again in 3 days 4 hours.".into()),
             "warn" => history.push("⚠ Heads up, you have less than 25% of your 5h limit left. Run /status for a breakdown.".into()),
@@ -252,6 +266,24 @@ fn open_transcript(path: &str) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
+/// "Dec 1st, 2026 5:45:12 AM": the local time `from_now` seconds away.
+fn local_time_words(from_now: i64) -> String {
+    let at = crate::timefmt::now_epoch() as i64 + from_now;
+    let local = at + i64::from(crate::timefmt::local_utc_offset(at));
+    let (y, mo, d) = codex_master_guest_sdk::text::civil_from_days(local.div_euclid(86_400));
+    let rem = local.rem_euclid(86_400);
+    let (h, mi, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let suffix = match d {
+        1 | 21 | 31 => "st",
+        2 | 22 => "nd",
+        3 | 23 => "rd",
+        _ => "th",
+    };
+    let (h12, half) = (if h % 12 == 0 { 12 } else { h % 12 }, if h < 12 { "AM" } else { "PM" });
+    format!("{} {d}{suffix}, {y} {h12}:{mi:02}:{s:02} {half}", MONTHS[(mo - 1) as usize])
+}
+
 /// How the scripted agent starts.
 pub struct Options<'a> {
     pub model: &'a str,
@@ -260,6 +292,37 @@ pub struct Options<'a> {
     pub transcript: Option<&'a str>,
     /// Submitted as the first turn.
     pub prompt: Option<&'a str>,
+    /// Continue the thread recorded for the working directory.
+    pub resume: bool,
+}
+
+/// This working directory's thread record: `<CODEX_HOME or ~/.codex>/scripted-sessions/<hash>`.
+fn thread_path() -> Option<std::path::PathBuf> {
+    let home = std::env::var_os("CODEX_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".codex")))?;
+    let cwd = std::env::current_dir().ok()?;
+    // FNV-1a: a stable name per directory.
+    let hash = cwd
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    Some(home.join("scripted-sessions").join(format!("{hash:016x}.txt")))
+}
+
+/// The turns recorded for this directory (oldest first), and the record opened for appending.
+fn open_thread(resume: bool) -> (Vec<String>, Option<std::fs::File>) {
+    let Some(path) = thread_path() else { return (Vec::new(), None) };
+    let earlier = if resume {
+        std::fs::read_to_string(&path).map(|t| t.lines().map(str::to_owned).collect()).unwrap_or_default()
+    } else {
+        let _ = std::fs::remove_file(&path);
+        Vec::new()
+    };
+    let file =
+        path.parent().and_then(|d| std::fs::create_dir_all(d).ok()).and_then(|()| open_transcript(path.to_str()?).ok());
+    (earlier, file)
 }
 
 /// Runs the scripted agent; returns its exit status.
@@ -420,7 +483,8 @@ impl Tui {
 }
 
 pub fn run(opts: Options<'_>) -> i32 {
-    let Options { model, work_seconds, trust_dialog, transcript, prompt } = opts;
+    let Options { model, work_seconds, trust_dialog, transcript, prompt, resume } = opts;
+    let (earlier, thread) = open_thread(resume);
     let transcript = match transcript.map(open_transcript).transpose() {
         Ok(t) => t,
         Err(e) => {
@@ -437,11 +501,20 @@ pub fn run(opts: Options<'_>) -> i32 {
         model: model.to_owned(),
         work_seconds,
         transcript,
+        thread,
         queued: Default::default(),
-        first_prompt: None,
+        first_prompt: earlier.first().cloned(),
     };
     let _ = tui.out.write_all(b"\x1b[?2004h");
-    tui.draw(&header(model));
+    let mut banner = header(model);
+    if resume {
+        banner.push(match earlier.len() {
+            0 => "No saved session for this directory: starting a new one.".to_owned(),
+            n => format!("↻ Resumed the session: {n} earlier turns."),
+        });
+        banner.push(String::new());
+    }
+    tui.draw(&banner);
     if let Some(p) = prompt.filter(|p| !p.trim().is_empty()) {
         tui.composer = p.to_owned();
         if let Some(code) = tui.submit() {

@@ -618,6 +618,7 @@ mod tests {
         assert_eq!(at, vectors::NOW + 4 * 3600 + 300);
         // Already past today: tomorrow.
         assert_eq!(reset_time("try again at 9:00 am", vectors::NOW, 0).unwrap(), vectors::NOW + 23 * 3600);
+        assert_eq!(reset_time("try again at 9:00:30 am", vectors::NOW, 0).unwrap(), vectors::NOW + 23 * 3600 + 30);
         assert_eq!(reset_time("try again in 1h 30m", vectors::NOW, 0).unwrap(), vectors::NOW + 5400);
         assert_eq!(
             reset_time("try again in 4 days 1 hour 56 minutes", vectors::NOW, 0).unwrap(),

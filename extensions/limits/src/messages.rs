@@ -182,16 +182,18 @@ pub fn reset_time(text: &str, now: u64, offset: i32) -> Option<u64> {
     };
     let (mut hour, rest) = leading_int(rest)?;
     let (minute, rest) = leading_int(rest.strip_prefix(':')?)?;
+    // Seconds are optional ("3:05:30 PM").
+    let (second, rest) = rest.strip_prefix(':').and_then(leading_int).unwrap_or((0, rest));
     let rest = rest.trim_start();
     if rest.starts_with("pm") && hour < 12 {
         hour += 12;
     } else if rest.starts_with("am") && hour == 12 {
         hour = 0;
     }
-    if hour > 23 || minute > 59 {
+    if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    let (hour, minute) = (i64::from(hour), i64::from(minute));
+    let (hour, minute, second) = (i64::from(hour), i64::from(minute), i64::from(second));
     let local_now = now as i64 + i64::from(offset);
     let today = local_now.div_euclid(86_400);
     let day = match date {
@@ -205,7 +207,7 @@ pub fn reset_time(text: &str, now: u64, offset: i32) -> Option<u64> {
         }
         None => today,
     };
-    let mut local = day * 86_400 + hour * 3_600 + minute * 60;
+    let mut local = day * 86_400 + hour * 3_600 + minute * 60 + second;
     if date.is_none() && local <= local_now {
         local += 86_400; // "at 3:05 PM" already passed today: tomorrow
     }

@@ -1,10 +1,11 @@
 //! The default assignment prompt templates: the seed's two role templates in German
-//! (`de`, the default) and the same in English (`en`), plus the report request.
+//! (`de`, the default) and the same in English (`en`), plus the report request and the continue
+//! prompt after a limit's reset.
 //!
 //! The line structure is the seed's, with one addition: the assignment id is allocated before
 //! sending and quoted on the second line, so a report can refer to it.
 
-use codex_master_guest_sdk::prompts::{Assignment, ExtInfo, ReportRequest, Role, Vector};
+use codex_master_guest_sdk::prompts::{Assignment, ContinueRequest, ExtInfo, ReportRequest, Role, Vector};
 use codex_master_guest_sdk::PromptsExtension;
 
 pub struct DefaultPrompts;
@@ -23,6 +24,10 @@ impl PromptsExtension for DefaultPrompts {
 
     fn render_report_request(input: ReportRequest) -> Result<String, String> {
         render_report_request(&input)
+    }
+
+    fn render_continue(input: ContinueRequest) -> Result<String, String> {
+        render_continue(&input)
     }
 
     fn test_vectors() -> Vec<Vector> {
@@ -183,6 +188,24 @@ pub fn render_report_request(r: &ReportRequest) -> Result<String, String> {
     })
 }
 
+/// The line sent once a limit's reset time has passed: carry on, nothing else.
+pub fn render_continue(r: &ContinueRequest) -> Result<String, String> {
+    let de = std::ptr::eq(labels(&r.locale)?, &DE);
+    let id = r.assignment_id.as_deref().map(one_line).filter(|s| !s.is_empty());
+    Ok(match (de, id) {
+        (true, Some(id)) => format!(
+            "Das Nutzungslimit ist zurückgesetzt. Bitte setze den Auftrag {id} dort fort, wo du unterbrochen wurdest."
+        ),
+        (true, None) => {
+            "Das Nutzungslimit ist zurückgesetzt. Bitte mach dort weiter, wo du unterbrochen wurdest.".to_owned()
+        }
+        (false, Some(id)) => {
+            format!("The usage limit has reset. Please continue assignment {id} where you were interrupted.")
+        }
+        (false, None) => "The usage limit has reset. Please continue where you were interrupted.".to_owned(),
+    })
+}
+
 pub fn sample(role: Role, locale: &str) -> Assignment {
     Assignment {
         role,
@@ -288,5 +311,10 @@ mod tests {
         assert!(r.contains("x-1") && !r.contains('\n'));
         let r = render_report_request(&ReportRequest { assignment_id: None, locale: "en".into() }).unwrap();
         assert!(r.starts_with("Please give a short status report"));
+        let c = render_continue(&ContinueRequest { assignment_id: Some("x-1".into()), locale: "de".into() }).unwrap();
+        assert!(c.contains("Auftrag x-1") && !c.contains('\n'));
+        let c = render_continue(&ContinueRequest { assignment_id: None, locale: "en-GB".into() }).unwrap();
+        assert_eq!(c, "The usage limit has reset. Please continue where you were interrupted.");
+        assert!(render_continue(&ContinueRequest { assignment_id: None, locale: "fr".into() }).is_err());
     }
 }

@@ -43,6 +43,9 @@ pub struct AgentSpec {
     pub env_pass: Vec<String>,
     /// The classifier that reads this agent's screen.
     pub classifier: crate::ext::Classifier,
+    /// The worker's memory cap (a systemd scope where one can be made) and its admission
+    /// estimate.
+    pub memory_max_mib: Option<u64>,
 }
 
 /// A variable name a worker may be given: a shell identifier of at most 64 characters, and not
@@ -134,6 +137,7 @@ impl AgentState {
 #[derive(Debug, Clone)]
 pub struct Registry {
     agents: Vec<AgentSpec>,
+    admission: crate::admission::Thresholds,
 }
 
 /// Whether `name` is a valid agent name (and not a selector word).
@@ -175,6 +179,7 @@ struct AgentTable {
     env_pass: Vec<String>,
     /// `"claude"` (a default by name) or `{ path = "…", sha256 = "…" }` (a team's component).
     classifier: Option<ClassifierTable>,
+    memory_max_mib: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,6 +193,7 @@ enum ClassifierTable {
 struct ConfigFile {
     #[serde(default)]
     agents: BTreeMap<String, AgentTable>,
+    admission: Option<crate::admission::Thresholds>,
 }
 
 /// `~/x` → `$HOME/x`; anything else must be absolute.
@@ -221,8 +227,10 @@ impl Registry {
     pub fn from_toml(text: &str) -> Result<Registry, String> {
         let cfg: ConfigFile = toml::from_str(text)
             .map_err(|e| format!("config.toml: {}", crate::text::keep_head_chars(e.message(), 300)))?;
+        let admission = cfg.admission.unwrap_or_default();
+        admission.validate().map_err(|e| format!("config.toml: {e}"))?;
         if cfg.agents.is_empty() {
-            return Ok(Registry::from_env());
+            return Ok(Registry { admission, ..Registry::from_env() });
         }
         if cfg.agents.len() > MAX_AGENTS {
             return Err(format!("config.toml configures more than {MAX_AGENTS} agents"));
@@ -278,6 +286,9 @@ impl Registry {
             if !valid_session_name(&session) {
                 return Err(format!("agents.{name}.session: 1-64 characters of letters, digits, '_' and '-'"));
             }
+            if t.memory_max_mib.is_some_and(|m| !(64..=1 << 20).contains(&m)) {
+                return Err(format!("agents.{name}.memory_max_mib: 64-1048576 (MiB)"));
+            }
             let label = t
                 .label
                 .map(|l| crate::text::redact_bounded(&l, 80))
@@ -297,6 +308,7 @@ impl Registry {
                 env: t.env,
                 env_pass: t.env_pass,
                 classifier,
+                memory_max_mib: t.memory_max_mib,
             });
         }
         // Two agents on one session would drive each other's pane.
@@ -305,7 +317,7 @@ impl Registry {
         if sessions.windows(2).any(|w| w[0] == w[1]) {
             return Err("config.toml: two agents share a tmux session name".into());
         }
-        Ok(Registry { agents })
+        Ok(Registry { agents, admission })
     }
 
     /// The seed-compatible default: agents `a` and `b` from `CODEX_AGENT_{A,B}_*`.
@@ -337,10 +349,16 @@ impl Registry {
                     env: BTreeMap::new(),
                     env_pass: Vec::new(),
                     classifier: crate::ext::Classifier::Named("codex"),
+                    memory_max_mib: None,
                 }
             })
             .collect();
-        Registry { agents }
+        Registry { agents, admission: Default::default() }
+    }
+
+    /// `[admission]` of the config (defaults when absent).
+    pub fn admission(&self) -> &crate::admission::Thresholds {
+        &self.admission
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {

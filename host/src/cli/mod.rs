@@ -97,6 +97,7 @@ pub fn command(catalogue: &Catalogue) -> Command {
                 .arg(Arg::new("work-seconds").long("work-seconds").value_parser(clap::value_parser!(u64)).default_value("2"))
                 .arg(Arg::new("trust-dialog").long("trust-dialog").action(ArgAction::SetTrue))
                 .arg(Arg::new("transcript").long("transcript").value_name("FILE"))
+                .arg(Arg::new("resume").long("resume").action(ArgAction::SetTrue).help("Resume the thread recorded for the working directory, like `codex resume --last`."))
                 .arg(Arg::new("prompt").long("prompt").value_name("TEXT").allow_hyphen_values(true).help("Submitted as the first turn, like a prompt on Codex's command line.")),
         )
         .subcommands(catalogue.tools().iter().map(tool_command))
@@ -246,6 +247,7 @@ pub fn run(argv: Vec<OsString>) -> i32 {
             trust_dialog: sub.get_flag("trust-dialog"),
             transcript: sub.get_one::<String>("transcript").map(String::as_str),
             prompt: sub.get_one::<String>("prompt").map(String::as_str),
+            resume: sub.get_flag("resume"),
         }),
         Some(("ext", sub)) => {
             let (code, value) = ext::run(sub);

@@ -92,7 +92,7 @@ const KIND_TABLE: [KindInfo; 4] = [
     KindInfo {
         name: "prompts",
         world: "codex-master:prompts/templates",
-        latest: "1.0.0",
+        latest: "1.1.0",
         marker_export: "render-assignment",
         embedded: include_bytes!("../../../extensions/dist/prompts.wasm"),
     },
@@ -537,6 +537,9 @@ fn checked_classify(
 }
 
 /// Bounds on extension outputs.
+/// The continue prompt when the prompts component predates `render-continue` (1.0.0).
+pub const FALLBACK_CONTINUE: &str = "The usage limit has reset. Please continue where you were interrupted.";
+
 pub mod bounds {
     /// A redacted text may grow (masks are longer than short secrets), but not without limit.
     pub fn redaction_ok(input_len: usize, output_len: usize) -> bool {
@@ -664,6 +667,26 @@ impl Extensions {
             }
             Ok(_) => Err(slot.reject_output()),
             Err(msg) => {
+                slot.succeeded();
+                Err(ExtError::Refused(Kind::Prompts, crate::text::keep_head_chars(&msg, 300)))
+            }
+        })
+    }
+
+    /// Renders the continue prompt sent after a limit's reset: one line, bounded like a report
+    /// request. A 1.0.0 component has none; the host's own English line stands in.
+    pub fn render_continue(&self, r: &prompts::ContinueRequest) -> Result<String, ExtError> {
+        with_slot(&self.prompts, &self.settings, |slot| match slot.call(|w, s| w.render_continue(s, r))? {
+            None => {
+                slot.succeeded();
+                Ok(FALLBACK_CONTINUE.to_owned())
+            }
+            Some(Ok(text)) if text.chars().count() <= bounds::MAX_REPORT_REQUEST_CHARS && !text.contains('\n') => {
+                slot.succeeded();
+                Ok(text)
+            }
+            Some(Ok(_)) => Err(slot.reject_output()),
+            Some(Err(msg)) => {
                 slot.succeeded();
                 Err(ExtError::Refused(Kind::Prompts, crate::text::keep_head_chars(&msg, 300)))
             }

@@ -45,6 +45,10 @@ macro_rules! named_enum {
 pub mod limits {
     use super::*;
 
+    /// The rule every shipped classifier reports when the screen shows a limit whose reset
+    /// time has passed (the guest SDK's `classify` sets it).
+    pub const RESET_PASSED_RULE: &str = "limit-reset-passed";
+
     named_enum!(
         /// What the agent's terminal shows.
         TuiState { Idle => "idle", Working => "working", Dialog => "dialog", Popup => "popup", Exited => "exited", NotRunning => "not_running", Unknown => "unknown" }
@@ -409,56 +413,74 @@ pub mod prompts {
         pub expected_lines: Vec<String>,
     }
 
-    enum_from!(v1_0::prompts::Role => Role { Explorer, Worker });
-    enum_from!(Role => v1_0::prompts::Role { Explorer, Worker });
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContinueRequest {
+        pub assignment_id: Option<String>,
+        pub locale: String,
+    }
 
-    impl From<&Assignment> for v1_0::prompts::Assignment {
-        fn from(a: &Assignment) -> Self {
-            v1_0::prompts::Assignment {
-                role: a.role.into(),
-                assignment_id: a.assignment_id.clone(),
-                display_name: a.display_name.clone(),
-                model: a.model.clone(),
-                skill: a.skill.clone(),
-                scope: a.scope.clone(),
-                write_paths: a.write_paths.clone(),
-                context: a.context.clone(),
-                forbidden: a.forbidden.clone(),
-                task: a.task.clone(),
-                allow_subagents: a.allow_subagents,
-                locale: a.locale.clone(),
+    macro_rules! prompts_conversions {
+        ($m:ident) => {
+            enum_from!($m::prompts::Role => Role { Explorer, Worker });
+            enum_from!(Role => $m::prompts::Role { Explorer, Worker });
+
+            impl From<&Assignment> for $m::prompts::Assignment {
+                fn from(a: &Assignment) -> Self {
+                    $m::prompts::Assignment {
+                        role: a.role.into(),
+                        assignment_id: a.assignment_id.clone(),
+                        display_name: a.display_name.clone(),
+                        model: a.model.clone(),
+                        skill: a.skill.clone(),
+                        scope: a.scope.clone(),
+                        write_paths: a.write_paths.clone(),
+                        context: a.context.clone(),
+                        forbidden: a.forbidden.clone(),
+                        task: a.task.clone(),
+                        allow_subagents: a.allow_subagents,
+                        locale: a.locale.clone(),
+                    }
+                }
             }
-        }
-    }
 
-    impl From<v1_0::prompts::Assignment> for Assignment {
-        fn from(a: v1_0::prompts::Assignment) -> Self {
-            Assignment {
-                role: a.role.into(),
-                assignment_id: a.assignment_id,
-                display_name: a.display_name,
-                model: a.model,
-                skill: a.skill,
-                scope: a.scope,
-                write_paths: a.write_paths,
-                context: a.context,
-                forbidden: a.forbidden,
-                task: a.task,
-                allow_subagents: a.allow_subagents,
-                locale: a.locale,
+            impl From<$m::prompts::Assignment> for Assignment {
+                fn from(a: $m::prompts::Assignment) -> Self {
+                    Assignment {
+                        role: a.role.into(),
+                        assignment_id: a.assignment_id,
+                        display_name: a.display_name,
+                        model: a.model,
+                        skill: a.skill,
+                        scope: a.scope,
+                        write_paths: a.write_paths,
+                        context: a.context,
+                        forbidden: a.forbidden,
+                        task: a.task,
+                        allow_subagents: a.allow_subagents,
+                        locale: a.locale,
+                    }
+                }
             }
-        }
-    }
 
-    impl From<&ReportRequest> for v1_0::prompts::ReportRequest {
-        fn from(r: &ReportRequest) -> Self {
-            v1_0::prompts::ReportRequest { assignment_id: r.assignment_id.clone(), locale: r.locale.clone() }
-        }
-    }
+            impl From<&ReportRequest> for $m::prompts::ReportRequest {
+                fn from(r: &ReportRequest) -> Self {
+                    $m::prompts::ReportRequest { assignment_id: r.assignment_id.clone(), locale: r.locale.clone() }
+                }
+            }
 
-    impl From<v1_0::prompts::Vector> for Vector {
-        fn from(v: v1_0::prompts::Vector) -> Self {
-            Vector { name: v.name, input: v.input.into(), expected_lines: v.expected_lines }
+            impl From<$m::prompts::Vector> for Vector {
+                fn from(v: $m::prompts::Vector) -> Self {
+                    Vector { name: v.name, input: v.input.into(), expected_lines: v.expected_lines }
+                }
+            }
+        };
+    }
+    prompts_conversions!(v1_0);
+    prompts_conversions!(v1_1);
+
+    impl From<&ContinueRequest> for v1_1::prompts::ContinueRequest {
+        fn from(r: &ContinueRequest) -> Self {
+            v1_1::prompts::ContinueRequest { assignment_id: r.assignment_id.clone(), locale: r.locale.clone() }
         }
     }
 }

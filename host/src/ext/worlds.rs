@@ -134,7 +134,7 @@ impl Limits {
     }
 }
 
-// ---- redaction, doctor, prompts: one version so far ----
+// ---- doctor: one version so far ----
 
 /// A kind with a single bound version: a newtype over its binding.
 macro_rules! single_version_world {
@@ -164,7 +164,57 @@ macro_rules! single_version_world {
     };
 }
 single_version_world!(Doctor, DoctorPre, Kind::Doctor, doctor, Checks, ChecksPre);
-single_version_world!(Prompts, PromptsPre, Kind::Prompts, prompts, Templates, TemplatesPre);
+
+// ---- prompts ----
+
+pub enum Prompts {
+    V1_0(v1_0::prompts::Templates),
+    V1_1(v1_1::prompts::Templates),
+}
+
+#[derive(Clone)]
+pub enum PromptsPre {
+    V1_0(v1_0::prompts::TemplatesPre<StoreState>),
+    V1_1(v1_1::prompts::TemplatesPre<StoreState>),
+}
+
+impl World for Prompts {
+    type Pre = PromptsPre;
+    const KIND: Kind = Kind::Prompts;
+    const VERSIONS: &'static [(Version, Version)] =
+        &[(v1_0::MIN_VERSION, v1_0::MAX_VERSION), (v1_1::MIN_VERSION, v1_1::MAX_VERSION)];
+
+    fn pre(engine: &Engine, component: &Component, version: Version) -> wasmtime::Result<PromptsPre> {
+        Ok(match in_range(Self::VERSIONS, version) {
+            Some(0) => PromptsPre::V1_0(pre_with!(
+                engine,
+                component,
+                v1_0::prompts::Templates,
+                v1_0::prompts::TemplatesPre<StoreState>
+            )),
+            _ => PromptsPre::V1_1(pre_with!(
+                engine,
+                component,
+                v1_1::prompts::Templates,
+                v1_1::prompts::TemplatesPre<StoreState>
+            )),
+        })
+    }
+
+    fn instantiate(pre: &PromptsPre, store: &mut Store<StoreState>) -> wasmtime::Result<Prompts> {
+        Ok(match pre {
+            PromptsPre::V1_0(p) => Prompts::V1_0(p.instantiate(store)?),
+            PromptsPre::V1_1(p) => Prompts::V1_1(p.instantiate(store)?),
+        })
+    }
+
+    fn describe(&self, store: &mut Store<StoreState>) -> wasmtime::Result<ExtInfo> {
+        Ok(info(match self {
+            Prompts::V1_0(w) => w.call_describe(store)?,
+            Prompts::V1_1(w) => w.call_describe(store)?,
+        }))
+    }
+}
 
 // ---- redaction ----
 
@@ -325,7 +375,10 @@ impl Prompts {
         store: &mut Store<StoreState>,
         a: &types::prompts::Assignment,
     ) -> wasmtime::Result<Result<String, String>> {
-        self.0.call_render_assignment(store, &a.into())
+        match self {
+            Prompts::V1_0(w) => w.call_render_assignment(store, &a.into()),
+            Prompts::V1_1(w) => w.call_render_assignment(store, &a.into()),
+        }
     }
 
     pub fn render_report_request(
@@ -333,11 +386,29 @@ impl Prompts {
         store: &mut Store<StoreState>,
         r: &types::prompts::ReportRequest,
     ) -> wasmtime::Result<Result<String, String>> {
-        self.0.call_render_report_request(store, &r.into())
+        match self {
+            Prompts::V1_0(w) => w.call_render_report_request(store, &r.into()),
+            Prompts::V1_1(w) => w.call_render_report_request(store, &r.into()),
+        }
+    }
+
+    /// The continue prompt; `None` from a 1.0.0 component, which has none.
+    pub fn render_continue(
+        &self,
+        store: &mut Store<StoreState>,
+        r: &types::prompts::ContinueRequest,
+    ) -> wasmtime::Result<Option<Result<String, String>>> {
+        match self {
+            Prompts::V1_0(_) => Ok(None),
+            Prompts::V1_1(w) => w.call_render_continue(store, &r.into()).map(Some),
+        }
     }
 
     pub fn test_vectors(&self, store: &mut Store<StoreState>) -> wasmtime::Result<Vec<types::prompts::Vector>> {
-        Ok(self.0.call_test_vectors(store)?.into_iter().map(Into::into).collect())
+        Ok(match self {
+            Prompts::V1_0(w) => w.call_test_vectors(store)?.into_iter().map(Into::into).collect(),
+            Prompts::V1_1(w) => w.call_test_vectors(store)?.into_iter().map(Into::into).collect(),
+        })
     }
 }
 

@@ -138,6 +138,7 @@ mod tests {
         ] {
             assert!(SERVICE_UNIT.contains(flag), "{flag}");
         }
-        assert!(TIMER_UNIT.contains("OnUnitActiveSec=15s") && TIMER_UNIT.contains("WantedBy=timers.target"));
+        assert!(TIMER_UNIT.contains("OnCalendar=*:*:0/15") && TIMER_UNIT.contains("WantedBy=timers.target"));
+        assert!(TIMER_UNIT.contains("Persistent=true"), "a missed pass after a reboot runs at once");
     }
 }

@@ -364,9 +364,104 @@ pub fn release(
     Ok((status, current))
 }
 
+/// What [`recover`] repaired.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Recovered {
+    pub temp_files: usize,
+    pub ledger_lines: usize,
+    pub leases: Vec<String>,
+}
+
+/// Repairs what a crash or a power loss left in the state: temp files of killed writers,
+/// torn ledger lines, damaged lease files. Runs when a server starts and on every watchdog pass.
+pub fn recover(state: &State) -> Recovered {
+    Recovered {
+        temp_files: state.sweep_temp_files(),
+        ledger_lines: crate::state::ledger::repair(state).unwrap_or(0),
+        leases: repair_damaged(state),
+    }
+}
+
+/// Lease files a crash left damaged (empty, torn, not JSON): each is kept aside as
+/// `<agent>.json.damaged` and replaced by a released record whose generation is past any the
+/// damaged text or the assignment ledger names, so a client that remembers the old lease is
+/// told it is stale. Files that are not ours, symlinks and foreign records stay untouched (they
+/// read as unreadable). Returns the agents repaired.
+pub fn repair_damaged(state: &State) -> Vec<String> {
+    let mut repaired = Vec::new();
+    let names = state.leases.list().unwrap_or_default();
+    let damaged: Vec<String> = names
+        .iter()
+        .filter(|(_, kind, ..)| *kind == crate::fsafe::EntryKind::File)
+        .filter_map(|(name, ..)| name.strip_suffix(".json"))
+        .filter(|agent| agent.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .filter(|agent| {
+            matches!(state.leases.read_owned_bounded(&file_name(agent), MAX_META_BYTES),
+                Ok(Some(bytes)) if serde_json::from_slice::<LeaseRecord>(&bytes).is_err())
+        })
+        .map(str::to_owned)
+        .collect();
+    if damaged.is_empty() {
+        return repaired;
+    }
+    let ledger = crate::state::ledger::assignments(state).unwrap_or_default();
+    for agent in damaged {
+        let Ok(_lock) = state.agent_lock(&agent) else { continue };
+        let Ok(Some(bytes)) = state.leases.read_owned_bounded(&file_name(&agent), MAX_META_BYTES) else { continue };
+        if serde_json::from_slice::<LeaseRecord>(&bytes).is_ok() {
+            continue; // rewritten meanwhile
+        }
+        let in_ledger = ledger
+            .iter()
+            .filter(|r| r.agent.as_deref() == Some(agent.as_str()))
+            .filter_map(|r| r.lease.as_ref()?.generation)
+            .max();
+        let generation = generation_in(&bytes).max(in_ledger.unwrap_or(0)).saturating_add(1);
+        if state.leases.rename(&file_name(&agent), &format!("{agent}.json.damaged")).is_err() {
+            continue;
+        }
+        let now = now_epoch();
+        let rec = LeaseRecord {
+            agent: agent.clone(),
+            owner: None,
+            generation: generation.min(u64::MAX - 1),
+            created_at_utc: iso_utc(now),
+            updated_at_utc: iso_utc(now),
+            expires_at_epoch: now,
+            expires_at_utc: iso_utc(now),
+            ttl_seconds: 0,
+        };
+        if write(state, &rec).is_ok() {
+            repaired.push(agent);
+        }
+    }
+    repaired
+}
+
+/// The largest number after a `"generation":` in a damaged record.
+fn generation_in(bytes: &[u8]) -> u64 {
+    let text = String::from_utf8_lossy(bytes);
+    text.match_indices("\"generation\"")
+        .filter_map(|(i, k)| {
+            let rest = text[i + k.len()..].trim_start().strip_prefix(':')?.trim_start();
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).take(19).collect();
+            digits.parse::<u64>().ok()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_torn_record_still_tells_its_generation() {
+        assert_eq!(generation_in(b"{\n  \"agent\": \"a\",\n  \"owner\": \"x\",\n  \"generation\": 41,\n  \"crea"), 41);
+        assert_eq!(generation_in(b""), 0);
+        assert_eq!(generation_in(b"\0\0\0\0"), 0);
+        assert_eq!(generation_in(b"\"generation\" : 99999999999999999999999"), 9_999_999_999_999_999_999);
+    }
 
     fn record(owner: Option<&str>, generation: u64, expires_in: f64) -> LeaseRecord {
         let expires = now_epoch() + expires_in;

@@ -4,7 +4,8 @@
 //! `delivery: "pending"`), and a `delivery` record written after the send (`submitted`,
 //! `typed` or `failed`). Readers fold the two. Every append and every rewrite holds
 //! `assignments.lock`, so concurrent servers never lose a record to a prune. A line torn by a
-//! crash is skipped by readers and dropped at the next prune; an append never joins it.
+//! crash is skipped by readers; an append never joins it, and the next rewrite (an append's
+//! prune, or [`repair`] when a server starts) moves it to `assignments.damaged`.
 //! The newest [`RETAIN`] assignment records (with their deliveries and git baselines) are kept.
 
 use std::time::Duration;
@@ -20,6 +21,10 @@ pub const LEDGER: &str = "assignments.jsonl";
 /// Per-assignment git baselines (`<assignment_id>.json`), pruned with the ledger.
 pub const BASELINES: &str = "baselines";
 const LOCK: &str = "assignments.lock";
+/// Lines that were not records (torn by a crash), kept for inspection.
+pub const DAMAGED: &str = "assignments.damaged";
+/// The damaged-lines file stops growing here.
+const MAX_DAMAGED_BYTES: u64 = 1024 * 1024;
 pub const RETAIN: usize = 500;
 /// How much of the ledger is read: the newest part only, so an oversized file never blocks.
 pub const MAX_READ_BYTES: u64 = 32 * 1024 * 1024;
@@ -150,13 +155,47 @@ pub fn append(state: &State, entry: &Entry, retain: usize) -> Result<(), FsError
         }
     }
     state.root.append_unlocked(LEDGER, &line)?;
-    let (lines, raw_count) = parse(state)?;
+    let (lines, damaged) = parse(state)?;
     let assignments = lines.iter().filter(|v| is_assignment(v)).count();
-    // Prune past the retention, and drop invalid lines whenever there are any.
-    if assignments > retain || lines.len() < raw_count {
+    // Prune past the retention, and move invalid lines aside whenever there are any.
+    if assignments > retain || !damaged.is_empty() {
+        keep_damaged(state, &damaged);
         rewrite(state, lines, retain)?;
     }
     Ok(())
+}
+
+/// What a crash left in the ledger: lines that are not records (a torn append, a block of NULs)
+/// move to [`DAMAGED`] and the ledger is rewritten without them. Returns how many moved.
+pub fn repair(state: &State) -> Result<usize, FsError> {
+    if state.root.file_stat(LEDGER)?.is_none() {
+        return Ok(0);
+    }
+    let _lock = state.root.lock(LOCK, LOCK_WAIT)?;
+    let (lines, damaged) = parse(state)?;
+    let torn_end = state.root.read_tail(LEDGER, 0, 1)?.is_some_and(|(last, size)| size > 0 && last != b"\n");
+    if damaged.is_empty() && !torn_end {
+        return Ok(0);
+    }
+    keep_damaged(state, &damaged);
+    rewrite(state, lines, RETAIN)?;
+    Ok(damaged.len())
+}
+
+/// Appends damaged lines to [`DAMAGED`] while it is under its bound.
+fn keep_damaged(state: &State, damaged: &[Vec<u8>]) {
+    let size = state.root.file_stat(DAMAGED).ok().flatten().map_or(0, |(s, _)| s);
+    let mut out = Vec::new();
+    for line in damaged {
+        if size + (out.len() + line.len()) as u64 >= MAX_DAMAGED_BYTES {
+            break;
+        }
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    if !out.is_empty() {
+        let _ = state.root.append_unlocked(DAMAGED, &out);
+    }
 }
 
 fn is_assignment(v: &Value) -> bool {
@@ -169,22 +208,26 @@ pub fn read_lines(state: &State) -> Result<Vec<Value>, FsError> {
     parse(state).map(|(lines, _)| lines)
 }
 
-/// The valid records and how many non-empty lines were read.
-fn parse(state: &State) -> Result<(Vec<Value>, usize), FsError> {
-    let Some((bytes, size)) = state.root.read_tail(LEDGER, 0, MAX_READ_BYTES)? else { return Ok((Vec::new(), 0)) };
+/// The valid records, and the non-empty lines that are not records.
+fn parse(state: &State) -> Result<(Vec<Value>, Vec<Vec<u8>>), FsError> {
+    let Some((bytes, size)) = state.root.read_tail(LEDGER, 0, MAX_READ_BYTES)? else {
+        return Ok((Vec::new(), Vec::new()));
+    };
     let mut body: &[u8] = &bytes;
     if size > bytes.len() as u64 {
         // Started mid-file: the first partial line is not a record.
         let cut = body.iter().position(|c| *c == b'\n').map_or(body.len(), |i| i + 1);
         body = &body[cut..];
     }
-    let raw: Vec<&[u8]> = body.split(|c| *c == b'\n').filter(|l| !l.is_empty()).collect();
-    let valid = raw
-        .iter()
-        .filter_map(|l| serde_json::from_slice::<Value>(l).ok())
-        .filter(|v| v.is_object() && v.get("kind").is_some())
-        .collect();
-    Ok((valid, raw.len()))
+    let mut valid = Vec::new();
+    let mut damaged = Vec::new();
+    for line in body.split(|c| *c == b'\n').filter(|l| !l.is_empty()) {
+        match serde_json::from_slice::<Value>(line) {
+            Ok(v) if v.is_object() && v.get("kind").is_some() => valid.push(v),
+            _ => damaged.push(line.to_vec()),
+        }
+    }
+    Ok((valid, damaged))
 }
 
 /// Rewrites the ledger with the newest `retain` assignments and their deliveries.

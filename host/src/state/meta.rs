@@ -57,6 +57,25 @@ impl Action {
     }
 }
 
+/// How a worker's configured memory cap was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryCap {
+    /// In its own `systemd-run --user --scope` with `MemoryMax`.
+    SystemdScope,
+    /// No user systemd here: it runs as any other worker.
+    Unavailable,
+}
+
+impl MemoryCap {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemoryCap::SystemdScope => "systemd_scope",
+            MemoryCap::Unavailable => "unavailable",
+        }
+    }
+}
+
 /// The head of a sent text kept for echo detection.
 pub const SENT_HEAD_CHARS: usize = 2000;
 
@@ -92,6 +111,13 @@ pub struct AgentMeta {
     /// The newest assignment sent to this run (quoted in the watchdog's report request).
     #[serde(default)]
     pub last_assignment_id: Option<String>,
+    /// `None` when the config sets no cap.
+    #[serde(default)]
+    pub memory_cap: Option<MemoryCap>,
+    /// The limit (kind and reset time) the watchdog already sent a continue prompt for: never
+    /// twice for one limit.
+    #[serde(default)]
+    pub resumed_limit: Option<String>,
 }
 
 fn file_name(agent: &str) -> String {

@@ -14,12 +14,13 @@ use super::lease::{busy_error, generation_param, refusal_error};
 use super::schema::Param;
 use super::status::observe;
 use super::{agent_error_entry, blocking, handler, out, Ctx, Hints, ToolDef, ToolError, ToolResult, NOT_RETURNED};
+use crate::admission;
 use crate::agents::profiles::collapse;
 use crate::agents::profiles::{DialogChoice, HomeError};
 use crate::agents::{procs, runner_ok, AgentSpec, AgentState, Registry};
 use crate::ext::types::limits::DialogKind;
 use crate::lease::{self, Lease, DEFAULT_TTL_SECONDS};
-use crate::state::meta::{AgentMeta, LastSend, SENT_HEAD_CHARS};
+use crate::state::meta::{AgentMeta, LastSend, MemoryCap, SENT_HEAD_CHARS};
 use crate::state::rawlog::{self, MAX_RAW_LOG_BYTES};
 use crate::state::State;
 use crate::timefmt::{now_epoch, now_id};
@@ -50,11 +51,14 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 start_selector(reg),
                 Param::string("cwd", 1000, "Working directory (default: the server's)."),
                 Param::string("prompt", MAX_SEND_TEXT, "Initial prompt, passed as the last launch argument."),
+                Param::string("model", 100, "Model for this run instead of the config's (another bucket after a per-model limit)."),
+                Param::boolean("resume", "Continue the agent's last thread in its recorded working directory with the CLI's own resume (Codex: `codex resume --last`); `cwd` must be left out."),
             ],
             output: out::results(out::object(
                 json!({
                     "agent": {"type": "string"},
                     "status": {"enum": ["started", "already_running"]},
+                    "resumed": {"type": "boolean"},
                     "backend": {"const": "tmux"},
                     "session": {"type": "string"},
                     "profile": {"type": "string"},
@@ -64,6 +68,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                     "model": out::nullable("string"),
                     "model_reasoning_effort": out::nullable("string"),
                     "trust": {"enum": ["written", "present", "not_managed", "disabled"]},
+                    "memory_cap": {"enum": ["systemd_scope", "unavailable", "not_configured"]},
                     "raw_log": out::not_returned(),
                     "raw_log_max_bytes": {"type": "integer"},
                     "home_external_process_count": {"type": "integer"},
@@ -262,14 +267,36 @@ struct StartArgs {
     agent: String,
     cwd: Option<String>,
     prompt: Option<String>,
+    model: Option<String>,
+    resume: bool,
+}
+
+/// How one start runs: where, with what, and whether it continues the last thread.
+#[derive(Clone, Copy)]
+pub struct StartRequest<'a> {
+    pub cwd: Option<&'a str>,
+    pub prompt: Option<&'a str>,
+    pub model: Option<&'a str>,
+    pub resume: bool,
 }
 
 async fn start(ctx: Arc<Ctx>, args: StartArgs) -> ToolResult {
-    let cwd = super::non_blank(&args.cwd).map(str::trim);
-    let prompt = super::non_blank(&args.prompt);
+    let model = super::non_blank(&args.model).map(str::trim);
+    if model.is_some_and(|m| !crate::agents::valid_model_word(m)) {
+        return Err(ToolError::invalid_arguments("model must be a model name (letters, digits, '.', '-', '_')"));
+    }
+    let request = StartRequest {
+        cwd: super::non_blank(&args.cwd).map(str::trim),
+        prompt: super::non_blank(&args.prompt),
+        model,
+        resume: args.resume,
+    };
+    if request.resume && request.cwd.is_some() {
+        return Err(ToolError::invalid_arguments("resume starts in the recorded working directory: leave cwd out"));
+    }
     let mut results = Vec::new();
     for agent in ctx.registry.select(&args.agent) {
-        let entry = match start_one(&ctx, &agent, cwd, prompt).await {
+        let entry = match start_one(&ctx, &agent, request).await {
             Ok(v) => v,
             Err(e) => agent_error_entry(&agent, &e),
         };
@@ -288,7 +315,7 @@ struct StartPlan {
 }
 
 /// Checks a start and builds its launch line. Reads the file system; writes nothing.
-fn plan_start(spec: &AgentSpec, cwd: Option<&str>, prompt: Option<&str>) -> Result<StartPlan, ToolError> {
+fn plan_start(spec: &AgentSpec, cwd: Option<&str>, prompt: Option<&str>, resume: bool) -> Result<StartPlan, ToolError> {
     let agent = spec.name.as_str();
     let provider = spec.provider();
     // The runner: a regular executable, never a symlink (the scripted agent is this binary).
@@ -332,7 +359,17 @@ fn plan_start(spec: &AgentSpec, cwd: Option<&str>, prompt: Option<&str>) -> Resu
     words.extend(["CODEX_MASTER_MCP=1".into(), "CODEX_AGENT_MCP=1".into()]);
     words.extend(provider.launch_env(spec).into_iter().map(|(k, v)| format!("{k}={v}")));
     words.push(runner.to_string_lossy().into_owned());
-    words.extend(provider.launch_args(spec, prompt));
+    if resume {
+        let args = provider.resume_args(spec, prompt).ok_or_else(|| {
+            ToolError::new(
+                "resume_not_supported",
+                format!("the {} profile cannot resume a thread", spec.profile.name()),
+            )
+        })?;
+        words.extend(args);
+    } else {
+        words.extend(provider.launch_args(spec, prompt));
+    }
     Ok(StartPlan { start_dir, words })
 }
 
@@ -398,7 +435,12 @@ fn reserve_run(state: &State, agent: &str, client: &str) -> Result<(bool, String
 }
 
 /// The metadata of a run that just started.
-fn started_meta(spec: &AgentSpec, start_dir: &std::path::Path, raw_name: &str) -> AgentMeta {
+fn started_meta(
+    spec: &AgentSpec,
+    start_dir: &std::path::Path,
+    raw_name: &str,
+    last_assignment_id: Option<String>,
+) -> AgentMeta {
     AgentMeta {
         agent: spec.name.clone(),
         profile: spec.profile.name().to_owned(),
@@ -411,7 +453,9 @@ fn started_meta(spec: &AgentSpec, start_dir: &std::path::Path, raw_name: &str) -
         raw_log: raw_name.to_owned(),
         last_send: None,
         watchdog: None,
-        last_assignment_id: None,
+        last_assignment_id,
+        memory_cap: None,
+        resumed_limit: None,
     }
 }
 
@@ -432,13 +476,39 @@ async fn already_running(spec: &AgentSpec, client: &str) -> Result<Value, ToolEr
     }))
 }
 
-async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&str>) -> Result<Value, ToolError> {
-    let spec = spec(ctx, agent)?;
+async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest<'_>) -> Result<Value, ToolError> {
+    let mut spec = spec(ctx, agent)?;
+    if let Some(m) = req.model {
+        spec.model = Some(m.to_owned());
+    }
     let client = ctx.client_id.clone();
-    if pane(&spec).await?.is_some() {
+    let panes = tmux::list_panes().await.map_err(|e| tmux_error("list-panes", agent, e))?;
+    if panes.contains_key(&spec.session) {
         return already_running(&spec, &client).await;
     }
-    let plan = plan_start(&spec, cwd, prompt)?;
+    admit(ctx, &spec, &panes).await?;
+    // A resume continues the recorded run: its working directory, and its newest assignment
+    // stays the one the watchdog quotes.
+    let previous = if req.resume {
+        let a = agent.to_owned();
+        let meta = blocking(move || Ok(State::open()?.read_meta(&a)?)).await?;
+        Some(meta.ok_or_else(|| {
+            ToolError::new("nothing_to_resume", format!("agent {agent} has no recorded run to resume"))
+        })?)
+    } else {
+        None
+    };
+    let cwd = previous.as_ref().map(|m| m.cwd.as_str()).or(req.cwd);
+    let mut plan = plan_start(&spec, cwd, req.prompt, req.resume)?;
+    let memory_cap = match spec.memory_max_mib {
+        None => None,
+        Some(mib) if admission::scope_available().await => {
+            let words = std::mem::take(&mut plan.words);
+            plan.words = admission::scoped(words, &format!("codex-master-{agent}-{}", now_id()), mib);
+            Some(MemoryCap::SystemdScope)
+        }
+        Some(_) => Some(MemoryCap::Unavailable),
+    };
     let state_root = crate::state::root_path()?;
     let env = {
         let s = spec.clone();
@@ -496,7 +566,10 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
         let _ = cleanup(true).await;
         return Err(tmux_error("pipe-pane", agent, e));
     }
-    let meta = started_meta(&spec, &plan.start_dir, &raw_name);
+    let meta = AgentMeta {
+        memory_cap,
+        ..started_meta(&spec, &plan.start_dir, &raw_name, previous.and_then(|m| m.last_assignment_id))
+    };
     let lease = held
         .with({
             let (a, c) = (agent.to_owned(), client.clone());
@@ -509,10 +582,41 @@ async fn start_one(ctx: &Ctx, agent: &str, cwd: Option<&str>, prompt: Option<&st
         .await?;
     drop(held);
     Ok(json!({
-        "agent": agent, "status": "started", "backend": "tmux", "session": spec.session, "profile": spec.profile.name(),
+        "agent": agent, "status": "started", "resumed": req.resume, "backend": "tmux", "session": spec.session, "profile": spec.profile.name(),
         "cwd": NOT_RETURNED, "cwd_state": "set", "lease": lease, "model": spec.model, "model_reasoning_effort": spec.reasoning_effort,
-        "trust": trust, "raw_log": NOT_RETURNED, "raw_log_max_bytes": MAX_RAW_LOG_BYTES, "raw_output": NOT_RETURNED,
+        "trust": trust, "memory_cap": memory_cap.map_or("not_configured", MemoryCap::as_str), "raw_log": NOT_RETURNED, "raw_log_max_bytes": MAX_RAW_LOG_BYTES, "raw_output": NOT_RETURNED,
     }))
+}
+
+/// Refuses a start the host has no room for: `host_busy`, retryable, naming the check.
+async fn admit(
+    ctx: &Ctx,
+    spec: &AgentSpec,
+    panes: &std::collections::HashMap<String, tmux::PaneInfo>,
+) -> Result<(), ToolError> {
+    let roots = super::status::worker_pids(&ctx.registry, panes);
+    let thresholds = *ctx.registry.admission();
+    let need = spec.memory_max_mib.unwrap_or(thresholds.agent_memory_mib);
+    let check = blocking(move || {
+        let root = admission::proc_root();
+        let workers =
+            admission::Workers { running: roots.len() as u32, processes: admission::tree_size(&root, &roots) };
+        Ok(admission::decide(&admission::sample(&root), workers, &thresholds, need).err())
+    })
+    .await?;
+    match check {
+        None => Ok(()),
+        Some(check) => {
+            let after = check.retry_after_seconds();
+            Err(ToolError::new(
+                "host_busy",
+                format!("agent {} was not started: {}; retry in {after} s", spec.name, check.describe()),
+            )
+            .with("retryable", json!(true))
+            .with("retry_after_seconds", json!(after))
+            .with("check", json!(check.as_str())))
+        }
+    }
 }
 
 /// Writes the folder trust into a managed home (off the async threads); says what it did.
@@ -804,6 +908,43 @@ pub async fn request_report(
     })
     .await?;
     let opts = SendOptions { enter, confirm: Duration::from_secs(5), lead_send: false, expected, before_typing: None };
+    send_text(ctx, agent, &text, opts).await
+}
+
+/// Sends the continue prompt after a limit's reset (the watchdog's `resume_after_reset`) as a
+/// lead send: what follows is a new turn. The limit's key is written to the metadata under the
+/// agent lock before anything is typed, so one limit never gets two, even across a crash.
+pub async fn send_continue(
+    ctx: &Ctx,
+    agent: &str,
+    limit_key: String,
+    assignment_id: Option<String>,
+) -> Result<Sent, ToolError> {
+    let locale = ctx.extensions().settings().locale.clone();
+    let request = crate::ext::types::prompts::ContinueRequest { assignment_id, locale };
+    let redactor = Arc::clone(&ctx.redactor);
+    let text = blocking(move || {
+        redactor.extensions().render_continue(&request).map_err(|e| ToolError::new(e.code(), e.to_string()))
+    })
+    .await?;
+    let a = agent.to_owned();
+    let record: BeforeTyping = Box::new(move |state: &State| {
+        let Some(mut meta) = state.read_meta(&a)? else {
+            return Err(ToolError::new("agent_not_running", format!("agent {a} has no recorded run")));
+        };
+        if meta.resumed_limit.as_deref() == Some(limit_key.as_str()) {
+            return Err(ToolError::new("already_resumed", format!("agent {a} was already resumed after this limit")));
+        }
+        meta.resumed_limit = Some(limit_key);
+        Ok(state.write_meta(&meta)?)
+    });
+    let opts = SendOptions {
+        enter: true,
+        confirm: Duration::from_secs(5),
+        lead_send: true,
+        expected: None,
+        before_typing: Some(record),
+    };
     send_text(ctx, agent, &text, opts).await
 }
 

@@ -23,6 +23,7 @@ use crate::agents::{procs, AgentSpec, AgentState, Registry};
 use crate::ext::types::limits::{self, DialogKind, ModelSource};
 use crate::lease;
 use crate::redactor::Redactor;
+use crate::state::ledger;
 use crate::state::meta::AgentMeta;
 use crate::state::rawlog::MAX_RAW_LOG_BYTES;
 use crate::state::State;
@@ -93,7 +94,7 @@ pub fn status_entry_schema() -> Value {
         json!({
             "agent": {"type": "string"},
             "label": {"type": "string"},
-            "profile": {"enum": ["codex", "generic", "scripted"]},
+            "profile": {"enum": crate::agents::profiles::Profile::all().map(|p| p.name()).collect::<Vec<_>>()},
             "backend": {"const": "tmux"},
             "state": state_schema(),
             "running": {"type": "boolean"},
@@ -114,12 +115,14 @@ pub fn status_entry_schema() -> Value {
             "tui_context": {"type": "object"},
             "response_state": {"type": "object"},
             "last_send": {"anyOf": [{"type": "object"}, {"type": "null"}]},
+            "last_assignment": {"anyOf": [{"type": "object"}, {"type": "null"}]},
             "raw_log": out::nullable("string"),
             "raw_log_bytes": out::nullable("integer"),
             "raw_log_updated_at_utc": out::nullable("string"),
             "raw_log_idle_seconds": out::nullable("integer"),
             "raw_log_max_bytes": {"type": "integer"},
             "raw_log_policy": {"type": "string"},
+            "memory_cap": {"type": "object"},
             "home_process_count": {"type": "integer"},
             "home_external_process_count": {"type": "integer"},
             "raw_output": out::not_returned(),
@@ -133,10 +136,40 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
         ToolDef {
             name: "agent_status",
             title: "Agent status",
-            description: "State of each agent (idle, working, dialog, limited, warned, exited, not_running, unknown), its lease, limit state and raw-log activity. Returns no terminal text and no local paths.",
+            description: "State of each agent (idle, working, dialog, limited, warned, exited, not_running, unknown), its lease, limit state and raw-log activity; `blocked` lists limited agents with their reset time and model bucket; `host` gives memory and CPU pressure, headroom and the workers running. A stopped agent shows its newest assignment. Returns no terminal text and no local paths.",
             cli_name: "status",
             params: vec![agent_param::one_or_all(reg)],
-            output: out::results(status_entry_schema()),
+            output: out::object(
+                json!({
+                    "results": {"type": "array", "items": status_entry_schema()},
+                    "blocked": {"type": "array", "items": out::object(
+                        json!({
+                            "agent": {"type": "string"},
+                            "kind": {"type": "string"},
+                            "until_utc": out::nullable("string"),
+                            "reset_at_epoch_seconds": out::nullable("integer"),
+                            "model_bucket": out::nullable("string"),
+                        }),
+                        &["agent", "kind", "until_utc", "model_bucket"],
+                    )},
+                    "host": out::object(
+                        json!({
+                            "pressure": {"enum": ["available", "unavailable"]},
+                            "memory_pressure_avg10": out::nullable("number"),
+                            "cpu_pressure_avg10": out::nullable("number"),
+                            "memory_available_mib": out::nullable("integer"),
+                            "memory_headroom_mib": out::nullable("integer"),
+                            "workers_running": {"type": "integer"},
+                            "worker_processes": {"type": "integer"},
+                            "max_workers": {"type": "integer"},
+                            "admission": {"enum": ["open", "host_busy"]},
+                            "busy_check": out::nullable("string"),
+                        }),
+                        &["pressure", "workers_running", "admission"],
+                    ),
+                }),
+                &["results", "blocked", "host"],
+            ),
             hints: READ_ONLY,
             multi_agent: true,
             handler: handler!(status),
@@ -150,13 +183,13 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::choice_owned("agent", agent_param::names_and(reg, &["all"]), "Agent name, or `all`.").required().positional(),
                 Param::integer("timeout_seconds", 0, Some(MAX_WAIT_SECONDS), "Longest wait.").default(json!(DEFAULT_WAIT_SECONDS)),
                 Param::integer("poll_interval_seconds", 1, Some(900), "Longest pause between checks.").default(json!(30)),
-                Param::choice("until", &Until::words(), "`activity`: any new output or state change; `idle`: the turn is over.").default(json!("activity")),
+                Param::choice("until", &Until::words(), "`activity`: any new output or state change; `idle`: the turn is over; `available`: a limit's reset time has passed and the screen no longer shows it (a limit does not end this wait).").default(json!("activity")),
                 Param::choice("mode", &WaitMode::words(), "With several agents: return at the first that is done, or when all are.").default(json!("first")),
             ],
             output: out::object(
                 json!({
                     "agent": {"type": "string"},
-                    "status": {"enum": ["activity_observed", "idle", "not_running", "exited", "blocked_by_limit", "dialog", "timeout"]},
+                    "status": {"enum": ["activity_observed", "idle", "available", "not_running", "exited", "blocked_by_limit", "dialog", "timeout"]},
                     "timeout_seconds": {"type": "integer"},
                     "poll_count": {"type": "integer"},
                     "elapsed_seconds": {"type": "number"},
@@ -274,8 +307,20 @@ impl SharedObserver {
     }
 }
 
+/// The pane pids of the fleet's running workers (the roots of their process trees).
+pub fn worker_pids(reg: &Registry, panes: &HashMap<String, PaneInfo>) -> Vec<u32> {
+    reg.agents().iter().filter_map(|a| panes.get(&a.session)).filter(|p| !p.dead).filter_map(|p| p.pid).collect()
+}
+
 /// Observes `agents` with batched tmux queries.
 pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observation, ToolError>>, ToolError> {
+    Ok(observe_with_panes(ctx, agents).await?.0)
+}
+
+type Observed = (Vec<Result<Observation, ToolError>>, HashMap<String, PaneInfo>);
+
+/// [`observe`], also returning the sessions tmux listed.
+async fn observe_with_panes(ctx: &Ctx, agents: &[String]) -> Result<Observed, ToolError> {
     let panes = tmux::list_panes().await.map_err(|e| super::tmux_error("list-panes", None, e))?;
     let specs: Vec<Option<AgentSpec>> = agents.iter().map(|a| ctx.registry.get(a).cloned()).collect();
     let live: Vec<String> = specs
@@ -293,7 +338,8 @@ pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observat
     let client = ctx.client_id.clone();
     let agents = agents.to_vec();
     let red = Arc::clone(&ctx.redactor);
-    blocking(move || {
+    let listed = panes.clone();
+    let observed = blocking(move || {
         let state = State::open()?;
         let homes: Vec<(&std::path::Path, &str)> = specs
             .iter()
@@ -303,13 +349,17 @@ pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observat
             })
             .collect();
         let users = procs::home_users_many(&homes);
+        // What was in flight matters for an agent that is down: only then is the ledger read.
+        let down = specs.iter().flatten().any(|s| panes.get(&s.session).is_none_or(|p| p.dead));
+        let records = if down { ledger::assignments(&state).unwrap_or_default() } else { Vec::new() };
         Ok(agents
             .iter()
             .zip(specs.iter())
             .zip(users)
             .map(|((_agent, spec), users)| {
                 let spec = spec.as_ref().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
-                Ok(observe_one(
+                let newest = records.iter().rev().find(|r| r.agent.as_deref() == Some(spec.name.as_str()));
+                let mut obs = observe_one(
                     &red,
                     &state,
                     spec,
@@ -317,11 +367,16 @@ pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observat
                     captures.get(&spec.session),
                     users,
                     &client,
-                ))
+                );
+                if !obs.live() {
+                    obs.json["last_assignment"] = newest.map_or(Value::Null, in_flight_json);
+                }
+                Ok(obs)
             })
             .collect())
     })
-    .await
+    .await?;
+    Ok((observed, listed))
 }
 
 fn observe_one(
@@ -439,6 +494,10 @@ fn observe_one(
         "raw_log_idle_seconds": idle_seconds.map(|s| s as u64),
         "raw_log_max_bytes": MAX_RAW_LOG_BYTES,
         "raw_log_policy": "local_only_bounded_not_returned_by_default",
+        "memory_cap": {
+            "state": meta.as_ref().and_then(|m| m.memory_cap).map_or("not_configured", |c| c.as_str()),
+            "max_mib": spec.memory_max_mib,
+        },
         "home_process_count": users.total,
         "home_external_process_count": users.external,
         "raw_output": NOT_RETURNED,
@@ -457,6 +516,30 @@ fn observe_one(
     }
 }
 
+impl Observation {
+    /// The agent's process runs (its pane is alive).
+    pub fn live(&self) -> bool {
+        self.running && self.state != AgentState::Exited
+    }
+}
+
+/// The newest assignment of an agent that is down, so the lead knows what was in flight:
+/// identifiers and fixed words only (a tampered ledger line yields nulls).
+fn in_flight_json(r: &ledger::AssignmentRecord) -> Value {
+    let word =
+        |v: &Option<String>, words: &[&'static str]| v.as_deref().and_then(|x| words.iter().copied().find(|w| *w == x));
+    let id_ok = r.assignment_id.len() <= 100
+        && r.assignment_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    json!({
+        "assignment_id": id_ok.then_some(r.assignment_id.as_str()),
+        "created_at_utc": r.created_at_utc.as_deref().filter(|t| t.len() <= 32 && crate::timefmt::parse_iso_utc(t).is_some()),
+        "role_kind": word(&r.role_kind, &["explorer", "worker"]),
+        "delivery": word(&r.delivery, &["pending", "submitted", "typed", "failed"]).unwrap_or("unknown"),
+        "turn_started": r.turn_started,
+        "prompt_output": NOT_RETURNED,
+    })
+}
+
 /// The model an agent runs: the configured one, else what its screen shows.
 pub async fn session_model(ctx: &Ctx, agent: &str) -> Option<String> {
     let obs = observe(ctx, &[agent.to_owned()]).await.ok()?.pop()?.ok()?;
@@ -472,18 +555,59 @@ struct StatusArgs {
 
 async fn status(ctx: Arc<Ctx>, args: StatusArgs) -> ToolResult {
     let agents = ctx.registry.select(&args.agent);
-    let results = observe(&ctx, &agents).await?;
+    let (results, panes) = observe_with_panes(&ctx, &agents).await?;
+    let blocked: Vec<Value> = results.iter().flatten().filter_map(blocked_json).collect();
     let entries: Vec<Value> = results
         .into_iter()
         .zip(&agents)
         .map(|(r, a)| r.map_or_else(|e| agent_error_entry(a, &e), |o| o.json))
         .collect();
-    Ok(json!({"results": entries}))
+    let roots = worker_pids(&ctx.registry, &panes);
+    let thresholds = *ctx.registry.admission();
+    let host = blocking(move || Ok(host_json(&roots, &thresholds))).await?;
+    Ok(json!({"results": entries, "blocked": blocked, "host": host}))
+}
+
+/// A limited agent: which limit, until when, and the model bucket (restart it on another model
+/// with `agent_start --model`).
+fn blocked_json(o: &Observation) -> Option<Value> {
+    let c = o.classified.as_ref().filter(|_| o.state == AgentState::Limited)?;
+    let reset = c.reset_at_epoch_seconds.map(|s| s as f64);
+    Some(json!({
+        "agent": o.agent,
+        "kind": c.kind.as_str(),
+        "until_utc": reset.map(iso_utc),
+        "reset_at_epoch_seconds": c.reset_at_epoch_seconds,
+        "model_bucket": c.model_bucket.as_deref().filter(|b| crate::agents::valid_model_word(b)),
+    }))
+}
+
+/// The `host` block: the machine's room and the fleet's size, from the same readings admission
+/// uses (nothing about other users' processes).
+fn host_json(roots: &[u32], t: &crate::admission::Thresholds) -> Value {
+    let root = crate::admission::proc_root();
+    let s = crate::admission::sample(&root);
+    let processes = crate::admission::tree_size(&root, roots);
+    let workers = crate::admission::Workers { running: roots.len() as u32, processes };
+    let round = |v: Option<f64>| v.map(|v| (v * 100.0).round() / 100.0);
+    let refusal = crate::admission::decide(&s, workers, t, t.agent_memory_mib).err();
+    json!({
+        "pressure": if s.psi() { "available" } else { "unavailable" },
+        "memory_pressure_avg10": round(s.memory_pressure),
+        "cpu_pressure_avg10": round(s.cpu_pressure),
+        "memory_available_mib": s.mem_available_mib,
+        "memory_headroom_mib": s.mem_available_mib.map(|m| m.saturating_sub(t.reserve_memory_mib)),
+        "workers_running": workers.running,
+        "worker_processes": workers.processes,
+        "max_workers": t.max_workers,
+        "admission": if refusal.is_some() { "host_busy" } else { "open" },
+        "busy_check": refusal.map(crate::admission::Check::as_str),
+    })
 }
 
 choice_enum! {
     /// What ends a wait besides a limit, a dialog or a stop.
-    enum Until { Activity = "activity", Idle = "idle" }
+    enum Until { Activity = "activity", Idle = "idle", Available = "available" }
 }
 
 choice_enum! {
@@ -501,11 +625,16 @@ fn wait_outcome(until: Until, initial: &Observation, current: &Observation) -> O
     match current.state {
         AgentState::NotRunning => return Some("not_running"),
         AgentState::Exited => return Some("exited"),
+        // Waiting for a limit to pass is what `available` is for.
+        AgentState::Limited if until == Until::Available => return None,
         AgentState::Limited => return Some("blocked_by_limit"),
         AgentState::Dialog => return Some("dialog"),
         _ => {}
     }
     match until {
+        // The classifier drops a limit once its reset time has passed: the screen no longer
+        // limits the agent.
+        Until::Available => (current.state != AgentState::Unknown).then_some("available"),
         Until::Idle => current.state.turn_over().then_some("idle"),
         Until::Activity => {
             (current.state != initial.state || current.log_bytes != initial.log_bytes).then_some("activity_observed")

@@ -17,6 +17,7 @@ use super::{
     READ_ONLY,
 };
 use crate::agents::Registry;
+use crate::ext::types::limits::RESET_PASSED_RULE;
 use crate::lease::{self, Lease};
 use crate::state::State;
 use crate::timefmt::now_epoch;
@@ -37,6 +38,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::choice("action", &Action::ALL.map(Action::as_str), "What follows an unanswered report request.").default(json!(Action::Interrupt.as_str())),
                 Param::boolean("require_lease", "Act only on agents this client leases (or unclaimed ones with manage_unclaimed).").default(json!(true)).negated("no-require-lease"),
                 Param::boolean("manage_unclaimed", "Also act on agents nobody leases."),
+                Param::boolean("resume_after_reset", "Once a limit's reset time has passed and the agent sits idle on it, send the prompts extension's continue prompt, once per limit (recorded in the agent's metadata)."),
                 Param::boolean("dry_run", "Decide and report, but send nothing and write nothing."),
                 Param::boolean("quiet", "CLI: print nothing when every agent's entry succeeded (errors are still printed)."),
             ],
@@ -88,6 +90,7 @@ struct WatchdogArgs {
     action: Action,
     require_lease: bool,
     manage_unclaimed: bool,
+    resume_after_reset: bool,
     dry_run: bool,
     #[allow(dead_code)]
     quiet: bool,
@@ -100,10 +103,11 @@ async fn fleet_watchdog(ctx: Arc<Ctx>, args: WatchdogArgs) -> ToolResult {
         grace_seconds: args.report_grace_seconds,
         action: args.action,
         require_lease: args.require_lease,
+        resume_after_reset: args.resume_after_reset,
     };
     let WatchdogArgs { manage_unclaimed, dry_run, .. } = args;
     if !dry_run {
-        blocking(|| Ok(State::open().map(|st| st.sweep_temp_files()).unwrap_or(0))).await?;
+        blocking(|| Ok(State::open().map(|st| crate::lease::recover(&st)).unwrap_or_default())).await?;
     }
     let observed = observe(&ctx, &agents).await?;
     let mut results = Vec::new();
@@ -125,6 +129,7 @@ async fn fleet_watchdog(ctx: Arc<Ctx>, args: WatchdogArgs) -> ToolResult {
         "action": policy.action.as_str(),
         "require_lease": policy.require_lease,
         "manage_unclaimed": manage_unclaimed,
+        "resume_after_reset": policy.resume_after_reset,
         "dry_run": dry_run,
         "results": results,
         "raw_output": NOT_RETURNED,
@@ -148,6 +153,10 @@ async fn watch_one(
     })
     .await?;
     let unclaimed = matches!(lease, Lease::Unclaimed { .. } | Lease::Expired(_));
+    // The screen still shows a limit whose reset time has passed, with the agent idle on it.
+    let passed = obs.classified.as_ref().is_some_and(|c| c.rule == RESET_PASSED_RULE && !c.blocks_input)
+        && obs.state.turn_over();
+    let limit_key = meta.as_ref().map(limit_key);
     let facts = Facts {
         running,
         state,
@@ -161,6 +170,8 @@ async fn watch_one(
         last_send_at: meta.as_ref().and_then(|m| m.last_send.as_ref()).map(|s| s.at_epoch),
         now: now_epoch(),
         marker: meta.as_ref().and_then(|m| m.watchdog.as_ref()),
+        passed_limit: limit_key.as_deref().filter(|_| passed),
+        resumed_limit: meta.as_ref().and_then(|m| m.resumed_limit.as_deref()),
     };
     let decision = watchdog::decide(&facts, &policy);
     let mut entry = json!({
@@ -188,6 +199,7 @@ async fn watch_one(
     if dry_run {
         entry["watchdog_state"] = json!(match decision {
             Decision::RequestReport => "would_request_report".to_owned(),
+            Decision::ResumeAfterReset => "would_resume_after_reset".to_owned(),
             Decision::Escalate => format!("would_{}", policy.action.as_str()),
             other => other.name().to_owned(),
         });
@@ -223,6 +235,15 @@ async fn watch_one(
             };
             entry["next_action_after_seconds"] = json!(policy.grace_seconds);
         }
+        Decision::ResumeAfterReset => {
+            let key = limit_key.clone().unwrap_or_default();
+            entry["action_taken"] = json!("continue_prompt");
+            let assignment_id = meta.as_ref().and_then(|m| m.last_assignment_id.clone());
+            entry["continue_prompt"] = match super::agent::send_continue(ctx, agent, key, assignment_id).await {
+                Ok(s) => json!({"status": "sent", "submitted": s.submitted, "turn_started": s.turn_started}),
+                Err(e) => e.to_json(),
+            };
+        }
         Decision::Answered => settle(agent, Phase::Answered).await?,
         Decision::Escalate => {
             let result = escalate(ctx, agent, policy.action, manage_unclaimed && !lease.held_by(&client)).await;
@@ -233,6 +254,15 @@ async fn watch_one(
         _ => {}
     }
     Ok(entry)
+}
+
+/// Which limit an agent sits on: the turn it hit the limit in (a limit shows after the last
+/// lead send, or after the start when nothing was sent).
+fn limit_key(meta: &crate::state::meta::AgentMeta) -> String {
+    match &meta.last_send {
+        Some(s) => format!("after-send-{:.3}", s.at_epoch),
+        None => format!("after-start-{:.3}", meta.started_at_epoch),
+    }
 }
 
 /// Runs the planned action; `release_after` gives back a lease the action claimed on an agent

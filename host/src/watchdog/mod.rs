@@ -5,6 +5,9 @@
 //! answer only when the raw log grew past what it held right after our request was delivered
 //! (so the echo of our own request is not "fresh activity"); and once the grace window passes
 //! with no answer, the planned action really happens, once.
+//!
+//! With `resume_after_reset`, an agent idle on a limit whose reset time has passed gets one
+//! continue prompt per limit (the limit's key is kept in its metadata).
 
 use crate::agents::AgentState;
 
@@ -30,6 +33,11 @@ pub struct Facts<'a> {
     pub last_send_at: Option<f64>,
     pub now: f64,
     pub marker: Option<&'a Marker>,
+    /// The key of the limit the screen still shows although its reset time has passed (the
+    /// agent sits idle on it); `None` otherwise.
+    pub passed_limit: Option<&'a str>,
+    /// The key of the limit a continue prompt was already sent for.
+    pub resumed_limit: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +46,8 @@ pub struct Policy {
     pub grace_seconds: u64,
     pub action: Action,
     pub require_lease: bool,
+    /// Send the continue prompt once a limit's reset time has passed.
+    pub resume_after_reset: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +68,8 @@ pub enum Decision {
     /// sends again.
     Settled,
     NoAction,
+    /// The limit's reset time passed and the agent waits on it: send the continue prompt.
+    ResumeAfterReset,
 }
 
 impl Decision {
@@ -72,6 +84,7 @@ impl Decision {
             Decision::Escalate => "action_sent",
             Decision::Settled => "settled",
             Decision::NoAction => "no_action",
+            Decision::ResumeAfterReset => "resumed_after_reset",
         }
     }
 }
@@ -85,6 +98,14 @@ pub fn decide(f: &Facts<'_>, p: &Policy) -> Decision {
     }
     if f.held_by_other || (p.require_lease && !f.lease_allowed) {
         return Decision::Skip("skipped_not_leased_by_this_server");
+    }
+    // A passed limit comes before the report logic: the agent did not finish, it was stopped.
+    if let Some(limit) = f.passed_limit.filter(|_| p.resume_after_reset) {
+        return if f.resumed_limit == Some(limit) {
+            Decision::Skip("skipped_already_resumed")
+        } else {
+            Decision::ResumeAfterReset
+        };
     }
     // A marker from before the lead's last send belongs to an older turn.
     let marker = f.marker.filter(|m| f.last_send_at.is_none_or(|s| s <= m.requested_at_epoch));
@@ -124,8 +145,13 @@ pub fn decide(f: &Facts<'_>, p: &Policy) -> Decision {
 mod tests {
     use super::*;
 
-    const POLICY: Policy =
-        Policy { idle_seconds: 60, grace_seconds: 120, action: Action::Interrupt, require_lease: true };
+    const POLICY: Policy = Policy {
+        idle_seconds: 60,
+        grace_seconds: 120,
+        action: Action::Interrupt,
+        require_lease: true,
+        resume_after_reset: false,
+    };
 
     fn facts<'a>(state: &str, idle: f64, bytes: u64, marker: Option<&'a Marker>) -> Facts<'a> {
         Facts {
@@ -143,6 +169,8 @@ mod tests {
             last_send_at: Some(100.0),
             now: 1000.0,
             marker,
+            passed_limit: None,
+            resumed_limit: None,
         }
     }
 
@@ -186,6 +214,24 @@ mod tests {
         let mut f = facts("idle", 400.0, 900, Some(&m));
         f.last_send_at = Some(600.0);
         assert_eq!(decide(&f, &POLICY), Decision::RequestReport);
+    }
+
+    #[test]
+    fn a_passed_limit_gets_one_continue_and_only_when_asked_for() {
+        let resume = Policy { resume_after_reset: true, ..POLICY };
+        let mut f = facts("idle", 5.0, 500, None);
+        f.passed_limit = Some("after-send-100");
+        assert_eq!(decide(&f, &resume), Decision::ResumeAfterReset);
+        // Off by default: the usual report logic runs (here: too recent to ask).
+        assert_eq!(decide(&f, &POLICY), Decision::Active { drop_marker: false });
+        // Never twice for one limit; a later limit is another key.
+        f.resumed_limit = Some("after-send-100");
+        assert_eq!(decide(&f, &resume).name(), "skipped_already_resumed");
+        f.passed_limit = Some("after-send-900");
+        assert_eq!(decide(&f, &resume), Decision::ResumeAfterReset);
+        // Lease rules first.
+        f.held_by_other = true;
+        assert_eq!(decide(&f, &resume).name(), "skipped_not_leased_by_this_server");
     }
 
     #[test]

@@ -52,6 +52,11 @@ impl Provider for Claude {
         args
     }
 
+    /// `--continue`: the most recent conversation in the working directory.
+    fn resume_args(&self, spec: &AgentSpec, prompt: Option<&str>) -> Option<Vec<String>> {
+        Some(std::iter::once("--continue".to_owned()).chain(self.launch_args(spec, prompt)).collect())
+    }
+
     fn launch_env(&self, spec: &AgentSpec) -> Vec<(String, String)> {
         spec.home.iter().map(|h| ("CLAUDE_CONFIG_DIR".to_owned(), h.to_string_lossy().into_owned())).collect()
     }

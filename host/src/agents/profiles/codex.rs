@@ -64,6 +64,11 @@ impl Provider for Codex {
         args
     }
 
+    /// `codex resume --last` picks the newest session recorded for the working directory.
+    fn resume_args(&self, spec: &AgentSpec, prompt: Option<&str>) -> Option<Vec<String>> {
+        Some(["resume".to_owned(), "--last".to_owned()].into_iter().chain(self.launch_args(spec, prompt)).collect())
+    }
+
     fn launch_env(&self, spec: &AgentSpec) -> Vec<(String, String)> {
         spec.home.iter().map(|h| ("CODEX_HOME".to_owned(), h.to_string_lossy().into_owned())).collect()
     }
@@ -157,7 +162,15 @@ mod tests {
             env: Default::default(),
             env_pass: vec![],
             classifier: crate::ext::Classifier::Named("codex"),
+            memory_max_mib: None,
         }
+    }
+
+    #[test]
+    fn resume_continues_the_newest_session_of_the_directory() {
+        let args = Codex.resume_args(&spec(Some("m")), Some("go on")).unwrap();
+        assert_eq!(&args[..2], ["resume", "--last"]);
+        assert!(args.contains(&"--no-daemon".to_owned()) && args.last().map(String::as_str) == Some("go on"));
     }
 
     #[test]

@@ -51,6 +51,11 @@ impl Provider for Gemini {
         args
     }
 
+    /// `--resume latest`: the newest session of the project (the working directory).
+    fn resume_args(&self, spec: &AgentSpec, prompt: Option<&str>) -> Option<Vec<String>> {
+        Some(["--resume".to_owned(), "latest".to_owned()].into_iter().chain(self.launch_args(spec, prompt)).collect())
+    }
+
     fn launch_env(&self, spec: &AgentSpec) -> Vec<(String, String)> {
         spec.home.iter().map(|h| ("GEMINI_CLI_HOME".to_owned(), h.to_string_lossy().into_owned())).collect()
     }

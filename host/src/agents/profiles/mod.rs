@@ -127,6 +127,12 @@ pub trait Provider: Sync {
     /// The argument vector after the runner (and the initial prompt last, when given).
     fn launch_args(&self, spec: &AgentSpec, prompt: Option<&str>) -> Vec<String>;
 
+    /// The argument vector that resumes the newest thread the CLI recorded for the working
+    /// directory, with the prompt as its next turn; `None`: this CLI cannot resume.
+    fn resume_args(&self, _spec: &AgentSpec, _prompt: Option<&str>) -> Option<Vec<String>> {
+        None
+    }
+
     /// Environment for the agent beyond the managed markers (`CODEX_HOME` for Codex).
     fn launch_env(&self, spec: &AgentSpec) -> Vec<(String, String)>;
 

@@ -42,6 +42,13 @@ impl Provider for Scripted {
         args
     }
 
+    /// Like `codex resume --last`: the thread it recorded for the working directory.
+    fn resume_args(&self, spec: &AgentSpec, prompt: Option<&str>) -> Option<Vec<String>> {
+        let mut args = self.launch_args(spec, prompt);
+        args.insert(1, "--resume".to_owned());
+        Some(args)
+    }
+
     fn launch_env(&self, _spec: &AgentSpec) -> Vec<(String, String)> {
         Vec::new()
     }

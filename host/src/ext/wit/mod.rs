@@ -99,7 +99,8 @@ pub mod since_v1_0 {
 }
 
 pub mod since_v1_1 {
-    //! 1.1.0: the limit classifier names the open dialog; the redactor takes rule files.
+    //! 1.1.0: the limit classifier names the open dialog; the redactor takes rule files; the
+    //! prompt templates render the continue prompt after a limit's reset.
     use super::Version;
 
     pub const MIN_VERSION: Version = Version(1, 1, 0);
@@ -128,12 +129,24 @@ pub mod since_v1_1 {
         });
         pub use self::codex_master::redaction::types::*;
     }
+
+    pub mod prompts {
+        wasmtime::component::bindgen!({
+            path: ["../wit/v1.0.0/common", "../wit/v1.1.0/prompts"],
+            world: "codex-master:prompts/templates@1.1.0",
+            with: {
+                "codex-master:common/log@1.0.0": crate::ext::wit::common::log,
+                "codex-master:common/types@1.0.0": crate::ext::wit::common::types,
+            },
+        });
+        pub use self::codex_master::prompts::types::*;
+    }
 }
 
 /// The newest binding of each kind.
 pub mod latest {
-    pub use super::since_v1_0::{doctor, prompts};
-    pub use super::since_v1_1::{limits, redaction};
+    pub use super::since_v1_0::doctor;
+    pub use super::since_v1_1::{limits, prompts, redaction};
 }
 
 use super::engine::StoreState;
@@ -158,3 +171,4 @@ impl since_v1_0::doctor::codex_master::doctor::types::Host for StoreState {}
 impl since_v1_0::prompts::codex_master::prompts::types::Host for StoreState {}
 impl since_v1_1::limits::codex_master::limits::types::Host for StoreState {}
 impl since_v1_1::redaction::codex_master::redaction::types::Host for StoreState {}
+impl since_v1_1::prompts::codex_master::prompts::types::Host for StoreState {}
