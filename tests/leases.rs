@@ -265,17 +265,26 @@ fn kill_dash_nine_mid_write_never_leaves_a_torn_file_and_the_next_call_recovers(
     f.await_state("w", "idle");
     let state = f.dir.join("state");
     let env = f.env_as("crash-lead");
+    let (code, v) = cli_json(&env, &["assign-readonly", "w", "--task", "before the storm", "--no-enter"]);
+    assert_eq!(code, 0, "{v}");
+    f.tmux(&["send-keys", "-t", "=w:", "C-u"]);
     let mut temps = BTreeSet::new();
     for round in 0..30 {
         let mut mcp = Mcp::spawn(&env);
         mcp.initialize();
-        // A burst of lease writes on x (no tmux needed) and metadata writes on w (each send
-        // records itself in the agent's metadata), all in flight when the kill lands.
+        // A burst of lease writes on x (no tmux needed), metadata writes on w (each send
+        // records itself in the agent's metadata) and assignments to w (a ledger append once
+        // they get the agent's lock; most are still queued behind the sends), all in flight
+        // when the kill lands.
         let mut burst = String::new();
         for i in 0..120 {
-            let (tool, args) = match i % 3 {
-                0 => ("agent_claim", json!({"agent": "x", "ttl_seconds": 600})),
-                1 => ("agent_release", json!({"agent": "x"})),
+            let (tool, args) = match i % 6 {
+                1 | 3 => ("agent_claim", json!({"agent": "x", "ttl_seconds": 600})),
+                2 | 4 => ("agent_release", json!({"agent": "x"})),
+                0 => (
+                    "agent_assign_readonly",
+                    json!({"agent": "w", "task": format!("crash round {round} task {i}"), "enter": false}),
+                ),
                 _ => (
                     "agent_send",
                     json!({"agent": "w", "text": format!("crash round {round} burst {i}"), "enter": false}),
@@ -285,7 +294,7 @@ fn kill_dash_nine_mid_write_never_leaves_a_torn_file_and_the_next_call_recovers(
             burst.push('\n');
         }
         mcp.send_raw(burst.as_bytes());
-        std::thread::sleep(Duration::from_millis(2 + random_below(if round % 2 == 0 { 15 } else { 250 })));
+        std::thread::sleep(Duration::from_millis(2 + random_below(if round % 2 == 0 { 15 } else { 700 })));
         mcp.child.kill().unwrap(); // SIGKILL
         mcp.child.wait().unwrap();
         temps.extend(assert_whole(&state));
@@ -319,6 +328,15 @@ fn kill_dash_nine_mid_write_never_leaves_a_torn_file_and_the_next_call_recovers(
     let mut mcp = Mcp::spawn(&env);
     mcp.initialize();
     assert_eq!(mcp.close(), Some(0));
+    // The ledger the kills interrupted holds whole records only; a line a kill could have torn
+    // would now be in `assignments.damaged`, never in the ledger and never lost.
+    let ledger = std::fs::read_to_string(state.join("assignments.jsonl")).unwrap_or_default();
+    assert!(ledger.is_empty() || ledger.ends_with('\n'), "{ledger:?}");
+    let records = ledger.lines().map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")));
+    let assignments = records.filter(|r| r["kind"] == "assignment").count();
+    assert!(assignments > 0, "{ledger}");
+    let damaged = std::fs::read_to_string(state.join("assignments.damaged")).unwrap_or_default();
+    eprintln!("crash storm: {assignments} assignments in the ledger, {} lines moved aside", damaged.lines().count());
     for t in &temps {
         assert!(!t.exists(), "old temp file was not swept: {}", t.display());
     }
