@@ -169,6 +169,12 @@ fn wait_until_available_returns_once_the_reset_time_has_passed() {
     assert_eq!(f.run(&["status", "all"]).1["blocked"], Value::Array(vec![]));
     // An agent that is not limited is available at once; a stopped one is reported as such.
     assert_eq!(f.run(&["wait", "a", "--until", "available", "--timeout-seconds", "5"]).1["status"], "available");
+    // A per-model limit names its bucket: the lead can restart the agent on another model.
+    f.run(&["send", "a", "model-limit"]);
+    f.await_state("a", "limited");
+    let st = f.run(&["status", "all"]).1;
+    let bucket = st["blocked"][0]["model_bucket"].as_str().unwrap_or_default().to_ascii_lowercase();
+    assert_eq!(bucket, "gpt-5.3-codex-spark", "{st}");
     f.run(&["stop", "a"]);
     assert_eq!(f.run(&["wait", "a", "--until", "available"]).1["status"], "not_running");
 }

@@ -26,7 +26,10 @@ impl Fleet {
     fn new(count: usize) -> Fleet {
         let root = std::env::temp_dir().join(format!("cm-bench-agents-{count}-{}", std::process::id()));
         std::fs::create_dir_all(root.join("cfg")).unwrap();
-        let toml: String = (0..count).map(|i| format!("[agents.w{i:02}]\nprofile = \"scripted\"\n")).collect();
+        // Admission would stop a 64-agent fleet at its default 16 workers.
+        let toml: String = std::iter::once(format!("[admission]\nmax_workers = {}\n", count.max(16)))
+            .chain((0..count).map(|i| format!("[agents.w{i:02}]\nprofile = \"scripted\"\n")))
+            .collect();
         std::fs::write(root.join("cfg/config.toml"), toml).unwrap();
         Fleet { root }
     }
@@ -154,6 +157,7 @@ fn main() {
             ms(percentile(&cold, 0.5)),
             ms(start_time)
         );
+        admission_bench(&fleet, count);
         if count == 2 {
             doctor_bench(&fleet);
         }
@@ -194,6 +198,41 @@ fn main() {
     let _ = std::fs::remove_dir_all(root);
 
     assignments_bench();
+}
+
+/// What the admission check adds to `agent_start`: the `/proc` readings, the scan of the
+/// workers' process trees and the decision, with `count` workers running.
+fn admission_bench(fleet: &Fleet, count: usize) {
+    let out = Command::new("tmux")
+        .arg("-S")
+        .arg(fleet.root.join("tmux.sock"))
+        .args(["list-panes", "-a", "-F", "#{pane_pid}"])
+        .output()
+        .unwrap();
+    let pids: Vec<u32> = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect();
+    assert_eq!(pids.len(), count, "every worker has a pane");
+    let proc_root = Path::new("/proc");
+    let thresholds = codex_master::admission::Thresholds { max_workers: 1024, ..Default::default() };
+    let mut times = Vec::new();
+    let mut processes = 0;
+    for _ in 0..200 {
+        let t = Instant::now();
+        let sample = codex_master::admission::sample(proc_root);
+        processes = codex_master::admission::tree_size(proc_root, &pids);
+        let workers = codex_master::admission::Workers { running: pids.len() as u32, processes };
+        let _ = std::hint::black_box(codex_master::admission::decide(&sample, workers, &thresholds, 512));
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let all = std::fs::read_dir(proc_root)
+        .unwrap()
+        .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok()))
+        .count();
+    println!(
+        "{count} workers ({processes} processes in their trees, {all} on the machine): admission check p50 {:.3} ms, p90 {:.3} ms (goal < 2 ms added to agent_start)",
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.9))
+    );
 }
 
 /// The Codex CLI that `scripts/bootstrap` installs (0.171.0), if present.

@@ -63,56 +63,58 @@ pub fn supported(kind: Kind, version: Version) -> bool {
     in_range(ranges, version).is_some()
 }
 
+/// A kind bound at 1.0.0 and 1.1.0: one enum variant per version, for the world and its
+/// pre-instance.
+macro_rules! versioned_world {
+    ($name:ident, $pre:ident, $kind:expr, $m:ident, $binding:ident, $binding_pre:ident) => {
+        pub enum $name {
+            V1_0(v1_0::$m::$binding),
+            V1_1(v1_1::$m::$binding),
+        }
+
+        #[derive(Clone)]
+        pub enum $pre {
+            V1_0(v1_0::$m::$binding_pre<StoreState>),
+            V1_1(v1_1::$m::$binding_pre<StoreState>),
+        }
+
+        impl World for $name {
+            type Pre = $pre;
+            const KIND: Kind = $kind;
+            const VERSIONS: &'static [(Version, Version)] =
+                &[(v1_0::MIN_VERSION, v1_0::MAX_VERSION), (v1_1::MIN_VERSION, v1_1::MAX_VERSION)];
+
+            fn pre(engine: &Engine, component: &Component, version: Version) -> wasmtime::Result<$pre> {
+                Ok(match in_range(Self::VERSIONS, version) {
+                    Some(0) => {
+                        $pre::V1_0(pre_with!(engine, component, v1_0::$m::$binding, v1_0::$m::$binding_pre<StoreState>))
+                    }
+                    _ => {
+                        $pre::V1_1(pre_with!(engine, component, v1_1::$m::$binding, v1_1::$m::$binding_pre<StoreState>))
+                    }
+                })
+            }
+
+            fn instantiate(pre: &$pre, store: &mut Store<StoreState>) -> wasmtime::Result<$name> {
+                Ok(match pre {
+                    $pre::V1_0(p) => $name::V1_0(p.instantiate(store)?),
+                    $pre::V1_1(p) => $name::V1_1(p.instantiate(store)?),
+                })
+            }
+
+            fn describe(&self, store: &mut Store<StoreState>) -> wasmtime::Result<ExtInfo> {
+                Ok(info(match self {
+                    $name::V1_0(w) => w.call_describe(store)?,
+                    $name::V1_1(w) => w.call_describe(store)?,
+                }))
+            }
+        }
+    };
+}
+
 // ---- limits ----
 
-pub enum Limits {
-    V1_0(v1_0::limits::Classifier),
-    V1_1(v1_1::limits::Classifier),
-}
-
-#[derive(Clone)]
-pub enum LimitsPre {
-    V1_0(v1_0::limits::ClassifierPre<StoreState>),
-    V1_1(v1_1::limits::ClassifierPre<StoreState>),
-}
-
-impl World for Limits {
-    type Pre = LimitsPre;
-    const KIND: Kind = Kind::Limits;
-    const VERSIONS: &'static [(Version, Version)] =
-        &[(v1_0::MIN_VERSION, v1_0::MAX_VERSION), (v1_1::MIN_VERSION, v1_1::MAX_VERSION)];
-
-    fn pre(engine: &Engine, component: &Component, version: Version) -> wasmtime::Result<LimitsPre> {
-        Ok(match in_range(Self::VERSIONS, version) {
-            Some(0) => LimitsPre::V1_0(pre_with!(
-                engine,
-                component,
-                v1_0::limits::Classifier,
-                v1_0::limits::ClassifierPre<StoreState>
-            )),
-            _ => LimitsPre::V1_1(pre_with!(
-                engine,
-                component,
-                v1_1::limits::Classifier,
-                v1_1::limits::ClassifierPre<StoreState>
-            )),
-        })
-    }
-
-    fn instantiate(pre: &LimitsPre, store: &mut Store<StoreState>) -> wasmtime::Result<Limits> {
-        Ok(match pre {
-            LimitsPre::V1_0(p) => Limits::V1_0(p.instantiate(store)?),
-            LimitsPre::V1_1(p) => Limits::V1_1(p.instantiate(store)?),
-        })
-    }
-
-    fn describe(&self, store: &mut Store<StoreState>) -> wasmtime::Result<ExtInfo> {
-        Ok(info(match self {
-            Limits::V1_0(w) => w.call_describe(store)?,
-            Limits::V1_1(w) => w.call_describe(store)?,
-        }))
-    }
-}
+versioned_world!(Limits, LimitsPre, Kind::Limits, limits, Classifier, ClassifierPre);
 
 impl Limits {
     pub fn classify(
@@ -167,54 +169,7 @@ single_version_world!(Doctor, DoctorPre, Kind::Doctor, doctor, Checks, ChecksPre
 
 // ---- prompts ----
 
-pub enum Prompts {
-    V1_0(v1_0::prompts::Templates),
-    V1_1(v1_1::prompts::Templates),
-}
-
-#[derive(Clone)]
-pub enum PromptsPre {
-    V1_0(v1_0::prompts::TemplatesPre<StoreState>),
-    V1_1(v1_1::prompts::TemplatesPre<StoreState>),
-}
-
-impl World for Prompts {
-    type Pre = PromptsPre;
-    const KIND: Kind = Kind::Prompts;
-    const VERSIONS: &'static [(Version, Version)] =
-        &[(v1_0::MIN_VERSION, v1_0::MAX_VERSION), (v1_1::MIN_VERSION, v1_1::MAX_VERSION)];
-
-    fn pre(engine: &Engine, component: &Component, version: Version) -> wasmtime::Result<PromptsPre> {
-        Ok(match in_range(Self::VERSIONS, version) {
-            Some(0) => PromptsPre::V1_0(pre_with!(
-                engine,
-                component,
-                v1_0::prompts::Templates,
-                v1_0::prompts::TemplatesPre<StoreState>
-            )),
-            _ => PromptsPre::V1_1(pre_with!(
-                engine,
-                component,
-                v1_1::prompts::Templates,
-                v1_1::prompts::TemplatesPre<StoreState>
-            )),
-        })
-    }
-
-    fn instantiate(pre: &PromptsPre, store: &mut Store<StoreState>) -> wasmtime::Result<Prompts> {
-        Ok(match pre {
-            PromptsPre::V1_0(p) => Prompts::V1_0(p.instantiate(store)?),
-            PromptsPre::V1_1(p) => Prompts::V1_1(p.instantiate(store)?),
-        })
-    }
-
-    fn describe(&self, store: &mut Store<StoreState>) -> wasmtime::Result<ExtInfo> {
-        Ok(info(match self {
-            Prompts::V1_0(w) => w.call_describe(store)?,
-            Prompts::V1_1(w) => w.call_describe(store)?,
-        }))
-    }
-}
+versioned_world!(Prompts, PromptsPre, Kind::Prompts, prompts, Templates, TemplatesPre);
 
 // ---- redaction ----
 
