@@ -125,3 +125,44 @@ fn real_claude_code_idle_working_limits_and_a_permission_prompt() {
     let (code, _) = f.run(&["stop", "c"]);
     assert_eq!(code, 0);
 }
+
+/// A crash takes the tmux server down; `start --resume` (`claude --continue`) continues the
+/// conversation in the recorded working directory: the next request carries the earlier turn.
+#[test]
+fn real_claude_code_resumes_its_conversation_after_a_crash() {
+    let Some(claude) = claude_binary() else { return };
+    let mock = AnthropicMock::start();
+    let f = Fleet::new("real-claude-resume", "");
+    let home = f.dir.join("claude-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let approved = &KEY[KEY.len() - 20..];
+    std::fs::write(
+        home.join(".claude.json"),
+        format!("{{\"customApiKeyResponses\": {{\"approved\": [\"{approved}\"], \"rejected\": []}}}}"),
+    )
+    .unwrap();
+    write_config(&f, &home, &claude, &mock, "", &format!("ANTHROPIC_API_KEY = \"{KEY}\"\n"));
+    let (code, v) = f.run(&["start", "c", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    await_status(&f, "idle", |e| e["state"] == "idle");
+    mock.push(Reply::Text { text: "Noted: PINEAPPLE.".into(), delay: 0.0 });
+    let (code, v) = f.run(&["send", "c", "Remember the code word PINEAPPLE for later."]);
+    assert_eq!(code, 0, "{v}");
+    await_status(&f, "the answer", |e| e["state"] == "idle" && mock.turns() >= 1);
+
+    assert!(f.tmux(&["kill-server"]).status.success());
+    await_status(&f, "not running", |e| e["state"] == "not_running");
+    let (code, v) = f.run(&["start", "c", "--resume"]);
+    assert_eq!((code, v["results"][0]["resumed"].as_bool()), (0, Some(true)), "{v}");
+    await_status(&f, "idle after the resume", |e| e["state"] == "idle");
+    let before = mock.turns();
+    mock.push(Reply::Text { text: "It was PINEAPPLE.".into(), delay: 0.0 });
+    let (code, v) = f.run(&["send", "c", "Which code word did I give you?"]);
+    assert_eq!(code, 0, "{v}");
+    await_status(&f, "the resumed turn", |e| e["state"] == "idle" && mock.turns() > before);
+    let texts = mock.last_user_texts();
+    assert!(texts.iter().any(|t| t.contains("Remember the code word PINEAPPLE")), "{texts:?}");
+    assert!(texts.last().is_some_and(|t| t.contains("Which code word")), "{texts:?}");
+    let (code, _) = f.run(&["stop", "c"]);
+    assert_eq!(code, 0);
+}

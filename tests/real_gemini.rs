@@ -37,11 +37,10 @@ fn await_status(f: &Fleet, what: &str, check: impl Fn(&Value) -> bool) -> Value 
     f.await_entry("g", what, Duration::from_secs(60), check)
 }
 
-#[test]
-fn real_gemini_cli_idle_working_a_permission_prompt_a_silent_429_and_a_usage_limit() {
-    let Some(gemini) = gemini_binary() else { return };
+/// Agent `g`: Gemini CLI with a private home, pointed at a fresh mock.
+fn gemini_fleet(tag: &str, gemini: &Path) -> (Fleet, GeminiMock) {
     let mock = GeminiMock::start();
-    let mut f = Fleet::new("real-gemini", "");
+    let mut f = Fleet::new(tag, "");
     // A lead on a CI runner: these would make the CLI headless (it exits at once) if the worker
     // inherited them.
     f.env.extend([("CI".to_owned(), "true".to_owned()), ("GITHUB_ACTIONS".to_owned(), "true".to_owned())]);
@@ -54,6 +53,44 @@ fn real_gemini_cli_idle_working_a_permission_prompt_a_silent_429_and_a_usage_lim
         mock.base_url()
     );
     std::fs::write(f.dir.join("cfg/config.toml"), config).unwrap();
+    (f, mock)
+}
+
+/// A crash takes the tmux server down; `start --resume` (`gemini --resume latest`) continues
+/// the session: the next request carries the earlier turn.
+#[test]
+fn real_gemini_cli_resumes_its_session_after_a_crash() {
+    let Some(gemini) = gemini_binary() else { return };
+    let (f, mock) = gemini_fleet("real-gemini-resume", &gemini);
+    let (code, v) = f.run(&["start", "g", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    await_status(&f, "idle", |e| e["state"] == "idle");
+    mock.push(Reply::Text { text: "Noted: PINEAPPLE.".into(), delay: 0.0 });
+    let (code, v) = f.run(&["send", "g", "Remember the code word PINEAPPLE for later."]);
+    assert_eq!(code, 0, "{v}");
+    await_status(&f, "the answer", |e| e["state"] == "idle" && !mock.last_user_texts().is_empty());
+
+    assert!(f.tmux(&["kill-server"]).status.success());
+    await_status(&f, "not running", |e| e["state"] == "not_running");
+    let (code, v) = f.run(&["start", "g", "--resume"]);
+    assert_eq!((code, v["results"][0]["resumed"].as_bool()), (0, Some(true)), "{v}");
+    await_status(&f, "idle after the resume", |e| e["state"] == "idle");
+    mock.push(Reply::Text { text: "It was PINEAPPLE.".into(), delay: 0.0 });
+    let (code, v) = f.run(&["send", "g", "Which code word did I give you?"]);
+    assert_eq!(code, 0, "{v}");
+    await_status(&f, "the resumed turn", |e| {
+        e["state"] == "idle" && mock.last_user_texts().iter().any(|t| t.contains("Which code word"))
+    });
+    let texts = mock.last_user_texts();
+    assert!(texts.iter().any(|t| t.contains("Remember the code word PINEAPPLE")), "{texts:?}");
+    let (code, _) = f.run(&["stop", "g"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn real_gemini_cli_idle_working_a_permission_prompt_a_silent_429_and_a_usage_limit() {
+    let Some(gemini) = gemini_binary() else { return };
+    let (f, mock) = gemini_fleet("real-gemini", &gemini);
     let (code, v) = f.run(&["start", "g", "--cwd", &f.cwd()]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["results"][0]["trust"], "written", "{v}");

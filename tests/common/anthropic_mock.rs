@@ -31,6 +31,8 @@ struct Shared {
     queue: VecDeque<Reply>,
     followup: Option<String>,
     turns: usize,
+    /// The user texts of the newest turn request, oldest first.
+    last_user_texts: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -58,6 +60,25 @@ impl AnthropicMock {
     pub fn turns(&self) -> usize {
         self.shared.lock().unwrap().turns
     }
+
+    /// The user texts the newest turn request carried (the whole conversation so far).
+    pub fn last_user_texts(&self) -> Vec<String> {
+        self.shared.lock().unwrap().last_user_texts.clone()
+    }
+}
+
+/// The text of every user message of a Messages request (string content or text blocks).
+fn user_texts(body: &Value) -> Vec<String> {
+    let messages = body["messages"].as_array().map(Vec::as_slice).unwrap_or_default();
+    messages
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .flat_map(|m| match &m["content"] {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(blocks) => blocks.iter().filter_map(|b| b["text"].as_str().map(str::to_owned)).collect(),
+            _ => Vec::new(),
+        })
+        .collect()
 }
 
 fn serve(req: Request, out: &mut TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
@@ -79,6 +100,7 @@ fn serve(req: Request, out: &mut TcpStream, shared: &Mutex<Shared>) -> std::io::
     let reply = {
         let mut s = shared.lock().unwrap();
         s.turns += 1;
+        s.last_user_texts = user_texts(&body);
         match (tool_result, s.followup.take()) {
             (true, Some(then)) => Reply::Text { text: then, delay: 0.0 },
             _ => s.queue.pop_front().unwrap_or(Reply::Text { text: "Done: the answer is 42.".into(), delay: 0.0 }),

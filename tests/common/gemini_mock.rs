@@ -29,6 +29,8 @@ struct Shared {
     queue: VecDeque<Reply>,
     /// Every turn request gets a plain 429 (RESOURCE_EXHAUSTED, per-minute quota) while set.
     rate_limited: bool,
+    /// The user texts of the newest turn request, oldest first.
+    last_user_texts: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -55,6 +57,11 @@ impl GeminiMock {
 
     pub fn push(&self, reply: Reply) {
         self.shared.lock().unwrap().queue.push_back(reply);
+    }
+
+    /// The user texts the newest turn request carried (the whole conversation so far).
+    pub fn last_user_texts(&self) -> Vec<String> {
+        self.shared.lock().unwrap().last_user_texts.clone()
     }
 }
 
@@ -86,6 +93,15 @@ fn serve(req: Request, out: &mut TcpStream, shared: &Mutex<Shared>) -> std::io::
         ]}});
         return respond(out, 429, &error);
     }
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let contents = request["contents"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let texts: Vec<String> = contents
+        .iter()
+        .filter(|c| c["role"] == "user")
+        .flat_map(|c| c["parts"].as_array().cloned().unwrap_or_default())
+        .filter_map(|p| p["text"].as_str().map(str::to_owned))
+        .collect();
+    shared.lock().unwrap().last_user_texts = texts;
     let reply = shared.lock().unwrap().queue.pop_front();
     let reply = reply.unwrap_or(Reply::Text { text: "Done: the answer is 42.".into(), delay: 0.0 });
     let parts = match reply {
