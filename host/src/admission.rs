@@ -122,11 +122,67 @@ fn parent_of(stat: &str) -> Option<u32> {
     after.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Counts the processes in the trees rooted at `roots` (one pass over `/proc/*/stat`).
+/// Counts the processes in the trees rooted at `roots`: a walk down the kernel's `children`
+/// lists (only the workers' own processes are read), or, on a kernel without them, one pass
+/// over every `/proc/*/stat`.
 pub fn tree_size(proc_root: &Path, roots: &[u32]) -> u32 {
     if roots.is_empty() {
         return 0;
     }
+    walk_children(proc_root, roots).unwrap_or_else(|| scan_parents(proc_root, roots))
+}
+
+/// What `/proc` says about one process of a tree.
+enum Node {
+    /// It runs; these are the children of all its threads.
+    Alive(Vec<u32>),
+    Gone,
+    /// The kernel offers no `children` lists.
+    Unsupported,
+}
+
+fn node(proc_root: &Path, pid: u32) -> Node {
+    let dir = proc_root.join(pid.to_string());
+    let Ok(tasks) = std::fs::read_dir(dir.join("task")) else {
+        return if dir.exists() { Node::Unsupported } else { Node::Gone };
+    };
+    let mut children = Vec::new();
+    for task in tasks.flatten() {
+        match read_small(&task.path().join("children")) {
+            Some(text) => children.extend(text.split_whitespace().filter_map(|p| p.parse::<u32>().ok())),
+            // A thread that ended meanwhile has no list; a live one without it: no support.
+            None if task.path().exists() => return Node::Unsupported,
+            None => {}
+        }
+    }
+    Node::Alive(children)
+}
+
+/// Bounded: a cycle in a fake `/proc` or a fork bomb must not hang a start.
+const MAX_TREE: usize = 100_000;
+
+fn walk_children(proc_root: &Path, roots: &[u32]) -> Option<u32> {
+    let mut seen: std::collections::HashSet<u32> = std::collections::HashSet::new();
+    let mut queue: Vec<u32> = roots.to_vec();
+    let mut count = 0u32;
+    while let Some(pid) = queue.pop() {
+        if !seen.insert(pid) || seen.len() > MAX_TREE {
+            continue;
+        }
+        match node(proc_root, pid) {
+            Node::Alive(children) => {
+                count += 1;
+                queue.extend(children);
+            }
+            Node::Gone => {}
+            Node::Unsupported => return None,
+        }
+    }
+    Some(count)
+}
+
+/// One pass over `/proc/*/stat`: every process's parent, then who descends from a root.
+fn scan_parents(proc_root: &Path, roots: &[u32]) -> u32 {
     let Ok(entries) = std::fs::read_dir(proc_root) else { return roots.len() as u32 };
     let mut parent: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
     for entry in entries.flatten() {
@@ -289,9 +345,28 @@ mod tests {
             std::fs::create_dir_all(dir.join(pid.to_string())).unwrap();
             std::fs::write(dir.join(format!("{pid}/stat")), format!("{pid} (x y) S {ppid} 0 0")).unwrap();
         }
+        // No `task/*/children` here: the scan of every parent.
         assert_eq!(tree_size(&dir, &[10]), 4);
         assert_eq!(tree_size(&dir, &[12, 20]), 3);
         assert_eq!(tree_size(&dir, &[]), 0);
+        // With children lists (two threads of 10 have a child each; 30 and 31 name each other).
+        for (pid, tid, children) in [
+            (10, 10, "11 "),
+            (10, 99, "12"),
+            (11, 11, ""),
+            (12, 12, "13"),
+            (13, 13, ""),
+            (30, 30, "31"),
+            (31, 31, "30"),
+        ] {
+            let task = dir.join(format!("{pid}/task/{tid}"));
+            std::fs::create_dir_all(&task).unwrap();
+            std::fs::write(task.join("children"), children).unwrap();
+        }
+        assert_eq!(walk_children(&dir, &[10]), Some(4));
+        assert_eq!(walk_children(&dir, &[30]), Some(2));
+        assert_eq!(walk_children(&dir, &[12, 4242]), Some(2), "a gone root counts nothing");
+        assert_eq!(tree_size(&dir, &[10, 12]), 4, "shared descendants count once");
         std::fs::create_dir_all(dir.join("pressure")).unwrap();
         std::fs::write(dir.join("pressure/cpu"), PSI).unwrap();
         std::fs::write(dir.join("meminfo"), "MemAvailable: 1048576 kB\n").unwrap();

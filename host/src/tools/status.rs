@@ -314,14 +314,23 @@ pub fn worker_pids(reg: &Registry, panes: &HashMap<String, PaneInfo>) -> Vec<u32
 
 /// Observes `agents` with batched tmux queries.
 pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observation, ToolError>>, ToolError> {
-    Ok(observe_with_panes(ctx, agents).await?.0)
+    Ok(observe_with_host(ctx, agents, None).await?.0)
 }
 
-type Observed = (Vec<Result<Observation, ToolError>>, HashMap<String, PaneInfo>);
+type Observed = (Vec<Result<Observation, ToolError>>, Option<Value>);
 
-/// [`observe`], also returning the sessions tmux listed.
-async fn observe_with_panes(ctx: &Ctx, agents: &[String]) -> Result<Observed, ToolError> {
+/// [`observe`], with the `host` block when `host` gives the thresholds: its `/proc` readings
+/// run on the blocking pool while tmux captures the panes.
+async fn observe_with_host(
+    ctx: &Ctx,
+    agents: &[String],
+    host: Option<crate::admission::Thresholds>,
+) -> Result<Observed, ToolError> {
     let panes = tmux::list_panes().await.map_err(|e| super::tmux_error("list-panes", None, e))?;
+    let host = host.map(|t| {
+        let roots = worker_pids(&ctx.registry, &panes);
+        tokio::task::spawn_blocking(move || host_json(&roots, &t))
+    });
     let specs: Vec<Option<AgentSpec>> = agents.iter().map(|a| ctx.registry.get(a).cloned()).collect();
     let live: Vec<String> = specs
         .iter()
@@ -338,7 +347,6 @@ async fn observe_with_panes(ctx: &Ctx, agents: &[String]) -> Result<Observed, To
     let client = ctx.client_id.clone();
     let agents = agents.to_vec();
     let red = Arc::clone(&ctx.redactor);
-    let listed = panes.clone();
     let observed = blocking(move || {
         let state = State::open()?;
         let homes: Vec<(&std::path::Path, &str)> = specs
@@ -376,7 +384,11 @@ async fn observe_with_panes(ctx: &Ctx, agents: &[String]) -> Result<Observed, To
             .collect())
     })
     .await?;
-    Ok((observed, listed))
+    let host = match host {
+        Some(task) => Some(task.await.map_err(|_| ToolError::new("internal_error", "the host readings failed"))?),
+        None => None,
+    };
+    Ok((observed, host))
 }
 
 fn observe_one(
@@ -555,16 +567,13 @@ struct StatusArgs {
 
 async fn status(ctx: Arc<Ctx>, args: StatusArgs) -> ToolResult {
     let agents = ctx.registry.select(&args.agent);
-    let (results, panes) = observe_with_panes(&ctx, &agents).await?;
+    let (results, host) = observe_with_host(&ctx, &agents, Some(*ctx.registry.admission())).await?;
     let blocked: Vec<Value> = results.iter().flatten().filter_map(blocked_json).collect();
     let entries: Vec<Value> = results
         .into_iter()
         .zip(&agents)
         .map(|(r, a)| r.map_or_else(|e| agent_error_entry(a, &e), |o| o.json))
         .collect();
-    let roots = worker_pids(&ctx.registry, &panes);
-    let thresholds = *ctx.registry.admission();
-    let host = blocking(move || Ok(host_json(&roots, &thresholds))).await?;
     Ok(json!({"results": entries, "blocked": blocked, "host": host}))
 }
 
