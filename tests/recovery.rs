@@ -151,7 +151,8 @@ fn wait_until_available_returns_once_the_reset_time_has_passed() {
     let f = scripted_with_transcript("wait-available");
     assert_eq!(f.run(&["start", "a", "--cwd", &f.cwd()]).0, 0);
     f.await_state("a", "idle");
-    f.run(&["send", "a", "limit-for 4"]);
+    // Ten seconds: time enough to see the limit on a loaded machine before it passes.
+    f.run(&["send", "a", "limit-for 10"]);
     f.await_state("a", "limited");
     let st = f.run(&["status", "all"]).1;
     let blocked = &st["blocked"][0];
