@@ -47,11 +47,10 @@ fn write_config(f: &Fleet, home: &Path, claude: &Path, mock: &AnthropicMock, ext
     std::fs::write(f.dir.join("cfg/config.toml"), config).unwrap();
 }
 
-#[test]
-fn real_claude_code_idle_working_limits_and_a_permission_prompt() {
-    let Some(claude) = claude_binary() else { return };
-    let mock = AnthropicMock::start();
-    let f = Fleet::new("real-claude", "");
+/// A fleet whose agent `c` uses the test key, approved in a fresh home; `extra` lines for its
+/// table.
+fn keyed_fleet(tag: &str, claude: &Path, mock: &AnthropicMock, extra: &str) -> Fleet {
+    let f = Fleet::new(tag, "");
     let home = f.dir.join("claude-home");
     std::fs::create_dir_all(&home).unwrap();
     // The key's first-run approval, as Claude Code itself records it (the host never copies
@@ -62,8 +61,15 @@ fn real_claude_code_idle_working_limits_and_a_permission_prompt() {
         format!("{{\"customApiKeyResponses\": {{\"approved\": [\"{approved}\"], \"rejected\": []}}}}"),
     )
     .unwrap();
-    let auth = format!("ANTHROPIC_API_KEY = \"{KEY}\"\n");
-    write_config(&f, &home, &claude, &mock, "args = [\"--permission-mode\", \"default\"]\n", &auth);
+    write_config(&f, &home, claude, mock, extra, &format!("ANTHROPIC_API_KEY = \"{KEY}\"\n"));
+    f
+}
+
+#[test]
+fn real_claude_code_idle_working_limits_and_a_permission_prompt() {
+    let Some(claude) = claude_binary() else { return };
+    let mock = AnthropicMock::start();
+    let f = keyed_fleet("real-claude", &claude, &mock, "args = [\"--permission-mode\", \"default\"]\n");
 
     let (code, v) = f.run(&["start", "c", "--cwd", &f.cwd()]);
     assert_eq!(code, 0, "{v}");
@@ -132,16 +138,7 @@ fn real_claude_code_idle_working_limits_and_a_permission_prompt() {
 fn real_claude_code_resumes_its_conversation_after_a_crash() {
     let Some(claude) = claude_binary() else { return };
     let mock = AnthropicMock::start();
-    let f = Fleet::new("real-claude-resume", "");
-    let home = f.dir.join("claude-home");
-    std::fs::create_dir_all(&home).unwrap();
-    let approved = &KEY[KEY.len() - 20..];
-    std::fs::write(
-        home.join(".claude.json"),
-        format!("{{\"customApiKeyResponses\": {{\"approved\": [\"{approved}\"], \"rejected\": []}}}}"),
-    )
-    .unwrap();
-    write_config(&f, &home, &claude, &mock, "", &format!("ANTHROPIC_API_KEY = \"{KEY}\"\n"));
+    let f = keyed_fleet("real-claude-resume", &claude, &mock, "");
     let (code, v) = f.run(&["start", "c", "--cwd", &f.cwd()]);
     assert_eq!(code, 0, "{v}");
     await_status(&f, "idle", |e| e["state"] == "idle");

@@ -1028,6 +1028,10 @@ async fn type_text(spec: &AgentSpec, text: &str, enter: bool) -> Result<Typing, 
 /// arrives within this on a fast link).
 const SETTLE: Duration = Duration::from_millis(1200);
 
+/// A CLI that swallows an Enter right after a paste (Gemini, on a loaded machine even after its
+/// pause) gets one more Enter when our text still sits in its composer this long after the first.
+const ENTER_AGAIN_AFTER: Duration = Duration::from_millis(1500);
+
 /// After Enter: watches (bounded by `confirm`) for the turn to start, a limit, a dialog or an
 /// exit. A turn that already ended (the composer moved on and output follows our echo) counts
 /// as started at once. A working turn is watched a moment longer, so a limit or a popup that
@@ -1039,6 +1043,7 @@ async fn watch_turn(ctx: &Ctx, spec: &AgentSpec, typing: &Typing, confirm: Durat
     let mut last_state = AgentState::Unknown;
     let mut turn_seen: Option<(Instant, Option<u64>)> = None;
     let mut limited_once = false;
+    let mut entered_again = provider.enter_after_paste().is_zero();
     loop {
         if let Ok(Ok(obs)) = observe(ctx, &agents).await.map(|mut v| v.remove(0)) {
             last_state = obs.state;
@@ -1094,6 +1099,13 @@ async fn watch_turn(ctx: &Ctx, spec: &AgentSpec, typing: &Typing, confirm: Durat
                         state: obs.state,
                         log_bytes_at_turn: turn_seen.and_then(|t| t.1),
                     }
+                }
+                None if !entered_again
+                    && started.elapsed() >= ENTER_AGAIN_AFTER
+                    && composer_holds(spec, &obs.pane, &typing.probe, false) =>
+                {
+                    entered_again = true;
+                    let _ = tmux::send_keys(&spec.session, &["Enter"]).await;
                 }
                 None => {}
             }
