@@ -5,8 +5,9 @@
 //! answers what is submitted:
 //! - `work N`: the "Working (Ns • esc to interrupt)" line for N seconds, then a reply;
 //! - `limit`, `model-limit`, `warn`, `credits`: the real limit and warning messages;
-//! - `limit-for N`: the usage limit with a dated reset time N seconds away (negative: already
-//!   past), in local time like Codex 0.171's "try again at …";
+//! - `limit-for N`: the usage limit with a reset time N seconds away, in local time like Codex's
+//!   "try again at 3:05 PM" (with seconds); a negative N (already past) is dated, as Codex
+//!   dates a reset that is not today;
 //! - `popup`: the "Approaching rate limits" popup until a key is pressed;
 //! - `spend-cap`: the spend-cap message, then the "Request increase?" popup (1 Yes / 2 No);
 //! - `freeze`: hangs mid-turn (a frozen working line, input ignored) until Esc;
@@ -178,7 +179,7 @@ impl Tui {
             "crash" => return Some(1),
             c if c.starts_with("limit-for ") => {
                 let seconds: i64 = c["limit-for ".len()..].trim().parse().unwrap_or(0);
-                history.push(format!("■ You’ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro) or try again at {}.", local_time_words(seconds)));
+                history.push(format!("■ You’ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro) or try again at {}.", local_time_words(seconds, seconds < 0)));
             }
             "limit" => history.push("■ You’ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), visit https://chatgpt.com/codex/settings/usage to purchase more credits or try again in 2 hours 5 minutes.".into()),
             "model-limit" => history.push("■ You’ve hit your usage limit for GPT-5.3-Codex-Spark. Switch to another model now, or try again in 3 days 4 hours.".into()),
@@ -266,8 +267,8 @@ fn open_transcript(path: &str) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
-/// "Dec 1st, 2026 5:45:12 AM": the local time `from_now` seconds away.
-fn local_time_words(from_now: i64) -> String {
+/// "5:45:12 AM" (or dated: "Dec 1st, 2026 5:45:12 AM"), the local time `from_now` seconds away.
+fn local_time_words(from_now: i64, dated: bool) -> String {
     let at = crate::timefmt::now_epoch() as i64 + from_now;
     let local = at + i64::from(crate::timefmt::local_utc_offset(at));
     let (y, mo, d) = codex_master_guest_sdk::text::civil_from_days(local.div_euclid(86_400));
@@ -281,7 +282,12 @@ fn local_time_words(from_now: i64) -> String {
         _ => "th",
     };
     let (h12, half) = (if h % 12 == 0 { 12 } else { h % 12 }, if h < 12 { "AM" } else { "PM" });
-    format!("{} {d}{suffix}, {y} {h12}:{mi:02}:{s:02} {half}", MONTHS[(mo - 1) as usize])
+    let time = format!("{h12}:{mi:02}:{s:02} {half}");
+    if dated {
+        format!("{} {d}{suffix}, {y} {time}", MONTHS[(mo - 1) as usize])
+    } else {
+        time
+    }
 }
 
 /// How the scripted agent starts.

@@ -418,10 +418,14 @@ fn observe_one(
         profile: spec.provider().screen().to_owned(),
         session_model: configured_model.clone(),
         assignment_model: None,
-        now_epoch_seconds: now as u64,
+        // A reset time on screen ("try again at 3:05 PM", "in 2 hours") is read as of when it was
+        // printed, which is when the raw log last grew; the wall clock then says whether it has
+        // passed. Read as of now, "at 3:05 PM" would turn into tomorrow once 3:05 PM is past.
+        now_epoch_seconds: log_mtime.map_or(now, |m| m.min(now)) as u64,
         utc_offset_seconds: crate::timefmt::local_utc_offset(now as i64),
     };
-    let classified = red.extensions().classify_with(&spec.classifier, &input);
+    let classified =
+        red.extensions().classify_with(&spec.classifier, &input).map(|c| drop_passed_limit(c, now, &configured_model));
     let agent_state = AgentState::from_screen(running, dead, classified.as_ref().ok());
     let live = running && !dead;
     let dialog = match (&classified, live) {
@@ -526,6 +530,31 @@ fn observe_one(
         model,
         pane: input.pane,
     }
+}
+
+/// A limit whose reset time the wall clock has passed no longer limits (what the classifiers do
+/// themselves for the time they were given).
+fn drop_passed_limit(
+    mut c: limits::ClassifyOutput,
+    now: f64,
+    configured_model: &Option<String>,
+) -> limits::ClassifyOutput {
+    use limits::{LimitKind, LimitWindow, Severity};
+    if c.severity != Severity::Limited || c.reset_at_epoch_seconds.is_none_or(|t| t as f64 > now) {
+        return c;
+    }
+    c.severity = Severity::None;
+    c.kind = LimitKind::None;
+    c.window = LimitWindow::None;
+    c.reset_at_epoch_seconds = None;
+    c.model_bucket = None;
+    c.used_percent = None;
+    c.rule = limits::RESET_PASSED_RULE.to_owned();
+    if c.model_source == ModelSource::LimitText {
+        c.model = configured_model.clone();
+        c.model_source = if c.model.is_some() { ModelSource::Session } else { ModelSource::Unknown };
+    }
+    c
 }
 
 impl Observation {
@@ -881,6 +910,38 @@ mod tests {
                 "{chars}: {out:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_limit_whose_reset_the_wall_clock_passed_no_longer_limits() {
+        use limits::{LimitKind, LimitWindow, Severity, TuiState};
+        let limited = limits::ClassifyOutput {
+            severity: Severity::Limited,
+            kind: LimitKind::Usage,
+            window: LimitWindow::FiveHour,
+            reset_at_epoch_seconds: Some(1_000),
+            model_bucket: Some("gpt-5.3-codex-spark".into()),
+            model: Some("gpt-5.3-codex-spark".into()),
+            model_source: ModelSource::LimitText,
+            used_percent: Some(100),
+            tui: TuiState::Idle,
+            blocks_input: false,
+            dialog: DialogKind::None,
+            rule: "usage-limit".into(),
+        };
+        assert_eq!(drop_passed_limit(limited.clone(), 999.0, &None), limited, "not yet");
+        let passed = drop_passed_limit(limited.clone(), 1_000.0, &Some("m".into()));
+        assert_eq!(
+            (passed.severity, passed.kind, passed.reset_at_epoch_seconds, passed.rule.as_str()),
+            (Severity::None, LimitKind::None, None, limits::RESET_PASSED_RULE)
+        );
+        assert_eq!(
+            (passed.model.as_deref(), passed.model_source, passed.model_bucket),
+            (Some("m"), ModelSource::Session, None)
+        );
+        // A limit without a reset time stays.
+        let open_ended = limits::ClassifyOutput { reset_at_epoch_seconds: None, ..limited };
+        assert_eq!(drop_passed_limit(open_ended.clone(), 5_000.0, &None), open_ended);
     }
 
     #[test]
