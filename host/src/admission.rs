@@ -31,7 +31,7 @@ impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
             agent_memory_mib: 512,
-            reserve_memory_mib: 512,
+            reserve_memory_mib: 256,
             max_memory_pressure: 40.0,
             // A build box sits at 50-90 %: only a saturated machine refuses.
             max_cpu_pressure: 98.0,
@@ -324,7 +324,7 @@ mod tests {
         let calm = Sample { mem_available_mib: Some(8192), memory_pressure: Some(0.0), cpu_pressure: Some(10.0) };
         let few = Workers { running: 2, processes: 10 };
         assert_eq!(decide(&calm, few, &t, 512), Ok(()));
-        assert_eq!(decide(&Sample { mem_available_mib: Some(900), ..calm }, few, &t, 512), Err(Check::MemoryAvailable));
+        assert_eq!(decide(&Sample { mem_available_mib: Some(700), ..calm }, few, &t, 512), Err(Check::MemoryAvailable));
         assert_eq!(decide(&Sample { memory_pressure: Some(41.0), ..calm }, few, &t, 512), Err(Check::MemoryPressure));
         assert_eq!(decide(&Sample { cpu_pressure: Some(99.0), ..calm }, few, &t, 512), Err(Check::CpuPressure));
         assert_eq!(decide(&calm, Workers { running: 16, processes: 10 }, &t, 512), Err(Check::Workers));
