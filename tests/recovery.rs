@@ -129,6 +129,24 @@ fn worker_process_trees_count_toward_admission() {
     assert!(v.to_string().contains("max_cpu_pressure"), "{v}");
 }
 
+#[test]
+fn concurrent_starts_never_both_take_the_last_slot() {
+    let names = ["a", "b", "c", "d"];
+    let agents: String = names.iter().map(|n| format!("[agents.{n}]\nprofile = \"scripted\"\n")).collect();
+    let f = Fleet::new("admission-race", &format!("[admission]\nmax_workers = 2\n\n{agents}"));
+    let cwd = f.cwd();
+    let outcomes: Vec<Value> = std::thread::scope(|s| {
+        let runs: Vec<_> = names
+            .iter()
+            .map(|n| s.spawn(|| cli(&f.env, &["start", n, "--cwd", &cwd]).json()["results"][0].clone()))
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let started = outcomes.iter().filter(|o| o["status"] == "started").count();
+    let refused = outcomes.iter().filter(|o| o["error_code"] == "host_busy" && o["check"] == "workers").count();
+    assert_eq!((started, refused), (2, 2), "{outcomes:?}");
+}
+
 fn transcript(f: &Fleet) -> Vec<String> {
     std::fs::read_to_string(f.dir.join("transcript.txt")).unwrap_or_default().lines().map(str::to_owned).collect()
 }

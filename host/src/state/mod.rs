@@ -5,7 +5,7 @@
 //!                     else ~/.local/state/codex-master-mcp
 //! R/raw/        0700  raw terminal logs
 //! R/meta/       0700  per-agent metadata
-//! R/locks/      0700  per-agent lifecycle locks
+//! R/locks/      0700  per-agent lifecycle locks, and the admission lock starts take turns on
 //! R/leases/     0700  per-agent lease records
 //! ```
 //! Opening the tree walks every component with no-follow directory handles (see [`crate::fsafe`]).

@@ -482,11 +482,9 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest<'_>) -> Result<Valu
         spec.model = Some(m.to_owned());
     }
     let client = ctx.client_id.clone();
-    let panes = tmux::list_panes().await.map_err(|e| tmux_error("list-panes", agent, e))?;
-    if panes.contains_key(&spec.session) {
+    if pane(&spec).await?.is_some() {
         return already_running(&spec, &client).await;
     }
-    admit(ctx, &spec, &panes).await?;
     // A resume continues the recorded run: its working directory, and its newest assignment
     // stays the one the watchdog quotes.
     let previous = if req.resume {
@@ -500,6 +498,14 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest<'_>) -> Result<Valu
     };
     let cwd = previous.as_ref().map(|m| m.cwd.as_str()).or(req.cwd);
     let mut plan = plan_start(&spec, cwd, req.prompt, req.resume)?;
+    // Starts take turns from the admission check until their session exists, so each check
+    // counts every worker an earlier start launched: two starts never both take the last slot.
+    let _admission = blocking(|| Ok(State::open()?.locks.lock(ADMISSION_LOCK, crate::state::LOCK_WAIT)?)).await?;
+    let panes = tmux::list_panes().await.map_err(|e| tmux_error("list-panes", agent, e))?;
+    if panes.contains_key(&spec.session) {
+        return already_running(&spec, &client).await;
+    }
+    admit(ctx, &spec, &panes).await?;
     let memory_cap = match spec.memory_max_mib {
         None => None,
         Some(mib) if admission::scope_available().await => {
@@ -587,6 +593,9 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest<'_>) -> Result<Valu
         "trust": trust, "memory_cap": memory_cap.map_or("not_configured", MemoryCap::as_str), "raw_log": NOT_RETURNED, "raw_log_max_bytes": MAX_RAW_LOG_BYTES, "raw_output": NOT_RETURNED,
     }))
 }
+
+/// Held by a start from its admission check until its session exists.
+const ADMISSION_LOCK: &str = "admission.lock";
 
 /// Refuses a start the host has no room for: `host_busy`, retryable, naming the check.
 async fn admit(
