@@ -222,9 +222,10 @@ fn unsafe_runners_homes_and_raw_dirs_are_refused() {
     assert_eq!((code, v["results"][0]["error_code"].as_str()), (1, Some("agent_home_in_use")), "{v}");
     assert!(!f.tmux(&["has-session", "-t", "=codex_agent_h_mcp"]).status.success());
 
-    // A symlinked raw-log dir.
+    // A symlinked raw-log dir (it replaces the real one the refused starts' admission created).
     let state = f.dir.join("state");
     std::fs::create_dir_all(&state).unwrap();
+    let _ = std::fs::remove_dir_all(state.join("raw"));
     std::os::unix::fs::symlink(f.dir.join("work"), state.join("raw")).unwrap();
     let (code, v) = f.run(&["start", "h", "--cwd", &f.cwd()]);
     assert_eq!(code, 1, "{v}");

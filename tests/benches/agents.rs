@@ -200,8 +200,9 @@ fn main() {
     assignments_bench();
 }
 
-/// What the admission check adds to `agent_start`: the `/proc` readings, the scan of the
-/// workers' process trees and the decision, with `count` workers running.
+/// What the admission check adds to `agent_start`: the admission lock (a walk of the state tree
+/// and a flock), the `/proc` readings, the workers' process trees and the decision, with `count`
+/// workers running. The tmux listing it uses is the one every start already made.
 fn admission_bench(fleet: &Fleet, count: usize) {
     let out = Command::new("tmux")
         .arg("-S")
@@ -215,8 +216,11 @@ fn admission_bench(fleet: &Fleet, count: usize) {
     let thresholds = codex_master::admission::Thresholds { max_workers: 1024, ..Default::default() };
     let mut times = Vec::new();
     let mut processes = 0;
+    let state_root = fleet.root.join("state");
     for _ in 0..200 {
         let t = Instant::now();
+        let state = codex_master::state::State::open_at(&state_root).unwrap();
+        let _lock = state.locks.lock("admission.lock", Duration::from_secs(10)).unwrap();
         let sample = codex_master::admission::sample(proc_root);
         processes = codex_master::admission::tree_size(proc_root, &pids);
         let workers = codex_master::admission::Workers { running: pids.len() as u32, processes };

@@ -482,9 +482,14 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest<'_>) -> Result<Valu
         spec.model = Some(m.to_owned());
     }
     let client = ctx.client_id.clone();
-    if pane(&spec).await?.is_some() {
+    // Starts take turns from the admission check until their session exists, so each check
+    // counts every worker an earlier start launched: two starts never both take the last slot.
+    let _admission = blocking(|| Ok(State::open()?.locks.lock(ADMISSION_LOCK, crate::state::LOCK_WAIT)?)).await?;
+    let panes = tmux::list_panes().await.map_err(|e| tmux_error("list-panes", agent, e))?;
+    if panes.contains_key(&spec.session) {
         return already_running(&spec, &client).await;
     }
+    admit(ctx, &spec, &panes).await?;
     // A resume continues the recorded run: its working directory, and its newest assignment
     // stays the one the watchdog quotes.
     let previous = if req.resume {
@@ -498,14 +503,6 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest<'_>) -> Result<Valu
     };
     let cwd = previous.as_ref().map(|m| m.cwd.as_str()).or(req.cwd);
     let mut plan = plan_start(&spec, cwd, req.prompt, req.resume)?;
-    // Starts take turns from the admission check until their session exists, so each check
-    // counts every worker an earlier start launched: two starts never both take the last slot.
-    let _admission = blocking(|| Ok(State::open()?.locks.lock(ADMISSION_LOCK, crate::state::LOCK_WAIT)?)).await?;
-    let panes = tmux::list_panes().await.map_err(|e| tmux_error("list-panes", agent, e))?;
-    if panes.contains_key(&spec.session) {
-        return already_running(&spec, &client).await;
-    }
-    admit(ctx, &spec, &panes).await?;
     let memory_cap = match spec.memory_max_mib {
         None => None,
         Some(mib) if admission::scope_available().await => {
