@@ -147,6 +147,29 @@ fn concurrent_starts_never_both_take_the_last_slot() {
     assert_eq!((started, refused), (2, 2), "{outcomes:?}");
 }
 
+#[test]
+fn stop_ends_every_process_of_a_worker_that_ignores_the_hangup() {
+    // Like Gemini CLI's node processes: the closed pane's SIGHUP (and a SIGTERM) do not end it.
+    let f = Fleet::new(
+        "stop-tree",
+        "[agents.h]\nprofile = \"generic\"\nrunner = \"/usr/bin/dash\"\nargs = [\"-c\", \"trap '' HUP TERM; sleep 300; :\"]\n",
+    );
+    assert_eq!(f.run(&["start", "h", "--cwd", &f.cwd()]).0, 0);
+    let tree = f.await_entry("h", "its child", Duration::from_secs(10), |_| {
+        let pid = String::from_utf8_lossy(&f.tmux(&["list-panes", "-a", "-F", "#{pane_pid}"]).stdout).trim().to_owned();
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).is_ok_and(|c| !c.trim().is_empty())
+    });
+    assert_eq!(tree["running"], true);
+    let pid = String::from_utf8_lossy(&f.tmux(&["list-panes", "-a", "-F", "#{pane_pid}"]).stdout).trim().to_owned();
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
+    let mut pids: Vec<String> = children.split_whitespace().map(str::to_owned).collect();
+    pids.push(pid);
+    let (code, v) = f.run(&["stop", "h"]);
+    assert_eq!(code, 0, "{v}");
+    let alive: Vec<&String> = pids.iter().filter(|p| codex_master::admission::runs(p.parse().unwrap())).collect();
+    assert!(alive.is_empty(), "still running after stop: {alive:?}");
+}
+
 fn transcript(f: &Fleet) -> Vec<String> {
     std::fs::read_to_string(f.dir.join("transcript.txt")).unwrap_or_default().lines().map(str::to_owned).collect()
 }

@@ -162,23 +162,61 @@ fn node(proc_root: &Path, pid: u32) -> Node {
 const MAX_TREE: usize = 100_000;
 
 fn walk_children(proc_root: &Path, roots: &[u32]) -> Option<u32> {
+    tree_pids(proc_root, roots).map(|pids| pids.len() as u32)
+}
+
+/// The live processes in the trees rooted at `roots`, roots first; `None` without `children`
+/// lists.
+pub fn tree_pids(proc_root: &Path, roots: &[u32]) -> Option<Vec<u32>> {
     let mut seen: std::collections::HashSet<u32> = std::collections::HashSet::new();
-    let mut queue: Vec<u32> = roots.to_vec();
-    let mut count = 0u32;
-    while let Some(pid) = queue.pop() {
+    let mut queue: std::collections::VecDeque<u32> = roots.iter().copied().collect();
+    let mut alive = Vec::new();
+    while let Some(pid) = queue.pop_front() {
         if !seen.insert(pid) || seen.len() > MAX_TREE {
             continue;
         }
         match node(proc_root, pid) {
             Node::Alive(children) => {
-                count += 1;
+                alive.push(pid);
                 queue.extend(children);
             }
             Node::Gone => {}
             Node::Unsupported => return None,
         }
     }
-    Some(count)
+    Some(alive)
+}
+
+/// Ends `pids` (a worker's tree, or orphans a crash left on its home): SIGTERM to those still
+/// there after `grace`, SIGKILL to those still there a second later. Some CLIs outlive the
+/// SIGHUP tmux sends when it closes their pane (Gemini CLI's node processes do).
+pub async fn reap(pids: &[u32], grace: std::time::Duration) {
+    use rustix::process::{kill_process, Pid, Signal};
+    let alive = |pids: &[u32]| -> Vec<u32> { pids.iter().copied().filter(|p| runs(*p)).collect() };
+    let until_gone = |pids: Vec<u32>, wait: std::time::Duration| async move {
+        let deadline = std::time::Instant::now() + wait;
+        let mut left = pids;
+        while !left.is_empty() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            left = alive(&left);
+        }
+        left
+    };
+    let left = until_gone(alive(pids), grace).await;
+    for (signal, wait) in
+        [(Signal::TERM, std::time::Duration::from_secs(1)), (Signal::KILL, std::time::Duration::from_secs(1))]
+    {
+        let now_left = alive(&left);
+        if now_left.is_empty() {
+            return;
+        }
+        for pid in &now_left {
+            if let Some(pid) = Pid::from_raw(*pid as i32) {
+                let _ = kill_process(pid, signal);
+            }
+        }
+        let _ = until_gone(now_left, wait).await;
+    }
 }
 
 /// One pass over `/proc/*/stat`: every process's parent, then who descends from a root.
@@ -235,6 +273,14 @@ pub fn scoped(command: Vec<String>, unit: &str, max_mib: u64) -> Vec<String> {
     words.extend(["-p".to_owned(), format!("MemoryMax={max_mib}M"), "--".to_owned()]);
     words.extend(command);
     words
+}
+
+/// Whether `pid` is a process that still runs (a zombie has ended; only its parent's wait is
+/// missing).
+pub fn runs(pid: u32) -> bool {
+    read_small(Path::new(&format!("/proc/{pid}/stat")))
+        .and_then(|stat| stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next().map(str::to_owned)))
+        .is_some_and(|state| state != "Z" && state != "X")
 }
 
 /// The check that refused a start.

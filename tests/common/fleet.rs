@@ -99,7 +99,22 @@ impl Fleet {
 }
 
 impl Drop for Fleet {
+    /// Ends the tmux server and every worker process in its panes' trees: some CLIs (Gemini's
+    /// node processes) outlive the SIGHUP of a closed pane.
     fn drop(&mut self) {
+        let listed = self.tmux(&["list-panes", "-a", "-F", "#{pane_pid}"]);
+        let roots: Vec<u32> =
+            String::from_utf8_lossy(&listed.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect();
+        let proc_root = std::path::Path::new("/proc");
+        let tree = codex_master::admission::tree_pids(proc_root, &roots).unwrap_or(roots);
         let _ = self.tmux(&["kill-server"]);
+        if !tree.is_empty() {
+            let pids: Vec<String> = tree.iter().map(u32::to_string).collect();
+            let _ = std::process::Command::new("kill")
+                .arg("-KILL")
+                .args(&pids)
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
     }
 }

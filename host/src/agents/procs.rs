@@ -27,12 +27,36 @@ pub fn home_users(home: &Path, var: &str) -> HomeUsers {
 /// [`home_users`] for several homes in one `/proc` scan.
 pub fn home_users_many(homes: &[(&Path, &str)]) -> Vec<HomeUsers> {
     let mut users = vec![HomeUsers::default(); homes.len()];
+    scan(homes, |i, _pid, managed| {
+        users[i].total += 1;
+        if !managed {
+            users[i].external += 1;
+        }
+    });
+    users
+}
+
+/// The processes we launched that use `home` (`var`): while its agent is not running, what a
+/// crash left behind.
+pub fn managed_users(home: &Path, var: &str) -> Vec<u32> {
+    let mut pids = Vec::new();
+    scan(&[(home, var)], |_, pid, managed| {
+        if managed {
+            pids.push(pid);
+        }
+    });
+    pids
+}
+
+/// Calls `found(home index, pid, launched by us)` for every process whose `var` is one of
+/// `homes` (both sides resolved).
+fn scan(homes: &[(&Path, &str)], mut found: impl FnMut(usize, u32, bool)) {
     let targets: Vec<Option<std::path::PathBuf>> = homes.iter().map(|(h, _)| std::fs::canonicalize(h).ok()).collect();
     let prefixes: Vec<Vec<u8>> = homes.iter().map(|(_, var)| format!("{var}=").into_bytes()).collect();
     if targets.iter().all(Option::is_none) {
-        return users;
+        return;
     }
-    let Ok(entries) = std::fs::read_dir("/proc") else { return users };
+    let Ok(entries) = std::fs::read_dir("/proc") else { return };
     let me = std::process::id();
     for entry in entries.flatten() {
         let name = entry.file_name();
@@ -61,12 +85,8 @@ pub fn home_users_many(homes: &[(&Path, &str)]) -> Vec<HomeUsers> {
                 }
             };
             if path.as_ref() == Some(target) {
-                users[i].total += 1;
-                if !managed {
-                    users[i].external += 1;
-                }
+                found(i, pid, managed);
             }
         }
     }
-    users
 }

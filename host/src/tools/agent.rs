@@ -489,6 +489,15 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest<'_>) -> Result<Valu
     if panes.contains_key(&spec.session) {
         return already_running(&spec, &client).await;
     }
+    // Another running agent on the same home owns those processes (a config that shares homes).
+    let shared = ctx
+        .registry
+        .agents()
+        .iter()
+        .any(|a| a.name != spec.name && a.home == spec.home && panes.contains_key(&a.session));
+    if !shared {
+        reap_orphans(&spec).await;
+    }
     admit(ctx, &spec, &panes).await?;
     // A resume continues the recorded run: its working directory, and its newest assignment
     // stays the one the watchdog quotes.
@@ -589,6 +598,28 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest<'_>) -> Result<Valu
         "cwd": NOT_RETURNED, "cwd_state": "set", "lease": lease, "model": spec.model, "model_reasoning_effort": spec.reasoning_effort,
         "trust": trust, "memory_cap": memory_cap.map_or("not_configured", MemoryCap::as_str), "raw_log": NOT_RETURNED, "raw_log_max_bytes": MAX_RAW_LOG_BYTES, "raw_output": NOT_RETURNED,
     }))
+}
+
+/// How long a stopped worker's processes get to exit on the SIGHUP of their closed pane.
+const STOP_GRACE: Duration = Duration::from_millis(1000);
+
+/// The processes of a worker's tree, its pane's process first.
+async fn worker_tree(pane_pid: Option<u32>) -> Vec<u32> {
+    let Some(pid) = pane_pid else { return Vec::new() };
+    blocking(move || Ok(admission::tree_pids(&admission::proc_root(), &[pid]).unwrap_or_else(|| vec![pid])))
+        .await
+        .unwrap_or_default()
+}
+
+/// Ends processes a crash left on the agent's home (launched by us, still running although the
+/// agent's session is gone): a new run must not share the home with an old one.
+async fn reap_orphans(spec: &AgentSpec) {
+    let (Some(home), Some(var)) = (spec.home.clone(), spec.provider().home_var()) else { return };
+    let orphans = blocking(move || Ok(procs::managed_users(&home, var))).await.unwrap_or_default();
+    if !orphans.is_empty() {
+        tracing::info!(agent = %spec.name, count = orphans.len(), "ending processes a crash left on the agent's home");
+        admission::reap(&orphans, Duration::ZERO).await;
+    }
 }
 
 /// Held by a start from its admission check until its session exists.
@@ -1366,8 +1397,9 @@ pub async fn stop_one(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>
     let spec = spec(ctx, agent)?;
     let client = ctx.client_id.clone();
     let held = Locked::acquire(agent).await?;
-    let running = pane(&spec).await?.is_some();
-    if running {
+    let pane = pane(&spec).await?;
+    let running = pane.is_some();
+    if let Some(pane) = pane {
         let a = agent.to_owned();
         let current: Lease = held.with(move |state| Ok(lease::read(state, &a))).await?;
         if current.held_by_other(&client) && !force {
@@ -1377,8 +1409,11 @@ pub async fn stop_one(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>
         if !current.held_by_other(&client) {
             lease::check_generation(&current, &client, expected).map_err(|r| refusal_error(agent, r, &client))?;
         }
+        let tree = worker_tree(pane.pid).await;
         tmux::kill_session(&spec.session).await.map_err(|e| tmux_error("stop", agent, e))?;
         ctx.observer.invalidate();
+        // Closing the pane sends SIGHUP; what outlives it is ended here.
+        admission::reap(&tree, STOP_GRACE).await;
     }
     let (a, c) = (agent.to_owned(), client);
     let lease = held
