@@ -129,7 +129,7 @@ pub fn tree_size(proc_root: &Path, roots: &[u32]) -> u32 {
     if roots.is_empty() {
         return 0;
     }
-    walk_children(proc_root, roots).unwrap_or_else(|| scan_parents(proc_root, roots))
+    tree_pids(proc_root, roots).map_or_else(|| scan_parents(proc_root, roots), |pids| pids.len() as u32)
 }
 
 /// What `/proc` says about one process of a tree.
@@ -160,10 +160,6 @@ fn node(proc_root: &Path, pid: u32) -> Node {
 
 /// Bounded: a cycle in a fake `/proc` or a fork bomb must not hang a start.
 const MAX_TREE: usize = 100_000;
-
-fn walk_children(proc_root: &Path, roots: &[u32]) -> Option<u32> {
-    tree_pids(proc_root, roots).map(|pids| pids.len() as u32)
-}
 
 /// The live processes in the trees rooted at `roots`, roots first; `None` without `children`
 /// lists.
@@ -409,9 +405,15 @@ mod tests {
             std::fs::create_dir_all(&task).unwrap();
             std::fs::write(task.join("children"), children).unwrap();
         }
-        assert_eq!(walk_children(&dir, &[10]), Some(4));
-        assert_eq!(walk_children(&dir, &[30]), Some(2));
-        assert_eq!(walk_children(&dir, &[12, 4242]), Some(2), "a gone root counts nothing");
+        let sorted = |roots: &[u32]| {
+            tree_pids(&dir, roots).map(|mut pids| {
+                pids.sort_unstable();
+                pids
+            })
+        };
+        assert_eq!(sorted(&[10]), Some(vec![10, 11, 12, 13]));
+        assert_eq!(sorted(&[30]), Some(vec![30, 31]));
+        assert_eq!(sorted(&[12, 4242]), Some(vec![12, 13]), "a gone root counts nothing");
         assert_eq!(tree_size(&dir, &[10, 12]), 4, "shared descendants count once");
         std::fs::create_dir_all(dir.join("pressure")).unwrap();
         std::fs::write(dir.join("pressure/cpu"), PSI).unwrap();

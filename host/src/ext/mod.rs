@@ -537,6 +537,22 @@ fn checked_classify(
 }
 
 /// Bounds on extension outputs.
+/// A one-line prompt as the template rendered it: within the report-request bound and without a
+/// newline, else the output counts as the component's failure; a template's refusal is passed on.
+fn one_line_prompt(slot: &mut Slot<worlds::Prompts>, rendered: Result<String, String>) -> Result<String, ExtError> {
+    match rendered {
+        Ok(text) if text.chars().count() <= bounds::MAX_REPORT_REQUEST_CHARS && !text.contains('\n') => {
+            slot.succeeded();
+            Ok(text)
+        }
+        Ok(_) => Err(slot.reject_output()),
+        Err(msg) => {
+            slot.succeeded();
+            Err(ExtError::Refused(Kind::Prompts, crate::text::keep_head_chars(&msg, 300)))
+        }
+    }
+}
+
 /// The continue prompt when the prompts component predates `render-continue` (1.0.0).
 pub const FALLBACK_CONTINUE: &str = "The usage limit has reset. Please continue where you were interrupted.";
 
@@ -660,36 +676,18 @@ impl Extensions {
 
     /// Renders the one-line report request.
     pub fn render_report_request(&self, r: &prompts::ReportRequest) -> Result<String, ExtError> {
-        with_slot(&self.prompts, &self.settings, |slot| match slot.call(|w, s| w.render_report_request(s, r))? {
-            Ok(text) if text.chars().count() <= bounds::MAX_REPORT_REQUEST_CHARS && !text.contains('\n') => {
-                slot.succeeded();
-                Ok(text)
-            }
-            Ok(_) => Err(slot.reject_output()),
-            Err(msg) => {
-                slot.succeeded();
-                Err(ExtError::Refused(Kind::Prompts, crate::text::keep_head_chars(&msg, 300)))
-            }
+        with_slot(&self.prompts, &self.settings, |slot| {
+            let rendered = slot.call(|w, s| w.render_report_request(s, r))?;
+            one_line_prompt(slot, rendered)
         })
     }
 
     /// Renders the continue prompt sent after a limit's reset: one line, bounded like a report
     /// request. A 1.0.0 component has none; the host's own English line stands in.
     pub fn render_continue(&self, r: &prompts::ContinueRequest) -> Result<String, ExtError> {
-        with_slot(&self.prompts, &self.settings, |slot| match slot.call(|w, s| w.render_continue(s, r))? {
-            None => {
-                slot.succeeded();
-                Ok(FALLBACK_CONTINUE.to_owned())
-            }
-            Some(Ok(text)) if text.chars().count() <= bounds::MAX_REPORT_REQUEST_CHARS && !text.contains('\n') => {
-                slot.succeeded();
-                Ok(text)
-            }
-            Some(Ok(_)) => Err(slot.reject_output()),
-            Some(Err(msg)) => {
-                slot.succeeded();
-                Err(ExtError::Refused(Kind::Prompts, crate::text::keep_head_chars(&msg, 300)))
-            }
+        with_slot(&self.prompts, &self.settings, |slot| {
+            let rendered = slot.call(|w, s| w.render_continue(s, r))?;
+            one_line_prompt(slot, rendered.unwrap_or_else(|| Ok(FALLBACK_CONTINUE.to_owned())))
         })
     }
 

@@ -30,6 +30,12 @@ pub const RETAIN: usize = 500;
 pub const MAX_READ_BYTES: u64 = 32 * 1024 * 1024;
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
+/// An assignment id as we allocate them (`<now_id>-<agent>`): what a tampered record's id must
+/// look like before it is returned or quoted.
+pub fn valid_assignment_id(id: &str) -> bool {
+    id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// A field that holds the wrong type (a tampered line) reads as absent instead of dropping the
 /// whole record.
 fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {

@@ -137,9 +137,8 @@ impl State {
                     let word = |w: Option<String>| w.filter(|w| crate::text::valid_model_word(w));
                     m.model = word(m.model.take());
                     m.model_reasoning_effort = word(m.model_reasoning_effort.take());
-                    m.last_assignment_id = m.last_assignment_id.take().filter(|id| {
-                        id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                    });
+                    m.last_assignment_id =
+                        m.last_assignment_id.take().filter(|id| super::ledger::valid_assignment_id(id));
                     m
                 })),
         }

@@ -929,6 +929,17 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
     })
 }
 
+/// Renders a one-line prompt with the prompts extension in the configured locale, off the async
+/// threads.
+async fn render_prompt(
+    ctx: &Ctx,
+    render: impl FnOnce(&crate::ext::Extensions, String) -> Result<String, crate::ext::ExtError> + Send + 'static,
+) -> Result<String, ToolError> {
+    let locale = ctx.extensions().settings().locale.clone();
+    let redactor = Arc::clone(&ctx.redactor);
+    blocking(move || render(redactor.extensions(), locale).map_err(|e| ToolError::new(e.code(), e.to_string()))).await
+}
+
 /// Renders the report request with the prompts extension and sends it (not as a lead send).
 pub async fn request_report(
     ctx: &Ctx,
@@ -937,11 +948,8 @@ pub async fn request_report(
     enter: bool,
     expected: Option<u64>,
 ) -> Result<Sent, ToolError> {
-    let locale = ctx.extensions().settings().locale.clone();
-    let request = crate::ext::types::prompts::ReportRequest { assignment_id, locale };
-    let redactor = Arc::clone(&ctx.redactor);
-    let text = blocking(move || {
-        redactor.extensions().render_report_request(&request).map_err(|e| ToolError::new(e.code(), e.to_string()))
+    let text = render_prompt(ctx, move |ext, locale| {
+        ext.render_report_request(&crate::ext::types::prompts::ReportRequest { assignment_id, locale })
     })
     .await?;
     let opts = SendOptions { enter, confirm: Duration::from_secs(5), lead_send: false, expected, before_typing: None };
@@ -957,11 +965,8 @@ pub async fn send_continue(
     limit_key: String,
     assignment_id: Option<String>,
 ) -> Result<Sent, ToolError> {
-    let locale = ctx.extensions().settings().locale.clone();
-    let request = crate::ext::types::prompts::ContinueRequest { assignment_id, locale };
-    let redactor = Arc::clone(&ctx.redactor);
-    let text = blocking(move || {
-        redactor.extensions().render_continue(&request).map_err(|e| ToolError::new(e.code(), e.to_string()))
+    let text = render_prompt(ctx, move |ext, locale| {
+        ext.render_continue(&crate::ext::types::prompts::ContinueRequest { assignment_id, locale })
     })
     .await?;
     let a = agent.to_owned();

@@ -357,17 +357,13 @@ async fn observe_with_host(
             })
             .collect();
         let users = procs::home_users_many(&homes);
-        // What was in flight matters for an agent that is down: only then is the ledger read.
-        let down = specs.iter().flatten().any(|s| panes.get(&s.session).is_none_or(|p| p.dead));
-        let records = if down { ledger::assignments(&state).unwrap_or_default() } else { Vec::new() };
         Ok(agents
             .iter()
             .zip(specs.iter())
             .zip(users)
             .map(|((_agent, spec), users)| {
                 let spec = spec.as_ref().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
-                let newest = records.iter().rev().find(|r| r.agent.as_deref() == Some(spec.name.as_str()));
-                let mut obs = observe_one(
+                Ok(observe_one(
                     &red,
                     &state,
                     spec,
@@ -375,11 +371,7 @@ async fn observe_with_host(
                     captures.get(&spec.session),
                     users,
                     &client,
-                );
-                if !obs.live() {
-                    obs.json["last_assignment"] = newest.map_or(Value::Null, in_flight_json);
-                }
-                Ok(obs)
+                ))
             })
             .collect())
     })
@@ -569,10 +561,8 @@ impl Observation {
 fn in_flight_json(r: &ledger::AssignmentRecord) -> Value {
     let word =
         |v: &Option<String>, words: &[&'static str]| v.as_deref().and_then(|x| words.iter().copied().find(|w| *w == x));
-    let id_ok = r.assignment_id.len() <= 100
-        && r.assignment_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     json!({
-        "assignment_id": id_ok.then_some(r.assignment_id.as_str()),
+        "assignment_id": Some(r.assignment_id.as_str()).filter(|id| ledger::valid_assignment_id(id)),
         "created_at_utc": r.created_at_utc.as_deref().filter(|t| t.len() <= 32 && crate::timefmt::parse_iso_utc(t).is_some()),
         "role_kind": word(&r.role_kind, &["explorer", "worker"]),
         "delivery": word(&r.delivery, &["pending", "submitted", "typed", "failed"]).unwrap_or("unknown"),
@@ -596,7 +586,16 @@ struct StatusArgs {
 
 async fn status(ctx: Arc<Ctx>, args: StatusArgs) -> ToolResult {
     let agents = ctx.registry.select(&args.agent);
-    let (results, host) = observe_with_host(&ctx, &agents, Some(*ctx.registry.admission())).await?;
+    let (mut results, host) = observe_with_host(&ctx, &agents, Some(*ctx.registry.admission())).await?;
+    // What was in flight matters for an agent that is down: only then is the ledger read (here,
+    // not in every observation a wait or a send makes).
+    if results.iter().flatten().any(|o| !o.live()) {
+        let records = blocking(|| Ok(ledger::assignments(&State::open()?).unwrap_or_default())).await?;
+        for o in results.iter_mut().flatten().filter(|o| !o.live()) {
+            let newest = records.iter().rev().find(|r| r.agent.as_deref() == Some(o.agent.as_str()));
+            o.json["last_assignment"] = newest.map_or(Value::Null, in_flight_json);
+        }
+    }
     let blocked: Vec<Value> = results.iter().flatten().filter_map(blocked_json).collect();
     let entries: Vec<Value> = results
         .into_iter()
