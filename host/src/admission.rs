@@ -25,6 +25,9 @@ pub struct Thresholds {
     pub max_workers: u32,
     /// Processes in the running workers' trees (their tools and subagents count).
     pub max_worker_processes: u32,
+    /// A worker whose CLI reports this much of a usage window used is `warned` and listed as
+    /// near its limit, so a lead can assign elsewhere.
+    pub near_limit_percent: u8,
 }
 
 impl Default for Thresholds {
@@ -37,6 +40,7 @@ impl Default for Thresholds {
             max_cpu_pressure: 98.0,
             max_workers: 16,
             max_worker_processes: 1024,
+            near_limit_percent: 90,
         }
     }
 }
@@ -53,6 +57,9 @@ impl Thresholds {
         }
         if self.max_workers == 0 || self.max_workers > 1024 || self.max_worker_processes == 0 {
             return Err("admission: max_workers is 1-1024 and max_worker_processes at least 1".into());
+        }
+        if !(1..=100).contains(&self.near_limit_percent) {
+            return Err("admission: near_limit_percent is a percentage (1-100)".into());
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod facts;
 pub mod procs;
 pub mod profiles;
 
@@ -46,6 +47,9 @@ pub struct AgentSpec {
     /// The worker's memory cap (a systemd scope where one can be made) and its admission
     /// estimate.
     pub memory_max_mib: Option<u64>,
+    /// Whether a start installs the CLI's hooks so that its own events are read first
+    /// (`events = false` reads the screen only).
+    pub events: bool,
 }
 
 /// A variable name a worker may be given: a shell identifier of at most 64 characters, and not
@@ -180,6 +184,8 @@ struct AgentTable {
     /// `"claude"` (a default by name) or `{ path = "…", sha256 = "…" }` (a team's component).
     classifier: Option<ClassifierTable>,
     memory_max_mib: Option<u64>,
+    /// `false`: no hooks in the agent's home; its state comes from the screen only.
+    events: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -309,6 +315,7 @@ impl Registry {
                 env_pass: t.env_pass,
                 classifier,
                 memory_max_mib: t.memory_max_mib,
+                events: t.events.unwrap_or(true),
             });
         }
         // Two agents on one session would drive each other's pane.
@@ -350,6 +357,7 @@ impl Registry {
                     env_pass: Vec::new(),
                     classifier: crate::ext::Classifier::Named("codex"),
                     memory_max_mib: None,
+                    events: true,
                 }
             })
             .collect();

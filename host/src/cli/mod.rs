@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 pub mod demo;
 pub mod ext;
+pub mod hook;
 pub mod install;
 
 use crate::agents::Registry;
@@ -172,6 +173,10 @@ fn usage_error(e: &clap::Error) -> String {
 
 /// Runs the CLI; returns the process exit code.
 pub fn run(argv: Vec<OsString>) -> i32 {
+    // A worker's hook runs on every event of its CLI: it sets up nothing else.
+    if argv.get(1).is_some_and(|a| a == "hook") {
+        return hook::run(&argv[2..]);
+    }
     // A broken config.toml must not take `--help`, `--version` or `ext` down with it: the
     // command line is built from the default agents then, and only what needs the agents fails.
     let (registry, config_error) =

@@ -24,23 +24,8 @@ macro_rules! enum_from {
     };
 }
 
-/// A host enum with stable wire names.
-macro_rules! named_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident => $s:literal),* $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vm])* $v),* }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$v),*];
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$v => $s),* }
-            }
-            pub fn from_name(s: &str) -> Option<$name> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s)
-            }
-        }
-    };
-}
+/// Host enums with stable wire names.
+use crate::wire::wire_enum as named_enum;
 
 pub mod limits {
     use super::*;

@@ -118,6 +118,9 @@ pub struct AgentMeta {
     /// twice for one limit.
     #[serde(default)]
     pub resumed_limit: Option<String>,
+    /// Whether this run's CLI reports its events through our hooks (installed at start).
+    #[serde(default)]
+    pub hooks: bool,
 }
 
 fn file_name(agent: &str) -> String {

@@ -7,6 +7,7 @@
 //! R/meta/       0700  per-agent metadata
 //! R/locks/      0700  per-agent lifecycle locks, and the admission lock starts take turns on
 //! R/leases/     0700  per-agent lease records
+//! R/events/     0700  per-agent event logs the workers' hooks append (see crate::events)
 //! ```
 //! Opening the tree walks every component with no-follow directory handles (see [`crate::fsafe`]).
 
@@ -57,6 +58,7 @@ pub struct State {
     pub meta: Dir,
     pub locks: Dir,
     pub leases: Dir,
+    pub events: Dir,
 }
 
 impl State {
@@ -73,6 +75,7 @@ impl State {
             meta: root.subdir_private("meta")?,
             locks: root.subdir_private("locks")?,
             leases: root.subdir_private("leases")?,
+            events: root.subdir_private("events")?,
             root,
         })
     }

@@ -16,7 +16,7 @@ use super::status::observe;
 use super::{agent_error_entry, blocking, handler, out, Ctx, Hints, ToolDef, ToolError, ToolResult, NOT_RETURNED};
 use crate::admission;
 use crate::agents::profiles::collapse;
-use crate::agents::profiles::{DialogChoice, HomeError};
+use crate::agents::profiles::{DialogChoice, HomeError, HookCommand, HooksState, HOOK_MARKER};
 use crate::agents::{procs, runner_ok, AgentSpec, AgentState, Registry};
 use crate::ext::types::limits::DialogKind;
 use crate::lease::{self, Lease, DEFAULT_TTL_SECONDS};
@@ -31,6 +31,8 @@ const PANE_WIDTH: u32 = 160;
 const PANE_HEIGHT: u32 = 50;
 /// How long a send looks for its text in the composer.
 const TYPED_WAIT: Duration = Duration::from_secs(3);
+/// How long a send waits for a starting CLI to come up before it types.
+const READY_WAIT: Duration = Duration::from_secs(20);
 
 fn start_selector(reg: &Registry) -> Param {
     let choices = super::agent_param::names_and(reg, if reg.has_pair() { &["both", "all"] } else { &["all"] });
@@ -68,6 +70,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                     "model": out::nullable("string"),
                     "model_reasoning_effort": out::nullable("string"),
                     "trust": {"enum": ["written", "present", "not_managed", "disabled"]},
+                    "events": {"enum": HOOK_STATES},
                     "memory_cap": {"enum": ["systemd_scope", "unavailable", "not_configured"]},
                     "raw_log": out::not_returned(),
                     "raw_log_max_bytes": {"type": "integer"},
@@ -416,6 +419,8 @@ fn raw_log_writer_line(state_root: &std::path::Path, raw_name: &str) -> String {
 /// names), and create this run's raw log. Returns whether the claim was fresh, and the log name.
 fn reserve_run(state: &State, agent: &str, client: &str) -> Result<(bool, String), ToolError> {
     let fresh = claim(state, agent, client, None)?;
+    // A new run starts a new event log.
+    crate::events::log::clear(&state.events, agent);
     let protected: Vec<String> = state
         .meta
         .list()
@@ -456,6 +461,7 @@ fn started_meta(
         last_assignment_id,
         memory_cap: None,
         resumed_limit: None,
+        hooks: false,
     }
 }
 
@@ -531,6 +537,7 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest<'_>) -> Result<Valu
         .await?
     };
     let trust = prepare_home(&spec, &plan.start_dir).await?;
+    let events = install_hooks(&spec, &state_root).await;
 
     // The lock is held from the lease claim to the metadata write: no other start, send or stop
     // of this agent interleaves. Filesystem work runs on the blocking pool, tmux on the runtime.
@@ -580,6 +587,7 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest<'_>) -> Result<Valu
     }
     let meta = AgentMeta {
         memory_cap,
+        hooks: events == HooksState::Installed.as_str(),
         ..started_meta(&spec, &plan.start_dir, &raw_name, previous.and_then(|m| m.last_assignment_id))
     };
     let lease = held
@@ -596,7 +604,7 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest<'_>) -> Result<Valu
     Ok(json!({
         "agent": agent, "status": "started", "resumed": req.resume, "backend": "tmux", "session": spec.session, "profile": spec.profile.name(),
         "cwd": NOT_RETURNED, "cwd_state": "set", "lease": lease, "model": spec.model, "model_reasoning_effort": spec.reasoning_effort,
-        "trust": trust, "memory_cap": memory_cap.map_or("not_configured", MemoryCap::as_str), "raw_log": NOT_RETURNED, "raw_log_max_bytes": MAX_RAW_LOG_BYTES, "raw_output": NOT_RETURNED,
+        "trust": trust, "events": events, "memory_cap": memory_cap.map_or("not_configured", MemoryCap::as_str), "raw_log": NOT_RETURNED, "raw_log_max_bytes": MAX_RAW_LOG_BYTES, "raw_output": NOT_RETURNED,
     }))
 }
 
@@ -653,6 +661,37 @@ async fn admit(
             .with("retry_after_seconds", json!(after))
             .with("check", json!(check.as_str())))
         }
+    }
+}
+
+/// What `agent_start` says of a worker's events: [`HooksState`]'s words, or `unavailable` when
+/// the home could not be updated.
+const HOOK_STATES: [&str; 5] = ["installed", "off", "disabled_by_user", "not_supported", "unavailable"];
+
+/// The command a worker's hooks run: this binary's `hook` subcommand for this agent.
+fn hook_command(spec: &AgentSpec, state_root: &std::path::Path) -> HookCommand {
+    let exe =
+        std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| "codex-master-mcp".into());
+    let root = state_root.to_string_lossy();
+    let words = [exe.as_str(), "hook", HOOK_MARKER, "--cli", spec.profile.name(), "--agent", &spec.name, "--state-dir", &root];
+    HookCommand { line: tmux::shell_join(&words) }
+}
+
+/// Installs the CLI's hooks in a managed home (or, with `events = false`, removes ours). A home
+/// we cannot update leaves the screen as the only source; the start goes on.
+async fn install_hooks(spec: &AgentSpec, state_root: &std::path::Path) -> &'static str {
+    if spec.home.is_none() || !spec.provider().manages_home() {
+        return HooksState::NotSupported.as_str();
+    }
+    let command = hook_command(spec, state_root);
+    let s = spec.clone();
+    match blocking(move || Ok(s.provider().install_hooks(&s, &command, s.events))).await {
+        Ok(Ok(state)) => state.as_str(),
+        Ok(Err(e)) => {
+            tracing::warn!(agent = %spec.name, error = %crate::text::safe_error_text(&e.to_string()), "the worker's hooks could not be installed; its screen is read instead");
+            "unavailable"
+        }
+        Err(_) => "unavailable",
     }
 }
 
@@ -850,10 +889,28 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
         }
         Some(_) => {}
     }
-    if let Ok(Ok(obs)) = observe(ctx, std::slice::from_ref(&agent)).await.map(|mut v| v.remove(0)) {
+    let ready_by = Instant::now() + READY_WAIT;
+    while let Ok(Ok(obs)) = observe(ctx, std::slice::from_ref(&agent)).await.map(|mut v| v.remove(0)) {
         if obs.dialog != DialogKind::None {
             return Err(dialog_refusal(&agent, obs.dialog));
         }
+        // A CLI that reports its session start is not typed into before it is up: a paste
+        // before its first screen is lost.
+        let starting = obs.hooks && obs.state == AgentState::Unknown && spec.provider().session_start_at_launch();
+        if !starting {
+            break;
+        }
+        if Instant::now() >= ready_by {
+            return Err(ToolError::new(
+                "agent_not_ready",
+                format!("agent {agent} has not finished starting; nothing was typed"),
+            )
+            .retryable()
+            .with("retry_after_seconds", json!(5))
+            .with("typed", json!(false))
+            .with("submitted", json!(false)));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let held = Locked::acquire(&agent).await?;
     let fresh = held
@@ -1033,6 +1090,8 @@ async fn capture_bottom(session: &str) -> String {
 struct Typing {
     typed: bool,
     probe: String,
+    /// When Enter was first pressed (epoch ms): a prompt event at or after it is ours.
+    entered_ms: u64,
 }
 
 /// Whether the composer of `pane` holds the text whose probe is `probe` (or, after a change,
@@ -1054,16 +1113,18 @@ async fn type_text(spec: &AgentSpec, text: &str, enter: bool) -> Result<Typing, 
     while started.elapsed() < TYPED_WAIT {
         let snapshot = capture_bottom(&spec.session).await;
         if composer_holds(spec, &snapshot, &probe, snapshot != before) {
+            let mut entered_ms = 0;
             if enter {
                 // Some CLIs swallow an Enter that follows a paste too closely.
                 tokio::time::sleep(spec.provider().enter_after_paste()).await;
+                entered_ms = now_ms();
                 tmux::send_keys(&spec.session, &["Enter"]).await.map_err(|e| tmux_error("send Enter", agent, e))?;
             }
-            return Ok(Typing { typed: true, probe });
+            return Ok(Typing { typed: true, probe, entered_ms });
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Ok(Typing { typed: false, probe })
+    Ok(Typing { typed: false, probe, entered_ms: 0 })
 }
 
 /// How long a started turn is watched for a limit or a dialog that ends it at once (a 429
@@ -1089,6 +1150,37 @@ async fn watch_turn(ctx: &Ctx, spec: &AgentSpec, typing: &Typing, confirm: Durat
     loop {
         if let Ok(Ok(obs)) = observe(ctx, &agents).await.map(|mut v| v.remove(0)) {
             last_state = obs.state;
+            // A CLI that reports its events says itself whether it took the prompt: the screen
+            // never stands in for that (a swallowed send is no turn).
+            if obs.hooks && obs.events.as_ref().is_some_and(|v| v.received > 0) {
+                match event_receipt(&obs, typing.entered_ms, now_ms()) {
+                    Some((receipt, settled)) if settled || receipt != Receipt::TurnStarted || started.elapsed() >= confirm => {
+                        return Delivery {
+                            submitted: true,
+                            receipt,
+                            state: obs.state,
+                            log_bytes_at_turn: turn_seen.map_or(obs.log_bytes, |t| t.1),
+                        };
+                    }
+                    Some(_) => {
+                        turn_seen.get_or_insert_with(|| (Instant::now(), obs.log_bytes));
+                    }
+                    None if !entered_again
+                        && started.elapsed() >= ENTER_AGAIN_AFTER
+                        && composer_holds(spec, &obs.pane, &typing.probe, false) =>
+                    {
+                        entered_again = true;
+                        let _ = tmux::send_keys(&spec.session, &["Enter"]).await;
+                    }
+                    None => {}
+                }
+                if started.elapsed() >= confirm {
+                    let receipt = if turn_seen.is_some() { Receipt::TurnStarted } else { Receipt::SubmittedNoTurnStarted };
+                    return Delivery { submitted: true, receipt, state: last_state, log_bytes_at_turn: turn_seen.and_then(|t| t.1) };
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
             // The composer and the echo are read from the snapshot the classifier saw.
             let echo = provider.output_after_echo(&obs.pane, &typing.probe);
             let receipt = match obs.state {
@@ -1163,6 +1255,28 @@ async fn watch_turn(ctx: &Ctx, spec: &AgentSpec, typing: &Typing, confirm: Durat
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+fn now_ms() -> u64 {
+    (crate::timefmt::now_epoch() * 1000.0) as u64
+}
+
+/// The receipt the CLI's own events give for a send entered at `entered_ms`: `None` until its
+/// prompt event arrives (a little clock slack: the hook stamps its own time); then what the
+/// observation shows, and whether that is settled (the turn is over, or has run for
+/// [`SETTLE`], so a limit or a dialog that ends it at once is not missed).
+fn event_receipt(obs: &super::status::Observation, entered_ms: u64, now_ms: u64) -> Option<(Receipt, bool)> {
+    use crate::events::Phase;
+    let v = obs.events.as_ref()?;
+    let at = v.last_prompt_at_ms.filter(|t| t + 500 >= entered_ms)?;
+    let receipt = match obs.state {
+        AgentState::Limited => Receipt::BlockedByLimit,
+        AgentState::Dialog => Receipt::WaitingOnDialog,
+        AgentState::Exited | AgentState::NotRunning => Receipt::Exited,
+        _ => Receipt::TurnStarted,
+    };
+    let over = matches!(v.phase, Some((Phase::Ended | Phase::Failed(_), _)));
+    Some((receipt, over || now_ms >= at + SETTLE.as_millis() as u64))
 }
 
 /// `agent_dialog_answer` arguments.

@@ -507,7 +507,13 @@ async fn plan(ctx: &Ctx, order: Order) -> Result<Planned, ToolError> {
         return Err(refused("prompt_too_long", format!("assignment prompt exceeds {MAX_PROMPT} characters"))
             .with("prompt_chars", json!(prompt_chars)));
     }
-    let session_model = super::status::session_model(ctx, &agent).await;
+    // A worker known to be limited is not given work: the lead assigns elsewhere or waits.
+    let observed = super::status::observe(ctx, std::slice::from_ref(&agent)).await.ok().and_then(|mut v| v.pop());
+    let observed = observed.and_then(Result::ok);
+    if let Some(o) = observed.as_ref().filter(|o| o.state == crate::agents::AgentState::Limited) {
+        return Err(limited_refusal(&agent, o));
+    }
+    let session_model = observed.and_then(|o| o.model);
     Ok(Planned {
         order,
         assignment_id,
@@ -519,6 +525,19 @@ async fn plan(ctx: &Ctx, order: Order) -> Result<Planned, ToolError> {
         cwd,
         prompt,
     })
+}
+
+/// The refusal for a limited worker: retryable, with the limit's kind and reset.
+fn limited_refusal(agent: &str, o: &super::status::Observation) -> ToolError {
+    let c = o.classified.as_ref();
+    let reset = c.and_then(|c| c.reset_at_epoch_seconds);
+    let after = reset.map_or(60, |r| r.saturating_sub(now_epoch() as u64).max(1));
+    let kind = c.map_or("unknown", |c| c.kind.as_str());
+    refused("agent_limited", format!("agent {agent} is limited ({kind}); nothing was sent; assign elsewhere or retry after the reset"))
+        .retryable()
+        .with("retry_after_seconds", json!(after))
+        .with("kind", json!(kind))
+        .with("reset_at_utc", json!(reset.map(|r| iso_utc(r as f64))))
 }
 
 /// What the prompts extension renders for an order.

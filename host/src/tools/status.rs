@@ -19,7 +19,8 @@ use super::{
     NOT_RETURNED, READ_ONLY,
 };
 use crate::agents::profiles::DialogChoice;
-use crate::agents::{procs, AgentSpec, AgentState, Registry};
+use crate::agents::{facts, procs, AgentSpec, AgentState, Registry};
+use crate::events;
 use crate::ext::types::limits::{self, DialogKind, ModelSource};
 use crate::lease;
 use crate::redactor::Redactor;
@@ -45,6 +46,12 @@ pub const MAX_WAIT_SECONDS: i64 = 600;
 pub struct Observation {
     pub agent: String,
     pub state: AgentState,
+    /// A usage window the CLI reports is past the near-limit percent.
+    pub near_limit: bool,
+    /// The run's events, folded (`None`: no hooks, or none yet).
+    pub events: Option<events::EventView>,
+    /// Hooks were installed for this run.
+    pub hooks: bool,
     pub running: bool,
     /// The dialog that holds the screen (`None` when there is none).
     pub dialog: DialogKind,
@@ -61,6 +68,9 @@ pub struct Observation {
     /// from the same snapshot the classifier saw).
     pub pane: String,
 }
+
+/// Where a fact came from.
+const SOURCES: [&str; 3] = ["event", "screen", "tmux"];
 
 fn state_schema() -> Value {
     json!({"enum": AgentState::ALL.map(AgentState::as_str)})
@@ -97,6 +107,16 @@ pub fn status_entry_schema() -> Value {
             "profile": {"enum": crate::agents::profiles::Profile::all().map(|p| p.name()).collect::<Vec<_>>()},
             "backend": {"const": "tmux"},
             "state": state_schema(),
+            "state_source": {"enum": SOURCES},
+            "events": out::object(
+                json!({
+                    "listening": {"type": "boolean"},
+                    "received": {"type": "integer"},
+                    "last_at_utc": out::nullable("string"),
+                    "disagreements": {"type": "integer"},
+                }),
+                &["listening", "received", "disagreements"],
+            ),
             "running": {"type": "boolean"},
             "session": {"type": "string"},
             "dialog": dialog_schema(),
@@ -164,6 +184,8 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                             "max_workers": {"type": "integer"},
                             "admission": {"enum": ["open", "host_busy"]},
                             "busy_check": out::nullable("string"),
+                            "near_limit": {"type": "array", "items": {"type": "string"}},
+                            "near_limit_percent": {"type": "integer"},
                         }),
                         &["pressure", "workers_running", "admission"],
                     ),
@@ -347,6 +369,7 @@ async fn observe_with_host(
     let client = ctx.client_id.clone();
     let agents = agents.to_vec();
     let red = Arc::clone(&ctx.redactor);
+    let near_limit_percent = ctx.registry.admission().near_limit_percent;
     let observed = blocking(move || {
         let state = State::open()?;
         let homes: Vec<(&std::path::Path, &str)> = specs
@@ -371,6 +394,7 @@ async fn observe_with_host(
                     captures.get(&spec.session),
                     users,
                     &client,
+                    near_limit_percent,
                 ))
             })
             .collect())
@@ -391,6 +415,7 @@ fn observe_one(
     capture: Option<&String>,
     users: procs::HomeUsers,
     client: &str,
+    near_limit_percent: u8,
 ) -> Observation {
     let running = pane.is_some();
     let dead = pane.is_some_and(|p| p.dead);
@@ -414,11 +439,32 @@ fn observe_one(
         // printed, which is when the raw log last grew; the wall clock then says whether it has
         // passed. Read as of now, "at 3:05 PM" would turn into tomorrow once 3:05 PM is past.
         now_epoch_seconds: log_mtime.map_or(now, |m| m.min(now)) as u64,
-        utc_offset_seconds: crate::timefmt::local_utc_offset(now as i64),
+        // A time on screen is in the zone the CLI names ("resets 2:50am (America/Los_Angeles)"),
+        // which need not be ours.
+        utc_offset_seconds: screen_offset(capture.map_or("", String::as_str), now),
     };
-    let classified =
+    let screen =
         red.extensions().classify_with(&spec.classifier, &input).map(|c| drop_passed_limit(c, now, &configured_model));
-    let agent_state = AgentState::from_screen(running, dead, classified.as_ref().ok());
+    // The CLI's own events first, the screen second.
+    let hooks = meta.as_ref().is_some_and(|m| m.hooks);
+    let started_ms = meta.as_ref().map_or(0, |m| (m.started_at_epoch * 1000.0) as u64);
+    let view = if hooks { events::fold(&events::log::read_since(&state.events, &spec.name, started_ms)) } else { None };
+    let facts = facts::fuse(&facts::Inputs {
+        running,
+        dead,
+        screen: screen.as_ref().ok(),
+        events: view.as_ref(),
+        hooks: hooks && spec.provider().session_start_at_launch(),
+        started_ms,
+        now_ms: (now * 1000.0) as u64,
+        near_limit_percent,
+    });
+    let classified = match (&screen, facts.limit.clone()) {
+        (_, Some(c)) => Ok(c),
+        (Err(e), None) => Err(e.clone()),
+        (Ok(c), None) => Ok(c.clone()),
+    };
+    let agent_state = facts.state;
     let live = running && !dead;
     let dialog = match (&classified, live) {
         (Ok(c), true) => c.dialog,
@@ -430,6 +476,7 @@ fn observe_one(
             if let Some(o) = v.as_object_mut() {
                 o.remove("tui_context");
                 o.insert("evidence".into(), json!(NOT_RETURNED));
+                o.insert("source".into(), json!(facts.limit_source.map(facts::Source::as_str)));
             }
             v
         }
@@ -474,6 +521,8 @@ fn observe_one(
         "profile": spec.profile.name(),
         "backend": "tmux",
         "state": agent_state.as_str(),
+        "state_source": facts.state_source.as_str(),
+        "events": events_json(hooks, view.as_ref(), &facts),
         "running": running,
         "session": spec.session,
         "dialog": dialog_json(dialog, classified.as_ref().is_ok_and(|c| c.blocks_input)),
@@ -512,6 +561,9 @@ fn observe_one(
     });
     Observation {
         agent: spec.name.clone(),
+        near_limit: facts.near_limit,
+        events: view,
+        hooks,
         state: agent_state,
         running,
         dialog,
@@ -522,6 +574,22 @@ fn observe_one(
         model,
         pane: input.pane,
     }
+}
+
+/// The offset of the zone a screen names after a time, else the server's own.
+fn screen_offset(pane: &str, now: f64) -> i32 {
+    crate::timefmt::zone::named_on_screen(pane).map_or_else(|| crate::timefmt::local_utc_offset(now as i64), |(_, o)| o)
+}
+
+/// What the worker's own events say: whether they are listened to, how many arrived this run,
+/// when the newest came, and on how many facts they and the screen disagree (numbers only).
+fn events_json(hooks: bool, view: Option<&events::EventView>, facts: &facts::Facts) -> Value {
+    json!({
+        "listening": hooks,
+        "received": view.map_or(0, |v| v.received),
+        "last_at_utc": view.map(|v| iso_utc(v.last_at_ms as f64 / 1000.0)),
+        "disagreements": facts.disagreements,
+    })
 }
 
 /// A limit whose reset time the wall clock has passed no longer limits (what the classifiers do
@@ -571,12 +639,6 @@ fn in_flight_json(r: &ledger::AssignmentRecord) -> Value {
     })
 }
 
-/// The model an agent runs: the configured one, else what its screen shows.
-pub async fn session_model(ctx: &Ctx, agent: &str) -> Option<String> {
-    let obs = observe(ctx, &[agent.to_owned()]).await.ok()?.pop()?.ok()?;
-    obs.model
-}
-
 /// `agent_status` arguments.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -597,6 +659,13 @@ async fn status(ctx: Arc<Ctx>, args: StatusArgs) -> ToolResult {
         }
     }
     let blocked: Vec<Value> = results.iter().flatten().filter_map(blocked_json).collect();
+    // Workers whose CLI reports a usage window past the threshold: assign elsewhere.
+    let near: Vec<&str> = results.iter().flatten().filter(|o| o.near_limit).map(|o| o.agent.as_str()).collect();
+    let host = host.map(|mut h| {
+        h["near_limit"] = json!(near);
+        h["near_limit_percent"] = json!(ctx.registry.admission().near_limit_percent);
+        h
+    });
     let entries: Vec<Value> = results
         .into_iter()
         .zip(&agents)

@@ -8,7 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{update_home_json, AgentSpec, HomeError, Provider};
+use serde_json::{json, Value};
+
+use super::{update_home_json, AgentSpec, HomeError, HookCall, HookCommand, HooksState, Provider};
+use crate::events::{Event, EventKind, FailureKind, NotificationKind, Usage, UsageWindow};
 
 pub struct Claude;
 
@@ -96,6 +99,102 @@ impl Provider for Claude {
         })
     }
 
+    /// Hooks in the home's `settings.json` (user settings: Claude Code runs them in every
+    /// project), and the status line when the user has none: its input carries the plan's
+    /// usage windows.
+    fn install_hooks(&self, spec: &AgentSpec, hook: &HookCommand, on: bool) -> Result<HooksState, HomeError> {
+        let Some(home) = &spec.home else { return Ok(HooksState::NotSupported) };
+        let hook = on.then_some(hook);
+        let mut state = if hook.is_some() { HooksState::Installed } else { HooksState::Off };
+        let group = |event: &str| -> Value {
+            let command = hook.map(|h| h.for_event(event)).unwrap_or_default();
+            json!({"hooks": [{"type": "command", "command": command, "timeout": HOOK_TIMEOUT_SECONDS}]})
+        };
+        let mut merge_failed = false;
+        update_home_json(home, None, "settings.json", |o| {
+            if o.get("disableAllHooks") == Some(&Value::Bool(true)) {
+                state = HooksState::DisabledByUser;
+            }
+            let merged = super::merge_hooks(o, HOOK_EVENTS, hook.is_some().then_some(&group as &dyn Fn(&str) -> Value));
+            let mut changed = merged.unwrap_or_else(|()| {
+                merge_failed = true;
+                false
+            });
+            let ours = |v: &Value| v.get("command").and_then(Value::as_str).is_some_and(|c| c.contains(super::HOOK_MARKER));
+            match (o.get("statusLine"), hook) {
+                (None, Some(h)) => {
+                    o.insert("statusLine".into(), json!({"type": "command", "command": h.for_event(STATUS_LINE)}));
+                    changed = true;
+                }
+                (Some(line), Some(h)) if ours(line) && line["command"] != h.for_event(STATUS_LINE) => {
+                    o.insert("statusLine".into(), json!({"type": "command", "command": h.for_event(STATUS_LINE)}));
+                    changed = true;
+                }
+                (Some(line), None) if ours(line) => {
+                    o.remove("statusLine");
+                    changed = true;
+                }
+                _ => {}
+            }
+            changed
+        })?;
+        if merge_failed {
+            return Err(HomeError::Invalid);
+        }
+        Ok(state)
+    }
+
+    fn session_start_at_launch(&self) -> bool {
+        true
+    }
+
+    fn hook_event(&self, call: &HookCall<'_>) -> Option<Event> {
+        let mut event = match call.name()? {
+            "SessionStart" => call.event(EventKind::SessionStart),
+            "UserPromptSubmit" => call.event(EventKind::PromptSubmitted),
+            "Stop" => call.event(EventKind::TurnEnded),
+            "StopFailure" => {
+                // The details and the message are read for words and a reset time, never kept.
+                let message = call.str_field("last_assistant_message").unwrap_or("");
+                let details = format!("{} {message}", call.str_field("error_details").unwrap_or(""));
+                let failure = failure(call.str_field("error")?, &details);
+                let usage = match failure {
+                    FailureKind::UsageLimit => plan_limit(message, call.at_ms / 1000).into_iter().collect(),
+                    _ => Vec::new(),
+                };
+                Event { failure: Some(failure), usage, ..call.event(EventKind::TurnFailed) }
+            }
+            "Notification" => match call.str_field("notification_type")? {
+                "permission_prompt" => Event {
+                    notification: Some(NotificationKind::PermissionPrompt),
+                    ..call.event(EventKind::PermissionWait)
+                },
+                "idle_prompt" => Event {
+                    notification: Some(NotificationKind::IdlePrompt),
+                    ..call.event(EventKind::IdlePrompt)
+                },
+                _ => return None,
+            },
+            "PermissionRequest" => call.event(EventKind::PermissionWait),
+            "PostToolUse" | "PostToolUseFailure" => call.event(EventKind::ToolDone),
+            "SessionEnd" => call.event(EventKind::SessionEnd),
+            STATUS_LINE => {
+                let usage = status_line_usage(call.input.get("rate_limits")?);
+                if usage.is_empty() {
+                    return None;
+                }
+                Event { usage, ..call.event(EventKind::Usage) }
+            }
+            _ => return None,
+        };
+        if let Some(tool) = call.str_field("tool_name") {
+            event.tool = Some(super::tool_category(tool));
+        }
+        // A prompt's id ties the events of one turn together (absent before the first prompt).
+        event.turn = call.str_field("prompt_id").map(crate::events::turn_digest);
+        Some(event)
+    }
+
     /// The composer is the `❯` line between two rules (2.1), or the `>` line in a box.
     fn composer_text(&self, pane: &str) -> Option<String> {
         let line = pane.lines().rev().find(|l| composer_line(l))?;
@@ -111,6 +210,78 @@ impl Provider for Claude {
         });
         lines[..end].iter().copied().filter(|l| !l.trim().is_empty()).collect()
     }
+}
+
+/// The events our hooks listen to (Claude Code 2.1.328 and 2.1.332 name them alike).
+const HOOK_EVENTS: &[&str] = &[
+    "SessionStart",
+    "UserPromptSubmit",
+    "Stop",
+    "StopFailure",
+    "Notification",
+    "PermissionRequest",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "SessionEnd",
+];
+
+/// The pseudo-event our status line command names.
+const STATUS_LINE: &str = "StatusLine";
+
+/// A hook's time bound in Claude Code's settings (our hook ends far sooner).
+const HOOK_TIMEOUT_SECONDS: u64 = 5;
+
+/// StopFailure's `error` word, refined by words of its details (never stored).
+fn failure(error: &str, details: &str) -> FailureKind {
+    let d = details.to_ascii_lowercase();
+    match error {
+        "rate_limit" if d.contains("usage limit") || d.contains("hit your") || d.contains("limit reached") => {
+            FailureKind::UsageLimit
+        }
+        "rate_limit" => FailureKind::RateLimit,
+        "overloaded" => FailureKind::Overloaded,
+        "billing_error" => FailureKind::Billing,
+        "authentication_failed" | "oauth_org_not_allowed" | "account_on_hold" | "verification_required"
+        | "cloud_credential_error" => FailureKind::Auth,
+        "invalid_request" if d.contains("too long") || d.contains("context") => FailureKind::Context,
+        "invalid_request" | "model_not_found" => FailureKind::InvalidRequest,
+        "server_error" => FailureKind::ServerError,
+        _ if d.contains("connection") || d.contains("network") => FailureKind::Network,
+        _ => FailureKind::Other,
+    }
+}
+
+/// The window and reset of a plan limit message ("You've hit your 5-hour limit · resets Mar 17,
+/// 5:46pm (America/Los_Angeles)"), as a spent usage window.
+fn plan_limit(message: &str, now: u64) -> Option<Usage> {
+    let m = message.replace('\u{2019}', "'").to_ascii_lowercase();
+    let name = m.split_once("hit your ")?.1;
+    let window = match name {
+        n if n.starts_with("5-hour") || n.starts_with("session") => UsageWindow::FiveHour,
+        n if n.starts_with("weekly") || n.starts_with("opus") || n.starts_with("sonnet") => UsageWindow::Weekly,
+        n if n.starts_with("monthly") => UsageWindow::Monthly,
+        _ => UsageWindow::Other,
+    };
+    let offset = crate::timefmt::zone::named_on_screen(message)
+        .map_or_else(|| crate::timefmt::local_utc_offset(now as i64), |(_, o)| o);
+    let resets_at = codex_master_guest_sdk::screen::next_clock_time(message, "resets", now, offset);
+    Some(Usage { window, used_percent: 100, resets_at })
+}
+
+/// The status line's `rate_limits` (`five_hour`, `seven_day`: `used_percentage`, `resets_at`).
+fn status_line_usage(limits: &Value) -> Vec<Usage> {
+    [("five_hour", UsageWindow::FiveHour), ("seven_day", UsageWindow::Weekly)]
+        .into_iter()
+        .filter_map(|(key, window)| {
+            let w = limits.get(key)?;
+            let pct = w.get("used_percentage")?.as_f64()?;
+            Some(Usage {
+                window,
+                used_percent: pct.round().clamp(0.0, 100.0) as u8,
+                resets_at: w.get("resets_at").and_then(Value::as_u64),
+            })
+        })
+        .collect()
 }
 
 fn composer_line(line: &str) -> bool {

@@ -8,7 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{tui, AgentSpec, DialogAnswer, DialogChoice, HomeError, Provider};
+use serde_json::{json, Value};
+
+use super::{tui, AgentSpec, DialogAnswer, DialogChoice, HomeError, HookCall, HookCommand, HooksState, Provider};
+use crate::events::{Event, EventKind, NotificationKind, Usage, UsageWindow};
 use crate::ext::types::limits::DialogKind;
 
 pub struct Codex;
@@ -100,6 +103,73 @@ impl Provider for Codex {
         tui::output_after_echo(pane, probe)
     }
 
+    /// Hooks in the home's `hooks.json`, trusted in its `config.toml` the way Codex records a
+    /// reviewed hook (`[hooks.state."<file>:<event>:<group>:<hook>"] trusted_hash`), so a
+    /// fresh worker does not stop on "Hooks need review". The user's hooks keep their places.
+    fn install_hooks(&self, spec: &AgentSpec, hook: &HookCommand, on: bool) -> Result<HooksState, HomeError> {
+        let Some(home) = &spec.home else { return Ok(HooksState::NotSupported) };
+        let command = hook;
+        let hook = on.then_some(hook);
+        let group = |event: &str| -> Value {
+            let command = hook.map(|h| h.for_event(event)).unwrap_or_default();
+            json!({"hooks": [{"type": "command", "command": command, "timeout": HOOK_TIMEOUT_SECONDS}]})
+        };
+        let mut ours: Vec<(String, String)> = Vec::new();
+        let mut merge_failed = false;
+        super::update_home_json(home, None, "hooks.json", |o| {
+            let changed = super::merge_hooks(o, HOOK_EVENTS, hook.is_some().then_some(&group as &dyn Fn(&str) -> Value))
+                .unwrap_or_else(|()| {
+                    merge_failed = true;
+                    false
+                });
+            if let (Some(h), Some(Value::Object(table))) = (hook, o.get("hooks")) {
+                for event in HOOK_EVENTS {
+                    let at = table.get(*event).and_then(Value::as_array).map_or(0, |l| l.len().saturating_sub(1));
+                    let snake = snake_case(event);
+                    let key = format!("{}:{snake}:{at}:0", home.join("hooks.json").display());
+                    ours.push((key, trusted_hash(&snake, &h.for_event(event))));
+                }
+            }
+            changed
+        })?;
+        if merge_failed {
+            return Err(HomeError::Invalid);
+        }
+        // Off: the records of the commands we would run go too.
+        let drop: Vec<String> = if on {
+            Vec::new()
+        } else {
+            HOOK_EVENTS.iter().map(|e| trusted_hash(&snake_case(e), &command.for_event(e))).collect()
+        };
+        trust_hooks(home, &ours, &drop)?;
+        Ok(if hook.is_some() { HooksState::Installed } else { HooksState::Off })
+    }
+
+    fn hook_event(&self, call: &HookCall<'_>) -> Option<Event> {
+        let mut event = match call.name()? {
+            "SessionStart" => call.event(EventKind::SessionStart),
+            "UserPromptSubmit" => call.event(EventKind::PromptSubmitted),
+            "Stop" => call.event(EventKind::TurnEnded),
+            "PermissionRequest" => Event {
+                notification: Some(NotificationKind::PermissionPrompt),
+                ..call.event(EventKind::PermissionWait)
+            },
+            "PostToolUse" => call.event(EventKind::ToolDone),
+            "Interrupt" => call.event(EventKind::Interrupted),
+            "SessionEnd" => call.event(EventKind::SessionEnd),
+            _ => return None,
+        };
+        if let Some(tool) = call.str_field("tool_name") {
+            event.tool = Some(super::tool_category(tool));
+        }
+        event.turn = call.str_field("turn_id").map(crate::events::turn_digest);
+        // A turn's end carries the newest rate-limit snapshot of the thread's rollout.
+        if matches!(event.kind, EventKind::TurnEnded | EventKind::PromptSubmitted) {
+            event.usage = call.str_field("transcript_path").map(rollout_usage).unwrap_or_default();
+        }
+        Some(event)
+    }
+
     fn dialog_answer(&self, kind: DialogKind, choice: DialogChoice, pane: &str) -> Option<DialogAnswer> {
         let labels: &[&str] = match (kind, choice) {
             (DialogKind::Trust, DialogChoice::Trust) => &["trust and continue", "yes, continue"],
@@ -111,10 +181,137 @@ impl Provider for Codex {
     }
 }
 
+/// The events our hooks listen to (Codex 0.169 and 0.171 name them alike). Codex fires
+/// `SessionStart` at the first turn, not at launch.
+const HOOK_EVENTS: &[&str] = &["SessionStart", "UserPromptSubmit", "Stop", "PermissionRequest", "PostToolUse", "Interrupt"];
+
+/// A hook's time bound: Codex caps some events at 3 s and hashes the capped value, so every
+/// hook gets 3 (ours ends far sooner).
+const HOOK_TIMEOUT_SECONDS: u64 = 3;
+
+/// Most of a rollout's end read for its newest rate-limit snapshot.
+const ROLLOUT_TAIL_BYTES: u64 = 256 * 1024;
+
+/// `UserPromptSubmit` → `user_prompt_submit`, Codex's key for an event.
+fn snake_case(event: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in event.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// The hash Codex records for a reviewed command hook: SHA-256 of the hook's normalized
+/// identity as compact JSON with sorted keys (`codex-rs/config/src/fingerprint.rs`).
+fn trusted_hash(snake_event: &str, command: &str) -> String {
+    use sha2::Digest;
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let identity = format!(
+        "{{\"event_name\":{},\"hooks\":[{{\"async\":false,\"command\":{},\"timeout\":{HOOK_TIMEOUT_SECONDS},\"type\":\"command\"}}]}}",
+        quote(snake_event),
+        quote(command)
+    );
+    let digest = sha2::Sha256::digest(identity.as_bytes());
+    format!("sha256:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// Records `ours` (key, hash) as reviewed in the home's `config.toml`, replacing what those keys
+/// held; the user's records stay. Removing ours (`hashes` of the commands we no longer run) drops
+/// the records that still hold them.
+fn trust_hooks(home: &Path, ours: &[(String, String)], drop_hashes: &[String]) -> Result<bool, HomeError> {
+    edit_home_config(home, |table| {
+        let hooks = table.entry("hooks").or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(hooks) = hooks else { return Err(HomeError::Invalid) };
+        let state = hooks.entry("state").or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(state) = state else { return Err(HomeError::Invalid) };
+        let before = state.clone();
+        state.retain(|_, v| {
+            let hash = v.get("trusted_hash").and_then(toml::Value::as_str).unwrap_or("");
+            !drop_hashes.iter().any(|h| h == hash)
+        });
+        for (key, hash) in ours {
+            let mut entry = toml::Table::new();
+            entry.insert("trusted_hash".into(), toml::Value::String(hash.clone()));
+            state.insert(key.clone(), toml::Value::Table(entry));
+        }
+        let changed = *state != before;
+        if state.is_empty() {
+            hooks.remove("state");
+        }
+        if hooks.is_empty() {
+            table.remove("hooks");
+        }
+        Ok(changed)
+    })
+}
+
+/// The newest rate-limit windows of the rollout at `path` (only under this home's `sessions/`,
+/// never through a symlink; numbers only are kept).
+fn rollout_usage(path: &str) -> Vec<Usage> {
+    let Some(home) = std::env::var_os("CODEX_HOME").map(PathBuf::from).filter(|h| h.is_absolute()) else {
+        return Vec::new();
+    };
+    let path = Path::new(path);
+    let Ok(rest) = path.strip_prefix(home.join("sessions")) else { return Vec::new() };
+    if path.components().any(|c| matches!(c, std::path::Component::ParentDir)) || rest.as_os_str().is_empty() {
+        return Vec::new();
+    }
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return Vec::new();
+    };
+    let Ok(dir) = crate::fsafe::Dir::walk(dir, false) else { return Vec::new() };
+    let Ok(Some((tail, _))) = dir.read_tail(name, 0, ROLLOUT_TAIL_BYTES) else { return Vec::new() };
+    let text = String::from_utf8_lossy(&tail);
+    text.lines().rev().filter(|l| l.contains("\"rate_limits\"")).find_map(snapshot_usage).unwrap_or_default()
+}
+
+/// The windows of one rollout line's `rate_limits` (`primary`, `secondary`: `used_percent`,
+/// `window_minutes`, `resets_at`); `None` when the line carries none.
+fn snapshot_usage(line: &str) -> Option<Vec<Usage>> {
+    let v: Value = serde_json::from_str(line).ok()?;
+    let limits = v.pointer("/payload/rate_limits")?;
+    let usage: Vec<Usage> = ["primary", "secondary"]
+        .iter()
+        .filter_map(|k| {
+            let w = limits.get(*k)?;
+            Some(Usage {
+                window: UsageWindow::from_minutes(w.get("window_minutes")?.as_u64()?),
+                used_percent: w.get("used_percent")?.as_f64()?.round().clamp(0.0, 100.0) as u8,
+                resets_at: w.get("resets_at").and_then(Value::as_u64),
+            })
+        })
+        .collect();
+    (!usage.is_empty()).then_some(usage)
+}
+
 /// Adds `[projects."<cwd>"] trust_level = "trusted"` to the home's `config.toml`, unless the
 /// project already has a trust level (an explicit "untrusted" is kept). Read and written
 /// without following symlinks; the write is atomic. `Ok(true)` when it wrote.
 pub fn trust_project(home: &Path, cwd: &Path) -> Result<bool, HomeError> {
+    let key = cwd.to_string_lossy().into_owned();
+    edit_home_config(home, |table| {
+        let projects = table.entry("projects").or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(projects) = projects else { return Err(HomeError::Invalid) };
+        let project = projects.entry(key).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(project) = project else { return Err(HomeError::Invalid) };
+        if project.contains_key("trust_level") {
+            return Ok(false);
+        }
+        project.insert("trust_level".into(), toml::Value::String("trusted".into()));
+        Ok(true)
+    })
+}
+
+/// Edits the home's `config.toml` as a TOML table, read and written without following
+/// symlinks (the write is atomic); `edit` says whether it changed the table. No home yet:
+/// nothing to do.
+fn edit_home_config(
+    home: &Path,
+    edit: impl FnOnce(&mut toml::Table) -> Result<bool, HomeError>,
+) -> Result<bool, HomeError> {
     use crate::fsafe::{Dir, FsError};
     let dir = match Dir::walk(home, false) {
         Ok(d) => d,
@@ -129,15 +326,9 @@ pub fn trust_project(home: &Path, cwd: &Path) -> Result<bool, HomeError> {
         Err(e) => return Err(HomeError::Io(e.to_string())),
     };
     let mut table: toml::Table = toml::from_str(&text).map_err(|_| HomeError::Invalid)?;
-    let key = cwd.to_string_lossy().into_owned();
-    let projects = table.entry("projects").or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    let toml::Value::Table(projects) = projects else { return Err(HomeError::Invalid) };
-    let project = projects.entry(key).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    let toml::Value::Table(project) = project else { return Err(HomeError::Invalid) };
-    if project.contains_key("trust_level") {
+    if !edit(&mut table)? {
         return Ok(false);
     }
-    project.insert("trust_level".into(), toml::Value::String("trusted".into()));
     let out = toml::to_string(&table).map_err(|_| HomeError::Invalid)?;
     dir.replace_atomic("config.toml", out.as_bytes()).map_err(|e| HomeError::Io(e.to_string()))?;
     Ok(true)
@@ -163,6 +354,7 @@ mod tests {
             env_pass: vec![],
             classifier: crate::ext::Classifier::Named("codex"),
             memory_max_mib: None,
+            events: true,
         }
     }
 

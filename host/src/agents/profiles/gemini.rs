@@ -9,7 +9,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{update_home_json, AgentSpec, HomeError, Provider};
+use serde_json::{json, Value};
+
+use super::{update_home_json, AgentSpec, HomeError, HookCall, HookCommand, HooksState, Provider};
+use crate::events::{Event, EventKind, NotificationKind};
 
 pub struct Gemini;
 
@@ -109,6 +112,68 @@ impl Provider for Gemini {
         Ok(changed)
     }
 
+    /// Hooks in the home's `.gemini/settings.json` (user settings). Gemini CLI runs them in a
+    /// trusted folder only (`trust_cwd` trusts the working directory); their on-screen
+    /// notices are turned off unless the user set them.
+    fn install_hooks(&self, spec: &AgentSpec, hook: &HookCommand, on: bool) -> Result<HooksState, HomeError> {
+        let Some(home) = &spec.home else { return Ok(HooksState::NotSupported) };
+        let hook = on.then_some(hook);
+        let mut state = if hook.is_some() { HooksState::Installed } else { HooksState::Off };
+        let group = |event: &str| -> Value {
+            let command = hook.map(|h| h.for_event(event)).unwrap_or_default();
+            json!({"hooks": [{"type": "command", "name": "codex-master-events", "command": command, "timeout": HOOK_TIMEOUT_MS}]})
+        };
+        let mut merge_failed = false;
+        update_home_json(home, Some(".gemini"), "settings.json", |o| {
+            let merged = super::merge_hooks(o, HOOK_EVENTS, hook.is_some().then_some(&group as &dyn Fn(&str) -> Value));
+            let mut changed = merged.unwrap_or_else(|()| {
+                merge_failed = true;
+                false
+            });
+            let config = o.entry("hooksConfig").or_insert_with(|| Value::Object(Default::default()));
+            if let Some(config) = config.as_object_mut() {
+                if config.get("enabled") == Some(&Value::Bool(false)) {
+                    state = HooksState::DisabledByUser;
+                }
+                if hook.is_some() && !config.contains_key("notifications") {
+                    config.insert("notifications".into(), false.into());
+                    changed = true;
+                }
+            }
+            if o.get("hooksConfig").is_some_and(|c| c.as_object().is_some_and(|c| c.is_empty())) {
+                o.remove("hooksConfig");
+            }
+            changed
+        })?;
+        if merge_failed {
+            return Err(HomeError::Invalid);
+        }
+        Ok(state)
+    }
+
+    fn session_start_at_launch(&self) -> bool {
+        true
+    }
+
+    fn hook_event(&self, call: &HookCall<'_>) -> Option<Event> {
+        let mut event = match call.name()? {
+            "SessionStart" => call.event(EventKind::SessionStart),
+            "BeforeAgent" => call.event(EventKind::PromptSubmitted),
+            "AfterAgent" => call.event(EventKind::TurnEnded),
+            "Notification" if call.str_field("notification_type") == Some("ToolPermission") => Event {
+                notification: Some(NotificationKind::PermissionPrompt),
+                ..call.event(EventKind::PermissionWait)
+            },
+            "AfterTool" => call.event(EventKind::ToolDone),
+            "SessionEnd" => call.event(EventKind::SessionEnd),
+            _ => return None,
+        };
+        if let Some(tool) = call.str_field("tool_name") {
+            event.tool = Some(super::tool_category(tool));
+        }
+        Some(event)
+    }
+
     /// The composer is the last `>` line: between rules (0.61) or in a box ("Type your message"
     /// when empty).
     fn composer_text(&self, pane: &str) -> Option<String> {
@@ -125,6 +190,12 @@ impl Provider for Gemini {
         lines[..end].iter().copied().filter(|l| !l.trim().is_empty()).collect()
     }
 }
+
+/// The events our hooks listen to (Gemini CLI 0.61's names).
+const HOOK_EVENTS: &[&str] = &["SessionStart", "BeforeAgent", "AfterAgent", "Notification", "AfterTool", "SessionEnd"];
+
+/// A hook's time bound in Gemini CLI's settings, in milliseconds (our hook ends far sooner).
+const HOOK_TIMEOUT_MS: u64 = 5000;
 
 fn composer_line(line: &str) -> bool {
     let t = line.trim_start().trim_start_matches('│').trim_start();

@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use super::AgentSpec;
+use crate::events::{Event, EventKind, ToolCategory};
 use crate::ext::types::limits::DialogKind;
 
 /// Declares the provider modules and lists them in [`PROVIDERS`].
@@ -176,6 +177,156 @@ pub trait Provider: Sync {
     fn dialog_answer(&self, _kind: DialogKind, _choice: DialogChoice, _pane: &str) -> Option<DialogAnswer> {
         None
     }
+
+    /// Writes this CLI's hook config into the agent's home so that its events reach `hook`
+    /// (merged with the user's hooks, which keep running), or removes ours when `on` is false.
+    /// Says what the home holds afterwards.
+    fn install_hooks(&self, _spec: &AgentSpec, _hook: &HookCommand, _on: bool) -> Result<HooksState, HomeError> {
+        Ok(HooksState::NotSupported)
+    }
+
+    /// Whether the CLI reports its session start when it is up (Claude Code, Gemini CLI), so
+    /// that a worker is not idle before it; Codex reports it at the first turn.
+    fn session_start_at_launch(&self) -> bool {
+        false
+    }
+
+    /// The event one hook invocation of this CLI reports, as words and numbers; `None` for
+    /// what we do not keep.
+    fn hook_event(&self, _call: &HookCall<'_>) -> Option<Event> {
+        None
+    }
+}
+
+/// The marker word in every hook command we install: how our entries are told from the user's.
+pub const HOOK_MARKER: &str = "--codex-master-events";
+
+/// The command a CLI's hook config runs: this binary's `hook` subcommand for one agent, shell
+/// quoted; each event adds `--event NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookCommand {
+    pub line: String,
+}
+
+impl HookCommand {
+    pub fn for_event(&self, event: &str) -> String {
+        format!("{} --event {event}", self.line)
+    }
+}
+
+/// What an agent's home holds for its events after a start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HooksState {
+    /// Our hooks are in the CLI's config.
+    Installed,
+    /// The agent's config turns events off (`events = false`); ours were removed.
+    Off,
+    /// The user's own settings switch every hook off: only the screen is read.
+    DisabledByUser,
+    /// This CLI has no hooks we use, or the agent has no managed home.
+    NotSupported,
+}
+
+impl HooksState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HooksState::Installed => "installed",
+            HooksState::Off => "off",
+            HooksState::DisabledByUser => "disabled_by_user",
+            HooksState::NotSupported => "not_supported",
+        }
+    }
+}
+
+/// One hook invocation as the `hook` subcommand received it.
+pub struct HookCall<'a> {
+    /// The event our config named (`--event`), when the input does not name it.
+    pub event: Option<&'a str>,
+    /// The CLI's JSON (stdin, or Codex's `notify` argument); `Null` when it was no JSON.
+    pub input: &'a serde_json::Value,
+    pub at_ms: u64,
+}
+
+impl HookCall<'_> {
+    /// The event name: the input's `hook_event_name`, else ours.
+    pub fn name(&self) -> Option<&str> {
+        self.input.get("hook_event_name").and_then(|v| v.as_str()).or(self.event)
+    }
+
+    pub fn str_field(&self, key: &str) -> Option<&str> {
+        self.input.get(key).and_then(|v| v.as_str())
+    }
+
+    pub fn event(&self, kind: EventKind) -> Event {
+        Event::new(kind, self.at_ms)
+    }
+}
+
+/// The category of a tool by its name (never its arguments).
+pub fn tool_category(name: &str) -> ToolCategory {
+    let n = name.to_ascii_lowercase();
+    match n.as_str() {
+        _ if n.starts_with("mcp") => ToolCategory::Mcp,
+        "bash" | "shell" | "exec" | "exec_command" | "run_shell_command" | "local_shell" | "unified_exec" => {
+            ToolCategory::Shell
+        }
+        "edit" | "write" | "multiedit" | "notebookedit" | "write_file" | "replace" | "apply_patch" => ToolCategory::Edit,
+        "read" | "glob" | "grep" | "ls" | "read_file" | "read_many_files" | "list_directory" | "search_file_content" => {
+            ToolCategory::Read
+        }
+        "webfetch" | "websearch" | "web_fetch" | "google_web_search" | "web_search" => ToolCategory::Web,
+        "task" | "agent" => ToolCategory::Agent,
+        _ => ToolCategory::Other,
+    }
+}
+
+/// Merges our hook groups into a settings object's `hooks` table (Claude Code and Gemini CLI
+/// share the shape: event → `[{matcher?, hooks: [{type, command, …}]}]`). The user's entries
+/// stay as they are; ours (their command holds [`HOOK_MARKER`]) are replaced by `group(event)`
+/// for each of `events`, or only removed when `group` is `None`. `Err(())`: `hooks` is not a
+/// table we can read, and nothing was changed.
+pub fn merge_hooks(
+    settings: &mut serde_json::Map<String, serde_json::Value>,
+    events: &[&str],
+    group: Option<&dyn Fn(&str) -> serde_json::Value>,
+) -> Result<bool, ()> {
+    use serde_json::Value;
+    let before = settings.get("hooks").cloned();
+    if before.as_ref().is_some_and(|h| !h.is_object()) {
+        return Err(());
+    }
+    let ours = |h: &Value| h.get("command").and_then(Value::as_str).is_some_and(|c| c.contains(HOOK_MARKER));
+    let mut table = match before.clone() {
+        Some(Value::Object(t)) => t,
+        _ => serde_json::Map::new(),
+    };
+    for groups in table.values_mut() {
+        let Some(list) = groups.as_array_mut() else { continue };
+        list.retain_mut(|g| match g.get_mut("hooks").and_then(Value::as_array_mut) {
+            Some(hooks) if hooks.iter().any(ours) => {
+                hooks.retain(|h| !ours(h));
+                !hooks.is_empty()
+            }
+            _ => true,
+        });
+    }
+    table.retain(|_, groups| groups.as_array().is_none_or(|l| !l.is_empty()));
+    if let Some(group) = group {
+        for event in events {
+            let list = table.entry(*event).or_insert_with(|| Value::Array(Vec::new()));
+            match list.as_array_mut() {
+                Some(l) => l.push(group(event)),
+                None => return Err(()),
+            }
+        }
+    }
+    if table.is_empty() && before.is_none() {
+        return Ok(false);
+    }
+    let after = Value::Object(table);
+    let changed = before.as_ref() != Some(&after);
+    settings.insert("hooks".into(), after);
+    Ok(changed)
 }
 
 /// What an assignment lets a worker do.

@@ -1,8 +1,11 @@
-//! Wall-clock helpers: UTC ISO-8601 formatting and the `now_id` stamp, without a date crate.
+//! Wall-clock helpers: UTC ISO-8601 formatting, the `now_id` stamp and named zones ([`zone`]),
+//! without a date crate.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use codex_master_guest_sdk::text::{civil_from_days, days_from_civil};
+
+pub mod zone;
 
 /// Seconds since the Unix epoch, as a float (sub-second precision for lease expiry).
 pub fn now_epoch() -> f64 {
