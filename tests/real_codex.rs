@@ -264,7 +264,12 @@ fn limits_and_dialogs(version: &str) {
     ] {
         c.mock.push(reply);
         let v = c.send("w", &format!("task for {what}"));
-        assert_eq!(v["receipt"], "blocked_by_limit", "{what}: {v}");
+        assert_eq!(
+            v["receipt"],
+            "blocked_by_limit",
+            "{what}: {v}\nEVENTS {}",
+            std::fs::read_to_string(c.f.dir.join("state/events/w.log")).unwrap_or_default()
+        );
         let st = c.status("w");
         assert_eq!((st["limit_state"]["kind"].as_str(), st["dialog"].is_null()), (Some(kind), true), "{what}: {st}");
         c.send("w", "carry on");
@@ -395,3 +400,65 @@ macro_rules! for_versions {
     };
 }
 for_versions!(turns_receipts_and_tail, limits_and_dialogs, trust_dialog_and_exit, resume_after_a_crash);
+
+/// Codex's own events: our hooks in `hooks.json` next to the user's, trusted in `config.toml`
+/// the way Codex records a reviewed hook (so no review dialog), a turn read from events, and the
+/// rate-limit snapshot of the thread's rollout (92% of the 5-hour window) as a usage warning.
+fn events_first(version: &str) {
+    let Some(bin) = require(version) else { return };
+    let c = CodexFleet::new(&format!("cx-events-{version}"), &bin, &[("w", "")]);
+    let home = c.f.dir.join("codex-home-w");
+    let marker = c.f.dir.join("users-hook-ran");
+    // The user's own hook, which they reviewed and trusted in Codex before (Codex records the hash
+    // of its normalized identity).
+    let command = format!("echo stop >> '{}'", marker.display());
+    let users =
+        serde_json::json!({"hooks": {"Stop": [{"hooks": [{"type": "command", "command": command, "timeout": 3}]}]}});
+    std::fs::write(home.join("hooks.json"), users.to_string()).unwrap();
+    let identity = format!(
+        "{{\"event_name\":\"stop\",\"hooks\":[{{\"async\":false,\"command\":{},\"timeout\":3,\"type\":\"command\"}}]}}",
+        serde_json::to_string(&command).unwrap()
+    );
+    let hash: String =
+        sha2::Digest::finalize(sha2::Digest::chain_update(<sha2::Sha256 as sha2::Digest>::new(), identity.as_bytes()))
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+    let mut config = std::fs::read_to_string(home.join("config.toml")).unwrap();
+    config.push_str(&format!(
+        "\n[hooks.state.\"{}:stop:0:0\"]\ntrusted_hash = \"sha256:{hash}\"\n",
+        home.join("hooks.json").display()
+    ));
+    std::fs::write(home.join("config.toml"), config).unwrap();
+    c.start("w");
+    let config = std::fs::read_to_string(home.join("config.toml")).unwrap();
+    assert!(config.contains(":user_prompt_submit:0:0") && config.contains(":stop:1:0"), "{config}");
+    let st = c.await_state("w", "idle");
+    assert!(st["dialog"].is_null(), "no hook review: {st}");
+
+    c.mock.push(Reply::near_limits("Done.", 92));
+    let v = c.send("w", "say hi");
+    assert_eq!(v["receipt"], "turn_started", "{v}");
+    let st = c.await_status("w", "the turn's events and usage", |s| s["limit_state"]["used_percent"] == 92);
+    assert_eq!(
+        (st["limit_state"]["source"].as_str(), st["limit_state"]["window"].as_str()),
+        (Some("event"), Some("5h")),
+        "{st}"
+    );
+    assert!(st["events"]["received"].as_u64() >= Some(3), "{st}");
+    let (_, all) = c.run(&["status", "all"]);
+    assert_eq!(all["host"]["near_limit"], serde_json::json!(["w"]), "{all}");
+    assert!(marker.exists(), "the user's own Stop hook still runs");
+    let (code, _) = c.run(&["stop", "w"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn real_codex_0_171_events_first() {
+    events_first("0.171.0");
+}
+
+#[test]
+fn real_codex_0_169_events_first() {
+    events_first("0.169.0");
+}

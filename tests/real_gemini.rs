@@ -145,3 +145,68 @@ fn real_gemini_cli_idle_working_a_permission_prompt_a_silent_429_and_a_usage_lim
     let (code, _) = f.run(&["stop", "g"]);
     assert_eq!(code, 0);
 }
+
+/// Gemini CLI's own events first: hooks merged next to the user's (which keeps running), a send
+/// right after the start that waits for the CLI to come up and is taken, a turn and a permission
+/// wait read from events, and the same turn from the screen with `events = false`.
+#[test]
+fn real_gemini_cli_events_first_and_screen_only() {
+    let Some(gemini) = gemini_binary() else { return };
+    let (f, mock) = gemini_fleet("gemini-events", &gemini);
+    let home = f.dir.join("gemini-home");
+    let marker = f.dir.join("users-hook-ran");
+    std::fs::create_dir_all(home.join(".gemini")).unwrap();
+    let users = serde_json::json!({"hooks": {"AfterAgent": [{"hooks": [{"type": "command", "name": "mine", "command": format!("echo done >> '{}'", marker.display())}]}]}});
+    std::fs::write(home.join(".gemini/settings.json"), users.to_string()).unwrap();
+
+    // The first send goes in at once: it waits for the CLI's session start, then is taken.
+    let (code, v) = f.run(&["start", "g", "--cwd", &f.cwd()]);
+    assert_eq!((code, v["results"][0]["events"].as_str()), (0, Some("installed")), "{v}");
+    let settings: Value = serde_json::from_slice(&std::fs::read(home.join(".gemini/settings.json")).unwrap()).unwrap();
+    assert_eq!(settings["hooks"]["AfterAgent"].as_array().map(Vec::len), Some(2), "{settings}");
+    mock.push(Reply::Text { text: "Done: the answer is 42.".into(), delay: 4.0 });
+    let (code, v) = f.run(&["send", "g", "say hi"]);
+    assert_eq!((code, v["receipt"].as_str()), (0, Some("turn_started")), "{v}");
+    let e = await_status(&f, "working", |e| e["state"] == "working");
+    assert_eq!(e["state_source"], "event", "{e}");
+    let e = await_status(&f, "idle again", |e| e["state"] == "idle");
+    assert_eq!((e["state_source"].as_str(), e["events"]["listening"].as_bool()), (Some("event"), Some(true)), "{e}");
+    assert!(e["events"]["received"].as_u64() >= Some(3), "{e}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !marker.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(marker.exists(), "the user's own AfterAgent hook still runs");
+
+    // A permission wait, from the CLI's ToolPermission notification.
+    mock.push(Reply::Shell { command: "rm -rf build".into() });
+    let (code, v) = f.run(&["send", "g", "clean the build"]);
+    assert_eq!(code, 0, "{v}");
+    let e = await_status(&f, "permission dialog", |e| e["state"] == "dialog");
+    assert_eq!(e["state_source"], "event", "{e}");
+    // Declined at the keyboard: no event says so, the screen takes over.
+    f.tmux(&["send-keys", "-t", "codex_agent_g_mcp", "Escape"]);
+    let e = await_status(&f, "idle after the declined command", |e| e["state"] == "idle");
+    assert_eq!(e["state_source"], "screen", "{e}");
+    let (code, _) = f.run(&["stop", "g"]);
+    assert_eq!(code, 0);
+
+    // events = false: our hooks leave the home, the user's stays, the screen says the same.
+    let config = std::fs::read_to_string(f.dir.join("cfg/config.toml")).unwrap();
+    std::fs::write(f.dir.join("cfg/config.toml"), config.replace("[agents.g]\n", "[agents.g]\nevents = false\n"))
+        .unwrap();
+    let (code, v) = f.run(&["start", "g", "--cwd", &f.cwd()]);
+    assert_eq!((code, v["results"][0]["events"].as_str()), (0, Some("off")), "{v}");
+    let settings: Value = serde_json::from_slice(&std::fs::read(home.join(".gemini/settings.json")).unwrap()).unwrap();
+    assert_eq!(settings["hooks"]["AfterAgent"].as_array().map(Vec::len), Some(1), "{settings}");
+    assert!(!settings.to_string().contains("--codex-master-events"), "{settings}");
+    await_status(&f, "idle", |e| e["state"] == "idle");
+    mock.push(Reply::Text { text: "Done again.".into(), delay: 4.0 });
+    let (code, v) = f.run(&["send", "g", "say hi again"]);
+    assert_eq!((code, v["receipt"].as_str()), (0, Some("turn_started")), "{v}");
+    let e = await_status(&f, "working", |e| e["state"] == "working");
+    assert_eq!(e["state_source"], "screen", "{e}");
+    await_status(&f, "idle again", |e| e["state"] == "idle");
+    let (code, _) = f.run(&["stop", "g"]);
+    assert_eq!(code, 0);
+}

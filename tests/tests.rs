@@ -10,6 +10,7 @@ mod agents;
 mod architecture;
 mod assignments;
 mod cli;
+mod events;
 mod ext;
 mod fsafe;
 mod hardening;

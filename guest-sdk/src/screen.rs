@@ -44,7 +44,17 @@ pub fn paragraphs_at(pane: &str, starts: &[char]) -> Vec<String> {
 }
 
 const MONTHS: [&str; 12] = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
     "december",
 ];
 
@@ -54,7 +64,8 @@ fn date_prefix(text: &str) -> Option<(u32, u32, Option<i64>, &str)> {
     // `Dec`, `Dec.` or `December`.
     let word = text.bytes().take_while(u8::is_ascii_alphabetic).count();
     let name = text[..word].to_ascii_lowercase();
-    let month = MONTHS.iter().position(|m| word >= 3 && (name == *m || (word == 3 && m.starts_with(&name))))? as u32 + 1;
+    let month =
+        MONTHS.iter().position(|m| word >= 3 && (name == *m || (word == 3 && m.starts_with(&name))))? as u32 + 1;
     let rest = text[word..].strip_prefix('.').unwrap_or(&text[word..]);
     let rest = rest.strip_prefix(' ')?;
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
@@ -176,8 +187,8 @@ mod tests {
     #[test]
     fn dated_reset_times_are_read_in_the_given_zone() {
         let now = 1_795_514_400; // 2026-11-24T10:00:00Z
-        // Claude Code's weekly form: "resets Dec 11, 2:50am (America/Los_Angeles)", read with the
-        // zone's offset (-8 h): 2026-12-11T10:50:00Z.
+                                 // Claude Code's weekly form: "resets Dec 11, 2:50am (America/Los_Angeles)", read with the
+                                 // zone's offset (-8 h): 2026-12-11T10:50:00Z.
         assert_eq!(
             next_clock_time("limit · resets Dec 11, 2:50am (America/Los_Angeles)", "resets", now, -8 * 3600),
             Some(1_796_986_200)

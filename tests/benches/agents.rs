@@ -158,6 +158,7 @@ fn main() {
             ms(start_time)
         );
         admission_bench(&fleet, count);
+        events_bench(&fleet, count, p50);
         if count == 2 {
             doctor_bench(&fleet);
         }
@@ -198,6 +199,62 @@ fn main() {
     let _ = std::fs::remove_dir_all(root);
 
     assignments_bench();
+}
+
+/// The worker events path: the `hook` subcommand cold (what every event of a worker CLI costs),
+/// and `agent_status` when every agent's run has hooks and 200 events in its log (each status
+/// reads and folds them), against `without` (the same fleet before).
+fn events_bench(fleet: &Fleet, count: usize, without: Duration) {
+    let state = fleet.root.join("state");
+    let input = serde_json::json!({"session_id": "s", "transcript_path": "/x", "cwd": "/x", "prompt_id": "p-1", "hook_event_name": "UserPromptSubmit", "prompt": "run the tests and report"}).to_string();
+    let mut cold = Vec::new();
+    for _ in 0..if count > 8 { 20 } else { 100 } {
+        let t = Instant::now();
+        let mut child = Command::new(BIN)
+            .args([
+                "hook",
+                "--codex-master-events",
+                "--cli",
+                "claude",
+                "--agent",
+                "w00",
+                "--event",
+                "UserPromptSubmit",
+                "--state-dir",
+            ])
+            .arg(&state)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        assert!(child.wait().unwrap().success());
+        cold.push(t.elapsed());
+    }
+    cold.sort();
+    // Every run listens to its events: 200 in each log (a long turn's worth).
+    let st = codex_master::state::State::open_at(&state).unwrap();
+    let now = (codex_master::timefmt::now_epoch() * 1000.0) as u64;
+    for i in 0..count {
+        let agent = format!("w{i:02}");
+        let mut meta = st.read_meta(&agent).unwrap().unwrap();
+        meta.hooks = true;
+        st.write_meta(&meta).unwrap();
+        for n in 0..200u64 {
+            use codex_master::events::{Event, EventKind};
+            let kind = [EventKind::PromptSubmitted, EventKind::ToolDone, EventKind::TurnEnded][(n % 3) as usize];
+            codex_master::events::log::append(&st.events, &agent, &Event::new(kind, now - 200 + n)).unwrap();
+        }
+    }
+    let (p50, p90, _) = status_through_mcp(fleet, if count > 8 { 30 } else { 200 });
+    println!(
+        "hook subcommand, cold: median {:.2} ms, p90 {:.2} ms (goal < 5 ms); {count} agents with 200 events each: agent_status p50 {:.1} ms, p90 {:.1} ms (without events {:.1} ms)",
+        ms(percentile(&cold, 0.5)),
+        ms(percentile(&cold, 0.9)),
+        ms(p50),
+        ms(p90),
+        ms(without)
+    );
 }
 
 /// What the admission check adds to `agent_start`: the admission lock (a walk of the state tree

@@ -24,6 +24,9 @@ pub enum Reply {
     /// A subscriber's plan limit: 429 with the `anthropic-ratelimit-unified-*` headers naming the
     /// window (`five_hour`, `seven_day`) and its reset (epoch seconds).
     PlanLimit { claim: &'static str, reset: u64 },
+    /// A text answer whose response reports a subscriber's 5-hour window `used` (0-1) of the
+    /// way through, resetting at `reset` (the `anthropic-ratelimit-unified-5h-*` headers).
+    TextWithUsage { text: String, used: f64, reset: u64 },
 }
 
 #[derive(Default)]
@@ -114,7 +117,20 @@ fn serve(req: Request, out: &mut TcpStream, shared: &Mutex<Shared>) -> std::io::
         Reply::Text { text, delay } => {
             let block = json!({"type": "text", "text": ""});
             let delta = json!({"type": "text_delta", "text": text});
-            stream_message(out, &body, block, delta, "end_turn", delay)
+            stream_message(out, &body, block, delta, "end_turn", delay, &[])
+        }
+        Reply::TextWithUsage { text, used, reset } => {
+            let headers = [
+                ("anthropic-ratelimit-unified-status".to_owned(), "allowed".to_owned()),
+                ("anthropic-ratelimit-unified-5h-status".to_owned(), "allowed".to_owned()),
+                ("anthropic-ratelimit-unified-5h-utilization".to_owned(), used.to_string()),
+                ("anthropic-ratelimit-unified-5h-reset".to_owned(), reset.to_string()),
+                ("anthropic-ratelimit-unified-representative-claim".to_owned(), "five_hour".to_owned()),
+                ("anthropic-ratelimit-unified-reset".to_owned(), reset.to_string()),
+            ];
+            let block = json!({"type": "text", "text": ""});
+            let delta = json!({"type": "text_delta", "text": text});
+            stream_message(out, &body, block, delta, "end_turn", 0.0, &headers)
         }
         Reply::PlanLimit { claim, reset } => {
             let window = if claim == "five_hour" { "5h" } else { "7d" };
@@ -133,7 +149,7 @@ fn serve(req: Request, out: &mut TcpStream, shared: &Mutex<Shared>) -> std::io::
             shared.lock().unwrap().followup = Some(then);
             let block = json!({"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {}});
             let delta = json!({"type": "input_json_delta", "partial_json": json!({"command": command, "description": "Run a command"}).to_string()});
-            stream_message(out, &body, block, delta, "tool_use", 0.0)
+            stream_message(out, &body, block, delta, "tool_use", 0.0, &[])
         }
     }
 }
@@ -149,10 +165,16 @@ fn stream_message(
     delta: Value,
     stop: &str,
     delay: f64,
+    headers: &[(String, String)],
 ) -> std::io::Result<()> {
-    out.write_all(
-        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n",
-    )?;
+    let mut head =
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n"
+            .to_owned();
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    out.write_all(head.as_bytes())?;
     let mut send = |event: &str, data: Value| -> std::io::Result<()> {
         out.write_all(format!("event: {event}\ndata: {data}\n\n").as_bytes())?;
         out.flush()

@@ -11,6 +11,16 @@
 //! | sign-in | "Invalid auth method selected.", "Waiting for auth" | dialog, sign-in |
 //! | context | "(2% context left)" | warning, context |
 //! | stall | "Thinking... (esc to cancel, 1m 5s)" for a minute or more with nothing shown: the CLI retries a 429 or a quota error silently | warning, rate |
+//! | capacity | "You have exhausted your capacity on this model", "MODEL_CAPACITY_EXHAUSTED" (a TerminalQuotaError) | limited, capacity |
+//! | daily quota by metric | "Quota exceeded for quota metric '… requests per day'" | limited, quota, daily (not a rate limit) |
+//! | fallback | "Switched to fallback model gemini-2.5-flash" | warning, usage; the model it now runs |
+//! | quota footer | "92% used (Limit resets in 3h 5m)", "Limit reached, resets in 1h" | warning with the percent / limited, usage |
+//! | context full | "The input token count (…) exceeds the maximum number of tokens allowed" | limited, context |
+//! | free tier | "Please /auth to upgrade or switch to an API key to continue." | limited, usage |
+//! | dialogs | "Enter Gemini API Key" (sign-in), "Waiting for user confirmation..." (a tool's confirmation), the untrusted-folder notice with no composer (trust) | dialog |
+//!
+//! A tool call's box (`✓  Shell …`, `?  Shell …`, a failed `✕  Shell …`) and what it printed are
+//! never read for messages.
 //!
 //! States: "(esc to cancel, 12s)" is working; "Type your message or @path/to/file" is the idle
 //! composer; "Allow execution of", "Apply this change?" and "Do you want to proceed?" with numbered
@@ -50,11 +60,11 @@ fn model_after(text: &str, marker: &str) -> Option<String> {
         rest.trim_start().chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')).collect();
     let word = word.trim_end_matches('.').to_owned();
     // "Usage limit reached for all Pro models.": a family, not one model's bucket.
-    (!word.is_empty() && word.len() <= 64 && word != "all").then_some(word)
+    (!word.is_empty() && word.len() <= 64 && word != "all" && word != "this").then_some(word)
 }
 
 /// Text every message below contains; a paragraph with none of it is skipped unread.
-const MESSAGE_HINTS: [&str; 7] = [
+const MESSAGE_HINTS: [&str; 15] = [
     "Usage limit",
     "daily quota",
     "high demand",
@@ -62,13 +72,83 @@ const MESSAGE_HINTS: [&str; 7] = [
     "has been exhausted",
     "Quota exceeded",
     "status 429",
+    "exhausted your capacity",
+    "capacity exceeded",
+    "CAPACITY_EXHAUSTED",
+    "fallback model",
+    "input token count",
+    "to upgrade",
+    "Limit reached",
+    "Limit resets in",
 ];
+
+/// `3h 5m`, `45m`, `20s`, `1d` after `marker`: the seconds from now it names.
+fn duration_after(text: &str, marker: &str) -> Option<u64> {
+    let rest = &text[text.find(marker)? + marker.len()..];
+    let mut total = 0u64;
+    let mut any = false;
+    for word in rest.split_whitespace() {
+        let word = word.trim_end_matches([')', '.', ',']);
+        let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+        let unit = match &word[digits..] {
+            "d" => 86_400,
+            "h" => 3600,
+            "m" => 60,
+            "s" => 1,
+            _ => break,
+        };
+        total += word[..digits].parse::<u64>().ok()? * unit;
+        any = true;
+    }
+    any.then_some(total)
+}
+
+/// "92% used (Limit resets in 3h 5m)" and "Limit reached, resets in 1h" of the quota footer.
+fn quota_footer(p: &str, now: u64) -> Option<Finding> {
+    if let Some(rest) = p.strip_prefix("Limit reached") {
+        return Some(Finding {
+            reset_at: duration_after(rest, "resets in").map(|d| now + d),
+            ..Finding::new(Severity::Limited, LimitKind::Usage, "quota-limit-reached")
+        });
+    }
+    let at = p.find("% used (Limit resets in")?;
+    let digits: String = p[..at].chars().rev().take_while(char::is_ascii_digit).collect();
+    let used: u8 = digits.chars().rev().collect::<String>().parse().ok()?;
+    Some(Finding {
+        used_percent: Some(used.min(100)),
+        reset_at: duration_after(&p[at..], "resets in").map(|d| now + d),
+        ..Finding::new(Severity::Warning, LimitKind::Usage, "quota-used")
+    })
+}
 
 fn finding(p: &str, now: u64, offset: i32) -> Option<Finding> {
     if !MESSAGE_HINTS.iter().any(|h| p.contains(h)) {
         return None;
     }
+    if let Some(f) = quota_footer(p, now) {
+        return Some(f);
+    }
     let reset = next_clock_time(p, "resets at", now, offset);
+    if p.contains("Switched to fallback model") {
+        return Some(Finding {
+            bucket: model_after(p, "Switched to fallback model"),
+            ..Finding::new(Severity::Warning, LimitKind::Usage, "fallback-model")
+        });
+    }
+    if p.contains("exhausted your capacity") || p.contains("capacity exceeded") || p.contains("CAPACITY_EXHAUSTED") {
+        return Some(Finding {
+            reset_at: reset,
+            // "… on this model": the session's; a model named after "for model" is its bucket.
+            bucket: model_after(p, "for model"),
+            ..Finding::new(Severity::Limited, LimitKind::Capacity, "capacity-exhausted")
+        });
+    }
+    if p.contains("input token count") && p.contains("exceeds the maximum") {
+        return Some(Finding::new(Severity::Limited, LimitKind::Context, "context-exceeded"));
+    }
+    if p.contains("/auth to upgrade") {
+        return Some(Finding::new(Severity::Limited, LimitKind::Usage, "auth-to-upgrade"));
+    }
     if p.contains("Usage limit reached for") {
         return Some(Finding {
             reset_at: reset,
@@ -88,6 +168,15 @@ fn finding(p: &str, now: u64, offset: i32) -> Option<Finding> {
             reset_at: reset,
             bucket: model_after(p, "high demand for"),
             ..Finding::new(Severity::Limited, LimitKind::Capacity, "high-demand")
+        });
+    }
+    // A quota error that names a daily quota is the day's quota, not a rate limit.
+    let daily = p.contains("per day") || p.contains("PerDay") || p.contains("per_day");
+    if daily && (p.contains("Quota exceeded") || p.contains("RESOURCE_EXHAUSTED")) {
+        return Some(Finding {
+            window: LimitWindow::Daily,
+            reset_at: reset,
+            ..Finding::new(Severity::Limited, LimitKind::Quota, "daily-quota")
         });
     }
     if p.contains("RESOURCE_EXHAUSTED")
@@ -139,8 +228,20 @@ fn context_left(pane: &str) -> Option<Finding> {
 }
 
 fn dialog(bottom: &str) -> Option<DialogKind> {
-    if bottom.contains("Invalid auth method selected") || bottom.contains("Waiting for auth") {
+    if bottom.contains("Invalid auth method selected")
+        || bottom.contains("Waiting for auth")
+        || bottom.contains("Enter Gemini API Key")
+    {
         return Some(DialogKind::SignIn);
+    }
+    // A tool call that waits for its confirmation ("Waiting for user confirmation..." is the
+    // tip Gemini CLI shows meanwhile).
+    if bottom.contains("Waiting for user confirmation") {
+        return Some(DialogKind::Other);
+    }
+    // The untrusted-folder notice with no composer under it holds the start-up screen.
+    if bottom.contains("This folder is untrusted") && !bottom.contains("Type your message") {
+        return Some(DialogKind::Trust);
     }
     // A dialog marks its selected option (`● 1. …`); the start screen's numbered tips do not.
     let selected =
@@ -150,6 +251,32 @@ fn dialog(bottom: &str) -> Option<DialogKind> {
     }
     Some(if bottom.contains("Do you trust the files in this folder?") { DialogKind::Trust } else { DialogKind::Other })
 }
+
+/// A tool call's box (`✓  Shell cat src/a.rs`, `?  Shell …`, `✕  Shell …` when it failed): its
+/// status glyph, then a tool name, never an error's `[`.
+fn tool_box(p: &str) -> bool {
+    if let Some(rest) = p.strip_prefix(['✓', '?', '⊷']) {
+        return rest.trim_start().chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+    }
+    // A failed call shares the error glyph: its first word is a tool's display name.
+    p.strip_prefix('✕').and_then(|rest| rest.split_whitespace().next()).is_some_and(|name| TOOL_NAMES.contains(&name))
+}
+
+/// Gemini CLI 0.61's tool display names (its bundle's `*_DISPLAY_NAME`).
+const TOOL_NAMES: [&str; 12] = [
+    "Shell",
+    "ReadFile",
+    "WriteFile",
+    "Edit",
+    "ReadFolder",
+    "FindFiles",
+    "SearchText",
+    "ReadManyFiles",
+    "WebFetch",
+    "GoogleSearch",
+    "SaveMemory",
+    "WriteTodos",
+];
 
 pub fn classify(input: &ClassifyInput) -> ClassifyOutput {
     let lines: Vec<&str> = input.pane.lines().collect();
@@ -170,10 +297,12 @@ pub fn classify(input: &ClassifyInput) -> ClassifyOutput {
     let mut found = None;
     // Most screens hold no message at all: then no paragraph is built.
     let any_message = MESSAGE_HINTS.iter().any(|h| input.pane.contains(h));
-    let starts = ['>', '✦', '✕', 'ℹ', '⠋', '⠙', '⠹'];
+    let starts = ['>', '✦', '✕', 'ℹ', '⠋', '⠙', '⠹', '✓', '?', '⊷'];
     let paragraphs = if any_message { paragraphs_at(&input.pane, &starts) } else { Vec::new() };
     for p in paragraphs {
-        if p.starts_with('>') || p.starts_with('✦') {
+        // Our prompts, Gemini's answers and tool calls with their output (which may quote
+        // anything) are never messages of the CLI.
+        if p.starts_with('>') || p.starts_with('✦') || tool_box(&p) {
             continue;
         }
         if let Some(f) = finding(&p, input.now_epoch_seconds, input.utc_offset_seconds) {
@@ -183,7 +312,15 @@ pub fn classify(input: &ClassifyInput) -> ClassifyOutput {
     let stalled = (tui == TuiState::Working && thinking_seconds(&bottom).is_some_and(|s| s >= STALL_SECONDS))
         .then(|| Finding::new(Severity::Warning, LimitKind::Rate, "stalled-retrying"));
     let found = found.or(stalled).or_else(|| context_left(&input.pane));
-    output(input, tui, dialog_kind, found)
+    // After a switch to its fallback model the worker runs on that model and draws on its bucket.
+    let fallback = found.as_ref().filter(|f| f.rule == "fallback-model").and_then(|f| f.bucket.clone());
+    let mut out = output(input, tui, dialog_kind, found);
+    if let Some(model) = fallback {
+        out.model = Some(model.clone());
+        out.model_source = ModelSource::StatusText;
+        out.model_bucket = Some(model);
+    }
+    out
 }
 
 pub mod vectors {
@@ -310,6 +447,69 @@ pub mod vectors {
                 "context nearly full",
                 "✦ ok\n╭──────╮\n│ >   Type your message or @path/to/file │\n╰──────╯\n~/work   no sandbox   gemini-2.5-pro (4% context left)",
                 ClassifyOutput { severity: Severity::Warning, kind: LimitKind::Context, window: LimitWindow::Unknown, used_percent: Some(96), rule: "context-low".to_owned(), ..none(TuiState::Idle) },
+            ),
+            v(
+                "a terminal quota error: the capacity of this model is exhausted",
+                &format!("✕ [API Error: You have exhausted your capacity on this model. Your quota will reset after 2h.]{COMPOSER}"),
+                limited(LimitKind::Capacity, "capacity-exhausted", TuiState::Idle),
+            ),
+            v(
+                "a quota error that names a daily quota is the day's quota, not a rate limit",
+                &format!("✕ [API Error: {{\"error\":{{\"code\":429,\"message\":\"Quota exceeded for quota metric 'Generate Content API requests per day' and limit 'GenerateRequestsPerDayPerProjectPerModel'\",\"status\":\"RESOURCE_EXHAUSTED\"}}}}]{COMPOSER}"),
+                ClassifyOutput { window: LimitWindow::Daily, ..limited(LimitKind::Quota, "daily-quota", TuiState::Idle) },
+            ),
+            v(
+                "the switch to a fallback model names the model it now runs",
+                &format!("> go on\n\nℹ Switched to fallback model gemini-2.5-flash{COMPOSER}"),
+                ClassifyOutput {
+                    severity: Severity::Warning,
+                    kind: LimitKind::Usage,
+                    window: LimitWindow::Unknown,
+                    model_bucket: Some("gemini-2.5-flash".to_owned()),
+                    model: Some("gemini-2.5-flash".to_owned()),
+                    model_source: ModelSource::StatusText,
+                    rule: "fallback-model".to_owned(),
+                    ..none(TuiState::Idle)
+                },
+            ),
+            v(
+                "the quota footer: 92% used",
+                &format!("✦ ok{COMPOSER}\n 92% used (Limit resets in 3h 5m)"),
+                ClassifyOutput {
+                    severity: Severity::Warning,
+                    kind: LimitKind::Usage,
+                    window: LimitWindow::Unknown,
+                    used_percent: Some(92),
+                    reset_at_epoch_seconds: Some(NOW + 3 * 3600 + 5 * 60),
+                    rule: "quota-used".to_owned(),
+                    ..none(TuiState::Idle)
+                },
+            ),
+            v(
+                "the context window is full",
+                &format!("✕ [API Error: The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).]{COMPOSER}"),
+                limited(LimitKind::Context, "context-exceeded", TuiState::Idle),
+            ),
+            v(
+                "/auth to upgrade",
+                &format!("Usage limit: 1000 requests\nPlease /auth to upgrade or switch to an API key to continue.{COMPOSER}"),
+                limited(LimitKind::Usage, "auth-to-upgrade", TuiState::Idle),
+            ),
+            v("the API key prompt", "Enter Gemini API Key\n\n> \n\n(Press Enter to submit, Esc to cancel)", dialog(DialogKind::SignIn)),
+            v(
+                "waiting for a tool's confirmation",
+                "> clean the build\n\n⠋ Waiting for user confirmation...",
+                dialog(DialogKind::Other),
+            ),
+            v(
+                "the untrusted-folder notice before the composer is drawn",
+                "ℹ This folder is untrusted, project settings, hooks, MCPs, and GEMINI.md files will not be applied for this folder.\nUse the `/permissions` command to change the trust level.",
+                dialog(DialogKind::Trust),
+            ),
+            v(
+                "a tool's output that quotes a quota error is no limit",
+                &format!("> find the handler\n\n╭──────╮\n│ ✓  Shell grep -n Quota src/api.rs │\n│ 12: // 429 Quota exceeded: RESOURCE_EXHAUSTED │\n╰──────╯\n✦ The handler retries on 429.{COMPOSER}"),
+                none(TuiState::Idle),
             ),
             v(
                 "our own prompt quoting a limit is no limit",

@@ -18,6 +18,9 @@ use crate::ext::types::limits::{ClassifyOutput, DialogKind, LimitKind, LimitWind
 
 /// How long the screen may disagree with the newest event before the screen wins.
 pub const GRACE_MS: u64 = 10_000;
+/// How long a prompt just taken stands against a limit on screen (the last turn's error may
+/// still be drawn).
+pub const LIMIT_GRACE_MS: u64 = 2_000;
 /// How long a permission wait by the events stands against a screen without a dialog.
 pub const PERMISSION_GRACE_MS: u64 = 3_000;
 /// How long a run with hooks waits for its session-start event before the screen alone says
@@ -179,7 +182,9 @@ pub fn fuse(i: &Inputs<'_>) -> Facts {
     let ev_limit = event_limit(view, now_s);
     if let Some((kind, win, reset, pct)) = ev_limit {
         let mut c = limit.clone().unwrap_or_else(|| calm(TuiState::Idle));
-        if c.severity != Severity::Limited && screen_state != AgentState::Unknown && i.now_ms > view.last_at_ms + GRACE_MS
+        if c.severity != Severity::Limited
+            && screen_state != AgentState::Unknown
+            && i.now_ms > view.last_at_ms + GRACE_MS
         {
             disagreements += 1;
         }
@@ -197,11 +202,13 @@ pub fn fuse(i: &Inputs<'_>) -> Facts {
     let near_limit = usage.is_some_and(|u| u.used_percent >= i.near_limit_percent);
     if let (Some(u), None) = (usage, ev_limit) {
         let c = limit.get_or_insert_with(|| calm(TuiState::Idle));
-        if c.severity == Severity::None && near_limit {
+        // The CLI's numbers stand over a screen's usage warning (which it drew from them).
+        let screen_warns = c.severity == Severity::Warning && c.kind == LimitKind::Usage;
+        if near_limit && (c.severity == Severity::None || screen_warns) {
             c.severity = Severity::Warning;
             c.kind = LimitKind::Usage;
             c.window = window(u.window);
-            c.reset_at_epoch_seconds = u.resets_at;
+            c.reset_at_epoch_seconds = u.resets_at.or(c.reset_at_epoch_seconds.filter(|_| screen_warns));
             c.rule = "event-usage".into();
             limit_source = Some(Source::Event);
         }
@@ -221,9 +228,14 @@ pub fn fuse(i: &Inputs<'_>) -> Facts {
         // permission dialog, takes over sooner.
         let grace = if state == AgentState::Dialog { PERMISSION_GRACE_MS } else { GRACE_MS };
         let settled = i.now_ms > view.last_at_ms + grace;
+        // A limit on screen while a prompt was just taken may be the last turn's error, still
+        // drawn: it counts once the screen has had time to draw the new turn.
+        let phase_age = i.now_ms.saturating_sub(view.phase.map_or(0, |(_, at)| at));
         let screen_wins = match (state, screen_state) {
-            // A dialog the events do not know, or a limit the screen shows: the screen's.
-            (_, AgentState::Dialog | AgentState::Limited) => true,
+            // A dialog the events do not know: the screen's.
+            (_, AgentState::Dialog) => true,
+            (AgentState::Working, AgentState::Limited) => phase_age >= LIMIT_GRACE_MS,
+            (_, AgentState::Limited) => true,
             (AgentState::Limited, _) => false,
             _ => settled,
         };
@@ -289,7 +301,8 @@ mod tests {
         let f = fuse(&inputs(Some(&idle), Some(&working), 60_000));
         assert_eq!((f.state, f.state_source, f.disagreements), (AgentState::Idle, Source::Screen, 1));
         // A dialog on screen always counts.
-        let dialog = ClassifyOutput { dialog: DialogKind::Trust, ..screen(TuiState::Dialog, Severity::None, LimitKind::None) };
+        let dialog =
+            ClassifyOutput { dialog: DialogKind::Trust, ..screen(TuiState::Dialog, Severity::None, LimitKind::None) };
         assert_eq!(fuse(&inputs(Some(&dialog), Some(&working), 41_000)).state, AgentState::Dialog);
     }
 
@@ -305,8 +318,14 @@ mod tests {
         let v = fold(&events).unwrap();
         let f = fuse(&inputs(Some(&idle), Some(&v), 3_000));
         let c = f.limit.unwrap();
-        assert_eq!((f.state, f.state_source, f.limit_source), (AgentState::Limited, Source::Event, Some(Source::Event)));
-        assert_eq!((c.kind, c.window, c.reset_at_epoch_seconds), (LimitKind::Usage, LimitWindow::FiveHour, Some(9_000)));
+        assert_eq!(
+            (f.state, f.state_source, f.limit_source),
+            (AgentState::Limited, Source::Event, Some(Source::Event))
+        );
+        assert_eq!(
+            (c.kind, c.window, c.reset_at_epoch_seconds),
+            (LimitKind::Usage, LimitWindow::FiveHour, Some(9_000))
+        );
         // Past its reset, the limit is over.
         assert_eq!(fuse(&inputs(Some(&idle), Some(&v), 9_000_000)).state, AgentState::Idle);
         // An overload without usage numbers: capacity, no window.

@@ -673,7 +673,8 @@ fn hook_command(spec: &AgentSpec, state_root: &std::path::Path) -> HookCommand {
     let exe =
         std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| "codex-master-mcp".into());
     let root = state_root.to_string_lossy();
-    let words = [exe.as_str(), "hook", HOOK_MARKER, "--cli", spec.profile.name(), "--agent", &spec.name, "--state-dir", &root];
+    let words =
+        [exe.as_str(), "hook", HOOK_MARKER, "--cli", spec.profile.name(), "--agent", &spec.name, "--state-dir", &root];
     HookCommand { line: tmux::shell_join(&words) }
 }
 
@@ -1154,7 +1155,9 @@ async fn watch_turn(ctx: &Ctx, spec: &AgentSpec, typing: &Typing, confirm: Durat
             // never stands in for that (a swallowed send is no turn).
             if obs.hooks && obs.events.as_ref().is_some_and(|v| v.received > 0) {
                 match event_receipt(&obs, typing.entered_ms, now_ms()) {
-                    Some((receipt, settled)) if settled || receipt != Receipt::TurnStarted || started.elapsed() >= confirm => {
+                    Some((receipt, settled))
+                        if settled || receipt != Receipt::TurnStarted || started.elapsed() >= confirm =>
+                    {
                         return Delivery {
                             submitted: true,
                             receipt,
@@ -1175,8 +1178,14 @@ async fn watch_turn(ctx: &Ctx, spec: &AgentSpec, typing: &Typing, confirm: Durat
                     None => {}
                 }
                 if started.elapsed() >= confirm {
-                    let receipt = if turn_seen.is_some() { Receipt::TurnStarted } else { Receipt::SubmittedNoTurnStarted };
-                    return Delivery { submitted: true, receipt, state: last_state, log_bytes_at_turn: turn_seen.and_then(|t| t.1) };
+                    let receipt =
+                        if turn_seen.is_some() { Receipt::TurnStarted } else { Receipt::SubmittedNoTurnStarted };
+                    return Delivery {
+                        submitted: true,
+                        receipt,
+                        state: last_state,
+                        log_bytes_at_turn: turn_seen.and_then(|t| t.1),
+                    };
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
@@ -1262,21 +1271,26 @@ fn now_ms() -> u64 {
 }
 
 /// The receipt the CLI's own events give for a send entered at `entered_ms`: `None` until its
-/// prompt event arrives (a little clock slack: the hook stamps its own time); then what the
+/// prompt event arrives (the hook stamps its time after our Enter, on the same clock, so an
+/// earlier prompt event is an earlier turn's); then what the
 /// observation shows, and whether that is settled (the turn is over, or has run for
 /// [`SETTLE`], so a limit or a dialog that ends it at once is not missed).
 fn event_receipt(obs: &super::status::Observation, entered_ms: u64, now_ms: u64) -> Option<(Receipt, bool)> {
     use crate::events::Phase;
     let v = obs.events.as_ref()?;
-    let at = v.last_prompt_at_ms.filter(|t| t + 500 >= entered_ms)?;
-    let receipt = match obs.state {
-        AgentState::Limited => Receipt::BlockedByLimit,
-        AgentState::Dialog => Receipt::WaitingOnDialog,
-        AgentState::Exited | AgentState::NotRunning => Receipt::Exited,
+    let at = v.last_prompt_at_ms.filter(|t| *t >= entered_ms)?;
+    let receipt = match (v.phase.map(|(p, _)| p), obs.state) {
+        (_, AgentState::Exited | AgentState::NotRunning) => Receipt::Exited,
+        (_, AgentState::Limited) => Receipt::BlockedByLimit,
+        // A turn that ran to its end started, whatever popup followed it.
+        (Some(Phase::Ended | Phase::Failed(_)), _) => Receipt::TurnStarted,
+        (Some(Phase::Permission), _) | (_, AgentState::Dialog) => Receipt::WaitingOnDialog,
         _ => Receipt::TurnStarted,
     };
     let over = matches!(v.phase, Some((Phase::Ended | Phase::Failed(_), _)));
-    Some((receipt, over || now_ms >= at + SETTLE.as_millis() as u64))
+    // Watched past the grace in which a limit on screen may be the last turn's.
+    let settle = SETTLE.as_millis() as u64 + crate::agents::facts::LIMIT_GRACE_MS;
+    Some((receipt, over || now_ms >= at + settle))
 }
 
 /// `agent_dialog_answer` arguments.

@@ -533,11 +533,14 @@ fn limited_refusal(agent: &str, o: &super::status::Observation) -> ToolError {
     let reset = c.and_then(|c| c.reset_at_epoch_seconds);
     let after = reset.map_or(60, |r| r.saturating_sub(now_epoch() as u64).max(1));
     let kind = c.map_or("unknown", |c| c.kind.as_str());
-    refused("agent_limited", format!("agent {agent} is limited ({kind}); nothing was sent; assign elsewhere or retry after the reset"))
-        .retryable()
-        .with("retry_after_seconds", json!(after))
-        .with("kind", json!(kind))
-        .with("reset_at_utc", json!(reset.map(|r| iso_utc(r as f64))))
+    refused(
+        "agent_limited",
+        format!("agent {agent} is limited ({kind}); nothing was sent; assign elsewhere or retry after the reset"),
+    )
+    .retryable()
+    .with("retry_after_seconds", json!(after))
+    .with("kind", json!(kind))
+    .with("reset_at_utc", json!(reset.map(|r| iso_utc(r as f64))))
 }
 
 /// What the prompts extension renders for an order.

@@ -393,8 +393,7 @@ async fn observe_with_host(
                     panes.get(&spec.session),
                     captures.get(&spec.session),
                     users,
-                    &client,
-                    near_limit_percent,
+                    &Viewer { client: &client, near_limit_percent },
                 ))
             })
             .collect())
@@ -407,6 +406,12 @@ async fn observe_with_host(
     Ok((observed, host))
 }
 
+/// Who observes, and the fleet's near-limit threshold.
+struct Viewer<'a> {
+    client: &'a str,
+    near_limit_percent: u8,
+}
+
 fn observe_one(
     red: &Redactor,
     state: &State,
@@ -414,9 +419,9 @@ fn observe_one(
     pane: Option<&PaneInfo>,
     capture: Option<&String>,
     users: procs::HomeUsers,
-    client: &str,
-    near_limit_percent: u8,
+    viewer: &Viewer<'_>,
 ) -> Observation {
+    let (client, near_limit_percent) = (viewer.client, viewer.near_limit_percent);
     let running = pane.is_some();
     let dead = pane.is_some_and(|p| p.dead);
     let meta = state.read_meta(&spec.name).ok().flatten();
@@ -467,7 +472,10 @@ fn observe_one(
     let agent_state = facts.state;
     let live = running && !dead;
     let dialog = match (&classified, live) {
-        (Ok(c), true) => c.dialog,
+        (Ok(c), true) if c.dialog != DialogKind::None => c.dialog,
+        // A permission wait the CLI reported before its screen shows it: a dialog that blocks
+        // input, answered by a person.
+        (_, true) if agent_state == AgentState::Dialog => DialogKind::Other,
         _ => DialogKind::None,
     };
     let limit_state = match &classified {
@@ -525,7 +533,7 @@ fn observe_one(
         "events": events_json(hooks, view.as_ref(), &facts),
         "running": running,
         "session": spec.session,
-        "dialog": dialog_json(dialog, classified.as_ref().is_ok_and(|c| c.blocks_input)),
+        "dialog": dialog_json(dialog, agent_state == AgentState::Dialog || classified.as_ref().is_ok_and(|c| c.blocks_input)),
         "home": NOT_RETURNED,
         "home_state": if spec.home.is_some() { "set" } else { "not_set" },
         "runner": NOT_RETURNED,

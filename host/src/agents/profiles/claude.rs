@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{update_home_json, AgentSpec, HomeError, HookCall, HookCommand, HooksState, Provider};
 use crate::events::{Event, EventKind, FailureKind, NotificationKind, Usage, UsageWindow};
@@ -108,7 +108,7 @@ impl Provider for Claude {
         let mut state = if hook.is_some() { HooksState::Installed } else { HooksState::Off };
         let group = |event: &str| -> Value {
             let command = hook.map(|h| h.for_event(event)).unwrap_or_default();
-            json!({"hooks": [{"type": "command", "command": command, "timeout": HOOK_TIMEOUT_SECONDS}]})
+            super::hook_group(command, &[("timeout", HOOK_TIMEOUT_SECONDS.into())])
         };
         let mut merge_failed = false;
         update_home_json(home, None, "settings.json", |o| {
@@ -116,18 +116,18 @@ impl Provider for Claude {
                 state = HooksState::DisabledByUser;
             }
             let merged = super::merge_hooks(o, HOOK_EVENTS, hook.is_some().then_some(&group as &dyn Fn(&str) -> Value));
-            let mut changed = merged.unwrap_or_else(|()| {
+            let mut changed = merged.unwrap_or_else(|_| {
                 merge_failed = true;
                 false
             });
             let ours = |v: &Value| v.get("command").and_then(Value::as_str).is_some_and(|c| c.contains(super::HOOK_MARKER));
             match (o.get("statusLine"), hook) {
                 (None, Some(h)) => {
-                    o.insert("statusLine".into(), json!({"type": "command", "command": h.for_event(STATUS_LINE)}));
+                    o.insert("statusLine".into(), super::command_entry(h.for_event(STATUS_LINE), &[]));
                     changed = true;
                 }
                 (Some(line), Some(h)) if ours(line) && line["command"] != h.for_event(STATUS_LINE) => {
-                    o.insert("statusLine".into(), json!({"type": "command", "command": h.for_event(STATUS_LINE)}));
+                    o.insert("statusLine".into(), super::command_entry(h.for_event(STATUS_LINE), &[]));
                     changed = true;
                 }
                 (Some(line), None) if ours(line) => {
@@ -307,6 +307,57 @@ mod tests {
         let pane = "> fix it\n\n⏺ Fixed.\n\n╭──────────╮\n│ > half typed │\n╰──────────╯\n  ? for shortcuts";
         assert_eq!(Claude.composer_text(pane).as_deref(), Some("half typed"));
         assert_eq!(Claude.meaningful_lines(pane), ["> fix it", "⏺ Fixed."]);
+    }
+
+    #[test]
+    fn hooks_merge_with_the_users_and_their_status_line_stays() {
+        let home = std::env::temp_dir().join(format!("cm-claude-hooks-{}", crate::fsafe::nonce()));
+        std::fs::create_dir_all(&home).unwrap();
+        let users = r#"{"hooks": {"Stop": [{"matcher": "", "hooks": [{"type": "command", "command": "mine"}]}]}, "statusLine": {"type": "command", "command": "my-line"}}"#;
+        std::fs::write(home.join("settings.json"), users).unwrap();
+        let spec = crate::agents::Registry::from_toml(&format!(
+            "[agents.c]\nprofile = \"claude\"\nrunner = \"/usr/bin/true\"\nhome = \"{}\"\n",
+            home.display()
+        ))
+        .unwrap()
+        .get("c")
+        .unwrap()
+        .clone();
+        let hook = HookCommand { line: "/bin/cm hook --codex-master-events --cli claude --agent c --state-dir /s".into() };
+        assert_eq!(Claude.install_hooks(&spec, &hook, true).unwrap(), HooksState::Installed);
+        assert_eq!(Claude.install_hooks(&spec, &hook, true).unwrap(), HooksState::Installed);
+        let v: Value = serde_json::from_slice(&std::fs::read(home.join("settings.json")).unwrap()).unwrap();
+        assert_eq!(v["hooks"]["Stop"].as_array().unwrap().len(), 2, "ours once, after theirs: {v}");
+        assert_eq!(v["hooks"]["Stop"][0]["hooks"][0]["command"], "mine");
+        assert_eq!(v["hooks"]["StopFailure"][0]["hooks"][0]["command"], hook.for_event("StopFailure"));
+        assert_eq!(v["statusLine"]["command"], "my-line", "the user's status line is theirs");
+        assert_eq!(Claude.install_hooks(&spec, &hook, false).unwrap(), HooksState::Off);
+        let v: Value = serde_json::from_slice(&std::fs::read(home.join("settings.json")).unwrap()).unwrap();
+        assert_eq!(v["hooks"], serde_json::from_str::<Value>(r#"{"Stop": [{"matcher": "", "hooks": [{"type": "command", "command": "mine"}]}]}"#).unwrap());
+        // Every hook off in the user's own settings: said so, ours still written for later.
+        std::fs::write(home.join("settings.json"), r#"{"disableAllHooks": true}"#).unwrap();
+        assert_eq!(Claude.install_hooks(&spec, &hook, true).unwrap(), HooksState::DisabledByUser);
+        let v: Value = serde_json::from_slice(&std::fs::read(home.join("settings.json")).unwrap()).unwrap();
+        assert_eq!(v["statusLine"]["command"], hook.for_event("StatusLine"));
+        std::fs::write(home.join("settings.json"), r#"{"hooks": "not a table"}"#).unwrap();
+        assert_eq!(Claude.install_hooks(&spec, &hook, true), Err(HomeError::Invalid));
+        let _ = std::fs::remove_dir_all(&home);
+    }
+
+    #[test]
+    fn events_keep_words_and_numbers() {
+        let call = |input: Value| Claude.hook_event(&HookCall { event: None, input: &input, at_ms: 1_795_514_400_000 });
+        let e = call(serde_json::json!({"hook_event_name": "StopFailure", "error": "rate_limit", "last_assistant_message": "You've hit your 5-hour limit · resets 3pm (UTC)"})).unwrap();
+        assert_eq!((e.kind, e.failure), (EventKind::TurnFailed, Some(FailureKind::UsageLimit)));
+        assert_eq!(e.usage, [Usage { window: UsageWindow::FiveHour, used_percent: 100, resets_at: Some(1_795_532_400) }]);
+        let e = call(serde_json::json!({"hook_event_name": "StopFailure", "error": "server_error"})).unwrap();
+        assert_eq!(e.failure, Some(FailureKind::ServerError));
+        let e = call(serde_json::json!({"hook_event_name": "StatusLine", "rate_limits": {"five_hour": {"used_percentage": 91.6, "resets_at": 1_795_600_000}}})).unwrap();
+        assert_eq!(e.usage, [Usage { window: UsageWindow::FiveHour, used_percent: 92, resets_at: Some(1_795_600_000) }]);
+        assert_eq!(call(serde_json::json!({"hook_event_name": "StatusLine"})), None, "no numbers, no event");
+        assert_eq!(call(serde_json::json!({"hook_event_name": "Notification", "notification_type": "auth_success"})), None);
+        let e = call(serde_json::json!({"hook_event_name": "PermissionRequest", "tool_name": "Bash", "tool_input": {"command": "rm -rf /"}})).unwrap();
+        assert_eq!((e.kind, e.tool), (EventKind::PermissionWait, Some(crate::events::ToolCategory::Shell)));
     }
 
     #[test]

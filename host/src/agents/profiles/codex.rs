@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{tui, AgentSpec, DialogAnswer, DialogChoice, HomeError, HookCall, HookCommand, HooksState, Provider};
 use crate::events::{Event, EventKind, NotificationKind, Usage, UsageWindow};
@@ -112,13 +112,13 @@ impl Provider for Codex {
         let hook = on.then_some(hook);
         let group = |event: &str| -> Value {
             let command = hook.map(|h| h.for_event(event)).unwrap_or_default();
-            json!({"hooks": [{"type": "command", "command": command, "timeout": HOOK_TIMEOUT_SECONDS}]})
+            super::hook_group(command, &[("timeout", HOOK_TIMEOUT_SECONDS.into())])
         };
         let mut ours: Vec<(String, String)> = Vec::new();
         let mut merge_failed = false;
         super::update_home_json(home, None, "hooks.json", |o| {
             let changed = super::merge_hooks(o, HOOK_EVENTS, hook.is_some().then_some(&group as &dyn Fn(&str) -> Value))
-                .unwrap_or_else(|()| {
+                .unwrap_or_else(|_| {
                     merge_failed = true;
                     false
                 });
@@ -373,6 +373,57 @@ mod tests {
         let args = Codex.launch_args(&spec(Some("gpt-x")), None);
         assert_eq!(&args[..2], ["--model", "gpt-x"]);
         assert!(args.contains(&"--no-daemon".to_owned()));
+    }
+
+    #[test]
+    fn hook_trust_is_the_hash_codex_records() {
+        // Recorded by the real Codex 0.171 when its "Trust all and continue" reviewed this hook
+        // (its session_end timeout is capped at 3 s, and the capped value is hashed).
+        assert_eq!(
+            trusted_hash("session_end", "/tmp/rec-hook.sh codex SessionEnd"),
+            "sha256:323420b8204b2042d57b51e7f0c276db6041b7c89a0559b12f5468002c46686b"
+        );
+        assert_eq!(snake_case("UserPromptSubmit"), "user_prompt_submit");
+        assert_eq!(snake_case("Stop"), "stop");
+    }
+
+    #[test]
+    fn hooks_go_after_the_users_and_are_trusted_then_removed() {
+        let dir = std::env::temp_dir().join(format!("cm-codex-hooks-{}", crate::fsafe::nonce()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.toml"), "model = \"m\"\n[hooks.state.\"/x/hooks.json:stop:0:0\"]\ntrusted_hash = \"sha256:theirs\"\n").unwrap();
+        std::fs::write(dir.join("hooks.json"), r#"{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "mine"}]}]}}"#).unwrap();
+        let mut s = spec(None);
+        s.home = Some(dir.clone());
+        let hook = HookCommand { line: "/bin/cm hook --codex-master-events --cli codex --agent a --state-dir /s".into() };
+        assert_eq!(Codex.install_hooks(&s, &hook, true).unwrap(), HooksState::Installed);
+        let hooks: Value = serde_json::from_slice(&std::fs::read(dir.join("hooks.json")).unwrap()).unwrap();
+        assert_eq!(hooks["hooks"]["Stop"][0]["hooks"][0]["command"], "mine");
+        assert_eq!(hooks["hooks"]["Stop"][1]["hooks"][0]["command"], hook.for_event("Stop"));
+        let config: toml::Table = toml::from_str(&std::fs::read_to_string(dir.join("config.toml")).unwrap()).unwrap();
+        let state = config["hooks"]["state"].as_table().unwrap();
+        let ours = format!("{}:stop:1:0", dir.join("hooks.json").display());
+        assert_eq!(state[&ours]["trusted_hash"].as_str(), Some(trusted_hash("stop", &hook.for_event("Stop")).as_str()));
+        assert_eq!(state["/x/hooks.json:stop:0:0"]["trusted_hash"].as_str(), Some("sha256:theirs"));
+        // Installing again changes nothing; turning events off removes ours only.
+        assert_eq!(Codex.install_hooks(&s, &hook, true).unwrap(), HooksState::Installed);
+        assert_eq!(Codex.install_hooks(&s, &hook, false).unwrap(), HooksState::Off);
+        let hooks = std::fs::read_to_string(dir.join("hooks.json")).unwrap();
+        assert!(hooks.contains("mine") && !hooks.contains("--codex-master-events"), "{hooks}");
+        let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+        assert!(config.contains("sha256:theirs") && !config.contains(&ours), "{config}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_rollout_snapshot_gives_the_usage_windows() {
+        let line = r#"{"type":"event_msg","payload":{"type":"token_count","rate_limits":{"primary":{"used_percent":92.0,"window_minutes":300,"resets_at":1800000000},"secondary":{"used_percent":40.0,"window_minutes":10080,"resets_at":null}}}}"#;
+        let usage = snapshot_usage(line).unwrap();
+        assert_eq!(usage.len(), 2);
+        assert_eq!((usage[0].window, usage[0].used_percent, usage[0].resets_at), (UsageWindow::FiveHour, 92, Some(1_800_000_000)));
+        assert_eq!((usage[1].window, usage[1].used_percent), (UsageWindow::Weekly, 40));
+        assert_eq!(snapshot_usage(r#"{"payload":{"rate_limits":{"primary":null,"secondary":null}}}"#), None);
+        assert_eq!(rollout_usage("/etc/passwd"), Vec::new());
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{update_home_json, AgentSpec, HomeError, HookCall, HookCommand, HooksState, Provider};
 use crate::events::{Event, EventKind, NotificationKind};
@@ -121,12 +121,12 @@ impl Provider for Gemini {
         let mut state = if hook.is_some() { HooksState::Installed } else { HooksState::Off };
         let group = |event: &str| -> Value {
             let command = hook.map(|h| h.for_event(event)).unwrap_or_default();
-            json!({"hooks": [{"type": "command", "name": "codex-master-events", "command": command, "timeout": HOOK_TIMEOUT_MS}]})
+            super::hook_group(command, &[("name", "codex-master-events".into()), ("timeout", HOOK_TIMEOUT_MS.into())])
         };
         let mut merge_failed = false;
         update_home_json(home, Some(".gemini"), "settings.json", |o| {
             let merged = super::merge_hooks(o, HOOK_EVENTS, hook.is_some().then_some(&group as &dyn Fn(&str) -> Value));
-            let mut changed = merged.unwrap_or_else(|()| {
+            let mut changed = merged.unwrap_or_else(|_| {
                 merge_failed = true;
                 false
             });

@@ -270,30 +270,57 @@ pub fn tool_category(name: &str) -> ToolCategory {
         "bash" | "shell" | "exec" | "exec_command" | "run_shell_command" | "local_shell" | "unified_exec" => {
             ToolCategory::Shell
         }
-        "edit" | "write" | "multiedit" | "notebookedit" | "write_file" | "replace" | "apply_patch" => ToolCategory::Edit,
-        "read" | "glob" | "grep" | "ls" | "read_file" | "read_many_files" | "list_directory" | "search_file_content" => {
-            ToolCategory::Read
+        "edit" | "write" | "multiedit" | "notebookedit" | "write_file" | "replace" | "apply_patch" => {
+            ToolCategory::Edit
         }
+        "read"
+        | "glob"
+        | "grep"
+        | "ls"
+        | "read_file"
+        | "read_many_files"
+        | "list_directory"
+        | "search_file_content" => ToolCategory::Read,
         "webfetch" | "websearch" | "web_fetch" | "google_web_search" | "web_search" => ToolCategory::Web,
         "task" | "agent" => ToolCategory::Agent,
         _ => ToolCategory::Other,
     }
 }
 
+/// A command (`{"type": "command", "command": …}` plus `extra` fields), the shape of a hook and of
+/// Claude Code's status line.
+pub fn command_entry(command: String, extra: &[(&str, serde_json::Value)]) -> serde_json::Value {
+    let mut entry = serde_json::Map::new();
+    entry.insert("type".into(), "command".into());
+    entry.insert("command".into(), command.into());
+    for (k, v) in extra {
+        entry.insert((*k).into(), v.clone());
+    }
+    serde_json::Value::Object(entry)
+}
+
+/// One hook group holding one command (`{"hooks": [command]}`), as Claude Code, Gemini CLI and
+/// Codex read it.
+pub fn hook_group(command: String, extra: &[(&str, serde_json::Value)]) -> serde_json::Value {
+    let mut group = serde_json::Map::new();
+    group.insert("hooks".into(), serde_json::Value::Array(vec![command_entry(command, extra)]));
+    serde_json::Value::Object(group)
+}
+
 /// Merges our hook groups into a settings object's `hooks` table (Claude Code and Gemini CLI
 /// share the shape: event → `[{matcher?, hooks: [{type, command, …}]}]`). The user's entries
 /// stay as they are; ours (their command holds [`HOOK_MARKER`]) are replaced by `group(event)`
-/// for each of `events`, or only removed when `group` is `None`. `Err(())`: `hooks` is not a
-/// table we can read, and nothing was changed.
+/// for each of `events`, or only removed when `group` is `None`. `Err(Invalid)`: `hooks` is not
+/// a table we can read, and nothing was changed.
 pub fn merge_hooks(
     settings: &mut serde_json::Map<String, serde_json::Value>,
     events: &[&str],
     group: Option<&dyn Fn(&str) -> serde_json::Value>,
-) -> Result<bool, ()> {
+) -> Result<bool, HomeError> {
     use serde_json::Value;
     let before = settings.get("hooks").cloned();
     if before.as_ref().is_some_and(|h| !h.is_object()) {
-        return Err(());
+        return Err(HomeError::Invalid);
     }
     let ours = |h: &Value| h.get("command").and_then(Value::as_str).is_some_and(|c| c.contains(HOOK_MARKER));
     let mut table = match before.clone() {
@@ -316,7 +343,7 @@ pub fn merge_hooks(
             let list = table.entry(*event).or_insert_with(|| Value::Array(Vec::new()));
             match list.as_array_mut() {
                 Some(l) => l.push(group(event)),
-                None => return Err(()),
+                None => return Err(HomeError::Invalid),
             }
         }
     }
