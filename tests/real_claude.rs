@@ -316,7 +316,7 @@ fn screen_only(version: &str) {
     let home = f.dir.join("claude-home");
     std::fs::create_dir_all(&home).unwrap();
     let auth = "CLAUDE_CODE_OAUTH_TOKEN = \"sk-ant-oat01-codex-master-test\"\nCLAUDE_CODE_SUBSCRIPTION_TYPE = \"max\"\nTZ = \"America/Los_Angeles\"\n";
-    write_config(&f, &home, &claude, &mock, "events = false\n", auth);
+    write_config(&f, &home, &claude, &mock, "events = false\nargs = [\"--permission-mode\", \"default\"]\n", auth);
     let cwd = f.dir.join("work/overloaded_rate_limit_error-usage-limit-reached");
     std::fs::create_dir_all(&cwd).unwrap();
     let (code, v) = f.run(&["start", "c", "--cwd", cwd.to_str().unwrap()]);
@@ -333,6 +333,39 @@ fn screen_only(version: &str) {
     let e = await_status(&f, "working", |e| e["state"] == "working");
     assert_eq!(e["state_source"], "screen", "{e}");
     await_status(&f, "idle again", |e| e["state"] == "idle");
+
+    // A usage warning with its percent, from the screen ("You've used 92% of your session limit").
+    let soon = (now() / 60 + 3 * 60) * 60;
+    mock.push(Reply::TextWithUsage { text: "Done.".into(), used: 0.92, reset: soon });
+    let (code, _) = f.run(&["send", "c", "a small task"]);
+    assert_eq!(code, 0);
+    let e = await_status(&f, "a usage warning", |e| e["limit_state"]["severity"] == "warning");
+    assert_eq!(
+        (
+            e["limit_state"]["kind"].as_str(),
+            e["limit_state"]["source"].as_str(),
+            e["limit_state"]["used_percent"].as_u64()
+        ),
+        (Some("usage"), Some("screen"), Some(92)),
+        "{e}"
+    );
+
+    // A permission wait, from the screen.
+    mock.push(Reply::Bash { command: "rm -rf build".into(), then: "Removed.".into() });
+    let (code, v) = f.run(&["send", "c", "clean the build"]);
+    assert_eq!(code, 0, "{v}");
+    let e = await_status(&f, "permission dialog", |e| e["state"] == "dialog");
+    assert_eq!(
+        (e["state_source"].as_str(), e["dialog"]["blocks_input"].as_bool()),
+        (Some("screen"), Some(true)),
+        "{e}"
+    );
+    f.tmux(&["send-keys", "-t", "codex_agent_c_mcp", "Escape"]);
+    await_status(&f, "idle after the declined command", |e| e["state"] == "idle");
+    // The next turn carries the declined call's result (the mock answers it "Removed.").
+    let (code, _) = f.run(&["send", "c", "never mind"]);
+    assert_eq!(code, 0);
+    await_status(&f, "idle", |e| e["state"] == "idle");
 
     // A weekly limit three days out: "resets <date>, <time> (America/Los_Angeles)".
     let reset = (now() / 60 + 3 * 24 * 60 + 7) * 60;

@@ -120,9 +120,12 @@ fn serve(req: Request, out: &mut TcpStream, shared: &Mutex<Shared>) -> std::io::
             stream_message(out, &body, block, delta, "end_turn", delay, &[])
         }
         Reply::TextWithUsage { text, used, reset } => {
+            // Past 90% the window is in its warning band: Claude Code also says so on screen.
+            let status = if used >= 0.9 { "allowed_warning" } else { "allowed" };
             let headers = [
-                ("anthropic-ratelimit-unified-status".to_owned(), "allowed".to_owned()),
-                ("anthropic-ratelimit-unified-5h-status".to_owned(), "allowed".to_owned()),
+                ("anthropic-ratelimit-unified-status".to_owned(), status.to_owned()),
+                ("anthropic-ratelimit-unified-5h-status".to_owned(), status.to_owned()),
+                ("anthropic-ratelimit-unified-5h-surpassed-threshold".to_owned(), "0.9".to_owned()),
                 ("anthropic-ratelimit-unified-5h-utilization".to_owned(), used.to_string()),
                 ("anthropic-ratelimit-unified-5h-reset".to_owned(), reset.to_string()),
                 ("anthropic-ratelimit-unified-representative-claim".to_owned(), "five_hour".to_owned()),

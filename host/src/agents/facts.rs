@@ -216,7 +216,7 @@ pub fn fuse(i: &Inputs<'_>) -> Facts {
             c.used_percent = Some(u.used_percent);
         }
     }
-    let limited = limit.as_ref().is_some_and(|c| c.severity == Severity::Limited);
+    let mut limited = limit.as_ref().is_some_and(|c| c.severity == Severity::Limited);
     let warned = limit.as_ref().is_some_and(|c| c.severity == Severity::Warning);
     let (mut state, mut source) = match event_state(view) {
         Some((s, _)) if ev_limit.is_none() && s == AgentState::Limited => (AgentState::Idle, Source::Event),
@@ -230,11 +230,18 @@ pub fn fuse(i: &Inputs<'_>) -> Facts {
         let settled = i.now_ms > view.last_at_ms + grace;
         // A limit on screen while a prompt was just taken may be the last turn's error, still
         // drawn: it counts once the screen has had time to draw the new turn.
-        let phase_age = i.now_ms.saturating_sub(view.phase.map_or(0, |(_, at)| at));
+        let phase_at = view.phase.map_or(0, |(_, at)| at);
+        let phase_age = i.now_ms.saturating_sub(phase_at);
+        // The screen's limit is the kind the turn before this one failed on: most likely that
+        // turn's error, still drawn, so it needs the longer grace.
+        let screen_kind = i.screen.map(|c| c.kind);
+        let old_error = view.last_failure.is_some_and(|(f, at)| at < phase_at && limit_kind(f) == screen_kind);
         let screen_wins = match (state, screen_state) {
             // A dialog the events do not know: the screen's.
             (_, AgentState::Dialog) => true,
-            (AgentState::Working, AgentState::Limited) => phase_age >= LIMIT_GRACE_MS,
+            (AgentState::Working, AgentState::Limited) => {
+                phase_age >= if old_error { GRACE_MS } else { LIMIT_GRACE_MS }
+            }
             (_, AgentState::Limited) => true,
             (AgentState::Limited, _) => false,
             _ => settled,
@@ -246,6 +253,16 @@ pub fn fuse(i: &Inputs<'_>) -> Facts {
         if screen_wins && !idle_pair {
             state = screen_state;
             source = Source::Screen;
+        } else if screen_state == AgentState::Limited && ev_limit.is_none() {
+            // The screen's limit is judged stale: it limits nothing yet.
+            limited = false;
+            if let Some(c) = limit.as_mut() {
+                c.severity = Severity::None;
+                c.kind = LimitKind::None;
+                c.window = LimitWindow::None;
+                c.reset_at_epoch_seconds = None;
+            }
+            limit_source = None;
         }
     }
     if limited && state != AgentState::Dialog {
@@ -335,6 +352,26 @@ mod tests {
         let f = fuse(&inputs(Some(&idle), fold(&e).as_ref(), 3_000));
         assert_eq!(f.limit.map(|c| c.kind), Some(LimitKind::Capacity));
         assert_eq!(fuse(&inputs(Some(&idle), Some(&v), 3_000)).state, AgentState::Working);
+    }
+
+    #[test]
+    fn the_last_turns_error_still_drawn_is_no_limit_of_the_new_turn() {
+        let capacity = screen(TuiState::Idle, Severity::Limited, LimitKind::Capacity);
+        let e = vec![
+            Event::new(EventKind::PromptSubmitted, 1_000),
+            Event { failure: Some(FailureKind::ServerError), ..Event::new(EventKind::TurnFailed, 1_500) },
+            Event::new(EventKind::PromptSubmitted, 5_000),
+        ];
+        let v = fold(&e).unwrap();
+        // The screen still shows the 503 of the turn before: the new turn is working.
+        let f = fuse(&inputs(Some(&capacity), Some(&v), 8_000));
+        assert_eq!((f.state, f.state_source), (AgentState::Working, Source::Event));
+        // Long after, the screen's limit stands.
+        assert_eq!(fuse(&inputs(Some(&capacity), Some(&v), 16_000)).state, AgentState::Limited);
+        // Another kind of limit right after the prompt counts once the screen had its 2 s.
+        let rate = screen(TuiState::Idle, Severity::Limited, LimitKind::Rate);
+        assert_eq!(fuse(&inputs(Some(&rate), Some(&v), 6_000)).state, AgentState::Working);
+        assert_eq!(fuse(&inputs(Some(&rate), Some(&v), 7_500)).state, AgentState::Limited);
     }
 
     #[test]

@@ -179,6 +179,8 @@ pub struct EventView {
     pub last_prompt_at_ms: Option<u64>,
     /// The newest usage snapshot, and when it came.
     pub usage: Option<(Vec<Usage>, u64)>,
+    /// The newest failed turn's kind, and when it failed.
+    pub last_failure: Option<(FailureKind, u64)>,
 }
 
 impl EventView {
@@ -198,6 +200,7 @@ pub fn fold(events: &[Event]) -> Option<EventView> {
         session_started: false,
         last_prompt_at_ms: None,
         usage: None,
+        last_failure: None,
     };
     for e in events {
         view.received += 1;
@@ -216,7 +219,11 @@ pub fn fold(events: &[Event]) -> Option<EventView> {
                 Some(Phase::Working)
             }
             EventKind::TurnEnded | EventKind::Interrupted => Some(Phase::Ended),
-            EventKind::TurnFailed => Some(Phase::Failed(e.failure.unwrap_or(FailureKind::Other))),
+            EventKind::TurnFailed => {
+                let kind = e.failure.unwrap_or(FailureKind::Other);
+                view.last_failure = Some((kind, e.at_ms));
+                Some(Phase::Failed(kind))
+            }
             EventKind::PermissionWait => Some(Phase::Permission),
             // A tool that finished means the turn goes on (a permission wait is over).
             EventKind::ToolDone => match view.phase {

@@ -1154,7 +1154,7 @@ async fn watch_turn(ctx: &Ctx, spec: &AgentSpec, typing: &Typing, confirm: Durat
             // A CLI that reports its events says itself whether it took the prompt: the screen
             // never stands in for that (a swallowed send is no turn).
             if obs.hooks && obs.events.as_ref().is_some_and(|v| v.received > 0) {
-                match event_receipt(&obs, typing.entered_ms, now_ms()) {
+                match event_receipt(obs.events.as_ref(), obs.state, typing.entered_ms, now_ms()) {
                     Some((receipt, settled))
                         if settled || receipt != Receipt::TurnStarted || started.elapsed() >= confirm =>
                     {
@@ -1275,11 +1275,16 @@ fn now_ms() -> u64 {
 /// earlier prompt event is an earlier turn's); then what the
 /// observation shows, and whether that is settled (the turn is over, or has run for
 /// [`SETTLE`], so a limit or a dialog that ends it at once is not missed).
-fn event_receipt(obs: &super::status::Observation, entered_ms: u64, now_ms: u64) -> Option<(Receipt, bool)> {
+fn event_receipt(
+    events: Option<&crate::events::EventView>,
+    state: AgentState,
+    entered_ms: u64,
+    now_ms: u64,
+) -> Option<(Receipt, bool)> {
     use crate::events::Phase;
-    let v = obs.events.as_ref()?;
+    let v = events?;
     let at = v.last_prompt_at_ms.filter(|t| *t >= entered_ms)?;
-    let receipt = match (v.phase.map(|(p, _)| p), obs.state) {
+    let receipt = match (v.phase.map(|(p, _)| p), state) {
         (_, AgentState::Exited | AgentState::NotRunning) => Receipt::Exited,
         (_, AgentState::Limited) => Receipt::BlockedByLimit,
         // A turn that ran to its end started, whatever popup followed it.
@@ -1570,6 +1575,47 @@ mod tests {
         let (clean, removed) = sanitize_send_text("a\x1b[201~b\x07c\r\nd\te\u{9b}");
         assert_eq!(clean, "a[201~bc\nd\te");
         assert_eq!(removed, 3);
+    }
+
+    #[test]
+    fn a_receipt_needs_the_clis_own_prompt_event() {
+        use crate::events::{fold, Event, EventKind, FailureKind};
+        let entered = 10_000;
+        // The only prompt event is an earlier turn's: the CLI has not taken this send (yet).
+        let earlier = fold(&[Event::new(EventKind::PromptSubmitted, 9_900), Event::new(EventKind::TurnEnded, 9_950)]);
+        assert_eq!(event_receipt(earlier.as_ref(), AgentState::Idle, entered, 20_000), None);
+        assert_eq!(event_receipt(None, AgentState::Idle, entered, 20_000), None);
+        // Taken and still running: started, settled once past the limit grace.
+        let taken = fold(&[Event::new(EventKind::PromptSubmitted, 10_050)]);
+        assert_eq!(
+            event_receipt(taken.as_ref(), AgentState::Working, entered, 10_100),
+            Some((Receipt::TurnStarted, false))
+        );
+        assert_eq!(
+            event_receipt(taken.as_ref(), AgentState::Working, entered, 14_000),
+            Some((Receipt::TurnStarted, true))
+        );
+        // Ended at once, with a popup after it: started.
+        let ended = fold(&[Event::new(EventKind::PromptSubmitted, 10_050), Event::new(EventKind::TurnEnded, 10_080)]);
+        assert_eq!(
+            event_receipt(ended.as_ref(), AgentState::Dialog, entered, 10_100),
+            Some((Receipt::TurnStarted, true))
+        );
+        // Failed on a limit, or waiting on a permission.
+        let failed = fold(&[
+            Event::new(EventKind::PromptSubmitted, 10_050),
+            Event { failure: Some(FailureKind::RateLimit), ..Event::new(EventKind::TurnFailed, 10_080) },
+        ]);
+        assert_eq!(
+            event_receipt(failed.as_ref(), AgentState::Limited, entered, 10_100),
+            Some((Receipt::BlockedByLimit, true))
+        );
+        let asked =
+            fold(&[Event::new(EventKind::PromptSubmitted, 10_050), Event::new(EventKind::PermissionWait, 10_080)]);
+        assert_eq!(
+            event_receipt(asked.as_ref(), AgentState::Dialog, entered, 10_100),
+            Some((Receipt::WaitingOnDialog, false))
+        );
     }
 
     #[test]
