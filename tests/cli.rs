@@ -83,3 +83,31 @@ fn tools_prints_the_catalogue_and_logs_stay_off_stdout() {
         assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
     }
 }
+
+/// Nothing is built before a call needs it: the redaction rules are loaded on the first text
+/// that needs redaction, never by a call that redacts nothing (the debug log says when the floor
+/// engine is built).
+#[test]
+fn a_call_that_redacts_nothing_never_builds_the_rule_engine() {
+    let dir = TempDir::new("cli-lazy");
+    let mut env = base_env(&dir, "lazy");
+    env.push(("CODEX_MASTER_LOG".into(), "debug".into()));
+    let built = |args: &[&str]| {
+        let r = cli(&env, args);
+        assert!(r.code == 0 || r.code == 1, "{args:?}: {}", r.stdout);
+        r.stderr.matches("redaction floor engine built").count()
+    };
+    for args in [&["lease-status", "all"][..], &["claim", "a"], &["release", "a"], &["tools"], &["lease-status", "a"]] {
+        assert_eq!(built(args), 0, "{args:?} built the rule engine");
+    }
+    // A call that returns free text (an agent label) builds it, once.
+    assert_eq!(built(&["status", "all"]), 1);
+    let fleet = crate::common::fleet::Fleet::scripted("cli-lazy-tail", &["w"]);
+    let mut env = fleet.env.clone();
+    env.push(("CODEX_MASTER_LOG".into(), "debug".into()));
+    let started = cli(&env, &["start", "w", "--cwd", &fleet.cwd()]);
+    assert_eq!(started.code, 0, "{}", started.stdout);
+    assert_eq!(started.stderr.matches("redaction floor engine built").count(), 0);
+    let tail = cli(&env, &["tail", "w"]);
+    assert_eq!((tail.code, tail.stderr.matches("redaction floor engine built").count()), (0, 1));
+}

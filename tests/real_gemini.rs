@@ -77,7 +77,9 @@ fn real_gemini_cli_resumes_its_session_after_a_crash() {
     await_status(&f, "idle after the resume", |e| e["state"] == "idle");
     mock.push(Reply::Text { text: "It was PINEAPPLE.".into(), delay: 0.0 });
     let (code, v) = f.run(&["send", "g", "Which code word did I give you?"]);
-    assert_eq!(code, 0, "{v}");
+    let pane = f.tmux(&["capture-pane", "-p", "-t", "codex_agent_g_mcp"]);
+    let events = std::fs::read_to_string(f.dir.join("state/events/g.log")).unwrap_or_default();
+    assert_eq!(code, 0, "{v}\n{}\nevents: {events}", String::from_utf8_lossy(&pane.stdout));
     await_status(&f, "the resumed turn", |e| {
         e["state"] == "idle" && mock.last_user_texts().iter().any(|t| t.contains("Which code word"))
     });

@@ -11,7 +11,9 @@
 //! token-like run as well); a caller that returns raw terminal text (the tail, git excerpts)
 //! withholds it instead.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use codex_master_redaction_engine::Engine;
 
@@ -19,11 +21,27 @@ use crate::ext::{Extensions, Kind, Source};
 use crate::text::{keep_head_chars, plain_line, strip_ansi};
 
 /// The pipeline: the active extensions (for a custom redactor) and the floor engine (default
-/// rules plus the team's rule files, loaded once).
+/// rules plus the team's rule files), built on the first text that needs it: a call that
+/// redacts nothing never builds it.
 pub struct Redactor {
     extensions: Arc<Extensions>,
-    floor: Engine,
+    floor: OnceLock<Engine>,
     own_paths: Vec<String>,
+    /// Short texts already made safe by [`Redactor::bounded`], with their bound.
+    memo: Mutex<HashMap<(String, usize), String>>,
+}
+
+/// Longest text [`Redactor::bounded`] remembers, and how many it remembers at most.
+const MEMO_TEXT_BYTES: usize = 256;
+const MEMO_ENTRIES: usize = 4096;
+
+/// How many floor engines this process built (the cold-path test reads it through the debug
+/// log line that announces each build).
+static FLOOR_BUILDS: AtomicUsize = AtomicUsize::new(0);
+
+/// The floor engines this process built.
+pub fn floor_builds() -> usize {
+    FLOOR_BUILDS.load(Ordering::Relaxed)
 }
 
 /// Local paths the host always masks: its state and config dirs.
@@ -72,13 +90,27 @@ fn strict(text: &str) -> String {
 
 impl Redactor {
     pub fn new(extensions: Arc<Extensions>) -> Redactor {
-        let (files, _) = extensions.settings().rule_files();
-        let named: Vec<(&str, &str)> = files.iter().map(|f| (f.name.as_str(), f.text.as_str())).collect();
-        let (floor, errors) = Engine::with_files(&named);
-        if !errors.is_empty() {
-            tracing::warn!(count = errors.len(), "team redaction rules that could not be used (ext verify names them)");
-        }
-        Redactor { extensions, floor, own_paths: own_paths() }
+        Redactor { extensions, floor: OnceLock::new(), own_paths: own_paths(), memo: Mutex::new(HashMap::new()) }
+    }
+
+    /// The floor: the default rules and the team's rule files, loaded (parsed, nothing
+    /// compiled) on first use.
+    fn floor(&self) -> &Engine {
+        self.floor.get_or_init(|| {
+            let started = std::time::Instant::now();
+            let (files, _) = self.extensions.settings().rule_files();
+            let named: Vec<(&str, &str)> = files.iter().map(|f| (f.name.as_str(), f.text.as_str())).collect();
+            let (floor, errors) = Engine::with_files(&named);
+            if !errors.is_empty() {
+                tracing::warn!(
+                    count = errors.len(),
+                    "team redaction rules that could not be used (ext verify names them)"
+                );
+            }
+            FLOOR_BUILDS.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(micros = started.elapsed().as_micros() as u64, "redaction floor engine built");
+            floor
+        })
     }
 
     /// The extensions this pipeline runs (the classifier and templates too).
@@ -100,7 +132,7 @@ impl Redactor {
                 Err(_) => (stripped, true),
             }
         };
-        let floored = self.floor.redact(&after_extension, &known).text;
+        let floored = self.floor().redact(&after_extension, &known).text;
         let out = if failed { strict(&floored) } else { floored };
         Redacted { changed: out != text, text: out, extension_failed: failed }
     }
@@ -108,7 +140,22 @@ impl Redactor {
     /// Short free text as returned: one plain line (controls and bidi marks removed), redacted,
     /// at most `max` characters.
     pub fn bounded(&self, text: &str, max: usize) -> String {
-        keep_head_chars(&self.redact(&plain_line(text), &[]).text, max)
+        // Labels and names come back on every status: a short text is redacted once per
+        // pipeline (the same rules give the same answer) and remembered, up to a bound.
+        if text.len() > MEMO_TEXT_BYTES {
+            return keep_head_chars(&self.redact(&plain_line(text), &[]).text, max);
+        }
+        let key = (text.to_owned(), max);
+        if let Some(hit) = self.memo.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return hit.clone();
+        }
+        let out = keep_head_chars(&self.redact(&plain_line(text), &[]).text, max);
+        let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
+        if memo.len() >= MEMO_ENTRIES {
+            memo.clear();
+        }
+        memo.insert(key, out.clone());
+        out
     }
 
     /// A list as returned: each item [`Redactor::bounded`].

@@ -35,6 +35,8 @@ pub const DEFAULT_RULES: &str = include_str!("default-rules.toml");
 /// Largest rule file accepted, and most rules per file.
 pub const MAX_RULE_FILE_BYTES: usize = 256 * 1024;
 pub const MAX_RULES_PER_FILE: usize = 1000;
+/// Texts up to this size are scanned for keywords without the automaton.
+const SHORT_TEXT_BYTES: usize = 2048;
 /// Compiled size limit of one rule's regex.
 const REGEX_SIZE_LIMIT: usize = 4 * 1024 * 1024;
 
@@ -104,8 +106,10 @@ enum Target {
 
 #[derive(Debug)]
 struct Allowlist {
-    /// All of the allowlist's regexes as one alternation (any of them allows).
-    regex: Option<Regex>,
+    /// All of the allowlist's regexes as one alternation (any of them allows), compiled on
+    /// first use; `None` when it has none.
+    source: Option<String>,
+    regex: OnceLock<Option<Regex>>,
     target: Target,
     /// Lower-cased.
     stopwords: Vec<String>,
@@ -121,16 +125,21 @@ impl Allowlist {
             Target::Match => whole,
             Target::Line => line,
         };
-        let by_regex = self.regex.as_ref().is_some_and(|r| r.is_match(subject.as_bytes()));
+        let regex = self.regex();
+        let by_regex = regex.is_some_and(|r| r.is_match(subject.as_bytes()));
         let by_stopword = !self.stopwords.is_empty() && {
             let lower = secret.to_ascii_lowercase();
             self.stopwords.iter().any(|w| lower.contains(w.as_str()))
         };
         if self.all {
-            (self.regex.is_none() || by_regex) && (self.stopwords.is_empty() || by_stopword)
+            (regex.is_none() || by_regex) && (self.stopwords.is_empty() || by_stopword)
         } else {
             by_regex || by_stopword
         }
+    }
+
+    fn regex(&self) -> Option<&Regex> {
+        self.regex.get_or_init(|| self.source.as_deref().and_then(|s| build_regex(s).ok())).as_ref()
     }
 }
 
@@ -138,12 +147,21 @@ impl Allowlist {
 struct Rule {
     id: String,
     source: String,
-    regex: OnceLock<Option<Regex>>,
+    /// Compiled on first use: a call that finds none of a rule's keywords never builds it.
+    compiled: OnceLock<Option<Compiled>>,
     secret_group: Option<usize>,
     entropy: Option<f64>,
     allowlists: Vec<Allowlist>,
-    block_end: Option<Regex>,
+    block_end: Option<String>,
+    block_end_regex: OnceLock<Option<Regex>>,
     mask_match: bool,
+    /// One of our default rules (a team's global allowlists never reach it).
+    default: bool,
+}
+
+#[derive(Debug)]
+struct Compiled {
+    regex: Regex,
     /// The secret is the whole match (no group, or one group with only zero-width
     /// assertions around it): a plain `find` gives it, no capture search needed.
     secret_is_match: bool,
@@ -196,8 +214,21 @@ fn check_syntax(source: &str) -> Result<(), String> {
 }
 
 impl Rule {
+    fn compiled(&self) -> Option<&Compiled> {
+        self.compiled
+            .get_or_init(|| {
+                let regex = build_regex(&self.source).ok()?;
+                Some(Compiled { regex, secret_is_match: secret_is_whole_match(&self.source, self.secret_group) })
+            })
+            .as_ref()
+    }
+
     fn regex(&self) -> Option<&Regex> {
-        self.regex.get_or_init(|| build_regex(&self.source).ok()).as_ref()
+        self.compiled().map(|c| &c.regex)
+    }
+
+    fn block_end(&self) -> Option<&Regex> {
+        self.block_end_regex.get_or_init(|| self.block_end.as_deref().and_then(|s| build_regex(s).ok())).as_ref()
     }
 }
 
@@ -216,8 +247,12 @@ pub struct Redacted {
 #[derive(Debug)]
 pub struct Engine {
     rules: Vec<Rule>,
-    global: Vec<Allowlist>,
-    keywords: Option<AhoCorasick>,
+    /// Global allowlists, and whether each came with our defaults: a team's apply to the team's
+    /// rules only, so a rule file can never switch a default rule off.
+    global: Vec<(Allowlist, bool)>,
+    /// The keywords, lower-cased; their automaton is built on the first long text.
+    keyword_list: Vec<String>,
+    keywords: OnceLock<Option<AhoCorasick>>,
     /// For each keyword pattern, the rules it triggers.
     keyword_rules: Vec<Vec<usize>>,
     /// Rules without keywords: they run on every line.
@@ -226,7 +261,15 @@ pub struct Engine {
     blocks: Vec<usize>,
 }
 
-fn allowlist_from(spec: AllowlistSpec, file: &str, rule: &str, errors: &mut Vec<RuleError>) -> Option<Allowlist> {
+/// An allowlist from its spec; `checked` parses its regexes now (a team's file), else they are
+/// trusted to parse (our defaults, which the tests compile).
+fn allowlist_from(
+    spec: AllowlistSpec,
+    file: &str,
+    rule: &str,
+    checked: bool,
+    errors: &mut Vec<RuleError>,
+) -> Option<Allowlist> {
     let _ = spec.description;
     let target = match spec.regex_target.as_deref() {
         None | Some("secret") => Target::Secret,
@@ -255,8 +298,8 @@ fn allowlist_from(spec: AllowlistSpec, file: &str, rule: &str, errors: &mut Vec<
     };
     let mut sources = Vec::new();
     for r in spec.regexes {
-        match build_regex(&r) {
-            Ok(_) => sources.push(format!("(?:{r})")),
+        match if checked { check_syntax(&r) } else { Ok(()) } {
+            Ok(()) => sources.push(format!("(?:{r})")),
             Err(e) => errors.push(RuleError {
                 file: file.into(),
                 rule_id: rule.into(),
@@ -264,9 +307,15 @@ fn allowlist_from(spec: AllowlistSpec, file: &str, rule: &str, errors: &mut Vec<
             }),
         }
     }
-    // Each part compiled alone above; their alternation is what runs.
-    let regex = if sources.is_empty() { None } else { build_regex(&sources.join("|")).ok() };
-    Some(Allowlist { regex, target, stopwords: spec.stopwords.iter().map(|w| w.to_ascii_lowercase()).collect(), all })
+    // Each part was parsed alone above; their alternation is what runs, compiled on first use.
+    let source = (!sources.is_empty()).then(|| sources.join("|"));
+    Some(Allowlist {
+        source,
+        regex: OnceLock::new(),
+        target,
+        stopwords: spec.stopwords.iter().map(|w| w.to_ascii_lowercase()).collect(),
+        all,
+    })
 }
 
 /// Shannon entropy of `s` in bits per character.
@@ -309,29 +358,39 @@ struct Span {
 impl Engine {
     /// Our default rules.
     pub fn with_defaults() -> Engine {
-        let (engine, errors) = Engine::load(&[("default-rules.toml", DEFAULT_RULES)]);
+        let (engine, errors) = Engine::load_with(&[("default-rules.toml", DEFAULT_RULES)], 1);
         debug_assert!(errors.is_empty(), "the default rules are broken: {errors:?}");
         engine
     }
 
     /// The default rules plus `files` (name, text). A bad rule is left out and reported; the
-    /// others apply.
+    /// others apply. The files' global allowlists exempt text from their own rules only.
     pub fn with_files(files: &[(&str, &str)]) -> (Engine, Vec<RuleError>) {
         let mut all: Vec<(&str, &str)> = vec![("default-rules.toml", DEFAULT_RULES)];
         all.extend_from_slice(files);
-        Engine::load(&all)
+        Engine::load_with(&all, 1)
     }
 
     /// Exactly `files`, no defaults.
     pub fn load(files: &[(&str, &str)]) -> (Engine, Vec<RuleError>) {
+        Engine::load_with(files, 0)
+    }
+
+    /// Loads `files`, of which the first `defaults` are ours. Loading parses; it compiles
+    /// nothing: a rule's regex, an allowlist's and the keyword automaton are built on first use,
+    /// so a call that redacts nothing pays for none of them. A team's regexes are parsed up
+    /// front so that a broken one is reported at once ([`Engine::check`] compiles them all).
+    fn load_with(files: &[(&str, &str)], defaults: usize) -> (Engine, Vec<RuleError>) {
         let mut errors = Vec::new();
         let mut rules = Vec::new();
         let mut global = Vec::new();
         let mut keyword_list: Vec<String> = Vec::new();
+        let mut keyword_at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
         let mut blocks = Vec::new();
-        for (name, text) in files {
+        for (n, (name, text)) in files.iter().enumerate() {
+            let default = n < defaults;
             let file_error = |message: String| RuleError { file: (*name).to_owned(), rule_id: String::new(), message };
             if text.len() > MAX_RULE_FILE_BYTES {
                 errors.push(file_error(format!("the file exceeds {MAX_RULE_FILE_BYTES} bytes")));
@@ -349,8 +408,8 @@ impl Engine {
                 continue;
             }
             for a in spec.allowlist.into_iter().chain(spec.allowlists) {
-                if let Some(a) = allowlist_from(a, name, "", &mut errors) {
-                    global.push(a);
+                if let Some(a) = allowlist_from(a, name, "", !default, &mut errors) {
+                    global.push((a, default));
                 }
             }
             for r in spec.rules {
@@ -360,74 +419,119 @@ impl Engine {
                     errors.push(bad("a rule needs a regex (path-only rules do not apply to text)".into()));
                     continue;
                 };
-                if let Err(e) = check_syntax(&source) {
-                    errors.push(bad(format!("bad regex: {e}")));
-                    continue;
-                }
-                let block_end = match r.block_end.as_deref().map(build_regex).transpose() {
-                    Ok(b) => b,
-                    Err(e) => {
+                if !default {
+                    if let Err(e) = check_syntax(&source) {
+                        errors.push(bad(format!("bad regex: {e}")));
+                        continue;
+                    }
+                    if let Some(Err(e)) = r.block_end.as_deref().map(check_syntax) {
                         errors.push(bad(format!("bad blockEnd regex: {e}")));
                         continue;
                     }
-                };
+                }
                 let mut allowlists = Vec::new();
                 for a in r.allowlists.into_iter().chain(r.allowlist) {
-                    if let Some(a) = allowlist_from(a, name, &id, &mut errors) {
+                    if let Some(a) = allowlist_from(a, name, &id, !default, &mut errors) {
                         allowlists.push(a);
                     }
                 }
                 let index = rules.len();
                 let keywords: Vec<String> =
                     r.keywords.iter().map(|k| k.to_ascii_lowercase()).filter(|k| !k.is_empty()).collect();
-                if block_end.is_some() {
+                if r.block_end.is_some() {
                     blocks.push(index);
                 } else if keywords.is_empty() {
                     always.push(index);
                 }
                 for k in keywords {
-                    match keyword_list.iter().position(|x| *x == k) {
-                        Some(p) => keyword_rules[p].push(index),
-                        None => {
-                            keyword_list.push(k);
-                            keyword_rules.push(vec![index]);
-                        }
+                    // One pattern per distinct keyword (a map: linear in the number of keywords).
+                    let at = *keyword_at.entry(k.clone()).or_insert_with(|| {
+                        keyword_list.push(k);
+                        keyword_rules.push(Vec::new());
+                        keyword_list.len() - 1
+                    });
+                    if keyword_rules[at].last() != Some(&index) {
+                        keyword_rules[at].push(index);
                     }
                 }
-                let secret_is_match = secret_is_whole_match(&source, r.secret_group);
                 rules.push(Rule {
                     id,
-                    secret_is_match,
                     source,
-                    regex: OnceLock::new(),
+                    compiled: OnceLock::new(),
                     secret_group: r.secret_group,
                     entropy: r.entropy,
                     allowlists,
-                    block_end,
+                    block_end: r.block_end,
+                    block_end_regex: OnceLock::new(),
                     mask_match: r.mask.as_deref() == Some("match"),
+                    default,
                 });
             }
         }
-        // A rule whose regex compiles only in syntax but not in size is found here.
-        for rule in &rules {
-            if rule.regex().is_none() {
-                errors.push(RuleError {
-                    file: String::new(),
-                    rule_id: rule.id.clone(),
-                    message: "the regex is too large to compile".into(),
-                });
+        let engine = Engine { rules, global, keyword_list, keywords: OnceLock::new(), keyword_rules, always, blocks };
+        (engine, errors)
+    }
+
+    /// Compiles every regex now (`ext verify`): a rule whose regex parses but is too large to
+    /// compile, or a broken allowlist, is reported by id.
+    pub fn check(&self) -> Vec<RuleError> {
+        let mut errors = Vec::new();
+        let mut report = |rule_id: &str, message: &str| {
+            errors.push(RuleError { file: String::new(), rule_id: rule_id.to_owned(), message: message.to_owned() })
+        };
+        for rule in &self.rules {
+            if rule.compiled().is_none() {
+                report(&rule.id, "the regex is too large to compile");
+            }
+            if rule.block_end.is_some() && rule.block_end().is_none() {
+                report(&rule.id, "the blockEnd regex does not compile");
+            }
+            if rule.allowlists.iter().any(|a| a.source.is_some() && a.regex().is_none()) {
+                report(&rule.id, "an allowlist regex does not compile");
             }
         }
-        let keywords = (!keyword_list.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                // A full DFA: the overlapping scan of every byte is the engine's hottest loop.
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&keyword_list)
-                .expect("keywords build")
-        });
-        (Engine { rules, global, keywords, keyword_rules, always, blocks }, errors)
+        if self.global.iter().any(|(a, _)| a.source.is_some() && a.regex().is_none()) {
+            report("", "a global allowlist regex does not compile");
+        }
+        errors
+    }
+
+    /// The keyword automaton, built on first use.
+    fn automaton(&self) -> Option<&AhoCorasick> {
+        self.keywords
+            .get_or_init(|| {
+                (!self.keyword_list.is_empty()).then(|| {
+                    AhoCorasickBuilder::new()
+                        .ascii_case_insensitive(true)
+                        .match_kind(MatchKind::Standard)
+                        // A full DFA: the overlapping scan of every byte is the engine's hottest
+                        // loop on long texts.
+                        .kind(Some(AhoCorasickKind::DFA))
+                        .build(&self.keyword_list)
+                        .expect("keywords build")
+                })
+            })
+            .as_ref()
+    }
+
+    /// Every keyword hit in `text`: (start, pattern). A short text is scanned keyword by
+    /// keyword (no automaton built); a long one through the automaton.
+    fn keyword_hits(&self, text: &str) -> Vec<(usize, usize)> {
+        if text.len() <= SHORT_TEXT_BYTES && self.keywords.get().is_none() {
+            let lower = text.to_ascii_lowercase();
+            let mut hits: Vec<(usize, usize)> = self
+                .keyword_list
+                .iter()
+                .enumerate()
+                .flat_map(|(p, k)| lower.match_indices(k.as_str()).map(move |(at, _)| (at, p)))
+                .collect();
+            hits.sort_unstable();
+            return hits;
+        }
+        match self.automaton() {
+            Some(ac) => ac.find_overlapping_iter(text).map(|m| (m.start(), m.pattern().as_usize())).collect(),
+            None => Vec::new(),
+        }
     }
 
     pub fn rule_count(&self) -> usize {
@@ -442,7 +546,9 @@ impl Engine {
         if rule.entropy.is_some_and(|min| entropy(secret) < min) {
             return false;
         }
-        !rule.allowlists.iter().chain(&self.global).any(|a| a.allows(secret, whole, line))
+        // A team's global allowlists reach the team's rules only, never ours.
+        let global = self.global.iter().filter(|(_, ours)| *ours || !rule.default).map(|(a, _)| a);
+        !rule.allowlists.iter().chain(global).any(|a| a.allows(secret, whole, line))
     }
 
     /// Masks secrets and local paths in `text` (escape sequences already stripped by the
@@ -467,7 +573,7 @@ impl Engine {
     fn block_spans(&self, text: &str, spans: &mut Vec<(Span, usize)>) {
         for &i in &self.blocks {
             let rule = &self.rules[i];
-            let (Some(begin), Some(end)) = (rule.regex(), rule.block_end.as_ref()) else { continue };
+            let (Some(begin), Some(end)) = (rule.regex(), rule.block_end()) else { continue };
             let mut at = 0;
             let bytes = text.as_bytes();
             let first_begin = begin.find(bytes).map(|m| m.start());
@@ -493,16 +599,14 @@ impl Engine {
         // keywords matches somewhere (found by one search over the whole text, not one per line).
         let mut jobs: Vec<(usize, usize)> = Vec::new();
         let line_start = |pos: usize| text[..pos].rfind('\n').map_or(0, |n| n + 1);
-        if let Some(ac) = &self.keywords {
-            let mut line = (0usize, 0usize); // (start, end) of the line of the previous hit
-            for m in ac.find_overlapping_iter(text) {
-                if m.start() >= line.1 || m.start() < line.0 {
-                    let start = line_start(m.start());
-                    let end = text[m.start()..].find('\n').map_or(text.len(), |n| m.start() + n);
-                    line = (start, end);
-                }
-                jobs.extend(self.keyword_rules[m.pattern().as_usize()].iter().map(|&r| (line.0, r)));
+        let mut line = (0usize, 0usize); // (start, end) of the line of the previous hit
+        for (at, pattern) in self.keyword_hits(text) {
+            if at >= line.1 || at < line.0 {
+                let start = line_start(at);
+                let end = text[at..].find('\n').map_or(text.len(), |n| at + n);
+                line = (start, end);
             }
+            jobs.extend(self.keyword_rules[pattern].iter().map(|&r| (line.0, r)));
         }
         for &i in &self.always {
             let Some(re) = self.rules[i].regex() else { continue };
@@ -527,8 +631,8 @@ impl Engine {
 
     fn rule_spans(&self, i: usize, line: &str, offset: usize, spans: &mut Vec<(Span, usize)>) {
         let rule = &self.rules[i];
-        let Some(re) = rule.regex() else { return };
-        if rule.secret_is_match {
+        let Some(Compiled { regex: re, secret_is_match }) = rule.compiled() else { return };
+        if *secret_is_match {
             for m in re.find_iter(line.as_bytes()) {
                 let whole = widen(line, m.start(), m.end());
                 let secret = &line[whole.start..whole.end];
@@ -615,6 +719,57 @@ mod tests {
         let (engine, errors) = Engine::with_files(&[]);
         assert!(errors.is_empty(), "{errors:?}");
         assert!(engine.rule_count() > 40);
+        // Loading compiled nothing; every default regex compiles when asked.
+        assert!(engine.rules.iter().all(|r| r.compiled.get().is_none()) && engine.keywords.get().is_none());
+        assert_eq!(engine.check(), Vec::new());
+    }
+
+    #[test]
+    fn a_short_text_is_redacted_without_the_automaton_and_only_its_rules_compile() {
+        let e = Engine::with_defaults();
+        let out = e.redact("token ghp_0123456789abcdefghijABCDEFGHIJ012345 here", &[]);
+        assert_eq!(out.text, "token <redacted> here");
+        assert!(e.keywords.get().is_none(), "a short text needs no automaton");
+        let compiled = e.rules.iter().filter(|r| r.compiled.get().is_some()).count();
+        assert!(compiled * 5 < e.rule_count(), "only the rules its keywords name (and block rules): {compiled}");
+        // A long text builds it, and finds the same.
+        let long = format!("{}\ntoken ghp_0123456789abcdefghijABCDEFGHIJ012345 here", "x".repeat(SHORT_TEXT_BYTES));
+        assert!(e.redact(&long, &[]).text.ends_with("token <redacted> here"));
+        assert!(e.keywords.get().is_some());
+    }
+
+    #[test]
+    fn a_teams_global_allowlist_never_reaches_the_default_rules() {
+        let secret = "OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789abcd";
+        let rule = "[[rules]]\nid = \"team-ticket\"\nregex = 'TCK-[0-9]{6}'\nkeywords = [\"tck-\"]\n";
+        for allow in [
+            "[[allowlists]]\nstopwords = ['']\n",
+            "[[allowlists]]\nregexes = ['.']\n",
+            "[allowlist]\nregexes = ['.*']\nregexTarget = 'line'\n",
+        ] {
+            let team = format!("{allow}\n{rule}");
+            let (e, errors) = Engine::with_files(&[("team.toml", &team)]);
+            assert!(errors.is_empty(), "{errors:?}");
+            let out = e.redact(&format!("{secret}\nticket TCK-123456"), &[]).text;
+            assert!(!out.contains("sk-proj"), "{allow}: {out}");
+            // The team's own rule is exempted by the team's own allowlist.
+            assert!(out.contains("TCK-123456"), "{allow}: {out}");
+        }
+    }
+
+    #[test]
+    fn many_keywords_load_in_linear_time() {
+        let rules: String = (0..MAX_RULES_PER_FILE)
+            .map(|i| {
+                format!("[[rules]]\nid = \"r{i}\"\nregex = 'K{i}-[0-9]{{4}}'\nkeywords = [\"k{i}-\", \"shared\"]\n")
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let (e, errors) = Engine::with_files(&[("many.toml", &rules)]);
+        assert!(errors.is_empty());
+        let shared = e.keyword_list.iter().position(|k| k == "shared").unwrap();
+        assert_eq!(e.keyword_rules[shared].len(), MAX_RULES_PER_FILE);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
     }
 
     #[test]
@@ -648,7 +803,7 @@ mod tests {
         assert!(!secret_is_whole_match(r"\b(a)(b)\b", None));
         assert!(!secret_is_whole_match(r"\b(ab)\b", Some(2)));
         let e = Engine::with_defaults();
-        assert!(e.rules.iter().filter(|r| r.secret_is_match).count() > 30);
+        assert!(e.rules.iter().filter(|r| r.compiled().is_some_and(|c| c.secret_is_match)).count() > 30);
     }
 
     #[test]

@@ -113,6 +113,13 @@ fn window(w: UsageWindow) -> LimitWindow {
     }
 }
 
+/// The classification of a pane with nothing on it to read (gone, dead): no limit, the model
+/// the session was started with.
+pub fn quiet(tui: TuiState, session_model: Option<String>) -> ClassifyOutput {
+    let model_source = if session_model.is_some() { ModelSource::Session } else { ModelSource::Unknown };
+    ClassifyOutput { model: session_model, model_source, ..calm(tui) }
+}
+
 /// A calm classification for an agent whose screen could not be classified.
 fn calm(tui: TuiState) -> ClassifyOutput {
     ClassifyOutput {

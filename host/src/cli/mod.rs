@@ -185,7 +185,15 @@ pub fn run(argv: Vec<OsString>) -> i32 {
             Err(e) => (Registry::from_env(), Some(crate::text::safe_error_text(&e))),
         };
     let catalogue = Catalogue::new(&registry);
-    let matches = match command(&catalogue).try_get_matches_from(argv) {
+    // A tool's subcommand needs only its own parser: the whole command line (every tool's flags)
+    // is built for anything else (`--help`, `ext`, the server).
+    let cli = match argv.get(1).and_then(|a| a.to_str()).and_then(|a| catalogue.find_cli(a)) {
+        Some(tool) => {
+            Command::new("codex-master-mcp").version(env!("CARGO_PKG_VERSION")).subcommand(tool_command(tool))
+        }
+        None => command(&catalogue),
+    };
+    let matches = match cli.try_get_matches_from(argv) {
         Ok(m) => m,
         Err(e) if !e.use_stderr() => {
             // --help and --version.

@@ -175,6 +175,8 @@ pub struct EventView {
     pub last_at_ms: u64,
     /// The session-start event was seen.
     pub session_started: bool,
+    /// When the newest session-start event came.
+    pub session_started_at_ms: Option<u64>,
     /// The newest prompt-submitted event's time.
     pub last_prompt_at_ms: Option<u64>,
     /// The newest usage snapshot, and when it came.
@@ -198,6 +200,7 @@ pub fn fold(events: &[Event]) -> Option<EventView> {
         phase: None,
         last_at_ms: 0,
         session_started: false,
+        session_started_at_ms: None,
         last_prompt_at_ms: None,
         usage: None,
         last_failure: None,
@@ -211,6 +214,7 @@ pub fn fold(events: &[Event]) -> Option<EventView> {
         let phase = match e.kind {
             EventKind::SessionStart => {
                 view.session_started = true;
+                view.session_started_at_ms = Some(e.at_ms);
                 // A session start after a turn (Codex resumes, Claude's /clear) opens no turn.
                 Some(view.phase.map_or(Phase::Ready, |(p, _)| if p == Phase::Closed { Phase::Ready } else { p }))
             }

@@ -612,6 +612,25 @@ impl Extensions {
         with_slot_from(&cell, &self.settings, || classifier.component(), |slot| checked_classify(slot, input))
     }
 
+    /// Loads the slots of `classifiers` now (each once), so that a status pass can do it while
+    /// tmux answers; a failure is left for the classification to report.
+    pub fn preload_classifiers(&self, classifiers: std::collections::BTreeSet<Classifier>) {
+        for classifier in classifiers {
+            if classifier == Classifier::Named("codex") {
+                let _ = with_slot(&self.limits, &self.settings, |_| Ok(()));
+                continue;
+            }
+            if self.settings.error.is_some() {
+                continue;
+            }
+            let cell = {
+                let mut all = self.classifiers.lock().unwrap_or_else(|p| p.into_inner());
+                Arc::clone(all.entry(classifier.clone()).or_insert_with(|| Arc::new(Mutex::new(None))))
+            };
+            let _ = with_slot_from(&cell, &self.settings, || classifier.component(), |_| Ok(()));
+        }
+    }
+
     /// Redacts text. On failure the caller withholds the text.
     pub fn redact(&self, text: &str, known_paths: &[String]) -> Result<redaction::RedactOutput, ExtError> {
         with_slot(&self.redaction, &self.settings, |slot| {

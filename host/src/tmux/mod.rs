@@ -129,23 +129,23 @@ pub struct PaneInfo {
     pub activity: Option<u64>,
 }
 
+/// The format of a pane listing: what [`parse_panes`] reads.
+const PANE_FORMAT: &str =
+    "#{session_name}\t#{pane_index}\t#{pane_pid}\t#{pane_dead}\t#{pane_width}\t#{session_activity}";
+
 /// Every session's first pane, in one tmux call. No server means no sessions.
 pub async fn list_panes() -> Result<HashMap<String, PaneInfo>, TmuxError> {
-    let out = run(
-        &[
-            "list-panes",
-            "-a",
-            "-F",
-            "#{session_name}\t#{pane_index}\t#{pane_pid}\t#{pane_dead}\t#{pane_width}\t#{session_activity}",
-        ],
-        TMUX_TIMEOUT,
-    )
-    .await?;
+    let out = run(&["list-panes", "-a", "-F", PANE_FORMAT], TMUX_TIMEOUT).await?;
     if !out.success {
         return if no_server(&out.stderr) { Ok(HashMap::new()) } else { Err(TmuxError::Failed(out.stderr)) };
     }
+    Ok(parse_panes(&out.stdout))
+}
+
+/// A pane listing in [`PANE_FORMAT`], by session (its first pane).
+fn parse_panes(stdout: &str) -> HashMap<String, PaneInfo> {
     let mut panes = HashMap::new();
-    for line in out.stdout.lines() {
+    for line in stdout.lines() {
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() != 6 || panes.contains_key(f[0]) {
             continue;
@@ -160,11 +160,47 @@ pub async fn list_panes() -> Result<HashMap<String, PaneInfo>, TmuxError> {
             },
         );
     }
-    Ok(panes)
+    panes
 }
 
-/// A capture without the blank lines below the content (an inline TUI leaves the rest of the
-/// pane empty).
+/// What one fleet observation reads from tmux: the panes, and the captures of the live ones.
+pub struct Snapshot {
+    pub panes: HashMap<String, PaneInfo>,
+    pub captures: HashMap<String, String>,
+}
+
+/// The panes and the captures of `sessions` that are live, in one tmux round trip when every
+/// session runs (the listing and the captures go in one command sequence); a session that is
+/// missing fails the sequence, and then the live ones are captured in a second call.
+pub async fn snapshot(sessions: &[String], lines: u32) -> Result<Snapshot, TmuxError> {
+    let marker = format!("codex-master-split-{}", crate::fsafe::nonce());
+    let mut args: Vec<String> =
+        ["list-panes", "-a", "-F", PANE_FORMAT, ";", "display-message", "-p", &marker].map(str::to_owned).to_vec();
+    if !sessions.is_empty() {
+        args.push(";".into());
+        args.extend(batched_capture_args(sessions, lines, &marker));
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&refs, TMUX_TIMEOUT).await?;
+    let head = format!("{marker}\n");
+    let Some((listing, rest)) = out.stdout.split_once(&head) else {
+        if no_server(&out.stderr) {
+            return Ok(Snapshot { panes: HashMap::new(), captures: HashMap::new() });
+        }
+        return Err(TmuxError::Failed(out.stderr));
+    };
+    let panes = parse_panes(listing);
+    let live: Vec<String> = sessions.iter().filter(|s| panes.get(*s).is_some_and(|p| !p.dead)).cloned().collect();
+    let captured = if out.success { split_batched(rest, &marker, sessions.len()) } else { None };
+    let captures: HashMap<String, String> = match captured {
+        Some(all) => sessions.iter().cloned().zip(all).filter(|(s, _)| live.contains(s)).collect(),
+        None => {
+            live.iter().cloned().zip(capture_many(&live, lines).await).filter_map(|(s, c)| c.map(|c| (s, c))).collect()
+        }
+    };
+    Ok(Snapshot { panes, captures })
+}
+
 fn trim_blank_tail(text: &str) -> String {
     let mut out = text.trim_end().to_owned();
     out.push('\n');

@@ -41,7 +41,6 @@ fn start_selector(reg: &Registry) -> Param {
 }
 
 pub fn tools(reg: &Registry) -> Vec<ToolDef> {
-    let lease = json!({"type": "object"});
     let mutating = Hints { read_only: false, destructive: false, idempotent: false };
     vec![
         ToolDef {
@@ -56,7 +55,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::string("model", 100, "Model for this run instead of the config's (another bucket after a per-model limit)."),
                 Param::boolean("resume", "Continue the agent's last thread in its recorded working directory with the CLI's own resume (Codex: `codex resume --last`); `cwd` must be left out."),
             ],
-            output: out::results(out::object(
+            output: || out::results(out::object(
                 json!({
                     "agent": {"type": "string"},
                     "status": {"enum": ["started", "already_running"]},
@@ -66,7 +65,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                     "profile": {"type": "string"},
                     "cwd": out::not_returned(),
                     "cwd_state": {"const": "set"},
-                    "lease": lease.clone(),
+                    "lease": {"type": "object"},
                     "model": out::nullable("string"),
                     "model_reasoning_effort": out::nullable("string"),
                     "trust": {"enum": ["written", "present", "not_managed", "disabled"]},
@@ -95,7 +94,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::integer("confirm_seconds", 0, Some(30), "How long to watch for the turn to start.").default(json!(10)),
                 generation_param(),
             ],
-            output: out::object(
+            output: || out::object(
                 json!({
                     "agent": {"type": "string"},
                     "status": {"const": "sent"},
@@ -107,7 +106,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                     "turn_started": {"type": "boolean"},
                     "receipt": {"enum": Receipt::ALL.map(Receipt::as_str)},
                     "state": {"type": "string"},
-                    "lease": lease.clone(),
+                    "lease": {"type": "object"},
                     "response_output": out::not_returned(),
                 }),
                 &["agent", "status", "typed", "submitted", "turn_started", "receipt"],
@@ -127,14 +126,14 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::boolean("enter", "Press Enter after pasting.").default(json!(true)).negated("no-enter"),
                 generation_param(),
             ],
-            output: out::object(
+            output: || out::object(
                 json!({
                     "agent": {"type": "string"},
                     "status": {"const": "report_requested"},
                     "submitted": {"type": "boolean"},
                     "turn_started": {"type": "boolean"},
                     "assignment_id": out::nullable("string"),
-                    "lease": lease.clone(),
+                    "lease": {"type": "object"},
                     "prompt_output": out::not_returned(),
                     "response_output": out::not_returned(),
                     "send": {"type": "object"},
@@ -155,7 +154,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::choice("choice", &DialogChoice::ALL.map(DialogChoice::as_str), "The answer: trust, keep_current_model or no.").required().positional(),
                 generation_param(),
             ],
-            output: out::object(
+            output: || out::object(
                 json!({
                     "agent": {"type": "string"},
                     "status": {"const": "answered"},
@@ -163,7 +162,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                     "choice": {"type": "string"},
                     "state": {"type": "string"},
                     "dialog_closed": {"type": "boolean"},
-                    "lease": lease.clone(),
+                    "lease": {"type": "object"},
                 }),
                 &["agent", "status", "dialog", "choice", "state", "dialog_closed"],
             ),
@@ -181,8 +180,8 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::boolean("force", "Accepted for seed compatibility; a running agent's lease is never taken over."),
                 generation_param(),
             ],
-            output: out::object(
-                json!({"agent": {"type": "string"}, "status": {"const": "interrupt_sent"}, "lease": lease.clone(), "response_output": out::not_returned()}),
+            output: || out::object(
+                json!({"agent": {"type": "string"}, "status": {"const": "interrupt_sent"}, "lease": {"type": "object"}, "response_output": out::not_returned()}),
                 &["agent", "status", "lease"],
             ),
             hints: Hints { read_only: false, destructive: true, idempotent: false },
@@ -195,8 +194,8 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             description: "Kill agents' tmux sessions and release their leases. Refused while another client holds the lease, unless `force`.",
             cli_name: "stop",
             params: vec![start_selector(reg), Param::boolean("force", "Stop even when another client holds the lease."), generation_param()],
-            output: out::results(out::object(
-                json!({"agent": {"type": "string"}, "status": {"enum": ["stopped", "not_running"]}, "session": {"type": "string"}, "lease": lease, "raw_output": out::not_returned()}),
+            output: || out::results(out::object(
+                json!({"agent": {"type": "string"}, "status": {"enum": ["stopped", "not_running"]}, "session": {"type": "string"}, "lease": {"type": "object"}, "raw_output": out::not_returned()}),
                 &["agent", "status", "session", "lease"],
             )),
             hints: Hints { read_only: false, destructive: true, idempotent: true },
@@ -897,7 +896,13 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
         }
         // A CLI that reports its session start is not typed into before it is up: a paste
         // before its first screen is lost.
-        let starting = obs.hooks && obs.state == AgentState::Unknown && spec.provider().session_start_at_launch();
+        let provider = spec.provider();
+        let unknown = obs.state == AgentState::Unknown && provider.session_start_at_launch();
+        // A CLI that just started may still drop a paste for a moment after it said so.
+        let settle = provider.input_settle().as_millis() as u64;
+        let settling =
+            obs.events.as_ref().and_then(|v| v.session_started_at_ms).is_some_and(|at| now_ms() < at + settle);
+        let starting = obs.hooks && (unknown || settling);
         if !starting {
             break;
         }

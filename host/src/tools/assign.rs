@@ -205,7 +205,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             description: "Send a structured, scope-checked, skill-aware work order. exploriererin (explorer) is read-only and may not have write paths; arbeitsbiene (worker) needs explicit write paths inside the scope. Scope and write paths resolve against the agent's working directory. Claims or renews this client's lease. The prompt is never returned.",
             cli_name: "assign",
             params: assign_params(reg, true, Some(false)),
-            output: assign_output(),
+            output: || assign_output(),
             hints: mutating,
             multi_agent: false,
             handler: handler!(assign_any),
@@ -216,7 +216,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             description: "agent_assign with the exploriererin (explorer, read-only) role.",
             cli_name: "assign-readonly",
             params: assign_params(reg, false, None),
-            output: assign_output(),
+            output: || assign_output(),
             hints: mutating,
             multi_agent: false,
             handler: handler!(assign_readonly),
@@ -227,7 +227,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             description: "agent_assign with the arbeitsbiene (worker) role: write_paths are required and must lie inside the scope.",
             cli_name: "assign-write",
             params: assign_params(reg, false, Some(true)),
-            output: assign_output(),
+            output: || assign_output(),
             hints: mutating,
             multi_agent: false,
             handler: handler!(assign_write),
@@ -238,7 +238,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             description: "The newest assignment records (metadata only: no task, prompt or response text; paths redacted), oldest first.",
             cli_name: "assignments",
             params: vec![agent_param::one_or_all(reg), Param::integer("limit", 1, Some(100), "Most records returned.").default(json!(DEFAULT_LIST_LIMIT))],
-            output: out::object(
+            output: || out::object(
                 json!({
                     "agent": {"type": "string"},
                     "limit": {"type": "integer"},
@@ -264,7 +264,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             description: "An agent's newest assignment record, with its delivery outcome and the diff audit (files changed outside the declared write paths since the assignment).",
             cli_name: "last-assignment",
             params: vec![agent_param::one(reg)],
-            output: out::object(
+            output: || out::object(
                 json!({
                     "agent": {"type": "string"},
                     "status": {"enum": ["found", "none"]},
@@ -286,7 +286,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             description: "Compare the git changes in the agent's repository since an assignment (default: its newest) with the declared write paths; out-of-scope files are listed repo-relative.",
             cli_name: "assignment-audit",
             params: vec![agent_param::one(reg), Param::string("assignment_id", 200, "The assignment (default: the agent's newest).")],
-            output: audit_schema(),
+            output: || audit_schema(),
             hints: READ_ONLY,
             multi_agent: false,
             handler: handler!(assignment_audit),

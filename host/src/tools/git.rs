@@ -47,7 +47,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::string("base_ref", 1000, "Commit-ish to check out."),
                 repo_param(),
             ],
-            output: out::object(
+            output: || out::object(
                 json!({
                     "agent": {"type": "string"},
                     "path": {"type": "string"},
@@ -70,7 +70,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             description: "`git status --short` of a directory inside the repository (a real directory, not a symlink) and the repository's worktree list, redacted.",
             cli_name: "worktree-status",
             params: vec![Param::string("path", 1000, "Directory inside the repository (default: its top)."), repo_param()],
-            output: out::object(
+            output: || out::object(
                 json!({"path": out::not_returned(), "path_state": {"const": "set"}, "status": excerpt_schema(), "worktrees": excerpt_schema(), "repo": out::not_returned(), "raw_output": out::not_returned()}),
                 &["status", "worktrees"],
             ),
@@ -84,7 +84,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             description: "`git status --short`, `git diff --stat` and the last 10 assignment records of the repository.",
             cli_name: "integration-status",
             params: vec![repo_param()],
-            output: out::object(
+            output: || out::object(
                 json!({"repo": out::not_returned(), "repo_state": {"const": "set"}, "status": excerpt_schema(), "diff_stat": excerpt_schema(), "assignments": {"type": "object"}, "raw_output": out::not_returned()}),
                 &["status", "diff_stat", "assignments"],
             ),
@@ -98,7 +98,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             description: "The fixed checks: `git diff --check`, and for a Python project `python3 -m compileall -q src tests` and (unless run_tests is false) `python3 -m unittest discover -s tests -v`. Each runs at most 120 s; no user-supplied command.",
             cli_name: "commit-ready-check",
             params: vec![Param::boolean("run_tests", "Run the unit tests.").default(json!(true)).negated("no-tests"), repo_param()],
-            output: out::object(
+            output: || out::object(
                 json!({
                     "ok": {"type": "boolean"},
                     "checks": {"type": "array", "items": {"type": "object"}},

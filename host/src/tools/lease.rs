@@ -38,7 +38,6 @@ fn public_lease_schema() -> Value {
 }
 
 pub fn tools(reg: &Registry) -> Vec<ToolDef> {
-    let lease = public_lease_schema();
     vec![
         ToolDef {
             name: "agent_lease_status",
@@ -46,7 +45,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             description: "Show which agents are leased and for how long, without revealing the holder's identity.",
             cli_name: "lease-status",
             params: vec![agent_param::one_or_all(reg)],
-            output: out::results(lease.clone()),
+            output: || out::results(public_lease_schema()),
             hints: READ_ONLY,
             multi_agent: true,
             handler: handler!(lease_status),
@@ -65,12 +64,12 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::boolean("force", "Take over another client's lease; allowed only when the agent is stopped."),
                 generation_param(),
             ],
-            output: out::object(
+            output: || out::object(
                 json!({
                     "agent": {"type": "string"},
                     "status": {"enum": ["claimed", "claimed_expired", "renewed", "forced"]},
-                    "lease": lease.clone(),
-                    "previous_lease": lease.clone(),
+                    "lease": public_lease_schema(),
+                    "previous_lease": public_lease_schema(),
                     "waited_seconds": {"type": "integer"},
                     "poll_count": {"type": "integer"},
                     "raw_output": out::not_returned(),
@@ -87,12 +86,12 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             description: "Release our own lease on an agent. `force` releases another client's lease, only when the agent is stopped or the lease expired.",
             cli_name: "release",
             params: vec![agent_param::one(reg), Param::boolean("force", "Release another client's lease (agent must be stopped)."), generation_param()],
-            output: out::object(
+            output: || out::object(
                 json!({
                     "agent": {"type": "string"},
                     "status": {"enum": ["released", "not_held"]},
-                    "previous_lease": lease.clone(),
-                    "lease": lease,
+                    "previous_lease": public_lease_schema(),
+                    "lease": public_lease_schema(),
                     "raw_output": out::not_returned(),
                 }),
                 &["agent", "status", "previous_lease", "lease"],

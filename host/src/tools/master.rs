@@ -23,7 +23,6 @@ pub const MASTER_TOOLS: [&str; 5] = [
 ];
 
 pub fn tools(_reg: &Registry) -> Vec<ToolDef> {
-    let object = json!({"type": "object"});
     vec![
         ToolDef {
             name: "agent_doctor",
@@ -31,8 +30,8 @@ pub fn tools(_reg: &Registry) -> Vec<ToolDef> {
             description: "Check the installation the way a lead will use it: the binary Codex starts is this build, exactly one registration with timeouts that cover our waits, the variables this shell sets that the registration will not pass (names only), the same state root for the lead's server and this CLI (fingerprints), approvals for a headless lead, tmux and the user bus, start-up time, the plugin cache version, the skill's frontmatter, and each agent home. The checks run in the doctor extension; no check returns a path or a value.",
             cli_name: "doctor",
             params: vec![],
-            output: out::object(
-                json!({"ok": {"type": "boolean"}, "checks": {"type": "array", "items": object}, "failed": {"type": "array", "items": {"type": "string"}}, "raw_output": out::not_returned()}),
+            output: || out::object(
+                json!({"ok": {"type": "boolean"}, "checks": {"type": "array", "items": {"type": "object"}}, "failed": {"type": "array", "items": {"type": "string"}}, "raw_output": out::not_returned()}),
                 &["ok", "checks", "failed"],
             ),
             hints: READ_ONLY,
@@ -45,7 +44,7 @@ pub fn tools(_reg: &Registry) -> Vec<ToolDef> {
             description: "The plugin's app manifest: our connector id (returned on purpose: it is not a secret), its format, and whether the plugin manifest declares the app.",
             cli_name: "app-bridge-status",
             params: vec![],
-            output: out::object(
+            output: || out::object(
                 json!({"ok": {"type": "boolean"}, "app_name": {"type": "string"}, "connector_id": out::nullable("string"), "connector_id_kind": {"type": "string"}, "connector_id_format_ok": {"type": "boolean"}, "plugin_declares_app": {"type": "boolean"}, "registration_mode": {"type": "string"}}),
                 &["ok", "connector_id_format_ok", "plugin_declares_app"],
             ),
@@ -59,8 +58,8 @@ pub fn tools(_reg: &Registry) -> Vec<ToolDef> {
             description: "The plugin this build ships (name, version = crate version, app, skills, server entry) and how Codex has it: the registration route, the plugin cache version, the server's self-test.",
             cli_name: "plugin-status",
             params: vec![],
-            output: out::object(
-                json!({"ok": {"type": "boolean"}, "plugin_version": out::nullable("string"), "package_version": {"type": "string"}, "plugin_cache": {"type": "string"}, "route": {"type": "string"}, "startup_self_test": object}),
+            output: || out::object(
+                json!({"ok": {"type": "boolean"}, "plugin_version": out::nullable("string"), "package_version": {"type": "string"}, "plugin_cache": {"type": "string"}, "route": {"type": "string"}, "startup_self_test": {"type": "object"}}),
                 &["ok", "plugin_version", "package_version", "plugin_cache", "route"],
             ),
             hints: READ_ONLY,
@@ -73,8 +72,8 @@ pub fn tools(_reg: &Registry) -> Vec<ToolDef> {
             description: "Whether a lead's Codex will see our tools: registration, start-up and tools/list self-tests, plugin cache, the lead's Codex home, and a count of running Codex clients and MCP servers (aggregate only).",
             cli_name: "namespace-status",
             params: vec![],
-            output: out::object(
-                json!({"ok": {"type": "boolean"}, "namespace_ready": {"type": "boolean"}, "expected_tools": object, "local_tool_contract": object, "running_process_summary": object}),
+            output: || out::object(
+                json!({"ok": {"type": "boolean"}, "namespace_ready": {"type": "boolean"}, "expected_tools": {"type": "object"}, "local_tool_contract": {"type": "object"}, "running_process_summary": {"type": "object"}}),
                 &["ok", "namespace_ready", "expected_tools", "local_tool_contract"],
             ),
             hints: READ_ONLY,
@@ -87,7 +86,7 @@ pub fn tools(_reg: &Registry) -> Vec<ToolDef> {
             description: "Whether this version is released: the plugin version against the crate version, the tag v<version> at HEAD of the source repository, commits since the newest tag, and GitHub releases when `gh` is available.",
             cli_name: "release-status",
             params: vec![Param::string("repo", 1000, "The source repository (default: the one this binary was built from, when present).")],
-            output: out::object(
+            output: || out::object(
                 json!({"ok": {"type": "boolean"}, "release_needed": {"type": "boolean"}, "package_version": {"type": "string"}, "expected_tag": {"type": "string"}, "blockers": {"type": "array"}, "warnings": {"type": "array"}}),
                 &["ok", "release_needed", "package_version", "expected_tag", "blockers", "warnings"],
             ),

@@ -207,8 +207,9 @@ pub struct ToolDef {
     /// The CLI subcommand (the seed's names: `lease-status`, `scope-check`, …).
     pub cli_name: &'static str,
     pub params: Vec<Param>,
-    /// JSON Schema of a successful result's `structuredContent`.
-    pub output: Value,
+    /// JSON Schema of a successful result's `structuredContent`, built when `tools/list` asks
+    /// (a CLI call never needs it).
+    pub output: fn() -> Value,
     pub hints: Hints,
     /// A multi-agent tool answers `{"results": […]}`; one failed entry fails the call.
     pub multi_agent: bool,
@@ -223,7 +224,7 @@ impl ToolDef {
             "title": self.title,
             "description": self.description,
             "inputSchema": schema::input_schema(&self.params),
-            "outputSchema": self.output,
+            "outputSchema": (self.output)(),
             "annotations": {
                 "title": self.title,
                 "readOnlyHint": self.hints.read_only,

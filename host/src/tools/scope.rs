@@ -21,7 +21,6 @@ pub const MAX_LIST_ITEMS: usize = 50;
 pub const MAX_PATH_TEXT: usize = 1000;
 
 pub fn tools(reg: &Registry) -> Vec<ToolDef> {
-    let list = json!({"type": "array", "items": {"type": "string"}});
     vec![ToolDef {
         name: "agent_scope_check",
         title: "Scope check",
@@ -33,19 +32,22 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             Param::string("cwd", MAX_PATH_TEXT, "Working directory that relative paths resolve against (default: the agent's, else the server's)."),
             Param::choice_owned("agent", reg.names().map(str::to_owned).collect(), "Resolve against the working directory this agent was started in.").cli_flag("agent"),
         ],
-        output: out::object(
+        output: || {
+            let list = json!({"type": "array", "items": {"type": "string"}});
+            out::object(
             json!({
                 "cwd": out::not_returned(),
                 "cwd_state": {"enum": ["set", "agent_cwd", "server_cwd"]},
                 "allowed": {"type": "boolean"},
-                "scope": list,
-                "write_paths": list,
+                "scope": list.clone(),
+                "write_paths": list.clone(),
                 "violations": list,
                 "violation_count": {"type": "integer"},
                 "raw_output": out::not_returned(),
             }),
             &["allowed", "scope", "write_paths", "violations", "violation_count"],
-        ),
+        )
+        },
         hints: READ_ONLY,
         multi_agent: false,
         handler: handler!(scope_check),

@@ -31,8 +31,9 @@ fn skill_entry_schema() -> Value {
     )
 }
 
-pub fn tools(reg: &Registry) -> Vec<ToolDef> {
-    let inventory = json!({
+/// The output schema of one agent's `agent_skills` entry.
+fn inventory_schema() -> Value {
+    json!({
         "agent": {"type": "string"},
         "label": {"type": "string"},
         "home": out::not_returned(),
@@ -57,8 +58,12 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
         "names_truncated": {"type": "boolean"},
         "skill_file_contents": out::not_returned(),
         "raw_output": out::not_returned(),
-    });
-    let mut capabilities = inventory.as_object().unwrap().clone();
+    })
+}
+
+/// The output schema of one agent's `agent_capabilities` entry: the inventory's counts.
+fn capabilities_schema() -> Value {
+    let mut capabilities = inventory_schema().as_object().cloned().unwrap_or_default();
     for k in [
         "names_total",
         "names_offset",
@@ -79,6 +84,10 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
     for k in ["master_mcp_tools", "native_subagents", "write_policy"] {
         capabilities.insert(k.into(), json!({"type": "string"}));
     }
+    Value::Object(capabilities)
+}
+
+pub fn tools(reg: &Registry) -> Vec<ToolDef> {
     vec![
         ToolDef {
             name: "agent_skills",
@@ -93,7 +102,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::integer("plugins_offset", 0, None, "First plugin of the page.").default(json!(0)),
                 Param::integer("plugins_limit", 0, Some(MAX_PAGE), "Plugins per page.").default(json!(DEFAULT_PLUGINS_LIMIT)),
             ],
-            output: out::results(out::object(inventory, &["agent", "total", "roots", "by_source", "plugin_count", "plugins", "plugins_truncated"])),
+            output: || out::results(out::object(inventory_schema(), &["agent", "total", "roots", "by_source", "plugin_count", "plugins", "plugins_truncated"])),
             hints: READ_ONLY,
             multi_agent: true,
             handler: handler!(agent_skills),
@@ -108,7 +117,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::string("skill", MAX_SKILL_REF, "Skill reference.").required().non_blank().positional(),
                 Param::integer("limit", 1, Some(MAX_PAGE), "Most matches returned.").default(json!(DEFAULT_MATCH_LIMIT)),
             ],
-            output: out::results(out::object(
+            output: || out::results(out::object(
                 json!({
                     "agent": {"type": "string"},
                     "skill": {"type": "string"},
@@ -130,7 +139,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             description: "An agent's model policy, skill and plugin counts (first plugin page) and delegation rules.",
             cli_name: "capabilities",
             params: vec![agent_param::one_or_all(reg)],
-            output: out::results(out::object(Value::Object(capabilities), &["agent", "models", "skill_count", "plugin_count", "write_policy"])),
+            output: || out::results(out::object(capabilities_schema(), &["agent", "models", "skill_count", "plugin_count", "write_policy"])),
             hints: READ_ONLY,
             multi_agent: true,
             handler: handler!(agent_capabilities),

@@ -159,7 +159,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             description: "State of each agent (idle, working, dialog, limited, warned, exited, not_running, unknown), its lease, limit state and raw-log activity; `blocked` lists limited agents with their reset time and model bucket; `host` gives memory and CPU pressure, headroom and the workers running. A stopped agent shows its newest assignment. Returns no terminal text and no local paths.",
             cli_name: "status",
             params: vec![agent_param::one_or_all(reg)],
-            output: out::object(
+            output: || out::object(
                 json!({
                     "results": {"type": "array", "items": status_entry_schema()},
                     "blocked": {"type": "array", "items": out::object(
@@ -208,7 +208,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::choice("until", &Until::words(), "`activity`: any new output or state change; `idle`: the turn is over; `available`: a limit's reset time has passed and the screen no longer shows it (a limit does not end this wait).").default(json!("activity")),
                 Param::choice("mode", &WaitMode::words(), "With several agents: return at the first that is done, or when all are.").default(json!("first")),
             ],
-            output: out::object(
+            output: || out::object(
                 json!({
                     "agent": {"type": "string"},
                     "status": {"enum": ["activity_observed", "idle", "available", "not_running", "exited", "blocked_by_limit", "dialog", "timeout"]},
@@ -237,7 +237,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::integer("lines", 1, Some(MAX_TAIL_LINES), "Lines to keep.").default(json!(40)).cli_default(json!(20)),
                 Param::integer("chars", 1, Some(MAX_TAIL_CHARS), "Characters to keep.").default(json!(4000)).cli_default(json!(2000)),
             ],
-            output: out::object(
+            output: || out::object(
                 json!({
                     "agent": {"type": "string"},
                     "source": {"enum": ["pane", "log"]},
@@ -283,6 +283,74 @@ type FleetObservation = HashMap<String, Result<Observation, ToolError>>;
 pub struct SharedObserver {
     latest: tokio::sync::Mutex<Option<(Instant, Arc<FleetObservation>)>>,
     stale: std::sync::atomic::AtomicBool,
+    /// The last capture of each session, with the raw log's size when it was taken: a pane
+    /// whose raw log has not grown shows what it showed (every byte a pane prints goes through
+    /// its raw log), so it is not captured again for [`CAPTURE_REUSE`].
+    captures: std::sync::Mutex<HashMap<String, Captured>>,
+    keep: std::sync::atomic::AtomicBool,
+}
+
+/// A capture and what it was taken against.
+#[derive(Clone)]
+struct Captured {
+    run_id: String,
+    raw_bytes: u64,
+    at: Instant,
+    text: String,
+}
+
+/// How long a capture of a pane with a quiet raw log is reused (a screen that changes without
+/// output, a resize, is seen within this).
+const CAPTURE_REUSE: Duration = Duration::from_secs(5);
+
+impl SharedObserver {
+    /// The sessions among `runs` (session → run id and raw-log size) whose last capture still
+    /// stands, with that capture.
+    fn reusable(&self, runs: &HashMap<String, (String, u64)>) -> HashMap<String, String> {
+        let cache = self.captures.lock().unwrap_or_else(|p| p.into_inner());
+        runs.iter()
+            .filter_map(|(session, (run, bytes))| {
+                let c = cache.get(session)?;
+                (c.run_id == *run && c.raw_bytes == *bytes && c.at.elapsed() < CAPTURE_REUSE)
+                    .then(|| (session.clone(), c.text.clone()))
+            })
+            .collect()
+    }
+
+    /// Remembers fresh captures (each with the run and raw-log size read before it).
+    fn remember(&self, runs: &HashMap<String, (String, u64)>, fresh: &HashMap<String, String>) {
+        let mut cache = self.captures.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        for (session, text) in fresh {
+            if let Some((run_id, raw_bytes)) = runs.get(session) {
+                let entry = Captured { run_id: run_id.clone(), raw_bytes: *raw_bytes, at: now, text: text.clone() };
+                cache.insert(session.clone(), entry);
+            }
+        }
+    }
+
+    /// A long-lived server keeps captures between observations; a one-shot CLI call does not
+    /// (it would pay for reading the sizes and never reuse them).
+    pub fn keep_captures(&self) {
+        self.keep.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn reuses(&self) -> bool {
+        self.keep.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Each agent's run and raw-log size (session → (run id, bytes)), read before a capture.
+fn raw_sizes(specs: &[&AgentSpec]) -> HashMap<String, (String, u64)> {
+    let Ok(state) = State::open() else { return HashMap::new() };
+    specs
+        .iter()
+        .filter_map(|s| {
+            let meta = state.read_meta(&s.name).ok()??;
+            let (bytes, _) = state.raw.file_stat(&meta.raw_log).ok()??;
+            Some((s.session.clone(), (meta.run_id, bytes)))
+        })
+        .collect()
 }
 
 impl SharedObserver {
@@ -348,26 +416,35 @@ async fn observe_with_host(
     agents: &[String],
     host: Option<crate::admission::Thresholds>,
 ) -> Result<Observed, ToolError> {
-    let panes = tmux::list_panes().await.map_err(|e| super::tmux_error("list-panes", None, e))?;
+    let specs: Vec<Option<AgentSpec>> = agents.iter().map(|a| ctx.registry.get(a).cloned()).collect();
+    // The classifiers load (from the compiled cache) while tmux answers.
+    let warm = {
+        let (red, classifiers) =
+            (Arc::clone(&ctx.redactor), specs.iter().flatten().map(|s| s.classifier.clone()).collect());
+        tokio::task::spawn_blocking(move || red.extensions().preload_classifiers(classifiers))
+    };
+    // A server that captured these panes before reuses the captures of quiet ones.
+    let runs = if ctx.observer.reuses() {
+        let known: Vec<AgentSpec> = specs.iter().flatten().cloned().collect();
+        blocking(move || Ok(raw_sizes(&known.iter().collect::<Vec<_>>()))).await?
+    } else {
+        HashMap::new()
+    };
+    let reused = ctx.observer.reusable(&runs);
+    let sessions: Vec<String> =
+        specs.iter().flatten().map(|s| s.session.clone()).filter(|s| !reused.contains_key(s)).collect();
+    // One tmux round trip when every agent runs: the listing and the captures together.
+    let tmux::Snapshot { panes, mut captures } =
+        tmux::snapshot(&sessions, PANE_LINES).await.map_err(|e| super::tmux_error("list-panes", None, e))?;
+    ctx.observer.remember(&runs, &captures);
+    captures.extend(reused.into_iter().filter(|(s, _)| panes.get(s).is_some_and(|p| !p.dead)));
     let host = host.map(|t| {
         let roots = worker_pids(&ctx.registry, &panes);
         tokio::task::spawn_blocking(move || host_json(&roots, &t))
     });
-    let specs: Vec<Option<AgentSpec>> = agents.iter().map(|a| ctx.registry.get(a).cloned()).collect();
-    let live: Vec<String> = specs
-        .iter()
-        .flatten()
-        .filter(|s| panes.get(&s.session).is_some_and(|p| !p.dead))
-        .map(|s| s.session.clone())
-        .collect();
-    let captures: HashMap<String, String> = live
-        .iter()
-        .cloned()
-        .zip(tmux::capture_many(&live, PANE_LINES).await)
-        .filter_map(|(s, c)| c.map(|c| (s, c)))
-        .collect();
+    let _ = warm.await;
     let client = ctx.client_id.clone();
-    let agents = agents.to_vec();
+
     let red = Arc::clone(&ctx.redactor);
     let near_limit_percent = ctx.registry.admission().near_limit_percent;
     let observed = blocking(move || {
@@ -380,23 +457,25 @@ async fn observe_with_host(
             })
             .collect();
         let users = procs::home_users_many(&homes);
-        Ok(agents
-            .iter()
-            .zip(specs.iter())
-            .zip(users)
-            .map(|((_agent, spec), users)| {
-                let spec = spec.as_ref().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
-                Ok(observe_one(
-                    &red,
-                    &state,
-                    spec,
-                    panes.get(&spec.session),
-                    captures.get(&spec.session),
-                    users,
-                    &Viewer { client: &client, near_limit_percent },
-                ))
-            })
-            .collect())
+        let jobs: Vec<(&Option<AgentSpec>, procs::HomeUsers)> = specs.iter().zip(users).collect();
+        let viewer = Viewer { client: &client, near_limit_percent };
+        let one = |(spec, users): &(&Option<AgentSpec>, procs::HomeUsers)| {
+            let spec = spec.as_ref().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
+            let (pane, capture) = (panes.get(&spec.session), captures.get(&spec.session));
+            Ok(observe_one(&red, &state, spec, pane, capture, *users, &viewer))
+        };
+        // A large fleet is read on two threads (file reads and JSON; the classifier itself
+        // takes one call at a time).
+        if jobs.len() < PARALLEL_FROM {
+            return Ok(jobs.iter().map(one).collect());
+        }
+        let (first, second) = jobs.split_at(jobs.len() / 2);
+        Ok(std::thread::scope(|scope| {
+            let other = scope.spawn(|| second.iter().map(one).collect::<Vec<_>>());
+            let mut all: Vec<Result<Observation, ToolError>> = first.iter().map(one).collect();
+            all.extend(other.join().unwrap_or_else(|_| second.iter().map(one).collect()));
+            all
+        }))
     })
     .await?;
     let host = match host {
@@ -405,6 +484,9 @@ async fn observe_with_host(
     };
     Ok((observed, host))
 }
+
+/// Fleets of this many agents or more are observed on two threads.
+const PARALLEL_FROM: usize = 16;
 
 /// Who observes, and the fleet's near-limit threshold.
 struct Viewer<'a> {
@@ -448,8 +530,13 @@ fn observe_one(
         // which need not be ours.
         utc_offset_seconds: screen_offset(capture.map_or("", String::as_str), now),
     };
-    let screen =
-        red.extensions().classify_with(&spec.classifier, &input).map(|c| drop_passed_limit(c, now, &configured_model));
+    // A pane that is gone or dead has nothing to classify: no component is loaded for it.
+    let screen = if running && !dead {
+        red.extensions().classify_with(&spec.classifier, &input).map(|c| drop_passed_limit(c, now, &configured_model))
+    } else {
+        let tui = if dead { limits::TuiState::Exited } else { limits::TuiState::NotRunning };
+        Ok(facts::quiet(tui, configured_model.clone()))
+    };
     // The CLI's own events first, the screen second.
     let hooks = meta.as_ref().is_some_and(|m| m.hooks);
     let started_ms = meta.as_ref().map_or(0, |m| (m.started_at_epoch * 1000.0) as u64);

@@ -42,7 +42,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                 Param::boolean("dry_run", "Decide and report, but send nothing and write nothing."),
                 Param::boolean("quiet", "CLI: print nothing when every agent's entry succeeded (errors are still printed)."),
             ],
-            output: out::object(
+            output: || out::object(
                 json!({
                     "status": {"const": "ok"},
                     "results": {"type": "array", "items": {"type": "object"}},
@@ -60,7 +60,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             description: "Whether the watchdog's systemd user units are installed, enabled and active. Returns no paths and no unit contents.",
             cli_name: "watchdog-status",
             params: vec![],
-            output: out::object(
+            output: || out::object(
                 json!({
                     "service_installed": {"type": "boolean"},
                     "timer_installed": {"type": "boolean"},

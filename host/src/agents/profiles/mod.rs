@@ -191,6 +191,12 @@ pub trait Provider: Sync {
         false
     }
 
+    /// How long after its session start the CLI still drops a paste (Gemini CLI, resuming a
+    /// session, ignores one for up to a second): a send waits that long.
+    fn input_settle(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
     /// The event one hook invocation of this CLI reports, as words and numbers; `None` for
     /// what we do not keep.
     fn hook_event(&self, _call: &HookCall<'_>) -> Option<Event> {
