@@ -552,3 +552,36 @@ fn a_mixed_fleet_reads_each_screen_with_its_own_classifier() {
     let (code, _) = f.run(&["stop", "all"]);
     assert_eq!(code, 0);
 }
+
+/// Installed units quote what they pin: a binary in a directory with a space, a state path with
+/// `%` and `$`, verify as exactly that path; a newline in any value is refused, never written.
+#[test]
+fn units_with_hostile_values_verify_or_are_refused() {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+    let dir = TempDir::new("units-hostile");
+    let bin_dir = dir.join("my bin");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    std::fs::copy(crate::common::BIN, bin_dir.join("codex-master-mcp")).unwrap();
+    let state = dir.join("st ate 100% $HOME");
+    std::fs::create_dir_all(&state).unwrap();
+    let pinned = BTreeMap::from([("CODEX_MASTER_MCP_STATE_DIR".to_owned(), state.display().to_string())]);
+    let render = codex_master::install::units::render;
+    let service =
+        render(codex_master::install::SERVICE_UNIT, &bin_dir.join("codex-master-mcp"), &state, &pinned).unwrap();
+    std::fs::write(dir.join("codex-master-watchdog.service"), &service).unwrap();
+    std::fs::write(dir.join("codex-master-watchdog.timer"), codex_master::install::TIMER_UNIT).unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(dir.join("codex-master-watchdog.service"))
+        .arg(dir.join("codex-master-watchdog.timer"))
+        .output()
+        .expect("systemd-analyze");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.trim().is_empty(), "systemd-analyze verify: {stderr}\n{service}");
+    assert!(codex_master::install::units::matches_template(&service, codex_master::install::SERVICE_UNIT));
+    for (binary, value) in [("/x\nExecStartPre=/bin/sh -c evil", "v"), ("/x/codex-master-mcp", "v\nUser=root")] {
+        let pinned = BTreeMap::from([("CODEX_MASTER_X".to_owned(), value.to_owned())]);
+        assert!(render(codex_master::install::SERVICE_UNIT, Path::new(binary), &state, &pinned).is_err());
+    }
+}

@@ -528,10 +528,18 @@ fn a_team_rule_file_changes_what_is_redacted_without_a_rebuild() {
     let label =
         "ticket TCK-123456-Zq8Lm3Xv5Nk2 deploykey q8lm3xv5nk2pw9rt4yb7h and sk-proj-Qw8vN2mL5kJ7hG3fD9sA1zX4cV6bN0mQ";
     let agents = format!("[agents.w1]\nprofile = \"scripted\"\nlabel = {label:?}\n");
+    // Every tool that returns the label returns it through the same pipeline.
     let shown = |f: &Fleet| {
-        let (code, v) = f.run(&["status", "w1"]);
-        assert_eq!(code, 0, "{v}");
-        v["results"][0]["label"].as_str().unwrap().to_owned()
+        let labels: Vec<String> = ["status", "skills", "capabilities"]
+            .iter()
+            .map(|tool| {
+                let (code, v) = f.run(&[tool, "w1"]);
+                assert_eq!(code, 0, "{tool}: {v}");
+                v["results"][0]["label"].as_str().unwrap_or_else(|| panic!("{tool}: {v}")).to_owned()
+            })
+            .collect();
+        assert!(labels.iter().all(|l| *l == labels[0]), "{labels:?}");
+        labels[0].clone()
     };
     // Without the team's rules the defaults mask the OpenAI key only.
     let plain = Fleet::new("rules-off", &agents);

@@ -584,3 +584,144 @@ fn runners_leases_and_generations_that_cannot_be_trusted_are_refused() {
         assert_eq!(v["results"][0]["state"], "unreadable", "{v}");
     }
 }
+
+/// `commit_ready_check --no-tests` compiles; it runs no file of the repository: neither a
+/// `compileall.py` that would shadow the standard module nor a `src/sitecustomize.py`.
+#[test]
+fn the_compile_check_runs_no_repository_code() {
+    let f = Fleet::scripted("compile-check-isolated", &["w"]);
+    let repo = f.dir.join("repo");
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    std::fs::create_dir_all(repo.join("tests")).unwrap();
+    git(&repo, &["init", "-q"]);
+    let ran = f.dir.join("repository-code-ran");
+    let plant = |p: &str| {
+        std::fs::write(repo.join(p), format!("open({:?}, 'a').write({p:?} + '\\n')\n", ran.display().to_string()))
+            .unwrap()
+    };
+    plant("compileall.py");
+    plant("src/sitecustomize.py");
+    plant("src/usercustomize.py");
+    std::fs::write(repo.join("src/calc.py"), "def add(a, b):\n    return a + b\n").unwrap();
+    std::fs::write(repo.join("tests/test_calc.py"), "import unittest\n").unwrap();
+    let (code, v) = f.run(&["commit-ready-check", "--no-tests", "--repo", repo.to_str().unwrap()]);
+    assert_eq!(code, 0, "{v}");
+    let names: Vec<&str> = v["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["diff_check", "compileall", "unittest"], "{v}");
+    assert_eq!((v["checks"][1]["ok"].as_bool(), v["checks"][1]["skipped"].as_bool()), (Some(true), Some(false)), "{v}");
+    assert!(!ran.exists(), "repository code ran: {}", std::fs::read_to_string(&ran).unwrap_or_default());
+    // Nothing was written into the repository either.
+    assert!(!repo.join("src/__pycache__").exists());
+}
+
+/// A prompt or a model that starts with `-` never becomes an option of the worker CLI: the
+/// profiles that know their CLI pass it as a value, a CLI we know nothing of refuses it.
+#[test]
+fn a_prompt_or_model_never_becomes_an_option() {
+    let f = Fleet::new(
+        "dash-prompt",
+        "[agents.g]\nprofile = \"generic\"\nrunner = \"/bin/sh\"\n[agents.s]\nprofile = \"scripted\"\n",
+    );
+    let (code, v) = f.run(&["start", "g", "--cwd", &f.cwd(), "--prompt=--dangerously-skip-permissions"]);
+    assert_eq!((code, v["results"][0]["error_code"].as_str()), (1, Some("invalid_arguments")), "{v}");
+    for model in ["-c", "--yolo", "/home/user/model", "../x", "~/m"] {
+        let (code, v) = f.run(&["start", "s", "--cwd", &f.cwd(), &format!("--model={model}")]);
+        assert_eq!((code, v["error_code"].as_str()), (1, Some("invalid_arguments")), "{model}: {v}");
+    }
+    let (code, v) = f.run(&["status", "s"]);
+    assert_eq!((code, v["results"][0]["state"].as_str()), (0, Some("not_running")), "nothing started: {v}");
+}
+
+/// A worker's launch script holds its secrets until it runs: a start that fails before then
+/// removes it, and a server sweeps the ones a crash left behind.
+#[test]
+fn a_launch_script_never_outlives_a_failed_start() {
+    let mut f = Fleet::new(
+        "launch-script",
+        "[agents.w]\nprofile = \"scripted\"\n[agents.w.env]\nWORKER_TOKEN = \"tok-1234567890-secret\"\n",
+    );
+    // A tmux socket in a directory that does not exist: the session cannot start.
+    for (k, v) in f.env.iter_mut() {
+        if k == "CODEX_MASTER_TMUX_SOCKET" {
+            *v = f.dir.join("no-such-dir/tmux.sock").display().to_string();
+        }
+    }
+    let (code, v) = f.run(&["start", "w", "--cwd", &f.cwd()]);
+    assert_eq!(code, 1, "{v}");
+    let launch = f.dir.join("state/launch");
+    let left: Vec<_> =
+        std::fs::read_dir(&launch).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "launch scripts left behind: {left:?}");
+
+    // One a crash left (an hour old) is swept when a server starts; a fresh one is not.
+    std::fs::create_dir_all(&launch).unwrap();
+    std::fs::write(launch.join("20261207T000000000000Z-w.sh"), "export WORKER_TOKEN=tok\n").unwrap();
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(launch.join("20261207T000000000000Z-w.sh"))
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
+    std::fs::write(launch.join("20261207T999999999999Z-w.sh"), "fresh\n").unwrap();
+    let mut server = crate::common::Mcp::spawn(&f.env);
+    server.initialize();
+    assert!(!launch.join("20261207T000000000000Z-w.sh").exists(), "the stale script was not swept");
+    assert!(launch.join("20261207T999999999999Z-w.sh").exists(), "a fresh script (a start in progress) stays");
+    server.close();
+}
+
+/// `uninstall` removes only the binary install placed: a tampered manifest that names another
+/// file (with that file's true digest) deletes nothing.
+#[test]
+fn uninstall_never_deletes_a_file_a_tampered_manifest_names() {
+    let f = Fleet::scripted("uninstall-tampered", &["w"]);
+    let victim = f.dir.join("home/precious.txt");
+    std::fs::write(&victim, "keep me\n").unwrap();
+    let renamed = f.dir.join("home/codex-master-mcp");
+    std::fs::write(&renamed, "not our executable\n").unwrap();
+    let sha = |p: &Path| {
+        let out = Command::new("sha256sum").arg(p).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_owned()
+    };
+    std::fs::create_dir_all(f.dir.join("state")).unwrap();
+    std::fs::set_permissions(f.dir.join("state"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    for target in [&victim, &renamed] {
+        let manifest = serde_json::json!({"binary_path": target.display().to_string(), "binary_sha256": sha(target), "registered": false, "codex_home": "", "units": false});
+        std::fs::write(f.dir.join("state/install.json"), manifest.to_string()).unwrap();
+        let (code, v) = f.run(&["uninstall"]);
+        assert_eq!((code, v["binary"].as_str()), (0, Some("left_in_place")), "{v}");
+        assert!(target.exists(), "{} was deleted", target.display());
+    }
+}
+
+/// An install either completes or leaves nothing: when Codex refuses the registration, the
+/// binary it placed, the captured variables and Codex's config.toml are as they were.
+#[test]
+fn a_failed_install_leaves_nothing_behind() {
+    let f = Fleet::scripted("install-rollback", &["w"]);
+    let codex_home = f.dir.join("home/.codex");
+    std::fs::create_dir_all(&codex_home).unwrap();
+    let before = "# my settings\nmodel = \"m\"\n";
+    std::fs::write(codex_home.join("config.toml"), before).unwrap();
+    // A codex that lists nothing and fails to add, after touching its config.
+    let fake = f.dir.join("fake-codex");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\ncase \"$2\" in\n  get) exit 1;;\n  add) echo 'half = 1' >> \"$CODEX_HOME/config.toml\"; exit 1;;\n  *) exit 1;;\nesac\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = f.dir.join("bin");
+    let mut env = f.env.clone();
+    env.push(("CODEX_HOME".into(), codex_home.display().to_string()));
+    let r =
+        crate::common::cli(&env, &["install", "--codex", fake.to_str().unwrap(), "--bin-dir", bin.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(!bin.join("codex-master-mcp").exists(), "the placed binary stays behind");
+    let left: Vec<_> =
+        std::fs::read_dir(&bin).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(std::fs::read_to_string(codex_home.join("config.toml")).unwrap(), before);
+    assert!(!f.dir.join("state/install.json").exists());
+}

@@ -392,3 +392,19 @@ fn real_claude_code_screen_only_pinned() {
 fn real_claude_code_screen_only_newer() {
     screen_only(NEWER);
 }
+
+/// A prompt that starts with `-` is the prompt: the real CLI takes `--version` as a turn's text
+/// (passed after `--`), not as its option (which would print the version and exit).
+#[test]
+fn real_claude_code_takes_a_dash_prompt_as_text() {
+    let Some(claude) = claude_binary() else { return };
+    let mock = AnthropicMock::start();
+    let f = keyed_fleet("real-claude-dash", &claude, &mock, "");
+    let (code, v) = f.run(&["start", "c", "--cwd", &f.cwd(), "--prompt=--version"]);
+    assert_eq!(code, 0, "{v}");
+    let e = await_status(&f, "the prompt's turn", |e| e["state"] == "idle" && mock.turns() >= 1);
+    assert_eq!(e["running"], true, "{e}");
+    assert_eq!(mock.last_user_texts().last().map(String::as_str), Some("--version"));
+    let (code, _) = f.run(&["stop", "c"]);
+    assert_eq!(code, 0);
+}

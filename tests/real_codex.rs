@@ -462,3 +462,18 @@ fn real_codex_0_171_events_first() {
 fn real_codex_0_169_events_first() {
     events_first("0.169.0");
 }
+
+/// A prompt that starts with `-` is the prompt (after `--`): `-c …` configures nothing.
+#[test]
+fn real_codex_takes_a_dash_prompt_as_text() {
+    let Some(bin) = require("0.171.0") else { return };
+    let c = CodexFleet::new("cx-dash", &bin, &[("w", "")]);
+    let (code, v) = c.run(&["start", "w", "--cwd", &c.f.cwd(), "--prompt=-c model=\"evil\""]);
+    assert_eq!(code, 0, "{v}");
+    c.await_status("w", "the prompt's turn", |_| !c.mock.seen().is_empty());
+    let seen = c.mock.seen();
+    assert!(seen[0].user_texts.iter().any(|t| t.contains("-c model=\"evil\"")), "{:?}", seen[0].user_texts);
+    assert_ne!(seen[0].model.as_deref(), Some("evil"));
+    let (code, _) = c.run(&["stop", "w"]);
+    assert_eq!(code, 0);
+}

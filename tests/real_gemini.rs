@@ -212,3 +212,16 @@ fn real_gemini_cli_events_first_and_screen_only() {
     let (code, _) = f.run(&["stop", "g"]);
     assert_eq!(code, 0);
 }
+
+/// A prompt that starts with `-` is the prompt (given as `--prompt-interactive=<text>`).
+#[test]
+fn real_gemini_cli_takes_a_dash_prompt_as_text() {
+    let Some(gemini) = gemini_binary() else { return };
+    let (f, mock) = gemini_fleet("real-gemini-dash", &gemini);
+    let (code, v) = f.run(&["start", "g", "--cwd", &f.cwd(), "--prompt=--yolo"]);
+    assert_eq!(code, 0, "{v}");
+    await_status(&f, "the prompt's turn", |e| e["state"] == "idle" && !mock.last_user_texts().is_empty());
+    assert!(mock.last_user_texts().iter().any(|t| t == "--yolo"), "{:?}", mock.last_user_texts());
+    let (code, _) = f.run(&["stop", "g"]);
+    assert_eq!(code, 0);
+}

@@ -40,7 +40,12 @@ pub fn redact(input: &str) -> (String, bool) {
 
 /// A model or effort name: letters, digits and `._-:/`, 1–100 characters.
 pub fn valid_model_word(s: &str) -> bool {
-    (1..=100).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:/".contains(&b))
+    // It starts with a letter or digit: never an option of the worker CLI (`-x`), never a
+    // local path (`/home/…`, `./x`, `~`).
+    (1..=100).contains(&s.len())
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:/".contains(&b))
+        && !s.contains("..")
 }
 
 /// Keeps the last `max` characters, behind [`CHAR_TRUNCATION_PREFIX`]; the result never exceeds

@@ -219,32 +219,56 @@ pub fn config_facts(text: &str) -> ConfigFacts {
 
 /// `config.toml` after `codex mcp add`, with the settings it cannot write: the timeouts right
 /// under our server's table header, and (with `approve`) one approval table per headless tool.
-/// `None` when our table is missing or the result would not be valid TOML.
+/// The text is edited, so the user's comments and layout stay; the edit is accepted only when
+/// the result parses to exactly the original plus our settings (a line that looks like our
+/// header inside a multi-line string is not our header). `None` when the file does not parse as
+/// a whole, our table is missing, or no edit gives exactly that.
 pub fn with_server_settings(text: &str, approve: bool) -> Option<String> {
+    let original: toml::Table = text.parse().ok()?;
+    let expected = expected_settings(original, approve)?;
     let header = format!("[mcp_servers.{SERVER_NAME}]");
     let quoted = format!("[mcp_servers.\"{SERVER_NAME}\"]");
-    let mut out = String::with_capacity(text.len() + 512);
-    let mut found = false;
-    for line in text.lines() {
+    let lines: Vec<&str> = text.lines().collect();
+    let candidates = lines.iter().enumerate().filter(|(_, l)| l.trim() == header || l.trim() == quoted);
+    candidates
+        .map(|(at, _)| edited(&lines, at, approve))
+        .find(|out| out.parse::<toml::Table>().ok().as_ref() == Some(&expected))
+}
+
+/// The original table with our settings added.
+fn expected_settings(mut table: toml::Table, approve: bool) -> Option<toml::Table> {
+    let server = table.get_mut("mcp_servers")?.as_table_mut()?.get_mut(SERVER_NAME)?.as_table_mut()?;
+    server.insert("startup_timeout_sec".into(), toml::Value::Integer(STARTUP_TIMEOUT_SEC as i64));
+    server.insert("tool_timeout_sec".into(), toml::Value::Integer(TOOL_TIMEOUT_SEC as i64));
+    if approve {
+        let tools = server.entry("tools").or_insert_with(|| toml::Value::Table(toml::Table::new())).as_table_mut()?;
+        for tool in HEADLESS_TOOLS {
+            let mut t = toml::Table::new();
+            t.insert("approval_mode".into(), toml::Value::String("approve".into()));
+            tools.insert((*tool).into(), toml::Value::Table(t));
+        }
+    }
+    Some(table)
+}
+
+/// The text with the timeouts under line `at` and the approval tables at the end.
+fn edited(lines: &[&str], at: usize, approve: bool) -> String {
+    let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum::<usize>() + 512);
+    for (i, line) in lines.iter().enumerate() {
         out.push_str(line);
         out.push('\n');
-        if !found && (line.trim() == header || line.trim() == quoted) {
-            found = true;
+        if i == at {
             out.push_str(&format!(
                 "startup_timeout_sec = {STARTUP_TIMEOUT_SEC}\ntool_timeout_sec = {TOOL_TIMEOUT_SEC}\n"
             ));
         }
-    }
-    if !found {
-        return None;
     }
     if approve {
         for tool in HEADLESS_TOOLS {
             out.push_str(&format!("\n[mcp_servers.{SERVER_NAME}.tools.{tool}]\napproval_mode = \"approve\"\n"));
         }
     }
-    out.parse::<toml::Table>().ok()?;
-    Some(out)
+    out
 }
 
 #[cfg(test)]
@@ -265,6 +289,18 @@ mod tests {
         let plain = with_server_settings(AFTER_ADD, false).unwrap();
         assert!(config_facts(&plain).approved.is_empty());
         assert_eq!(with_server_settings("model = \"x\"\n", true), None);
+        // Our header inside a multi-line string is text, not our table: the real one is edited,
+        // the string stays as it was.
+        let odd = format!("notes = \"\"\"\n[mcp_servers.{SERVER_NAME}]\n\"\"\"\n{AFTER_ADD}");
+        let text = with_server_settings(&odd, true).unwrap();
+        let doc: toml::Table = text.parse().unwrap();
+        assert_eq!(doc["notes"].as_str(), Some(format!("[mcp_servers.{SERVER_NAME}]\n").as_str()));
+        assert_eq!(doc["mcp_servers"][SERVER_NAME]["tool_timeout_sec"].as_integer(), Some(TOOL_TIMEOUT_SEC as i64));
+        // Only a string that looks like our header, and no table: nothing is edited.
+        let only = format!("notes = \"\"\"\n[mcp_servers.{SERVER_NAME}]\n\"\"\"\n");
+        assert_eq!(with_server_settings(&only, true), None);
+        // A file that does not parse as a whole is never edited.
+        assert_eq!(with_server_settings(&format!("{AFTER_ADD}\nbroken = [\n"), true), None);
     }
 
     #[test]

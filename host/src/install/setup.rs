@@ -104,6 +104,8 @@ pub enum UnitsOutcome {
     /// Written, but systemd could not be asked to enable them.
     WrittenNotEnabled,
     Skipped,
+    /// A value (a path, a pinned variable) holds a character a unit file cannot carry.
+    Refused,
 }
 
 impl UnitsOutcome {
@@ -112,6 +114,7 @@ impl UnitsOutcome {
             UnitsOutcome::Enabled => "enabled",
             UnitsOutcome::WrittenNotEnabled => "written_not_enabled",
             UnitsOutcome::Skipped => "skipped",
+            UnitsOutcome::Refused => "refused_unsafe_value",
         }
     }
 }
@@ -149,6 +152,27 @@ pub struct Manifest {
     pub codex_home: String,
     pub units: bool,
 }
+
+/// Whether `path` is the binary install placed: an absolute path named `codex-master-mcp`, a
+/// regular file (never through a symlink), with the digest the manifest recorded, and our
+/// executable by its content. A tampered manifest that names another file is not obeyed.
+fn installed_binary(path: &Path, sha256: &str) -> bool {
+    let named = path.is_absolute() && path.file_name().is_some_and(|n| n == "codex-master-mcp");
+    let regular = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
+    if !named || !regular || path.parent().is_some_and(|p| std::fs::symlink_metadata(p).map_or(true, |m| !m.is_dir())) {
+        return false;
+    }
+    if file_sha256(path).as_deref() != Some(sha256) {
+        return false;
+    }
+    // Our executable: an ELF file that carries our own components' world names.
+    let Ok(bytes) = std::fs::read(path) else { return false };
+    bytes.starts_with(b"\x7fELF") && bytes.windows(OUR_MARK.len()).any(|w| w == OUR_MARK)
+}
+
+/// Bytes every build of this binary carries (the limits world's name, in its embedded
+/// components).
+const OUR_MARK: &[u8] = b"codex-master:limits/classifier";
 
 /// The locations and settings a server started by Codex must see, resolved in this shell.
 pub fn pinned_env() -> Result<BTreeMap<String, String>, InstallError> {
@@ -246,7 +270,7 @@ fn place_binary(
     bin_dir: &Path,
     force: bool,
     owned_sha: Option<&str>,
-) -> Result<(PathBuf, BinaryOutcome), InstallError> {
+) -> Result<(PathBuf, BinaryOutcome, Option<PathBuf>), InstallError> {
     use std::os::unix::fs::PermissionsExt;
     if !bin_dir.is_absolute() {
         return Err(InstallError::BinDir);
@@ -261,21 +285,74 @@ fn place_binary(
     let outcome = match std::fs::symlink_metadata(&target) {
         Err(_) => BinaryOutcome::Created,
         Ok(m) if m.is_file() && file_sha256(&target).as_deref() == Some(my_sha.as_str()) => {
-            return Ok((target, BinaryOutcome::AlreadyInstalled))
+            return Ok((target, BinaryOutcome::AlreadyInstalled, None))
         }
         Ok(m) if m.is_file() && (force || file_sha256(&target).as_deref() == owned_sha) => BinaryOutcome::Replaced,
         Ok(_) if force => BinaryOutcome::Replaced,
         Ok(_) => return Err(InstallError::BinaryExists),
     };
     let tmp = bin_dir.join(format!(".codex-master-mcp.install.{}", crate::fsafe::nonce()));
+    // The file it replaces stays, under another name, until the install has completed.
+    let backup = (outcome == BinaryOutcome::Replaced)
+        .then(|| bin_dir.join(format!(".codex-master-mcp.previous.{}", crate::fsafe::nonce())));
     let copied = std::fs::copy(&me, &tmp)
         .and_then(|_| std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)))
+        .and_then(|()| backup.as_ref().map_or(Ok(()), |b| std::fs::hard_link(&target, b)))
         .and_then(|()| std::fs::rename(&tmp, &target));
     if copied.is_err() {
         let _ = std::fs::remove_file(&tmp);
+        if let Some(b) = &backup {
+            let _ = std::fs::remove_file(b);
+        }
         return Err(InstallError::BinaryWrite);
     }
-    Ok((target, outcome))
+    Ok((target, outcome, backup))
+}
+
+/// What an install changed so far, to put back when a later step fails: an install either
+/// completes or leaves nothing.
+#[derive(Default)]
+struct Undo {
+    /// The binary placed, and the file it replaced (kept aside).
+    binary: Option<(PathBuf, Option<PathBuf>)>,
+    /// Codex's `config.toml` before the registration (`None`: there was none).
+    config: Option<(Codex, Option<String>)>,
+    /// The captured worker variables before this install.
+    agent_env: Option<Option<Vec<u8>>>,
+}
+
+impl Undo {
+    /// Puts back what the install changed.
+    fn undo(self, state: &State) {
+        if let Some((codex, before)) = self.config {
+            let restored = match before {
+                Some(text) => codex.write_config(&text).is_ok(),
+                None => std::fs::remove_file(codex.config_path()).is_ok(),
+            };
+            if !restored {
+                tracing::warn!("Codex's config.toml could not be put back after a failed install");
+            }
+        }
+        if let Some(before) = self.agent_env {
+            let _ = match before {
+                Some(bytes) => state.root.replace_atomic(crate::state::AGENT_ENV_FILE, &bytes),
+                None => state.root.remove_file(crate::state::AGENT_ENV_FILE).map(drop),
+            };
+        }
+        if let Some((target, backup)) = self.binary {
+            let _ = match backup {
+                Some(b) => std::fs::rename(b, &target),
+                None => std::fs::remove_file(&target),
+            };
+        }
+    }
+
+    /// The install completed: the replaced binary goes.
+    fn done(self) {
+        if let Some((_, Some(backup))) = self.binary {
+            let _ = std::fs::remove_file(backup);
+        }
+    }
 }
 
 /// The `env_pass` values of every agent, from this (the installing user's) environment.
@@ -293,10 +370,16 @@ fn capture_agent_env(registry: &Registry) -> BTreeMap<String, BTreeMap<String, S
 fn write_units(binary: &Path, pinned: &BTreeMap<String, String>) -> UnitsOutcome {
     let Some(dir) = crate::config::systemd_user_dir() else { return UnitsOutcome::Skipped };
     let state = PathBuf::from(pinned.get("CODEX_MASTER_MCP_STATE_DIR").cloned().unwrap_or_default());
-    let units = [
-        (super::SERVICE_NAME, super::units::render(super::SERVICE_UNIT, binary, &state, pinned)),
-        (super::TIMER_NAME, super::units::render(super::TIMER_UNIT, binary, &state, pinned)),
-    ];
+    let rendered = (
+        super::units::render(super::SERVICE_UNIT, binary, &state, pinned),
+        super::units::render(super::TIMER_UNIT, binary, &state, pinned),
+    );
+    // A value a unit file cannot carry (a newline would add a directive): no unit is written.
+    let (Ok(service), Ok(timer)) = rendered else {
+        tracing::warn!("the watchdog units were not written: a pinned value holds a control character");
+        return UnitsOutcome::Refused;
+    };
+    let units = [(super::SERVICE_NAME, service), (super::TIMER_NAME, timer)];
     if std::fs::create_dir_all(&dir).is_err()
         || units.iter().any(|(name, text)| std::fs::write(dir.join(name), text).is_err())
     {
@@ -330,32 +413,37 @@ pub fn install(registry: &Registry, opts: &InstallOptions) -> Result<Installed, 
         }
     }
     let bin_dir = opts.bin_dir.clone().or_else(default_bin_dir).ok_or(InstallError::BinDir)?;
-    let (binary, binary_outcome) =
-        place_binary(&bin_dir, opts.force, previous.as_ref().map(|m| m.binary_sha256.as_str()))?;
     let pinned = pinned_env()?;
-    let test = self_test(&binary, &pinned);
-    if !test.ok {
-        return Err(InstallError::SelfTest(test.failure.unwrap_or("failed")));
+    let (binary, binary_outcome, backup) =
+        place_binary(&bin_dir, opts.force, previous.as_ref().map(|m| m.binary_sha256.as_str()))?;
+    let mut undo = Undo::default();
+    if binary_outcome != BinaryOutcome::AlreadyInstalled {
+        undo.binary = Some((binary.clone(), backup));
     }
-    let registration = match &codex {
-        None => RegistrationOutcome::Skipped,
-        Some(codex) => register(codex, &binary, &pinned, opts)?,
+    let codex_home = codex.as_ref().map(|c| c.home.to_string_lossy().into_owned()).unwrap_or_default();
+    let applied = apply(registry, opts, codex, &state, &binary, &pinned, &mut undo);
+    let (registration, test, captured_env) = match applied {
+        Ok(done) => done,
+        Err(e) => {
+            undo.undo(&state);
+            return Err(e);
+        }
     };
-    let captured = capture_agent_env(registry);
-    let captured_env = captured.values().map(BTreeMap::len).sum();
-    state.write_agent_env(&captured).map_err(|e| InstallError::State(e.to_string()))?;
     let units = if opts.watchdog { write_units(&binary, &pinned) } else { UnitsOutcome::Skipped };
     let manifest = Manifest {
         binary_path: binary.to_string_lossy().into_owned(),
         binary_sha256: file_sha256(&binary).unwrap_or_default(),
         registered: registration != RegistrationOutcome::Skipped || previous.as_ref().is_some_and(|m| m.registered),
-        codex_home: codex.as_ref().map(|c| c.home.to_string_lossy().into_owned()).unwrap_or_default(),
+        codex_home,
         units: units != UnitsOutcome::Skipped || previous.as_ref().is_some_and(|m| m.units),
     };
-    state
-        .root
-        .replace_atomic(MANIFEST_FILE, &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))
-        .map_err(|e| InstallError::State(e.to_string()))?;
+    if let Err(e) =
+        state.root.replace_atomic(MANIFEST_FILE, &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))
+    {
+        undo.undo(&state);
+        return Err(InstallError::State(e.to_string()));
+    }
+    undo.done();
     Ok(Installed {
         binary: binary_outcome,
         registration,
@@ -365,6 +453,37 @@ pub fn install(registry: &Registry, opts: &InstallOptions) -> Result<Installed, 
         units,
         self_test: test,
     })
+}
+
+/// The steps after the binary is placed: its self-test, the registration and the captured
+/// variables, each noted in `undo` before it changes anything.
+fn apply(
+    registry: &Registry,
+    opts: &InstallOptions,
+    codex: Option<Codex>,
+    state: &State,
+    binary: &Path,
+    pinned: &BTreeMap<String, String>,
+    undo: &mut Undo,
+) -> Result<(RegistrationOutcome, SelfTest, usize), InstallError> {
+    let test = self_test(binary, pinned);
+    if !test.ok {
+        return Err(InstallError::SelfTest(test.failure.unwrap_or("failed")));
+    }
+    let registration = match codex {
+        None => RegistrationOutcome::Skipped,
+        Some(codex) => {
+            let before = codex.read_config()?;
+            let registered = register(&codex, binary, pinned, opts);
+            undo.config = Some((codex, before));
+            registered?
+        }
+    };
+    let captured = capture_agent_env(registry);
+    let captured_env = captured.values().map(BTreeMap::len).sum();
+    undo.agent_env = Some(state.root.read_owned_bounded(crate::state::AGENT_ENV_FILE, 1 << 20).ok().flatten());
+    state.write_agent_env(&captured).map_err(|e| InstallError::State(e.to_string()))?;
+    Ok((registration, test, captured_env))
 }
 
 /// `codex mcp add` with the pinned environment, then the timeouts and approvals, then a check
@@ -451,7 +570,7 @@ pub fn uninstall(codex_program: Option<&Path>, keep_binary: bool) -> Result<Unin
     }
     if !keep_binary && !manifest.binary_path.is_empty() {
         let path = PathBuf::from(&manifest.binary_path);
-        if file_sha256(&path).as_deref() == Some(manifest.binary_sha256.as_str()) {
+        if installed_binary(&path, &manifest.binary_sha256) {
             done.binary_removed = std::fs::remove_file(&path).is_ok();
         }
     }

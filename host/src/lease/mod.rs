@@ -182,7 +182,13 @@ pub enum LeaseRefusal {
         current: Box<Lease>,
     },
     Io(crate::fsafe::FsError),
+    /// The generation cannot grow any more (only a tampered record gets there): crash repair
+    /// starts it over.
+    Exhausted,
 }
+
+/// The highest generation a claim writes: one below `u64::MAX`, which reads as untrustworthy.
+pub const MAX_GENERATION: u64 = u64::MAX - 1;
 
 /// How a claim succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -317,7 +323,10 @@ pub fn claim(
     let previous_gen = current.generation().unwrap_or(0);
     let (generation, created) = match &current {
         Lease::Held(r) if status == ClaimStatus::Renewed => (r.generation, r.created_at_utc.clone()),
-        _ => (previous_gen.checked_add(1).ok_or(LeaseRefusal::Unreadable)?, iso_utc(now)),
+        // Refused before it overflows: the record stays readable, and repair starts it over.
+        _ => {
+            (previous_gen.checked_add(1).filter(|g| *g <= MAX_GENERATION).ok_or(LeaseRefusal::Exhausted)?, iso_utc(now))
+        }
     };
     let expires = now + ttl as f64;
     let rec = LeaseRecord {
@@ -397,7 +406,7 @@ pub fn repair_damaged(state: &State) -> Vec<String> {
         .filter(|agent| agent.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
         .filter(|agent| {
             matches!(state.leases.read_owned_bounded(&file_name(agent), MAX_META_BYTES),
-                Ok(Some(bytes)) if serde_json::from_slice::<LeaseRecord>(&bytes).is_err())
+                Ok(Some(bytes)) if damaged_record(&bytes))
         })
         .map(str::to_owned)
         .collect();
@@ -408,7 +417,7 @@ pub fn repair_damaged(state: &State) -> Vec<String> {
     for agent in damaged {
         let Ok(_lock) = state.agent_lock(&agent) else { continue };
         let Ok(Some(bytes)) = state.leases.read_owned_bounded(&file_name(&agent), MAX_META_BYTES) else { continue };
-        if serde_json::from_slice::<LeaseRecord>(&bytes).is_ok() {
+        if !damaged_record(&bytes) {
             continue; // rewritten meanwhile
         }
         let in_ledger = ledger
@@ -416,7 +425,11 @@ pub fn repair_damaged(state: &State) -> Vec<String> {
             .filter(|r| r.agent.as_deref() == Some(agent.as_str()))
             .filter_map(|r| r.lease.as_ref()?.generation)
             .max();
+        let saturated = serde_json::from_slice::<LeaseRecord>(&bytes).is_ok();
         let generation = generation_in(&bytes).max(in_ledger.unwrap_or(0)).saturating_add(1);
+        // A generation that cannot grow (a tampered record) starts over: a client would have to
+        // remember one of 2^64 generations for the new ones to collide with it.
+        let generation = if saturated || generation >= MAX_GENERATION { 1 } else { generation };
         if state.leases.rename(&file_name(&agent), &format!("{agent}.json.damaged")).is_err() {
             continue;
         }
@@ -436,6 +449,12 @@ pub fn repair_damaged(state: &State) -> Vec<String> {
         }
     }
     repaired
+}
+
+/// A record a crash or tampering left unusable: not a record, or one whose generation cannot
+/// grow.
+fn damaged_record(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<LeaseRecord>(bytes).map_or(true, |r| r.generation >= MAX_GENERATION)
 }
 
 /// The largest number after a `"generation":` in a damaged record.
@@ -553,6 +572,23 @@ mod tests {
         rec.agent = "a".into();
         write(&state, &rec).unwrap();
         assert!(matches!(read(&state, "a"), Lease::Unreadable));
+        // The claim that would reach it is refused, the record stays readable, and repair
+        // starts the saturated generation over.
+        let mut rec = record(None, MAX_GENERATION, 0.0);
+        rec.agent = "a".into();
+        write(&state, &rec).unwrap();
+        assert!(matches!(claim(&state, "a", "me", 60, false, false, None), Err(LeaseRefusal::Exhausted)));
+        assert!(matches!(read(&state, "a"), Lease::Unclaimed { generation: MAX_GENERATION }));
+        let mut rec = record(None, MAX_GENERATION - 1, 0.0);
+        rec.agent = "b".into();
+        write(&state, &rec).unwrap();
+        assert_eq!(claim(&state, "b", "me", 60, false, false, None).unwrap().lease.generation(), Some(MAX_GENERATION));
+        let mut repaired = repair_damaged(&state);
+        repaired.sort();
+        assert_eq!(repaired, ["a", "b"]);
+        let after = read(&state, "a");
+        assert!(matches!(after, Lease::Unclaimed { generation: 1 }), "{after:?}");
+        assert_eq!(claim(&state, "a", "me", 60, false, false, None).unwrap().lease.generation(), Some(2));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

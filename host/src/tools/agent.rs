@@ -285,7 +285,9 @@ pub struct StartRequest<'a> {
 async fn start(ctx: Arc<Ctx>, args: StartArgs) -> ToolResult {
     let model = super::non_blank(&args.model).map(str::trim);
     if model.is_some_and(|m| !crate::agents::valid_model_word(m)) {
-        return Err(ToolError::invalid_arguments("model must be a model name (letters, digits, '.', '-', '_')"));
+        return Err(ToolError::invalid_arguments(
+            "model must be a model name: letters, digits, '.', '-', '_', ':', '/', starting with a letter or digit",
+        ));
     }
     let request = StartRequest {
         cwd: super::non_blank(&args.cwd).map(str::trim),
@@ -438,6 +440,32 @@ fn reserve_run(state: &State, agent: &str, client: &str) -> Result<(bool, String
     Ok((fresh, name))
 }
 
+/// Removes a launch script that did not run (its secrets stay on disk otherwise).
+async fn remove_launch_script(held: &Locked, name: Option<String>) -> Result<(), ToolError> {
+    let Some(name) = name else { return Ok(()) };
+    held.with(move |state| {
+        if let Some(dir) = state.root.subdir_existing("launch")? {
+            dir.remove_file(&name)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Launch scripts that never ran (a crash between writing one and its start): ours by name,
+/// older than a start takes; removed at server start.
+pub fn sweep_launch_scripts(state: &State) -> usize {
+    let Ok(Some(dir)) = state.root.subdir_existing("launch") else { return 0 };
+    let now = crate::timefmt::now_epoch();
+    let stale = |name: &str, mtime: f64| name.ends_with(".sh") && name.len() <= 120 && now - mtime > 60.0;
+    dir.list()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(name, kind, _, mtime)| *kind == crate::fsafe::EntryKind::File && stale(name, *mtime))
+        .filter(|(name, ..)| dir.remove_file(name).is_ok())
+        .count()
+}
+
 /// The metadata of a run that just started.
 fn started_meta(
     spec: &AgentSpec,
@@ -485,6 +513,12 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest<'_>) -> Result<Valu
     let mut spec = spec(ctx, agent)?;
     if let Some(m) = req.model {
         spec.model = Some(m.to_owned());
+    }
+    if req.prompt.is_some_and(|p| p.starts_with('-')) && !spec.provider().prompt_is_a_value() {
+        return Err(ToolError::invalid_arguments(format!(
+            "the {} profile passes the prompt as the CLI's last word, where one starting with '-' would be an option; reword it",
+            spec.profile.name()
+        )));
     }
     let client = ctx.client_id.clone();
     // Starts take turns from the admission check until their session exists, so each check
@@ -557,30 +591,37 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest<'_>) -> Result<Valu
             Ok(())
         })
     };
+    // A launch script holds the worker's secrets until it runs (it removes itself first):
+    // every failure before then removes it too.
+    let mut script: Option<String> = None;
     let command = if env.is_empty() {
         tmux::shell_join(&plan.words)
     } else {
-        let (name, script) = (format!("{}-{agent}.sh", now_id()), launch_script(&plan.words, &env));
+        let (name, text) = (format!("{}-{agent}.sh", now_id()), launch_script(&plan.words, &env));
         let n = name.clone();
-        let written = held
-            .with(move |state| Ok(state.root.subdir_private("launch")?.replace_atomic(&n, script.as_bytes())?))
-            .await;
+        let written =
+            held.with(move |state| Ok(state.root.subdir_private("launch")?.replace_atomic(&n, text.as_bytes())?)).await;
         if let Err(e) = written {
+            let _ = remove_launch_script(&held, Some(name)).await;
             let _ = cleanup(true).await;
             return Err(e);
         }
         let path = state_root.join("launch").join(&name);
+        script = Some(name);
         tmux::shell_join(&["sh", &path.to_string_lossy()])
     };
     let start_dir = plan.start_dir.to_string_lossy();
     if let Err(e) = tmux::new_session(&spec.session, &start_dir, &command, PANE_WIDTH, PANE_HEIGHT).await {
         // The session may belong to someone else: never kill it here.
+        let _ = remove_launch_script(&held, script).await;
         let _ = cleanup(true).await;
         return Err(tmux_error("start", agent, e));
     }
     ctx.observer.invalidate();
     if let Err(e) = tmux::pipe_pane(&spec.session, &raw_log_writer_line(&state_root, &raw_name)).await {
         let _ = tmux::kill_session(&spec.session).await;
+        // Killed before its shell ran the script, the script would stay.
+        let _ = remove_launch_script(&held, script).await;
         let _ = cleanup(true).await;
         return Err(tmux_error("pipe-pane", agent, e));
     }

@@ -13,8 +13,9 @@ pub fn classify_output(o: &limits::ClassifyOutput) -> Value {
         "window": o.window.as_str(),
         "reset_at_epoch_seconds": o.reset_at_epoch_seconds,
         "reset_at_utc": o.reset_at_epoch_seconds.map(|e| crate::timefmt::iso_utc(e as f64)),
-        "model_bucket": o.model_bucket,
-        "model": o.model,
+        // Model words only: a classifier's free text (a path) never comes back.
+        "model_bucket": o.model_bucket.as_deref().filter(|m| crate::agents::valid_model_word(m)),
+        "model": o.model.as_deref().filter(|m| crate::agents::valid_model_word(m)),
         "model_source": o.model_source.as_str(),
         "used_percent": o.used_percent,
         "tui_context": o.tui.as_str(),

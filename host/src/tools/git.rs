@@ -293,18 +293,27 @@ async fn commit_ready_check(ctx: Arc<Ctx>, args: CommitReadyArgs) -> ToolResult 
         // A fresh bytecode cache per check: nothing written into the repository, and no stale
         // .pyc (same size, same second) can hide an edit.
         let cache = std::env::temp_dir().join(format!("codex-master-pycache-{}", crate::fsafe::nonce()));
+        let prefix = format!("pycache_prefix={}", cache.to_string_lossy());
         let env = [("PYTHONPATH", pythonpath), ("PYTHONPYCACHEPREFIX", cache.to_string_lossy().into_owned())];
         let dirs: Vec<String> =
             ["src", "tests"].iter().filter(|d| repo.join(d).is_dir()).map(|d| (*d).to_owned()).collect();
-        let mut compile = vec!["-m".to_owned(), "compileall".into(), "-q".into()];
+        // Isolated (-I): no PYTHON* variables, no user site, and neither the repository nor
+        // `src` on the path, so a repository's `compileall.py` or `sitecustomize.py` never runs.
+        // Compiling reads the files; it runs none of them.
+        let mut compile =
+            vec!["-I".to_owned(), "-X".into(), prefix.clone(), "-m".into(), "compileall".into(), "-q".into()];
         compile.extend(dirs);
-        let out = git::run("python3", &compile, &repo, &env, COMMAND_TIMEOUT).await;
+        let out = git::run("python3", &compile, &repo, &[], COMMAND_TIMEOUT).await;
         checks.push(check_entry(&ctx.redactor, "compileall", &out, &repo));
         if !run_tests {
             checks.push(skipped("unittest", "run_tests_false"));
         } else if repo.join("tests").is_dir() {
-            let args: Vec<String> =
-                ["-m", "unittest", "discover", "-s", "tests", "-v"].iter().map(|s| (*s).to_owned()).collect();
+            // The tests are the repository's code, run on purpose: with `src` on the path, but not
+            // the working directory (-P) or the user's site (-s).
+            let args: Vec<String> = ["-P", "-s", "-X", &prefix, "-m", "unittest", "discover", "-s", "tests", "-v"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
             let out = git::run("python3", &args, &repo, &env, COMMAND_TIMEOUT).await;
             checks.push(check_entry(&ctx.redactor, "unittest", &out, &repo));
         } else {

@@ -165,6 +165,11 @@ pub fn refusal_error(agent: &str, refusal: LeaseRefusal, client: &str) -> ToolEr
         .with("agent", json!(agent))
         .with("lease", lease.public(agent, client)),
         LeaseRefusal::Io(e) => e.into(),
+        LeaseRefusal::Exhausted => ToolError::new(
+            "lease_generation_exhausted",
+            format!("the lease generation of agent {agent} cannot grow any more; the next server start or watchdog pass repairs it"),
+        )
+        .with("agent", json!(agent)),
     }
 }
 

@@ -203,7 +203,7 @@ fn summary(red: &Redactor, spec: &AgentSpec, inv: &Inventory, pages: &Pages) -> 
         .collect();
     let mut m = Map::new();
     m.insert("agent".into(), json!(spec.name));
-    m.insert("label".into(), json!(spec.label));
+    m.insert("label".into(), json!(red.bounded(&spec.label, 80)));
     m.insert("home".into(), json!(NOT_RETURNED));
     m.insert("home_kind".into(), json!(if spec.home.is_some() { "managed_agent_home" } else { "not_configured" }));
     m.insert("by_source".into(), json!(by_source));

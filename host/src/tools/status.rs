@@ -594,7 +594,10 @@ fn observe_one(
     };
     let (model, model_source) = match (&configured_model, classified.as_ref().ok()) {
         (Some(m), _) => (Some(m.clone()), "config"),
-        (None, Some(c)) if c.model_source == ModelSource::StatusText => (c.model.clone(), "screen"),
+        // A model read off the screen is a model word, or nothing (never a path or free text).
+        (None, Some(c)) if c.model_source == ModelSource::StatusText => {
+            (c.model.clone().filter(|m| crate::agents::valid_model_word(m)), "screen")
+        }
         _ => (None, "cli_default"),
     };
     let idle_seconds = log_mtime.map(|m| (now - m).max(0.0));

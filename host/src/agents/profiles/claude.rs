@@ -51,7 +51,11 @@ impl Provider for Claude {
             args.extend(["--effort".to_owned(), effort.clone()]);
         }
         args.extend(spec.extra_args.iter().cloned());
-        args.extend(prompt.map(str::to_owned));
+        // After `--` the prompt is the prompt, whatever it starts with (`--version`,
+        // `--dangerously-skip-permissions`).
+        if let Some(p) = prompt {
+            args.extend(["--".to_owned(), p.to_owned()]);
+        }
         args
     }
 
@@ -374,10 +378,11 @@ mod tests {
         .clone();
         assert_eq!(spec.classifier, crate::ext::Classifier::Named("claude"));
         let args = Claude.launch_args(&spec, Some("go"));
-        assert_eq!(args, ["go"], "no model or effort is forced");
+        assert_eq!(args, ["--", "go"], "no model or effort is forced");
+        assert_eq!(Claude.launch_args(&spec, Some("--version")), ["--", "--version"], "a prompt is never an option");
         spec.model = Some("opus".into());
         spec.reasoning_effort = Some("high".into());
-        assert_eq!(Claude.launch_args(&spec, Some("go")), ["--model", "opus", "--effort", "high", "go"]);
+        assert_eq!(Claude.launch_args(&spec, Some("go")), ["--model", "opus", "--effort", "high", "--", "go"]);
         assert!(Claude.prepare_home(&spec, Path::new("/work/repo")).unwrap());
         assert!(!Claude.prepare_home(&spec, Path::new("/work/repo")).unwrap());
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(home.join(".claude.json")).unwrap()).unwrap();

@@ -63,7 +63,10 @@ impl Provider for Codex {
         }
         args.extend(["--yolo", "-s", "danger-full-access", "--search", "--no-daemon"].map(str::to_owned));
         args.extend(spec.extra_args.iter().cloned());
-        args.extend(prompt.map(str::to_owned));
+        // After `--` the prompt is the prompt, whatever it starts with (`-c key=…`).
+        if let Some(p) = prompt {
+            args.extend(["--".to_owned(), p.to_owned()]);
+        }
         args
     }
 
@@ -369,7 +372,9 @@ mod tests {
     fn no_model_is_forced_unless_configured() {
         let args = Codex.launch_args(&spec(None), Some("hi"));
         assert!(!args.iter().any(|a| a.contains("model")), "{args:?}");
-        assert_eq!(args.last().map(String::as_str), Some("hi"));
+        assert_eq!(&args[args.len() - 2..], ["--", "hi"]);
+        let args = Codex.launch_args(&spec(None), Some("-c model=\"x\""));
+        assert_eq!(&args[args.len() - 2..], ["--", "-c model=\"x\""], "a prompt is never an option");
         let args = Codex.launch_args(&spec(Some("gpt-x")), None);
         assert_eq!(&args[..2], ["--model", "gpt-x"]);
         assert!(args.contains(&"--no-daemon".to_owned()));

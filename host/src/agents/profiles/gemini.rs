@@ -48,8 +48,9 @@ impl Provider for Gemini {
         }
         args.extend(spec.extra_args.iter().cloned());
         if let Some(p) = prompt {
-            // An interactive session that starts with this prompt.
-            args.extend(["--prompt-interactive".to_owned(), p.to_owned()]);
+            // An interactive session that starts with this prompt, given as the flag's value
+            // (`--yolo` as a prompt is the text `--yolo`).
+            args.push(format!("--prompt-interactive={p}"));
         }
         args
     }

@@ -24,6 +24,12 @@ impl Provider for Generic {
         None
     }
 
+    /// An unknown CLI's parser is unknown: the prompt goes last as it is, so one that starts
+    /// with `-` is refused at start.
+    fn prompt_is_a_value(&self) -> bool {
+        false
+    }
+
     fn launch_args(&self, spec: &AgentSpec, prompt: Option<&str>) -> Vec<String> {
         spec.extra_args.iter().cloned().chain(prompt.map(str::to_owned)).collect()
     }

@@ -125,8 +125,15 @@ pub trait Provider: Sync {
         None
     }
 
-    /// The argument vector after the runner (and the initial prompt last, when given).
+    /// The argument vector after the runner (and the initial prompt last, when given), passed
+    /// so that the CLI reads the prompt and the model as values, never as options.
     fn launch_args(&self, spec: &AgentSpec, prompt: Option<&str>) -> Vec<String>;
+
+    /// Whether [`Provider::launch_args`] passes any prompt as a value; a CLI we know nothing of
+    /// cannot, so a prompt that starts with `-` is refused for it.
+    fn prompt_is_a_value(&self) -> bool {
+        true
+    }
 
     /// The argument vector that resumes the newest thread the CLI recorded for the working
     /// directory, with the prompt as its next turn; `None`: this CLI cannot resume.
