@@ -1,7 +1,6 @@
 //! Agents in real tmux (a private server socket per test), driven through the real binary, with
 //! the built-in scripted agent as the worker.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crate::common::fleet::Fleet;
@@ -460,14 +459,6 @@ fn a_log_tail_is_redacted_before_it_is_cut() {
     f.run(&["stop", "w1"]);
     // The raw log the agent wrote, with a key block and a long token appended at its end: any
     // small `chars` cuts inside them.
-    let meta: Value =
-        serde_json::from_str(&std::fs::read_to_string(f.dir.join("state/meta/w1.json")).unwrap()).unwrap();
-    let log_path = std::fs::read_dir(f.dir.join("state"))
-        .unwrap()
-        .flatten()
-        .map(|d| d.path().join(meta["raw_log"].as_str().unwrap()))
-        .find(|p| p.is_file())
-        .expect("the raw log");
     let body: Vec<String> =
         (0..40).map(|i| format!("MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC{i:02}")).collect();
     let token = format!("sk-proj-{}", "Qw8vN2mL5kJ7hG3fD9sA1zX4cV6bN0mR".repeat(6));
@@ -475,7 +466,7 @@ fn a_log_tail_is_redacted_before_it_is_cut() {
         "\n-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\nexport OPENAI_API_KEY={token}\n",
         body.join("\n")
     );
-    std::fs::OpenOptions::new().append(true).open(&log_path).unwrap().write_all(appended.as_bytes()).unwrap();
+    f.append_to_raw_log("w1", &appended);
     for chars in [40, 120, 900, 8192] {
         let (code, log) = f.run(&["tail", "w1", "--source", "log", "--chars", &chars.to_string(), "--lines", "80"]);
         assert_eq!(code, 0, "{log}");

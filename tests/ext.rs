@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::common::{base_env, cli, TempDir, BIN};
+use crate::common::{base_env, cli, Mcp, TempDir, BIN};
 use codex_master::ext::types::limits;
 use codex_master::ext::worlds::{self, World};
 use codex_master::ext::{cache, ExtError, Kind, Limits, Slot, Source};
@@ -565,6 +565,59 @@ fn a_team_rule_file_changes_what_is_redacted_without_a_rebuild() {
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["text"], json!("TCK-654321-<redacted> ok\n"), "{v}");
     assert!(v["hits"].to_string().contains("team-ticket-token"), "{v}");
+}
+
+#[test]
+fn a_slow_team_rule_is_refused_by_verify_and_what_it_cannot_finish_is_withheld() {
+    use crate::common::fleet::Fleet;
+    let dir = TempDir::new("ext-slow-rule");
+    let run = cli(&env(&dir), &["ext", "verify", &rules_fixture("slow-rules.toml")]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let v = run.json();
+    assert_eq!(v["errors"][0]["rule_id"], json!("team-slow"), "{v}");
+    assert!(v["errors"][0]["message"].as_str().unwrap().contains("too slow"), "{v}");
+
+    // A team that loads it anyway: a log of long word lines takes the rule seconds per line.
+    // The tail is withheld when the floor's budget runs out, never returned unredacted.
+    let config = format!(
+        "[agents.w1]\nprofile = \"scripted\"\n\n[extensions.redaction]\nrules = [{:?}]\n",
+        rules_fixture("slow-rules.toml")
+    );
+    let f = Fleet::new("slow-rule", &config);
+    let (code, v) = f.run(&["start", "w1", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    f.await_state("w1", "idle");
+    f.run(&["stop", "w1"]);
+    let line = "ab1".repeat(50_000 / 3);
+    f.append_to_raw_log("w1", &format!("\n{line}\n{line}\n{line}\n{line}\nsk-proj-Qw8vN2mL5kJ7hG3fD9sA1zX4cV6bN0mQ\n"));
+    let (code, v) = f.run(&["tail", "w1", "--source", "log", "--chars", "8192", "--lines", "80"]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(
+        (v["error_code"].as_str(), v["redaction"].as_str()),
+        (Some("redaction_withheld"), Some("withheld")),
+        "{v}"
+    );
+    assert!(!v.to_string().contains("ab1ab1") && !v.to_string().contains("Qw8vN2mL5"), "{v}");
+
+    // Cancelling the call stops the work: the server says so long before the budget ends.
+    let log = f.dir.join("server.log");
+    let mut server_env = f.env.clone();
+    server_env.push(("CODEX_MASTER_LOG".into(), "debug".into()));
+    let mut mcp = Mcp::spawn_with_stderr(&server_env, std::fs::File::create(&log).unwrap().into());
+    mcp.initialize();
+    mcp.send(&json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "agent_safe_tail", "arguments": {"agent": "w1", "source": "log", "chars": 8192}}}));
+    std::thread::sleep(Duration::from_millis(400));
+    mcp.send(
+        &json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 5, "reason": "test"}}),
+    );
+    let stopped = |needle: &str| std::fs::read_to_string(&log).unwrap_or_default().contains(needle);
+    let deadline = Instant::now() + Duration::from_millis(1200);
+    while !stopped("redaction stopped") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(stopped("redaction stopped: the caller went away"), "{}", std::fs::read_to_string(&log).unwrap());
+    assert!(mcp.wait_for(&json!(5), Duration::from_secs(3)).is_none(), "a cancelled call gets no answer");
+    assert_eq!(mcp.request(6, "ping", json!({}))["result"], json!({}));
 }
 
 #[test]

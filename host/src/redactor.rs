@@ -10,10 +10,14 @@
 //! would do the work twice. If an extension fails, the floor masks more strictly (every long
 //! token-like run as well); a caller that returns raw terminal text (the tail, git excerpts)
 //! withholds it instead.
+//!
+//! The floor has a time budget ([`FLOOR_BUDGET`]) and stops early when the caller went away
+//! ([`Cancel`]): a text it could not finish is withheld, never returned unredacted.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use codex_master_redaction_engine::Engine;
 
@@ -53,6 +57,13 @@ fn own_paths() -> Vec<String> {
         .collect()
 }
 
+/// Longest the floor works on one text. Our rules take milliseconds on the largest text we
+/// redact (a 256 KiB log window); a team rule that is slow on some line runs out of it.
+pub const FLOOR_BUDGET: Duration = Duration::from_secs(2);
+
+/// What a text the floor could not finish in time (or whose caller went away) becomes.
+pub const WITHHELD: &str = "<withheld>";
+
 /// What the pipeline did with a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Redacted {
@@ -61,6 +72,40 @@ pub struct Redacted {
     /// The extension failed: the floor masked more strictly. Callers that return raw
     /// terminal text withhold it.
     pub extension_failed: bool,
+    /// The floor ran out of its budget or was cancelled: `text` is [`WITHHELD`].
+    pub withheld: bool,
+}
+
+impl Redacted {
+    /// The text may not be returned at all (callers returning raw terminal text say why).
+    pub fn must_withhold(&self) -> bool {
+        self.extension_failed || self.withheld
+    }
+}
+
+/// Set when the call that wanted a text went away, so that the floor stops at its next check.
+/// A cancelled request drops its future, and with it the [`CancelOnDrop`] guard.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// A guard that cancels when dropped (hold it in the async call, across the await).
+    pub fn guard(&self) -> CancelOnDrop {
+        CancelOnDrop(self.clone())
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Cancels its [`Cancel`] when dropped.
+pub struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0 .0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Masks every token-like run of 24 or more characters: what the floor adds when the
@@ -120,6 +165,11 @@ impl Redactor {
 
     /// The pipeline for `text` (escape sequences are stripped here), masking `known` paths too.
     pub fn redact(&self, text: &str, known: &[String]) -> Redacted {
+        self.redact_cancellable(text, known, &Cancel::default())
+    }
+
+    /// [`Redactor::redact`] that gives up when `cancel` is set: the text is withheld.
+    pub fn redact_cancellable(&self, text: &str, known: &[String], cancel: &Cancel) -> Redacted {
         let stripped = strip_ansi(text);
         let mut known = known.to_vec();
         known.extend(self.own_paths.iter().cloned());
@@ -132,9 +182,19 @@ impl Redactor {
                 Err(_) => (stripped, true),
             }
         };
-        let floored = self.floor().redact(&after_extension, &known).text;
-        let out = if failed { strict(&floored) } else { floored };
-        Redacted { changed: out != text, text: out, extension_failed: failed }
+        let floor = self.floor();
+        let deadline = Instant::now() + FLOOR_BUDGET;
+        let stop = || cancel.is_set() || Instant::now() >= deadline;
+        let Some(floored) = floor.redact_until(&after_extension, &known, &stop) else {
+            if cancel.is_set() {
+                tracing::debug!("redaction stopped: the caller went away");
+            } else {
+                tracing::warn!(bytes = text.len(), "redaction stopped: over its time budget; the text is withheld");
+            }
+            return Redacted { text: WITHHELD.into(), changed: true, extension_failed: failed, withheld: true };
+        };
+        let out = if failed { strict(&floored.text) } else { floored.text };
+        Redacted { changed: out != text, text: out, extension_failed: failed, withheld: false }
     }
 
     /// Short free text as returned: one plain line (controls and bidi marks removed), redacted,

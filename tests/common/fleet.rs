@@ -93,6 +93,22 @@ impl Fleet {
         }
     }
 
+    /// Appends `text` to `agent`'s raw log, as if the worker had printed it.
+    pub fn append_to_raw_log(&self, agent: &str, text: &str) {
+        use std::io::Write;
+        let meta: Value = serde_json::from_str(
+            &std::fs::read_to_string(self.dir.join("state/meta").join(format!("{agent}.json"))).unwrap(),
+        )
+        .unwrap();
+        let log_path = std::fs::read_dir(self.dir.join("state"))
+            .unwrap()
+            .flatten()
+            .map(|d| d.path().join(meta["raw_log"].as_str().unwrap()))
+            .find(|p| p.is_file())
+            .expect("the raw log");
+        std::fs::OpenOptions::new().append(true).open(&log_path).unwrap().write_all(text.as_bytes()).unwrap();
+    }
+
     pub fn tmux(&self, args: &[&str]) -> std::process::Output {
         std::process::Command::new("tmux").arg("-S").arg(&self.socket).args(args).output().unwrap()
     }

@@ -66,8 +66,13 @@ pub struct Mcp {
 
 impl Mcp {
     pub fn spawn(env: &[(String, String)]) -> Mcp {
+        Mcp::spawn_with_stderr(env, Stdio::null())
+    }
+
+    /// [`Mcp::spawn`] with the server's log going to `stderr`.
+    pub fn spawn_with_stderr(env: &[(String, String)], stderr: Stdio) -> Mcp {
         let mut cmd = Command::new(BIN);
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).env_remove("RUST_BACKTRACE");
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr).env_remove("RUST_BACKTRACE");
         for (k, v) in env {
             cmd.env(k, v);
         }

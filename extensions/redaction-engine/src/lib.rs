@@ -35,10 +35,20 @@ pub const DEFAULT_RULES: &str = include_str!("default-rules.toml");
 /// Largest rule file accepted, and most rules per file.
 pub const MAX_RULE_FILE_BYTES: usize = 256 * 1024;
 pub const MAX_RULES_PER_FILE: usize = 1000;
+/// A line longer than this is searched in windows of this size, overlapping by
+/// [`WINDOW_OVERLAP`] (longer than any secret a rule finds).
+pub const WINDOW_BYTES: usize = 8 * 1024;
+const WINDOW_OVERLAP: usize = 1024;
 /// Texts up to this size are scanned for keywords without the automaton.
 const SHORT_TEXT_BYTES: usize = 2048;
-/// Compiled size limit of one rule's regex.
-const REGEX_SIZE_LIMIT: usize = 4 * 1024 * 1024;
+/// Compiled size limit of one regex. Our largest default rule needs about 22 KiB; a rule near
+/// the limit can already take a quarter second on one window of a hostile line, which
+/// [`Engine::check`] measures.
+pub const REGEX_SIZE_LIMIT: usize = 256 * 1024;
+/// Longest one team rule may take over one worst-case window ([`Engine::check`]); our default
+/// rules take well under a millisecond.
+#[cfg(not(target_arch = "wasm32"))]
+pub const PROBE_LIMIT: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// A problem with one rule (or a whole file, with `rule_id` empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -493,7 +503,56 @@ impl Engine {
         if self.global.iter().any(|(a, _)| a.source.is_some() && a.regex().is_none()) {
             report("", "a global allowlist regex does not compile");
         }
+        #[cfg(not(target_arch = "wasm32"))]
+        for (i, rule) in self.rules.iter().enumerate() {
+            if rule.default || rule.compiled().is_none() {
+                continue;
+            }
+            let took = self.probe(i);
+            if took > PROBE_LIMIT {
+                let message = format!(
+                    "the regex is too slow: {} ms on a worst-case line of {} KiB (at most {} ms)",
+                    took.as_millis(),
+                    WINDOW_BYTES / 1024,
+                    PROBE_LIMIT.as_millis()
+                );
+                report(&rule.id, &message);
+            }
+        }
         errors
+    }
+
+    /// The longest rule `i` takes on one window of a hostile line: runs of the characters
+    /// secrets are made of, after the rule's keyword. Each probe runs twice and the faster run
+    /// counts, so a cold cache or a busy machine does not refuse a good rule.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn probe(&self, i: usize) -> std::time::Duration {
+        let keyword = self
+            .keyword_rules
+            .iter()
+            .position(|rules| rules.contains(&i))
+            .map_or("", |k| self.keyword_list[k].as_str());
+        let alphabets = ["ab1", "aB3_", "aB3+/=-.", "0f9e", "a b1 ", "a:b,c\"\"=x "];
+        let mut worst = std::time::Duration::ZERO;
+        for alphabet in alphabets {
+            let mut line = format!("{keyword}=");
+            while line.len() < WINDOW_BYTES {
+                line.push_str(alphabet);
+            }
+            line.truncate(WINDOW_BYTES);
+            let run = || {
+                let started = std::time::Instant::now();
+                self.rule_spans(i, &line, 0, &mut Vec::new());
+                started.elapsed()
+            };
+            let first = run();
+            let took = if first > PROBE_LIMIT / 4 { first.min(run()) } else { first };
+            worst = worst.max(took);
+            if worst > PROBE_LIMIT {
+                break;
+            }
+        }
+        worst
     }
 
     /// The keyword automaton, built on first use.
@@ -554,9 +613,20 @@ impl Engine {
     /// Masks secrets and local paths in `text` (escape sequences already stripped by the
     /// caller). `known_paths` are masked wherever they appear.
     pub fn redact(&self, text: &str, known_paths: &[String]) -> Redacted {
+        self.redact_until(text, known_paths, &|| false).expect("never stopped")
+    }
+
+    /// [`Engine::redact`] that stops as soon as `stop` says so (a deadline passed, the caller
+    /// went away), checked between rules and between windows of a long line: `None` then, and
+    /// the caller withholds the text. A single regex search runs over at most
+    /// [`WINDOW_BYTES`] of a line.
+    pub fn redact_until(&self, text: &str, known_paths: &[String], stop: &dyn Fn() -> bool) -> Option<Redacted> {
         let mut spans: Vec<(Span, usize)> = Vec::new();
-        self.block_spans(text, &mut spans);
-        self.line_spans(text, &mut spans);
+        self.block_spans(text, &mut spans, stop)?;
+        self.line_spans(text, &mut spans, stop)?;
+        if stop() {
+            return None;
+        }
         let mut hits = Hits::new();
         let masked = apply(text, &mut spans, &self.rules, &mut hits);
         let (out, path_hits) = paths::mask_paths(&masked, known_paths);
@@ -564,14 +634,17 @@ impl Engine {
             *hits.entry("local-path".into()).or_default() += path_hits;
         }
         let changed = out != text;
-        Redacted { text: out, changed, hits }
+        Some(Redacted { text: out, changed, hits })
     }
 
     /// Whole blocks (a private key from BEGIN to END). A block whose END is missing runs to
     /// the end of the text; an END with no BEGIN before it masks from the start of the text
     /// (the window began inside a block).
-    fn block_spans(&self, text: &str, spans: &mut Vec<(Span, usize)>) {
+    fn block_spans(&self, text: &str, spans: &mut Vec<(Span, usize)>, stop: &dyn Fn() -> bool) -> Option<()> {
         for &i in &self.blocks {
+            if stop() {
+                return None;
+            }
             let rule = &self.rules[i];
             let (Some(begin), Some(end)) = (rule.regex(), rule.block_end()) else { continue };
             let mut at = 0;
@@ -592,9 +665,10 @@ impl Engine {
                 }
             }
         }
+        Some(())
     }
 
-    fn line_spans(&self, text: &str, spans: &mut Vec<(Span, usize)>) {
+    fn line_spans(&self, text: &str, spans: &mut Vec<(Span, usize)>, stop: &dyn Fn() -> bool) -> Option<()> {
         // (line start, rule) pairs to run: keyword hits, and the lines where a rule without
         // keywords matches somewhere (found by one search over the whole text, not one per line).
         let mut jobs: Vec<(usize, usize)> = Vec::new();
@@ -610,14 +684,22 @@ impl Engine {
         }
         for &i in &self.always {
             let Some(re) = self.rules[i].regex() else { continue };
-            let mut at = 0;
-            while let Some(m) = re.find_at(text.as_bytes(), at) {
-                let start = line_start(m.start());
-                jobs.push((start, i));
-                // Go on from the next line: this line runs the rule in full below.
-                at = text[m.start()..].find('\n').map_or(text.len(), |n| m.start() + n + 1);
-                if at >= text.len() {
-                    break;
+            // Windowed like a long line below: one search covers at most WINDOW_BYTES.
+            let mut from = 0;
+            'windows: for (window_start, window_end) in windows(text, 0, text.len()) {
+                if stop() {
+                    return None;
+                }
+                let mut at = from.max(window_start);
+                while at < window_end {
+                    let Some(m) = re.find_at(&text.as_bytes()[..window_end], at) else { break };
+                    jobs.push((line_start(m.start()), i));
+                    // Go on from the next line: this line runs the rule in full below.
+                    at = text[m.start()..].find('\n').map_or(text.len(), |n| m.start() + n + 1);
+                    from = at;
+                    if at >= text.len() {
+                        break 'windows;
+                    }
                 }
             }
         }
@@ -625,8 +707,16 @@ impl Engine {
         jobs.dedup();
         for (start, rule) in jobs {
             let end = text[start..].find('\n').map_or(text.len(), |n| start + n);
-            self.rule_spans(rule, &text[start..end], start, spans);
+            // A long line is searched in overlapping windows, so that one search stays short
+            // and the budget is checked between them; a span seen twice is merged when masked.
+            for (at, stop_at) in windows(text, start, end) {
+                if stop() {
+                    return None;
+                }
+                self.rule_spans(rule, &text[at..stop_at], at, spans);
+            }
         }
+        Some(())
     }
 
     fn rule_spans(&self, i: usize, line: &str, offset: usize, spans: &mut Vec<(Span, usize)>) {
@@ -660,6 +750,27 @@ impl Engine {
             spans.push((Span { start: offset + span.start, end: offset + span.end }, i));
         }
     }
+}
+
+/// Windows of at most [`WINDOW_BYTES`] (on character boundaries) that cover `text[start..end]`,
+/// each overlapping the one before by [`WINDOW_OVERLAP`].
+fn windows(text: &str, start: usize, end: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut at = Some(start);
+    std::iter::from_fn(move || {
+        let from = at?;
+        let mut to = (from + WINDOW_BYTES).min(end);
+        while !text.is_char_boundary(to) {
+            to += 1;
+        }
+        at = (to < end).then(|| {
+            let mut next = to - WINDOW_OVERLAP;
+            while !text.is_char_boundary(next) {
+                next -= 1;
+            }
+            next
+        });
+        Some((from, to))
+    })
 }
 
 /// The byte span `start..end` of `text`, widened to character boundaries (a byte-level match
@@ -804,6 +915,51 @@ mod tests {
         assert!(!secret_is_whole_match(r"\b(ab)\b", Some(2)));
         let e = Engine::with_defaults();
         assert!(e.rules.iter().filter(|r| r.compiled().is_some_and(|c| c.secret_is_match)).count() > 30);
+    }
+
+    #[test]
+    fn a_long_line_is_searched_in_overlapping_windows_and_no_secret_falls_between_them() {
+        let text = "x".repeat(3 * WINDOW_BYTES + 17);
+        let all: Vec<(usize, usize)> = windows(&text, 5, text.len()).collect();
+        assert_eq!((all[0].0, all.last().unwrap().1), (5, text.len()));
+        assert!(all.iter().all(|(a, b)| b - a <= WINDOW_BYTES), "{all:?}");
+        assert!(all.windows(2).all(|w| w[0].1 - w[1].0 == WINDOW_OVERLAP), "{all:?}");
+        let e = Engine::with_defaults();
+        let token = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+        for at in [0, WINDOW_BYTES - 20, WINDOW_BYTES - 1, 2 * WINDOW_BYTES - WINDOW_OVERLAP - 3, 3 * WINDOW_BYTES] {
+            let line = format!("{} {token} {}", "a ".repeat(at / 2), "b ".repeat(WINDOW_BYTES));
+            let out = e.redact(&line, &[]).text;
+            assert!(!out.contains("ghp_"), "a token at {at} was kept");
+            assert_eq!(out.matches(MASK).count(), 1, "at {at}");
+        }
+    }
+
+    #[test]
+    fn redaction_stops_when_told_and_returns_nothing() {
+        let e = Engine::with_defaults();
+        let text = format!("OPENAI_API_KEY=sk-proj-{}\n{}", "Qw8vN2mL5kJ7hG3fD9sA1zX4".repeat(2), "word ".repeat(5000));
+        assert!(e.redact_until(&text, &[], &|| true).is_none());
+        let checks = std::cell::Cell::new(0);
+        let stop_later = || {
+            checks.set(checks.get() + 1);
+            checks.get() > 3
+        };
+        assert!(e.redact_until(&text, &[], &stop_later).is_none());
+        assert!(!e.redact_until(&text, &[], &|| false).unwrap().text.contains("Qw8vN2"));
+    }
+
+    #[test]
+    fn check_refuses_a_team_rule_that_is_too_slow_or_too_large_and_never_probes_ours() {
+        let slow = "[[rules]]\nid = \"team-slow\"\nregex = '''(\\w{1,600}\\s?){1,3}Z'''\n";
+        let large = "[[rules]]\nid = \"team-large\"\nregex = '''(\\w{1,1000}\\s?){1,3}Z'''\n";
+        let fine = "[[rules]]\nid = \"team-fine\"\nregex = '''(?:\\w{1,30}[ ]?){1,10}(Z)'''\nkeywords = [\"z\"]\n";
+        let (e, errors) = Engine::with_files(&[("slow.toml", slow), ("large.toml", large), ("fine.toml", fine)]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let found: Vec<(String, String)> = e.check().into_iter().map(|r| (r.rule_id, r.message)).collect();
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().any(|(id, m)| id == "team-slow" && m.contains("too slow")), "{found:?}");
+        assert!(found.iter().any(|(id, m)| id == "team-large" && m.contains("too large")), "{found:?}");
+        assert!(Engine::with_defaults().check().is_empty());
     }
 
     #[test]

@@ -315,6 +315,17 @@ fn rule_errors_json(errors: &[ext::types::redaction::RuleError]) -> Vec<Value> {
         .collect()
 }
 
+/// One team rule file loaded as the floor loads it, then every regex compiled and each rule
+/// timed on worst-case lines ([`codex_master_redaction_engine::Engine::check`]): the number
+/// of rules the floor would use, and every problem, named by file and rule id.
+fn load_and_check(name: &str, text: &str) -> (usize, Vec<ext::types::redaction::RuleError>) {
+    let (engine, mut errors) = codex_master_redaction_engine::Engine::load(&[(name, text)]);
+    errors.extend(
+        engine.check().into_iter().map(|e| codex_master_redaction_engine::RuleError { file: name.to_owned(), ..e }),
+    );
+    (engine.rule_count(), errors.into_iter().map(Into::into).collect())
+}
+
 /// `ext verify FILE.toml`: every rule of a team rule file, checked by the engine the floor and
 /// the default component run; a bad rule is named by its id.
 fn verify_rule_file(path: &str, bytes: &[u8]) -> Value {
@@ -328,13 +339,12 @@ fn verify_rule_file(path: &str, bytes: &[u8]) -> Value {
             &format!("the rule file exceeds {} bytes", codex_master_redaction_engine::MAX_RULE_FILE_BYTES),
         );
     }
-    let (engine, errors) = codex_master_redaction_engine::Engine::load(&[(name.as_str(), text)]);
-    let errors: Vec<ext::types::redaction::RuleError> = errors.into_iter().map(Into::into).collect();
+    let (rules, errors) = load_and_check(&name, text);
     let mut v = json!({
         "ok": errors.is_empty(),
         "kind": "redaction-rules",
         "file": crate::text::plain_line(&name),
-        "rules": engine.rule_count(),
+        "rules": rules,
         "errors": rule_errors_json(&errors),
     });
     if !errors.is_empty() {
@@ -350,9 +360,9 @@ fn verify_configured_rules() -> Value {
     let (files, mut errors) = settings.rule_files();
     let mut rules = 0;
     for f in &files {
-        let (engine, file_errors) = codex_master_redaction_engine::Engine::load(&[(f.name.as_str(), f.text.as_str())]);
-        rules += engine.rule_count();
-        errors.extend(file_errors.into_iter().map(Into::into));
+        let (count, file_errors) = load_and_check(&f.name, &f.text);
+        rules += count;
+        errors.extend(file_errors);
     }
     let mut v = json!({
         "ok": errors.is_empty(),

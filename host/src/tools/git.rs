@@ -29,7 +29,7 @@ fn repo_param() -> Param {
 
 fn excerpt_schema() -> Value {
     out::object(
-        json!({"ok": {"type": "boolean"}, "returncode": {"type": "integer"}, "output_excerpt": {"type": "string"}, "redaction_applied": {"type": "boolean"}, "redaction": {"enum": ["applied", "none", "failed"]}}),
+        json!({"ok": {"type": "boolean"}, "returncode": {"type": "integer"}, "output_excerpt": {"type": "string"}, "redaction_applied": {"type": "boolean"}, "redaction": {"enum": ["applied", "none", "failed", "withheld"]}}),
         &["ok", "returncode", "output_excerpt", "redaction_applied"],
     )
 }
@@ -177,7 +177,9 @@ fn excerpt(red: &Redactor, out: &Output, repo: &Path, max: usize) -> Value {
         known.push(home.to_string_lossy().into_owned());
     }
     let r = red.redact(&text, &known);
-    let (shown, changed, state) = if r.extension_failed {
+    let (shown, changed, state) = if r.withheld {
+        (String::new(), true, "withheld")
+    } else if r.extension_failed {
         (String::new(), true, "failed")
     } else {
         (keep_head_chars(&r.text, max), r.changed, if r.changed { "applied" } else { "none" })

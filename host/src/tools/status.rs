@@ -23,7 +23,7 @@ use crate::agents::{facts, procs, AgentSpec, AgentState, Registry};
 use crate::events;
 use crate::ext::types::limits::{self, DialogKind, ModelSource};
 use crate::lease;
-use crate::redactor::Redactor;
+use crate::redactor::{Cancel, Redactor};
 use crate::state::ledger;
 use crate::state::meta::AgentMeta;
 use crate::state::rawlog::MAX_RAW_LOG_BYTES;
@@ -1000,6 +1000,9 @@ async fn safe_tail(ctx: Arc<Ctx>, args: SafeTailArgs) -> ToolResult {
         String::new()
     };
     let red = Arc::clone(&ctx.redactor);
+    // A cancelled call drops this future and the guard with it: the redaction stops.
+    let cancel = Cancel::default();
+    let _cancel_on_drop = cancel.guard();
     blocking(move || {
         let state = State::open()?;
         let (raw, raw_log) = if source == TailSource::Log {
@@ -1030,7 +1033,15 @@ async fn safe_tail(ctx: Arc<Ctx>, args: SafeTailArgs) -> ToolResult {
             .flatten()
             .map(|p| p.to_string_lossy().into_owned())
             .collect();
-        let redacted = red.redact(&stripped, &known);
+        let redacted = red.redact_cancellable(&stripped, &known, &cancel);
+        if redacted.withheld {
+            return Err(ToolError::new(
+                "redaction_withheld",
+                "redaction did not finish within its time budget; the text is withheld",
+            )
+            .with("redaction", json!("withheld"))
+            .with("agent", json!(agent)));
+        }
         if redacted.extension_failed {
             return Err(ToolError::new("redaction_failed", "the redaction extension failed; the text is withheld")
                 .with("redaction", json!("failed"))
