@@ -35,10 +35,16 @@ pub const DEFAULT_RULES: &str = include_str!("default-rules.toml");
 /// Largest rule file accepted, and most rules per file.
 pub const MAX_RULE_FILE_BYTES: usize = 256 * 1024;
 pub const MAX_RULES_PER_FILE: usize = 1000;
+/// Most team rules in all files together, and most keywords per rule: what keeps a first
+/// redaction that touches every rule within a fraction of a second and about 150 MiB.
+pub const MAX_TEAM_RULES: usize = 1000;
+pub const MAX_KEYWORDS_PER_RULE: usize = 32;
 /// A line longer than this is searched in windows of this size, overlapping by
 /// [`WINDOW_OVERLAP`] (longer than any secret a rule finds).
 pub const WINDOW_BYTES: usize = 8 * 1024;
 const WINDOW_OVERLAP: usize = 1024;
+/// Most keywords whose automaton is a full DFA (see [`Engine::automaton`]).
+const DFA_KEYWORDS: usize = 1024;
 /// Texts up to this size are scanned for keywords without the automaton.
 const SHORT_TEXT_BYTES: usize = 2048;
 /// Compiled size limit of one regex. Our largest default rule needs about 22 KiB; a rule near
@@ -417,6 +423,13 @@ impl Engine {
                 errors.push(file_error(format!("more than {MAX_RULES_PER_FILE} rules")));
                 continue;
             }
+            let team_rules = rules.iter().filter(|r: &&Rule| !r.default).count();
+            if !default && team_rules + spec.rules.len() > MAX_TEAM_RULES {
+                errors.push(file_error(format!(
+                    "more than {MAX_TEAM_RULES} team rules in all files together: this file is left out"
+                )));
+                continue;
+            }
             for a in spec.allowlist.into_iter().chain(spec.allowlists) {
                 if let Some(a) = allowlist_from(a, name, "", !default, &mut errors) {
                     global.push((a, default));
@@ -444,6 +457,10 @@ impl Engine {
                     if let Some(a) = allowlist_from(a, name, &id, !default, &mut errors) {
                         allowlists.push(a);
                     }
+                }
+                if !default && r.keywords.len() > MAX_KEYWORDS_PER_RULE {
+                    errors.push(bad(format!("more than {MAX_KEYWORDS_PER_RULE} keywords")));
+                    continue;
                 }
                 let index = rules.len();
                 let keywords: Vec<String> =
@@ -560,12 +577,19 @@ impl Engine {
         self.keywords
             .get_or_init(|| {
                 (!self.keyword_list.is_empty()).then(|| {
+                    // A full DFA while the keywords are few (ours are about 140): the overlapping
+                    // scan of every byte is the engine's hottest loop on long texts. Thousands
+                    // of team keywords would make that DFA hundreds of MiB; a contiguous NFA
+                    // stays within a few MiB and is still linear.
+                    let kind = if self.keyword_list.len() <= DFA_KEYWORDS {
+                        AhoCorasickKind::DFA
+                    } else {
+                        AhoCorasickKind::ContiguousNFA
+                    };
                     AhoCorasickBuilder::new()
                         .ascii_case_insensitive(true)
                         .match_kind(MatchKind::Standard)
-                        // A full DFA: the overlapping scan of every byte is the engine's hottest
-                        // loop on long texts.
-                        .kind(Some(AhoCorasickKind::DFA))
+                        .kind(Some(kind))
                         .build(&self.keyword_list)
                         .expect("keywords build")
                 })
@@ -881,6 +905,51 @@ mod tests {
         let shared = e.keyword_list.iter().position(|k| k == "shared").unwrap();
         assert_eq!(e.keyword_rules[shared].len(), MAX_RULES_PER_FILE);
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    }
+
+    /// Two full team files (about 400 rules and 12,000 keywords each).
+    fn two_full_team_files() -> Vec<(String, String)> {
+        (0..2)
+            .map(|f| {
+                let mut text = String::new();
+                let mut i = 0;
+                while text.len() < MAX_RULE_FILE_BYTES - 1200 {
+                    let keywords: Vec<String> = (0..30).map(|k| format!("\"kw{f}x{i}y{k}abcdef\"")).collect();
+                    text.push_str(&format!(
+                        "[[rules]]\nid = \"r{f}-{i}\"\nregex = '(?i)kw{f}x{i}[a-z0-9]{{0,9}}\\s*=\\s*([a-z0-9]{{16,64}})'\nkeywords = [{}]\n",
+                        keywords.join(",")
+                    ));
+                    i += 1;
+                }
+                (format!("f{f}.toml"), text)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn two_full_team_files_load_into_a_small_automaton_and_a_third_is_left_out() {
+        let files = two_full_team_files();
+        let named: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        let (e, errors) = Engine::with_files(&named);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(e.keyword_list.len() > 2 * DFA_KEYWORDS, "{}", e.keyword_list.len());
+        let text = format!("{}\nset kw1x7y3abcdef = abcdefghijklmnop1234\n", "plain words\n".repeat(400));
+        assert!(e.redact(&text, &[]).text.ends_with("set kw1x7y3abcdef = <redacted>\n"));
+        // A full DFA over these keywords takes well over 100 MiB.
+        let automaton = e.automaton().unwrap();
+        assert_eq!(automaton.kind(), AhoCorasickKind::ContiguousNFA);
+        assert!(automaton.memory_usage() < 16 << 20, "{}", automaton.memory_usage());
+        // Only the rule the text named compiled.
+        assert_eq!(e.rules.iter().filter(|r| !r.default && r.compiled.get().is_some()).count(), 1);
+
+        // A third such file would pass 1,000 team rules: it is left out whole.
+        let (e3, errors) = Engine::with_files(&[named[0], named[1], ("third.toml", named[0].1)]);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].file == "third.toml" && errors[0].message.contains("team rules"), "{errors:?}");
+        assert_eq!(e3.rule_count(), e.rule_count());
+        let many = format!("[[rules]]\nid = \"wide\"\nregex = 'x'\nkeywords = [{}]\n", vec!["'k'"; 33].join(","));
+        let (_, errors) = Engine::with_files(&[("wide.toml", &many)]);
+        assert!(errors.len() == 1 && errors[0].message.contains("keywords"), "{errors:?}");
     }
 
     #[test]

@@ -53,7 +53,7 @@ impl Override {
 }
 
 /// Largest team rule file, and most files.
-pub const MAX_RULE_FILES: usize = 16;
+pub const MAX_RULE_FILES: usize = 8;
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
