@@ -725,3 +725,92 @@ fn a_failed_install_leaves_nothing_behind() {
     assert_eq!(std::fs::read_to_string(codex_home.join("config.toml")).unwrap(), before);
     assert!(!f.dir.join("state/install.json").exists());
 }
+
+#[test]
+fn resume_refuses_a_recorded_directory_that_was_replaced_by_a_symlink() {
+    let f = Fleet::scripted("resume-swap", &["a"]);
+    let work = f.dir.join("work");
+    let project = work.join("project");
+    let elsewhere = f.dir.join("elsewhere");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let (code, v) = f.run(&["start", "a", "--cwd", &project.display().to_string()]);
+    assert_eq!(code, 0, "{v}");
+    f.await_state("a", "idle");
+    f.run(&["stop", "a"]);
+    let meta = || std::fs::read_to_string(f.dir.join("state/meta/a.json")).unwrap();
+    let recorded = meta();
+
+    // The last component, then a parent, swapped for a symlink to another directory.
+    std::fs::rename(&project, work.join("project-moved")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &project).unwrap();
+    let (_, v) = f.run(&["start", "a", "--resume"]);
+    assert_eq!(v["results"][0]["error_code"], "resume_cwd_changed", "{v}");
+    std::fs::remove_file(&project).unwrap();
+    std::fs::rename(work.join("project-moved"), &project).unwrap();
+    let moved = f.dir.join("work-moved");
+    std::fs::rename(&work, &moved).unwrap();
+    std::fs::create_dir_all(elsewhere.join("project")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &work).unwrap();
+    let (_, v) = f.run(&["start", "a", "--resume"]);
+    assert_eq!(v["results"][0]["error_code"], "resume_cwd_changed", "{v}");
+    assert_eq!(meta(), recorded, "the metadata still names the recorded directory");
+    assert_eq!(f.state_of("a"), "not_running", "nothing started");
+
+    // Put back, the same resume works.
+    std::fs::remove_file(&work).unwrap();
+    std::fs::rename(&moved, &work).unwrap();
+    let (code, v) = f.run(&["start", "a", "--resume"]);
+    assert_eq!((code, v["results"][0]["resumed"].as_bool()), (0, Some(true)), "{v}");
+}
+
+#[test]
+fn a_cancelled_start_is_either_completed_or_never_begun() {
+    use crate::common::Mcp;
+    use serde_json::json;
+    let f = Fleet::new(
+        "start-cancel",
+        "[agents.a]\nprofile = \"scripted\"\n[agents.a.env]\nWORKER_TOKEN = \"tok-1234567890-secret\"\n",
+    );
+    let state = f.dir.join("state");
+    let run_id = || -> Option<String> {
+        let meta: Value = serde_json::from_slice(&std::fs::read(state.join("meta/a.json")).ok()?).ok()?;
+        meta["run_id"].as_str().map(str::to_owned)
+    };
+    let mut mcp = Mcp::spawn(&f.env);
+    mcp.initialize();
+    let mut last_run = None;
+    let mut outcomes = Vec::new();
+    // Cancelled at points all through a start (it takes a few hundred milliseconds).
+    for (i, delay) in [0u64, 5, 15, 30, 50, 80, 120, 180, 260, 400].into_iter().enumerate() {
+        let id = 100 + i as i64;
+        mcp.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "agent_start", "arguments": {"agent": "a", "cwd": f.cwd()}}}));
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        mcp.send(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": id, "reason": "test"}}));
+        // What was under way settles (a start runs on to its end).
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let running = f.state_of("a") != "not_running";
+        let run = run_id();
+        let lease = f.run(&["lease-status", "a"]).1;
+        assert_ne!(lease["results"][0]["state"], "held", "delay {delay}: a cancelled start holds no lease: {lease}");
+        let scripts = std::fs::read_dir(state.join("launch")).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(scripts, 0, "delay {delay}: no launch script with the worker's secrets stays");
+        if running {
+            assert!(run.is_some() && run != last_run, "delay {delay}: a running session has this run's metadata");
+            let raw = run.clone().unwrap() + ".log";
+            let logs: Vec<String> = std::fs::read_dir(state.join("raw"))
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            assert!(logs.contains(&raw), "delay {delay}: and its raw log: {logs:?}");
+            assert_eq!(f.run(&["stop", "a"]).0, 0);
+            last_run = run;
+        } else {
+            assert_eq!(run, last_run, "delay {delay}: no start, no new metadata");
+        }
+        outcomes.push(running);
+    }
+    assert!(outcomes.contains(&true), "{outcomes:?}");
+    assert_eq!(mcp.request(999, "ping", json!({}))["result"], json!({}));
+}

@@ -38,6 +38,9 @@ pub mod code {
 
 /// How long in-flight calls may finish after the client closed stdin.
 const EOF_GRACE: Duration = Duration::from_secs(10);
+/// How long a server that is shutting down waits for units that must finish (a start's steps
+/// are each bounded well below it).
+const UNIT_GRACE: Duration = Duration::from_secs(30);
 
 /// Tool calls one connection may have running at once; beyond it a call is refused with
 /// `server_busy` (retryable), so a client cannot grow the server without bound.
@@ -220,6 +223,10 @@ where
         let drain = async { while tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(EOF_GRACE, drain).await.is_err() {
             tasks.abort_all();
+        }
+        // Work that must not stop halfway (a start) runs on after its call was cancelled.
+        if !crate::tools::units_finished(UNIT_GRACE).await {
+            tracing::warn!("work still running at exit");
         }
     });
     drop(conn);

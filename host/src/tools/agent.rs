@@ -274,12 +274,12 @@ struct StartArgs {
 }
 
 /// How one start runs: where, with what, and whether it continues the last thread.
-#[derive(Clone, Copy)]
-pub struct StartRequest<'a> {
-    pub cwd: Option<&'a str>,
-    pub prompt: Option<&'a str>,
-    pub model: Option<&'a str>,
-    pub resume: bool,
+#[derive(Clone)]
+struct StartRequest {
+    cwd: Option<String>,
+    prompt: Option<String>,
+    model: Option<String>,
+    resume: bool,
 }
 
 async fn start(ctx: Arc<Ctx>, args: StartArgs) -> ToolResult {
@@ -290,9 +290,9 @@ async fn start(ctx: Arc<Ctx>, args: StartArgs) -> ToolResult {
         ));
     }
     let request = StartRequest {
-        cwd: super::non_blank(&args.cwd).map(str::trim),
-        prompt: super::non_blank(&args.prompt),
-        model,
+        cwd: super::non_blank(&args.cwd).map(|c| c.trim().to_owned()),
+        prompt: super::non_blank(&args.prompt).map(str::to_owned),
+        model: model.map(str::to_owned),
         resume: args.resume,
     };
     if request.resume && request.cwd.is_some() {
@@ -300,7 +300,9 @@ async fn start(ctx: Arc<Ctx>, args: StartArgs) -> ToolResult {
     }
     let mut results = Vec::new();
     for agent in ctx.registry.select(&args.agent) {
-        let entry = match start_one(&ctx, &agent, request).await {
+        // A start is one unit: a cancelled call does not leave half of one behind.
+        let (c, a, r) = (Arc::clone(&ctx), agent.clone(), request.clone());
+        let entry = match super::to_completion(async move { start_one(&c, &a, r).await }).await {
             Ok(v) => v,
             Err(e) => agent_error_entry(&agent, &e),
         };
@@ -352,10 +354,20 @@ fn plan_start(spec: &AgentSpec, cwd: Option<&str>, prompt: Option<&str>, resume:
         None => std::env::current_dir()
             .map_err(|_| ToolError::new("cwd_not_directory", "the server's working directory is not available"))?,
     };
-    let start_dir = std::fs::canonicalize(&start_dir)
+    let resolved = std::fs::canonicalize(&start_dir)
         .ok()
         .filter(|p| p.is_dir())
         .ok_or_else(|| ToolError::new("cwd_not_directory", "cwd is not a directory"))?;
+    // The recorded directory was canonical when it was recorded: if it no longer resolves to
+    // itself, a component was replaced (by a symlink, or a moved directory). Following it would
+    // start the worker, and write its trust, somewhere else.
+    if resume && resolved != start_dir {
+        return Err(ToolError::new(
+            "resume_cwd_changed",
+            "the recorded working directory was replaced (a symlink or a moved directory); start afresh with an explicit cwd",
+        ));
+    }
+    let start_dir = resolved;
     let mut words: Vec<String> = vec!["env".into()];
     for name in provider.launch_unset().iter().filter(|n| !spec.env.contains_key(**n)) {
         words.extend(["-u".to_owned(), (*name).to_owned()]);
@@ -509,12 +521,12 @@ async fn already_running(spec: &AgentSpec, client: &str) -> Result<Value, ToolEr
     }))
 }
 
-async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest<'_>) -> Result<Value, ToolError> {
+async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<Value, ToolError> {
     let mut spec = spec(ctx, agent)?;
     if let Some(m) = req.model {
-        spec.model = Some(m.to_owned());
+        spec.model = Some(m);
     }
-    if req.prompt.is_some_and(|p| p.starts_with('-')) && !spec.provider().prompt_is_a_value() {
+    if req.prompt.as_deref().is_some_and(|p| p.starts_with('-')) && !spec.provider().prompt_is_a_value() {
         return Err(ToolError::invalid_arguments(format!(
             "the {} profile passes the prompt as the CLI's last word, where one starting with '-' would be an option; reword it",
             spec.profile.name()
@@ -549,8 +561,8 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest<'_>) -> Result<Valu
     } else {
         None
     };
-    let cwd = previous.as_ref().map(|m| m.cwd.as_str()).or(req.cwd);
-    let mut plan = plan_start(&spec, cwd, req.prompt, req.resume)?;
+    let cwd = previous.as_ref().map(|m| m.cwd.as_str()).or(req.cwd.as_deref());
+    let mut plan = plan_start(&spec, cwd, req.prompt.as_deref(), req.resume)?;
     let memory_cap = match spec.memory_max_mib {
         None => None,
         Some(mib) if admission::scope_available().await => {

@@ -405,6 +405,44 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await.unwrap_or_else(|_| Err(ToolError::new("internal_error", "worker task failed")))
 }
 
+/// Units of work still running (see [`to_completion`]).
+static UNITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Runs `work` as one unit: a cancelled call (its future dropped) no longer stops it halfway,
+/// it runs on to its end, and a server that is shutting down waits for it ([`units_finished`]).
+/// For work that must never be left half done (a start: session, metadata, raw log, lease and
+/// launch script).
+pub async fn to_completion<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, ToolError>> + Send + 'static,
+) -> Result<T, ToolError> {
+    struct Running;
+    impl Drop for Running {
+        fn drop(&mut self) {
+            UNITS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    UNITS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let running = Running;
+    tokio::spawn(async move {
+        let _running = running;
+        work.await
+    })
+    .await
+    .unwrap_or_else(|_| Err(ToolError::new("internal_error", "worker task failed")))
+}
+
+/// Waits (at most `limit`) until no unit of [`to_completion`] runs; whether none does.
+pub async fn units_finished(limit: std::time::Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while UNITS.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    true
+}
+
 /// A tmux failure as a tool error: `tmux_not_installed`, or a retryable `tmux_error`.
 pub fn tmux_error(what: &str, agent: Option<&str>, e: crate::tmux::TmuxError) -> ToolError {
     match (e, agent) {
