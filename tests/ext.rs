@@ -621,6 +621,37 @@ fn a_slow_team_rule_is_refused_by_verify_and_what_it_cannot_finish_is_withheld()
 }
 
 #[test]
+fn a_rule_file_left_out_is_warned_about_on_every_use_and_flagged_by_doctor() {
+    use crate::common::fleet::Fleet;
+    let config = format!(
+        "[agents.w1]\nprofile = \"scripted\"\nlabel = \"ticket TCK-123456-Zq8Lm3Xv5Nk2\"\n\n[extensions.redaction]\nrules = [\"missing.toml\", {:?}, {:?}]\n",
+        rules_fixture("slow-rules.toml"),
+        rules_fixture("team-rules.toml")
+    );
+    let f = Fleet::new("rules-left-out", &config);
+    let run = cli(&f.env, &["status", "w1"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.contains("TCK-123456-<redacted>"), "the usable file still applies: {}", run.stdout);
+    assert!(
+        run.stderr.contains("team redaction rule file left out") && run.stderr.contains("missing.toml"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(&f.dir.path().display().to_string()), "{}", run.stderr);
+
+    let run = cli(&f.env, &["doctor"]);
+    let v = run.json();
+    let check = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "redaction_rule_files").cloned();
+    let check = check.unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(check["ok"], json!(false), "{check}");
+    assert_eq!(
+        (&check["rule_files"], &check["rule_files_left_out"], &check["rules_refused"]),
+        (&json!(3), &json!(1), &json!(1)),
+        "{check}"
+    );
+}
+
+#[test]
 fn a_1_0_0_redactor_that_redacts_less_than_the_floor_is_refused_and_the_floor_covers_it() {
     use crate::common::fleet::Fleet;
     let weak = dist("fixtures/redaction-v1-0.wasm");

@@ -143,13 +143,18 @@ impl Redactor {
     fn floor(&self) -> &Engine {
         self.floor.get_or_init(|| {
             let started = std::time::Instant::now();
-            let (files, _) = self.extensions.settings().rule_files();
+            let (files, file_errors) = self.extensions.settings().rule_files();
             let named: Vec<(&str, &str)> = files.iter().map(|f| (f.name.as_str(), f.text.as_str())).collect();
             let (floor, errors) = Engine::with_files(&named);
+            // A team whose rule file is left out leaks its own secrets: say so on every use.
+            for e in &file_errors {
+                let message = crate::text::redact(&crate::text::safe_error_text(&e.message)).0;
+                tracing::warn!(file = %e.file, "team redaction rule file left out: {message}");
+            }
             if !errors.is_empty() {
                 tracing::warn!(
                     count = errors.len(),
-                    "team redaction rules that could not be used (ext verify names them)"
+                    "team redaction rules left out (ext verify names them; doctor counts them)"
                 );
             }
             FLOOR_BUILDS.fetch_add(1, Ordering::Relaxed);

@@ -1,7 +1,7 @@
 //! The default doctor checks, as rules over facts the host gathered (flags, numbers, fixed
 //! words, variable names; never a path or a value).
 //!
-//! Order: the machine and the installation (`tmux_available` … `skills_frontmatter`), then four
+//! Order: the machine and the installation (`tmux_available` … `redaction_rule_files`), then four
 //! checks per agent in registry order (`agent_<x>_home_exists`, `_runner_executable`,
 //! `_tmux_session_state`, `_home_not_used_externally`), then the lead's Codex home and raw-log
 //! retention. A check whose facts are missing reports status `error`, never `ok`.
@@ -236,6 +236,16 @@ pub fn evaluate(facts: &[Fact]) -> Vec<Check> {
             "the shipped skill has a valid name and description",
             vec![],
         ),
+        check(
+            "redaction_rule_files".into(),
+            both(
+                f.number("redaction.rule_files_left_out").map(|n| n == 0),
+                f.number("redaction.rules_refused").map(|n| n == 0),
+            ),
+            Severity::Error,
+            "every team redaction rule file config.toml names is read, and every rule in it is used (ext verify names the others)",
+            f.details(&["redaction.rule_files", "redaction.rule_files_left_out", "redaction.rules_refused"]),
+        ),
     ];
     for agent in f.agents() {
         let k = |s: &str| format!("agent.{agent}.{s}");
@@ -335,6 +345,9 @@ pub fn healthy_facts() -> Vec<Fact> {
         num("selftest.tool_count", 31),
         text("plugin.cache_state", "not_installed"),
         flag("skills.valid", true),
+        num("redaction.rule_files", 1),
+        num("redaction.rule_files_left_out", 0),
+        num("redaction.rules_refused", 0),
     ];
     for a in ["a", "b"] {
         facts.extend([
@@ -425,6 +438,11 @@ pub fn vectors() -> Vec<Vector> {
             &["plugin_cache_version", "skills_frontmatter"],
         ),
         v(
+            "a team rule file left out, a rule refused",
+            with(healthy_facts(), vec![num("redaction.rule_files_left_out", 1), num("redaction.rules_refused", 2)]),
+            &["redaction_rule_files"],
+        ),
+        v(
             "no tmux",
             with(healthy_facts(), vec![flag("tmux.available", false), flag("tmux.socket_reachable", false)]),
             &["tmux_available", "tmux_socket_reachable"],
@@ -444,11 +462,12 @@ mod tests {
     #[test]
     fn machine_checks_then_four_per_agent_then_the_home() {
         let names: Vec<String> = evaluate(&healthy_facts()).into_iter().map(|c| c.name).collect();
-        assert_eq!(names.len(), 13 + 8 + 2);
+        assert_eq!(names.len(), 14 + 8 + 2);
         assert_eq!(&names[..4], ["tmux_available", "tmux_socket_reachable", "codex_available", "installed_binary"]);
-        assert_eq!(names[13], "agent_a_home_exists");
-        assert_eq!(names[17], "agent_b_home_exists");
-        assert_eq!(names[22], "raw_log_retention_configured");
+        assert_eq!(names[13], "redaction_rule_files");
+        assert_eq!(names[14], "agent_a_home_exists");
+        assert_eq!(names[18], "agent_b_home_exists");
+        assert_eq!(names[23], "raw_log_retention_configured");
     }
 
     #[test]

@@ -8,12 +8,15 @@
 //! | `/usr`, `/etc`, `/bin`, `/sbin`, `/lib*`, `/opt`, `/proc`, `/sys`, `/dev`, `/run`, `/var/run`, `/nix/store`, `/snap`, `/System`, `/Library`, `/Applications` | kept: system paths say nothing about the user |
 //! | any other absolute path (`/srv/…`, `/var/lib/…`, `/work/…`) | masked: a local path of unknown kind |
 //! | relative paths (`src/x`, `./x`, `../x`), URL paths (`https://host/a/b`) | kept |
-//! | `file://` URLs | their path follows the rules above |
+//! | `file://` URLs, and editor links (`vscode://file/…`) | their path follows the rules above |
+//! | a path that climbs (`/usr/../home/…`), `//home/…`, `/dev/shm/…` | judged as the path it reaches: masked |
 //! | `C:\…` | masked |
 //!
 //! A path starts a word (after a space, `=`, `:`, a quote or a bracket); it ends at a space, a
 //! quote, a bracket, `,`, `;`, `|` or `:`, so each entry of a `PATH`-like list is judged on its
-//! own. A path that follows a quote runs to the closing quote, spaces included.
+//! own. A path that follows a quote runs to the closing quote, spaces included. After `+`, `@`,
+//! `#`, `*` or a mask (`x+/home/ada`, `<redacted>/tmp/k`) a path is masked when it is a private
+//! kind (a home, `/root`, a temp dir, `/dev/shm`): globs like `src/**/x` stay as they are.
 
 /// What a masked path becomes.
 pub const PATH_MASK: &str = "/<redacted>";
@@ -36,23 +39,52 @@ pub const KEPT: &[&str] = &[
     "Applications",
 ];
 
-/// Whether an absolute path is a kept system path.
+/// Whether an absolute path is a kept system path. A path that climbs (`..`) may reach
+/// anywhere, and `/dev/shm` holds files of any user: neither is kept.
 pub fn kept(path: &str) -> bool {
     let mut comps = path.trim_start_matches('/').split('/');
+    if path.split('/').any(|c| c == "..") {
+        return false;
+    }
     let first = comps.next().unwrap_or("");
     match first {
         _ if first.starts_with("lib") => true,
         "var" => comps.next() == Some("run"),
         "nix" => comps.next() == Some("store"),
         "private" => comps.next() == Some("etc"),
+        "dev" => comps.next() != Some("shm"),
         f => KEPT.contains(&f),
     }
 }
 
-fn starts_word(prev: Option<char>) -> bool {
+/// Whether an absolute path is of a private kind: a home, `/root`, a temp dir, `/dev/shm`, or
+/// a path that climbs.
+fn private(path: &str) -> bool {
+    let mut comps = path.trim_start_matches('/').split('/');
+    let first = comps.next().unwrap_or("");
+    let second = comps.next();
+    path.split('/').any(|c| c == "..")
+        || matches!(first, "home" | "Users" | "root" | "tmp")
+        || (first == "var" && matches!(second, Some("home" | "tmp")))
+        || (first == "private" && matches!(second, Some("tmp" | "var")))
+        || (first == "dev" && second == Some("shm"))
+}
+
+/// How surely a path starts at a position: at a word start it is judged in full; after `+`,
+/// `@`, `#`, `*` or a mask only a private kind is masked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Start {
+    Word,
+    Joined,
+    No,
+}
+
+fn start_after(prev: Option<char>) -> Start {
     match prev {
-        None => true,
-        Some(c) => c.is_whitespace() || "=:'\"([{<>,;|!`".contains(c),
+        None => Start::Word,
+        Some(c) if c.is_whitespace() || "=:'\"([{<>,;|!`".contains(c) => Start::Word,
+        Some(c) if "+@#*".contains(c) => Start::Joined,
+        Some(_) => Start::No,
     }
 }
 
@@ -98,14 +130,21 @@ fn scan(text: &str) -> (String, u32) {
         i = if drive { at - 2 } else { at };
         let b = bytes[i];
         let prev = text[..i].chars().next_back();
-        let file_url = text[..i].ends_with("file://");
-        // The rest of a path whose head was masked already is no new path.
-        if !file_url && (!starts_word(prev) || text[..i].ends_with("<redacted>")) {
+        // `file:///home/…`, and the editors' `vscode://file/home/…`.
+        let file_url = text[..i].ends_with("file://") || text[..i].ends_with("://file");
+        // Right after a mask: the rest of a masked path (`/<redacted>/meta`) is no new path,
+        // but a private one joined to a masked secret still is.
+        let start = match () {
+            _ if file_url => Start::Word,
+            _ if text[..i].ends_with("<redacted>") => Start::Joined,
+            _ => start_after(prev),
+        };
+        if start == Start::No {
             i += 1;
             continue;
         }
-        // `scheme://…`: a URL, not a path.
-        if b == b'/' && bytes.get(i + 1) == Some(&b'/') {
+        // `scheme://…`: a URL, not a path (`//home/…` without a scheme is a path).
+        if b == b'/' && bytes.get(i + 1) == Some(&b'/') && prev == Some(':') {
             i += 2;
             continue;
         }
@@ -132,7 +171,8 @@ fn scan(text: &str) -> (String, u32) {
         let mask = match b {
             _ if token.starts_with(PATH_MASK) => false,
             b'~' => token.len() > 1 || text[end..].is_empty() || text[end..].starts_with(char::is_whitespace),
-            b'/' => token.len() > 1 && !kept(token),
+            b'/' if start == Start::Joined => private(token),
+            b'/' => !token.trim_start_matches('/').is_empty() && !kept(token),
             _ => true,
         };
         if mask {
@@ -181,6 +221,23 @@ mod tests {
         assert_eq!(m("build in /tmp/cargo-xyz and /srv/app"), "build in /<redacted> and /<redacted>");
         assert_eq!(m(r"C:\Users\ada\file.txt"), "/<redacted>");
         assert_eq!(m("socket /run/user/1000/bus"), "socket /run/user/1000/bus");
+    }
+
+    #[test]
+    fn paths_that_hide_behind_a_prefix_a_climb_or_a_scheme_go() {
+        assert_eq!(m("see //home/ada/x and ///root/.ssh"), "see /<redacted> and /<redacted>");
+        assert_eq!(
+            m("x+/home/ada/a @/home/ada/b #/tmp/k *\"/root/c\""),
+            "x+/<redacted> @/<redacted> #/<redacted> *\"/<redacted>\""
+        );
+        assert_eq!(m("cat /usr/../home/ada/.netrc"), "cat /<redacted>");
+        assert_eq!(m("ls /dev/shm/ada-cache/k /dev/null"), "ls /<redacted> /dev/null");
+        assert_eq!(m("open vscode://file/home/ada/src/main.rs:12"), "open vscode://file/<redacted>:12");
+        assert_eq!(m("token <redacted>/home/ada/.aws"), "token <redacted>/<redacted>");
+        // What stays: globs, the rest of a masked path, URLs.
+        assert_eq!(m("src/**/*.rs and **/target a+/b"), "src/**/*.rs and **/target a+/b");
+        assert_eq!(m("at /<redacted>/meta/x.json"), "at /<redacted>/meta/x.json");
+        assert_eq!(m("https://example.com//home/a"), "https://example.com//home/a");
     }
 
     #[test]

@@ -52,15 +52,49 @@ pub struct AgentSpec {
     pub events: bool,
 }
 
+/// Variables a worker is never given from config: our markers, the homes we manage, and those
+/// that make a shell, the loader or an interpreter run code or read it from elsewhere before
+/// the worker's CLI does anything (with every name starting with [`REFUSED_ENV_PREFIXES`]).
+pub const REFUSED_ENV: &[&str] = &[
+    "CODEX_MASTER_MCP",
+    "CODEX_AGENT_MCP",
+    "PATH",
+    "HOME",
+    "CODEX_HOME",
+    "CLAUDE_CONFIG_DIR",
+    "GEMINI_CLI_HOME",
+    "BASH_ENV",
+    "ENV",
+    "PROMPT_COMMAND",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "IFS",
+    "PS4",
+    "NODE_OPTIONS",
+    "NODE_PATH",
+    "GCONV_PATH",
+    "GLIBC_TUNABLES",
+    "MALLOC_CONF",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PERL5OPT",
+    "PERL5LIB",
+    "PERLLIB",
+    "RUBYOPT",
+    "RUBYLIB",
+];
+pub const REFUSED_ENV_PREFIXES: &[&str] = &["LD_", "DYLD_", "BASH_FUNC_"];
+
 /// A variable name a worker may be given: a shell identifier of at most 64 characters, and not
-/// one of the markers or loader variables the host controls.
+/// one of [`REFUSED_ENV`].
 pub fn valid_env_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     (1..=64).contains(&name.len())
         && bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        && !matches!(name, "CODEX_MASTER_MCP" | "CODEX_AGENT_MCP" | "PATH" | "HOME")
-        && !name.starts_with("LD_")
+        && !REFUSED_ENV.contains(&name)
+        && !REFUSED_ENV_PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
 impl AgentSpec {
@@ -272,7 +306,7 @@ impl Registry {
                 || t.env.values().any(|v| v.len() > 4000 || v.contains('\0'))
             {
                 return Err(format!(
-                    "agents.{name}: env and env_pass take at most {MAX_ENV} variable names (letters, digits, '_'; not PATH, HOME, LD_* or our markers) with values of at most 4000 characters"
+                    "agents.{name}: env and env_pass take at most {MAX_ENV} variable names (letters, digits, '_'; not PATH, HOME, the homes we manage, LD_*, DYLD_* or another variable that runs code first: see README) with values of at most 4000 characters"
                 ));
             }
             let classifier = match t.classifier {
@@ -437,6 +471,31 @@ mod tests {
         assert_eq!(reg.select("both"), ["a", "b"]);
         assert_eq!(reg.select("b"), ["b"]);
         assert!(reg.has_pair());
+    }
+
+    #[test]
+    fn variables_that_run_code_first_or_that_we_manage_are_refused() {
+        let config = |list: &str| format!("[agents.w]\nprofile = \"scripted\"\n{list}\n");
+        for name in [
+            "BASH_ENV",
+            "NODE_OPTIONS",
+            "GCONV_PATH",
+            "GLIBC_TUNABLES",
+            "PYTHONPATH",
+            "PERL5OPT",
+            "PROMPT_COMMAND",
+            "DYLD_INSERT_LIBRARIES",
+            "LD_PRELOAD",
+            "CODEX_HOME",
+            "CLAUDE_CONFIG_DIR",
+            "GEMINI_CLI_HOME",
+        ] {
+            for list in [format!("env = {{ {name} = \"x\" }}"), format!("env_pass = [\"{name}\"]")] {
+                let err = Registry::from_toml(&config(&list)).err();
+                assert!(err.is_some_and(|e| e.contains("see README")), "{list} was accepted");
+            }
+        }
+        assert!(Registry::from_toml(&config("env = { WORKER_TOKEN = \"x\" }\nenv_pass = [\"OPENAI_API_KEY\"]")).is_ok());
     }
 
     #[test]

@@ -264,6 +264,32 @@ impl Settings {
     }
 }
 
+/// What `doctor` says about the team's rule files: how many config.toml names, how many of
+/// them cannot be used at all, and how many rules in the others are left out or refused (too
+/// large or too slow; `ext verify` names each).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuleHealth {
+    pub files: usize,
+    pub files_left_out: usize,
+    pub rules_refused: usize,
+}
+
+impl Settings {
+    pub fn rule_health(&self) -> RuleHealth {
+        let named = self.user.redaction.as_ref().map_or(0, |o| o.rules.len());
+        let (files, file_errors) = self.rule_files();
+        let mut refused = 0;
+        let mut left_out = file_errors.len();
+        for f in &files {
+            let (engine, errors) = codex_master_redaction_engine::Engine::load(&[(f.name.as_str(), f.text.as_str())]);
+            // An error without a rule id leaves the whole file out.
+            left_out += usize::from(errors.iter().any(|e| e.rule_id.is_empty()));
+            refused += errors.iter().filter(|e| !e.rule_id.is_empty()).count() + engine.check().len();
+        }
+        RuleHealth { files: named, files_left_out: left_out, rules_refused: refused }
+    }
+}
+
 /// How a rule file is named in rule errors: its file name only (no directories), as plain text.
 pub fn rule_file_name(path: &Path) -> String {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

@@ -529,6 +529,16 @@ impl Dir {
         Ok(Some((buf, size)))
     }
 
+    /// At most `max` bytes of the regular file `name` from offset `start`; `None` when absent.
+    pub fn read_range(&self, name: &str, start: u64, max: u64) -> Result<Option<Vec<u8>>> {
+        use std::io::{Seek, SeekFrom};
+        let Some((mut file, size)) = self.open_regular_read(name)? else { return Ok(None) };
+        file.seek(SeekFrom::Start(start.min(size)))?;
+        let mut buf = Vec::with_capacity(max.min(size.saturating_sub(start)) as usize);
+        file.take(max).read_to_end(&mut buf)?;
+        Ok(Some(buf))
+    }
+
     /// Renames `from` to `to` inside this directory (replacing `to`).
     pub fn rename(&self, from: &str, to: &str) -> Result<()> {
         check_name(from)?;

@@ -364,6 +364,10 @@ fn gather_blocking(registry: &Registry, panes: &std::collections::HashMap<String
     }
     facts.push(flag("bus.reachable", user_bus_reachable()));
     facts.push(flag("skills.valid", skill_frontmatter_ok(SKILL)));
+    let rules = crate::ext::config::Settings::load().rule_health();
+    facts.push(num("redaction.rule_files", rules.files as i64));
+    facts.push(num("redaction.rule_files_left_out", rules.files_left_out as i64));
+    facts.push(num("redaction.rules_refused", rules.rules_refused as i64));
     // Per agent, as the seed's doctor.
     let homes: Vec<(&Path, &str)> =
         registry.agents().iter().filter_map(|a| a.home.as_deref().zip(a.provider().home_var())).collect();

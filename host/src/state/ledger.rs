@@ -5,7 +5,9 @@
 //! `typed` or `failed`). Readers fold the two. Every append and every rewrite holds
 //! `assignments.lock`, so concurrent servers never lose a record to a prune. A line torn by a
 //! crash is skipped by readers; an append never joins it, and the next rewrite (an append's
-//! prune, or [`repair`] when a server starts) moves it to `assignments.damaged`.
+//! prune, or [`repair`] when a server starts) moves it to `assignments.damaged`, with the part
+//! of an oversized ledger that was never read as records. That file keeps everything up to
+//! [`MAX_DAMAGED_BYTES`]; past it, it says in a line of its own how many bytes were dropped.
 //! The newest [`RETAIN`] assignment records (with their deliveries and git baselines) are kept.
 
 use std::time::Duration;
@@ -23,8 +25,10 @@ pub const BASELINES: &str = "baselines";
 const LOCK: &str = "assignments.lock";
 /// Lines that were not records (torn by a crash), kept for inspection.
 pub const DAMAGED: &str = "assignments.damaged";
-/// The damaged-lines file stops growing here.
-const MAX_DAMAGED_BYTES: u64 = 1024 * 1024;
+/// The damaged-lines file stops growing here: twice what one read of the ledger can hold.
+pub const MAX_DAMAGED_BYTES: u64 = 2 * MAX_READ_BYTES;
+/// The head of an oversized ledger is copied aside in pieces of this size.
+const COPY_CHUNK: u64 = 1024 * 1024;
 pub const RETAIN: usize = 500;
 /// How much of the ledger is read: the newest part only, so an oversized file never blocks.
 pub const MAX_READ_BYTES: u64 = 32 * 1024 * 1024;
@@ -161,11 +165,12 @@ pub fn append(state: &State, entry: &Entry, retain: usize) -> Result<(), FsError
         }
     }
     state.root.append_unlocked(LEDGER, &line)?;
-    let (lines, damaged) = parse(state)?;
+    let Parsed { lines, damaged, unread } = parse(state)?;
     let assignments = lines.iter().filter(|v| is_assignment(v)).count();
-    // Prune past the retention, and move invalid lines aside whenever there are any.
-    if assignments > retain || !damaged.is_empty() {
-        keep_damaged(state, &damaged);
+    // Prune past the retention, and move invalid lines (and an unread head) aside whenever
+    // there are any.
+    if assignments > retain || !damaged.is_empty() || unread > 0 {
+        keep_aside(state, unread, &damaged);
         rewrite(state, lines, retain)?;
     }
     Ok(())
@@ -178,26 +183,52 @@ pub fn repair(state: &State) -> Result<usize, FsError> {
         return Ok(0);
     }
     let _lock = state.root.lock(LOCK, LOCK_WAIT)?;
-    let (lines, damaged) = parse(state)?;
+    let Parsed { lines, damaged, unread } = parse(state)?;
     let torn_end = state.root.read_tail(LEDGER, 0, 1)?.is_some_and(|(last, size)| size > 0 && last != b"\n");
-    if damaged.is_empty() && !torn_end {
+    if damaged.is_empty() && !torn_end && unread == 0 {
         return Ok(0);
     }
-    keep_damaged(state, &damaged);
+    keep_aside(state, unread, &damaged);
     rewrite(state, lines, RETAIN)?;
     Ok(damaged.len())
 }
 
-/// Appends damaged lines to [`DAMAGED`] while it is under its bound.
-fn keep_damaged(state: &State, damaged: &[Vec<u8>]) {
+/// Appends to [`DAMAGED`] what a rewrite would otherwise lose: the first `unread` bytes of the
+/// ledger (never read as records), then the damaged lines; all of it while the file is under
+/// [`MAX_DAMAGED_BYTES`], and past that a line that says how many bytes were dropped.
+fn keep_aside(state: &State, unread: u64, damaged: &[Vec<u8>]) {
     let size = state.root.file_stat(DAMAGED).ok().flatten().map_or(0, |(s, _)| s);
+    let mut room = MAX_DAMAGED_BYTES.saturating_sub(size);
+    let head = unread.min(room);
+    let mut at = 0;
+    while at < head {
+        let piece = state.root.read_range(LEDGER, at, COPY_CHUNK.min(head - at)).ok().flatten().unwrap_or_default();
+        if piece.is_empty() || state.root.append_unlocked(DAMAGED, &piece).is_err() {
+            break;
+        }
+        at += piece.len() as u64;
+    }
+    if at > 0 {
+        let _ = state.root.append_unlocked(DAMAGED, b"\n");
+        room = room.saturating_sub(at + 1);
+    }
+    let mut dropped = unread - at;
     let mut out = Vec::new();
     for line in damaged {
-        if size + (out.len() + line.len()) as u64 >= MAX_DAMAGED_BYTES {
-            break;
+        if (out.len() + line.len() + 1) as u64 > room {
+            dropped += line.len() as u64 + 1;
+            continue;
         }
         out.extend_from_slice(line);
         out.push(b'\n');
+    }
+    if dropped > 0 {
+        tracing::warn!(dropped, "assignments.damaged is full: damaged ledger bytes were dropped");
+        let note = format!(
+            "codex-master: {dropped} bytes of damaged ledger lines dropped here ({DAMAGED} holds at most {} MiB)\n",
+            MAX_DAMAGED_BYTES / (1024 * 1024)
+        );
+        out.extend_from_slice(note.as_bytes());
     }
     if !out.is_empty() {
         let _ = state.root.append_unlocked(DAMAGED, &out);
@@ -211,13 +242,23 @@ fn is_assignment(v: &Value) -> bool {
 
 /// The valid records, oldest first (the newest [`MAX_READ_BYTES`] of the file).
 pub fn read_lines(state: &State) -> Result<Vec<Value>, FsError> {
-    parse(state).map(|(lines, _)| lines)
+    parse(state).map(|p| p.lines)
 }
 
-/// The valid records, and the non-empty lines that are not records.
-fn parse(state: &State) -> Result<(Vec<Value>, Vec<Vec<u8>>), FsError> {
+/// One read of the ledger.
+struct Parsed {
+    /// The valid records, oldest first.
+    lines: Vec<Value>,
+    /// The non-empty lines that are not records.
+    damaged: Vec<Vec<u8>>,
+    /// How many bytes at the start were not read (an oversized ledger), the partial line where
+    /// the read began included.
+    unread: u64,
+}
+
+fn parse(state: &State) -> Result<Parsed, FsError> {
     let Some((bytes, size)) = state.root.read_tail(LEDGER, 0, MAX_READ_BYTES)? else {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(Parsed { lines: Vec::new(), damaged: Vec::new(), unread: 0 });
     };
     let mut body: &[u8] = &bytes;
     if size > bytes.len() as u64 {
@@ -225,6 +266,7 @@ fn parse(state: &State) -> Result<(Vec<Value>, Vec<Vec<u8>>), FsError> {
         let cut = body.iter().position(|c| *c == b'\n').map_or(body.len(), |i| i + 1);
         body = &body[cut..];
     }
+    let unread = size - body.len() as u64;
     let mut valid = Vec::new();
     let mut damaged = Vec::new();
     for line in body.split(|c| *c == b'\n').filter(|l| !l.is_empty()) {
@@ -233,7 +275,7 @@ fn parse(state: &State) -> Result<(Vec<Value>, Vec<Vec<u8>>), FsError> {
             _ => damaged.push(line.to_vec()),
         }
     }
-    Ok((valid, damaged))
+    Ok(Parsed { lines: valid, damaged, unread })
 }
 
 /// Rewrites the ledger with the newest `retain` assignments and their deliveries.
@@ -291,6 +333,36 @@ fn fold(lines: Vec<Value>) -> Vec<AssignmentRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_damaged_oversized_ledger_is_kept_aside_whole_and_what_passes_the_bound_is_named() {
+        let dir = std::env::temp_dir().join(format!("cm-ledger-{}", crate::fsafe::nonce()));
+        let state = State::open_at(&dir).unwrap();
+        let record = |id: &str| format!("{{\"kind\":\"assignment\",\"assignment_id\":\"{id}\",\"agent\":\"a\"}}\n");
+        // 40 MiB: a record in the head no read reaches, junk, and records at the end.
+        let junk = format!("{}\n", "x".repeat(1023));
+        let mut ledger = record("head-1");
+        ledger.push_str(&junk.repeat(40 * 1024));
+        ledger.push_str(&record("tail-1"));
+        std::fs::write(dir.join(LEDGER), &ledger).unwrap();
+        assert!(repair(&state).unwrap() > 0);
+        let kept = std::fs::read(dir.join(DAMAGED)).unwrap();
+        let text = String::from_utf8_lossy(&kept);
+        assert!(text.contains("head-1"), "the unread head is kept aside");
+        assert_eq!(text.matches(&junk).count(), 40 * 1024, "every damaged line is kept");
+        assert!(!text.contains("dropped"));
+        let left = std::fs::read_to_string(dir.join(LEDGER)).unwrap();
+        assert_eq!(left, record("tail-1"));
+
+        // The same again: the file passes its bound, and says how much it dropped.
+        std::fs::write(dir.join(LEDGER), &ledger).unwrap();
+        repair(&state).unwrap();
+        let size = std::fs::metadata(dir.join(DAMAGED)).unwrap().len();
+        assert!(size <= MAX_DAMAGED_BYTES + 200, "{size}");
+        let tail = String::from_utf8_lossy(&state.root.read_tail(DAMAGED, 0, 300).unwrap().unwrap().0).into_owned();
+        assert!(tail.contains("bytes of damaged ledger lines dropped here"), "{tail}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     fn line(v: Value) -> Value {
         v
