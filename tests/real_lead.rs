@@ -436,7 +436,7 @@ fn install_refuses_inside_an_agent_home_and_uninstall_removes_only_what_it_made(
     assert!(matches!(v["watchdog_units"].as_str(), Some("enabled" | "written_not_enabled")), "{v}");
     let service = std::fs::read_to_string(units.join("codex-master-watchdog.service")).unwrap();
     let bin = m.dir.join("home/.local/bin/codex-master-mcp");
-    assert!(service.contains(&format!("ExecStart={} watchdog all", bin.display())), "{service}");
+    assert!(service.contains(&format!("ExecStart=\"{}\" watchdog all", bin.display())), "{service}");
     let state = m.dir.join("xdg-state/codex-master-mcp").display().to_string();
     assert!(service.contains(&format!("Environment=\"CODEX_MASTER_MCP_STATE_DIR={state}\"")), "{service}");
     let (_, v) = m.cli(&["watchdog-status"]);
