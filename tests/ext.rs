@@ -652,6 +652,46 @@ fn a_rule_file_left_out_is_warned_about_on_every_use_and_flagged_by_doctor() {
 }
 
 #[test]
+fn a_running_server_follows_a_rule_file_change_and_keeps_its_rules_through_a_bad_one() {
+    use crate::common::fleet::Fleet;
+    let agents = "[agents.w1]\nprofile = \"scripted\"\nlabel = \"ticket TCK-123456-Zq8Lm3Xv5Nk2\"\n";
+    let f = Fleet::new("live-rules", agents);
+    let config = f.dir.join("cfg/config.toml");
+    let mut mcp = Mcp::spawn(&f.env);
+    mcp.initialize();
+    let mut id = 0;
+    let mut label = |mcp: &mut Mcp| {
+        id += 1;
+        let v = mcp.call(id, "agent_status", json!({"agent": "w1"}));
+        v["structuredContent"]["results"][0]["label"].as_str().unwrap_or_else(|| panic!("{v}")).to_owned()
+    };
+    assert!(label(&mut mcp).contains("TCK-123456-Zq8Lm3Xv5Nk2"));
+
+    // The team adds its rule file: the next call masks the ticket token, without a restart.
+    let team_rules = rules_fixture("team-rules.toml");
+    std::fs::write(&config, format!("{agents}\n[extensions.redaction]\nrules = [{team_rules:?}]\n")).unwrap();
+    assert_eq!(label(&mut mcp), "ticket TCK-123456-<redacted>");
+
+    // A change that names a file that is not there is refused: the rules stay, doctor says so.
+    std::fs::write(&config, format!("{agents}\n[extensions.redaction]\nrules = [{team_rules:?}, \"team.toml\"]\n"))
+        .unwrap();
+    assert_eq!(label(&mut mcp), "ticket TCK-123456-<redacted>");
+    let doctor = mcp.call(90, "agent_doctor", json!({}));
+    let failed = doctor["structuredContent"]["failed"].to_string();
+    assert!(failed.contains("configuration_changes_applied"), "{doctor}");
+    // The missing file appears: the change applies, and doctor is content again.
+    std::fs::write(
+        f.dir.join("cfg/team.toml"),
+        "[[rules]]\nid = \"team-word\"\nregex = 'ticket'\nkeywords = [\"ticket\"]\n",
+    )
+    .unwrap();
+    assert_eq!(label(&mut mcp), "<redacted> TCK-123456-<redacted>");
+    let doctor = mcp.call(91, "agent_doctor", json!({}));
+    assert!(!doctor["structuredContent"]["failed"].to_string().contains("configuration_changes_applied"), "{doctor}");
+    assert_eq!(mcp.close(), Some(0));
+}
+
+#[test]
 fn a_1_0_0_redactor_that_redacts_less_than_the_floor_is_refused_and_the_floor_covers_it() {
     use crate::common::fleet::Fleet;
     let weak = dist("fixtures/redaction-v1-0.wasm");

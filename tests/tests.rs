@@ -12,6 +12,7 @@ mod assignments;
 mod cli;
 mod events;
 mod ext;
+mod ext_authors;
 mod fsafe;
 mod hardening;
 mod leases;

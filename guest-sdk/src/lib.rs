@@ -1,17 +1,9 @@
 //! The guest SDK for codex-master extensions.
 //!
-//! An extension author implements one plain Rust trait and calls one register macro:
-//!
-//! ```ignore
-//! use codex_master_guest_sdk::{limits::*, register_limits, ExtInfo, LimitsExtension};
-//!
-//! struct MyClassifier;
-//! impl LimitsExtension for MyClassifier {
-//!     fn describe() -> ExtInfo { codex_master_guest_sdk::info("my-limits", "0.1.0") }
-//!     fn classify(input: ClassifyInput) -> ClassifyOutput { /* ... */ }
-//! }
-//! register_limits!(MyClassifier);
-//! ```
+//! An extension author implements one plain Rust trait and calls one register macro: the
+//! example on [`LimitsExtension`] is a complete classifier (a doc test, so it always compiles).
+//! `codex-master-mcp ext new limits|redaction NAME` writes a ready crate that depends on this
+//! SDK; `ext build` turns it into a component.
 //!
 //! Enable the cargo feature of the world you implement (`limits`, `redaction`, `doctor` or
 //! `prompts`). The SDK installs a panic hook that reports the panic message through the host's
@@ -166,6 +158,39 @@ ext_info_fn!("doctor", doctor, api_version::DOCTOR);
 ext_info_fn!("prompts", prompts, api_version::PROMPTS);
 
 /// A limit classifier.
+///
+/// ```
+/// use codex_master_guest_sdk::classify::{self, Finding};
+/// use codex_master_guest_sdk::limits::{
+///     ClassifyInput, ClassifyOutput, DialogKind, ExtInfo, LimitKind, Severity, TuiState,
+/// };
+/// use codex_master_guest_sdk::LimitsExtension;
+///
+/// struct MyClassifier;
+///
+/// impl LimitsExtension for MyClassifier {
+///     fn describe() -> ExtInfo {
+///         ExtInfo::new("my-limits", "0.1.0")
+///     }
+///
+///     fn classify(input: ClassifyInput) -> ClassifyOutput {
+///         let finding = input
+///             .pane
+///             .contains("quota exceeded")
+///             .then(|| Finding::new(Severity::Limited, LimitKind::Quota, "quota-exceeded"));
+///         classify::output(&input, TuiState::Idle, DialogKind::None, finding)
+///     }
+/// }
+///
+/// // In the component: the world's exports.
+/// #[cfg(target_arch = "wasm32")]
+/// codex_master_guest_sdk::register_limits!(MyClassifier);
+///
+/// // Natively the same code is unit-tested with plain `cargo test`.
+/// let input = classify::vector_input("Error: quota exceeded\n> ", "generic", "m1", 1_800_000_000);
+/// let out = MyClassifier::classify(input);
+/// assert_eq!((out.severity, out.kind, out.rule.as_str()), (Severity::Limited, LimitKind::Quota, "quota-exceeded"));
+/// ```
 #[cfg(feature = "limits")]
 pub trait LimitsExtension {
     fn describe() -> limits::ExtInfo;

@@ -130,6 +130,18 @@ pub fn read_file_nofollow(path: &Path, max: u64) -> Result<Option<Vec<u8>>, Stri
     dir.read_bounded(name, max).map_err(|e| e.to_string())
 }
 
+/// Why the last configuration change a running server saw was not applied (it kept the
+/// previous configuration); `None` once a change applies. `doctor` reports it.
+static RELOAD_PROBLEM: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+pub fn set_reload_problem(problem: Option<String>) {
+    *RELOAD_PROBLEM.lock().unwrap_or_else(|p| p.into_inner()) = problem;
+}
+
+pub fn reload_problem() -> Option<String> {
+    RELOAD_PROBLEM.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,7 +114,7 @@ pub fn serve_stdio(
     });
     let input = std::io::BufReader::with_capacity(64 * 1024, std::io::stdin().lock());
     let output = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
-    let options = mcp::ServeOptions::default();
+    let options = mcp::ServeOptions { live: true, ..mcp::ServeOptions::default() };
     match mcp::serve(input, output, ctx, Arc::new(catalogue), options, runtime.handle().clone()) {
         Ok(()) => cli::EXIT_OK,
         Err(e) => {

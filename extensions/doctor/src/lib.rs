@@ -1,7 +1,7 @@
 //! The default doctor checks, as rules over facts the host gathered (flags, numbers, fixed
 //! words, variable names; never a path or a value).
 //!
-//! Order: the machine and the installation (`tmux_available` … `redaction_rule_files`), then four
+//! Order: the machine and the installation (`tmux_available` … `configuration_changes_applied`), then four
 //! checks per agent in registry order (`agent_<x>_home_exists`, `_runner_executable`,
 //! `_tmux_session_state`, `_home_not_used_externally`), then the lead's Codex home and raw-log
 //! retention. A check whose facts are missing reports status `error`, never `ok`.
@@ -246,6 +246,13 @@ pub fn evaluate(facts: &[Fact]) -> Vec<Check> {
             "every team redaction rule file config.toml names is read, and every rule in it is used (ext verify names the others)",
             f.details(&["redaction.rule_files", "redaction.rule_files_left_out", "redaction.rules_refused"]),
         ),
+        check(
+            "configuration_changes_applied".into(),
+            f.flag("config.changes_applied"),
+            Severity::Error,
+            "every change to the configuration, rule files or pinned components a running server saw was applied (a refused one keeps the previous configuration; the server's stderr says why)",
+            vec![],
+        ),
     ];
     for agent in f.agents() {
         let k = |s: &str| format!("agent.{agent}.{s}");
@@ -348,6 +355,7 @@ pub fn healthy_facts() -> Vec<Fact> {
         num("redaction.rule_files", 1),
         num("redaction.rule_files_left_out", 0),
         num("redaction.rules_refused", 0),
+        flag("config.changes_applied", true),
     ];
     for a in ["a", "b"] {
         facts.extend([
@@ -443,6 +451,11 @@ pub fn vectors() -> Vec<Vector> {
             &["redaction_rule_files"],
         ),
         v(
+            "a configuration change a running server refused",
+            with(healthy_facts(), vec![flag("config.changes_applied", false)]),
+            &["configuration_changes_applied"],
+        ),
+        v(
             "no tmux",
             with(healthy_facts(), vec![flag("tmux.available", false), flag("tmux.socket_reachable", false)]),
             &["tmux_available", "tmux_socket_reachable"],
@@ -462,12 +475,12 @@ mod tests {
     #[test]
     fn machine_checks_then_four_per_agent_then_the_home() {
         let names: Vec<String> = evaluate(&healthy_facts()).into_iter().map(|c| c.name).collect();
-        assert_eq!(names.len(), 14 + 8 + 2);
+        assert_eq!(names.len(), 15 + 8 + 2);
         assert_eq!(&names[..4], ["tmux_available", "tmux_socket_reachable", "codex_available", "installed_binary"]);
-        assert_eq!(names[13], "redaction_rule_files");
-        assert_eq!(names[14], "agent_a_home_exists");
-        assert_eq!(names[18], "agent_b_home_exists");
-        assert_eq!(names[23], "raw_log_retention_configured");
+        assert_eq!(names[13..15], ["redaction_rule_files", "configuration_changes_applied"]);
+        assert_eq!(names[15], "agent_a_home_exists");
+        assert_eq!(names[19], "agent_b_home_exists");
+        assert_eq!(names[24], "raw_log_retention_configured");
     }
 
     #[test]

@@ -29,6 +29,18 @@ pub fn command() -> Command {
                 )
                 .arg(Arg::new("path")),
         )
+        .subcommand(
+            Command::new("new")
+                .about("Write a ready extension crate from a template (the SDK, the WIT contracts and, for redaction, the default engine vendored): it builds anywhere.")
+                .arg(Arg::new("template").required(true).value_parser(super::scaffold::Template::NAMES))
+                .arg(Arg::new("name").required(true).help("The crate's name: a lower-case letter, then lower-case letters, digits and '-'."))
+                .arg(Arg::new("dir").long("dir").help("Where to create the crate's directory (default: here).")),
+        )
+        .subcommand(
+            Command::new("build")
+                .about("Build an extension crate for WebAssembly and turn it into a component: DIR/<name>.wasm.")
+                .arg(Arg::new("dir").help("The crate's directory (default: here).")),
+        )
         .subcommand(Command::new("install").about("Verify a component and make it the active extension of its kind.").arg(kind()).arg(Arg::new("path").required(true)))
         .subcommand(Command::new("remove").about("Go back to the embedded default for a kind.").arg(kind()))
         .subcommand(
@@ -42,6 +54,17 @@ pub fn command() -> Command {
                         .long("profile")
                         .value_parser(crate::agents::profiles::Profile::all().map(|p| p.name()).collect::<Vec<_>>())
                         .help("limits: classify as this profile's screen, with its default classifier (codex, claude, gemini …)."),
+                )
+                .arg(
+                    Arg::new("agent")
+                        .long("agent")
+                        .conflicts_with_all(["profile", "component"])
+                        .help("limits: classify with the classifier this configured agent uses (a pinned one included), as its profile's screen."),
+                )
+                .arg(
+                    Arg::new("component")
+                        .long("component")
+                        .help("limits: classify with this component file (as --profile's screen, else Codex's)."),
                 ),
         )
 }
@@ -79,11 +102,35 @@ pub fn run(m: &ArgMatches) -> (i32, Value) {
                 None => verify_configured_rules(),
                 Some(path) => match read_component(path) {
                     Ok(bytes) if !bytes.starts_with(b"\0asm") => verify_rule_file(path, &bytes),
+                    // A core module (version 1) is what cargo writes; a component has layer 1.
+                    Ok(bytes) if bytes.get(4..8) == Some(&[1, 0, 0, 0]) => error_json(
+                        "not_a_component",
+                        "this is a core WebAssembly module, not a component: build the crate with `codex-master-mcp ext build`, which turns it into one",
+                    ),
                     Ok(bytes) => verify(&bytes),
                     Err(e) => e,
                 },
             };
             (v["ok"] == json!(true), v)
+        }
+        Some(("new", sub)) => {
+            let template = sub.get_one::<String>("template").expect("required");
+            let template = super::scaffold::Template::named(template).expect("clap checked");
+            let parent = sub.get_one::<String>("dir").map_or_else(|| absolute("."), |d| absolute(d));
+            match new_crate(template, sub.get_one::<String>("name").expect("required"), &parent) {
+                Ok(v) => (true, v),
+                Err(e) => (false, e),
+            }
+        }
+        Some(("build", sub)) => {
+            let dir = sub.get_one::<String>("dir").map_or_else(|| absolute("."), |d| absolute(d));
+            match super::component_build::build(&dir) {
+                Ok(b) => (
+                    true,
+                    json!({"ok": true, "component": b.file, "bytes": b.bytes, "sha256": b.sha256, "next": format!("codex-master-mcp ext verify {}", b.file)}),
+                ),
+                Err(e) => (false, error_json(e.code(), &e.to_string())),
+            }
         }
         Some(("install", sub)) => {
             let kind = Kind::from_name(sub.get_one::<String>("kind").expect("required")).expect("clap checked");
@@ -101,16 +148,46 @@ pub fn run(m: &ArgMatches) -> (i32, Value) {
         }
         Some(("run", sub)) => {
             let kind = Kind::from_name(sub.get_one::<String>("kind").expect("required")).expect("clap checked");
+            let options = RunOptions {
+                lines: sub.get_flag("lines"),
+                profile: sub.get_one::<String>("profile").map(String::as_str),
+                agent: sub.get_one::<String>("agent").map(String::as_str),
+                component: sub.get_one::<String>("component").map(String::as_str),
+            };
+            if kind != Kind::Limits && (options.agent.is_some() || options.component.is_some()) {
+                let e =
+                    error_json("usage", "--agent and --component choose a classifier: they go with `ext run limits`");
+                return (super::EXIT_USAGE, e);
+            }
             match read_input(sub.get_one::<String>("file")) {
-                Ok(input) => {
-                    run_kind(kind, &input, sub.get_flag("lines"), sub.get_one::<String>("profile").map(String::as_str))
-                }
+                Ok(input) => run_kind(kind, &input, &options),
                 Err(e) => (false, e),
             }
         }
         _ => (false, error_json("usage", "unknown ext command")),
     };
     (if ok { super::EXIT_OK } else { super::EXIT_FAILED }, v)
+}
+
+/// `ext new TEMPLATE NAME`: the crate `parent/NAME`.
+fn new_crate(template: super::scaffold::Template, name: &str, parent: &Path) -> Result<Value, Value> {
+    use super::scaffold::{self, ScaffoldError};
+    if !scaffold::valid_crate_name(name) {
+        return Err(error_json(
+            "invalid_arguments",
+            "the name is a lower-case letter, then lower-case letters, digits and '-' (at most 64)",
+        ));
+    }
+    match scaffold::write(template, name, &parent.join(name)) {
+        Ok(files) => Ok(json!({
+            "ok": true,
+            "crate": name,
+            "files": files,
+            "next": format!("cd {name} && codex-master-mcp ext build && codex-master-mcp ext verify {name}.wasm"),
+        })),
+        Err(e @ ScaffoldError::Exists) => Err(error_json("already_exists", &e.to_string())),
+        Err(e) => Err(error_json("write_failed", &e.to_string())),
+    }
 }
 
 fn list() -> Value {
@@ -145,7 +222,19 @@ fn list() -> Value {
             item
         })
         .collect();
-    json!({"extensions": items})
+    // Which classifier reads each agent's screen (name and digest; never a path).
+    let classifiers: Vec<Value> = crate::agents::Registry::load()
+        .map(|r| {
+            r.agents()
+                .iter()
+                .map(|a| {
+                    let (name, sha256) = a.classifier.identity(exts.settings());
+                    json!({"agent": a.name, "profile": a.profile.name(), "name": name, "sha256": sha256})
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({"extensions": items, "classifiers": classifiers})
 }
 
 /// What `ext verify` found in a component.
@@ -465,7 +554,41 @@ fn read_input(file: Option<&String>) -> Result<Vec<u8>, Value> {
     }
 }
 
-fn run_kind(kind: Kind, input: &[u8], lines: bool, profile: Option<&str>) -> (bool, Value) {
+/// How `ext run` runs: `lines` for redaction; for limits, whose classifier and screen.
+struct RunOptions<'a> {
+    lines: bool,
+    profile: Option<&'a str>,
+    agent: Option<&'a str>,
+    component: Option<&'a str>,
+}
+
+/// The screen (a profile's provider) and the classifier `ext run limits` uses: a configured
+/// agent's, a component file's (pinned to its own digest), or a profile's default.
+fn limits_target(
+    options: &RunOptions<'_>,
+) -> Result<(&'static dyn crate::agents::profiles::Provider, crate::ext::Classifier), Value> {
+    use crate::agents::profiles::Profile;
+    if let Some(name) = options.agent {
+        let registry = crate::agents::Registry::load().map_err(|e| error_json("config_invalid", &e))?;
+        let spec = registry
+            .get(name)
+            .ok_or_else(|| error_json("unknown_agent", "no agent of that name is configured (ext list names them)"))?;
+        return Ok((spec.provider(), spec.classifier.clone()));
+    }
+    let provider =
+        Profile::named(options.profile.unwrap_or("codex")).unwrap_or_else(Profile::default_profile).provider();
+    let classifier = match options.component {
+        Some(path) => {
+            let bytes = read_component(path)?;
+            crate::ext::Classifier::Pinned { path: absolute(path), sha256: crate::ext::cache::sha256_hex(&bytes) }
+        }
+        None => crate::ext::Classifier::named(provider.classifier()).expect("a default classifier"),
+    };
+    Ok((provider, classifier))
+}
+
+fn run_kind(kind: Kind, input: &[u8], options: &RunOptions<'_>) -> (bool, Value) {
+    let lines = options.lines;
     let exts = Extensions::new(Settings::load());
     let text = String::from_utf8_lossy(input).into_owned();
     match kind {
@@ -483,11 +606,11 @@ fn run_kind(kind: Kind, input: &[u8], lines: bool, profile: Option<&str>) -> (bo
                 now_epoch_seconds: now,
                 utc_offset_seconds: crate::timefmt::local_utc_offset(now as i64),
             };
-            let provider = crate::agents::profiles::Profile::named(profile.unwrap_or("codex"))
-                .unwrap_or_else(crate::agents::profiles::Profile::default_profile)
-                .provider();
+            let (provider, classifier) = match limits_target(options) {
+                Ok(t) => t,
+                Err(e) => return (false, e),
+            };
             let input = limits::ClassifyInput { profile: provider.screen().to_owned(), ..input };
-            let classifier = crate::ext::Classifier::named(provider.classifier()).expect("a default classifier");
             match exts.classify_with(&classifier, &input) {
                 Ok(out) => (true, ej::classify_output(&out)),
                 Err(e) => {

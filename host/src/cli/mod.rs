@@ -11,10 +11,12 @@ use std::sync::Arc;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::{Map, Value};
 
+pub mod component_build;
 pub mod demo;
 pub mod ext;
 pub mod hook;
 pub mod install;
+pub mod scaffold;
 
 use crate::agents::Registry;
 use crate::tools::schema::{CliForm, Param, Ty};
@@ -117,7 +119,7 @@ fn arguments(tool: &ToolDef, m: &ArgMatches) -> Value {
             }
             (Ty::Str { .. }, _) => m.get_one::<String>(p.name).map(|v| Value::String(v.clone())),
         };
-        if let Some(v) = value.or_else(|| p.cli_default.clone()) {
+        if let Some(v) = value {
             obj.insert(p.name.to_owned(), v);
         }
     }

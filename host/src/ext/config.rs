@@ -193,6 +193,16 @@ impl Settings {
         }
     }
 
+    /// The sha256 pin of the component that replaces the default of `kind`, if one does.
+    pub fn pin(&self, kind: Kind) -> Option<String> {
+        let over = match self.source(kind) {
+            Source::Config => self.user.get(kind),
+            Source::Installed => self.installed.get(kind),
+            _ => None,
+        };
+        over.map(|o| o.sha256.trim().to_ascii_lowercase())
+    }
+
     /// The component bytes for `kind`, pin-checked.
     pub fn component(&self, kind: Kind) -> Result<(Vec<u8>, Source), ExtError> {
         if let Some(e) = &self.error {
@@ -211,8 +221,7 @@ impl Settings {
         if over.sha256.trim().is_empty() {
             return Err(ExtError::Config(format!("the {kind} extension needs a sha256 pin next to its path")));
         }
-        let dir = self.dir.as_ref().ok_or_else(|| ExtError::Config("no config directory".into()))?;
-        let path = if Path::new(&over.path).is_absolute() { PathBuf::from(&over.path) } else { dir.join(&over.path) };
+        let path = self.resolve(&over.path).ok_or_else(|| ExtError::Config("no config directory".into()))?;
         let bytes = read_file_nofollow(&path, MAX_COMPONENT_BYTES)
             .map_err(|e| ExtError::Config(format!("the {kind} extension file could not be read: {e}")))?
             .ok_or_else(|| ExtError::Config(format!("the {kind} extension file does not exist")))?;
@@ -221,6 +230,33 @@ impl Settings {
             return Err(ExtError::Config(format!("the {kind} extension file does not match its sha256 pin")));
         }
         Ok((bytes, source))
+    }
+
+    /// A path as config.toml names it: absolute, or relative to the config directory.
+    fn resolve(&self, name: &str) -> Option<PathBuf> {
+        match (&self.dir, Path::new(name).is_absolute()) {
+            (_, true) => Some(PathBuf::from(name)),
+            (Some(dir), false) => Some(dir.join(name)),
+            (None, false) => None,
+        }
+    }
+
+    /// Every file these settings were read from or name: config.toml, extensions.toml, the
+    /// team's rule files and the components that replace a default (what a running server
+    /// watches for changes).
+    pub fn watched_paths(&self) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> =
+            self.dir.iter().flat_map(|d| [d.join(CONFIG_FILE), d.join(INSTALLED_FILE)]).collect();
+        let rules = self.user.redaction.as_ref().map(|o| o.rules.clone()).unwrap_or_default();
+        paths.extend(rules.iter().take(MAX_RULE_FILES).filter_map(|n| self.resolve(n)));
+        for kind in super::KINDS {
+            for over in [self.user.get(kind), self.installed.get(kind)].into_iter().flatten() {
+                if over.has_component() {
+                    paths.extend(self.resolve(&over.path));
+                }
+            }
+        }
+        paths
     }
 
     /// The team's redaction rule files (`[extensions.redaction] rules`), read no-follow and
@@ -236,13 +272,9 @@ impl Settings {
                 rule_id: String::new(),
                 message,
             };
-            let path = match (&self.dir, Path::new(name).is_absolute()) {
-                (_, true) => PathBuf::from(name),
-                (Some(dir), false) => dir.join(name),
-                (None, false) => {
-                    errors.push(error("a relative rule file needs a config directory".into()));
-                    continue;
-                }
+            let Some(path) = self.resolve(name) else {
+                errors.push(error("a relative rule file needs a config directory".into()));
+                continue;
             };
             match read_file_nofollow(&path, codex_master_redaction_engine::MAX_RULE_FILE_BYTES as u64) {
                 Ok(Some(bytes)) => match String::from_utf8(bytes) {

@@ -125,8 +125,29 @@ impl Classifier {
         Classifier::names().find(|n| *n == name).map(Classifier::Named)
     }
 
+    /// How status and `ext list` name it, without a path: the default's name (`codex`,
+    /// `claude`, `gemini`) or `pinned`, and the sha256 of the component that runs.
+    pub fn identity(&self, settings: &config::Settings) -> (&'static str, String) {
+        static EMBEDDED: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<&'static str, String>>> =
+            std::sync::OnceLock::new();
+        let embedded = |name: &'static str, bytes: &[u8]| {
+            let mut known = EMBEDDED.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+            known.entry(name).or_insert_with(|| cache::sha256_hex(bytes)).clone()
+        };
+        match self {
+            Classifier::Named("codex") => {
+                ("codex", settings.pin(Kind::Limits).unwrap_or_else(|| embedded("codex", Kind::Limits.embedded())))
+            }
+            Classifier::Named(name) => {
+                let bytes = CLASSIFIER_TABLE.iter().find(|(n, _)| n == name).map_or(&[][..], |(_, b)| *b);
+                (name, embedded(name, bytes))
+            }
+            Classifier::Pinned { sha256, .. } => ("pinned", sha256.trim().to_ascii_lowercase()),
+        }
+    }
+
     /// The component's bytes: embedded, or the pinned file (no-follow, bounded, digest checked).
-    fn component(&self) -> Result<(Vec<u8>, Source), ExtError> {
+    pub fn component(&self) -> Result<(Vec<u8>, Source), ExtError> {
         match self {
             Classifier::Named(name) => CLASSIFIER_TABLE
                 .iter()

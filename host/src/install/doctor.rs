@@ -368,6 +368,8 @@ fn gather_blocking(registry: &Registry, panes: &std::collections::HashMap<String
     facts.push(num("redaction.rule_files", rules.files as i64));
     facts.push(num("redaction.rule_files_left_out", rules.files_left_out as i64));
     facts.push(num("redaction.rules_refused", rules.rules_refused as i64));
+    // A running server's view (a CLI call always reads the files afresh).
+    facts.push(flag("config.changes_applied", crate::config::reload_problem().is_none()));
     // Per agent, as the seed's doctor.
     let homes: Vec<(&Path, &str)> =
         registry.agents().iter().filter_map(|a| a.home.as_deref().zip(a.provider().home_var())).collect();

@@ -9,6 +9,7 @@
 //! stdout; logs go to stderr.
 
 pub mod framing;
+pub mod live;
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -82,6 +83,9 @@ impl Queue {
 pub struct ServeOptions {
     /// Tools per `tools/list` page.
     pub page_size: usize,
+    /// Pick up configuration changes without a restart ([`live`]); off for a connection whose
+    /// context a test built by hand.
+    pub live: bool,
 }
 
 impl Default for ServeOptions {
@@ -91,7 +95,7 @@ impl Default for ServeOptions {
             .and_then(|v| v.parse().ok())
             .filter(|n| *n > 0)
             .unwrap_or(100);
-        ServeOptions { page_size }
+        ServeOptions { page_size, live: false }
     }
 }
 
@@ -130,6 +134,8 @@ fn write_line(out: &SharedOut, msg: &Value, flush: bool) -> std::io::Result<()> 
 struct Connection {
     catalogue: Arc<Catalogue>,
     ctx: Arc<Ctx>,
+    /// The configuration as the files say, when the server follows their changes.
+    live: Option<live::Live>,
     options: ServeOptions,
     runtime: Handle,
     protocol: Option<&'static str>,
@@ -173,9 +179,11 @@ where
         }
         Ok(())
     })?;
+    let live = options.live.then(|| live::Live::new(live::Generation::first(Arc::clone(&ctx), Arc::clone(&catalogue))));
     let mut conn = Connection {
         catalogue,
         ctx,
+        live,
         options,
         runtime: runtime.clone(),
         protocol: None,
@@ -242,7 +250,22 @@ impl Connection {
         }
     }
 
+    /// Follows a configuration change before a message is handled: later calls run on the new
+    /// generation, and a client whose tool list changed is told.
+    fn follow_configuration(&mut self) {
+        let Some(live) = self.live.as_mut() else { return };
+        if let live::Change::Applied { tools_changed } = live.check() {
+            let current = live.current();
+            self.ctx = Arc::clone(&current.ctx);
+            self.catalogue = Arc::clone(&current.catalogue);
+            if tools_changed && self.protocol.is_some() {
+                self.send(json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}));
+            }
+        }
+    }
+
     fn handle(&mut self, bytes: &[u8]) {
+        self.follow_configuration();
         let msg: Value = match serde_json::from_slice(bytes) {
             Ok(v) => v,
             Err(_) => {
@@ -353,7 +376,7 @@ impl Connection {
         self.protocol = Some(version);
         Ok(json!({
             "protocolVersion": version,
-            "capabilities": {"tools": {"listChanged": false}},
+            "capabilities": {"tools": {"listChanged": self.live.is_some()}},
             "serverInfo": {"name": SERVER_NAME, "title": "Codex Master", "version": env!("CARGO_PKG_VERSION")},
             "instructions": "Runs worker coding agents in tmux. Results are data-sparse: terminal output, prompts and local paths are never returned, except redacted text from agent_safe_tail.",
         }))

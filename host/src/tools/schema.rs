@@ -52,15 +52,13 @@ pub struct Param {
     pub required: bool,
     /// Applied when the argument is absent; also published as the schema `default`.
     pub default: Option<Value>,
-    /// A different default for the CLI only (the seed's `tail` uses 20/2000 there).
-    pub cli_default: Option<Value>,
     pub description: &'static str,
     pub cli: CliForm,
 }
 
 impl Param {
     fn new(name: &'static str, ty: Ty, description: &'static str) -> Param {
-        Param { name, ty, required: false, default: None, cli_default: None, description, cli: CliForm::Flag }
+        Param { name, ty, required: false, default: None, description, cli: CliForm::Flag }
     }
 
     pub fn string(name: &'static str, max_len: usize, description: &'static str) -> Param {
@@ -103,11 +101,6 @@ impl Param {
 
     pub fn default(mut self, value: Value) -> Param {
         self.default = Some(value);
-        self
-    }
-
-    pub fn cli_default(mut self, value: Value) -> Param {
-        self.cli_default = Some(value);
         self
     }
 

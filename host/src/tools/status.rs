@@ -105,6 +105,10 @@ pub fn status_entry_schema() -> Value {
             "agent": {"type": "string"},
             "label": {"type": "string"},
             "profile": {"enum": crate::agents::profiles::Profile::all().map(|p| p.name()).collect::<Vec<_>>()},
+            "classifier": out::object(
+                json!({"name": {"type": "string"}, "sha256": {"type": "string"}}),
+                &["name", "sha256"],
+            ),
             "backend": {"const": "tmux"},
             "state": state_schema(),
             "state_source": {"enum": SOURCES},
@@ -234,8 +238,8 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             params: vec![
                 agent_param::one(reg),
                 Param::choice("source", &TailSource::words(), "Read the visible pane or the raw log.").default(json!("pane")),
-                Param::integer("lines", 1, Some(MAX_TAIL_LINES), "Lines to keep.").default(json!(40)).cli_default(json!(20)),
-                Param::integer("chars", 1, Some(MAX_TAIL_CHARS), "Characters to keep.").default(json!(4000)).cli_default(json!(2000)),
+                Param::integer("lines", 1, Some(MAX_TAIL_LINES), "Lines to keep.").default(json!(40)),
+                Param::integer("chars", 1, Some(MAX_TAIL_CHARS), "Characters to keep.").default(json!(4000)),
             ],
             output: || out::object(
                 json!({
@@ -613,10 +617,12 @@ fn observe_one(
             Some(_) => "running_recent_output",
         },
     };
+    let (classifier_name, classifier_sha256) = spec.classifier.identity(red.extensions().settings());
     let json = json!({
         "agent": spec.name,
         "label": red.bounded(&spec.label, 80),
         "profile": spec.profile.name(),
+        "classifier": {"name": classifier_name, "sha256": classifier_sha256},
         "backend": "tmux",
         "state": agent_state.as_str(),
         "state_source": facts.state_source.as_str(),
