@@ -726,3 +726,59 @@ fn a_1_0_0_redactor_that_redacts_less_than_the_floor_is_refused_and_the_floor_co
     let shown = st["results"][0]["label"].as_str().unwrap();
     assert!(!shown.contains("TOPSECRET") && !shown.contains("Zq8Lm3Xv5Nk2") && !shown.contains("sk-proj"), "{shown}");
 }
+
+/// A team's false positive: a default rule masks a fixture value the team knows is harmless.
+/// An allowlist entry that names the rule (`targetRules`) takes effect on the running server's
+/// next call, without a rebuild or restart; an allowlist that names no rule reaches the team's
+/// own rules only, and `ext verify` says which default rules a file narrows.
+#[test]
+fn a_teams_allowlist_entry_for_a_default_rule_takes_effect_on_the_next_call() {
+    use crate::common::fleet::Fleet;
+    let f = Fleet::scripted("live-allowlist", &["w1"]);
+    let agents = std::fs::read_to_string(f.dir.join("cfg/config.toml")).unwrap();
+    let config = f.dir.join("cfg/config.toml");
+    let rules = f.dir.join("cfg/team.toml");
+    let (code, v) = f.run(&["start", "w1", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    f.await_state("w1", "idle");
+    f.run(&["stop", "w1"]);
+    f.append_to_raw_log("w1", "\nBUILD_TOKEN=ci0build0fixture0token0value\nDEPLOY_TOKEN=Qw8vN2mL5kJ7hG3fD9sA1zX4\n");
+    let mut mcp = Mcp::spawn(&f.env);
+    mcp.initialize();
+    let mut id = 0;
+    let mut tail = |mcp: &mut Mcp| {
+        id += 1;
+        let v = mcp.call(id, "agent_safe_tail", json!({"agent": "w1", "source": "log", "lines": 3}));
+        let out = v["structuredContent"]["output"].as_str().unwrap_or_else(|| panic!("{v}"));
+        // The last two lines (the tail marks what it cut before them).
+        out.trim_end().rsplitn(3, '\n').take(2).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+    };
+    let masked = "BUILD_TOKEN=<redacted>\nDEPLOY_TOKEN=<redacted>";
+    assert_eq!(tail(&mut mcp), masked);
+
+    // An allowlist that names no rule reaches the team's rules only: the default rule still masks.
+    std::fs::write(&rules, "[[allowlists]]\nregexes = ['^ci0build0fixture']\n").unwrap();
+    std::fs::write(&config, format!("{agents}\n[extensions.redaction]\nrules = [\"team.toml\"]\n")).unwrap();
+    assert_eq!(tail(&mut mcp), masked);
+
+    // Naming the rule narrows it, from the next call on; the other token stays masked.
+    let unmasked = "BUILD_TOKEN=ci0build0fixture0token0value\nDEPLOY_TOKEN=<redacted>";
+    std::fs::write(&rules, "[[allowlists]]\ntargetRules = [\"secret-assignment\"]\nregexes = ['^ci0build0fixture']\n")
+        .unwrap();
+    assert_eq!(tail(&mut mcp), unmasked);
+    // The rule entry form does the same.
+    std::fs::write(
+        &rules,
+        "[[rules]]\nid = \"secret-assignment\"\n[[rules.allowlists]]\nstopwords = [\"0fixture0\"]\n",
+    )
+    .unwrap();
+    assert_eq!(tail(&mut mcp), unmasked);
+    assert_eq!(mcp.close(), Some(0));
+
+    let (code, v) = f.run(&["ext", "verify", &rules.display().to_string()]);
+    assert_eq!((code, v["ok"].as_bool(), v["rules"].as_u64()), (0, Some(true), Some(0)), "{v}");
+    assert_eq!(v["narrows_default_rules"], json!(["secret-assignment"]), "{v}");
+    std::fs::write(&rules, "[[allowlists]]\ntargetRules = [\"no-such-rule\"]\nregexes = ['x']\n").unwrap();
+    let (code, v) = f.run(&["ext", "verify", &rules.display().to_string()]);
+    assert_eq!((code, v["errors"][0]["rule_id"].as_str()), (1, Some("no-such-rule")), "{v}");
+}

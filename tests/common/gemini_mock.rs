@@ -1,7 +1,8 @@
 //! A loopback mock of the Gemini API (`generateContent` and `streamGenerateContent?alt=sse`),
 //! enough to drive the real Gemini CLI offline. The CLI's model router asks for a JSON choice
-//! first (a request with `responseMimeType: application/json`): it always gets `flash`. Each
-//! turn then takes the next queued reply (or a plain answer).
+//! first (a request with `responseMimeType: application/json`): it always gets `flash`. A new
+//! session asks for a summary of the one before it, in the background; that request gets a
+//! summary. Each turn then takes the next queued reply (or a plain answer).
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -92,6 +93,11 @@ fn serve(req: Request, out: &mut TcpStream, shared: &Mutex<Shared>) -> std::io::
             {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaMetric": "generativelanguage.googleapis.com/generate_content_requests", "quotaId": "GenerateRequestsPerMinutePerProjectPerModel"}]}
         ]}});
         return respond(out, 429, &error);
+    }
+    if text.contains("Summarize the user's primary intent") {
+        // The CLI's summary of an earlier session, asked for in the background at start: never
+        // a turn, so it never takes a queued reply.
+        return respond(out, 200, &candidate(json!([{"text": "Answer a question"}])));
     }
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let contents = request["contents"].as_array().map(Vec::as_slice).unwrap_or_default();

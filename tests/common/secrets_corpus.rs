@@ -86,6 +86,46 @@ fn pem(r: &mut Rng, kind: &str, lines: usize) -> (String, Vec<String>) {
     (text, body)
 }
 
+/// A password with the characters a shell quotes: `$`, `&`, `;`, `,`, `"`, spaces.
+fn shell_password(r: &mut Rng) -> String {
+    format!(
+        "{}{}{}{}",
+        r.of(ALNUM, 4),
+        r.pick(&["$", "&", ";", ",", "\"", " ", "!", "(", "|"]),
+        r.of(PW_CHARS, 6),
+        r.pick(&["$x", "&&", ";1", ",z", "\"q", " w", "!!", ")", "|"])
+    )
+}
+
+/// A public certificate in PEM (its base64 must stay, next to a key that must not).
+pub const CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2VydGlmaWNhdGVzIGFyZSBwdWJsaWMwCgYIKoZIzj0E\n-----END CERTIFICATE-----\n";
+
+/// The part of a base64 PEM that is the key: its BEGIN and END lines encode the same text in
+/// every PEM (a certificate's included).
+fn pem_body(b64: &str) -> String {
+    b64[44..b64.len() - 44].to_owned()
+}
+
+/// Standard base64 with padding.
+pub fn base64(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let alphabet = B64.as_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 type Gen = fn(&mut Rng) -> (String, Vec<String>);
 
 /// One family: its name and generators of (text, secrets) in different contexts.
@@ -642,6 +682,221 @@ fn families() -> Vec<(&'static str, Vec<Gen>)> {
             ],
         ),
         (
+            "cli-password-flag",
+            vec![
+                |r| {
+                    let p = shell_password(r);
+                    (format!("mysql -u root -p'{p}' -h db.internal prod"), vec![p])
+                },
+                |r| {
+                    let p = shell_password(r).replace('"', "'");
+                    (format!("mysqldump -uroot -p\"{p}\" shop > dump.sql"), vec![p])
+                },
+                |r| {
+                    let p = shell_password(r);
+                    (format!("sshpass -p '{p}' ssh deploy@10.0.0.5 uptime"), vec![p])
+                },
+                |r| {
+                    let p = password(r);
+                    (format!("sshpass -p{p} scp build.tgz deploy@files.internal:"), vec![p])
+                },
+                |r| {
+                    let p = r.of(ALNUM, 20);
+                    (format!("redis-cli -h cache.internal -p 6379 -a {p} ping"), vec![p])
+                },
+                |r| {
+                    let p = password(r);
+                    (format!("ldapsearch -x -D \"cn=admin,dc=corp\" -w {p} -b dc=corp"), vec![p])
+                },
+                |r| {
+                    let p = shell_password(r);
+                    (format!("sqlcmd -S db01 -U sa -P '{p}' -Q \"select 1\""), vec![p])
+                },
+                |r| {
+                    let p = password(r);
+                    (format!("docker login -u ci -p {p} registry.corp.io"), vec![p])
+                },
+                |r| {
+                    let p = password(r);
+                    (format!("openssl pkcs12 -export -in a.crt -inkey a.key -passout pass:{p} -out a.p12"), vec![p])
+                },
+                |r| {
+                    let p = password(r).replace('%', "x");
+                    (format!("smbclient //fs01/share -U ada%{p} -c ls"), vec![p])
+                },
+            ],
+        ),
+        (
+            "xml-attribute",
+            vec![
+                |r| {
+                    let p = password(r);
+                    (format!("    <add key=\"DbPassword\" value=\"{p}\" />"), vec![p])
+                },
+                |r| {
+                    let p = password(r);
+                    (format!("<add key=\"Password\" value=\"{p}\"/>"), vec![p])
+                },
+                |r| {
+                    let s = r.of(HEX, 32);
+                    (format!("<setting name=\"ApiToken\" value=\"{s}\" />"), vec![s])
+                },
+                |r| {
+                    let p = password(r);
+                    (format!("<property name=\"jdbc.password\" value=\"{p}\"/>"), vec![p])
+                },
+                |r| {
+                    let p = password(r);
+                    (format!("<Password>{p}</Password>"), vec![p])
+                },
+            ],
+        ),
+        (
+            "password-special-characters",
+            vec![
+                |r| {
+                    let p = shell_password(r).replace('"', "'");
+                    (format!("password=\"{p}\""), vec![p])
+                },
+                |r| {
+                    let p = shell_password(r).replace('\'', "\"");
+                    (format!("DB_PASS='{p}'"), vec![p])
+                },
+                |r| {
+                    let p = format!("{}$%&!{}", r.of(ALNUM, 5), r.of(ALNUM, 5));
+                    (format!("password={p}"), vec![p])
+                },
+            ],
+        ),
+        (
+            "azure-context",
+            vec![
+                |r| {
+                    let k = r.of(B64, 86) + "==";
+                    (
+                        format!("az storage blob upload --account-name acct01 --account-key {k} -f a.txt -c data"),
+                        vec![k],
+                    )
+                },
+                |r| {
+                    let k = r.of(B64, 86) + "==";
+                    (format!("    \"primaryKey\": \"{k}\","), vec![k])
+                },
+                |r| {
+                    let k = r.of(B64, 86) + "==";
+                    (format!("AZURE_STORAGE_KEY={k}"), vec![k])
+                },
+                |r| {
+                    let k = r.of(B64, 86) + "==";
+                    (format!("  {{\"keyName\": \"key1\", \"permissions\": \"FULL\", \"value\": \"{k}\"}}"), vec![k])
+                },
+            ],
+        ),
+        (
+            "aws-configure",
+            vec![
+                |r| {
+                    let t = r.of(B64, 40);
+                    (format!("aws configure set aws_secret_access_key {t}"), vec![t])
+                },
+                |r| {
+                    let t = r.of(B64, 40);
+                    (
+                        format!(
+                            "$ aws configure set profile.ci.aws_secret_access_key {t} && aws sts get-caller-identity"
+                        ),
+                        vec![t],
+                    )
+                },
+                |r| {
+                    let t = r.of(B64, 200);
+                    (format!("aws configure set aws_session_token {t}"), vec![t])
+                },
+            ],
+        ),
+        (
+            "key-in-error-message",
+            vec![
+                |r| {
+                    let k = r.of(HEX, 32);
+                    (format!("2026-12-07T10:01:02Z ERROR API key invalid: {k}"), vec![k])
+                },
+                |r| {
+                    let k = r.of(ALNUM, 24);
+                    (format!("401 Unauthorized: invalid token {k}"), vec![k])
+                },
+                |r| {
+                    let k = r.of(ALNUM, 32);
+                    (format!("[warn] rejected request: api key {k} is not valid"), vec![k])
+                },
+                |r| {
+                    let k = r.of(HEX, 40);
+                    (format!("Error: The access token provided is expired: {k}"), vec![k])
+                },
+            ],
+        ),
+        (
+            "netrc",
+            vec![
+                |r| {
+                    let p = password(r);
+                    (format!("machine api.github.com login ada password {p}"), vec![p])
+                },
+                |r| {
+                    let p = password(r);
+                    (format!("machine git.corp.io\n  login deploy\n  password {p}\n"), vec![p])
+                },
+                |r| {
+                    let p = password(r);
+                    (format!("default login anonymous password {p}"), vec![p])
+                },
+            ],
+        ),
+        (
+            "app-key-env",
+            vec![
+                |r| {
+                    let k = r.of(B64, 43) + "=";
+                    (format!("APP_KEY=base64:{k}"), vec![k])
+                },
+                |r| {
+                    let k = r.of(HEX, 128);
+                    (format!("SECRET_KEY_BASE={k}"), vec![k])
+                },
+                |r| {
+                    let k = r.of(ALNUM, 32);
+                    (format!("APP_SECRET={k}"), vec![k])
+                },
+                |r| {
+                    let k = r.of(B64, 43) + "=";
+                    (format!("NEXTAUTH_SECRET=\"{k}\""), vec![k])
+                },
+            ],
+        ),
+        (
+            "kubernetes-secret",
+            vec![
+                |r| {
+                    let (k, _) = pem(r, "PRIVATE KEY", 6);
+                    let b = base64(&k);
+                    (format!("data:\n  tls.crt: {}\n  tls.key: {b}\n", base64(CERT)), vec![pem_body(&b)])
+                },
+                |r| {
+                    let (k, _) = pem(r, "RSA PRIVATE KEY", 6);
+                    let b = base64(&k);
+                    (format!("  ssh-privatekey: {b}"), vec![pem_body(&b)])
+                },
+                |r| {
+                    let (k, _) = pem(r, "EC PRIVATE KEY", 3);
+                    let b = base64(&k);
+                    (
+                        format!("{{\"apiVersion\":\"v1\",\"data\":{{\"key.pem\":\"{b}\"}},\"kind\":\"Secret\"}}"),
+                        vec![pem_body(&b)],
+                    )
+                },
+            ],
+        ),
+        (
             "local-path",
             vec![
                 |r| {
@@ -814,6 +1069,319 @@ pub fn negatives() -> Vec<Negative> {
     for _ in 0..3 {
         add("stripe-publishable", format!("STRIPE_PUBLISHABLE_KEY=pk_live_{}", r.of(ALNUM, 24)));
         add("stripe-publishable", format!("Stripe('pk_test_{}')", r.of(ALNUM, 24)));
+        add("stripe-publishable", format!("  \"publishableKey\": \"pk_live_{}\",", r.of(ALNUM, 99)));
+    }
+    for line in CODE_AND_CONFIG {
+        add("code-config", (*line).to_owned());
+    }
+    for _ in 0..LOG_ROUNDS {
+        for (family, make) in log_shapes() {
+            add(family, make(&mut r));
+        }
     }
     out
+}
+
+/// How many times each log shape is drawn: enough for as many negatives as positives.
+const LOG_ROUNDS: usize = 7;
+
+/// Code, config and tool output that names secrets without holding one.
+const CODE_AND_CONFIG: &[&str] = &[
+        "max_password_length = 128",
+        "token_endpoint: https://auth.example.com/oauth/token",
+        "\"tokenUrl\": \"https://auth.example.com/oauth2/token\",",
+        "secretName: web-tls",
+        "  secretKeyRef:",
+        "    name: db-credentials",
+        "    key: password",
+        "kubectl create secret generic db-creds --from-literal=username=admin",
+        "The key fingerprint is SHA256:Xq3vR9mK2pL7sT4wY6zC8bN1dF5gH0jA3eU9iO2kP4",
+        "Merge branch 'fix/token-expiry' into main",
+        "npm ERR! code E401",
+        "npm ERR! Unable to authenticate, need: Basic realm=\"GitHub Package Registry\"",
+        "Using cached PyJWT-2.8.0-py3-none-any.whl (22 kB)",
+        "export KUBECONFIG=$HOME/.kube/config",
+        "API key: not set",
+        "token: null",
+        "\"apiKey\": \"\",",
+        "error[E0425]: cannot find value `api_key` in this scope",
+        "    Expected: \"secret\"",
+        "    Received: \"token\"",
+        "E       AssertionError: assert 'token' == 'secret'",
+        "GET /login?next=/dashboard&tab=keys HTTP/1.1",
+        "secret \"api-credentials\" deleted",
+        "Set the token in your environment before running the tests.",
+        "The API key must be 32 characters long.",
+        "password must contain at least one symbol",
+        "session_id=42 user=ada action=login",
+        "auth_method: oauth2",
+        "passwordless: true",
+        "pass_rate: 0.98",
+        "Passed: 120  Failed: 0  Skipped: 3",
+        "password_hash: $argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+        "keyboard-interactive authentication succeeded",
+        "PubkeyAuthentication yes",
+        "PasswordAuthentication no",
+        "Accepted publickey for git from 10.0.0.7 port 52144 ssh2: ED25519 SHA256:Xq3vR9mK2pL7sT4wY6zC8bN1dF5gH0jA3eU9iO2kP4",
+        "git-credential-manager: token cached for github.com",
+        "  --token-file ./token.txt",
+        "--api-key-file=secrets/api.key",
+        "Enter passphrase for key 'id_ed25519':",
+        "keyring.get_password(\"svc\", \"ada\")",
+        "getpass.getpass(\"Password: \")",
+        "tokenizer_config.json: 100%|██████████| 1.2k/1.2k",
+        "ssl_certificate_key /etc/ssl/private/server.key;",
+        "Updated secret \"billing-api-key\" in namespace \"prod\"",
+        "INFO  tokens used: prompt=1234 completion=56 total=1290",
+        "config.api_key is None; falling back to anonymous access",
+        "if token == expected_token:",
+        "const token = await getToken();",
+        "let password = prompt_password()?;",
+        "assert_eq!(token.len(), 32);",
+        "secrets: inherit",
+        "permissions: id-token: write",
+        "uses: actions/checkout@v4 with: token: ${{ secrets.GITHUB_TOKEN }}",
+        "POSTGRES_PASSWORD_FILE=/run/secrets/db_password",
+        "vault kv get -field=password secret/db",
+        "aws secretsmanager get-secret-value --secret-id prod/db",
+        "gpg --list-secret-keys --keyid-format=long",
+        "sec   ed25519/3AA5C34371567BD2 2026-01-01 [SC]",
+        "Author: Ada Lovelace <ada@analytical.engine>",
+        "Date:   Mon Dec 7 10:01:02 2026 +0000",
+        "diff --git a/src/auth/token.rs b/src/auth/token.rs",
+        "@@ -12,7 +12,7 @@ fn refresh_token(&self) -> Result<Token> {",
+        "-    let token = self.cache.get(key)?;",
+        "+    let token = self.cache.get(&key)?;",
+];
+
+fn uuid(r: &mut Rng) -> String {
+    format!("{}-{}-4{}-a{}-{}", r.of(HEX, 8), r.of(HEX, 4), r.of(HEX, 3), r.of(HEX, 3), r.of(HEX, 12))
+}
+
+fn word(r: &mut Rng) -> &'static str {
+    let w: &&'static str =
+        r.pick(&["auth", "token", "session", "password", "secret", "billing", "api", "key", "user", "cache", "login"]);
+    w
+}
+
+fn crate_name(r: &mut Rng) -> &'static str {
+    let w: &&'static str = r.pick(&[
+        "serde",
+        "tokio",
+        "regex",
+        "secrecy",
+        "keyring",
+        "jsonwebtoken",
+        "oauth2",
+        "argon2",
+        "rustls",
+        "hyper",
+    ]);
+    w
+}
+
+type Shape = fn(&mut Rng) -> String;
+
+/// Innocent lines as real tools print them: placeholders and references, ids, keyword-laden
+/// prose and identifiers, device paths, build logs, test runners, HTTP access logs, git,
+/// package managers and Kubernetes events. Random parts differ on every draw.
+fn log_shapes() -> Vec<(&'static str, Shape)> {
+    vec![
+        // Placeholders and references: where a secret would go, none is.
+        ("placeholder", |r| format!("API_KEY={}", "x".repeat(r.range(16, 40)))),
+        ("placeholder", |r| format!("export STRIPE_SECRET_KEY=sk_live_{}", "x".repeat(r.range(20, 30)))),
+        ("placeholder", |r| {
+            format!("token: {}", ["xxxx"; 4].join("-").replace('x', if r.range(0, 1) == 0 { "x" } else { "X" }))
+        }),
+        ("placeholder", |r| format!("GITHUB_TOKEN=your-{}-token", word(r))),
+        ("placeholder", |r| format!("Authorization: Bearer your-{}-token-here", word(r))),
+        ("placeholder", |r| format!("api_key = os.environ[\"{}_API_KEY\"]", word(r).to_uppercase())),
+        ("placeholder", |r| format!("token = os.getenv(\"{}_TOKEN\")", word(r).to_uppercase())),
+        ("placeholder", |r| format!("const apiKey = process.env.{}_API_KEY;", word(r).to_uppercase())),
+        ("placeholder", |r| format!("  password: ${{{}_PASSWORD}}", word(r).to_uppercase())),
+        ("placeholder", |r| format!("secret_key = settings.{}_SECRET_KEY", word(r).to_uppercase())),
+        ("placeholder", |r| format!("client_secret: \"{{{{ .Values.{}.clientSecret }}}}\"", word(r))),
+        ("placeholder", |r| format!("password = ENV.fetch(\"{}_PASSWORD\")", word(r).to_uppercase())),
+        // Ids that are UUIDs or hex, in the places logs put them.
+        ("uuid-id", |r| format!("X-Request-Id: {}", uuid(r))),
+        ("uuid-id", |r| format!("{{\"level\":\"info\",\"requestId\":\"{}\",\"msg\":\"token refreshed\"}}", uuid(r))),
+        ("uuid-id", |r| format!("trace_id={} span_id={} user_id={}", uuid(r), r.of(HEX, 16), r.range(1, 99999))),
+        ("uuid-id", |r| {
+            format!(
+                "heroku[router]: at=info method=GET path=\"/\" host=app.herokuapp.com request_id={} fwd=\"10.1.2.{}\" dyno=web.1 connect=0ms service={}ms status=200 bytes=1234",
+                uuid(r),
+                r.range(1, 254),
+                r.range(1, 900)
+            )
+        }),
+        ("uuid-id", |r| format!("correlation-id: {} session: started", uuid(r))),
+        ("uuid-id", |r| format!("Created API key {} for project billing (value shown once)", uuid(r))),
+        // Keywords in prose and identifiers.
+        ("keyword-prose", |r| {
+            format!(
+                "--- PASS: Test{}Hash ({}.0{}s)",
+                ["Password", "Token", "Secret"][r.range(0, 2)],
+                r.range(0, 3),
+                r.range(1, 9)
+            )
+        }),
+        ("keyword-prose", |r| format!("test_{}_reset_sends_email PASSED", word(r))),
+        ("keyword-prose", |r| format!("test {}::tests::expired_token_is_refused ... ok", word(r))),
+        ("keyword-prose", |r| format!("  ✓ rejects an invalid {} ({} ms)", word(r), r.range(1, 90))),
+        ("keyword-prose", |r| format!("Your {} token expired; run login again", word(r))),
+        ("keyword-prose", |r| {
+            format!(
+                "token_count: {} prompt_tokens={} completion_tokens={}",
+                r.range(10, 9000),
+                r.range(10, 9000),
+                r.range(1, 900)
+            )
+        }),
+        ("keyword-prose", |r| format!("session_key_rotation_interval: {}", r.range(60, 86400))),
+        ("keyword-prose", |r| format!("The password you entered for {} is incorrect.", user(r))),
+        ("keyword-prose", |r| format!("fn validate_{}_length(input: &str) -> bool", word(r))),
+        ("rest-path", |r| format!("GET /api/v1/tokens?page={} 200 {}ms", r.range(1, 50), r.range(1, 400))),
+        ("rest-path", |r| format!("DELETE /secrets/db-password 204 {}ms", r.range(1, 400))),
+        ("rest-path", |r| format!("POST /users/{}/api-keys 201", r.range(1, 99999))),
+        // Device paths.
+        ("device-path", |r| format!("mount /dev/sda{} /mnt", r.range(1, 9))),
+        ("device-path", |r| format!("/dev/nvme0n1p{} on / type ext4 (rw,relatime)", r.range(1, 9))),
+        ("device-path", |r| format!("/dev/mapper/vg{}-root  50G  {}G  30G  40% /", r.range(0, 3), r.range(1, 20))),
+        // Build logs.
+        ("build-log", |r| {
+            format!("   Compiling {} v{}.{}.{}", crate_name(r), r.range(0, 3), r.range(0, 30), r.range(0, 9))
+        }),
+        ("build-log", |r| format!("warning: unused variable: `{}_token`", word(r))),
+        ("build-log", |r| format!("  --> src/{}/mod.rs:{}:{}", word(r), r.range(1, 500), r.range(1, 80))),
+        ("build-log", |r| format!("gcc -O2 -Wall -c src/{}.c -o build/{}.o", word(r), word(r))),
+        ("build-log", |r| {
+            format!(
+                "[{:>3}%] Building CXX object src/CMakeFiles/{}.dir/{}_store.cpp.o",
+                r.range(1, 100),
+                word(r),
+                word(r)
+            )
+        }),
+        ("build-log", |r| {
+            format!("    Finished `release` profile [optimized] target(s) in {}.{}s", r.range(1, 300), r.range(0, 99))
+        }),
+        ("build-log", |r| {
+            format!("#{} [builder {}/7] RUN cargo build --release --locked", r.range(1, 30), r.range(1, 7))
+        }),
+        ("build-log", |r| {
+            format!("#{} sha256:{} {}B / {}B done", r.range(1, 30), r.of(HEX, 64), r.range(1, 9999), r.range(1, 9999))
+        }),
+        // Test runners.
+        ("test-runner", |r| {
+            format!("tests/test_{}.py::test_{}_refresh PASSED [ {}%]", word(r), word(r), r.range(1, 99))
+        }),
+        ("test-runner", |r| format!("test {}::{}_round_trip ... ok", crate_name(r), word(r))),
+        ("test-runner", |r| {
+            format!("PASS  src/{}/{}.test.ts ({}.{} s)", word(r), word(r), r.range(0, 9), r.range(0, 999))
+        }),
+        ("test-runner", |r| format!("ok  \tgithub.com/org/svc/internal/{}\t0.{}s", word(r), r.range(10, 999))),
+        ("test-runner", |r| {
+            format!(
+                "test result: ok. {} passed; 0 failed; {} ignored; finished in {}.{}s",
+                r.range(1, 400),
+                r.range(0, 9),
+                r.range(0, 99),
+                r.range(0, 99)
+            )
+        }),
+        // HTTP access logs.
+        ("http-access", |r| {
+            format!(
+                "10.0.{}.{} - - [07/Dec/2026:10:{:02}:{:02} +0000] \"GET /api/v1/{}s?page={} HTTP/1.1\" 200 {} \"-\" \"Mozilla/5.0 (X11; Linux x86_64)\"",
+                r.range(0, 255),
+                r.range(1, 254),
+                r.range(0, 59),
+                r.range(0, 59),
+                word(r),
+                r.range(1, 40),
+                r.range(100, 99999)
+            )
+        }),
+        ("http-access", |r| {
+            format!(
+                "{} - {} [07/Dec/2026:11:02:03 +0000] \"POST /oauth/token HTTP/2.0\" 200 {} {}ms",
+                r.of(DIGITS, 2) + ".1.2.3",
+                user(r),
+                r.range(100, 9999),
+                r.range(1, 500)
+            )
+        }),
+        ("http-access", |r| {
+            format!(
+                "time=2026-12-07T10:01:02Z method=PUT path=/v2/{}/{} status=204 duration={}ms",
+                word(r),
+                r.range(1, 9999),
+                r.range(1, 500)
+            )
+        }),
+        // git.
+        ("git", |r| format!(" * [new branch]      feature/{}-refresh -> origin/feature/{}-refresh", word(r), word(r))),
+        ("git", |r| format!("[main {}] Rotate the {} key handling", r.of(HEX, 7), word(r))),
+        ("git", |r| format!(" src/{}/password.rs | {} ++++++------", word(r), r.range(1, 90))),
+        ("git", |r| format!("   {}..{}  main -> main", r.of(HEX, 7), r.of(HEX, 7))),
+        ("git", |r| format!("index {}..{} 100644", r.of(HEX, 12), r.of(HEX, 12))),
+        ("git", |r| format!("Author: {} <{}@users.noreply.github.com>", user(r), user(r))),
+        // Package managers.
+        ("package-manager", |r| {
+            format!(
+                "added {} packages, and audited {} packages in {}s",
+                r.range(1, 900),
+                r.range(1, 900),
+                r.range(1, 60)
+            )
+        }),
+        ("package-manager", |r| {
+            format!(
+                "Successfully installed keyring-{}.{}.{} secretstorage-3.3.{}",
+                r.range(20, 26),
+                r.range(0, 9),
+                r.range(0, 9),
+                r.range(0, 9)
+            )
+        }),
+        ("package-manager", |r| {
+            format!(
+                "Get:{} http://deb.debian.org/debian bookworm/main amd64 libssl3 amd64 3.0.{}-1 [2,025 kB]",
+                r.range(1, 90),
+                r.range(1, 20)
+            )
+        }),
+        ("package-manager", |r| format!("Setting up ca-certificates (2023031{}) ...", r.range(0, 9))),
+        ("package-manager", |r| {
+            format!(
+                "Collecting {}==2.{}.{}",
+                ["requests", "pyjwt", "keyring", "oauthlib"][r.range(0, 3)],
+                r.range(0, 32),
+                r.range(0, 9)
+            )
+        }),
+        ("package-manager", |r| {
+            format!("  Downloaded {} v{}.{}.{}", crate_name(r), r.range(0, 3), r.range(0, 30), r.range(0, 9))
+        }),
+        ("package-manager", |r| format!("npm notice integrity: sha512-{}==", r.of(B64, 86))),
+        // Kubernetes events.
+        ("kubernetes", |r| {
+            format!(
+                "{}s  Normal  Scheduled  pod/web-{}-{}  Successfully assigned default/web to node-{}",
+                r.range(1, 59),
+                r.of(HEX, 9),
+                r.of(LOWER, 5),
+                r.range(1, 9)
+            )
+        }),
+        ("kubernetes", |r| {
+            format!("{}m  Warning  FailedMount  pod/api-{}  MountVolume.SetUp failed for volume \"db-password\" : secret \"db-password\" not found", r.range(1, 59), r.of(LOWER, 5))
+        }),
+        ("kubernetes", |r| {
+            format!("  Normal  Pulled  {}s  kubelet  Container image \"ghcr.io/org/api@sha256:{}\" already present on machine", r.range(1, 59), r.of(HEX, 64))
+        }),
+        ("kubernetes", |r| format!("secret/{}-token created", word(r))),
+        ("kubernetes", |r| format!("  tls.crt: {}", base64(CERT).chars().take(r.range(60, 120)).collect::<String>())),
+        ("kubernetes", |r| format!("serviceaccount/{}-sa unchanged", word(r))),
+    ]
 }

@@ -4,7 +4,9 @@
 //! A rule file has `[[rules]]` with `id`, `regex`, `secretGroup`, `keywords`, `entropy` and
 //! `[[rules.allowlists]]` (`regexes`, `regexTarget = "secret" | "match" | "line"`,
 //! `stopwords`, `condition = "OR" | "AND"`), and global allowlists (`[allowlist]` or
-//! `[[allowlists]]`). Two keys are ours: `blockEnd` makes a rule mask a whole block, from its
+//! `[[allowlists]]`, with `targetRules` to name the rules one applies to). A team's untargeted
+//! global allowlists reach the team's rules only; a team narrows one of our rules only by
+//! naming it, with `targetRules` or a `[[rules]]` entry of that id with allowlists and no regex. Two keys are ours: `blockEnd` makes a rule mask a whole block, from its
 //! match to the match of `blockEnd` on a later line (private keys from BEGIN to END), and
 //! `mask = "match"` masks the whole match instead of the secret group. Unknown keys are ignored,
 //! as gitleaks does.
@@ -64,7 +66,7 @@ pub struct RuleError {
     pub message: String,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, Clone)]
 #[serde(rename_all = "camelCase")]
 struct AllowlistSpec {
     #[serde(default)]
@@ -77,6 +79,10 @@ struct AllowlistSpec {
     condition: Option<String>,
     #[serde(default)]
     description: Option<String>,
+    /// A global allowlist that applies to these rules only (gitleaks 8.25): the one way a
+    /// team's file narrows a default rule, naming it.
+    #[serde(default)]
+    target_rules: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -264,8 +270,12 @@ pub struct Redacted {
 pub struct Engine {
     rules: Vec<Rule>,
     /// Global allowlists, and whether each came with our defaults: a team's apply to the team's
-    /// rules only, so a rule file can never switch a default rule off.
+    /// rules only, so a rule file never switches a default rule off unawares. A team narrows a
+    /// default rule only by naming it (`targetRules`, or a `[[rules]]` entry with its id and
+    /// allowlists but no regex): see [`Engine::narrowed_defaults`].
     global: Vec<(Allowlist, bool)>,
+    /// Ids of default rules that a team's allowlist names.
+    narrowed: Vec<String>,
     /// The keywords, lower-cased; their automaton is built on the first long text.
     keyword_list: Vec<String>,
     keywords: OnceLock<Option<AhoCorasick>>,
@@ -334,6 +344,49 @@ fn allowlist_from(
     })
 }
 
+/// Allowlists that name the rules they apply to: a global one with `targetRules`, or a rule
+/// entry with an id and allowlists but no regex. Applied once every file is loaded, so a file
+/// may name a rule of any file.
+struct Extension<'a> {
+    file: &'a str,
+    default: bool,
+    targets: Vec<String>,
+    allowlists: Vec<AllowlistSpec>,
+}
+
+/// Adds each extension's allowlists to the rules it names; returns the ids of default rules a
+/// team's allowlist reached. A name that matches no rule is reported.
+fn extend(rules: &mut [Rule], extensions: Vec<Extension<'_>>, errors: &mut Vec<RuleError>) -> Vec<String> {
+    let mut narrowed: Vec<String> = Vec::new();
+    for ext in extensions {
+        for target in &ext.targets {
+            let matching: Vec<usize> = (0..rules.len()).filter(|&i| rules[i].id == *target).collect();
+            if matching.is_empty() {
+                errors.push(RuleError {
+                    file: ext.file.to_owned(),
+                    rule_id: target.chars().take(64).collect(),
+                    message: "the allowlist names no rule of this id".into(),
+                });
+                continue;
+            }
+            for i in matching {
+                for spec in &ext.allowlists {
+                    // Regexes are checked (and reported) once, for the first rule named.
+                    let mut quiet = Vec::new();
+                    let sink = if Some(target) == ext.targets.first() { &mut *errors } else { &mut quiet };
+                    if let Some(a) = allowlist_from(spec.clone(), ext.file, target, !ext.default, sink) {
+                        rules[i].allowlists.push(a);
+                    }
+                }
+                if rules[i].default && !ext.default && !narrowed.contains(target) {
+                    narrowed.push(target.clone());
+                }
+            }
+        }
+    }
+    narrowed
+}
+
 /// Shannon entropy of `s` in bits per character.
 pub fn entropy(s: &str) -> f64 {
     // H = log2(n) - (1/n) * sum(c * log2(c)) over the count c of each distinct character.
@@ -387,11 +440,6 @@ impl Engine {
         Engine::load_with(&all, 1)
     }
 
-    /// Exactly `files`, no defaults.
-    pub fn load(files: &[(&str, &str)]) -> (Engine, Vec<RuleError>) {
-        Engine::load_with(files, 0)
-    }
-
     /// Loads `files`, of which the first `defaults` are ours. Loading parses; it compiles
     /// nothing: a rule's regex, an allowlist's and the keyword automaton are built on first use,
     /// so a call that redacts nothing pays for none of them. A team's regexes are parsed up
@@ -405,6 +453,7 @@ impl Engine {
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
         let mut blocks = Vec::new();
+        let mut extensions: Vec<Extension<'_>> = Vec::new();
         for (n, (name, text)) in files.iter().enumerate() {
             let default = n < defaults;
             let file_error = |message: String| RuleError { file: (*name).to_owned(), rule_id: String::new(), message };
@@ -431,7 +480,10 @@ impl Engine {
                 continue;
             }
             for a in spec.allowlist.into_iter().chain(spec.allowlists) {
-                if let Some(a) = allowlist_from(a, name, "", !default, &mut errors) {
+                if !a.target_rules.is_empty() {
+                    let targets = a.target_rules.clone();
+                    extensions.push(Extension { file: name, default, targets, allowlists: vec![a] });
+                } else if let Some(a) = allowlist_from(a, name, "", !default, &mut errors) {
                     global.push((a, default));
                 }
             }
@@ -439,7 +491,13 @@ impl Engine {
                 let id = r.id.chars().take(64).collect::<String>();
                 let bad = |message: String| RuleError { file: (*name).to_owned(), rule_id: id.clone(), message };
                 let Some(source) = r.regex.clone().filter(|s| !s.is_empty()) else {
-                    errors.push(bad("a rule needs a regex (path-only rules do not apply to text)".into()));
+                    if r.allowlist.is_some() || !r.allowlists.is_empty() {
+                        // A rule entry with allowlists and no regex extends the rule of that id.
+                        let allowlists = r.allowlists.into_iter().chain(r.allowlist).collect();
+                        extensions.push(Extension { file: name, default, targets: vec![id], allowlists });
+                    } else {
+                        errors.push(bad("a rule needs a regex (path-only rules do not apply to text)".into()));
+                    }
                     continue;
                 };
                 if !default {
@@ -495,8 +553,21 @@ impl Engine {
                 });
             }
         }
-        let engine = Engine { rules, global, keyword_list, keywords: OnceLock::new(), keyword_rules, always, blocks };
+        let narrowed = extend(&mut rules, extensions, &mut errors);
+        let engine =
+            Engine { rules, global, narrowed, keyword_list, keywords: OnceLock::new(), keyword_rules, always, blocks };
         (engine, errors)
+    }
+
+    /// The ids of our default rules that a team's allowlist narrows, by name (`targetRules`
+    /// or a rule entry that extends one): `ext verify` and `doctor` show them.
+    pub fn narrowed_defaults(&self) -> &[String] {
+        &self.narrowed
+    }
+
+    /// The rules that came from a team's files.
+    pub fn team_rule_count(&self) -> usize {
+        self.rules.iter().filter(|r| !r.default).count()
     }
 
     /// Compiles every regex now (`ext verify`): a rule whose regex parses but is too large to
@@ -890,6 +961,28 @@ mod tests {
             // The team's own rule is exempted by the team's own allowlist.
             assert!(out.contains("TCK-123456"), "{allow}: {out}");
         }
+    }
+
+    #[test]
+    fn a_team_narrows_a_default_rule_only_by_naming_it() {
+        let line = "BUILD_TOKEN=ci0build0fixture0token0value";
+        let (plain, _) = Engine::with_files(&[]);
+        assert!(plain.redact(line, &[]).changed);
+        for file in [
+            "[[allowlists]]\ntargetRules = [\"secret-assignment\"]\nregexes = ['^ci0build0fixture']\n",
+            "[[rules]]\nid = \"secret-assignment\"\n[[rules.allowlists]]\nstopwords = [\"fixture0token\"]\n",
+        ] {
+            let (e, errors) = Engine::with_files(&[("team.toml", file)]);
+            assert_eq!(errors, Vec::new(), "{file}");
+            assert_eq!(e.redact(line, &[]).text, line, "{file}");
+            assert_eq!(e.narrowed_defaults(), ["secret-assignment".to_owned()]);
+            // Only that rule: the same value under another rule is still masked.
+            assert!(e.redact("Authorization: Bearer ci0build0fixture0token0value", &[]).changed, "{file}");
+        }
+        let (e, errors) =
+            Engine::with_files(&[("team.toml", "[[allowlists]]\ntargetRules = [\"no-such-rule\"]\nregexes = ['x']\n")]);
+        assert_eq!((errors.len(), errors[0].rule_id.as_str()), (1, "no-such-rule"), "{errors:?}");
+        assert!(e.narrowed_defaults().is_empty());
     }
 
     #[test]

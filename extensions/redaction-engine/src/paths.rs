@@ -5,7 +5,8 @@
 //! | the host's known paths (state dir, agent homes, working directories) | masked wherever they appear |
 //! | `~`, `~/…`, `~user/…`, `/home/…`, `/Users/…`, `/var/home/…`, `/root…` | masked |
 //! | `/tmp/…`, `/var/tmp/…`, `/private/tmp/…`, `/private/var/folders/…` | masked |
-//! | `/usr`, `/etc`, `/bin`, `/sbin`, `/lib*`, `/opt`, `/proc`, `/sys`, `/dev`, `/run`, `/var/run`, `/nix/store`, `/snap`, `/System`, `/Library`, `/Applications` | kept: system paths say nothing about the user |
+//! | `/usr`, `/etc`, `/bin`, `/sbin`, `/lib*`, `/opt`, `/proc`, `/sys`, `/dev`, `/run`, `/var/run`, `/nix/store`, `/snap`, `/System`, `/Library`, `/Applications`, a mount point (`/mnt`, `/media/x`) | kept: system paths say nothing about the user |
+//! | an HTTP request's path (`GET /api/x?page=2`, `method=PUT path=/v2/x`), a closing tag (`</Password>`) | kept unless of a private kind |
 //! | any other absolute path (`/srv/…`, `/var/lib/…`, `/work/…`) | masked: a local path of unknown kind |
 //! | relative paths (`src/x`, `./x`, `../x`), URL paths (`https://host/a/b`) | kept |
 //! | `file://` URLs, and editor links (`vscode://file/…`) | their path follows the rules above |
@@ -53,6 +54,8 @@ pub fn kept(path: &str) -> bool {
         "nix" => comps.next() == Some("store"),
         "private" => comps.next() == Some("etc"),
         "dev" => comps.next() != Some("shm"),
+        // A mount point (`/mnt`, `/media/usb`) says nothing; deeper may name a user's files.
+        "mnt" | "media" => comps.nth(1).is_none(),
         f => KEPT.contains(&f),
     }
 }
@@ -82,10 +85,29 @@ enum Start {
 fn start_after(prev: Option<char>) -> Start {
     match prev {
         None => Start::Word,
-        Some(c) if c.is_whitespace() || "=:'\"([{<>,;|!`".contains(c) => Start::Word,
-        Some(c) if "+@#*".contains(c) => Start::Joined,
+        Some(c) if c.is_whitespace() || "=:'\"([{>,;|!`".contains(c) => Start::Word,
+        // `</name>` closes a markup tag; a private path after `<` still goes.
+        Some(c) if "+@#*<".contains(c) => Start::Joined,
         Some(_) => Start::No,
     }
+}
+
+/// Whether the path at `i` is an HTTP request's: after a method (`"GET /…`, `POST /…`), or a
+/// `path=` field on a line that also logs a `method=`.
+fn request_path(text: &str, i: usize) -> bool {
+    const METHODS: &[&str] = &["GET ", "POST ", "PUT ", "DELETE ", "PATCH ", "HEAD ", "OPTIONS "];
+    let before = &text[..i];
+    if let Some(m) = METHODS.iter().find(|m| before.ends_with(*m)) {
+        return before[..before.len() - m.len()].chars().next_back().is_none_or(|c| !c.is_ascii_alphanumeric());
+    }
+    let field = before.trim_end_matches('"');
+    if field.ends_with("path=") || field.ends_with("\"path\":") {
+        let line_start = before.rfind('\n').map_or(0, |n| n + 1);
+        let line_end = text[i..].find('\n').map_or(text.len(), |n| i + n);
+        let line = &text[line_start..line_end];
+        return line.contains("method=") || line.contains("\"method\"");
+    }
+    false
 }
 
 fn ends_path(c: char) -> bool {
@@ -137,6 +159,9 @@ fn scan(text: &str) -> (String, u32) {
         let start = match () {
             _ if file_url => Start::Word,
             _ if text[..i].ends_with("<redacted>") => Start::Joined,
+            // A request path (`GET /api/tokens?page=2`) is a URL's path: only a private kind
+            // is masked there.
+            _ if start_after(prev) == Start::Word && request_path(text, i) => Start::Joined,
             _ => start_after(prev),
         };
         if start == Start::No {
@@ -221,6 +246,19 @@ mod tests {
         assert_eq!(m("build in /tmp/cargo-xyz and /srv/app"), "build in /<redacted> and /<redacted>");
         assert_eq!(m(r"C:\Users\ada\file.txt"), "/<redacted>");
         assert_eq!(m("socket /run/user/1000/bus"), "socket /run/user/1000/bus");
+        assert_eq!(m("mount /dev/sda1 /mnt; ls /mnt/c/Users/ada"), "mount /dev/sda1 /mnt; ls /<redacted>");
+    }
+
+    #[test]
+    fn request_paths_stay_unless_they_name_a_private_place() {
+        assert_eq!(
+            m("\"GET /api/v1/tokens?page=2 HTTP/1.1\" 200; DELETE /secrets/db 204"),
+            "\"GET /api/v1/tokens?page=2 HTTP/1.1\" 200; DELETE /secrets/db 204"
+        );
+        assert_eq!(m("method=PUT path=/v2/users/7 status=204"), "method=PUT path=/v2/users/7 status=204");
+        assert_eq!(m("GET /home/ada/.ssh/id_rsa"), "GET /<redacted>");
+        // Without a method, the same paths are local paths of unknown kind.
+        assert_eq!(m("path=/v2/users/7 FORGET /srv/x"), "path=/<redacted> FORGET /<redacted>");
     }
 
     #[test]

@@ -407,12 +407,18 @@ fn rule_errors_json(errors: &[ext::types::redaction::RuleError]) -> Vec<Value> {
 /// One team rule file loaded as the floor loads it, then every regex compiled and each rule
 /// timed on worst-case lines ([`codex_master_redaction_engine::Engine::check`]): the number
 /// of rules the floor would use, and every problem, named by file and rule id.
-fn load_and_check(name: &str, text: &str) -> (usize, Vec<ext::types::redaction::RuleError>) {
-    let (engine, mut errors) = codex_master_redaction_engine::Engine::load(&[(name, text)]);
+/// Loaded next to our defaults, as the floor loads it, so that an allowlist naming a default
+/// rule resolves; also returns the default rules the file narrows.
+fn load_and_check(name: &str, text: &str) -> (usize, Vec<String>, Vec<ext::types::redaction::RuleError>) {
+    let (engine, mut errors) = codex_master_redaction_engine::Engine::with_files(&[(name, text)]);
     errors.extend(
         engine.check().into_iter().map(|e| codex_master_redaction_engine::RuleError { file: name.to_owned(), ..e }),
     );
-    (engine.rule_count(), errors.into_iter().map(Into::into).collect())
+    (engine.team_rule_count(), engine.narrowed_defaults().to_vec(), errors.into_iter().map(Into::into).collect())
+}
+
+fn rule_ids_json(ids: &[String]) -> Value {
+    ids.iter().take(50).map(|id| json!(crate::text::plain_line(id))).collect()
 }
 
 /// `ext verify FILE.toml`: every rule of a team rule file, checked by the engine the floor and
@@ -428,12 +434,13 @@ fn verify_rule_file(path: &str, bytes: &[u8]) -> Value {
             &format!("the rule file exceeds {} bytes", codex_master_redaction_engine::MAX_RULE_FILE_BYTES),
         );
     }
-    let (rules, errors) = load_and_check(&name, text);
+    let (rules, narrowed, errors) = load_and_check(&name, text);
     let mut v = json!({
         "ok": errors.is_empty(),
         "kind": "redaction-rules",
         "file": crate::text::plain_line(&name),
         "rules": rules,
+        "narrows_default_rules": rule_ids_json(&narrowed),
         "errors": rule_errors_json(&errors),
     });
     if !errors.is_empty() {
@@ -448,9 +455,11 @@ fn verify_configured_rules() -> Value {
     let settings = Settings::load();
     let (files, mut errors) = settings.rule_files();
     let mut rules = 0;
+    let mut narrowed: Vec<String> = Vec::new();
     for f in &files {
-        let (count, file_errors) = load_and_check(&f.name, &f.text);
+        let (count, ids, file_errors) = load_and_check(&f.name, &f.text);
         rules += count;
+        narrowed.extend(ids.into_iter().filter(|id| !narrowed.contains(id)).collect::<Vec<_>>());
         errors.extend(file_errors);
     }
     let mut v = json!({
@@ -458,6 +467,7 @@ fn verify_configured_rules() -> Value {
         "kind": "redaction-rules",
         "files": files.len(),
         "rules": rules,
+        "narrows_default_rules": rule_ids_json(&narrowed),
         "errors": rule_errors_json(&errors),
     });
     if !errors.is_empty() {

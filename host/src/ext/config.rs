@@ -313,7 +313,9 @@ impl Settings {
         let mut refused = 0;
         let mut left_out = file_errors.len();
         for f in &files {
-            let (engine, errors) = codex_master_redaction_engine::Engine::load(&[(f.name.as_str(), f.text.as_str())]);
+            // Next to our defaults, as the floor loads it: an allowlist may name a default rule.
+            let (engine, errors) =
+                codex_master_redaction_engine::Engine::with_files(&[(f.name.as_str(), f.text.as_str())]);
             // An error without a rule id leaves the whole file out.
             left_out += usize::from(errors.iter().any(|e| e.rule_id.is_empty()));
             refused += errors.iter().filter(|e| !e.rule_id.is_empty()).count() + engine.check().len();
