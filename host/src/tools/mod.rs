@@ -304,16 +304,7 @@ impl Catalogue {
         let redactor = Arc::clone(&ctx.redactor);
         match (tool.handler.run)(ctx, args).await {
             Ok(mut v) => {
-                // Per-agent failures inside a result carry error texts too.
-                if let Some(results) = v.get_mut("results").and_then(Value::as_array_mut) {
-                    for entry in results.iter_mut().filter(|e| e.get("error_code").is_some()) {
-                        if let Some(message) = entry.get("message").and_then(Value::as_str) {
-                            let message = redactor.error_text(message);
-                            entry["error"] = json!(message);
-                            entry["message"] = json!(message);
-                        }
-                    }
-                }
+                redact_error_texts(&mut v, &redactor, 0);
                 Ok(v)
             }
             Err(mut e) => {
@@ -321,6 +312,35 @@ impl Catalogue {
                 Err(e)
             }
         }
+    }
+}
+
+/// Deepest nesting the final pass walks; results are a few levels deep.
+const ERROR_TEXT_DEPTH: usize = 8;
+
+/// The final pass over a successful result: every error at any depth (a per-agent failure, a
+/// watchdog action's or a git payload's nested `to_json()`) is an object with an `error_code`;
+/// its `message` goes through the whole pipeline (the active extension and the team's rule
+/// files, not only the default rules its builder applied), and `error` says the same.
+fn redact_error_texts(v: &mut Value, redactor: &Redactor, depth: usize) {
+    if depth > ERROR_TEXT_DEPTH {
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            if map.contains_key("error_code") {
+                if let Some(message) = map.get("message").and_then(Value::as_str) {
+                    let message = redactor.error_text(message);
+                    map.insert("error".into(), json!(message));
+                    map.insert("message".into(), json!(message));
+                }
+            }
+            for child in map.values_mut().filter(|c| c.is_object() || c.is_array()) {
+                redact_error_texts(child, redactor, depth + 1);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|c| redact_error_texts(c, redactor, depth + 1)),
+        _ => {}
     }
 }
 
@@ -546,5 +566,57 @@ mod tests {
         wrong.insert("agent".into(), json!("a"));
         wrong.insert("text".into(), json!(5));
         assert!(!(send.handler.fits)(Args::from_map_for_tests(wrong)));
+    }
+}
+
+#[cfg(test)]
+mod final_pass_tests {
+    use super::*;
+    use crate::ext::config::{ExtensionsTable, Override, Settings};
+
+    /// A redactor whose team rule file masks the word `falcon` (a project's code name).
+    fn team_redactor(dir: &std::path::Path) -> Redactor {
+        std::fs::write(
+            dir.join("team.toml"),
+            "[[rules]]\nid = \"code-name\"\nregex = 'falcon'\nkeywords = [\"falcon\"]\n",
+        )
+        .unwrap();
+        let redaction = Override { rules: vec!["team.toml".into()], ..Override::default() };
+        let settings = Settings {
+            dir: Some(dir.to_path_buf()),
+            user: ExtensionsTable { redaction: Some(redaction), ..ExtensionsTable::default() },
+            ..Settings::default()
+        };
+        Redactor::new(Arc::new(crate::ext::Extensions::new(settings)))
+    }
+
+    #[test]
+    fn nested_errors_in_watchdog_and_git_results_pass_the_teams_rules() {
+        let dir = std::env::temp_dir().join(format!("cm-nested-errors-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let red = team_redactor(&dir);
+        let nested = |m: &str| json!({"error_code": "agent_exited", "error": m, "message": m});
+        let mut watchdog = json!({"results": [{
+            "agent": "w1",
+            "action_taken": "stop",
+            "action_result": nested("agent falcon has exited; stop and start it again"),
+            "continue_prompt": nested("agent falcon was already resumed after this limit"),
+        }]});
+        let mut git = json!({"repo": "not_returned", "assignments": nested("could not read falcon's assignment log")});
+        redact_error_texts(&mut watchdog, &red, 0);
+        redact_error_texts(&mut git, &red, 0);
+        for v in [&watchdog, &git] {
+            assert!(!v.to_string().contains("falcon"), "{v}");
+        }
+        assert_eq!(
+            watchdog["results"][0]["action_result"]["message"],
+            "agent <redacted> has exited; stop and start it again"
+        );
+        assert_eq!(git["assignments"]["error"], git["assignments"]["message"]);
+        // Text that is not an error's is the builders' job and is left as it is.
+        let mut plain = json!({"label": "falcon"});
+        redact_error_texts(&mut plain, &red, 0);
+        assert_eq!(plain["label"], "falcon");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
