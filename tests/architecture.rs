@@ -7,31 +7,22 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// (module, layer): a module may use modules of strictly lower layers only.
-const LAYERS: &[(&str, u32)] = &[
-    ("fsafe", 0),
-    ("timefmt", 0),
-    ("text", 0),
-    ("process", 0),
-    ("wire", 0),
-    ("scripted", 1),
-    ("config", 1),
-    ("admission", 2),
-    ("state", 2),
-    ("git", 2),
-    ("skills", 2),
-    ("tmux", 2),
-    ("lease", 3),
-    ("ext", 3),
-    ("events", 3),
-    ("redactor", 4),
-    ("agents", 4),
-    ("watchdog", 5),
-    ("install", 5),
-    ("tools", 6),
-    ("mcp", 7),
-    ("cli", 8),
-];
+/// (module, layer), read from ARCHITECTURE.md's "bottom to top" table, the one place the map is
+/// written: a module may use modules of strictly lower layers only.
+fn layers() -> Vec<(String, u32)> {
+    let doc = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ARCHITECTURE.md")).unwrap();
+    let table = doc.split("### `host/src`, bottom to top").nth(1).expect("the layer table");
+    let mut out = Vec::new();
+    for row in table.lines().skip_while(|l| !l.starts_with("| layer")).skip(2) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (Some(layer), Some(modules)) = (cells.get(1), cells.get(2)) else { break };
+        let Ok(layer) = layer.parse::<u32>() else { break };
+        for m in modules.split(',') {
+            out.push((m.trim().trim_matches('`').to_owned(), layer));
+        }
+    }
+    out
+}
 
 /// Modules that may build JSON responses (`json!`). Below them, serde types persist state.
 const JSON_EDGE: &[&str] = &["tools", "mcp", "cli"];
@@ -65,16 +56,36 @@ fn code(text: &str) -> String {
     body.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n")
 }
 
-/// `crate::x` references of a piece of code.
+/// `crate::x` references of a piece of code, grouped imports (`use crate::{a, b::c}`) included.
 fn uses(code: &str) -> BTreeSet<String> {
+    let ident = |s: &str| -> String { s.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect() };
     let mut found = BTreeSet::new();
     for (i, _) in code.match_indices("crate::") {
         let rest = &code[i + "crate::".len()..];
-        let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-        if !name.is_empty() {
-            found.insert(name);
+        if let Some(group) = rest.strip_prefix('{') {
+            // The group's top-level names: split at commas outside nested braces.
+            let mut depth = 0;
+            let mut start = 0;
+            for (k, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        found.insert(ident(group[start..k].trim()));
+                        break;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        found.insert(ident(group[start..k].trim()));
+                        start = k + 1;
+                    }
+                    _ => {}
+                }
+            }
+            continue;
         }
+        found.insert(ident(rest));
     }
+    found.remove("");
     found
 }
 
@@ -91,21 +102,28 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
     graph
 }
 
-fn layer(module: &str) -> Option<u32> {
-    LAYERS.iter().find(|(m, _)| *m == module).map(|(_, l)| *l)
+fn layer(layers: &[(String, u32)], module: &str) -> Option<u32> {
+    layers.iter().find(|(m, _)| m == module).map(|(_, l)| *l)
 }
 
 #[test]
 fn every_module_uses_only_lower_layers() {
     let graph = graph();
+    let layers = layers();
+    assert!(layers.len() > 20, "the layer table of ARCHITECTURE.md: {layers:?}");
     let mut problems = Vec::new();
+    for (module, _) in &layers {
+        if !graph.contains_key(module) {
+            problems.push(format!("{module}: in ARCHITECTURE.md's table but not a module of host/src"));
+        }
+    }
     for (module, deps) in &graph {
-        let Some(own) = layer(module) else {
-            problems.push(format!("{module}: not in LAYERS (add it, and to ARCHITECTURE.md)"));
+        let Some(own) = layer(&layers, module) else {
+            problems.push(format!("{module}: not in ARCHITECTURE.md's layer table (add its row)"));
             continue;
         };
         for dep in deps {
-            match layer(dep) {
+            match layer(&layers, dep) {
                 // A crate-root item (`crate::serve_stdio`) is the binary's entry: only `cli` may.
                 None if module == "cli" => {}
                 None => problems.push(format!("{module} uses crate::{dep}, which is not a layered module")),
@@ -123,6 +141,8 @@ fn every_module_uses_only_lower_layers() {
 fn the_check_catches_an_upward_use_and_ignores_comments_and_tests() {
     let sample = "//! see [`crate::tools`]\nuse crate::fsafe::Dir;\nfn f() { crate::tools::x(); }\n#[cfg(test)]\nmod tests { use crate::cli; }";
     assert_eq!(uses(&code(sample)), BTreeSet::from(["fsafe".to_owned(), "tools".to_owned()]));
+    let grouped = "use crate::{\n    mcp::serve,\n    text::{plain_line, redact},\n    wire,\n};";
+    assert_eq!(uses(grouped), BTreeSet::from(["mcp".to_owned(), "text".to_owned(), "wire".to_owned()]));
 }
 
 #[test]

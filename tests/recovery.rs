@@ -166,7 +166,7 @@ fn stop_ends_every_process_of_a_worker_that_ignores_the_hangup() {
     pids.push(pid);
     let (code, v) = f.run(&["stop", "h"]);
     assert_eq!(code, 0, "{v}");
-    let alive: Vec<&String> = pids.iter().filter(|p| codex_master::admission::runs(p.parse().unwrap())).collect();
+    let alive: Vec<&String> = pids.iter().filter(|p| codex_master::proctree::runs(p.parse().unwrap())).collect();
     assert!(alive.is_empty(), "still running after stop: {alive:?}");
 }
 

@@ -32,6 +32,7 @@ pub mod install;
 pub mod lease;
 pub mod mcp;
 pub mod process;
+pub mod proctree;
 pub mod redactor;
 pub mod scripted;
 pub mod skills;

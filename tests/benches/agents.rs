@@ -279,7 +279,7 @@ fn admission_bench(fleet: &Fleet, count: usize) {
         let state = codex_master::state::State::open_at(&state_root).unwrap();
         let _lock = state.locks.lock("admission.lock", Duration::from_secs(10)).unwrap();
         let sample = codex_master::admission::sample(proc_root);
-        processes = codex_master::admission::tree_size(proc_root, &pids);
+        processes = codex_master::proctree::tree_size(proc_root, &pids);
         let workers = codex_master::admission::Workers { running: pids.len() as u32, processes };
         let _ = std::hint::black_box(codex_master::admission::decide(&sample, workers, &thresholds, 512));
         times.push(t.elapsed());

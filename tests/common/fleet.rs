@@ -122,7 +122,7 @@ impl Drop for Fleet {
         let roots: Vec<u32> =
             String::from_utf8_lossy(&listed.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect();
         let proc_root = std::path::Path::new("/proc");
-        let tree = codex_master::admission::tree_pids(proc_root, &roots).unwrap_or(roots);
+        let tree = codex_master::proctree::tree_pids(proc_root, &roots).unwrap_or(roots);
         let _ = self.tmux(&["kill-server"]);
         if !tree.is_empty() {
             let pids: Vec<String> = tree.iter().map(u32::to_string).collect();

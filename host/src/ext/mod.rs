@@ -437,12 +437,18 @@ impl<W: World> Slot<W> {
             engine::arm(&mut store, self.limits.deadline);
             match W::instantiate(&self.pre, &mut store) {
                 Ok(w) => self.live = Some((store, w)),
-                Err(e) => return Err(self.failed(&e)),
+                Err(e) => return Err(self.failed(&e, store.data().memory_refused())),
             }
         }
         let (store, w) = self.live.as_mut().expect("instance present");
         engine::arm(store, self.limits.deadline);
-        f(w, store).map_err(|e| self.failed(&e))
+        match f(w, store) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                let memory = store.data().memory_refused();
+                Err(self.failed(&e, memory))
+            }
+        }
     }
 
     /// The last call's output passed its checks: the failure run is over.
@@ -467,14 +473,15 @@ impl<W: World> Slot<W> {
         }
     }
 
-    /// Records a failed call.
-    fn failed(&mut self, e: &wasmtime::Error) -> ExtError {
+    /// Records a failed call; `memory_refused` is the store's record that the call asked for
+    /// more memory than its cap.
+    fn failed(&mut self, e: &wasmtime::Error, memory_refused: bool) -> ExtError {
         self.count_failure();
         let kind = W::KIND;
         match e.downcast_ref::<wasmtime::Trap>() {
             Some(wasmtime::Trap::Interrupt) => ExtError::Timeout(kind, self.limits.deadline.as_millis() as u64),
             Some(wasmtime::Trap::StackOverflow) => ExtError::Trap(kind),
-            _ if format!("{e:?}").contains("memory") => ExtError::Memory(kind),
+            _ if memory_refused => ExtError::Memory(kind),
             _ => ExtError::Trap(kind),
         }
     }

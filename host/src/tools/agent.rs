@@ -666,7 +666,7 @@ const STOP_GRACE: Duration = Duration::from_millis(1000);
 /// The processes of a worker's tree, its pane's process first.
 async fn worker_tree(pane_pid: Option<u32>) -> Vec<u32> {
     let Some(pid) = pane_pid else { return Vec::new() };
-    blocking(move || Ok(admission::tree_pids(&admission::proc_root(), &[pid]).unwrap_or_else(|| vec![pid])))
+    blocking(move || Ok(crate::proctree::tree_pids(&crate::proctree::proc_root(), &[pid]).unwrap_or_else(|| vec![pid])))
         .await
         .unwrap_or_default()
 }
@@ -678,7 +678,7 @@ async fn reap_orphans(spec: &AgentSpec) {
     let orphans = blocking(move || Ok(procs::managed_users(&home, var))).await.unwrap_or_default();
     if !orphans.is_empty() {
         tracing::info!(agent = %spec.name, count = orphans.len(), "ending processes a crash left on the agent's home");
-        admission::reap(&orphans, Duration::ZERO).await;
+        crate::proctree::reap(&orphans, Duration::ZERO).await;
     }
 }
 
@@ -695,9 +695,9 @@ async fn admit(
     let thresholds = *ctx.registry.admission();
     let need = spec.memory_max_mib.unwrap_or(thresholds.agent_memory_mib);
     let check = blocking(move || {
-        let root = admission::proc_root();
+        let root = crate::proctree::proc_root();
         let workers =
-            admission::Workers { running: roots.len() as u32, processes: admission::tree_size(&root, &roots) };
+            admission::Workers { running: roots.len() as u32, processes: crate::proctree::tree_size(&root, &roots) };
         Ok(admission::decide(&admission::sample(&root), workers, &thresholds, need).err())
     })
     .await?;
@@ -1455,9 +1455,7 @@ pub async fn answer_dialog(
     if typed.is_ok() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let now = capture_bottom(&spec.session).await;
-        let still_selected = now
-            .lines()
-            .any(|l| l.starts_with('›') && crate::agents::profiles::tui::option_number(l) == Some(answer.option));
+        let still_selected = spec.provider().selected_option(&now) == Some(answer.option);
         if still_selected && spec.provider().dialog_answer(kind, choice, &now).is_some() {
             typed = tmux::send_keys(&spec.session, &["Enter"]).await;
         }
@@ -1609,7 +1607,7 @@ pub async fn stop_one(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>
         tmux::kill_session(&spec.session).await.map_err(|e| tmux_error("stop", agent, e))?;
         ctx.observer.invalidate();
         // Closing the pane sends SIGHUP; what outlives it is ended here.
-        admission::reap(&tree, STOP_GRACE).await;
+        crate::proctree::reap(&tree, STOP_GRACE).await;
     }
     let (a, c) = (agent.to_owned(), client);
     let lease = held

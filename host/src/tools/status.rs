@@ -453,14 +453,15 @@ async fn observe_with_host(
     let near_limit_percent = ctx.registry.admission().near_limit_percent;
     let observed = blocking(move || {
         let state = State::open()?;
-        let homes: Vec<(&std::path::Path, &str)> = specs
+        // One /proc scan for every agent with a home its provider names; the others have none.
+        let homes: Vec<Option<(&std::path::Path, &str)>> = specs
             .iter()
-            .map(|s| match s.as_ref().and_then(|s| Some((s.home.as_deref()?, s.provider().home_var()?))) {
-                Some(h) => h,
-                None => (std::path::Path::new("/nonexistent"), "CODEX_HOME"),
-            })
+            .map(|s| s.as_ref().and_then(|s| Some((s.home.as_deref()?, s.provider().home_var()?))))
             .collect();
-        let users = procs::home_users_many(&homes);
+        let known: Vec<(&std::path::Path, &str)> = homes.iter().flatten().copied().collect();
+        let mut found = procs::home_users_many(&known).into_iter();
+        let users: Vec<procs::HomeUsers> =
+            homes.iter().map(|h| h.and_then(|_| found.next()).unwrap_or_default()).collect();
         let jobs: Vec<(&Option<AgentSpec>, procs::HomeUsers)> = specs.iter().zip(users).collect();
         let viewer = Viewer { client: &client, near_limit_percent };
         let one = |(spec, users): &(&Option<AgentSpec>, procs::HomeUsers)| {
@@ -795,9 +796,9 @@ fn blocked_json(o: &Observation) -> Option<Value> {
 /// The `host` block: the machine's room and the fleet's size, from the same readings admission
 /// uses (nothing about other users' processes).
 fn host_json(roots: &[u32], t: &crate::admission::Thresholds) -> Value {
-    let root = crate::admission::proc_root();
+    let root = crate::proctree::proc_root();
     let s = crate::admission::sample(&root);
-    let processes = crate::admission::tree_size(&root, roots);
+    let processes = crate::proctree::tree_size(&root, roots);
     let workers = crate::admission::Workers { running: roots.len() as u32, processes };
     let round = |v: Option<f64>| v.map(|v| (v * 100.0).round() / 100.0);
     let refusal = crate::admission::decide(&s, workers, t, t.agent_memory_mib).err();

@@ -185,6 +185,12 @@ pub trait Provider: Sync {
         None
     }
 
+    /// The option a dialog's cursor is on, where typing its number only moved the cursor (then
+    /// Enter accepts it). Codex marks it with `›` in column 0.
+    fn selected_option(&self, pane: &str) -> Option<u32> {
+        pane.lines().filter(|l| l.starts_with('›')).find_map(tui::option_number)
+    }
+
     /// Writes this CLI's hook config into the agent's home so that its events reach `hook`
     /// (merged with the user's hooks, which keep running), or removes ours when `on` is false.
     /// Says what the home holds afterwards.
