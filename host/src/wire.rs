@@ -19,6 +19,14 @@ macro_rules! wire_enum {
                 Self::ALL.iter().copied().find(|v| v.as_str() == s)
             }
         }
+        impl $crate::wire::Wire for $name {
+            fn all() -> &'static [$name] {
+                $name::ALL
+            }
+            fn word(self) -> &'static str {
+                self.as_str()
+            }
+        }
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
@@ -33,3 +41,18 @@ macro_rules! wire_enum {
     };
 }
 pub(crate) use wire_enum;
+
+/// What every wire enum offers ([`wire_enum!`] implements it): its variants and their words, so
+/// that an argument's choices and an output schema's `enum` are read from the enum itself.
+pub trait Wire: Copy + 'static {
+    fn all() -> &'static [Self];
+    fn word(self) -> &'static str;
+
+    fn parse_word(s: &str) -> Option<Self> {
+        Self::all().iter().copied().find(|v| v.word() == s)
+    }
+
+    fn words() -> Vec<&'static str> {
+        Self::all().iter().map(|v| v.word()).collect()
+    }
+}

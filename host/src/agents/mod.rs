@@ -4,6 +4,7 @@
 //! agents, `a` and `b`, described by the seed's environment variables, so a seed user's setup
 //! keeps working. The selector words are `both` (a and b) and `all` (every agent).
 
+use crate::wire::wire_enum;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -103,48 +104,25 @@ impl AgentSpec {
     }
 }
 
-/// What status reports for an agent; `unknown` is never reported as idle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AgentState {
-    Idle,
-    Working,
-    /// A dialog or popup holds the screen (trust, switch model, limit increase, sign-in).
-    Dialog,
-    /// A limit stops the agent (usage, rate, credits, …).
-    Limited,
-    /// Idle with a warning on screen (usage nearly spent, high demand).
-    Warned,
-    /// The agent process died; its pane is kept.
-    Exited,
-    NotRunning,
-    Unknown,
-}
+wire_enum!(
+    /// What status reports for an agent; `unknown` is never reported as idle.
+    AgentState {
+        Idle => "idle",
+        Working => "working",
+        /// A dialog or popup holds the screen (trust, switch model, limit increase, sign-in).
+        Dialog => "dialog",
+        /// A limit stops the agent (usage, rate, credits, …).
+        Limited => "limited",
+        /// Idle with a warning on screen (usage nearly spent, high demand).
+        Warned => "warned",
+        /// The agent process died; its pane is kept.
+        Exited => "exited",
+        NotRunning => "not_running",
+        Unknown => "unknown",
+    }
+);
 
 impl AgentState {
-    pub const ALL: [AgentState; 8] = [
-        AgentState::Idle,
-        AgentState::Working,
-        AgentState::Dialog,
-        AgentState::Limited,
-        AgentState::Warned,
-        AgentState::Exited,
-        AgentState::NotRunning,
-        AgentState::Unknown,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AgentState::Idle => "idle",
-            AgentState::Working => "working",
-            AgentState::Dialog => "dialog",
-            AgentState::Limited => "limited",
-            AgentState::Warned => "warned",
-            AgentState::Exited => "exited",
-            AgentState::NotRunning => "not_running",
-            AgentState::Unknown => "unknown",
-        }
-    }
-
     /// Maps a classification to a state: a limit first, then a dialog, then the screen.
     pub fn from_screen(running: bool, dead: bool, c: Option<&crate::ext::types::limits::ClassifyOutput>) -> AgentState {
         use crate::ext::types::limits::{Severity, TuiState};

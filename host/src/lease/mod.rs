@@ -6,6 +6,7 @@
 //! The owner identity is stored but never returned; callers only learn `this_server` or
 //! `other_server`.
 
+use crate::wire::wire_enum;
 use serde::{Deserialize, Serialize};
 
 use crate::state::{State, MAX_META_BYTES};
@@ -115,45 +116,25 @@ impl Lease {
     }
 }
 
-/// The state of a lease as callers see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LeaseState {
-    Unclaimed,
-    Held,
-    Expired,
-    Unreadable,
-}
-
-impl LeaseState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LeaseState::Unclaimed => "unclaimed",
-            LeaseState::Held => "held",
-            LeaseState::Expired => "expired",
-            LeaseState::Unreadable => "unreadable",
-        }
+wire_enum!(
+    /// The state of a lease as callers see it.
+    LeaseState {
+        Unclaimed => "unclaimed",
+        Held => "held",
+        Expired => "expired",
+        Unreadable => "unreadable",
     }
-}
+);
 
-/// Who holds a lease, relative to the caller: never an identity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Holder {
-    ThisServer,
-    OtherServer,
-    None,
-    Unknown,
-}
-
-impl Holder {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Holder::ThisServer => "this_server",
-            Holder::OtherServer => "other_server",
-            Holder::None => "none",
-            Holder::Unknown => "unknown",
-        }
+wire_enum!(
+    /// Who holds a lease, relative to the caller: never an identity.
+    Holder {
+        ThisServer => "this_server",
+        OtherServer => "other_server",
+        None => "none",
+        Unknown => "unknown",
     }
-}
+);
 
 /// The public view of a lease: what a caller may learn.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,45 +171,27 @@ pub enum LeaseRefusal {
 /// The highest generation a claim writes: one below `u64::MAX`, which reads as untrustworthy.
 pub const MAX_GENERATION: u64 = u64::MAX - 1;
 
-/// How a claim succeeded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClaimStatus {
-    Claimed,
-    /// Taken over from an expired lease.
-    ClaimedExpired,
-    /// The caller's own lease, extended (same generation).
-    Renewed,
-    /// Taken from another client's lease on a stopped agent.
-    Forced,
-}
-
-impl ClaimStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClaimStatus::Claimed => "claimed",
-            ClaimStatus::ClaimedExpired => "claimed_expired",
-            ClaimStatus::Renewed => "renewed",
-            ClaimStatus::Forced => "forced",
-        }
+wire_enum!(
+    /// How a claim succeeded.
+    ClaimStatus {
+        Claimed => "claimed",
+        /// Taken over from an expired lease.
+        ClaimedExpired => "claimed_expired",
+        /// The caller's own lease, extended (same generation).
+        Renewed => "renewed",
+        /// Taken from another client's lease on a stopped agent.
+        Forced => "forced",
     }
-}
+);
 
-/// How a release went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReleaseStatus {
-    Released,
-    /// There was no active lease to release (none, or an expired one).
-    NotHeld,
-}
-
-impl ReleaseStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReleaseStatus::Released => "released",
-            ReleaseStatus::NotHeld => "not_held",
-        }
+wire_enum!(
+    /// How a release went.
+    ReleaseStatus {
+        Released => "released",
+        /// There was no active lease to release (none, or an expired one).
+        NotHeld => "not_held",
     }
-}
+);
 
 /// The outcome of a successful claim.
 #[derive(Debug)]

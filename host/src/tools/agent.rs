@@ -3,6 +3,7 @@
 //! Each runs per agent inside the agent's lifecycle lock, and every write into a pane goes
 //! through the lease gate. Responses are built from allowlists: no path, no text.
 
+use crate::wire::wire_enum;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -58,7 +59,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             output: || out::results(out::object(
                 json!({
                     "agent": {"type": "string"},
-                    "status": {"enum": ["started", "already_running"]},
+                    "status": out::words::<super::words::StartStatus>(),
                     "resumed": {"type": "boolean"},
                     "backend": {"const": "tmux"},
                     "session": {"type": "string"},
@@ -68,9 +69,9 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                     "lease": {"type": "object"},
                     "model": out::nullable("string"),
                     "model_reasoning_effort": out::nullable("string"),
-                    "trust": {"enum": ["written", "present", "not_managed", "disabled"]},
+                    "trust": out::words::<super::words::TrustState>(),
                     "events": {"enum": HOOK_STATES},
-                    "memory_cap": {"enum": ["systemd_scope", "unavailable", "not_configured"]},
+                    "memory_cap": out::words::<super::words::MemoryCapState>(),
                     "raw_log": out::not_returned(),
                     "raw_log_max_bytes": {"type": "integer"},
                     "home_external_process_count": {"type": "integer"},
@@ -104,7 +105,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                     "typed": {"type": "boolean"},
                     "submitted": {"type": "boolean"},
                     "turn_started": {"type": "boolean"},
-                    "receipt": {"enum": Receipt::ALL.map(Receipt::as_str)},
+                    "receipt": out::words::<Receipt>(),
                     "state": {"type": "string"},
                     "lease": {"type": "object"},
                     "response_output": out::not_returned(),
@@ -151,7 +152,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             cli_name: "dialog-answer",
             params: vec![
                 super::agent_param::one(reg),
-                Param::choice("choice", &DialogChoice::ALL.map(DialogChoice::as_str), "The answer: trust, keep_current_model or no.").required().positional(),
+                Param::choice("choice", &<DialogChoice as crate::wire::Wire>::words(), "The answer: trust, keep_current_model or no.").required().positional(),
                 generation_param(),
             ],
             output: || out::object(
@@ -195,7 +196,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             cli_name: "stop",
             params: vec![start_selector(reg), Param::boolean("force", "Stop even when another client holds the lease."), generation_param()],
             output: || out::results(out::object(
-                json!({"agent": {"type": "string"}, "status": {"enum": ["stopped", "not_running"]}, "session": {"type": "string"}, "lease": {"type": "object"}, "raw_output": out::not_returned()}),
+                json!({"agent": {"type": "string"}, "status": out::words::<super::words::StopStatus>(), "session": {"type": "string"}, "lease": {"type": "object"}, "raw_output": out::not_returned()}),
                 &["agent", "status", "session", "lease"],
             )),
             hints: Hints { read_only: false, destructive: true, idempotent: true },
@@ -516,7 +517,7 @@ async fn already_running(spec: &AgentSpec, client: &str) -> Result<Value, ToolEr
     })
     .await?;
     Ok(json!({
-        "agent": spec.name, "status": "already_running", "backend": "tmux", "session": spec.session,
+        "agent": spec.name, "status": super::words::StartStatus::AlreadyRunning.as_str(), "backend": "tmux", "session": spec.session,
         "profile": spec.profile.name(), "lease": lease, "home_external_process_count": users.external, "raw_output": NOT_RETURNED,
     }))
 }
@@ -654,9 +655,9 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<Value, T
         .await?;
     drop(held);
     Ok(json!({
-        "agent": agent, "status": "started", "resumed": req.resume, "backend": "tmux", "session": spec.session, "profile": spec.profile.name(),
+        "agent": agent, "status": super::words::StartStatus::Started.as_str(), "resumed": req.resume, "backend": "tmux", "session": spec.session, "profile": spec.profile.name(),
         "cwd": NOT_RETURNED, "cwd_state": "set", "lease": lease, "model": spec.model, "model_reasoning_effort": spec.reasoning_effort,
-        "trust": trust, "events": events, "memory_cap": memory_cap.map_or("not_configured", MemoryCap::as_str), "raw_log": NOT_RETURNED, "raw_log_max_bytes": MAX_RAW_LOG_BYTES, "raw_output": NOT_RETURNED,
+        "trust": trust, "events": events, "memory_cap": memory_cap.map_or(super::words::MemoryCapState::NotConfigured.as_str(), MemoryCap::as_str), "raw_log": NOT_RETURNED, "raw_log_max_bytes": MAX_RAW_LOG_BYTES, "raw_output": NOT_RETURNED,
     }))
 }
 
@@ -751,10 +752,10 @@ async fn install_hooks(spec: &AgentSpec, state_root: &std::path::Path) -> &'stat
 /// Writes the folder trust into a managed home (off the async threads); says what it did.
 async fn prepare_home(spec: &AgentSpec, cwd: &std::path::Path) -> Result<&'static str, ToolError> {
     if spec.home.is_none() || !spec.provider().manages_home() {
-        return Ok("not_managed");
+        return Ok(super::words::TrustState::NotManaged.as_str());
     }
     if !spec.trust_cwd {
-        return Ok("disabled");
+        return Ok(super::words::TrustState::Disabled.as_str());
     }
     let (spec, cwd) = (spec.clone(), cwd.to_path_buf());
     blocking(move || {
@@ -766,7 +767,7 @@ async fn prepare_home(spec: &AgentSpec, cwd: &std::path::Path) -> Result<&'stati
             };
             ToolError::new(code, format!("agent {}: {e}", spec.name))
         })?;
-        Ok(if wrote { "written" } else { "present" })
+        Ok(if wrote { super::words::TrustState::Written } else { super::words::TrustState::Present }.as_str())
     })
     .await
 }
@@ -844,39 +845,18 @@ pub struct SendOptions {
     pub before_typing: Option<BeforeTyping>,
 }
 
-/// What a send's receipt says happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Receipt {
-    /// Typed without Enter.
-    Typed,
-    TurnStarted,
-    SubmittedNoTurnStarted,
-    BlockedByLimit,
-    WaitingOnDialog,
-    Exited,
-}
-
-impl Receipt {
-    pub const ALL: [Receipt; 6] = [
-        Receipt::Typed,
-        Receipt::TurnStarted,
-        Receipt::SubmittedNoTurnStarted,
-        Receipt::BlockedByLimit,
-        Receipt::WaitingOnDialog,
-        Receipt::Exited,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Receipt::Typed => "typed",
-            Receipt::TurnStarted => "turn_started",
-            Receipt::SubmittedNoTurnStarted => "submitted_no_turn_started",
-            Receipt::BlockedByLimit => "blocked_by_limit",
-            Receipt::WaitingOnDialog => "waiting_on_dialog",
-            Receipt::Exited => "exited",
-        }
+wire_enum!(
+    /// What a send's receipt says happened.
+    Receipt {
+        /// Typed without Enter.
+        Typed => "typed",
+        TurnStarted => "turn_started",
+        SubmittedNoTurnStarted => "submitted_no_turn_started",
+        BlockedByLimit => "blocked_by_limit",
+        WaitingOnDialog => "waiting_on_dialog",
+        Exited => "exited",
     }
-}
+);
 
 /// A delivered send.
 #[derive(Debug, Clone)]
@@ -1577,11 +1557,7 @@ pub struct Stopped {
 
 impl Stopped {
     pub fn status(&self) -> &'static str {
-        if self.was_running {
-            "stopped"
-        } else {
-            "not_running"
-        }
+        if self.was_running { super::words::StopStatus::Stopped } else { super::words::StopStatus::NotRunning }.as_str()
     }
 }
 

@@ -155,16 +155,16 @@ fn assign_output() -> Value {
             "agent": {"type": "string"},
             "status": {"const": "assigned"},
             "role": {"type": "string"},
-            "role_kind": {"enum": ["explorer", "worker"]},
+            "role_kind": out::words::<super::words::RoleKind>(),
             "name": {"type": "string"},
             "model": {"type": "string"},
             "session_model": out::nullable("string"),
             "skill": {"type": "object"},
             "scope_count": {"type": "integer"},
-            "write_policy": {"enum": ["read_only", "explicit_paths_only"]},
+            "write_policy": out::words::<super::words::WritePolicy>(),
             "write_path_count": {"type": "integer"},
             "subagents_allowed": {"type": "boolean"},
-            "audit_baseline": {"enum": ["recorded", "not_a_git_repo", "failed"]},
+            "audit_baseline": out::words::<super::words::AuditBaseline>(),
             "lease": {"type": "object"},
             "prompt_chars": {"type": "integer"},
             "prompt_output": out::not_returned(),
@@ -180,7 +180,7 @@ fn audit_schema() -> Value {
         json!({
             "agent": {"type": "string"},
             "assignment_id": out::nullable("string"),
-            "status": {"enum": ["clean", "out_of_scope_changes", "no_assignment", "no_baseline", "git_failed"]},
+            "status": out::words::<super::words::AuditStatus>(),
             "repo": out::not_returned(),
             "head_moved": out::nullable("boolean"),
             "changed_count": {"type": "integer"},
@@ -267,7 +267,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             output: || out::object(
                 json!({
                     "agent": {"type": "string"},
-                    "status": {"enum": ["found", "none"]},
+                    "status": out::words::<super::words::Found>(),
                     "record": out::nullable("object"),
                     "audit": out::nullable("object"),
                     "prompt_output": out::not_returned(),
@@ -720,7 +720,7 @@ async fn take_baseline(
     role: Role,
     write_paths: &[String],
 ) -> (Option<Baseline>, &'static str) {
-    let Some(repo) = git::toplevel(cwd).await else { return (None, "not_a_git_repo") };
+    let Some(repo) = git::toplevel(cwd).await else { return (None, super::words::AuditBaseline::NotAGitRepo.as_str()) };
     let head = git::head(&repo).await;
     let Some(dirty) = git::dirty_paths(&repo).await else { return (None, "failed") };
     let dirty = git::content_ids(&repo, &dirty).await;
@@ -743,7 +743,7 @@ async fn take_baseline(
         write_roots,
         write_paths_outside_repo: outside,
     };
-    (Some(baseline), "recorded")
+    (Some(baseline), super::words::AuditBaseline::Recorded.as_str())
 }
 
 /// One ledger record as returned: an allowlist, paths re-redacted, text fields never present.
@@ -751,8 +751,9 @@ fn public_record(red: &Redactor, r: &ledger::AssignmentRecord) -> Value {
     let text = |v: &Option<String>| v.as_deref().map(|v| red.bounded(v, 300));
     // Fields with a fixed vocabulary come back only as one of its words (a tampered ledger line
     // cannot smuggle text out through them).
-    let one_of =
-        |v: &Option<String>, words: &[&'static str]| v.as_deref().and_then(|x| words.iter().copied().find(|w| *w == x));
+    fn one_of<T: crate::wire::Wire>(v: &Option<String>) -> Option<&'static str> {
+        v.as_deref().and_then(T::parse_word).map(T::word)
+    }
     let model = |v: &Option<String>| v.clone().filter(|m| crate::agents::valid_model_word(m));
     let timestamp = |v: &Option<String>| {
         v.clone().filter(|t| t.len() <= 32 && t.bytes().all(|b| b.is_ascii_digit() || b"-:TZ.".contains(&b)))
@@ -763,8 +764,8 @@ fn public_record(red: &Redactor, r: &ledger::AssignmentRecord) -> Value {
         "assignment_id": red.bounded(&r.assignment_id, 300),
         "created_at_utc": timestamp(&r.created_at_utc),
         "agent": text(&r.agent).filter(|a| crate::agents::valid_agent_name(a)),
-        "role": one_of(&r.role, &["exploriererin", "arbeitsbiene"]),
-        "role_kind": one_of(&r.role_kind, &["explorer", "worker"]),
+        "role": one_of::<super::words::SeedRole>(&r.role),
+        "role_kind": one_of::<super::words::RoleKind>(&r.role_kind),
         "name": text(&r.name),
         "model": model(&r.model),
         "session_model": model(&r.session_model),
@@ -777,21 +778,21 @@ fn public_record(red: &Redactor, r: &ledger::AssignmentRecord) -> Value {
         "write_paths": redact_list(red, &r.write_paths),
         "context_count": r.context_count.unwrap_or(0),
         "forbidden_count": r.forbidden_count.unwrap_or(0),
-        "write_policy": one_of(&r.write_policy, &["read_only", "explicit_paths_only"]),
+        "write_policy": one_of::<super::words::WritePolicy>(&r.write_policy),
         "allow_subagents": r.allow_subagents.unwrap_or(false),
         "lease": {
-            "state": one_of(&lease.state, &["unclaimed", "held", "expired", "unreadable"]),
-            "holder": one_of(&lease.holder, &["none", "this_server", "other_server", "unknown"]),
+            "state": one_of::<crate::lease::LeaseState>(&lease.state),
+            "holder": one_of::<crate::lease::Holder>(&lease.holder),
             "held_by_this_server": lease.held_by_this_server,
             "expires_at_utc": timestamp(&lease.expires_at_utc),
             "generation": lease.generation,
             "raw_output": NOT_RETURNED,
         },
         "submitted": r.submitted,
-        "delivery": one_of(&r.delivery, &["pending", "submitted", "typed", "failed"]).unwrap_or("unknown"),
+        "delivery": one_of::<super::words::Delivery>(&r.delivery).unwrap_or("unknown"),
         "turn_started": r.turn_started,
         "prompt_chars": r.prompt_chars,
-        "audit_baseline": one_of(&r.audit_baseline, &["recorded", "not_a_git_repo", "failed"]),
+        "audit_baseline": one_of::<super::words::AuditBaseline>(&r.audit_baseline),
         "prompt_output": NOT_RETURNED,
         "response_output": NOT_RETURNED,
     })
@@ -861,7 +862,7 @@ async fn last_assignment(ctx: Arc<Ctx>, args: LastAssignmentArgs) -> ToolResult 
     };
     Ok(json!({
         "agent": agent,
-        "status": if record.is_some() { "found" } else { "none" },
+        "status": if record.is_some() { super::words::Found::Found } else { super::words::Found::None }.as_str(),
         "record": record.as_ref().map(|r| public_record(&ctx.redactor, r)),
         "audit": audit,
         "prompt_output": NOT_RETURNED,
@@ -885,7 +886,7 @@ async fn assignment_audit(ctx: Arc<Ctx>, args: AuditArgs) -> ToolResult {
     let record = blocking(move || newest_for(&a, wanted.as_deref())).await?;
     match record.map(|r| r.assignment_id) {
         Some(id) => Ok(audit(&ctx.redactor, &agent, &id).await),
-        None => Ok(audit_result(&agent, None, "no_assignment")),
+        None => Ok(audit_result(&agent, None, super::words::AuditStatus::NoAssignment.as_str())),
     }
 }
 
@@ -909,10 +910,12 @@ async fn audit(red: &Redactor, agent: &str, assignment_id: &str) -> Value {
     .await
     .ok()
     .flatten();
-    let Some(b) = baseline else { return audit_result(agent, Some(assignment_id), "no_baseline") };
+    let Some(b) = baseline else {
+        return audit_result(agent, Some(assignment_id), super::words::AuditStatus::NoBaseline.as_str());
+    };
     let repo = PathBuf::from(&b.repo);
     let Some(mut changed) = git::changed_since(&repo, b.head.as_deref()).await else {
-        return audit_result(agent, Some(assignment_id), "git_failed");
+        return audit_result(agent, Some(assignment_id), super::words::AuditStatus::GitFailed.as_str());
     };
     // Files already dirty at assignment time count only if their content changed since.
     changed.extend(b.dirty.keys().cloned());
@@ -928,7 +931,7 @@ async fn audit(red: &Redactor, agent: &str, assignment_id: &str) -> Value {
     json!({
         "agent": agent,
         "assignment_id": assignment_id,
-        "status": if outside.is_empty() { "clean" } else { "out_of_scope_changes" },
+        "status": if outside.is_empty() { super::words::AuditStatus::Clean } else { super::words::AuditStatus::OutOfScopeChanges }.as_str(),
         "repo": NOT_RETURNED,
         "head_moved": head_moved,
         "changed_count": changed.len(),

@@ -29,7 +29,7 @@ fn repo_param() -> Param {
 
 fn excerpt_schema() -> Value {
     out::object(
-        json!({"ok": {"type": "boolean"}, "returncode": {"type": "integer"}, "output_excerpt": {"type": "string"}, "redaction_applied": {"type": "boolean"}, "redaction": {"enum": ["applied", "none", "failed", "withheld"]}}),
+        json!({"ok": {"type": "boolean"}, "returncode": {"type": "integer"}, "output_excerpt": {"type": "string"}, "redaction_applied": {"type": "boolean"}, "redaction": out::words::<super::words::ExcerptRedaction>()}),
         &["ok", "returncode", "output_excerpt", "redaction_applied"],
     )
 }

@@ -24,8 +24,8 @@ fn public_lease_schema() -> Value {
     out::object(
         json!({
             "agent": {"type": "string"},
-            "state": {"enum": ["unclaimed", "held", "expired", "unreadable"]},
-            "holder": {"enum": ["none", "this_server", "other_server", "unknown"]},
+            "state": out::words::<lease::LeaseState>(),
+            "holder": out::words::<lease::Holder>(),
             "held_by_this_server": {"type": "boolean"},
             "expires_at_utc": out::nullable("string"),
             "seconds_remaining": {"type": "integer", "minimum": 0},
@@ -67,7 +67,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             output: || out::object(
                 json!({
                     "agent": {"type": "string"},
-                    "status": {"enum": ["claimed", "claimed_expired", "renewed", "forced"]},
+                    "status": out::words::<lease::ClaimStatus>(),
                     "lease": public_lease_schema(),
                     "previous_lease": public_lease_schema(),
                     "waited_seconds": {"type": "integer"},
@@ -89,7 +89,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             output: || out::object(
                 json!({
                     "agent": {"type": "string"},
-                    "status": {"enum": ["released", "not_held"]},
+                    "status": out::words::<lease::ReleaseStatus>(),
                     "previous_lease": public_lease_schema(),
                     "lease": public_lease_schema(),
                     "raw_output": out::not_returned(),

@@ -28,6 +28,7 @@ pub mod scope;
 pub mod skills;
 pub mod status;
 pub mod watchdog;
+pub mod words;
 
 /// The sentinel written in place of hidden data (paths, output, identities).
 pub const NOT_RETURNED: &str = "not_returned";
@@ -361,46 +362,18 @@ pub trait Choice: Sized {
     fn from_name(name: &str) -> Option<Self>;
 }
 
-impl Choice for crate::agents::profiles::DialogChoice {
-    fn from_name(name: &str) -> Option<Self> {
-        Self::from_name(name)
-    }
-}
-
 impl Choice for crate::watchdog::Action {
     fn from_name(name: &str) -> Option<Self> {
         Self::from_name(name)
     }
 }
 
-/// A closed set of argument words as an enum: `ALL`, `as_str`, and [`Choice`].
-macro_rules! choice_enum {
-    ($(#[$doc:meta])* $vis:vis enum $name:ident { $($variant:ident = $word:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        $vis enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &[$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $word),+ }
-            }
-
-            /// The words, for the parameter's `enum`.
-            pub fn words() -> Vec<&'static str> {
-                Self::ALL.iter().map(|c| c.as_str()).collect()
-            }
-        }
-
-        impl $crate::tools::Choice for $name {
-            fn from_name(name: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|c| c.as_str() == name)
-            }
-        }
-    };
+/// Every wire enum is a choice: its words are the argument's `enum`.
+impl<T: crate::wire::Wire> Choice for T {
+    fn from_name(name: &str) -> Option<Self> {
+        T::parse_word(name)
+    }
 }
-pub(crate) use choice_enum;
 
 /// `#[serde(deserialize_with = "choice")]` for a [`Choice`] field.
 pub fn choice<'de, D: serde::Deserializer<'de>, T: Choice>(d: D) -> Result<T, D::Error> {
@@ -502,6 +475,11 @@ pub mod out {
 
     pub fn not_returned() -> Value {
         json!({"const": super::NOT_RETURNED})
+    }
+
+    /// The words of a wire enum, as a schema `enum`: written once, on the enum.
+    pub fn words<T: crate::wire::Wire>() -> Value {
+        json!({"enum": T::words()})
     }
 }
 

@@ -37,7 +37,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             out::object(
             json!({
                 "cwd": out::not_returned(),
-                "cwd_state": {"enum": ["set", "agent_cwd", "server_cwd"]},
+                "cwd_state": out::words::<super::words::CwdSource>(),
                 "allowed": {"type": "boolean"},
                 "scope": list.clone(),
                 "write_paths": list.clone(),
@@ -111,12 +111,13 @@ async fn scope_check(ctx: Arc<Ctx>, args: ScopeCheckArgs) -> ToolResult {
             _ => None,
         };
         let cwd_state = if cwd.is_some() {
-            "set"
+            super::words::CwdSource::Set
         } else if agent_cwd.is_some() {
-            "agent_cwd"
+            super::words::CwdSource::AgentCwd
         } else {
-            "server_cwd"
-        };
+            super::words::CwdSource::ServerCwd
+        }
+        .as_str();
         let base = match cwd.or(agent_cwd) {
             Some(c) => {
                 let server_cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));

@@ -37,7 +37,7 @@ fn inventory_schema() -> Value {
         "agent": {"type": "string"},
         "label": {"type": "string"},
         "home": out::not_returned(),
-        "home_kind": {"enum": ["managed_agent_home", "not_configured"]},
+        "home_kind": out::words::<super::words::HomeKind>(),
         "total": {"type": "integer"},
         "inventory_truncated": {"type": "boolean"},
         "roots": {"type": "array", "items": out::object(
@@ -205,7 +205,15 @@ fn summary(red: &Redactor, spec: &AgentSpec, inv: &Inventory, pages: &Pages) -> 
     m.insert("agent".into(), json!(spec.name));
     m.insert("label".into(), json!(red.bounded(&spec.label, 80)));
     m.insert("home".into(), json!(NOT_RETURNED));
-    m.insert("home_kind".into(), json!(if spec.home.is_some() { "managed_agent_home" } else { "not_configured" }));
+    m.insert(
+        "home_kind".into(),
+        json!(if spec.home.is_some() {
+            super::words::HomeKind::ManagedAgentHome
+        } else {
+            super::words::HomeKind::NotConfigured
+        }
+        .as_str()),
+    );
     m.insert("by_source".into(), json!(by_source));
     m.insert("system_skills".into(), json!(system.iter().map(|n| red.bounded(n, 200)).collect::<Vec<_>>()));
     m.insert("plugin_count".into(), json!(plugins.len()));

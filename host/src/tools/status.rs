@@ -15,8 +15,8 @@ use super::ext_json;
 use super::lease::PublicLease;
 use super::schema::Param;
 use super::{
-    agent_error_entry, agent_param, blocking, choice_enum, handler, out, Ctx, ToolDef, ToolError, ToolResult,
-    NOT_RETURNED, READ_ONLY,
+    agent_error_entry, agent_param, blocking, handler, out, Ctx, ToolDef, ToolError, ToolResult, NOT_RETURNED,
+    READ_ONLY,
 };
 use crate::agents::profiles::DialogChoice;
 use crate::agents::{facts, procs, AgentSpec, AgentState, Registry};
@@ -30,6 +30,7 @@ use crate::state::rawlog::MAX_RAW_LOG_BYTES;
 use crate::state::State;
 use crate::timefmt::{iso_utc, now_epoch};
 use crate::tmux::{self, PaneInfo};
+use crate::wire::{wire_enum, Wire};
 
 /// Pane lines read for classification (the seed's `MAX_TAIL_LINES`).
 pub const PANE_LINES: u32 = 80;
@@ -73,7 +74,7 @@ pub struct Observation {
 const SOURCES: [&str; 3] = ["event", "screen", "tmux"];
 
 fn state_schema() -> Value {
-    json!({"enum": AgentState::ALL.map(AgentState::as_str)})
+    out::words::<AgentState>()
 }
 
 fn dialog_schema() -> Value {
@@ -83,7 +84,7 @@ fn dialog_schema() -> Value {
             json!({
                 "kind": {"enum": DialogKind::ALL.iter().filter(|k| **k != DialogKind::None).map(|k| k.as_str()).collect::<Vec<_>>()},
                 "blocks_input": {"type": "boolean"},
-                "answer": {"anyOf": [{"enum": DialogChoice::ALL.map(DialogChoice::as_str)}, {"type": "null"}]},
+                "answer": {"anyOf": [out::words::<DialogChoice>(), {"type": "null"}]},
             }),
             &["kind", "blocks_input", "answer"],
         ),
@@ -125,14 +126,14 @@ pub fn status_entry_schema() -> Value {
             "session": {"type": "string"},
             "dialog": dialog_schema(),
             "home": out::not_returned(),
-            "home_state": {"enum": ["set", "not_set"]},
+            "home_state": out::words::<super::words::SetState>(),
             "runner": out::not_returned(),
-            "runner_state": {"enum": ["configured", "not_configured", "builtin"]},
+            "runner_state": out::words::<super::words::RunnerState>(),
             "cwd": out::nullable("string"),
-            "cwd_state": {"enum": ["set", "not_set"]},
+            "cwd_state": out::words::<super::words::SetState>(),
             "started_at_utc": out::nullable("string"),
             "model": out::nullable("string"),
-            "model_source": {"enum": ["config", "screen", "cli_default"]},
+            "model_source": out::words::<super::words::ModelSource>(),
             "model_reasoning_effort": out::nullable("string"),
             "lease": {"type": "object"},
             "limit_state": {"type": "object"},
@@ -178,7 +179,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                     )},
                     "host": out::object(
                         json!({
-                            "pressure": {"enum": ["available", "unavailable"]},
+                            "pressure": out::words::<super::words::Pressure>(),
                             "memory_pressure_avg10": out::nullable("number"),
                             "cpu_pressure_avg10": out::nullable("number"),
                             "memory_available_mib": out::nullable("integer"),
@@ -186,7 +187,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                             "workers_running": {"type": "integer"},
                             "worker_processes": {"type": "integer"},
                             "max_workers": {"type": "integer"},
-                            "admission": {"enum": ["open", "host_busy"]},
+                            "admission": out::words::<super::words::AdmissionState>(),
                             "busy_check": out::nullable("string"),
                             "near_limit": {"type": "array", "items": {"type": "string"}},
                             "near_limit_percent": {"type": "integer"},
@@ -215,7 +216,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             output: || out::object(
                 json!({
                     "agent": {"type": "string"},
-                    "status": {"enum": ["activity_observed", "idle", "available", "not_running", "exited", "blocked_by_limit", "dialog", "timeout"]},
+                    "status": out::words::<super::words::WaitStatus>(),
                     "timeout_seconds": {"type": "integer"},
                     "poll_count": {"type": "integer"},
                     "elapsed_seconds": {"type": "number"},
@@ -244,11 +245,11 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
             output: || out::object(
                 json!({
                     "agent": {"type": "string"},
-                    "source": {"enum": ["pane", "log"]},
+                    "source": out::words::<TailSource>(),
                     "lines_limit": {"type": "integer"},
                     "chars_limit": {"type": "integer"},
                     "redaction_applied": {"type": "boolean"},
-                    "redaction": {"enum": ["applied", "none"]},
+                    "redaction": out::words::<super::words::TailRedaction>(),
                     "raw_log": out::nullable("string"),
                     "output": {"type": "string"},
                 }),
@@ -598,12 +599,12 @@ fn observe_one(
         (Err(_), true) => json!({"state": "unknown", "source": "classifier_failed", "evidence": NOT_RETURNED}),
     };
     let (model, model_source) = match (&configured_model, classified.as_ref().ok()) {
-        (Some(m), _) => (Some(m.clone()), "config"),
+        (Some(m), _) => (Some(m.clone()), super::words::ModelSource::Config.as_str()),
         // A model read off the screen is a model word, or nothing (never a path or free text).
         (None, Some(c)) if c.model_source == ModelSource::StatusText => {
-            (c.model.clone().filter(|m| crate::agents::valid_model_word(m)), "screen")
+            (c.model.clone().filter(|m| crate::agents::valid_model_word(m)), super::words::ModelSource::Screen.as_str())
         }
-        _ => (None, "cli_default"),
+        _ => (None, super::words::ModelSource::CliDefault.as_str()),
     };
     let idle_seconds = log_mtime.map(|m| (now - m).max(0.0));
     let response = match agent_state {
@@ -632,15 +633,16 @@ fn observe_one(
         "session": spec.session,
         "dialog": dialog_json(dialog, agent_state == AgentState::Dialog || classified.as_ref().is_ok_and(|c| c.blocks_input)),
         "home": NOT_RETURNED,
-        "home_state": if spec.home.is_some() { "set" } else { "not_set" },
+        "home_state": set_state(spec.home.is_some()),
         "runner": NOT_RETURNED,
         "runner_state": match &spec.runner {
-            Some(_) => "configured",
-            None if spec.provider().runs_in_this_binary() => "builtin",
-            None => "not_configured",
-        },
+            Some(_) => super::words::RunnerState::Configured,
+            None if spec.provider().runs_in_this_binary() => super::words::RunnerState::Builtin,
+            None => super::words::RunnerState::NotConfigured,
+        }
+        .as_str(),
         "cwd": meta.as_ref().map(|_| NOT_RETURNED),
-        "cwd_state": if meta.is_some() { "set" } else { "not_set" },
+        "cwd_state": set_state(meta.is_some()),
         "started_at_utc": meta.as_ref().map(|m| iso_utc(m.started_at_epoch)),
         "model": model.clone(),
         "model_source": model_source,
@@ -803,7 +805,7 @@ fn host_json(roots: &[u32], t: &crate::admission::Thresholds) -> Value {
     let round = |v: Option<f64>| v.map(|v| (v * 100.0).round() / 100.0);
     let refusal = crate::admission::decide(&s, workers, t, t.agent_memory_mib).err();
     json!({
-        "pressure": if s.psi() { "available" } else { "unavailable" },
+        "pressure": if s.psi() { super::words::Pressure::Available } else { super::words::Pressure::Unavailable }.as_str(),
         "memory_pressure_avg10": round(s.memory_pressure),
         "cpu_pressure_avg10": round(s.cpu_pressure),
         "memory_available_mib": s.mem_available_mib,
@@ -811,46 +813,51 @@ fn host_json(roots: &[u32], t: &crate::admission::Thresholds) -> Value {
         "workers_running": workers.running,
         "worker_processes": workers.processes,
         "max_workers": t.max_workers,
-        "admission": if refusal.is_some() { "host_busy" } else { "open" },
+        "admission": if refusal.is_some() { super::words::AdmissionState::HostBusy } else { super::words::AdmissionState::Open }.as_str(),
         "busy_check": refusal.map(crate::admission::Check::as_str),
     })
 }
 
-choice_enum! {
+wire_enum!(
     /// What ends a wait besides a limit, a dialog or a stop.
-    enum Until { Activity = "activity", Idle = "idle", Available = "available" }
-}
+    Until { Activity => "activity", Idle => "idle", Available => "available" }
+);
 
-choice_enum! {
+wire_enum!(
     /// With several agents: the first that is done, or all of them.
-    enum WaitMode { First = "first", All = "all" }
-}
+    WaitMode { First => "first", All => "all" }
+);
 
-choice_enum! {
+wire_enum!(
     /// What a tail reads.
-    enum TailSource { Pane = "pane", Log = "log" }
-}
+    TailSource { Pane => "pane", Log => "log" }
+);
 
 /// Why a wait ends for one agent, or `None` to keep waiting.
 fn wait_outcome(until: Until, initial: &Observation, current: &Observation) -> Option<&'static str> {
-    match current.state {
-        AgentState::NotRunning => return Some("not_running"),
-        AgentState::Exited => return Some("exited"),
+    use super::words::WaitStatus;
+    let status = match current.state {
+        AgentState::NotRunning => Some(WaitStatus::NotRunning),
+        AgentState::Exited => Some(WaitStatus::Exited),
         // Waiting for a limit to pass is what `available` is for.
-        AgentState::Limited if until == Until::Available => return None,
-        AgentState::Limited => return Some("blocked_by_limit"),
-        AgentState::Dialog => return Some("dialog"),
-        _ => {}
-    }
-    match until {
-        // The classifier drops a limit once its reset time has passed: the screen no longer
-        // limits the agent.
-        Until::Available => (current.state != AgentState::Unknown).then_some("available"),
-        Until::Idle => current.state.turn_over().then_some("idle"),
-        Until::Activity => {
-            (current.state != initial.state || current.log_bytes != initial.log_bytes).then_some("activity_observed")
-        }
-    }
+        AgentState::Limited if until == Until::Available => None,
+        AgentState::Limited => Some(WaitStatus::BlockedByLimit),
+        AgentState::Dialog => Some(WaitStatus::Dialog),
+        _ => match until {
+            // The classifier drops a limit once its reset time has passed: the screen no longer
+            // limits the agent.
+            Until::Available => (current.state != AgentState::Unknown).then_some(WaitStatus::Available),
+            Until::Idle => current.state.turn_over().then_some(WaitStatus::Idle),
+            Until::Activity => (current.state != initial.state || current.log_bytes != initial.log_bytes)
+                .then_some(WaitStatus::ActivityObserved),
+        },
+    };
+    status.map(WaitStatus::as_str)
+}
+
+/// A configured value's state: set or not, never the value.
+fn set_state(set: bool) -> &'static str {
+    if set { super::words::SetState::Set } else { super::words::SetState::NotSet }.as_str()
 }
 
 /// `agent_wait` arguments.

@@ -7,6 +7,7 @@
 //! asks which CLI it is. A new provider is one file here plus its line in the `providers!`
 //! registration below.
 
+use crate::wire::wire_enum;
 use std::path::{Path, PathBuf};
 
 use super::AgentSpec;
@@ -34,32 +35,19 @@ providers! {
 /// The profile an agent gets when its config names none.
 pub const DEFAULT_PROFILE: &str = "codex";
 
-/// An allowlisted answer to a dialog. Free text is never typed into a dialog.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DialogChoice {
-    /// Trust the folder (only the agent's own recorded working directory).
-    Trust,
-    /// Keep the current model (the switch-model popup).
-    KeepCurrentModel,
-    /// Decline (the limit-increase popup).
-    No,
-}
+wire_enum!(
+    /// An allowlisted answer to a dialog. Free text is never typed into a dialog.
+    DialogChoice {
+        /// Trust the folder (only the agent's own recorded working directory).
+        Trust => "trust",
+        /// Keep the current model (the switch-model popup).
+        KeepCurrentModel => "keep_current_model",
+        /// Decline (the limit-increase popup).
+        No => "no",
+    }
+);
 
 impl DialogChoice {
-    pub const ALL: [DialogChoice; 3] = [DialogChoice::Trust, DialogChoice::KeepCurrentModel, DialogChoice::No];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DialogChoice::Trust => "trust",
-            DialogChoice::KeepCurrentModel => "keep_current_model",
-            DialogChoice::No => "no",
-        }
-    }
-
-    pub fn from_name(s: &str) -> Option<DialogChoice> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-
     /// The one choice allowed for a kind of dialog (none for unknown dialogs).
     pub fn allowed_for(kind: DialogKind) -> Option<DialogChoice> {
         match kind {
