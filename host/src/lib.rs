@@ -35,6 +35,7 @@ pub mod process;
 pub mod proctree;
 pub mod redactor;
 pub mod scripted;
+pub mod session;
 pub mod skills;
 pub mod state;
 pub mod text;

@@ -20,15 +20,13 @@ use super::{
 };
 use crate::agents::profiles::DialogChoice;
 use crate::agents::{facts, procs, AgentSpec, AgentState, Registry};
-use crate::events;
-use crate::ext::types::limits::{self, DialogKind, ModelSource};
-use crate::lease;
+use crate::ext::types::limits::DialogKind;
 use crate::redactor::{Cancel, Redactor};
+use crate::session::observe;
 use crate::state::ledger;
-use crate::state::meta::AgentMeta;
 use crate::state::rawlog::MAX_RAW_LOG_BYTES;
 use crate::state::State;
-use crate::timefmt::{iso_utc, now_epoch};
+use crate::timefmt::iso_utc;
 use crate::tmux::{self, PaneInfo};
 use crate::wire::{wire_enum, Wire};
 
@@ -36,39 +34,9 @@ use crate::wire::{wire_enum, Wire};
 pub const PANE_LINES: u32 = 80;
 pub const MAX_TAIL_LINES: i64 = 80;
 pub const MAX_TAIL_CHARS: i64 = 8192;
-/// Raw-log bytes since the last send given to the classifier.
-const SINCE_SEND_BYTES: u64 = 16 * 1024;
-pub const IDLE_RESPONSE_SECONDS: f64 = 300.0;
+pub use crate::session::observe::{Observation, IDLE_RESPONSE_SECONDS};
 pub const DEFAULT_WAIT_SECONDS: i64 = 120;
 pub const MAX_WAIT_SECONDS: i64 = 600;
-
-/// What one observation found, before it becomes JSON.
-#[derive(Clone)]
-pub struct Observation {
-    pub agent: String,
-    pub state: AgentState,
-    /// A usage window the CLI reports is past the near-limit percent.
-    pub near_limit: bool,
-    /// The run's events, folded (`None`: no hooks, or none yet).
-    pub events: Option<events::EventView>,
-    /// Hooks were installed for this run.
-    pub hooks: bool,
-    pub running: bool,
-    /// The dialog that holds the screen (`None` when there is none).
-    pub dialog: DialogKind,
-    /// The classifier's reading (`None` when not running or the classifier failed).
-    pub classified: Option<limits::ClassifyOutput>,
-    pub json: Value,
-    /// Raw-log size, for activity detection.
-    pub log_bytes: Option<u64>,
-    /// Seconds since the raw log last grew.
-    pub log_idle_seconds: Option<u64>,
-    /// The model it runs: configured, or read off the screen.
-    pub model: Option<String>,
-    /// The capture this observation classified (never returned; receipts read the composer
-    /// from the same snapshot the classifier saw).
-    pub pane: String,
-}
 
 /// Where a fact came from.
 const SOURCES: [&str; 3] = ["event", "screen", "tmux"];
@@ -133,12 +101,15 @@ pub fn status_entry_schema() -> Value {
             "cwd_state": out::words::<super::words::SetState>(),
             "started_at_utc": out::nullable("string"),
             "model": out::nullable("string"),
-            "model_source": out::words::<super::words::ModelSource>(),
+            "model_source": out::words::<observe::ModelOrigin>(),
             "model_reasoning_effort": out::nullable("string"),
             "lease": {"type": "object"},
             "limit_state": {"type": "object"},
             "tui_context": {"type": "object"},
-            "response_state": {"type": "object"},
+            "response_state": out::object(
+                json!({"state": out::words::<observe::Response>(), "idle_threshold_seconds": {"type": "integer"}, "response_output": out::not_returned(), "raw_output": out::not_returned()}),
+                &["state"],
+            ),
             "last_send": {"anyOf": [{"type": "object"}, {"type": "null"}]},
             "last_assignment": {"anyOf": [{"type": "object"}, {"type": "null"}]},
             "raw_log": out::nullable("string"),
@@ -262,28 +233,15 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
     ]
 }
 
-/// Reads what a classifier call needs from the raw log: the text since the last send.
-fn since_last_send(state: &State, meta: &AgentMeta) -> (String, Option<u64>, Option<f64>) {
-    let Ok(Some((size, mtime))) = state.raw.file_stat(&meta.raw_log) else { return (String::new(), None, None) };
-    let from = meta.last_send.as_ref().map_or(0, |s| s.log_offset);
-    // A rotated log is shorter than the offset: all of it is newer.
-    let from = if from > size { 0 } else { from };
-    let text = match state.raw.read_tail(&meta.raw_log, from, SINCE_SEND_BYTES) {
-        Ok(Some((bytes, _))) => crate::text::strip_ansi(&String::from_utf8_lossy(&bytes)),
-        _ => String::new(),
-    };
-    (text, Some(size), Some(mtime))
-}
-
 /// How often waits look at the fleet.
 pub const WAIT_TICK: Duration = Duration::from_millis(1000);
+
+/// One observation of every agent, by name.
+type FleetObservation = HashMap<String, Result<Observation, ToolError>>;
 
 /// One fleet observation shared by every concurrent wait: whoever asks first observes all
 /// agents (one `list-panes`, one batched capture), the others reuse it while it is fresh, so a
 /// thousand waits cost one tmux poll per tick, not one each.
-/// One observation of every agent, by name.
-type FleetObservation = HashMap<String, Result<Observation, ToolError>>;
-
 #[derive(Default)]
 pub struct SharedObserver {
     latest: tokio::sync::Mutex<Option<(Instant, Arc<FleetObservation>)>>,
@@ -448,8 +406,6 @@ async fn observe_with_host(
         tokio::task::spawn_blocking(move || host_json(&roots, &t))
     });
     let _ = warm.await;
-    let client = ctx.client_id.clone();
-
     let red = Arc::clone(&ctx.redactor);
     let near_limit_percent = ctx.registry.admission().near_limit_percent;
     let observed = blocking(move || {
@@ -464,11 +420,10 @@ async fn observe_with_host(
         let users: Vec<procs::HomeUsers> =
             homes.iter().map(|h| h.and_then(|_| found.next()).unwrap_or_default()).collect();
         let jobs: Vec<(&Option<AgentSpec>, procs::HomeUsers)> = specs.iter().zip(users).collect();
-        let viewer = Viewer { client: &client, near_limit_percent };
         let one = |(spec, users): &(&Option<AgentSpec>, procs::HomeUsers)| {
             let spec = spec.as_ref().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
-            let (pane, capture) = (panes.get(&spec.session), captures.get(&spec.session));
-            Ok(observe_one(&red, &state, spec, pane, capture, *users, &viewer))
+            let seen = (panes.get(&spec.session), captures.get(&spec.session));
+            Ok(observe::observe_one(&red, &state, spec, seen, *users, near_limit_percent))
         };
         // A large fleet is read on two threads (file reads and JSON; the classifier itself
         // takes one call at a time).
@@ -494,144 +449,74 @@ async fn observe_with_host(
 /// Fleets of this many agents or more are observed on two threads.
 const PARALLEL_FROM: usize = 16;
 
-/// Who observes, and the fleet's near-limit threshold.
-struct Viewer<'a> {
-    client: &'a str,
-    near_limit_percent: u8,
+/// What the worker's own events say: whether they are listened to, how many arrived this run,
+/// when the newest came, and on how many facts they and the screen disagree (numbers only).
+fn events_json(o: &Observation) -> Value {
+    let view = o.events.as_ref();
+    json!({
+        "listening": o.hooks,
+        "received": view.map_or(0, |v| v.received),
+        "last_at_utc": view.map(|v| iso_utc(v.last_at_ms as f64 / 1000.0)),
+        "disagreements": o.disagreements,
+    })
 }
 
-fn observe_one(
-    red: &Redactor,
-    state: &State,
-    spec: &AgentSpec,
-    pane: Option<&PaneInfo>,
-    capture: Option<&String>,
-    users: procs::HomeUsers,
-    viewer: &Viewer<'_>,
-) -> Observation {
-    let (client, near_limit_percent) = (viewer.client, viewer.near_limit_percent);
-    let running = pane.is_some();
-    let dead = pane.is_some_and(|p| p.dead);
-    let meta = state.read_meta(&spec.name).ok().flatten();
-    let (since, log_bytes, log_mtime) =
-        meta.as_ref().map_or((String::new(), None, None), |m| since_last_send(state, m));
-    let now = now_epoch();
-    // The model the agent was started with when its config named one; else the CLI's default,
-    // which the classifier may read off the screen.
-    let configured_model = meta.as_ref().map_or_else(|| spec.model.clone(), |m| m.model.clone());
-    let input = limits::ClassifyInput {
-        pane: capture.cloned().unwrap_or_default(),
-        since_last_send: since,
-        last_sent: meta.as_ref().and_then(|m| m.last_send.as_ref()).map(|s| s.text_head.clone()),
-        pane_width: pane.map_or(80, |p| p.width),
-        running: running && !dead,
-        profile: spec.provider().screen().to_owned(),
-        session_model: configured_model.clone(),
-        assignment_model: None,
-        // A reset time on screen ("try again at 3:05 PM", "in 2 hours") is read as of when it was
-        // printed, which is when the raw log last grew; the wall clock then says whether it has
-        // passed. Read as of now, "at 3:05 PM" would turn into tomorrow once 3:05 PM is past.
-        now_epoch_seconds: log_mtime.map_or(now, |m| m.min(now)) as u64,
-        // A time on screen is in the zone the CLI names ("resets 2:50am (America/Los_Angeles)"),
-        // which need not be ours.
-        utc_offset_seconds: screen_offset(capture.map_or("", String::as_str), now),
-    };
-    // A pane that is gone or dead has nothing to classify: no component is loaded for it.
-    let screen = if running && !dead {
-        red.extensions().classify_with(&spec.classifier, &input).map(|c| drop_passed_limit(c, now, &configured_model))
-    } else {
-        let tui = if dead { limits::TuiState::Exited } else { limits::TuiState::NotRunning };
-        Ok(facts::quiet(tui, configured_model.clone()))
-    };
-    // The CLI's own events first, the screen second.
-    let hooks = meta.as_ref().is_some_and(|m| m.hooks);
-    let started_ms = meta.as_ref().map_or(0, |m| (m.started_at_epoch * 1000.0) as u64);
-    let view = if hooks { events::fold(&events::log::read_since(&state.events, &spec.name, started_ms)) } else { None };
-    let facts = facts::fuse(&facts::Inputs {
-        running,
-        dead,
-        screen: screen.as_ref().ok(),
-        events: view.as_ref(),
-        hooks: hooks && spec.provider().session_start_at_launch(),
-        started_ms,
-        now_ms: (now * 1000.0) as u64,
-        near_limit_percent,
-    });
-    let classified = match (&screen, facts.limit.clone()) {
-        (_, Some(c)) => Ok(c),
-        (Err(e), None) => Err(e.clone()),
-        (Ok(c), None) => Ok(c.clone()),
-    };
-    let agent_state = facts.state;
-    let live = running && !dead;
-    let dialog = match (&classified, live) {
-        (Ok(c), true) if c.dialog != DialogKind::None => c.dialog,
-        // A permission wait the CLI reported before its screen shows it: a dialog that blocks
-        // input, answered by a person.
-        (_, true) if agent_state == AgentState::Dialog => DialogKind::Other,
-        _ => DialogKind::None,
-    };
-    let limit_state = match &classified {
-        Ok(c) => {
+/// The classifier's reading as `limit_state` (its evidence never returned), or why it failed.
+fn limit_state_json(o: &Observation) -> Value {
+    match (&o.classified, &o.classify_error) {
+        (Some(c), _) => {
             let mut v = ext_json::classify_output(c);
-            if let Some(o) = v.as_object_mut() {
-                o.remove("tui_context");
-                o.insert("evidence".into(), json!(NOT_RETURNED));
-                o.insert("source".into(), json!(facts.limit_source.map(facts::Source::as_str)));
+            if let Some(m) = v.as_object_mut() {
+                m.remove("tui_context");
+                m.insert("evidence".into(), json!(NOT_RETURNED));
+                m.insert("source".into(), json!(o.limit_source.map(facts::Source::as_str)));
             }
             v
         }
-        Err(e) => {
-            json!({"severity": "unknown", "limited": false, "error_code": e.code(), "message": e.to_string(), "evidence": NOT_RETURNED})
-        }
-    };
-    let tui = match (&classified, live) {
+        (None, e) => json!({
+            "severity": "unknown",
+            "limited": false,
+            "error_code": e.as_ref().map(|e| e.code()),
+            "message": e.as_ref().map(ToString::to_string),
+            "evidence": NOT_RETURNED,
+        }),
+    }
+}
+
+/// The screen as the classifier read it (`tui_context`).
+fn tui_json(o: &Observation) -> Value {
+    match (&o.classified, o.running && !o.dead) {
         (_, false) => {
-            json!({"state": if dead { "exited" } else { "not_running" }, "source": "tmux", "evidence": NOT_RETURNED})
+            json!({"state": if o.dead { "exited" } else { "not_running" }, "source": "tmux", "evidence": NOT_RETURNED})
         }
-        (Ok(c), true) => json!({
+        (Some(c), true) => json!({
             "state": c.tui.as_str(),
             "blocks_input": c.blocks_input,
             "dialog": (c.dialog != DialogKind::None).then(|| c.dialog.as_str()),
             "source": "classified_from_bounded_pane_text",
             "evidence": NOT_RETURNED,
         }),
-        (Err(_), true) => json!({"state": "unknown", "source": "classifier_failed", "evidence": NOT_RETURNED}),
-    };
-    let (model, model_source) = match (&configured_model, classified.as_ref().ok()) {
-        (Some(m), _) => (Some(m.clone()), super::words::ModelSource::Config.as_str()),
-        // A model read off the screen is a model word, or nothing (never a path or free text).
-        (None, Some(c)) if c.model_source == ModelSource::StatusText => {
-            (c.model.clone().filter(|m| crate::agents::valid_model_word(m)), super::words::ModelSource::Screen.as_str())
-        }
-        _ => (None, super::words::ModelSource::CliDefault.as_str()),
-    };
-    let idle_seconds = log_mtime.map(|m| (now - m).max(0.0));
-    let response = match agent_state {
-        AgentState::Limited => "blocked_by_limit",
-        AgentState::NotRunning => "not_running",
-        AgentState::Exited => "exited",
-        AgentState::Dialog => "waiting_on_dialog",
-        AgentState::Working => "working",
-        _ => match idle_seconds {
-            None => "running_no_output_observed",
-            Some(s) if s >= IDLE_RESPONSE_SECONDS => "running_idle",
-            Some(_) => "running_recent_output",
-        },
-    };
-    let (classifier_name, classifier_sha256) = spec.classifier.identity(red.extensions().settings());
-    let json = json!({
+        (None, true) => json!({"state": "unknown", "source": "classifier_failed", "evidence": NOT_RETURNED}),
+    }
+}
+
+/// One agent's status entry: an allowlist of the observation's fields; the label redacted,
+/// hidden data as `not_returned`, the lease as the caller may see it.
+pub fn observation_json(o: &Observation, spec: &AgentSpec, red: &Redactor, client: &str) -> Value {
+    let (classifier_name, classifier_sha256) = (&o.classifier.0, &o.classifier.1);
+    let run = o.run.as_ref();
+    json!({
         "agent": spec.name,
         "label": red.bounded(&spec.label, 80),
         "profile": spec.profile.name(),
         "classifier": {"name": classifier_name, "sha256": classifier_sha256},
         "backend": "tmux",
-        "state": agent_state.as_str(),
-        "state_source": facts.state_source.as_str(),
-        "events": events_json(hooks, view.as_ref(), &facts),
-        "running": running,
+        "state": o.state.as_str(),
+        "state_source": o.state_source.as_str(),
+        "events": events_json(o),
+        "running": o.running,
         "session": spec.session,
-        "dialog": dialog_json(dialog, agent_state == AgentState::Dialog || classified.as_ref().is_ok_and(|c| c.blocks_input)),
+        "dialog": dialog_json(o.dialog, o.dialog_blocks_input),
         "home": NOT_RETURNED,
         "home_state": set_state(spec.home.is_some()),
         "runner": NOT_RETURNED,
@@ -641,106 +526,44 @@ fn observe_one(
             None => super::words::RunnerState::NotConfigured,
         }
         .as_str(),
-        "cwd": meta.as_ref().map(|_| NOT_RETURNED),
-        "cwd_state": set_state(meta.is_some()),
-        "started_at_utc": meta.as_ref().map(|m| iso_utc(m.started_at_epoch)),
-        "model": model.clone(),
-        "model_source": model_source,
-        "model_reasoning_effort": meta.as_ref().map_or_else(|| spec.reasoning_effort.clone(), |m| m.model_reasoning_effort.clone()),
-        "lease": lease::read(state, &spec.name).public(&spec.name, client),
-        "limit_state": limit_state,
-        "tui_context": tui,
-        "response_state": {"state": response, "idle_threshold_seconds": IDLE_RESPONSE_SECONDS as u64, "response_output": NOT_RETURNED, "raw_output": NOT_RETURNED},
-        "last_send": meta.as_ref().and_then(|m| m.last_send.as_ref()).map(|s| json!({"at_utc": iso_utc(s.at_epoch), "chars": s.chars})),
-        "raw_log": meta.as_ref().map(|_| NOT_RETURNED),
-        "raw_log_bytes": log_bytes,
-        "raw_log_updated_at_utc": log_mtime.map(iso_utc),
-        "raw_log_idle_seconds": idle_seconds.map(|s| s as u64),
+        "cwd": run.map(|_| NOT_RETURNED),
+        "cwd_state": set_state(run.is_some()),
+        "started_at_utc": run.map(|r| iso_utc(r.started_at_epoch)),
+        "model": o.model,
+        "model_source": o.model_origin.as_str(),
+        "model_reasoning_effort": o.reasoning_effort,
+        "lease": o.lease.public(&spec.name, client),
+        "limit_state": limit_state_json(o),
+        "tui_context": tui_json(o),
+        "response_state": {"state": o.response.as_str(), "idle_threshold_seconds": IDLE_RESPONSE_SECONDS as u64, "response_output": NOT_RETURNED, "raw_output": NOT_RETURNED},
+        "last_send": run.and_then(|r| r.last_send).map(|(at, chars)| json!({"at_utc": iso_utc(at), "chars": chars})),
+        "raw_log": run.map(|_| NOT_RETURNED),
+        "raw_log_bytes": o.log_bytes,
+        "raw_log_updated_at_utc": o.log_mtime.map(iso_utc),
+        "raw_log_idle_seconds": o.log_idle_seconds,
         "raw_log_max_bytes": MAX_RAW_LOG_BYTES,
         "raw_log_policy": "local_only_bounded_not_returned_by_default",
         "memory_cap": {
-            "state": meta.as_ref().and_then(|m| m.memory_cap).map_or("not_configured", |c| c.as_str()),
+            "state": run.and_then(|r| r.memory_cap).map_or(super::words::MemoryCapState::NotConfigured.as_str(), |c| c.as_str()),
             "max_mib": spec.memory_max_mib,
         },
-        "home_process_count": users.total,
-        "home_external_process_count": users.external,
+        "home_process_count": o.home_users.total,
+        "home_external_process_count": o.home_users.external,
         "raw_output": NOT_RETURNED,
-    });
-    Observation {
-        agent: spec.name.clone(),
-        near_limit: facts.near_limit,
-        events: view,
-        hooks,
-        state: agent_state,
-        running,
-        dialog,
-        classified: classified.ok(),
-        json,
-        log_bytes,
-        log_idle_seconds: idle_seconds.map(|s| s as u64),
-        model,
-        pane: input.pane,
-    }
-}
-
-/// The offset of the zone a screen names after a time, else the server's own.
-fn screen_offset(pane: &str, now: f64) -> i32 {
-    crate::timefmt::zone::named_on_screen(pane).map_or_else(|| crate::timefmt::local_utc_offset(now as i64), |(_, o)| o)
-}
-
-/// What the worker's own events say: whether they are listened to, how many arrived this run,
-/// when the newest came, and on how many facts they and the screen disagree (numbers only).
-fn events_json(hooks: bool, view: Option<&events::EventView>, facts: &facts::Facts) -> Value {
-    json!({
-        "listening": hooks,
-        "received": view.map_or(0, |v| v.received),
-        "last_at_utc": view.map(|v| iso_utc(v.last_at_ms as f64 / 1000.0)),
-        "disagreements": facts.disagreements,
     })
-}
-
-/// A limit whose reset time the wall clock has passed no longer limits (what the classifiers do
-/// themselves for the time they were given).
-fn drop_passed_limit(
-    mut c: limits::ClassifyOutput,
-    now: f64,
-    configured_model: &Option<String>,
-) -> limits::ClassifyOutput {
-    use limits::{LimitKind, LimitWindow, Severity};
-    if c.severity != Severity::Limited || c.reset_at_epoch_seconds.is_none_or(|t| t as f64 > now) {
-        return c;
-    }
-    c.severity = Severity::None;
-    c.kind = LimitKind::None;
-    c.window = LimitWindow::None;
-    c.reset_at_epoch_seconds = None;
-    c.model_bucket = None;
-    c.used_percent = None;
-    c.rule = limits::RESET_PASSED_RULE.to_owned();
-    if c.model_source == ModelSource::LimitText {
-        c.model = configured_model.clone();
-        c.model_source = if c.model.is_some() { ModelSource::Session } else { ModelSource::Unknown };
-    }
-    c
-}
-
-impl Observation {
-    /// The agent's process runs (its pane is alive).
-    pub fn live(&self) -> bool {
-        self.running && self.state != AgentState::Exited
-    }
 }
 
 /// The newest assignment of an agent that is down, so the lead knows what was in flight:
 /// identifiers and fixed words only (a tampered ledger line yields nulls).
 fn in_flight_json(r: &ledger::AssignmentRecord) -> Value {
-    let word =
-        |v: &Option<String>, words: &[&'static str]| v.as_deref().and_then(|x| words.iter().copied().find(|w| *w == x));
+    fn word<T: crate::wire::Wire>(v: &Option<String>) -> Option<&'static str> {
+        v.as_deref().and_then(T::parse_word).map(T::word)
+    }
     json!({
         "assignment_id": Some(r.assignment_id.as_str()).filter(|id| ledger::valid_assignment_id(id)),
         "created_at_utc": r.created_at_utc.as_deref().filter(|t| t.len() <= 32 && crate::timefmt::parse_iso_utc(t).is_some()),
-        "role_kind": word(&r.role_kind, &["explorer", "worker"]),
-        "delivery": word(&r.delivery, &["pending", "submitted", "typed", "failed"]).unwrap_or("unknown"),
+        "role_kind": word::<super::words::RoleKind>(&r.role_kind),
+        "delivery": word::<super::words::Delivery>(&r.delivery).unwrap_or("unknown"),
         "turn_started": r.turn_started,
         "prompt_output": NOT_RETURNED,
     })
@@ -758,11 +581,12 @@ async fn status(ctx: Arc<Ctx>, args: StatusArgs) -> ToolResult {
     let (mut results, host) = observe_with_host(&ctx, &agents, Some(*ctx.registry.admission())).await?;
     // What was in flight matters for an agent that is down: only then is the ledger read (here,
     // not in every observation a wait or a send makes).
+    let mut in_flight: HashMap<String, Value> = HashMap::new();
     if results.iter().flatten().any(|o| !o.live()) {
         let records = blocking(|| Ok(ledger::assignments(&State::open()?).unwrap_or_default())).await?;
         for o in results.iter_mut().flatten().filter(|o| !o.live()) {
             let newest = records.iter().rev().find(|r| r.agent.as_deref() == Some(o.agent.as_str()));
-            o.json["last_assignment"] = newest.map_or(Value::Null, in_flight_json);
+            in_flight.insert(o.agent.clone(), newest.map_or(Value::Null, in_flight_json));
         }
     }
     let blocked: Vec<Value> = results.iter().flatten().filter_map(blocked_json).collect();
@@ -776,7 +600,17 @@ async fn status(ctx: Arc<Ctx>, args: StatusArgs) -> ToolResult {
     let entries: Vec<Value> = results
         .into_iter()
         .zip(&agents)
-        .map(|(r, a)| r.map_or_else(|e| agent_error_entry(a, &e), |o| o.json))
+        .map(|(r, a)| match (r, ctx.registry.get(a)) {
+            (Ok(o), Some(spec)) => {
+                let mut v = observation_json(&o, spec, &ctx.redactor, &ctx.client_id);
+                if let Some(last) = in_flight.remove(&o.agent) {
+                    v["last_assignment"] = last;
+                }
+                v
+            }
+            (Ok(_), None) => agent_error_entry(a, &ToolError::invalid_arguments("unknown agent")),
+            (Err(e), _) => agent_error_entry(a, &e),
+        })
         .collect();
     Ok(json!({"results": entries, "blocked": blocked, "host": host}))
 }
@@ -907,6 +741,10 @@ async fn wait(ctx: Arc<Ctx>, args: WaitArgs) -> ToolResult {
     }
     let elapsed = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
     if selector != "all" {
+        let entry = |o: &Observation| match ctx.registry.get(&o.agent) {
+            Some(spec) => observation_json(o, spec, &ctx.redactor, &ctx.client_id),
+            None => Value::Null,
+        };
         return Ok(json!({
             "agent": selector,
             "status": done[0].unwrap_or("timeout"),
@@ -914,8 +752,8 @@ async fn wait(ctx: Arc<Ctx>, args: WaitArgs) -> ToolResult {
             "timeout_seconds": timeout.as_secs(),
             "poll_count": poll_count,
             "elapsed_seconds": elapsed,
-            "initial": initial[0].json,
-            "current": current[0].json,
+            "initial": entry(&initial[0]),
+            "current": entry(&current[0]),
             "raw_output": NOT_RETURNED,
             "response_output": NOT_RETURNED,
         }));
@@ -1101,38 +939,6 @@ mod tests {
                 "{chars}: {out:?}"
             );
         }
-    }
-
-    #[test]
-    fn a_limit_whose_reset_the_wall_clock_passed_no_longer_limits() {
-        use limits::{LimitKind, LimitWindow, Severity, TuiState};
-        let limited = limits::ClassifyOutput {
-            severity: Severity::Limited,
-            kind: LimitKind::Usage,
-            window: LimitWindow::FiveHour,
-            reset_at_epoch_seconds: Some(1_000),
-            model_bucket: Some("gpt-5.3-codex-spark".into()),
-            model: Some("gpt-5.3-codex-spark".into()),
-            model_source: ModelSource::LimitText,
-            used_percent: Some(100),
-            tui: TuiState::Idle,
-            blocks_input: false,
-            dialog: DialogKind::None,
-            rule: "usage-limit".into(),
-        };
-        assert_eq!(drop_passed_limit(limited.clone(), 999.0, &None), limited, "not yet");
-        let passed = drop_passed_limit(limited.clone(), 1_000.0, &Some("m".into()));
-        assert_eq!(
-            (passed.severity, passed.kind, passed.reset_at_epoch_seconds, passed.rule.as_str()),
-            (Severity::None, LimitKind::None, None, limits::RESET_PASSED_RULE)
-        );
-        assert_eq!(
-            (passed.model.as_deref(), passed.model_source, passed.model_bucket),
-            (Some("m"), ModelSource::Session, None)
-        );
-        // A limit without a reset time stays.
-        let open_ended = limits::ClassifyOutput { reset_at_epoch_seconds: None, ..limited };
-        assert_eq!(drop_passed_limit(open_ended.clone(), 5_000.0, &None), open_ended);
     }
 
     #[test]

@@ -95,11 +95,6 @@ wire_enum!(
 );
 
 wire_enum!(
-    /// Where the reported model comes from.
-    ModelSource { Config => "config", Screen => "screen", CliDefault => "cli_default" }
-);
-
-wire_enum!(
     /// Whether the kernel's pressure readings exist here.
     Pressure { Available => "available", Unavailable => "unavailable" }
 );
