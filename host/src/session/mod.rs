@@ -3,3 +3,4 @@
 //! handlers shape).
 
 pub mod observe;
+pub mod send;

@@ -3,7 +3,6 @@
 //! Each runs per agent inside the agent's lifecycle lock, and every write into a pane goes
 //! through the lease gate. Responses are built from allowlists: no path, no text.
 
-use crate::wire::wire_enum;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +20,7 @@ use crate::agents::profiles::{DialogChoice, HomeError, HookCommand, HooksState, 
 use crate::agents::{procs, runner_ok, AgentSpec, AgentState, Registry};
 use crate::ext::types::limits::DialogKind;
 use crate::lease::{self, Lease, DEFAULT_TTL_SECONDS};
+use crate::session::send::{Delivery, Receipt, Seen, Step, Watch};
 use crate::state::meta::{AgentMeta, LastSend, MemoryCap, SENT_HEAD_CHARS};
 use crate::state::rawlog::{self, MAX_RAW_LOG_BYTES};
 use crate::state::State;
@@ -845,19 +845,6 @@ pub struct SendOptions {
     pub before_typing: Option<BeforeTyping>,
 }
 
-wire_enum!(
-    /// What a send's receipt says happened.
-    Receipt {
-        /// Typed without Enter.
-        Typed => "typed",
-        TurnStarted => "turn_started",
-        SubmittedNoTurnStarted => "submitted_no_turn_started",
-        BlockedByLimit => "blocked_by_limit",
-        WaitingOnDialog => "waiting_on_dialog",
-        Exited => "exited",
-    }
-);
-
 /// A delivered send.
 #[derive(Debug, Clone)]
 pub struct Sent {
@@ -1112,14 +1099,6 @@ async fn report_request(ctx: Arc<Ctx>, args: ReportRequestArgs) -> ToolResult {
     }))
 }
 
-/// What the watch after typing saw (the text was typed by then).
-struct Delivery {
-    submitted: bool,
-    receipt: Receipt,
-    state: AgentState,
-    log_bytes_at_turn: Option<u64>,
-}
-
 async fn capture_bottom(session: &str) -> String {
     tmux::capture_pane(session, 40).await.unwrap_or_default()
 }
@@ -1166,139 +1145,29 @@ async fn type_text(spec: &AgentSpec, text: &str, enter: bool) -> Result<Typing, 
     Ok(Typing { typed: false, probe, entered_ms: 0 })
 }
 
-/// How long a started turn is watched for a limit or a dialog that ends it at once (a 429
-/// arrives within this on a fast link).
-const SETTLE: Duration = Duration::from_millis(1200);
-
-/// A CLI that swallows an Enter right after a paste (Gemini, on a loaded machine even after its
-/// pause) gets one more Enter when our text still sits in its composer this long after the first.
-const ENTER_AGAIN_AFTER: Duration = Duration::from_millis(1500);
-
-/// After Enter: watches (bounded by `confirm`) for the turn to start, a limit, a dialog or an
-/// exit. A turn that already ended (the composer moved on and output follows our echo) counts
-/// as started at once. A working turn is watched a moment longer, so a limit or a popup that
-/// ends it at once is reported as such.
+/// After Enter: observes the worker until [`Watch`] says what the receipt is (bounded by
+/// `confirm`), pressing Enter once more when it says so.
 async fn watch_turn(ctx: &Ctx, spec: &AgentSpec, typing: &Typing, confirm: Duration) -> Delivery {
     let started = Instant::now();
     let agents = [spec.name.clone()];
     let provider = spec.provider();
-    let mut last_state = AgentState::Unknown;
-    let mut turn_seen: Option<(Instant, Option<u64>)> = None;
-    let mut limited_once = false;
-    let mut entered_again = provider.enter_after_paste().is_zero();
+    let mut watch = Watch::new(confirm, typing.entered_ms, !provider.enter_after_paste().is_zero());
     loop {
-        if let Ok(Ok(obs)) = observe(ctx, &agents).await.map(|mut v| v.remove(0)) {
-            last_state = obs.state;
-            // A CLI that reports its events says itself whether it took the prompt: the screen
-            // never stands in for that (a swallowed send is no turn).
-            if obs.hooks && obs.events.as_ref().is_some_and(|v| v.received > 0) {
-                match event_receipt(obs.events.as_ref(), obs.state, typing.entered_ms, now_ms()) {
-                    Some((receipt, settled))
-                        if settled || receipt != Receipt::TurnStarted || started.elapsed() >= confirm =>
-                    {
-                        return Delivery {
-                            submitted: true,
-                            receipt,
-                            state: obs.state,
-                            log_bytes_at_turn: turn_seen.map_or(obs.log_bytes, |t| t.1),
-                        };
-                    }
-                    Some(_) => {
-                        turn_seen.get_or_insert_with(|| (Instant::now(), obs.log_bytes));
-                    }
-                    None if !entered_again
-                        && started.elapsed() >= ENTER_AGAIN_AFTER
-                        && composer_holds(spec, &obs.pane, &typing.probe, false) =>
-                    {
-                        entered_again = true;
-                        let _ = tmux::send_keys(&spec.session, &["Enter"]).await;
-                    }
-                    None => {}
-                }
-                if started.elapsed() >= confirm {
-                    let receipt =
-                        if turn_seen.is_some() { Receipt::TurnStarted } else { Receipt::SubmittedNoTurnStarted };
-                    return Delivery {
-                        submitted: true,
-                        receipt,
-                        state: last_state,
-                        log_bytes_at_turn: turn_seen.and_then(|t| t.1),
-                    };
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
+        let obs = observe(ctx, &agents).await.ok().and_then(|mut v| v.remove(0).ok());
+        // The composer and the echo are read from the snapshot the classifier saw.
+        let seen = obs.as_ref().map(|o| Seen {
+            state: o.state,
+            events: o.events.as_ref().filter(|v| o.hooks && v.received > 0),
+            log_bytes: o.log_bytes,
+            composer_holds: composer_holds(spec, &o.pane, &typing.probe, false),
+            echo: provider.output_after_echo(&o.pane, &typing.probe),
+        });
+        match watch.step(seen, started.elapsed(), now_ms()) {
+            Step::Done(delivery) => return delivery,
+            Step::EnterAgain => {
+                let _ = tmux::send_keys(&spec.session, &["Enter"]).await;
             }
-            // The composer and the echo are read from the snapshot the classifier saw.
-            let echo = provider.output_after_echo(&obs.pane, &typing.probe);
-            let receipt = match obs.state {
-                AgentState::Working => Some(Receipt::TurnStarted),
-                // A limit read while our echo is not drawn yet may be an older one: believe it
-                // when the echo shows, or when the next observation agrees.
-                AgentState::Limited if echo.is_some() || limited_once => Some(Receipt::BlockedByLimit),
-                AgentState::Limited => {
-                    limited_once = true;
-                    None
-                }
-                AgentState::Dialog => Some(Receipt::WaitingOnDialog),
-                AgentState::Exited | AgentState::NotRunning => Some(Receipt::Exited),
-                AgentState::Idle | AgentState::Warned => {
-                    // Taken (the composer moved on) and answered, or scrolled past: a finished
-                    // turn. Only our echo so far: not started yet.
-                    let taken = !composer_holds(spec, &obs.pane, &typing.probe, false);
-                    match echo {
-                        _ if !taken => None,
-                        Some(false) => None,
-                        Some(true) => {
-                            return Delivery {
-                                submitted: true,
-                                receipt: Receipt::TurnStarted,
-                                state: obs.state,
-                                log_bytes_at_turn: turn_seen.map_or(obs.log_bytes, |t| t.1),
-                            }
-                        }
-                        None => Some(Receipt::TurnStarted),
-                    }
-                }
-                AgentState::Unknown => None,
-            };
-            match receipt {
-                Some(Receipt::TurnStarted) => {
-                    let (seen, bytes) = *turn_seen.get_or_insert_with(|| (Instant::now(), obs.log_bytes));
-                    if seen.elapsed() >= SETTLE || started.elapsed() >= confirm {
-                        return Delivery {
-                            submitted: true,
-                            receipt: Receipt::TurnStarted,
-                            state: obs.state,
-                            log_bytes_at_turn: bytes,
-                        };
-                    }
-                }
-                Some(receipt) => {
-                    return Delivery {
-                        submitted: true,
-                        receipt,
-                        state: obs.state,
-                        log_bytes_at_turn: turn_seen.and_then(|t| t.1),
-                    }
-                }
-                None if !entered_again
-                    && started.elapsed() >= ENTER_AGAIN_AFTER
-                    && composer_holds(spec, &obs.pane, &typing.probe, false) =>
-                {
-                    entered_again = true;
-                    let _ = tmux::send_keys(&spec.session, &["Enter"]).await;
-                }
-                None => {}
-            }
-        }
-        if started.elapsed() >= confirm {
-            let receipt = if turn_seen.is_some() { Receipt::TurnStarted } else { Receipt::SubmittedNoTurnStarted };
-            return Delivery {
-                submitted: true,
-                receipt,
-                state: last_state,
-                log_bytes_at_turn: turn_seen.and_then(|t| t.1),
-            };
+            Step::Wait => {}
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -1306,34 +1175,6 @@ async fn watch_turn(ctx: &Ctx, spec: &AgentSpec, typing: &Typing, confirm: Durat
 
 fn now_ms() -> u64 {
     (crate::timefmt::now_epoch() * 1000.0) as u64
-}
-
-/// The receipt the CLI's own events give for a send entered at `entered_ms`: `None` until its
-/// prompt event arrives (the hook stamps its time after our Enter, on the same clock, so an
-/// earlier prompt event is an earlier turn's); then what the
-/// observation shows, and whether that is settled (the turn is over, or has run for
-/// [`SETTLE`], so a limit or a dialog that ends it at once is not missed).
-fn event_receipt(
-    events: Option<&crate::events::EventView>,
-    state: AgentState,
-    entered_ms: u64,
-    now_ms: u64,
-) -> Option<(Receipt, bool)> {
-    use crate::events::Phase;
-    let v = events?;
-    let at = v.last_prompt_at_ms.filter(|t| *t >= entered_ms)?;
-    let receipt = match (v.phase.map(|(p, _)| p), state) {
-        (_, AgentState::Exited | AgentState::NotRunning) => Receipt::Exited,
-        (_, AgentState::Limited) => Receipt::BlockedByLimit,
-        // A turn that ran to its end started, whatever popup followed it.
-        (Some(Phase::Ended | Phase::Failed(_)), _) => Receipt::TurnStarted,
-        (Some(Phase::Permission), _) | (_, AgentState::Dialog) => Receipt::WaitingOnDialog,
-        _ => Receipt::TurnStarted,
-    };
-    let over = matches!(v.phase, Some((Phase::Ended | Phase::Failed(_), _)));
-    // Watched past the grace in which a limit on screen may be the last turn's.
-    let settle = SETTLE.as_millis() as u64 + crate::agents::facts::LIMIT_GRACE_MS;
-    Some((receipt, over || now_ms >= at + settle))
 }
 
 /// `agent_dialog_answer` arguments.
@@ -1607,47 +1448,6 @@ mod tests {
         let (clean, removed) = sanitize_send_text("a\x1b[201~b\x07c\r\nd\te\u{9b}");
         assert_eq!(clean, "a[201~bc\nd\te");
         assert_eq!(removed, 3);
-    }
-
-    #[test]
-    fn a_receipt_needs_the_clis_own_prompt_event() {
-        use crate::events::{fold, Event, EventKind, FailureKind};
-        let entered = 10_000;
-        // The only prompt event is an earlier turn's: the CLI has not taken this send (yet).
-        let earlier = fold(&[Event::new(EventKind::PromptSubmitted, 9_900), Event::new(EventKind::TurnEnded, 9_950)]);
-        assert_eq!(event_receipt(earlier.as_ref(), AgentState::Idle, entered, 20_000), None);
-        assert_eq!(event_receipt(None, AgentState::Idle, entered, 20_000), None);
-        // Taken and still running: started, settled once past the limit grace.
-        let taken = fold(&[Event::new(EventKind::PromptSubmitted, 10_050)]);
-        assert_eq!(
-            event_receipt(taken.as_ref(), AgentState::Working, entered, 10_100),
-            Some((Receipt::TurnStarted, false))
-        );
-        assert_eq!(
-            event_receipt(taken.as_ref(), AgentState::Working, entered, 14_000),
-            Some((Receipt::TurnStarted, true))
-        );
-        // Ended at once, with a popup after it: started.
-        let ended = fold(&[Event::new(EventKind::PromptSubmitted, 10_050), Event::new(EventKind::TurnEnded, 10_080)]);
-        assert_eq!(
-            event_receipt(ended.as_ref(), AgentState::Dialog, entered, 10_100),
-            Some((Receipt::TurnStarted, true))
-        );
-        // Failed on a limit, or waiting on a permission.
-        let failed = fold(&[
-            Event::new(EventKind::PromptSubmitted, 10_050),
-            Event { failure: Some(FailureKind::RateLimit), ..Event::new(EventKind::TurnFailed, 10_080) },
-        ]);
-        assert_eq!(
-            event_receipt(failed.as_ref(), AgentState::Limited, entered, 10_100),
-            Some((Receipt::BlockedByLimit, true))
-        );
-        let asked =
-            fold(&[Event::new(EventKind::PromptSubmitted, 10_050), Event::new(EventKind::PermissionWait, 10_080)]);
-        assert_eq!(
-            event_receipt(asked.as_ref(), AgentState::Dialog, entered, 10_100),
-            Some((Receipt::WaitingOnDialog, false))
-        );
     }
 
     #[test]
