@@ -522,7 +522,47 @@ async fn already_running(spec: &AgentSpec, client: &str) -> Result<Value, ToolEr
     }))
 }
 
+/// A start, checked and planned: everything decided before the worker's session is made. The
+/// admission lock is held until then, so each check counts every worker an earlier start
+/// launched.
+struct PreparedStart {
+    spec: AgentSpec,
+    plan: StartPlan,
+    /// The run a resume continues.
+    previous: Option<AgentMeta>,
+    memory_cap: Option<MemoryCap>,
+    env: Vec<(String, String)>,
+    trust: &'static str,
+    events: &'static str,
+    state_root: std::path::PathBuf,
+    _admission: crate::fsafe::FileLock,
+}
+
+/// What a start found: a session that already runs, or a start to launch.
+enum Start {
+    AlreadyRunning(Box<AgentSpec>),
+    Prepared(Box<PreparedStart>),
+}
+
 async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<Value, ToolError> {
+    let resumed = req.resume;
+    let prepared = match prepare_start(ctx, agent, req).await? {
+        Start::AlreadyRunning(spec) => return already_running(&spec, &ctx.client_id).await,
+        Start::Prepared(p) => p,
+    };
+    let lease = launch(ctx, &prepared).await?;
+    let PreparedStart { spec, trust, events, memory_cap, .. } = *prepared;
+    Ok(json!({
+        "agent": agent, "status": super::words::StartStatus::Started.as_str(), "resumed": resumed, "backend": "tmux", "session": spec.session, "profile": spec.profile.name(),
+        "cwd": NOT_RETURNED, "cwd_state": "set", "lease": lease, "model": spec.model, "model_reasoning_effort": spec.reasoning_effort,
+        "trust": trust, "events": events, "memory_cap": memory_cap.map_or(super::words::MemoryCapState::NotConfigured.as_str(), MemoryCap::as_str), "raw_log": NOT_RETURNED, "raw_log_max_bytes": MAX_RAW_LOG_BYTES, "raw_output": NOT_RETURNED,
+    }))
+}
+
+/// Checks a start and decides everything about it: the prompt, admission (after ending what a
+/// crash left on the home), the recorded run a resume continues, the launch line with its
+/// memory cap, the worker's environment, the home's trust and hooks.
+async fn prepare_start(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<Start, ToolError> {
     let mut spec = spec(ctx, agent)?;
     if let Some(m) = req.model {
         spec.model = Some(m);
@@ -533,13 +573,12 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<Value, T
             spec.profile.name()
         )));
     }
-    let client = ctx.client_id.clone();
     // Starts take turns from the admission check until their session exists, so each check
     // counts every worker an earlier start launched: two starts never both take the last slot.
-    let _admission = blocking(|| Ok(State::open()?.locks.lock(ADMISSION_LOCK, crate::state::LOCK_WAIT)?)).await?;
+    let admission_lock = blocking(|| Ok(State::open()?.locks.lock(ADMISSION_LOCK, crate::state::LOCK_WAIT)?)).await?;
     let panes = tmux::list_panes().await.map_err(|e| tmux_error("list-panes", agent, e))?;
     if panes.contains_key(&spec.session) {
-        return already_running(&spec, &client).await;
+        return Ok(Start::AlreadyRunning(Box::new(spec)));
     }
     // Another running agent on the same home owns those processes (a config that shares homes).
     let shared = ctx
@@ -551,29 +590,12 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<Value, T
         reap_orphans(&spec).await;
     }
     admit(ctx, &spec, &panes).await?;
+    let previous = if req.resume { Some(recorded_run(agent).await?) } else { None };
     // A resume continues the recorded run: its working directory, and its newest assignment
     // stays the one the watchdog quotes.
-    let previous = if req.resume {
-        let a = agent.to_owned();
-        let meta = blocking(move || Ok(State::open()?.read_meta(&a)?)).await?;
-        Some(meta.ok_or_else(|| {
-            ToolError::new("nothing_to_resume", format!("agent {agent} has no recorded run to resume"))
-        })?)
-    } else {
-        None
-    };
     let cwd = previous.as_ref().map(|m| m.cwd.as_str()).or(req.cwd.as_deref());
     let mut plan = plan_start(&spec, cwd, req.prompt.as_deref(), req.resume)?;
-    let memory_cap = match spec.memory_max_mib {
-        None => None,
-        Some(mib) if admission::scope_available().await => {
-            let words = std::mem::take(&mut plan.words);
-            plan.words = admission::scoped(words, &format!("codex-master-{agent}-{}", now_id()), mib);
-            Some(MemoryCap::SystemdScope)
-        }
-        Some(_) => Some(MemoryCap::Unavailable),
-    };
-    let state_root = crate::state::root_path()?;
+    let memory_cap = cap_memory(&spec, &mut plan).await;
     let env = {
         let s = spec.clone();
         blocking(move || {
@@ -582,9 +604,47 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<Value, T
         })
         .await?
     };
+    let state_root = crate::state::root_path()?;
     let trust = prepare_home(&spec, &plan.start_dir).await?;
     let events = install_hooks(&spec, &state_root).await;
+    Ok(Start::Prepared(Box::new(PreparedStart {
+        spec,
+        plan,
+        previous,
+        memory_cap,
+        env,
+        trust,
+        events,
+        state_root,
+        _admission: admission_lock,
+    })))
+}
 
+/// The run a resume continues, or `nothing_to_resume`.
+async fn recorded_run(agent: &str) -> Result<AgentMeta, ToolError> {
+    let a = agent.to_owned();
+    let meta = blocking(move || Ok(State::open()?.read_meta(&a)?)).await?;
+    meta.ok_or_else(|| ToolError::new("nothing_to_resume", format!("agent {agent} has no recorded run to resume")))
+}
+
+/// Runs the launch line in its own memory-capped scope when the agent names a cap and user
+/// systemd is here; says how the cap was applied.
+async fn cap_memory(spec: &AgentSpec, plan: &mut StartPlan) -> Option<MemoryCap> {
+    let mib = spec.memory_max_mib?;
+    if !admission::scope_available().await {
+        return Some(MemoryCap::Unavailable);
+    }
+    let words = std::mem::take(&mut plan.words);
+    plan.words = admission::scoped(words, &format!("codex-master-{}-{}", spec.name, now_id()), mib);
+    Some(MemoryCap::SystemdScope)
+}
+
+/// Launches a prepared start: the lease claimed and the raw log reserved under the agent lock,
+/// the session made, its output piped to the raw log, the run recorded. Every failure undoes
+/// what was done (the launch script, the raw log, a fresh claim). Returns the lease's public
+/// view.
+async fn launch(ctx: &Ctx, p: &PreparedStart) -> Result<Value, ToolError> {
+    let (agent, client, spec) = (p.spec.name.as_str(), ctx.client_id.clone(), &p.spec);
     // The lock is held from the lease claim to the metadata write: no other start, send or stop
     // of this agent interleaves. Filesystem work runs on the blocking pool, tmux on the runtime.
     let held = Locked::acquire(agent).await?;
@@ -604,26 +664,14 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<Value, T
             Ok(())
         })
     };
-    // A launch script holds the worker's secrets until it runs (it removes itself first):
-    // every failure before then removes it too.
-    let mut script: Option<String> = None;
-    let command = if env.is_empty() {
-        tmux::shell_join(&plan.words)
-    } else {
-        let (name, text) = (format!("{}-{agent}.sh", now_id()), launch_script(&plan.words, &env));
-        let n = name.clone();
-        let written =
-            held.with(move |state| Ok(state.root.subdir_private("launch")?.replace_atomic(&n, text.as_bytes())?)).await;
-        if let Err(e) = written {
-            let _ = remove_launch_script(&held, Some(name)).await;
+    let (command, script) = match launch_command(&held, p).await {
+        Ok(c) => c,
+        Err(e) => {
             let _ = cleanup(true).await;
             return Err(e);
         }
-        let path = state_root.join("launch").join(&name);
-        script = Some(name);
-        tmux::shell_join(&["sh", &path.to_string_lossy()])
     };
-    let start_dir = plan.start_dir.to_string_lossy();
+    let start_dir = p.plan.start_dir.to_string_lossy();
     if let Err(e) = tmux::new_session(&spec.session, &start_dir, &command, PANE_WIDTH, PANE_HEIGHT).await {
         // The session may belong to someone else: never kill it here.
         let _ = remove_launch_script(&held, script).await;
@@ -631,34 +679,45 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<Value, T
         return Err(tmux_error("start", agent, e));
     }
     ctx.observer.invalidate();
-    if let Err(e) = tmux::pipe_pane(&spec.session, &raw_log_writer_line(&state_root, &raw_name)).await {
+    if let Err(e) = tmux::pipe_pane(&spec.session, &raw_log_writer_line(&p.state_root, &raw_name)).await {
         let _ = tmux::kill_session(&spec.session).await;
         // Killed before its shell ran the script, the script would stay.
         let _ = remove_launch_script(&held, script).await;
         let _ = cleanup(true).await;
         return Err(tmux_error("pipe-pane", agent, e));
     }
+    let last_assignment_id = p.previous.as_ref().and_then(|m| m.last_assignment_id.clone());
     let meta = AgentMeta {
-        memory_cap,
-        hooks: events == HooksState::Installed.as_str(),
-        ..started_meta(&spec, &plan.start_dir, &raw_name, previous.and_then(|m| m.last_assignment_id))
+        memory_cap: p.memory_cap,
+        hooks: p.events == HooksState::Installed.as_str(),
+        ..started_meta(spec, &p.plan.start_dir, &raw_name, last_assignment_id)
     };
-    let lease = held
-        .with({
-            let (a, c) = (agent.to_owned(), client.clone());
-            move |state| {
-                state.write_meta(&meta)?;
-                release_if_fresh(state, &a, &c, fresh);
-                Ok(lease::read(state, &a).public(&a, &c))
-            }
-        })
-        .await?;
-    drop(held);
-    Ok(json!({
-        "agent": agent, "status": super::words::StartStatus::Started.as_str(), "resumed": req.resume, "backend": "tmux", "session": spec.session, "profile": spec.profile.name(),
-        "cwd": NOT_RETURNED, "cwd_state": "set", "lease": lease, "model": spec.model, "model_reasoning_effort": spec.reasoning_effort,
-        "trust": trust, "events": events, "memory_cap": memory_cap.map_or(super::words::MemoryCapState::NotConfigured.as_str(), MemoryCap::as_str), "raw_log": NOT_RETURNED, "raw_log_max_bytes": MAX_RAW_LOG_BYTES, "raw_output": NOT_RETURNED,
-    }))
+    let (a, c) = (agent.to_owned(), client);
+    held.with(move |state| {
+        state.write_meta(&meta)?;
+        release_if_fresh(state, &a, &c, fresh);
+        Ok(lease::read(state, &a).public(&a, &c))
+    })
+    .await
+}
+
+/// The shell line tmux runs: the launch words themselves, or, when the worker gets variables,
+/// a launch script that holds them until it runs (it removes itself first). Returns the script's
+/// name so that a failure later removes it.
+async fn launch_command(held: &Locked, p: &PreparedStart) -> Result<(String, Option<String>), ToolError> {
+    if p.env.is_empty() {
+        return Ok((tmux::shell_join(&p.plan.words), None));
+    }
+    let (name, text) = (format!("{}-{}.sh", now_id(), p.spec.name), launch_script(&p.plan.words, &p.env));
+    let n = name.clone();
+    let written =
+        held.with(move |state| Ok(state.root.subdir_private("launch")?.replace_atomic(&n, text.as_bytes())?)).await;
+    if let Err(e) = written {
+        let _ = remove_launch_script(held, Some(name)).await;
+        return Err(e);
+    }
+    let path = p.state_root.join("launch").join(&name);
+    Ok((tmux::shell_join(&["sh", &path.to_string_lossy()]), Some(name)))
 }
 
 /// How long a stopped worker's processes get to exit on the SIGHUP of their closed pane.
