@@ -960,7 +960,6 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
         return Err(ToolError::invalid_arguments("text must be a non-empty string"));
     }
     let spec = spec(ctx, &agent)?;
-    let client = ctx.client_id.clone();
     match pane(&spec).await? {
         None => return Err(ToolError::new("agent_not_running", format!("agent {agent} is not running"))),
         Some(p) if p.dead => {
@@ -968,22 +967,47 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
         }
         Some(_) => {}
     }
+    wait_until_ready(ctx, &spec).await?;
+    let (typing, lease) = type_under_lease(ctx, &spec, &text, enter, lead_send, expected, before_typing).await?;
+    let typing = typing?;
+    if !typing.typed {
+        return Err(not_typed(ctx, &agent).await);
+    }
+    let r = if enter {
+        watch_turn(ctx, &spec, &typing, confirm).await
+    } else {
+        Delivery { submitted: false, receipt: Receipt::Typed, state: AgentState::Idle, log_bytes_at_turn: None }
+    };
+    Ok(Sent {
+        agent,
+        chars: text.chars().count(),
+        control_chars_removed: removed,
+        submitted: r.submitted,
+        turn_started: r.receipt == Receipt::TurnStarted,
+        receipt: r.receipt,
+        state: r.state,
+        lease,
+        log_bytes_at_turn: r.log_bytes_at_turn,
+    })
+}
+
+/// Waits (bounded) until nothing on screen refuses a send: a dialog refuses it at once; a CLI
+/// that reports its session start is not typed into before it is up, nor for a moment after
+/// (a paste before its first screen is lost).
+async fn wait_until_ready(ctx: &Ctx, spec: &AgentSpec) -> Result<(), ToolError> {
+    let agent = spec.name.as_str();
     let ready_by = Instant::now() + READY_WAIT;
-    while let Ok(Ok(obs)) = observe(ctx, std::slice::from_ref(&agent)).await.map(|mut v| v.remove(0)) {
+    while let Ok(Ok(obs)) = observe(ctx, &[agent.to_owned()]).await.map(|mut v| v.remove(0)) {
         if obs.dialog != DialogKind::None {
-            return Err(dialog_refusal(&agent, obs.dialog));
+            return Err(dialog_refusal(agent, obs.dialog));
         }
-        // A CLI that reports its session start is not typed into before it is up: a paste
-        // before its first screen is lost.
         let provider = spec.provider();
         let unknown = obs.state == AgentState::Unknown && provider.session_start_at_launch();
-        // A CLI that just started may still drop a paste for a moment after it said so.
         let settle = provider.input_settle().as_millis() as u64;
         let settling =
             obs.events.as_ref().and_then(|v| v.session_started_at_ms).is_some_and(|at| now_ms() < at + settle);
-        let starting = obs.hooks && (unknown || settling);
-        if !starting {
-            break;
+        if !(obs.hooks && (unknown || settling)) {
+            return Ok(());
         }
         if Instant::now() >= ready_by {
             return Err(ToolError::new(
@@ -997,6 +1021,23 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    Ok(())
+}
+
+/// Claims the lease (and runs `before_typing`) under the agent lock, types, and then records
+/// the send or releases a fresh claim: typing and Enter happen under the lock, watching for the
+/// turn does not. Returns the typing's outcome and the lease's public view.
+#[allow(clippy::too_many_arguments)]
+async fn type_under_lease(
+    ctx: &Ctx,
+    spec: &AgentSpec,
+    text: &str,
+    enter: bool,
+    lead_send: bool,
+    expected: Option<u64>,
+    before_typing: Option<BeforeTyping>,
+) -> Result<(Result<Typing, ToolError>, Value), ToolError> {
+    let (agent, client) = (spec.name.clone(), ctx.client_id.clone());
     let held = Locked::acquire(&agent).await?;
     let fresh = held
         .with({
@@ -1013,62 +1054,45 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
             }
         })
         .await?;
-    // Typing and Enter happen under the lock; watching for the turn to start does not.
-    let typing = type_text(&spec, &text, enter).await;
+    let typing = type_text(spec, text, enter).await;
     ctx.observer.invalidate();
-    let (a, c, chars, head) =
-        (agent.clone(), client.clone(), text.chars().count(), text.chars().take(SENT_HEAD_CHARS).collect::<String>());
+    let (chars, head) = (text.chars().count(), text.chars().take(SENT_HEAD_CHARS).collect::<String>());
     let sent_ok = typing.as_ref().is_ok_and(|t| t.typed);
     let lease = held
         .with(move |state| {
             if !sent_ok {
-                release_if_fresh(state, &a, &c, fresh);
+                release_if_fresh(state, &agent, &client, fresh);
             } else if lead_send {
-                if let Some(mut meta) = state.read_meta(&a)? {
+                if let Some(mut meta) = state.read_meta(&agent)? {
                     let offset = state.raw.file_stat(&meta.raw_log).ok().flatten().map_or(0, |(s, _)| s);
                     meta.last_send =
                         Some(LastSend { at_epoch: now_epoch(), chars, log_offset: offset, text_head: head });
                     state.write_meta(&meta)?;
                 }
             }
-            Ok(lease::read(state, &a).public(&a, &c))
+            Ok(lease::read(state, &agent).public(&agent, &client))
         })
         .await?;
-    drop(held);
-    let typing = typing?;
-    if !typing.typed {
-        // A dialog that opened meanwhile is the likely reason: say so, not "retry".
-        if let Ok(Ok(obs)) = observe(ctx, std::slice::from_ref(&agent)).await.map(|mut v| v.remove(0)) {
-            if obs.dialog != DialogKind::None {
-                return Err(dialog_refusal(&agent, obs.dialog));
-            }
+    Ok((typing, lease))
+}
+
+/// Why a text did not reach the composer: a dialog that opened meanwhile is the likely reason
+/// (say so, not "retry"); else `send_not_typed`, retryable.
+async fn not_typed(ctx: &Ctx, agent: &str) -> ToolError {
+    if let Ok(Ok(obs)) = observe(ctx, &[agent.to_owned()]).await.map(|mut v| v.remove(0)) {
+        if obs.dialog != DialogKind::None {
+            return dialog_refusal(agent, obs.dialog);
         }
-        return Err(ToolError::new(
-            "send_not_typed",
-            format!("the text did not appear in agent {agent}'s composer; nothing was submitted"),
-        )
-        .retryable()
-        .with("retry_after_seconds", json!(2))
-        .with("agent", json!(agent))
-        .with("typed", json!(false))
-        .with("submitted", json!(false)));
     }
-    let r = if enter {
-        watch_turn(ctx, &spec, &typing, confirm).await
-    } else {
-        Delivery { submitted: false, receipt: Receipt::Typed, state: AgentState::Idle, log_bytes_at_turn: None }
-    };
-    Ok(Sent {
-        agent,
-        chars,
-        control_chars_removed: removed,
-        submitted: r.submitted,
-        turn_started: r.receipt == Receipt::TurnStarted,
-        receipt: r.receipt,
-        state: r.state,
-        lease,
-        log_bytes_at_turn: r.log_bytes_at_turn,
-    })
+    ToolError::new(
+        "send_not_typed",
+        format!("the text did not appear in agent {agent}'s composer; nothing was submitted"),
+    )
+    .retryable()
+    .with("retry_after_seconds", json!(2))
+    .with("agent", json!(agent))
+    .with("typed", json!(false))
+    .with("submitted", json!(false))
 }
 
 /// Renders a one-line prompt with the prompts extension in the configured locale, off the async
