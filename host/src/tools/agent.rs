@@ -1313,19 +1313,7 @@ pub async fn answer_dialog(
     }
     let obs = observe(ctx, std::slice::from_ref(&agent)).await?.remove(0)?;
     let kind = obs.dialog;
-    if kind == DialogKind::None {
-        return Err(ToolError::new("no_dialog", format!("agent {agent} shows no dialog; nothing was typed"))
-            .with("state", json!(obs.state.as_str())));
-    }
-    let allowed = DialogChoice::allowed_for(kind);
-    if allowed != Some(choice) {
-        return Err(ToolError::new(
-            "dialog_choice_not_allowed",
-            format!("a {} dialog does not take the answer {}", kind.as_str(), choice.as_str()),
-        )
-        .with("dialog", json!(kind.as_str()))
-        .with("answer", json!(allowed.map(DialogChoice::as_str))));
-    }
+    check_answer(&agent, kind, obs.state, choice)?;
     let screen = capture_bottom(&spec.session).await;
     if choice == DialogChoice::Trust {
         let a = agent.clone();
@@ -1344,7 +1332,44 @@ pub async fn answer_dialog(
             ),
         )
     })?;
-    let client = ctx.client_id.clone();
+    let lease = type_answer(ctx, &spec, kind, choice, answer.option, expected).await?;
+    let after = await_dialog_closed(ctx, &agent, kind).await.unwrap_or(obs);
+    Ok(json!({
+        "agent": agent, "status": "answered", "dialog": kind.as_str(), "choice": choice.as_str(), "state": after.state.as_str(),
+        "dialog_closed": after.dialog != kind, "lease": lease,
+    }))
+}
+
+/// Whether `choice` may answer what the screen shows: a dialog, and the one answer allowed for
+/// its kind. Nothing is typed otherwise.
+fn check_answer(agent: &str, kind: DialogKind, state: AgentState, choice: DialogChoice) -> Result<(), ToolError> {
+    if kind == DialogKind::None {
+        return Err(ToolError::new("no_dialog", format!("agent {agent} shows no dialog; nothing was typed"))
+            .with("state", json!(state.as_str())));
+    }
+    let allowed = DialogChoice::allowed_for(kind);
+    if allowed != Some(choice) {
+        return Err(ToolError::new(
+            "dialog_choice_not_allowed",
+            format!("a {} dialog does not take the answer {}", kind.as_str(), choice.as_str()),
+        )
+        .with("dialog", json!(kind.as_str()))
+        .with("answer", json!(allowed.map(DialogChoice::as_str))));
+    }
+    Ok(())
+}
+
+/// Types the option's number under the lease (and Enter where the number only moved the
+/// selection); returns the lease's public view.
+async fn type_answer(
+    ctx: &Ctx,
+    spec: &AgentSpec,
+    kind: DialogKind,
+    choice: DialogChoice,
+    option: u32,
+    expected: Option<u64>,
+) -> Result<Value, ToolError> {
+    let (agent, client) = (spec.name.clone(), ctx.client_id.clone());
     let held = Locked::acquire(&agent).await?;
     let fresh = held
         .with({
@@ -1354,17 +1379,17 @@ pub async fn answer_dialog(
         .await?;
     // The option's number selects it (and accepts it in Codex's popups); Enter accepts it where
     // the number only moves the selection (the trust screen).
-    let digit = answer.option.to_string();
+    let digit = option.to_string();
     let mut typed = tmux::send_keys(&spec.session, &[digit.as_str()]).await;
     if typed.is_ok() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let now = capture_bottom(&spec.session).await;
-        let still_selected = spec.provider().selected_option(&now) == Some(answer.option);
+        let still_selected = spec.provider().selected_option(&now) == Some(option);
         if still_selected && spec.provider().dialog_answer(kind, choice, &now).is_some() {
             typed = tmux::send_keys(&spec.session, &["Enter"]).await;
         }
     }
-    let (a, c, ok) = (agent.clone(), client.clone(), typed.is_ok());
+    let (a, c, ok) = (agent.clone(), client, typed.is_ok());
     let lease = held
         .with(move |state| {
             if !ok {
@@ -1376,22 +1401,24 @@ pub async fn answer_dialog(
     drop(held);
     ctx.observer.invalidate();
     typed.map_err(|e| tmux_error("answer dialog", &agent, e))?;
-    // Bounded wait for the dialog to close.
+    Ok(lease)
+}
+
+/// The agent observed until the dialog of `kind` is gone (at most 3 s): the last observation.
+async fn await_dialog_closed(ctx: &Ctx, agent: &str, kind: DialogKind) -> Option<crate::session::observe::Observation> {
     let started = Instant::now();
-    let mut after = obs;
+    let mut last = None;
     while started.elapsed() < Duration::from_secs(3) {
         tokio::time::sleep(Duration::from_millis(150)).await;
-        if let Ok(Ok(o)) = observe(ctx, std::slice::from_ref(&agent)).await.map(|mut v| v.remove(0)) {
-            after = o;
-            if after.dialog != kind {
+        if let Ok(Ok(o)) = observe(ctx, &[agent.to_owned()]).await.map(|mut v| v.remove(0)) {
+            let closed = o.dialog != kind;
+            last = Some(o);
+            if closed {
                 break;
             }
         }
     }
-    Ok(json!({
-        "agent": agent, "status": "answered", "dialog": kind.as_str(), "choice": choice.as_str(), "state": after.state.as_str(),
-        "dialog_closed": after.dialog != kind, "lease": lease,
-    }))
+    last
 }
 
 /// `agent_interrupt` arguments. `force` is accepted for seed compatibility and changes nothing.
@@ -1531,6 +1558,16 @@ mod tests {
         let (clean, removed) = sanitize_send_text("a\x1b[201~b\x07c\r\nd\te\u{9b}");
         assert_eq!(clean, "a[201~bc\nd\te");
         assert_eq!(removed, 3);
+    }
+
+    #[test]
+    fn a_dialog_takes_only_its_one_allowed_answer() {
+        let code = |kind, choice| check_answer("w1", kind, AgentState::Dialog, choice).err().map(|e| e.code);
+        assert_eq!(code(DialogKind::Trust, DialogChoice::Trust), None);
+        assert_eq!(code(DialogKind::SwitchModel, DialogChoice::KeepCurrentModel), None);
+        assert_eq!(code(DialogKind::Trust, DialogChoice::No).as_deref(), Some("dialog_choice_not_allowed"));
+        assert_eq!(code(DialogKind::SignIn, DialogChoice::No).as_deref(), Some("dialog_choice_not_allowed"));
+        assert_eq!(code(DialogKind::None, DialogChoice::Trust).as_deref(), Some("no_dialog"));
     }
 
     #[test]
