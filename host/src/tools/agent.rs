@@ -1565,9 +1565,9 @@ mod tests {
         let code = |kind, choice| check_answer("w1", kind, AgentState::Dialog, choice).err().map(|e| e.code);
         assert_eq!(code(DialogKind::Trust, DialogChoice::Trust), None);
         assert_eq!(code(DialogKind::SwitchModel, DialogChoice::KeepCurrentModel), None);
-        assert_eq!(code(DialogKind::Trust, DialogChoice::No).as_deref(), Some("dialog_choice_not_allowed"));
-        assert_eq!(code(DialogKind::SignIn, DialogChoice::No).as_deref(), Some("dialog_choice_not_allowed"));
-        assert_eq!(code(DialogKind::None, DialogChoice::Trust).as_deref(), Some("no_dialog"));
+        assert_eq!(code(DialogKind::Trust, DialogChoice::No), Some("dialog_choice_not_allowed"));
+        assert_eq!(code(DialogKind::SignIn, DialogChoice::No), Some("dialog_choice_not_allowed"));
+        assert_eq!(code(DialogKind::None, DialogChoice::Trust), Some("no_dialog"));
     }
 
     #[test]
