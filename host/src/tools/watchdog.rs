@@ -145,41 +145,73 @@ async fn watch_one(
     manage_unclaimed: bool,
     dry_run: bool,
 ) -> Result<Value, ToolError> {
-    let (state, running) = (obs.state, obs.running);
     let (a, client) = (agent.to_owned(), ctx.client_id.clone());
     let (lease, meta) = blocking(move || {
         let st = State::open()?;
         Ok((lease::read(&st, &a), st.read_meta(&a)?))
     })
     .await?;
+    let limit_key = meta.as_ref().map(limit_key);
+    let facts = watch_facts(obs, &lease, meta.as_ref(), limit_key.as_deref(), &client, manage_unclaimed);
+    let decision = watchdog::decide(&facts, &policy);
+    let mut entry = entry_json(agent, obs, &lease, &client, &policy, &facts, &decision, manage_unclaimed, dry_run);
+    if dry_run {
+        return Ok(entry);
+    }
+    let taken =
+        Taken { policy, meta: meta.as_ref(), limit_key, take_over: manage_unclaimed && !lease.held_by(&client) };
+    act(ctx, agent, decision, taken, &mut entry).await?;
+    Ok(entry)
+}
+
+/// What the watchdog decides on: the observation, the lease and the recorded run.
+fn watch_facts<'a>(
+    obs: &Observation,
+    lease: &Lease,
+    meta: Option<&'a crate::state::meta::AgentMeta>,
+    limit_key: Option<&'a str>,
+    client: &str,
+    manage_unclaimed: bool,
+) -> Facts<'a> {
     let unclaimed = matches!(lease, Lease::Unclaimed { .. } | Lease::Expired(_));
     // The screen still shows a limit whose reset time has passed, with the agent idle on it.
     let passed = obs.classified.as_ref().is_some_and(|c| c.rule == RESET_PASSED_RULE && !c.blocks_input)
         && obs.state.turn_over();
-    let limit_key = meta.as_ref().map(limit_key);
-    let facts = Facts {
-        running,
-        state,
-        held_by_other: lease.held_by_other(&client) && !matches!(lease, Lease::Expired(_)),
-        lease_allowed: lease.held_by(&client) || (manage_unclaimed && unclaimed),
-        idle_seconds: obs
-            .log_idle_seconds
-            .map(|s| s as f64)
-            .or_else(|| meta.as_ref().map(|m| now_epoch() - m.started_at_epoch)),
+    Facts {
+        running: obs.running,
+        state: obs.state,
+        held_by_other: lease.held_by_other(client) && !matches!(lease, Lease::Expired(_)),
+        lease_allowed: lease.held_by(client) || (manage_unclaimed && unclaimed),
+        idle_seconds: obs.log_idle_seconds.map(|s| s as f64).or_else(|| meta.map(|m| now_epoch() - m.started_at_epoch)),
         log_bytes: obs.log_bytes,
-        last_send_at: meta.as_ref().and_then(|m| m.last_send.as_ref()).map(|s| s.at_epoch),
+        last_send_at: meta.and_then(|m| m.last_send.as_ref()).map(|s| s.at_epoch),
         now: now_epoch(),
-        marker: meta.as_ref().and_then(|m| m.watchdog.as_ref()),
-        passed_limit: limit_key.as_deref().filter(|_| passed),
-        resumed_limit: meta.as_ref().and_then(|m| m.resumed_limit.as_deref()),
-    };
-    let decision = watchdog::decide(&facts, &policy);
+        marker: meta.and_then(|m| m.watchdog.as_ref()),
+        passed_limit: limit_key.filter(|_| passed),
+        resumed_limit: meta.and_then(|m| m.resumed_limit.as_deref()),
+    }
+}
+
+/// One agent's watchdog entry, before any action: what it saw and decided (a dry run says what
+/// it would do).
+#[allow(clippy::too_many_arguments)]
+fn entry_json(
+    agent: &str,
+    obs: &Observation,
+    lease: &Lease,
+    client: &str,
+    policy: &Policy,
+    facts: &Facts<'_>,
+    decision: &Decision,
+    manage_unclaimed: bool,
+    dry_run: bool,
+) -> Value {
     let mut entry = json!({
         "agent": agent,
-        "running": running,
-        "state": state.as_str(),
-        "lease_state": lease.view(&client).state.as_str(),
-        "held_by_this_server": lease.held_by(&client),
+        "running": obs.running,
+        "state": obs.state.as_str(),
+        "lease_state": lease.view(client).state.as_str(),
+        "held_by_this_server": lease.held_by(client),
         "manage_unclaimed": manage_unclaimed,
         "effective_idle_seconds": facts.idle_seconds.map(|s| s as u64),
         "activity_source": if obs.log_idle_seconds.is_some() { "raw_log" } else { "session_start_age" },
@@ -192,7 +224,7 @@ async fn watch_one(
         "raw_output": NOT_RETURNED,
         "response_output": NOT_RETURNED,
     });
-    if let Decision::Waiting { elapsed } = decision {
+    if let Decision::Waiting { elapsed } = *decision {
         entry["report_elapsed_seconds"] = json!(elapsed as u64);
         entry["next_action_after_seconds"] = json!((policy.grace_seconds as f64 - elapsed).max(0.0).ceil() as u64);
     }
@@ -203,14 +235,27 @@ async fn watch_one(
             Decision::Escalate => format!("would_{}", policy.action.as_str()),
             other => other.name().to_owned(),
         });
-        return Ok(entry);
     }
+    entry
+}
+
+/// What an action needs beyond the decision.
+struct Taken<'a> {
+    policy: Policy,
+    meta: Option<&'a crate::state::meta::AgentMeta>,
+    limit_key: Option<String>,
+    /// The agent's lease is not ours and `manage_unclaimed` lets us take it.
+    take_over: bool,
+}
+
+/// Carries out a decision and records it in the entry.
+async fn act(ctx: &Ctx, agent: &str, decision: Decision, t: Taken<'_>, entry: &mut Value) -> Result<(), ToolError> {
+    let assignment_id = t.meta.and_then(|m| m.last_assignment_id.clone());
     match decision {
         Decision::Active { drop_marker: true } => set_marker(agent, |_, _| None).await?,
         Decision::RequestReport => {
-            let assignment_id = meta.as_ref().and_then(|m| m.last_assignment_id.clone());
             let sent = request_report(ctx, agent, assignment_id.clone(), true, None).await;
-            let action = policy.action;
+            let action = t.policy.action;
             // The log size when the turn was first seen holds the request's echo but no answer:
             // only growth past it is one.
             let at_turn = sent.as_ref().ok().and_then(|s| s.log_bytes_at_turn);
@@ -233,12 +278,11 @@ async fn watch_one(
                 }
                 Err(e) => e.to_json(),
             };
-            entry["next_action_after_seconds"] = json!(policy.grace_seconds);
+            entry["next_action_after_seconds"] = json!(t.policy.grace_seconds);
         }
         Decision::ResumeAfterReset => {
-            let key = limit_key.clone().unwrap_or_default();
+            let key = t.limit_key.unwrap_or_default();
             entry["action_taken"] = json!("continue_prompt");
-            let assignment_id = meta.as_ref().and_then(|m| m.last_assignment_id.clone());
             entry["continue_prompt"] = match super::agent::send_continue(ctx, agent, key, assignment_id).await {
                 Ok(s) => json!({"status": "sent", "submitted": s.submitted, "turn_started": s.turn_started}),
                 Err(e) => e.to_json(),
@@ -246,14 +290,14 @@ async fn watch_one(
         }
         Decision::Answered => settle(agent, Phase::Answered).await?,
         Decision::Escalate => {
-            let result = escalate(ctx, agent, policy.action, manage_unclaimed && !lease.held_by(&client)).await;
+            let result = escalate(ctx, agent, t.policy.action, t.take_over).await;
             settle(agent, Phase::Escalated).await?;
-            entry["action_taken"] = json!(policy.action.as_str());
+            entry["action_taken"] = json!(t.policy.action.as_str());
             entry["action_result"] = result.unwrap_or_else(|e| e.to_json());
         }
         _ => {}
     }
-    Ok(entry)
+    Ok(())
 }
 
 /// Which limit an agent sits on: the turn it hit the limit in (a limit shows after the last
