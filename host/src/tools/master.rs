@@ -220,121 +220,201 @@ async fn release_status(_ctx: Arc<Ctx>, args: ReleaseArgs) -> ToolResult {
         Some(r) => crate::fsafe::paths::expand_home(r.trim()),
         None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")),
     };
-    let package = env!("CARGO_PKG_VERSION");
-    let plugin = packaging::plugin_manifest(packaging::PLUGIN_MANIFEST);
-    let plugin_base = plugin.version.as_deref().map(|v| v.split('+').next().unwrap_or(v).to_owned());
-    let expected_tag = format!("v{package}");
     let Some(repo) = (if source.is_dir() { crate::git::toplevel(&source).await } else { None }) else {
         return Err(ToolError::new("not_a_git_repository", "the source repository is not available"));
     };
-    let timeout = crate::git::COMMAND_TIMEOUT;
-    let lines =
-        |o: crate::git::Output| String::from_utf8_lossy(&o.stdout).lines().map(str::to_owned).collect::<Vec<_>>();
-    let tags: Vec<String> = lines(
-        crate::git::git(&repo, &["tag", "--merged", "HEAD", "--sort=-v:refname", "--list", "v[0-9]*"], timeout).await,
-    )
-    .into_iter()
-    .filter(|t| t.strip_prefix('v').is_some_and(packaging::valid_version))
-    .collect();
-    let head = crate::git::head(&repo).await;
-    let tag_commit = |tag: String| {
-        let repo = repo.clone();
-        async move {
-            let o = crate::git::git(&repo, &["rev-list", "-n", "1", &tag], timeout).await;
-            o.ok().then(|| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        }
-    };
-    let count_since = |tag: String| {
-        let repo = repo.clone();
-        async move {
-            let range = format!("{tag}..HEAD");
-            let o = crate::git::git(&repo, &["rev-list", "--count", &range], timeout).await;
-            String::from_utf8_lossy(&o.stdout).trim().parse::<u64>().ok()
-        }
-    };
-    let current_exists = tags.contains(&expected_tag);
-    let current_at_head = current_exists && tag_commit(expected_tag.clone()).await == head;
-    let latest = tags.first().cloned();
-    let since_latest = match &latest {
-        Some(t) => count_since(t.clone()).await,
-        None => None,
-    };
-    let gh = codex::on_path("gh");
-    let gh_tags: Option<Vec<String>> = match &gh {
-        None => None,
-        Some(gh) => {
-            let gh = gh.to_string_lossy().into_owned();
-            let o = crate::git::run(
-                &gh,
-                &["release".into(), "list".into(), "--limit".into(), "100".into()],
-                &repo,
-                &[],
-                timeout,
-            )
-            .await;
-            o.ok().then(|| {
-                let mut seen = Vec::new();
-                for t in lines(o).iter().filter_map(|l| l.split('\t').next()) {
-                    if t.strip_prefix('v').is_some_and(packaging::valid_version) && !seen.iter().any(|s| s == t) {
-                        seen.push(t.to_owned());
-                    }
-                }
-                seen
-            })
-        }
-    };
-    let mut blockers = Vec::new();
-    if plugin_base.as_deref() != Some(package) {
-        blockers.push("plugin_version_mismatch");
-    }
-    if !current_exists {
-        blockers.push("current_version_tag_missing");
-    } else if !current_at_head {
-        blockers.push("current_version_tag_not_at_head");
-    }
-    let mut warnings = Vec::new();
-    let (gh_status, latest_gh, since_gh, without_release) = match &gh_tags {
-        None => (if gh.is_none() { "gh_unavailable" } else { "gh_release_list_failed" }, None, None, Vec::new()),
-        Some(released) => {
-            if !released.contains(&expected_tag) {
-                blockers.push("github_release_missing_for_current_version");
-            }
-            let latest = released.first().cloned();
-            let since = match &latest {
-                Some(t) => count_since(t.clone()).await,
-                None => None,
-            };
-            if since.is_some_and(|n| n > 0) {
-                warnings.push("latest_github_release_behind_head");
-            }
-            let without: Vec<String> = tags.iter().filter(|t| !released.contains(t)).cloned().collect();
-            if !without.is_empty() {
-                warnings.push("local_tags_without_github_release");
-            }
-            ("ok", latest, since, without)
-        }
-    };
+    let f = release_facts(&repo).await;
+    let a = assess(&f);
+    let package = env!("CARGO_PKG_VERSION");
     Ok(json!({
-        "ok": blockers.is_empty(),
-        "release_needed": !blockers.is_empty() || since_gh.is_some_and(|n| n > 0),
+        "ok": a.blockers.is_empty(),
+        "release_needed": !a.blockers.is_empty() || f.since_github.is_some_and(|n| n > 0),
         "package_version": package,
-        "plugin_version": plugin.version,
-        "plugin_base_version": plugin_base,
-        "expected_tag": expected_tag,
-        "current_tag_exists": current_exists,
-        "current_tag_points_at_head": current_at_head,
-        "latest_local_tag": latest,
-        "commits_since_latest_local_tag": since_latest,
-        "github_release_status": gh_status,
-        "github_release_available": gh_tags.is_some(),
-        "latest_github_release_tag": latest_gh,
-        "commits_since_latest_github_release": since_gh,
-        "current_version_has_github_release": gh_tags.as_ref().map(|r| r.contains(&format!("v{package}"))),
-        "local_tag_without_github_release_count": without_release.len(),
-        "local_tags_without_github_release": without_release.iter().take(10).collect::<Vec<_>>(),
-        "blockers": blockers,
-        "warnings": warnings,
+        "plugin_version": f.plugin_version,
+        "plugin_base_version": f.plugin_base,
+        "expected_tag": f.expected_tag,
+        "current_tag_exists": f.current_exists,
+        "current_tag_points_at_head": f.current_at_head,
+        "latest_local_tag": f.tags.first(),
+        "commits_since_latest_local_tag": f.since_latest,
+        "github_release_status": a.github_status,
+        "github_release_available": f.github_tags.is_some(),
+        "latest_github_release_tag": f.github_tags.as_ref().and_then(|r| r.first()),
+        "commits_since_latest_github_release": f.since_github,
+        "current_version_has_github_release": f.github_tags.as_ref().map(|r| r.contains(&format!("v{package}"))),
+        "local_tag_without_github_release_count": a.without_release.len(),
+        "local_tags_without_github_release": a.without_release.iter().take(10).collect::<Vec<_>>(),
+        "blockers": a.blockers,
+        "warnings": a.warnings,
         "repo": NOT_RETURNED,
         "raw_output": NOT_RETURNED,
     }))
+}
+
+/// What the repository and GitHub say about releases (read-only git; `gh` when on PATH).
+struct ReleaseFacts {
+    plugin_version: Option<String>,
+    /// The plugin's version without its build suffix.
+    plugin_base: Option<String>,
+    expected_tag: String,
+    /// Release tags merged into HEAD, newest first.
+    tags: Vec<String>,
+    current_exists: bool,
+    current_at_head: bool,
+    since_latest: Option<u64>,
+    gh_on_path: bool,
+    /// GitHub's release tags, newest first (`None`: `gh` missing or failed).
+    github_tags: Option<Vec<String>>,
+    since_github: Option<u64>,
+}
+
+async fn release_facts(repo: &std::path::Path) -> ReleaseFacts {
+    let timeout = crate::git::COMMAND_TIMEOUT;
+    let plugin = packaging::plugin_manifest(packaging::PLUGIN_MANIFEST);
+    let plugin_base = plugin.version.as_deref().map(|v| v.split('+').next().unwrap_or(v).to_owned());
+    let expected_tag = format!("v{}", env!("CARGO_PKG_VERSION"));
+    let listed =
+        crate::git::git(repo, &["tag", "--merged", "HEAD", "--sort=-v:refname", "--list", "v[0-9]*"], timeout).await;
+    let tags: Vec<String> =
+        out_lines(&listed).into_iter().filter(|t| t.strip_prefix('v').is_some_and(packaging::valid_version)).collect();
+    let current_exists = tags.contains(&expected_tag);
+    let current_at_head = current_exists && tag_commit(repo, &expected_tag).await == crate::git::head(repo).await;
+    let since_latest = match tags.first() {
+        Some(t) => commits_since(repo, t).await,
+        None => None,
+    };
+    let gh = codex::on_path("gh");
+    let github_tags = match &gh {
+        Some(gh) => github_release_tags(repo, &gh.to_string_lossy()).await,
+        None => None,
+    };
+    let since_github = match github_tags.as_ref().and_then(|r| r.first()) {
+        Some(t) => commits_since(repo, t).await,
+        None => None,
+    };
+    ReleaseFacts {
+        plugin_version: plugin.version,
+        plugin_base,
+        expected_tag,
+        tags,
+        current_exists,
+        current_at_head,
+        since_latest,
+        gh_on_path: gh.is_some(),
+        github_tags,
+        since_github,
+    }
+}
+
+fn out_lines(o: &crate::git::Output) -> Vec<String> {
+    String::from_utf8_lossy(&o.stdout).lines().map(str::to_owned).collect()
+}
+
+async fn tag_commit(repo: &std::path::Path, tag: &str) -> Option<String> {
+    let o = crate::git::git(repo, &["rev-list", "-n", "1", tag], crate::git::COMMAND_TIMEOUT).await;
+    o.ok().then(|| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+}
+
+async fn commits_since(repo: &std::path::Path, tag: &str) -> Option<u64> {
+    let range = format!("{tag}..HEAD");
+    let o = crate::git::git(repo, &["rev-list", "--count", &range], crate::git::COMMAND_TIMEOUT).await;
+    String::from_utf8_lossy(&o.stdout).trim().parse::<u64>().ok()
+}
+
+/// The release tags `gh release list` names, newest first, once each.
+async fn github_release_tags(repo: &std::path::Path, gh: &str) -> Option<Vec<String>> {
+    let args = ["release", "list", "--limit", "100"].map(str::to_owned);
+    let o = crate::git::run(gh, &args, repo, &[], crate::git::COMMAND_TIMEOUT).await;
+    o.ok().then(|| {
+        let mut seen: Vec<String> = Vec::new();
+        for line in out_lines(&o) {
+            let t = line.split('\t').next().unwrap_or("");
+            if t.strip_prefix('v').is_some_and(packaging::valid_version) && !seen.iter().any(|s| s == t) {
+                seen.push(t.to_owned());
+            }
+        }
+        seen
+    })
+}
+
+/// What stands in the way of a release, and what only deserves a look.
+struct Assessment {
+    blockers: Vec<&'static str>,
+    warnings: Vec<&'static str>,
+    github_status: &'static str,
+    /// Local release tags GitHub has no release for.
+    without_release: Vec<String>,
+}
+
+fn assess(f: &ReleaseFacts) -> Assessment {
+    let mut blockers = Vec::new();
+    let mut warnings = Vec::new();
+    if f.plugin_base.as_deref() != Some(env!("CARGO_PKG_VERSION")) {
+        blockers.push("plugin_version_mismatch");
+    }
+    if !f.current_exists {
+        blockers.push("current_version_tag_missing");
+    } else if !f.current_at_head {
+        blockers.push("current_version_tag_not_at_head");
+    }
+    let Some(released) = &f.github_tags else {
+        let github_status = if f.gh_on_path { "gh_release_list_failed" } else { "gh_unavailable" };
+        return Assessment { blockers, warnings, github_status, without_release: Vec::new() };
+    };
+    if !released.contains(&f.expected_tag) {
+        blockers.push("github_release_missing_for_current_version");
+    }
+    if f.since_github.is_some_and(|n| n > 0) {
+        warnings.push("latest_github_release_behind_head");
+    }
+    let without_release: Vec<String> = f.tags.iter().filter(|t| !released.contains(t)).cloned().collect();
+    if !without_release.is_empty() {
+        warnings.push("local_tags_without_github_release");
+    }
+    Assessment { blockers, warnings, github_status: "ok", without_release }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> ReleaseFacts {
+        let current = format!("v{}", env!("CARGO_PKG_VERSION"));
+        ReleaseFacts {
+            plugin_version: Some(format!("{}+1", env!("CARGO_PKG_VERSION"))),
+            plugin_base: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            expected_tag: current.clone(),
+            tags: vec![current.clone(), "v0.0.1".into()],
+            current_exists: true,
+            current_at_head: true,
+            since_latest: Some(0),
+            gh_on_path: true,
+            github_tags: Some(vec![current]),
+            since_github: Some(0),
+        }
+    }
+
+    #[test]
+    fn a_release_is_blocked_by_a_missing_tag_or_release_and_warned_about_the_rest() {
+        let a = assess(&facts());
+        assert_eq!(
+            (a.blockers.len(), a.warnings, a.github_status),
+            (0, vec!["local_tags_without_github_release"], "ok")
+        );
+        assert_eq!(a.without_release, ["v0.0.1"]);
+        let a = assess(&ReleaseFacts {
+            current_at_head: false,
+            github_tags: Some(Vec::new()),
+            since_github: None,
+            ..facts()
+        });
+        assert_eq!(a.blockers, ["current_version_tag_not_at_head", "github_release_missing_for_current_version"]);
+        let a = assess(&ReleaseFacts {
+            plugin_base: Some("0.0.0".into()),
+            github_tags: None,
+            gh_on_path: false,
+            ..facts()
+        });
+        assert_eq!((a.blockers, a.github_status), (vec!["plugin_version_mismatch"], "gh_unavailable"));
+    }
 }
