@@ -158,6 +158,71 @@ fn event_limit(view: &EventView, now_s: u64) -> Option<(LimitKind, LimitWindow, 
     Some((kind, win, reset, pct))
 }
 
+/// The event's limit over the screen's reading; whether the screen disagreed (it showed no
+/// limit, and had time to draw one).
+fn merge_event_limit(
+    limit: &mut Option<ClassifyOutput>,
+    (kind, win, reset, pct): (LimitKind, LimitWindow, Option<u64>, Option<u8>),
+    screen_settled: bool,
+) -> bool {
+    let mut c = limit.clone().unwrap_or_else(|| calm(TuiState::Idle));
+    let disagree = c.severity != Severity::Limited && screen_settled;
+    c.severity = Severity::Limited;
+    c.kind = kind;
+    c.window = win;
+    c.reset_at_epoch_seconds = reset.or(c.reset_at_epoch_seconds.filter(|_| c.kind == kind));
+    c.used_percent = pct.or(c.used_percent);
+    c.rule = "event-turn-failed".into();
+    *limit = Some(c);
+    disagree
+}
+
+/// The CLI's usage numbers over the screen's (which it drew from them); whether they now make
+/// the warning.
+fn merge_usage(limit: &mut Option<ClassifyOutput>, u: crate::events::Usage, near_limit: bool) -> bool {
+    let c = limit.get_or_insert_with(|| calm(TuiState::Idle));
+    let screen_warns = c.severity == Severity::Warning && c.kind == LimitKind::Usage;
+    let warns = near_limit && (c.severity == Severity::None || screen_warns);
+    if warns {
+        c.severity = Severity::Warning;
+        c.kind = LimitKind::Usage;
+        c.window = window(u.window);
+        c.reset_at_epoch_seconds = u.resets_at.or(c.reset_at_epoch_seconds.filter(|_| screen_warns));
+        c.rule = "event-usage".into();
+    }
+    if c.severity != Severity::Limited || c.kind == LimitKind::Usage {
+        c.used_percent = Some(u.used_percent);
+    }
+    warns
+}
+
+/// When events and screen name different states: whether they disagree (counted), and whether
+/// the screen's state wins.
+fn reconcile(i: &Inputs<'_>, view: &EventView, state: AgentState, screen_state: AgentState) -> (bool, bool) {
+    // A permission answered "no" reports nothing: the screen, which always draws a permission
+    // dialog, takes over sooner.
+    let grace = if state == AgentState::Dialog { PERMISSION_GRACE_MS } else { GRACE_MS };
+    let settled = i.now_ms > view.last_at_ms + grace;
+    // A limit on screen while a prompt was just taken may be the last turn's error, still
+    // drawn: it counts once the screen has had time to draw the new turn.
+    let phase_at = view.phase.map_or(0, |(_, at)| at);
+    let phase_age = i.now_ms.saturating_sub(phase_at);
+    // The screen's limit is the kind the turn before this one failed on: most likely that
+    // turn's error, still drawn, so it needs the longer grace.
+    let screen_kind = i.screen.map(|c| c.kind);
+    let old_error = view.last_failure.is_some_and(|(f, at)| at < phase_at && limit_kind(f) == screen_kind);
+    let screen_wins = match (state, screen_state) {
+        // A dialog the events do not know: the screen's.
+        (_, AgentState::Dialog) => true,
+        (AgentState::Working, AgentState::Limited) => phase_age >= if old_error { GRACE_MS } else { LIMIT_GRACE_MS },
+        (_, AgentState::Limited) => true,
+        (AgentState::Limited, _) => false,
+        _ => settled,
+    };
+    let idle_pair = state.turn_over() && screen_state.turn_over();
+    (!idle_pair && (settled || screen_wins), screen_wins && !idle_pair)
+}
+
 /// The facts of one agent.
 pub fn fuse(i: &Inputs<'_>) -> Facts {
     let none = |state, source| Facts {
@@ -187,40 +252,17 @@ pub fn fuse(i: &Inputs<'_>) -> Facts {
     let now_s = i.now_ms / 1000;
     // The limit: the event's, else the screen's.
     let ev_limit = event_limit(view, now_s);
-    if let Some((kind, win, reset, pct)) = ev_limit {
-        let mut c = limit.clone().unwrap_or_else(|| calm(TuiState::Idle));
-        if c.severity != Severity::Limited
-            && screen_state != AgentState::Unknown
-            && i.now_ms > view.last_at_ms + GRACE_MS
-        {
-            disagreements += 1;
-        }
-        c.severity = Severity::Limited;
-        c.kind = kind;
-        c.window = win;
-        c.reset_at_epoch_seconds = reset.or(c.reset_at_epoch_seconds.filter(|_| c.kind == kind));
-        c.used_percent = pct.or(c.used_percent);
-        c.rule = "event-turn-failed".into();
-        limit = Some(c);
+    if let Some(l) = ev_limit {
+        let settled = screen_state != AgentState::Unknown && i.now_ms > view.last_at_ms + GRACE_MS;
+        disagreements += u32::from(merge_event_limit(&mut limit, l, settled));
         limit_source = Some(Source::Event);
     }
     // Usage before the limit: the CLI's own numbers.
     let usage = view.max_used_percent().map(|(u, _)| u).filter(|u| u.resets_at.is_none_or(|r| r > now_s));
     let near_limit = usage.is_some_and(|u| u.used_percent >= i.near_limit_percent);
     if let (Some(u), None) = (usage, ev_limit) {
-        let c = limit.get_or_insert_with(|| calm(TuiState::Idle));
-        // The CLI's numbers stand over a screen's usage warning (which it drew from them).
-        let screen_warns = c.severity == Severity::Warning && c.kind == LimitKind::Usage;
-        if near_limit && (c.severity == Severity::None || screen_warns) {
-            c.severity = Severity::Warning;
-            c.kind = LimitKind::Usage;
-            c.window = window(u.window);
-            c.reset_at_epoch_seconds = u.resets_at.or(c.reset_at_epoch_seconds.filter(|_| screen_warns));
-            c.rule = "event-usage".into();
+        if merge_usage(&mut limit, u, near_limit) {
             limit_source = Some(Source::Event);
-        }
-        if c.severity != Severity::Limited || c.kind == LimitKind::Usage {
-            c.used_percent = Some(u.used_percent);
         }
     }
     let mut limited = limit.as_ref().is_some_and(|c| c.severity == Severity::Limited);
@@ -231,33 +273,9 @@ pub fn fuse(i: &Inputs<'_>) -> Facts {
         None => (screen_state, Source::Screen),
     };
     if source == Source::Event && screen_state != AgentState::Unknown && screen_state != state {
-        // A permission answered "no" reports nothing: the screen, which always draws a
-        // permission dialog, takes over sooner.
-        let grace = if state == AgentState::Dialog { PERMISSION_GRACE_MS } else { GRACE_MS };
-        let settled = i.now_ms > view.last_at_ms + grace;
-        // A limit on screen while a prompt was just taken may be the last turn's error, still
-        // drawn: it counts once the screen has had time to draw the new turn.
-        let phase_at = view.phase.map_or(0, |(_, at)| at);
-        let phase_age = i.now_ms.saturating_sub(phase_at);
-        // The screen's limit is the kind the turn before this one failed on: most likely that
-        // turn's error, still drawn, so it needs the longer grace.
-        let screen_kind = i.screen.map(|c| c.kind);
-        let old_error = view.last_failure.is_some_and(|(f, at)| at < phase_at && limit_kind(f) == screen_kind);
-        let screen_wins = match (state, screen_state) {
-            // A dialog the events do not know: the screen's.
-            (_, AgentState::Dialog) => true,
-            (AgentState::Working, AgentState::Limited) => {
-                phase_age >= if old_error { GRACE_MS } else { LIMIT_GRACE_MS }
-            }
-            (_, AgentState::Limited) => true,
-            (AgentState::Limited, _) => false,
-            _ => settled,
-        };
-        let idle_pair = state.turn_over() && screen_state.turn_over();
-        if !idle_pair && (settled || screen_wins) {
-            disagreements += 1;
-        }
-        if screen_wins && !idle_pair {
+        let (disagree, screen_wins) = reconcile(i, view, state, screen_state);
+        disagreements += u32::from(disagree);
+        if screen_wins {
             state = screen_state;
             source = Source::Screen;
         } else if screen_state == AgentState::Limited && ev_limit.is_none() {
