@@ -187,43 +187,79 @@ pub fn run(argv: Vec<OsString>) -> i32 {
             Err(e) => (Registry::from_env(), Some(crate::text::safe_error_text(&e))),
         };
     let catalogue = Catalogue::new(&registry);
-    // A tool's subcommand needs only its own parser: the whole command line (every tool's flags)
-    // is built for anything else (`--help`, `ext`, the server).
+    let matches = match parse(&catalogue, argv) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    // The server keeps serving and reports the problem on every call (a server that exits at
+    // start leaves an MCP client without a word); the CLI says it at once.
+    if let (Some(e), true) = (&config_error, needs_agents(&matches)) {
+        eprintln!("codex-master-mcp: {e}");
+        print_json(&crate::tools::ToolError::new("config_invalid", e).to_json());
+        return EXIT_FAILED;
+    }
+    let Some(runtime) = runtime_for(&matches) else {
+        eprintln!("codex-master-mcp: could not start the async runtime");
+        return EXIT_FAILED;
+    };
+    match matches.subcommand() {
+        None | Some(("serve", _)) => crate::serve_stdio(&runtime, registry, catalogue, config_error),
+        Some((name, sub)) => match catalogue.find_cli(name) {
+            Some(tool) => run_tool(&runtime, &catalogue, tool, registry, sub),
+            None => run_command(name, sub, &catalogue, &registry),
+        },
+    }
+}
+
+/// The command line, parsed. A tool's subcommand needs only its own parser: the whole command
+/// line (every tool's flags) is built for anything else (`--help`, `ext`, the server). `Err` is
+/// the exit code (help and version printed, or a usage error reported).
+fn parse(catalogue: &Catalogue, argv: Vec<OsString>) -> Result<ArgMatches, i32> {
     let cli = match argv.get(1).and_then(|a| a.to_str()).and_then(|a| catalogue.find_cli(a)) {
         Some(tool) => {
             Command::new("codex-master-mcp").version(env!("CARGO_PKG_VERSION")).subcommand(tool_command(tool))
         }
-        None => command(&catalogue),
+        None => command(catalogue),
     };
-    let matches = match cli.try_get_matches_from(argv) {
-        Ok(m) => m,
+    match cli.try_get_matches_from(argv) {
+        Ok(m) => Ok(m),
         Err(e) if !e.use_stderr() => {
             // --help and --version.
             let _ = e.print();
-            return EXIT_OK;
+            Err(EXIT_OK)
         }
         Err(e) => {
             let message = usage_error(&e);
             eprintln!("codex-master-mcp: {message}; see --help");
             print_json(&crate::tools::ToolError::invalid_arguments(message).to_json());
-            return EXIT_USAGE;
+            Err(EXIT_USAGE)
         }
-    };
-    // The server keeps serving and reports the problem on every call (a server that exits at
-    // start leaves an MCP client without a word); the CLI says it at once.
-    let needs_agents = !matches!(
-        matches.subcommand(),
-        None | Some((
-            "serve" | "ext" | "tools" | "raw-log-writer" | "scripted-agent" | "demo" | "uninstall" | "fingerprint",
-            _
-        ))
-    );
-    if let (Some(e), true) = (&config_error, needs_agents) {
-        eprintln!("codex-master-mcp: {e}");
-        print_json(&crate::tools::ToolError::new("config_invalid", e).to_json());
-        return EXIT_FAILED;
     }
-    // The server wants worker threads for concurrent tool calls; one CLI call needs none.
+}
+
+/// The subcommands that are no tool, and whether each needs the configured agents.
+const COMMANDS: &[(&str, bool)] = &[
+    ("serve", false),
+    ("tools", false),
+    ("raw-log-writer", false),
+    ("demo", false),
+    ("scripted-agent", false),
+    ("ext", false),
+    ("fingerprint", false),
+    ("install", true),
+    ("uninstall", false),
+];
+
+/// Whether the command needs the configured agents (every tool does).
+fn needs_agents(matches: &ArgMatches) -> bool {
+    match matches.subcommand() {
+        None => false,
+        Some((name, _)) => COMMANDS.iter().find(|(c, _)| *c == name).is_none_or(|(_, needs)| *needs),
+    }
+}
+
+/// The server wants worker threads for concurrent tool calls; one CLI call needs none.
+fn runtime_for(matches: &ArgMatches) -> Option<tokio::runtime::Runtime> {
     let serving = matches!(matches.subcommand(), None | Some(("serve", _)));
     let mut builder = if serving {
         tokio::runtime::Builder::new_multi_thread()
@@ -235,26 +271,50 @@ pub fn run(argv: Vec<OsString>) -> i32 {
         // (tool calls queue for it instead of growing the process).
         builder.worker_threads(2).max_blocking_threads(MAX_BLOCKING_THREADS);
     }
-    let runtime = match builder.enable_all().build() {
-        Ok(rt) => rt,
-        Err(_) => {
-            eprintln!("codex-master-mcp: could not start the async runtime");
-            return EXIT_FAILED;
-        }
+    builder.enable_all().build().ok()
+}
+
+/// One tool, from the command line: validated and run exactly as over MCP.
+fn run_tool(
+    runtime: &tokio::runtime::Runtime,
+    catalogue: &Catalogue,
+    tool: &crate::tools::ToolDef,
+    registry: Registry,
+    sub: &ArgMatches,
+) -> i32 {
+    let args = arguments(tool, sub);
+    let extensions = Arc::new(crate::ext::Extensions::new(crate::ext::config::Settings::load()));
+    let ctx = Arc::new(Ctx::new(cli_client_id(), registry, extensions));
+    let result = runtime.block_on(catalogue.call(ctx, tool, Some(&args)));
+    let failed = result_failed(&result);
+    let quiet = args.get("quiet") == Some(&Value::Bool(true));
+    match result {
+        Ok(v) if !quiet || failed => print_json(&v),
+        Ok(_) => {}
+        Err(e) => print_json(&e.to_json()),
+    }
+    if failed {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+/// A subcommand that is no tool.
+fn run_command(name: &str, sub: &ArgMatches, catalogue: &Catalogue, registry: &Registry) -> i32 {
+    let printed = |(code, value): (i32, Value)| {
+        print_json(&value);
+        code
     };
-    match matches.subcommand() {
-        None | Some(("serve", _)) => crate::serve_stdio(&runtime, registry, catalogue, config_error),
-        Some(("tools", _)) => {
-            print_json(&catalogue.listing());
-            EXIT_OK
-        }
-        Some(("raw-log-writer", sub)) => raw_log_writer(sub),
-        Some(("demo", sub)) => demo::run(if sub.get_flag("mixed") {
+    match name {
+        "tools" => printed((EXIT_OK, catalogue.listing())),
+        "raw-log-writer" => raw_log_writer(sub),
+        "demo" => demo::run(if sub.get_flag("mixed") {
             "mixed"
         } else {
             sub.get_one::<String>("profile").map_or("scripted", String::as_str)
         }),
-        Some(("scripted-agent", sub)) => crate::scripted::run(crate::scripted::Options {
+        "scripted-agent" => crate::scripted::run(crate::scripted::Options {
             model: sub
                 .get_one::<String>("model")
                 .map_or(crate::agents::profiles::codex::READ_ONLY_MODEL, String::as_str),
@@ -264,44 +324,13 @@ pub fn run(argv: Vec<OsString>) -> i32 {
             prompt: sub.get_one::<String>("prompt").map(String::as_str),
             resume: sub.get_flag("resume"),
         }),
-        Some(("ext", sub)) => {
-            let (code, value) = ext::run(sub);
-            print_json(&value);
-            code
+        "ext" => printed(ext::run(sub)),
+        "fingerprint" => {
+            printed((EXIT_OK, serde_json::json!({"state_root": crate::install::doctor::own_fingerprint()})))
         }
-        Some(("fingerprint", _)) => {
-            print_json(&serde_json::json!({"state_root": crate::install::doctor::own_fingerprint()}));
-            EXIT_OK
-        }
-        Some(("install", sub)) => {
-            let (code, value) = install::install(&registry, sub);
-            print_json(&value);
-            code
-        }
-        Some(("uninstall", sub)) => {
-            let (code, value) = install::uninstall(sub);
-            print_json(&value);
-            code
-        }
-        Some((name, sub)) => {
-            let Some(tool) = catalogue.find_cli(name) else { return EXIT_USAGE };
-            let args = arguments(tool, sub);
-            let extensions = Arc::new(crate::ext::Extensions::new(crate::ext::config::Settings::load()));
-            let ctx = Arc::new(Ctx::new(cli_client_id(), registry.clone(), extensions));
-            let result = runtime.block_on(catalogue.call(ctx, tool, Some(&args)));
-            let failed = result_failed(&result);
-            let quiet = args.get("quiet") == Some(&Value::Bool(true));
-            match result {
-                Ok(v) if !quiet || failed => print_json(&v),
-                Ok(_) => {}
-                Err(e) => print_json(&e.to_json()),
-            }
-            if failed {
-                EXIT_FAILED
-            } else {
-                EXIT_OK
-            }
-        }
+        "install" => printed(install::install(registry, sub)),
+        "uninstall" => printed(install::uninstall(sub)),
+        _ => EXIT_USAGE,
     }
 }
 
