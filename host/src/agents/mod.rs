@@ -226,6 +226,94 @@ fn config_path(field: &str, agent: &str, value: &str) -> Result<PathBuf, String>
     Ok(crate::fsafe::paths::normalize_lexically(&path))
 }
 
+/// One `[agents.NAME]` table, checked into an agent.
+fn agent_spec(name: String, mut t: AgentTable) -> Result<AgentSpec, String> {
+    if !valid_agent_name(&name) {
+        return Err("config.toml: agent names are 1-32 characters of a-z, 0-9 and '-', and not 'all' or 'both'".into());
+    }
+    let profile = t.profile.unwrap_or_else(Profile::default_profile);
+    let home = t.home.as_deref().map(|h| config_path("home", &name, h)).transpose()?;
+    let runner = match (profile, t.runner.as_deref()) {
+        (_, Some(r)) => Some(config_path("runner", &name, r)?),
+        (p, None) if p.provider().needs_runner() => {
+            return Err(format!("agents.{name}: the {} profile needs a runner", p.name()))
+        }
+        (p, None) => p.provider().default_runner(home.as_deref()),
+    };
+    check_launch_words(&name, &t)?;
+    let classifier = classifier_of(&name, profile, t.classifier.take())?;
+    let session = t.session.take().unwrap_or_else(|| format!("codex_agent_{}_mcp", name.replace('-', "_")));
+    if !valid_session_name(&session) {
+        return Err(format!("agents.{name}.session: 1-64 characters of letters, digits, '_' and '-'"));
+    }
+    if t.memory_max_mib.is_some_and(|m| !(64..=1 << 20).contains(&m)) {
+        return Err(format!("agents.{name}.memory_max_mib: 64-1048576 (MiB)"));
+    }
+    let label = t
+        .label
+        .map(|l| crate::text::redact_bounded(&l, 80))
+        .filter(|l| !l.trim().is_empty())
+        .unwrap_or_else(|| format!("Agent {name}"));
+    Ok(AgentSpec {
+        name,
+        label,
+        profile,
+        session,
+        home,
+        runner,
+        model: t.model,
+        reasoning_effort: t.reasoning_effort,
+        extra_args: t.args,
+        trust_cwd: t.trust_cwd.unwrap_or(true),
+        env: t.env,
+        env_pass: t.env_pass,
+        classifier,
+        memory_max_mib: t.memory_max_mib,
+        events: t.events.unwrap_or(true),
+    })
+}
+
+/// The words that reach the worker's command line and environment: model words, bounded
+/// arguments, and variable names we allow.
+fn check_launch_words(name: &str, t: &AgentTable) -> Result<(), String> {
+    if [&t.model, &t.reasoning_effort].into_iter().flatten().any(|w| !valid_model_word(w)) {
+        return Err(format!("agents.{name}: model and reasoning_effort are words of letters, digits and ._-:/"));
+    }
+    if t.args.len() > MAX_EXTRA_ARGS || t.args.iter().any(|a| a.len() > 1000 || a.contains('\0')) {
+        return Err(format!("agents.{name}.args: at most {MAX_EXTRA_ARGS} arguments of at most 1000 characters"));
+    }
+    if t.env.len() + t.env_pass.len() > MAX_ENV
+        || t.env.keys().chain(&t.env_pass).any(|k| !valid_env_name(k))
+        || t.env.values().any(|v| v.len() > 4000 || v.contains('\0'))
+    {
+        return Err(format!(
+            "agents.{name}: env and env_pass take at most {MAX_ENV} variable names (letters, digits, '_'; not PATH, HOME, the homes we manage, LD_*, DYLD_* or another variable that runs code first: see README) with values of at most 4000 characters"
+        ));
+    }
+    Ok(())
+}
+
+/// The classifier an agent uses: its provider's default, one named, or a pinned component.
+fn classifier_of(
+    name: &str,
+    profile: Profile,
+    table: Option<ClassifierTable>,
+) -> Result<crate::ext::Classifier, String> {
+    Ok(match table {
+        None => crate::ext::Classifier::named(profile.provider().classifier()).expect("a default classifier"),
+        Some(ClassifierTable::Name(n)) => crate::ext::Classifier::named(&n).ok_or_else(|| {
+            let known: Vec<&str> = crate::ext::Classifier::names().collect();
+            format!("agents.{name}.classifier: one of {}, or {{ path, sha256 }}", known.join(", "))
+        })?,
+        Some(ClassifierTable::Pinned { path, sha256 }) => {
+            if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(format!("agents.{name}.classifier.sha256: 64 hex digits"));
+            }
+            crate::ext::Classifier::Pinned { path: config_path("classifier.path", name, &path)?, sha256 }
+        }
+    })
+}
+
 impl Registry {
     /// The agents of `config.toml`, or the seed-compatible defaults when it configures none.
     pub fn load() -> Result<Registry, String> {
@@ -255,80 +343,7 @@ impl Registry {
         }
         let mut agents = Vec::new();
         for (name, t) in cfg.agents {
-            if !valid_agent_name(&name) {
-                return Err(
-                    "config.toml: agent names are 1-32 characters of a-z, 0-9 and '-', and not 'all' or 'both'".into(),
-                );
-            }
-            let profile = t.profile.unwrap_or_else(Profile::default_profile);
-            let home = t.home.as_deref().map(|h| config_path("home", &name, h)).transpose()?;
-            let runner = match (profile, t.runner.as_deref()) {
-                (_, Some(r)) => Some(config_path("runner", &name, r)?),
-                (p, None) if p.provider().needs_runner() => {
-                    return Err(format!("agents.{name}: the {} profile needs a runner", p.name()))
-                }
-                (p, None) => p.provider().default_runner(home.as_deref()),
-            };
-            if [&t.model, &t.reasoning_effort].into_iter().flatten().any(|w| !valid_model_word(w)) {
-                return Err(format!(
-                    "agents.{name}: model and reasoning_effort are words of letters, digits and ._-:/"
-                ));
-            }
-            if t.args.len() > MAX_EXTRA_ARGS || t.args.iter().any(|a| a.len() > 1000 || a.contains('\0')) {
-                return Err(format!(
-                    "agents.{name}.args: at most {MAX_EXTRA_ARGS} arguments of at most 1000 characters"
-                ));
-            }
-            if t.env.len() + t.env_pass.len() > MAX_ENV
-                || t.env.keys().chain(&t.env_pass).any(|k| !valid_env_name(k))
-                || t.env.values().any(|v| v.len() > 4000 || v.contains('\0'))
-            {
-                return Err(format!(
-                    "agents.{name}: env and env_pass take at most {MAX_ENV} variable names (letters, digits, '_'; not PATH, HOME, the homes we manage, LD_*, DYLD_* or another variable that runs code first: see README) with values of at most 4000 characters"
-                ));
-            }
-            let classifier = match t.classifier {
-                None => crate::ext::Classifier::named(profile.provider().classifier()).expect("a default classifier"),
-                Some(ClassifierTable::Name(n)) => crate::ext::Classifier::named(&n).ok_or_else(|| {
-                    let known: Vec<&str> = crate::ext::Classifier::names().collect();
-                    format!("agents.{name}.classifier: one of {}, or {{ path, sha256 }}", known.join(", "))
-                })?,
-                Some(ClassifierTable::Pinned { path, sha256 }) => {
-                    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        return Err(format!("agents.{name}.classifier.sha256: 64 hex digits"));
-                    }
-                    crate::ext::Classifier::Pinned { path: config_path("classifier.path", &name, &path)?, sha256 }
-                }
-            };
-            let session = t.session.unwrap_or_else(|| format!("codex_agent_{}_mcp", name.replace('-', "_")));
-            if !valid_session_name(&session) {
-                return Err(format!("agents.{name}.session: 1-64 characters of letters, digits, '_' and '-'"));
-            }
-            if t.memory_max_mib.is_some_and(|m| !(64..=1 << 20).contains(&m)) {
-                return Err(format!("agents.{name}.memory_max_mib: 64-1048576 (MiB)"));
-            }
-            let label = t
-                .label
-                .map(|l| crate::text::redact_bounded(&l, 80))
-                .filter(|l| !l.trim().is_empty())
-                .unwrap_or_else(|| format!("Agent {name}"));
-            agents.push(AgentSpec {
-                name,
-                label,
-                profile,
-                session,
-                home,
-                runner,
-                model: t.model,
-                reasoning_effort: t.reasoning_effort,
-                extra_args: t.args,
-                trust_cwd: t.trust_cwd.unwrap_or(true),
-                env: t.env,
-                env_pass: t.env_pass,
-                classifier,
-                memory_max_mib: t.memory_max_mib,
-                events: t.events.unwrap_or(true),
-            });
+            agents.push(agent_spec(name, t)?);
         }
         // Two agents on one session would drive each other's pane.
         let mut sessions: Vec<&str> = agents.iter().map(|a| a.session.as_str()).collect();
