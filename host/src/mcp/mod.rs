@@ -165,20 +165,7 @@ where
     let out: SharedOut = Arc::new(Mutex::new(Box::new(output)));
     let (tx, rx) = mpsc::channel::<Value>();
     let queue = Arc::new(Queue::default());
-    let (writer_out, writer_queue) = (out.clone(), queue.clone());
-    let writer = std::thread::Builder::new().name("mcp-writer".into()).spawn(move || -> std::io::Result<()> {
-        while let Ok(msg) = rx.recv() {
-            let mut next = Some(msg);
-            // Write everything already queued, then flush once.
-            while let Some(msg) = next {
-                next = rx.try_recv().ok();
-                let written = write_line(&writer_out, &msg, next.is_none());
-                writer_queue.written();
-                written?;
-            }
-        }
-        Ok(())
-    })?;
+    let writer = spawn_writer(out.clone(), queue.clone(), rx)?;
     let live = options.live.then(|| live::Live::new(live::Generation::first(Arc::clone(&ctx), Arc::clone(&catalogue))));
     let mut conn = Connection {
         catalogue,
@@ -194,8 +181,41 @@ where
         queue,
         write_failed: false,
     };
-    let mut reader = FrameReader::new(input);
-    let read_result = loop {
+    let read_result = read_loop(&mut conn, FrameReader::new(input), &writer);
+    drain(&runtime, std::mem::take(&mut conn.tasks));
+    drop(conn);
+    let written = writer.join().unwrap_or(Ok(()));
+    let written = written.or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e) });
+    read_result.and(written)
+}
+
+/// The thread that writes results: everything already queued, then one flush.
+fn spawn_writer(
+    out: SharedOut,
+    queue: Arc<Queue>,
+    rx: mpsc::Receiver<Value>,
+) -> std::io::Result<std::thread::JoinHandle<std::io::Result<()>>> {
+    std::thread::Builder::new().name("mcp-writer".into()).spawn(move || -> std::io::Result<()> {
+        while let Ok(msg) = rx.recv() {
+            let mut next = Some(msg);
+            while let Some(msg) = next {
+                next = rx.try_recv().ok();
+                let written = write_line(&out, &msg, next.is_none());
+                queue.written();
+                written?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Reads and handles frames until the input ends or nobody reads our answers any more.
+fn read_loop<R: BufRead>(
+    conn: &mut Connection,
+    mut reader: FrameReader<R>,
+    writer: &std::thread::JoinHandle<std::io::Result<()>>,
+) -> std::io::Result<()> {
+    loop {
         // Backpressure: while the client does not read our results, we do not read its calls.
         while !conn.queue.wait_for_room(Duration::from_secs(1)) {
             if writer.is_finished() {
@@ -204,14 +224,10 @@ where
             }
         }
         if conn.write_failed {
-            break Ok(());
+            return Ok(());
         }
-        let frame = match reader.next_frame() {
-            Ok(f) => f,
-            Err(e) => break Err(e),
-        };
-        match frame {
-            Frame::Eof => break Ok(()),
+        match reader.next_frame()? {
+            Frame::Eof => return Ok(()),
             Frame::Oversized => conn.send(error_response(
                 Value::Null,
                 code::INVALID_REQUEST,
@@ -221,26 +237,24 @@ where
             Frame::Message(bytes) => conn.handle(&bytes),
         }
         if conn.write_failed {
-            break Ok(()); // Nobody reads our answers any more.
+            return Ok(()); // Nobody reads our answers any more.
         }
         while conn.tasks.try_join_next().is_some() {}
-    };
-    // Input closed: let in-flight calls finish briefly, then stop them.
-    let mut tasks = std::mem::take(&mut conn.tasks);
+    }
+}
+
+/// Input closed: in-flight calls finish briefly, then stop; work that must not stop halfway (a
+/// start) runs on after its call was cancelled, bounded.
+fn drain(runtime: &Handle, mut tasks: JoinSet<()>) {
     runtime.block_on(async {
-        let drain = async { while tasks.join_next().await.is_some() {} };
-        if tokio::time::timeout(EOF_GRACE, drain).await.is_err() {
+        let wait = async { while tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(EOF_GRACE, wait).await.is_err() {
             tasks.abort_all();
         }
-        // Work that must not stop halfway (a start) runs on after its call was cancelled.
         if !crate::tools::units_finished(UNIT_GRACE).await {
             tracing::warn!("work still running at exit");
         }
     });
-    drop(conn);
-    let written = writer.join().unwrap_or(Ok(()));
-    let written = written.or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e) });
-    read_result.and(written)
 }
 
 impl Connection {
