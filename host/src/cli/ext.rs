@@ -251,88 +251,101 @@ struct VectorReport {
 /// Runs a component's own vectors, and for a redactor the host's conformance vectors and the
 /// configured team rules.
 fn run_vectors(kind: Kind, bytes: &[u8], limits_cfg: ext::Limits) -> Result<VectorReport, ExtError> {
-    fn load<W: World>(bytes: &[u8], l: ext::Limits) -> Result<Slot<W>, ExtError> {
-        let cache = crate::state::State::open().ok().and_then(|s| s.root.subdir_private("ext-cache").ok());
-        Slot::<W>::load(bytes, Source::File, cache.as_ref(), l)
-    }
-    let mut failed = Vec::new();
-    let total;
-    let info;
     match kind {
-        Kind::Limits => {
-            let mut slot = load::<worlds::Limits>(bytes, limits_cfg)?;
-            let vectors = slot.call(|w, s| w.test_vectors(s))?;
-            total = vectors.len();
-            for v in vectors {
-                if slot.call(|w, s| w.classify(s, &v.input))? != v.expected {
-                    failed.push(v.name);
-                }
-            }
-            info = slot.info.clone();
-        }
-        Kind::Redaction => {
-            let mut slot = load::<worlds::Redaction>(bytes, limits_cfg)?;
-            let vectors = slot.call(|w, s| w.test_vectors(s))?;
-            total = vectors.len();
-            for v in vectors {
-                if slot.call(|w, s| w.redact(s, &v.input, &[]))?.text != v.expected {
-                    failed.push(v.name);
-                }
-            }
-            let conformance = crate::redactor::conformance_vectors();
-            let mut leaked = Vec::new();
-            for (name, input, secrets) in &conformance {
-                let out = slot.call(|w, s| w.redact(s, input, &[]))?.text;
-                if secrets.iter().any(|secret| out.contains(secret)) {
-                    leaked.push((*name).to_owned());
-                }
-            }
-            let (files, mut unreadable) = Settings::load().rule_files();
-            let rule_errors = slot.call(|w, s| w.check_rules(s, &files))?.map(|mut errors| {
-                unreadable.append(&mut errors);
-                unreadable
-            });
-            return Ok(VectorReport {
-                info: slot.info.clone(),
-                total,
-                failed,
-                conformance: Some((conformance.len(), leaked)),
-                rule_errors,
-            });
-        }
-        Kind::Doctor => {
-            let mut slot = load::<worlds::Doctor>(bytes, limits_cfg)?;
-            let vectors = slot.call(|w, s| w.test_vectors(s))?;
-            total = vectors.len();
-            for v in vectors {
-                let mut got: Vec<String> =
-                    slot.call(|w, s| w.evaluate(s, &v.facts))?.into_iter().filter(|c| !c.ok).map(|c| c.name).collect();
-                let mut want = v.expected_failed.clone();
-                got.sort();
-                want.sort();
-                if got != want {
-                    failed.push(v.name);
-                }
-            }
-            info = slot.info.clone();
-        }
-        Kind::Prompts => {
-            let mut slot = load::<worlds::Prompts>(bytes, limits_cfg)?;
-            let vectors = slot.call(|w, s| w.test_vectors(s))?;
-            total = vectors.len();
-            for v in vectors {
-                let ok = match slot.call(|w, s| w.render_assignment(s, &v.input))? {
-                    Ok(text) => v.expected_lines.iter().all(|want| text.lines().any(|l| l == want)),
-                    Err(_) => false,
-                };
-                if !ok {
-                    failed.push(v.name);
-                }
-            }
-            info = slot.info.clone();
+        Kind::Limits => limits_vectors(load(bytes, limits_cfg)?),
+        Kind::Redaction => redaction_vectors(load(bytes, limits_cfg)?),
+        Kind::Doctor => doctor_vectors(load(bytes, limits_cfg)?),
+        Kind::Prompts => prompts_vectors(load(bytes, limits_cfg)?),
+    }
+}
+
+/// A component in a sandbox, its compiled code cached under the state directory.
+fn load<W: World>(bytes: &[u8], l: ext::Limits) -> Result<Slot<W>, ExtError> {
+    let cache = crate::state::State::open().ok().and_then(|s| s.root.subdir_private("ext-cache").ok());
+    Slot::<W>::load(bytes, Source::File, cache.as_ref(), l)
+}
+
+/// A report of a component's own vectors (no conformance, no rules).
+fn own_report<W: World>(slot: &Slot<W>, total: usize, failed: Vec<String>) -> Result<VectorReport, ExtError> {
+    Ok(VectorReport { info: slot.info.clone(), total, failed, conformance: None, rule_errors: None })
+}
+
+fn limits_vectors(mut slot: Slot<worlds::Limits>) -> Result<VectorReport, ExtError> {
+    let vectors = slot.call(|w, s| w.test_vectors(s))?;
+    let total = vectors.len();
+    let mut failed = Vec::new();
+    for v in vectors {
+        if slot.call(|w, s| w.classify(s, &v.input))? != v.expected {
+            failed.push(v.name);
         }
     }
-    Ok(VectorReport { info, total, failed, conformance: None, rule_errors: None })
+    own_report(&slot, total, failed)
+}
+
+/// A redactor's own vectors, the host's conformance vectors (secrets it must not leave), and the
+/// team's rule files as it would load them.
+fn redaction_vectors(mut slot: Slot<worlds::Redaction>) -> Result<VectorReport, ExtError> {
+    let vectors = slot.call(|w, s| w.test_vectors(s))?;
+    let total = vectors.len();
+    let mut failed = Vec::new();
+    for v in vectors {
+        if slot.call(|w, s| w.redact(s, &v.input, &[]))?.text != v.expected {
+            failed.push(v.name);
+        }
+    }
+    let conformance = crate::redactor::conformance_vectors();
+    let mut leaked = Vec::new();
+    for (name, input, secrets) in &conformance {
+        let out = slot.call(|w, s| w.redact(s, input, &[]))?.text;
+        if secrets.iter().any(|secret| out.contains(secret)) {
+            leaked.push((*name).to_owned());
+        }
+    }
+    let (files, mut unreadable) = Settings::load().rule_files();
+    let rule_errors = slot.call(|w, s| w.check_rules(s, &files))?.map(|mut errors| {
+        unreadable.append(&mut errors);
+        unreadable
+    });
+    Ok(VectorReport {
+        info: slot.info.clone(),
+        total,
+        failed,
+        conformance: Some((conformance.len(), leaked)),
+        rule_errors,
+    })
+}
+
+fn doctor_vectors(mut slot: Slot<worlds::Doctor>) -> Result<VectorReport, ExtError> {
+    let vectors = slot.call(|w, s| w.test_vectors(s))?;
+    let total = vectors.len();
+    let mut failed = Vec::new();
+    for v in vectors {
+        let mut got: Vec<String> =
+            slot.call(|w, s| w.evaluate(s, &v.facts))?.into_iter().filter(|c| !c.ok).map(|c| c.name).collect();
+        let mut want = v.expected_failed.clone();
+        got.sort();
+        want.sort();
+        if got != want {
+            failed.push(v.name);
+        }
+    }
+    own_report(&slot, total, failed)
+}
+
+fn prompts_vectors(mut slot: Slot<worlds::Prompts>) -> Result<VectorReport, ExtError> {
+    let vectors = slot.call(|w, s| w.test_vectors(s))?;
+    let total = vectors.len();
+    let mut failed = Vec::new();
+    for v in vectors {
+        let ok = match slot.call(|w, s| w.render_assignment(s, &v.input))? {
+            Ok(text) => v.expected_lines.iter().all(|want| text.lines().any(|l| l == want)),
+            Err(_) => false,
+        };
+        if !ok {
+            failed.push(v.name);
+        }
+    }
+    own_report(&slot, total, failed)
 }
 
 /// `ext verify`: world, imports, API version, vectors.
@@ -598,92 +611,100 @@ fn limits_target(
 }
 
 fn run_kind(kind: Kind, input: &[u8], options: &RunOptions<'_>) -> (bool, Value) {
-    let lines = options.lines;
     let exts = Extensions::new(Settings::load());
     let text = String::from_utf8_lossy(input).into_owned();
     match kind {
-        Kind::Limits => {
-            let now = crate::timefmt::now_epoch() as u64;
-            let input = limits::ClassifyInput {
-                pane: crate::text::strip_ansi(&text),
-                since_last_send: String::new(),
-                last_sent: None,
-                pane_width: 200,
-                running: true,
-                profile: String::new(),
-                session_model: None,
-                assignment_model: None,
-                now_epoch_seconds: now,
-                utc_offset_seconds: crate::timefmt::local_utc_offset(now as i64),
-            };
-            let (provider, classifier) = match limits_target(options) {
-                Ok(t) => t,
-                Err(e) => return (false, e),
-            };
-            let input = limits::ClassifyInput { profile: provider.screen().to_owned(), ..input };
-            match exts.classify_with(&classifier, &input) {
-                Ok(out) => (true, ej::classify_output(&out)),
-                Err(e) => {
-                    let mut v = ext_error(&e);
-                    v["tui_context"] = json!("unknown");
-                    (false, v)
-                }
-            }
+        Kind::Limits => run_limits(&exts, &text, options),
+        Kind::Redaction => run_redaction(&exts, &text, options.lines),
+        Kind::Prompts => run_prompts(&exts, &text),
+        Kind::Doctor => run_doctor(&exts, &text),
+    }
+}
+
+/// `ext run limits`: the classifier an agent uses (or a given component) on a screen.
+fn run_limits(exts: &Extensions, text: &str, options: &RunOptions<'_>) -> (bool, Value) {
+    let (provider, classifier) = match limits_target(options) {
+        Ok(t) => t,
+        Err(e) => return (false, e),
+    };
+    let now = crate::timefmt::now_epoch() as u64;
+    let input = limits::ClassifyInput {
+        pane: crate::text::strip_ansi(text),
+        since_last_send: String::new(),
+        last_sent: None,
+        pane_width: 200,
+        running: true,
+        profile: provider.screen().to_owned(),
+        session_model: None,
+        assignment_model: None,
+        now_epoch_seconds: now,
+        utc_offset_seconds: crate::timefmt::local_utc_offset(now as i64),
+    };
+    match exts.classify_with(&classifier, &input) {
+        Ok(out) => (true, ej::classify_output(&out)),
+        Err(e) => {
+            let mut v = ext_error(&e);
+            v["tui_context"] = json!("unknown");
+            (false, v)
         }
-        Kind::Redaction => {
-            // The WIT contract: the host strips escape sequences before a redactor sees text.
-            let text = crate::text::strip_ansi(&text);
-            let result = if lines {
-                let all: Vec<String> = text.lines().map(str::to_owned).collect();
-                exts.redact_lines(&all, &[]).map(|outs| {
-                    json!({
-                        "lines": outs.iter().map(|o| o.text.clone()).collect::<Vec<_>>(),
-                        "changed": outs.iter().any(|o| o.changed),
-                    })
-                })
-            } else {
-                exts.redact(&text, &[]).map(|o| ej::redact_output(&o))
-            };
-            match result {
-                Ok(v) => (true, v),
-                Err(e) => {
-                    // Fail closed: the text is withheld, never returned unredacted.
-                    let mut v = ext_error(&e);
-                    v["redaction"] = json!("failed");
-                    (false, v)
-                }
-            }
+    }
+}
+
+/// `ext run redaction`: the whole text, or line by line.
+fn run_redaction(exts: &Extensions, text: &str, lines: bool) -> (bool, Value) {
+    // The WIT contract: the host strips escape sequences before a redactor sees text.
+    let text = crate::text::strip_ansi(text);
+    let result = if lines {
+        let all: Vec<String> = text.lines().map(str::to_owned).collect();
+        exts.redact_lines(&all, &[]).map(|outs| {
+            json!({
+                "lines": outs.iter().map(|o| o.text.clone()).collect::<Vec<_>>(),
+                "changed": outs.iter().any(|o| o.changed),
+            })
+        })
+    } else {
+        exts.redact(&text, &[]).map(|o| ej::redact_output(&o))
+    };
+    match result {
+        Ok(v) => (true, v),
+        Err(e) => {
+            // Fail closed: the text is withheld, never returned unredacted.
+            let mut v = ext_error(&e);
+            v["redaction"] = json!("failed");
+            (false, v)
         }
-        Kind::Prompts => {
-            let parsed: Value = match serde_json::from_str(&text) {
-                Ok(v) => v,
-                Err(_) => return (false, error_json("input_invalid", "the input is not JSON")),
-            };
-            let assignment = match ej::assignment_from_json(&parsed, &exts.settings().locale) {
-                Ok(a) => a,
-                Err(e) => return (false, error_json("input_invalid", &e)),
-            };
-            match exts.render_assignment(&assignment) {
-                Ok(prompt) => (true, json!({"prompt": prompt, "chars": prompt.chars().count()})),
-                Err(e) => (false, ext_error(&e)),
-            }
-        }
-        Kind::Doctor => {
-            let parsed: Value = match serde_json::from_str(&text) {
-                Ok(v) => v,
-                Err(_) => return (false, error_json("input_invalid", "the input is not JSON")),
-            };
-            let facts = match ej::facts_from_json(&parsed) {
-                Ok(f) => f,
-                Err(e) => return (false, error_json("input_invalid", &e)),
-            };
-            match exts.evaluate(&facts) {
-                Ok(checks) => (
-                    true,
-                    json!({"ok": checks.iter().all(|c| c.ok), "checks": checks.iter().map(ej::check).collect::<Vec<_>>()}),
-                ),
-                Err(e) => (false, ext_error(&e)),
-            }
-        }
+    }
+}
+
+/// `ext run prompts`: an assignment (JSON) rendered.
+fn run_prompts(exts: &Extensions, text: &str) -> (bool, Value) {
+    let Ok(parsed) = serde_json::from_str::<Value>(text) else {
+        return (false, error_json("input_invalid", "the input is not JSON"));
+    };
+    let assignment = match ej::assignment_from_json(&parsed, &exts.settings().locale) {
+        Ok(a) => a,
+        Err(e) => return (false, error_json("input_invalid", &e)),
+    };
+    match exts.render_assignment(&assignment) {
+        Ok(prompt) => (true, json!({"prompt": prompt, "chars": prompt.chars().count()})),
+        Err(e) => (false, ext_error(&e)),
+    }
+}
+
+/// `ext run doctor`: facts (JSON) evaluated.
+fn run_doctor(exts: &Extensions, text: &str) -> (bool, Value) {
+    let Ok(parsed) = serde_json::from_str::<Value>(text) else {
+        return (false, error_json("input_invalid", "the input is not JSON"));
+    };
+    let facts = match ej::facts_from_json(&parsed) {
+        Ok(f) => f,
+        Err(e) => return (false, error_json("input_invalid", &e)),
+    };
+    match exts.evaluate(&facts) {
+        Ok(checks) => (
+            true,
+            json!({"ok": checks.iter().all(|c| c.ok), "checks": checks.iter().map(ej::check).collect::<Vec<_>>()}),
+        ),
+        Err(e) => (false, ext_error(&e)),
     }
 }
