@@ -162,3 +162,58 @@ fn json_is_built_only_at_the_edge() {
     }
     assert!(offenders.is_empty(), "JSON built below the tools layer: {offenders:?}");
 }
+
+/// Functions longer than this many lines are split (planning apart from doing), unless they
+/// are straight-line data: ARCHITECTURE.md lists these, with the reason.
+const MAX_FN_LINES: usize = 80;
+const LONG_BY_DESIGN: &[(&str, &str)] =
+    &[("tools/agent.rs", "tools"), ("tools/status.rs", "tools"), ("tools/assign.rs", "tools"), ("cli/demo.rs", "demo")];
+
+/// (file, function, lines) of every function in `code` (rustfmt's layout: a body closes at its
+/// signature's indentation).
+fn functions(file: &str, code: &str) -> Vec<(String, String, usize)> {
+    let lines: Vec<&str> = code.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim_start();
+        let indent = &line[..line.len() - t.len()];
+        let sig = ["fn ", "pub fn ", "async fn ", "pub async fn ", "pub(crate) fn ", "const fn ", "pub const fn "]
+            .iter()
+            .find_map(|p| t.strip_prefix(p));
+        let Some(rest) = sig else { continue };
+        let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        if line.trim_end().ends_with(';') || line.trim_end().ends_with('}') {
+            continue;
+        }
+        let close = format!("{indent}}}");
+        if let Some(end) = lines[i + 1..].iter().position(|l| *l == close) {
+            out.push((file.to_owned(), name, end + 2));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_production_function_is_longer_than_80_lines_unless_it_is_data() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut long = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(src()).unwrap().display().to_string();
+        let text = std::fs::read_to_string(&f).unwrap();
+        let body = text.split("\n#[cfg(test)]").next().unwrap_or(&text);
+        for (file, name, n) in functions(&rel, body) {
+            if n > MAX_FN_LINES && !LONG_BY_DESIGN.contains(&(file.as_str(), name.as_str())) {
+                long.push(format!("{file}: {name} ({n} lines)"));
+            }
+        }
+    }
+    assert!(long.is_empty(), "split these (or list them in LONG_BY_DESIGN and ARCHITECTURE.md):\n{}", long.join("\n"));
+    // The scan sees functions (it would pass vacuously on none).
+    let sample =
+        "fn a() {\n    x();\n}\n\nimpl B {\n    pub async fn c(&self) -> u8 {\n        1\n    }\n    fn d();\n}\n";
+    assert_eq!(
+        functions("x.rs", sample).into_iter().map(|(_, n, l)| (n, l)).collect::<Vec<_>>(),
+        [("a".to_owned(), 3), ("c".to_owned(), 3)]
+    );
+}

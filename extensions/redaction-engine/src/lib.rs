@@ -424,6 +424,135 @@ struct Span {
     end: usize,
 }
 
+/// A rule set being loaded, file by file.
+#[derive(Default)]
+struct Loader<'a> {
+    rules: Vec<Rule>,
+    global: Vec<(Allowlist, bool)>,
+    keyword_list: Vec<String>,
+    /// Each distinct keyword's index in `keyword_list` (linear in the number of keywords).
+    keyword_at: std::collections::HashMap<String, usize>,
+    keyword_rules: Vec<Vec<usize>>,
+    always: Vec<usize>,
+    blocks: Vec<usize>,
+    extensions: Vec<Extension<'a>>,
+    errors: Vec<RuleError>,
+}
+
+impl<'a> Loader<'a> {
+    /// One rule file: bounded, parsed, its allowlists and rules added; a file that breaks a
+    /// bound is left out whole and reported.
+    fn file(&mut self, name: &'a str, text: &str, default: bool) {
+        let file_error = |message: String| RuleError { file: name.to_owned(), rule_id: String::new(), message };
+        if text.len() > MAX_RULE_FILE_BYTES {
+            self.errors.push(file_error(format!("the file exceeds {MAX_RULE_FILE_BYTES} bytes")));
+            return;
+        }
+        let spec: FileSpec = match toml::from_str(text) {
+            Ok(s) => s,
+            Err(e) => {
+                self.errors.push(file_error(format!("not a valid rule file: {}", first_line(e.message()))));
+                return;
+            }
+        };
+        if spec.rules.len() > MAX_RULES_PER_FILE {
+            self.errors.push(file_error(format!("more than {MAX_RULES_PER_FILE} rules")));
+            return;
+        }
+        let team_rules = self.rules.iter().filter(|r| !r.default).count();
+        if !default && team_rules + spec.rules.len() > MAX_TEAM_RULES {
+            self.errors.push(file_error(format!(
+                "more than {MAX_TEAM_RULES} team rules in all files together: this file is left out"
+            )));
+            return;
+        }
+        for a in spec.allowlist.into_iter().chain(spec.allowlists) {
+            if !a.target_rules.is_empty() {
+                let targets = a.target_rules.clone();
+                self.extensions.push(Extension { file: name, default, targets, allowlists: vec![a] });
+            } else if let Some(a) = allowlist_from(a, name, "", !default, &mut self.errors) {
+                self.global.push((a, default));
+            }
+        }
+        for r in spec.rules {
+            self.rule(name, r, default);
+        }
+    }
+
+    /// One `[[rules]]` entry: a rule (a team's regexes checked now), or, without a regex but
+    /// with allowlists, an extension of the rule of that id.
+    fn rule(&mut self, name: &'a str, r: RuleSpec, default: bool) {
+        let id = r.id.chars().take(64).collect::<String>();
+        let bad = |message: String| RuleError { file: name.to_owned(), rule_id: id.clone(), message };
+        let Some(source) = r.regex.clone().filter(|s| !s.is_empty()) else {
+            if r.allowlist.is_some() || !r.allowlists.is_empty() {
+                let allowlists = r.allowlists.into_iter().chain(r.allowlist).collect();
+                self.extensions.push(Extension { file: name, default, targets: vec![id], allowlists });
+            } else {
+                self.errors.push(bad("a rule needs a regex (path-only rules do not apply to text)".into()));
+            }
+            return;
+        };
+        let checked = if default {
+            Ok(())
+        } else {
+            check_syntax(&source).map_err(|e| format!("bad regex: {e}")).and_then(|()| match r.block_end.as_deref() {
+                Some(end) => check_syntax(end).map_err(|e| format!("bad blockEnd regex: {e}")),
+                None => Ok(()),
+            })
+        };
+        if let Err(message) = checked {
+            self.errors.push(bad(message));
+            return;
+        }
+        let mut allowlists = Vec::new();
+        for a in r.allowlists.into_iter().chain(r.allowlist) {
+            if let Some(a) = allowlist_from(a, name, &id, !default, &mut self.errors) {
+                allowlists.push(a);
+            }
+        }
+        if !default && r.keywords.len() > MAX_KEYWORDS_PER_RULE {
+            self.errors.push(bad(format!("more than {MAX_KEYWORDS_PER_RULE} keywords")));
+            return;
+        }
+        let index = self.rules.len();
+        self.index_keywords(index, &r.keywords, r.block_end.is_some());
+        self.rules.push(Rule {
+            id,
+            source,
+            compiled: OnceLock::new(),
+            secret_group: r.secret_group,
+            entropy: r.entropy,
+            allowlists,
+            block_end: r.block_end,
+            block_end_regex: OnceLock::new(),
+            mask_match: r.mask.as_deref() == Some("match"),
+            default,
+        });
+    }
+
+    /// Which lines run rule `index`: a block rule runs over the whole text, a rule without
+    /// keywords on every line, the others where one of their keywords is.
+    fn index_keywords(&mut self, index: usize, keywords: &[String], block: bool) {
+        let keywords: Vec<String> = keywords.iter().map(|k| k.to_ascii_lowercase()).filter(|k| !k.is_empty()).collect();
+        if block {
+            self.blocks.push(index);
+        } else if keywords.is_empty() {
+            self.always.push(index);
+        }
+        for k in keywords {
+            let at = *self.keyword_at.entry(k.clone()).or_insert_with(|| {
+                self.keyword_list.push(k);
+                self.keyword_rules.push(Vec::new());
+                self.keyword_list.len() - 1
+            });
+            if self.keyword_rules[at].last() != Some(&index) {
+                self.keyword_rules[at].push(index);
+            }
+        }
+    }
+}
+
 impl Engine {
     /// Our default rules.
     pub fn with_defaults() -> Engine {
@@ -445,114 +574,12 @@ impl Engine {
     /// so a call that redacts nothing pays for none of them. A team's regexes are parsed up
     /// front so that a broken one is reported at once ([`Engine::check`] compiles them all).
     fn load_with(files: &[(&str, &str)], defaults: usize) -> (Engine, Vec<RuleError>) {
-        let mut errors = Vec::new();
-        let mut rules = Vec::new();
-        let mut global = Vec::new();
-        let mut keyword_list: Vec<String> = Vec::new();
-        let mut keyword_at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
-        let mut always = Vec::new();
-        let mut blocks = Vec::new();
-        let mut extensions: Vec<Extension<'_>> = Vec::new();
+        let mut loader = Loader::default();
         for (n, (name, text)) in files.iter().enumerate() {
-            let default = n < defaults;
-            let file_error = |message: String| RuleError { file: (*name).to_owned(), rule_id: String::new(), message };
-            if text.len() > MAX_RULE_FILE_BYTES {
-                errors.push(file_error(format!("the file exceeds {MAX_RULE_FILE_BYTES} bytes")));
-                continue;
-            }
-            let spec: FileSpec = match toml::from_str(text) {
-                Ok(s) => s,
-                Err(e) => {
-                    errors.push(file_error(format!("not a valid rule file: {}", first_line(e.message()))));
-                    continue;
-                }
-            };
-            if spec.rules.len() > MAX_RULES_PER_FILE {
-                errors.push(file_error(format!("more than {MAX_RULES_PER_FILE} rules")));
-                continue;
-            }
-            let team_rules = rules.iter().filter(|r: &&Rule| !r.default).count();
-            if !default && team_rules + spec.rules.len() > MAX_TEAM_RULES {
-                errors.push(file_error(format!(
-                    "more than {MAX_TEAM_RULES} team rules in all files together: this file is left out"
-                )));
-                continue;
-            }
-            for a in spec.allowlist.into_iter().chain(spec.allowlists) {
-                if !a.target_rules.is_empty() {
-                    let targets = a.target_rules.clone();
-                    extensions.push(Extension { file: name, default, targets, allowlists: vec![a] });
-                } else if let Some(a) = allowlist_from(a, name, "", !default, &mut errors) {
-                    global.push((a, default));
-                }
-            }
-            for r in spec.rules {
-                let id = r.id.chars().take(64).collect::<String>();
-                let bad = |message: String| RuleError { file: (*name).to_owned(), rule_id: id.clone(), message };
-                let Some(source) = r.regex.clone().filter(|s| !s.is_empty()) else {
-                    if r.allowlist.is_some() || !r.allowlists.is_empty() {
-                        // A rule entry with allowlists and no regex extends the rule of that id.
-                        let allowlists = r.allowlists.into_iter().chain(r.allowlist).collect();
-                        extensions.push(Extension { file: name, default, targets: vec![id], allowlists });
-                    } else {
-                        errors.push(bad("a rule needs a regex (path-only rules do not apply to text)".into()));
-                    }
-                    continue;
-                };
-                if !default {
-                    if let Err(e) = check_syntax(&source) {
-                        errors.push(bad(format!("bad regex: {e}")));
-                        continue;
-                    }
-                    if let Some(Err(e)) = r.block_end.as_deref().map(check_syntax) {
-                        errors.push(bad(format!("bad blockEnd regex: {e}")));
-                        continue;
-                    }
-                }
-                let mut allowlists = Vec::new();
-                for a in r.allowlists.into_iter().chain(r.allowlist) {
-                    if let Some(a) = allowlist_from(a, name, &id, !default, &mut errors) {
-                        allowlists.push(a);
-                    }
-                }
-                if !default && r.keywords.len() > MAX_KEYWORDS_PER_RULE {
-                    errors.push(bad(format!("more than {MAX_KEYWORDS_PER_RULE} keywords")));
-                    continue;
-                }
-                let index = rules.len();
-                let keywords: Vec<String> =
-                    r.keywords.iter().map(|k| k.to_ascii_lowercase()).filter(|k| !k.is_empty()).collect();
-                if r.block_end.is_some() {
-                    blocks.push(index);
-                } else if keywords.is_empty() {
-                    always.push(index);
-                }
-                for k in keywords {
-                    // One pattern per distinct keyword (a map: linear in the number of keywords).
-                    let at = *keyword_at.entry(k.clone()).or_insert_with(|| {
-                        keyword_list.push(k);
-                        keyword_rules.push(Vec::new());
-                        keyword_list.len() - 1
-                    });
-                    if keyword_rules[at].last() != Some(&index) {
-                        keyword_rules[at].push(index);
-                    }
-                }
-                rules.push(Rule {
-                    id,
-                    source,
-                    compiled: OnceLock::new(),
-                    secret_group: r.secret_group,
-                    entropy: r.entropy,
-                    allowlists,
-                    block_end: r.block_end,
-                    block_end_regex: OnceLock::new(),
-                    mask_match: r.mask.as_deref() == Some("match"),
-                    default,
-                });
-            }
+            loader.file(name, text, n < defaults);
         }
+        let Loader { mut rules, global, keyword_list, keyword_rules, always, blocks, extensions, mut errors, .. } =
+            loader;
         let narrowed = extend(&mut rules, extensions, &mut errors);
         let engine =
             Engine { rules, global, narrowed, keyword_list, keywords: OnceLock::new(), keyword_rules, always, blocks };

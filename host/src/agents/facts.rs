@@ -223,6 +223,31 @@ fn reconcile(i: &Inputs<'_>, view: &EventView, state: AgentState, screen_state: 
     (!idle_pair && (settled || screen_wins), screen_wins && !idle_pair)
 }
 
+/// The state once the limit is known: a limit limits (unless a dialog holds the screen), a
+/// warning marks an idle agent, and a hooked CLI is not idle before it said its session started
+/// while the run is young.
+fn settle(
+    i: &Inputs<'_>,
+    view: &EventView,
+    (mut state, mut source): (AgentState, Source),
+    (limited, warned): (bool, bool),
+    limit_source: Option<Source>,
+) -> (AgentState, Source) {
+    if limited && state != AgentState::Dialog {
+        state = AgentState::Limited;
+        source = limit_source.unwrap_or(source);
+    } else if state == AgentState::Idle && warned {
+        state = AgentState::Warned;
+    } else if state == AgentState::Limited && !limited {
+        state = AgentState::Idle;
+    }
+    let young = i.now_ms.saturating_sub(i.started_ms) < STARTING_MS;
+    if i.hooks && young && !view.session_started && state.turn_over() && view.last_prompt_at_ms.is_none() {
+        state = AgentState::Unknown;
+    }
+    (state, source)
+}
+
 /// The facts of one agent.
 pub fn fuse(i: &Inputs<'_>) -> Facts {
     let none = |state, source| Facts {
@@ -290,19 +315,7 @@ pub fn fuse(i: &Inputs<'_>) -> Facts {
             limit_source = None;
         }
     }
-    if limited && state != AgentState::Dialog {
-        state = AgentState::Limited;
-        source = limit_source.unwrap_or(source);
-    } else if state == AgentState::Idle && warned {
-        state = AgentState::Warned;
-    } else if state == AgentState::Limited && !limited {
-        state = AgentState::Idle;
-    }
-    // Not idle before the CLI said its session started, while the run is young.
-    let young = i.now_ms.saturating_sub(i.started_ms) < STARTING_MS;
-    if i.hooks && young && !view.session_started && state.turn_over() && view.last_prompt_at_ms.is_none() {
-        state = AgentState::Unknown;
-    }
+    let (state, source) = settle(i, view, (state, source), (limited, warned), limit_source);
     Facts { state, state_source: source, limit, limit_source, disagreements, near_limit }
 }
 

@@ -120,13 +120,7 @@ pub fn observe_one(
     // which the classifier may read off the screen.
     let configured_model = meta.as_ref().map_or_else(|| spec.model.clone(), |m| m.model.clone());
     let input = classify_input(spec, pane, capture, meta.as_ref(), since, &configured_model, log_mtime, now);
-    // A pane that is gone or dead has nothing to classify: no component is loaded for it.
-    let screen = if running && !dead {
-        red.extensions().classify_with(&spec.classifier, &input).map(|c| drop_passed_limit(c, now, &configured_model))
-    } else {
-        let tui = if dead { limits::TuiState::Exited } else { limits::TuiState::NotRunning };
-        Ok(facts::quiet(tui, configured_model.clone()))
-    };
+    let screen = read_screen(red, spec, (running, dead), &input, now, &configured_model);
     // The CLI's own events first, the screen second.
     let hooks = meta.as_ref().is_some_and(|m| m.hooks);
     let started_ms = meta.as_ref().map_or(0, |m| (m.started_at_epoch * 1000.0) as u64);
@@ -145,14 +139,7 @@ pub fn observe_one(
         (_, Some(c)) => Ok(c),
         (other, None) => other,
     };
-    let live = running && !dead;
-    let dialog = match (&classified, live) {
-        (Ok(c), true) if c.dialog != DialogKind::None => c.dialog,
-        // A permission wait the CLI reported before its screen shows it: a dialog that blocks
-        // input, answered by a person.
-        (_, true) if facts.state == AgentState::Dialog => DialogKind::Other,
-        _ => DialogKind::None,
-    };
+    let dialog = dialog_of(classified.as_ref().ok(), running && !dead, facts.state);
     let (model, model_origin) = model_of(&configured_model, classified.as_ref().ok());
     let idle_seconds = log_mtime.map(|m| (now - m).max(0.0));
     let (classified, classify_error) = match classified {
@@ -193,6 +180,36 @@ pub fn observe_one(
         classifier: spec.classifier.identity(red.extensions().settings()),
         pane: input.pane,
     }
+}
+
+/// The dialog that holds a live screen: the classifier's, or a permission wait the CLI reported
+/// before its screen shows it (a dialog that blocks input, answered by a person).
+fn dialog_of(classified: Option<&limits::ClassifyOutput>, live: bool, state: AgentState) -> DialogKind {
+    match (classified, live) {
+        (Some(c), true) if c.dialog != DialogKind::None => c.dialog,
+        (_, true) if state == AgentState::Dialog => DialogKind::Other,
+        _ => DialogKind::None,
+    }
+}
+
+/// The classifier's reading of a live pane (a limit whose reset has passed dropped); a pane
+/// that is gone or dead has nothing to classify, and no component is loaded for it.
+fn read_screen(
+    red: &Redactor,
+    spec: &AgentSpec,
+    (running, dead): (bool, bool),
+    input: &limits::ClassifyInput,
+    now: f64,
+    configured_model: &Option<String>,
+) -> Result<limits::ClassifyOutput, ExtError> {
+    if running && !dead {
+        return red
+            .extensions()
+            .classify_with(&spec.classifier, input)
+            .map(|c| drop_passed_limit(c, now, configured_model));
+    }
+    let tui = if dead { limits::TuiState::Exited } else { limits::TuiState::NotRunning };
+    Ok(facts::quiet(tui, configured_model.clone()))
 }
 
 /// What the classifier is given: the capture, the text since the last send, and the clock and
