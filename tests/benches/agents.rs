@@ -186,8 +186,8 @@ fn main() {
     for _ in 0..300 {
         let t = Instant::now();
         let _lock = state.agent_lock("w").unwrap();
-        codex_master::lease::claim(&state, "w", "bench", 1800, false, false, None).unwrap();
-        codex_master::lease::release(&state, "w", "bench", false, false, None).unwrap();
+        codex_master::lease::claim(&state, "w", "bench", 1800, codex_master::lease::Force::No, None).unwrap();
+        codex_master::lease::release(&state, "w", "bench", codex_master::lease::Force::No, None).unwrap();
         times.push(t.elapsed());
     }
     times.sort();
@@ -370,7 +370,7 @@ fn assignments_bench() {
     let mut scans = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();
-        let inv = codex_master::skills::scan(&home);
+        let inv = codex_master::skills::scan(&home, codex_master::skills::CODEX_ROOTS);
         scans.push(t.elapsed());
         assert_eq!(inv.skills.len(), 2000);
     }

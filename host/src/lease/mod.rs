@@ -220,12 +220,33 @@ pub fn check_generation(current: &Lease, client: &str, expected: Option<u64>) ->
     Err(LeaseRefusal::Stale { expected, current: Box::new(current.clone()) })
 }
 
+/// Whether a caller takes over another client's lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Force {
+    /// Not asked for.
+    No,
+    /// Asked for while the agent still runs: refused.
+    Refused,
+    /// Asked for, and the agent is stopped: a takeover is safe.
+    Allowed,
+}
+
+impl Force {
+    /// `asked` by the caller; allowed only on a stopped agent.
+    pub fn of(asked: bool, agent_stopped: bool) -> Force {
+        match (asked, agent_stopped) {
+            (false, _) => Force::No,
+            (true, false) => Force::Refused,
+            (true, true) => Force::Allowed,
+        }
+    }
+}
+
 /// The claim transition: what a claim of `current` becomes, or why it is refused.
 pub fn decide_claim(
     current: &Lease,
     client: &str,
-    force: bool,
-    force_allowed: bool,
+    force: Force,
     expected: Option<u64>,
 ) -> Result<ClaimStatus, LeaseRefusal> {
     if !matches!(current, Lease::Unreadable) {
@@ -234,8 +255,10 @@ pub fn decide_claim(
     Ok(match current {
         Lease::Unreadable => return Err(LeaseRefusal::Unreadable),
         Lease::Held(_) if current.held_by(client) => ClaimStatus::Renewed,
-        Lease::Held(_) if !force => return Err(LeaseRefusal::HeldByOther(Box::new(current.clone()))),
-        Lease::Held(_) if !force_allowed => return Err(LeaseRefusal::ForceNotAllowed(Box::new(current.clone()))),
+        Lease::Held(_) if force == Force::No => return Err(LeaseRefusal::HeldByOther(Box::new(current.clone()))),
+        Lease::Held(_) if force == Force::Refused => {
+            return Err(LeaseRefusal::ForceNotAllowed(Box::new(current.clone())))
+        }
         Lease::Held(_) => ClaimStatus::Forced,
         Lease::Expired(_) => ClaimStatus::ClaimedExpired,
         Lease::Unclaimed { .. } => ClaimStatus::Claimed,
@@ -246,8 +269,7 @@ pub fn decide_claim(
 pub fn decide_release(
     current: &Lease,
     client: &str,
-    force: bool,
-    force_allowed: bool,
+    force: Force,
     expected: Option<u64>,
 ) -> Result<Option<ReleaseStatus>, LeaseRefusal> {
     if !matches!(current, Lease::Unreadable) {
@@ -256,10 +278,10 @@ pub fn decide_release(
     match current {
         Lease::Unreadable => Err(LeaseRefusal::Unreadable),
         Lease::Unclaimed { .. } => Ok(None),
-        Lease::Held(_) if current.held_by_other(client) && !force => {
+        Lease::Held(_) if current.held_by_other(client) && force == Force::No => {
             Err(LeaseRefusal::HeldByOther(Box::new(current.clone())))
         }
-        Lease::Held(_) if current.held_by_other(client) && !force_allowed => {
+        Lease::Held(_) if current.held_by_other(client) && force == Force::Refused => {
             Err(LeaseRefusal::ForceNotAllowed(Box::new(current.clone())))
         }
         Lease::Expired(_) => Ok(Some(ReleaseStatus::NotHeld)),
@@ -267,20 +289,19 @@ pub fn decide_release(
     }
 }
 
-/// Claims or renews. The caller holds the agent lock. `force_allowed` tells whether the agent
-/// is stopped (so a forced takeover is safe). With `expected`, only a renewal of exactly that
+/// Claims or renews. The caller holds the agent lock. `force` says whether a takeover was
+/// asked for and is safe (the agent is stopped). With `expected`, only a renewal of exactly that
 /// generation is allowed.
 pub fn claim(
     state: &State,
     agent: &str,
     client: &str,
     ttl: u64,
-    force: bool,
-    force_allowed: bool,
+    force: Force,
     expected: Option<u64>,
 ) -> Result<Claimed, LeaseRefusal> {
     let current = read(state, agent);
-    let status = decide_claim(&current, client, force, force_allowed, expected)?;
+    let status = decide_claim(&current, client, force, expected)?;
     let now = now_epoch();
     let ttl = ttl.clamp(1, MAX_TTL_SECONDS);
     let previous_gen = current.generation().unwrap_or(0);
@@ -306,19 +327,18 @@ pub fn claim(
     Ok(Claimed { status, lease: Lease::Held(rec), previous: current })
 }
 
-/// Releases. Our own lease always; another client's only with `force` and `force_allowed`.
+/// Releases. Our own lease always; another client's only with [`Force::Allowed`].
 /// With `expected`, only exactly that generation of our own lease is released.
 /// Returns how it went, with the previous lease.
 pub fn release(
     state: &State,
     agent: &str,
     client: &str,
-    force: bool,
-    force_allowed: bool,
+    force: Force,
     expected: Option<u64>,
 ) -> Result<(ReleaseStatus, Lease), LeaseRefusal> {
     let current = read(state, agent);
-    let Some(status) = decide_release(&current, client, force, force_allowed, expected)? else {
+    let Some(status) = decide_release(&current, client, force, expected)? else {
         return Ok((ReleaseStatus::NotHeld, current));
     };
     let now = now_epoch();
@@ -470,46 +490,43 @@ mod tests {
     #[test]
     fn claim_transitions() {
         let unclaimed = Lease::Unclaimed { generation: 3 };
-        assert_eq!(decide_claim(&unclaimed, "me", false, false, None).unwrap(), ClaimStatus::Claimed);
-        assert_eq!(decide_claim(&held("me", 4), "me", false, false, None).unwrap(), ClaimStatus::Renewed);
-        assert_eq!(decide_claim(&expired("you", 4), "me", false, false, None).unwrap(), ClaimStatus::ClaimedExpired);
-        assert!(matches!(decide_claim(&held("you", 4), "me", false, false, None), Err(LeaseRefusal::HeldByOther(_))));
+        assert_eq!(decide_claim(&unclaimed, "me", Force::No, None).unwrap(), ClaimStatus::Claimed);
+        assert_eq!(decide_claim(&held("me", 4), "me", Force::No, None).unwrap(), ClaimStatus::Renewed);
+        assert_eq!(decide_claim(&expired("you", 4), "me", Force::No, None).unwrap(), ClaimStatus::ClaimedExpired);
+        assert!(matches!(decide_claim(&held("you", 4), "me", Force::No, None), Err(LeaseRefusal::HeldByOther(_))));
         assert!(matches!(
-            decide_claim(&held("you", 4), "me", true, false, None),
+            decide_claim(&held("you", 4), "me", Force::Refused, None),
             Err(LeaseRefusal::ForceNotAllowed(_))
         ));
-        assert_eq!(decide_claim(&held("you", 4), "me", true, true, None).unwrap(), ClaimStatus::Forced);
-        assert!(matches!(decide_claim(&Lease::Unreadable, "me", true, true, None), Err(LeaseRefusal::Unreadable)));
+        assert_eq!(decide_claim(&held("you", 4), "me", Force::Allowed, None).unwrap(), ClaimStatus::Forced);
+        assert!(matches!(decide_claim(&Lease::Unreadable, "me", Force::Allowed, None), Err(LeaseRefusal::Unreadable)));
     }
 
     #[test]
     fn a_remembered_generation_must_still_be_ours() {
-        assert_eq!(decide_claim(&held("me", 4), "me", false, false, Some(4)).unwrap(), ClaimStatus::Renewed);
-        let stale = decide_claim(&held("me", 5), "me", false, false, Some(4));
+        assert_eq!(decide_claim(&held("me", 4), "me", Force::No, Some(4)).unwrap(), ClaimStatus::Renewed);
+        let stale = decide_claim(&held("me", 5), "me", Force::No, Some(4));
         assert!(matches!(stale, Err(LeaseRefusal::Stale { expected: 4, .. })));
         // Another client's lease is named first: it says when to retry.
-        assert!(matches!(
-            decide_claim(&held("you", 4), "me", false, false, Some(4)),
-            Err(LeaseRefusal::HeldByOther(_))
-        ));
+        assert!(matches!(decide_claim(&held("you", 4), "me", Force::No, Some(4)), Err(LeaseRefusal::HeldByOther(_))));
         let released = Lease::Unclaimed { generation: 4 };
-        assert!(matches!(decide_release(&released, "me", false, false, Some(4)), Err(LeaseRefusal::Stale { .. })));
+        assert!(matches!(decide_release(&released, "me", Force::No, Some(4)), Err(LeaseRefusal::Stale { .. })));
         assert!(check_generation(&expired("me", 4), "me", Some(4)).is_err());
         assert!(check_generation(&Lease::Unreadable, "me", None).is_ok());
     }
 
     #[test]
     fn release_transitions() {
-        assert_eq!(decide_release(&Lease::Unclaimed { generation: 2 }, "me", false, false, None).unwrap(), None);
-        assert_eq!(decide_release(&held("me", 2), "me", false, false, None).unwrap(), Some(ReleaseStatus::Released));
-        assert_eq!(decide_release(&expired("you", 2), "me", false, false, None).unwrap(), Some(ReleaseStatus::NotHeld));
-        assert!(matches!(decide_release(&held("you", 2), "me", false, false, None), Err(LeaseRefusal::HeldByOther(_))));
+        assert_eq!(decide_release(&Lease::Unclaimed { generation: 2 }, "me", Force::No, None).unwrap(), None);
+        assert_eq!(decide_release(&held("me", 2), "me", Force::No, None).unwrap(), Some(ReleaseStatus::Released));
+        assert_eq!(decide_release(&expired("you", 2), "me", Force::No, None).unwrap(), Some(ReleaseStatus::NotHeld));
+        assert!(matches!(decide_release(&held("you", 2), "me", Force::No, None), Err(LeaseRefusal::HeldByOther(_))));
         assert!(matches!(
-            decide_release(&held("you", 2), "me", true, false, None),
+            decide_release(&held("you", 2), "me", Force::Refused, None),
             Err(LeaseRefusal::ForceNotAllowed(_))
         ));
-        assert_eq!(decide_release(&held("you", 2), "me", true, true, None).unwrap(), Some(ReleaseStatus::Released));
-        assert!(matches!(decide_release(&Lease::Unreadable, "me", false, false, None), Err(LeaseRefusal::Unreadable)));
+        assert_eq!(decide_release(&held("you", 2), "me", Force::Allowed, None).unwrap(), Some(ReleaseStatus::Released));
+        assert!(matches!(decide_release(&Lease::Unreadable, "me", Force::No, None), Err(LeaseRefusal::Unreadable)));
     }
 
     #[test]
@@ -518,18 +535,18 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
         let state = State::open_at(&dir).unwrap();
-        let first = claim(&state, "a", "me", 60, false, false, None).unwrap();
+        let first = claim(&state, "a", "me", 60, Force::No, None).unwrap();
         assert_eq!((first.status, first.lease.generation()), (ClaimStatus::Claimed, Some(1)));
-        let renewed = claim(&state, "a", "me", 60, false, false, Some(1)).unwrap();
+        let renewed = claim(&state, "a", "me", 60, Force::No, Some(1)).unwrap();
         assert_eq!((renewed.status, renewed.lease.generation()), (ClaimStatus::Renewed, Some(1)));
-        assert!(matches!(claim(&state, "a", "you", 60, false, false, None), Err(LeaseRefusal::HeldByOther(_))));
-        let (status, previous) = release(&state, "a", "me", false, false, Some(1)).unwrap();
+        assert!(matches!(claim(&state, "a", "you", 60, Force::No, None), Err(LeaseRefusal::HeldByOther(_))));
+        let (status, previous) = release(&state, "a", "me", Force::No, Some(1)).unwrap();
         assert_eq!((status, previous.generation()), (ReleaseStatus::Released, Some(1)));
         // The released record keeps its generation; the next claim takes the next one.
         assert!(matches!(read(&state, "a"), Lease::Unclaimed { generation: 1 }));
-        let again = claim(&state, "a", "you", 60, false, false, None).unwrap();
+        let again = claim(&state, "a", "you", 60, Force::No, None).unwrap();
         assert_eq!(again.lease.generation(), Some(2));
-        assert!(matches!(claim(&state, "a", "me", 60, false, false, Some(1)), Err(LeaseRefusal::HeldByOther(_))));
+        assert!(matches!(claim(&state, "a", "me", 60, Force::No, Some(1)), Err(LeaseRefusal::HeldByOther(_))));
         // An exhausted generation is not trusted.
         let mut rec = record(Some("me"), u64::MAX, 60.0);
         rec.agent = "a".into();
@@ -540,18 +557,18 @@ mod tests {
         let mut rec = record(None, MAX_GENERATION, 0.0);
         rec.agent = "a".into();
         write(&state, &rec).unwrap();
-        assert!(matches!(claim(&state, "a", "me", 60, false, false, None), Err(LeaseRefusal::Exhausted)));
+        assert!(matches!(claim(&state, "a", "me", 60, Force::No, None), Err(LeaseRefusal::Exhausted)));
         assert!(matches!(read(&state, "a"), Lease::Unclaimed { generation: MAX_GENERATION }));
         let mut rec = record(None, MAX_GENERATION - 1, 0.0);
         rec.agent = "b".into();
         write(&state, &rec).unwrap();
-        assert_eq!(claim(&state, "b", "me", 60, false, false, None).unwrap().lease.generation(), Some(MAX_GENERATION));
+        assert_eq!(claim(&state, "b", "me", 60, Force::No, None).unwrap().lease.generation(), Some(MAX_GENERATION));
         let mut repaired = repair_damaged(&state);
         repaired.sort();
         assert_eq!(repaired, ["a", "b"]);
         let after = read(&state, "a");
         assert!(matches!(after, Lease::Unclaimed { generation: 1 }), "{after:?}");
-        assert_eq!(claim(&state, "a", "me", 60, false, false, None).unwrap().lease.generation(), Some(2));
+        assert_eq!(claim(&state, "a", "me", 60, Force::No, None).unwrap().lease.generation(), Some(2));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,8 +1,9 @@
-//! The skills inventory of an agent home: the `SKILL.md` files Codex 0.169 loads.
+//! The skills inventory of an agent home: the `SKILL.md` files its CLI loads, under the roots
+//! its provider names ([`Roots`]).
 //!
-//! Three roots under the home `H`: `H/skills` (user skills and `.system`), `H/plugins/cache`
-//! (installed plugins, `<marketplace>/<plugin>/<version>/skills/<name>/SKILL.md`) and
-//! `H/.tmp/plugins` (the plugin checkout Codex syncs). Every directory is opened through
+//! Codex 0.169 has three under the home `H`: `H/skills` (user skills and `.system`),
+//! `H/plugins/cache` (installed plugins, `<marketplace>/<plugin>/<version>/skills/<name>/SKILL.md`)
+//! and `H/.tmp/plugins` (the plugin checkout Codex syncs). Every directory is opened through
 //! no-follow handles: a symlinked root, directory or `SKILL.md` is skipped, never followed.
 //! Only the frontmatter `name` and `description` are read; file bodies never leave here.
 
@@ -11,9 +12,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::fsafe::{Dir, EntryKind};
 
-/// The roots, in the order the inventory reports them: (kind, path relative to the home).
-pub const ROOTS: [(&str, &[&str]); 3] =
-    [("system", &["skills"]), ("plugin_cache", &["plugins", "cache"]), ("tmp_plugin_cache", &[".tmp", "plugins"])];
+/// Where a CLI's skills are, in the order the inventory reports them: (kind, path relative to
+/// the agent home).
+pub type Roots = &'static [(&'static str, &'static [&'static str])];
+
+/// Codex's roots.
+pub const CODEX_ROOTS: Roots =
+    &[("system", &["skills"]), ("plugin_cache", &["plugins", "cache"]), ("tmp_plugin_cache", &[".tmp", "plugins"])];
 
 /// Directory levels below a root that are searched.
 const MAX_DEPTH: usize = 10;
@@ -60,7 +65,7 @@ pub struct Inventory {
 ///
 /// The subdirectories right below the roots are shared out to a few threads: a scan is mostly
 /// small system calls, which overlap well.
-pub fn scan(home: &Path) -> Inventory {
+pub fn scan(home: &Path, roots: Roots) -> Inventory {
     let mut inv = Inventory::default();
     // The home itself may sit behind a symlink the user chose; everything below it is no-follow.
     let home_dir = std::fs::canonicalize(home).ok().and_then(|h| Dir::walk(&h, false).ok());
@@ -68,7 +73,7 @@ pub fn scan(home: &Path) -> Inventory {
     // (root index, directory, home-relative path) of every directory one level below a root.
     let mut jobs: Vec<(usize, Dir, Vec<String>)> = Vec::new();
     let mut per_root: Vec<Vec<Skill>> = Vec::new();
-    for (i, (kind, parts)) in ROOTS.iter().enumerate() {
+    for (i, (kind, parts)) in roots.iter().enumerate() {
         let root = home_dir.as_ref().and_then(|h| open_path(h, parts));
         let rel: Vec<String> = parts.iter().map(|p| (*p).to_owned()).collect();
         let mut found = Vec::new();
@@ -116,7 +121,11 @@ pub fn scan(home: &Path) -> Inventory {
     for (root, skill) in found.into_iter().flatten() {
         per_root[root].push(skill);
     }
-    for (i, skills) in per_root.into_iter().enumerate() {
+    for (i, mut skills) in per_root.into_iter().enumerate() {
+        // A path outside Codex's layout is of the kind of the root it was found under.
+        for s in skills.iter_mut().filter(|s| s.source == "unknown") {
+            s.source = roots[i].0;
+        }
         inv.roots[i].skill_count = skills.len();
         inv.skills.extend(skills);
     }
@@ -289,6 +298,27 @@ pub fn find<'a>(inv: &'a Inventory, wanted: &str, limit: usize) -> Vec<&'a Skill
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_cli_is_scanned_under_its_own_roots() {
+        let home = std::env::temp_dir().join(format!("cm-skills-roots-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        for dir in [".gemini/skills/review", "skills/fix-ci", ".agents/skills/plan"] {
+            std::fs::create_dir_all(home.join(dir)).unwrap();
+            std::fs::write(home.join(dir).join("SKILL.md"), "---\nname: x\ndescription: d\n---\n").unwrap();
+        }
+        let gemini: Roots = &[("user", &[".gemini", "skills"]), ("agent_skills", &[".agents", "skills"])];
+        let found = |roots| scan(&home, roots).skills.into_iter().map(|s| (s.rel_path, s.source)).collect::<Vec<_>>();
+        assert_eq!(
+            found(gemini),
+            [
+                (".agents/skills/plan/SKILL.md".to_owned(), "agent_skills"),
+                (".gemini/skills/review/SKILL.md".to_owned(), "user")
+            ]
+        );
+        assert_eq!(found(CODEX_ROOTS), [("skills/fix-ci/SKILL.md".to_owned(), "user")]);
+        std::fs::remove_dir_all(&home).unwrap();
+    }
 
     #[test]
     fn frontmatter_reads_name_and_description_only() {

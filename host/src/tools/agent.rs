@@ -251,7 +251,7 @@ impl Locked {
 /// Claims or renews this client's lease (only generation `expected`, when given);
 /// `Ok(fresh)` tells whether the claim is new.
 fn claim(state: &State, agent: &str, client: &str, expected: Option<u64>) -> Result<bool, ToolError> {
-    match lease::claim(state, agent, client, DEFAULT_TTL_SECONDS, false, false, expected) {
+    match lease::claim(state, agent, client, DEFAULT_TTL_SECONDS, lease::Force::No, expected) {
         Ok(c) => Ok(c.status != lease::ClaimStatus::Renewed),
         Err(refusal) => Err(refusal_error(agent, refusal, client)),
     }
@@ -259,7 +259,7 @@ fn claim(state: &State, agent: &str, client: &str, expected: Option<u64>) -> Res
 
 fn release_if_fresh(state: &State, agent: &str, client: &str, fresh: bool) {
     if fresh && lease::read(state, agent).held_by(client) {
-        let _ = lease::release(state, agent, client, false, false, None);
+        let _ = lease::release(state, agent, client, lease::Force::No, None);
     }
 }
 
@@ -1541,7 +1541,7 @@ pub async fn stop_one(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>
         .with(move |state| {
             if running {
                 // The session is gone, so releasing any holder's lease is safe.
-                let _ = lease::release(state, &a, &c, true, true, None);
+                let _ = lease::release(state, &a, &c, lease::Force::Allowed, None);
             }
             Ok(lease::read(state, &a))
         })

@@ -476,8 +476,9 @@ async fn plan(ctx: &Ctx, order: Order) -> Result<Planned, ToolError> {
         None => (None, Vec::new()),
         Some(wanted) => {
             let (home, wanted, red) = (spec.home.clone(), wanted.clone(), Arc::clone(&ctx.redactor));
+            let roots = spec.provider().skills_roots();
             let matches: Vec<Value> = blocking(move || {
-                let inv = home.as_deref().map(crate::skills::scan).unwrap_or_default();
+                let inv = home.as_deref().map(|h| crate::skills::scan(h, roots)).unwrap_or_default();
                 Ok(crate::skills::find(&inv, &wanted, 8).into_iter().map(|s| public_skill(&red, s)).collect())
             })
             .await?;

@@ -226,7 +226,7 @@ async fn claim(ctx: Arc<Ctx>, args: ClaimArgs) -> ToolResult {
     let started = Instant::now();
     let mut poll_count = 0u64;
     loop {
-        let force_allowed = force && agent_stopped(&ctx, &agent).await?;
+        let force = lease::Force::of(force, force && agent_stopped(&ctx, &agent).await?);
         let (a, c) = (agent.clone(), ctx.client_id.clone());
         let attempt = blocking(move || {
             let state = State::open()?;
@@ -235,7 +235,7 @@ async fn claim(ctx: Arc<Ctx>, args: ClaimArgs) -> ToolResult {
                 // Another process is driving the agent right now: a busy lease, for waiting.
                 Err(e) => return Ok(Err(ToolError::from(e))),
             };
-            Ok(lease::claim(&state, &a, &c, ttl, force, force_allowed, expected).map_err(|r| refusal_error(&a, r, &c)))
+            Ok(lease::claim(&state, &a, &c, ttl, force, expected).map_err(|r| refusal_error(&a, r, &c)))
         })
         .await?;
         match attempt {
@@ -290,13 +290,13 @@ async fn release(ctx: Arc<Ctx>, args: ReleaseArgs) -> ToolResult {
 /// The body of `agent_release` (also the watchdog's `release` action).
 pub async fn release_agent(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>) -> Result<Released, ToolError> {
     let agent = agent.to_owned();
-    let force_allowed = force && agent_stopped(ctx, &agent).await?;
+    let force = lease::Force::of(force, force && agent_stopped(ctx, &agent).await?);
     let client = ctx.client_id.clone();
     blocking(move || {
         let state = State::open()?;
         let _lock = state.agent_lock(&agent)?;
-        let (status, previous) = lease::release(&state, &agent, &client, force, force_allowed, expected)
-            .map_err(|r| refusal_error(&agent, r, &client))?;
+        let (status, previous) =
+            lease::release(&state, &agent, &client, force, expected).map_err(|r| refusal_error(&agent, r, &client))?;
         Ok(Released { status, previous, lease: lease::read(&state, &agent) })
     })
     .await

@@ -92,7 +92,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
         ToolDef {
             name: "agent_skills",
             title: "Skills inventory",
-            description: "Count the SKILL.md files an agent's Codex home offers (system skills, plugin cache, .tmp/plugins), with paged plugin counts and optionally paged names. Symlinked roots, directories and files are skipped. Never returns file contents or absolute paths.",
+            description: "Count the SKILL.md files an agent's home offers, under the roots its CLI loads skills from (Codex: system skills, plugin cache, .tmp/plugins; Claude Code: skills, plugins; Gemini CLI: .gemini/skills, .agents/skills), with paged plugin counts and optionally paged names. Symlinked roots, directories and files are skipped. Never returns file contents or absolute paths.",
             cli_name: "skills",
             params: vec![
                 agent_param::one_or_all(reg),
@@ -154,7 +154,7 @@ async fn scan_agents(ctx: &Ctx, agents: Vec<String>) -> Vec<(AgentSpec, Inventor
         Ok(specs
             .into_iter()
             .map(|s| {
-                let inv = s.home.as_deref().map(skills::scan).unwrap_or_default();
+                let inv = s.home.as_deref().map(|h| skills::scan(h, s.provider().skills_roots())).unwrap_or_default();
                 (s, inv)
             })
             .collect())

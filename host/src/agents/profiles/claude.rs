@@ -72,6 +72,11 @@ impl Provider for Claude {
         Some("CLAUDE_CONFIG_DIR")
     }
 
+    /// Personal skills (`CLAUDE_CONFIG_DIR/skills/<name>/SKILL.md`) and installed plugins'.
+    fn skills_roots(&self) -> crate::skills::Roots {
+        &[("user", &["skills"]), ("plugins", &["plugins"])]
+    }
+
     fn interrupt_key(&self) -> &'static str {
         "Escape"
     }

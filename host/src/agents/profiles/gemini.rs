@@ -74,6 +74,12 @@ impl Provider for Gemini {
         Some("GEMINI_CLI_HOME")
     }
 
+    /// The user's skills: `~/.gemini/skills` and `~/.agents/skills` under the home the CLI
+    /// takes from `GEMINI_CLI_HOME` (its `Storage.getUserSkillsDir`, `getUserAgentSkillsDir`).
+    fn skills_roots(&self) -> crate::skills::Roots {
+        &[("user", &[".gemini", "skills"]), ("agent_skills", &[".agents", "skills"])]
+    }
+
     fn interrupt_key(&self) -> &'static str {
         "Escape"
     }

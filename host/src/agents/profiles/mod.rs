@@ -173,6 +173,11 @@ pub trait Provider: Sync {
         None
     }
 
+    /// Where this CLI loads skills from, under the agent's home.
+    fn skills_roots(&self) -> crate::skills::Roots {
+        crate::skills::CODEX_ROOTS
+    }
+
     /// The option a dialog's cursor is on, where typing its number only moved the cursor (then
     /// Enter accepts it). Codex marks it with `›` in column 0.
     fn selected_option(&self, pane: &str) -> Option<u32> {
