@@ -55,4 +55,10 @@ pub trait Wire: Copy + 'static {
     fn words() -> Vec<&'static str> {
         Self::all().iter().map(|v| v.word()).collect()
     }
+
+    /// A stored word read back as one of this enum's words, or `None` (a tampered record
+    /// cannot smuggle text out through a field with a fixed vocabulary).
+    fn known(stored: &Option<String>) -> Option<&'static str> {
+        stored.as_deref().and_then(Self::parse_word).map(Self::word)
+    }
 }

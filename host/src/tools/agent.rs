@@ -219,6 +219,18 @@ async fn pane(agent: &AgentSpec) -> Result<Option<tmux::PaneInfo>, ToolError> {
     Ok(tmux::list_panes().await.map_err(|e| tmux_error("list-panes", &agent.name, e))?.remove(&agent.session))
 }
 
+/// The agent's pane, which must be alive: typing into a dead or missing pane is refused.
+async fn live_pane(spec: &AgentSpec) -> Result<tmux::PaneInfo, ToolError> {
+    let agent = &spec.name;
+    match pane(spec).await? {
+        None => Err(ToolError::new("agent_not_running", format!("agent {agent} is not running"))),
+        Some(p) if p.dead => {
+            Err(ToolError::new("agent_exited", format!("agent {agent} has exited; stop and start it again")))
+        }
+        Some(p) => Ok(p),
+    }
+}
+
 /// The agent's lifecycle lock, held across a whole mutation (lease check, tmux, metadata) so
 /// that the lease cannot change hands between the check and the write into the pane.
 /// Dropping it (also when an MCP call is cancelled) releases the lock.
@@ -960,13 +972,7 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
         return Err(ToolError::invalid_arguments("text must be a non-empty string"));
     }
     let spec = spec(ctx, &agent)?;
-    match pane(&spec).await? {
-        None => return Err(ToolError::new("agent_not_running", format!("agent {agent} is not running"))),
-        Some(p) if p.dead => {
-            return Err(ToolError::new("agent_exited", format!("agent {agent} has exited; stop and start it again")))
-        }
-        Some(_) => {}
-    }
+    live_pane(&spec).await?;
     wait_until_ready(ctx, &spec).await?;
     let (typing, lease) = type_under_lease(ctx, &spec, &text, enter, lead_send, expected, before_typing).await?;
     let typing = typing?;
@@ -1304,13 +1310,7 @@ pub async fn answer_dialog(
 ) -> Result<Value, ToolError> {
     let agent = agent.to_owned();
     let spec = spec(ctx, &agent)?;
-    match pane(&spec).await? {
-        None => return Err(ToolError::new("agent_not_running", format!("agent {agent} is not running"))),
-        Some(p) if p.dead => {
-            return Err(ToolError::new("agent_exited", format!("agent {agent} has exited; stop and start it again")))
-        }
-        Some(_) => {}
-    }
+    live_pane(&spec).await?;
     let obs = observe(ctx, std::slice::from_ref(&agent)).await?.remove(0)?;
     let kind = obs.dialog;
     check_answer(&agent, kind, obs.state, choice)?;

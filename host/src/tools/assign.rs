@@ -752,9 +752,7 @@ fn public_record(red: &Redactor, r: &ledger::AssignmentRecord) -> Value {
     let text = |v: &Option<String>| v.as_deref().map(|v| red.bounded(v, 300));
     // Fields with a fixed vocabulary come back only as one of its words (a tampered ledger line
     // cannot smuggle text out through them).
-    fn one_of<T: crate::wire::Wire>(v: &Option<String>) -> Option<&'static str> {
-        v.as_deref().and_then(T::parse_word).map(T::word)
-    }
+    use crate::wire::Wire;
     let model = |v: &Option<String>| v.clone().filter(|m| crate::agents::valid_model_word(m));
     let timestamp = |v: &Option<String>| {
         v.clone().filter(|t| t.len() <= 32 && t.bytes().all(|b| b.is_ascii_digit() || b"-:TZ.".contains(&b)))
@@ -765,8 +763,8 @@ fn public_record(red: &Redactor, r: &ledger::AssignmentRecord) -> Value {
         "assignment_id": red.bounded(&r.assignment_id, 300),
         "created_at_utc": timestamp(&r.created_at_utc),
         "agent": text(&r.agent).filter(|a| crate::agents::valid_agent_name(a)),
-        "role": one_of::<super::words::SeedRole>(&r.role),
-        "role_kind": one_of::<super::words::RoleKind>(&r.role_kind),
+        "role": super::words::SeedRole::known(&r.role),
+        "role_kind": super::words::RoleKind::known(&r.role_kind),
         "name": text(&r.name),
         "model": model(&r.model),
         "session_model": model(&r.session_model),
@@ -779,21 +777,21 @@ fn public_record(red: &Redactor, r: &ledger::AssignmentRecord) -> Value {
         "write_paths": redact_list(red, &r.write_paths),
         "context_count": r.context_count.unwrap_or(0),
         "forbidden_count": r.forbidden_count.unwrap_or(0),
-        "write_policy": one_of::<super::words::WritePolicy>(&r.write_policy),
+        "write_policy": super::words::WritePolicy::known(&r.write_policy),
         "allow_subagents": r.allow_subagents.unwrap_or(false),
         "lease": {
-            "state": one_of::<crate::lease::LeaseState>(&lease.state),
-            "holder": one_of::<crate::lease::Holder>(&lease.holder),
+            "state": crate::lease::LeaseState::known(&lease.state),
+            "holder": crate::lease::Holder::known(&lease.holder),
             "held_by_this_server": lease.held_by_this_server,
             "expires_at_utc": timestamp(&lease.expires_at_utc),
             "generation": lease.generation,
             "raw_output": NOT_RETURNED,
         },
         "submitted": r.submitted,
-        "delivery": one_of::<super::words::Delivery>(&r.delivery).unwrap_or("unknown"),
+        "delivery": super::words::Delivery::known(&r.delivery).unwrap_or("unknown"),
         "turn_started": r.turn_started,
         "prompt_chars": r.prompt_chars,
-        "audit_baseline": one_of::<super::words::AuditBaseline>(&r.audit_baseline),
+        "audit_baseline": super::words::AuditBaseline::known(&r.audit_baseline),
         "prompt_output": NOT_RETURNED,
         "response_output": NOT_RETURNED,
     })

@@ -556,14 +556,11 @@ pub fn observation_json(o: &Observation, spec: &AgentSpec, red: &Redactor, clien
 /// The newest assignment of an agent that is down, so the lead knows what was in flight:
 /// identifiers and fixed words only (a tampered ledger line yields nulls).
 fn in_flight_json(r: &ledger::AssignmentRecord) -> Value {
-    fn word<T: crate::wire::Wire>(v: &Option<String>) -> Option<&'static str> {
-        v.as_deref().and_then(T::parse_word).map(T::word)
-    }
     json!({
         "assignment_id": Some(r.assignment_id.as_str()).filter(|id| ledger::valid_assignment_id(id)),
         "created_at_utc": r.created_at_utc.as_deref().filter(|t| t.len() <= 32 && crate::timefmt::parse_iso_utc(t).is_some()),
-        "role_kind": word::<super::words::RoleKind>(&r.role_kind),
-        "delivery": word::<super::words::Delivery>(&r.delivery).unwrap_or("unknown"),
+        "role_kind": super::words::RoleKind::known(&r.role_kind),
+        "delivery": super::words::Delivery::known(&r.delivery).unwrap_or("unknown"),
         "turn_started": r.turn_started,
         "prompt_output": NOT_RETURNED,
     })
