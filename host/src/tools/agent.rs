@@ -897,7 +897,7 @@ async fn send(ctx: Arc<Ctx>, args: SendArgs) -> ToolResult {
         expected: args.lease_generation,
         before_typing: None,
     };
-    send_text(&ctx, &args.agent, &args.text, opts).await.map(|sent| sent.to_json())
+    send_text(&ctx, &args.agent, &args.text, opts).await.map(|sent| sent.to_json(&ctx.client_id))
 }
 
 /// Work done under the agent lock after the lease check and before the first keystroke (an
@@ -926,19 +926,24 @@ pub struct Sent {
     pub turn_started: bool,
     pub receipt: Receipt,
     pub state: AgentState,
-    /// The public view of the lease after the send.
-    pub lease: Value,
+    /// The lease after the send (its public view is built at the edge).
+    pub lease: Lease,
     /// The raw log's size when the turn was first seen started (the echo is in, an answer is
     /// not yet): growth past it is the agent's answer.
     pub log_bytes_at_turn: Option<u64>,
 }
 
 impl Sent {
-    pub fn to_json(&self) -> Value {
+    /// The lease as `client` may see it.
+    pub fn lease_json(&self, client: &str) -> Value {
+        self.lease.public(&self.agent, client)
+    }
+
+    pub fn to_json(&self, client: &str) -> Value {
         json!({
             "agent": self.agent, "status": "sent", "chars": self.chars, "control_chars_removed": self.control_chars_removed,
             "paste_mode": "bracketed_paste", "typed": true, "submitted": self.submitted, "turn_started": self.turn_started,
-            "receipt": self.receipt.as_str(), "state": self.state.as_str(), "lease": self.lease, "response_output": NOT_RETURNED,
+            "receipt": self.receipt.as_str(), "state": self.state.as_str(), "lease": self.lease_json(client), "response_output": NOT_RETURNED,
         })
     }
 }
@@ -1042,7 +1047,7 @@ async fn type_under_lease(
     lead_send: bool,
     expected: Option<u64>,
     before_typing: Option<BeforeTyping>,
-) -> Result<(Result<Typing, ToolError>, Value), ToolError> {
+) -> Result<(Result<Typing, ToolError>, Lease), ToolError> {
     let (agent, client) = (spec.name.clone(), ctx.client_id.clone());
     let held = Locked::acquire(&agent).await?;
     let fresh = held
@@ -1076,7 +1081,7 @@ async fn type_under_lease(
                     state.write_meta(&meta)?;
                 }
             }
-            Ok(lease::read(state, &agent).public(&agent, &client))
+            Ok(lease::read(state, &agent))
         })
         .await?;
     Ok((typing, lease))
@@ -1181,10 +1186,10 @@ async fn report_request(ctx: Arc<Ctx>, args: ReportRequestArgs) -> ToolResult {
         "submitted": sent.submitted,
         "turn_started": sent.turn_started,
         "assignment_id": id,
-        "lease": sent.lease,
+        "lease": sent.lease_json(&ctx.client_id),
         "prompt_output": NOT_RETURNED,
         "response_output": NOT_RETURNED,
-        "send": sent.to_json(),
+        "send": sent.to_json(&ctx.client_id),
     }))
 }
 

@@ -653,11 +653,11 @@ async fn assign(ctx: &Ctx, order: Order) -> Result<Value, ToolError> {
         "write_path_count": o.write_paths.len(),
         "subagents_allowed": o.allow_subagents,
         "audit_baseline": baseline_state,
-        "lease": sent.lease,
+        "lease": sent.lease_json(&ctx.client_id),
         "prompt_chars": planned.prompt.chars().count(),
         "prompt_output": NOT_RETURNED,
         "response_output": NOT_RETURNED,
-        "send": sent.to_json(),
+        "send": sent.to_json(&ctx.client_id),
     }))
 }
 
