@@ -6,8 +6,8 @@ use crate::agents::{facts, procs, AgentSpec, AgentState};
 use crate::events;
 use crate::ext::types::limits::{self, DialogKind, ModelSource};
 use crate::ext::ExtError;
+use crate::ext::Extensions;
 use crate::lease::{self, Lease};
-use crate::redactor::Redactor;
 use crate::state::meta::{AgentMeta, MemoryCap};
 use crate::state::State;
 use crate::timefmt::now_epoch;
@@ -103,7 +103,7 @@ impl Observation {
 /// Observes one worker from its pane and capture (read by the caller, once per fleet tick);
 /// `near_limit_percent` is the fleet's threshold for a usage window.
 pub fn observe_one(
-    red: &Redactor,
+    exts: &Extensions,
     state: &State,
     spec: &AgentSpec,
     (pane, capture): (Option<&PaneInfo>, Option<&String>),
@@ -120,7 +120,7 @@ pub fn observe_one(
     // which the classifier may read off the screen.
     let configured_model = meta.as_ref().map_or_else(|| spec.model.clone(), |m| m.model.clone());
     let input = classify_input(spec, pane, capture, meta.as_ref(), since, &configured_model, log_mtime, now);
-    let screen = read_screen(red, spec, (running, dead), &input, now, &configured_model);
+    let screen = read_screen(exts, spec, (running, dead), &input, now, &configured_model);
     // The CLI's own events first, the screen second.
     let hooks = meta.as_ref().is_some_and(|m| m.hooks);
     let started_ms = meta.as_ref().map_or(0, |m| (m.started_at_epoch * 1000.0) as u64);
@@ -177,7 +177,7 @@ pub fn observe_one(
         }),
         lease: lease::read(state, &spec.name),
         home_users,
-        classifier: spec.classifier.identity(red.extensions().settings()),
+        classifier: spec.classifier.identity(exts.settings()),
         pane: input.pane,
     }
 }
@@ -195,7 +195,7 @@ fn dialog_of(classified: Option<&limits::ClassifyOutput>, live: bool, state: Age
 /// The classifier's reading of a live pane (a limit whose reset has passed dropped); a pane
 /// that is gone or dead has nothing to classify, and no component is loaded for it.
 fn read_screen(
-    red: &Redactor,
+    exts: &Extensions,
     spec: &AgentSpec,
     (running, dead): (bool, bool),
     input: &limits::ClassifyInput,
@@ -203,10 +203,7 @@ fn read_screen(
     configured_model: &Option<String>,
 ) -> Result<limits::ClassifyOutput, ExtError> {
     if running && !dead {
-        return red
-            .extensions()
-            .classify_with(&spec.classifier, input)
-            .map(|c| drop_passed_limit(c, now, configured_model));
+        return exts.classify_with(&spec.classifier, input).map(|c| drop_passed_limit(c, now, configured_model));
     }
     let tui = if dead { limits::TuiState::Exited } else { limits::TuiState::NotRunning };
     Ok(facts::quiet(tui, configured_model.clone()))

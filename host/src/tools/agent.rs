@@ -1113,8 +1113,8 @@ async fn render_prompt(
     render: impl FnOnce(&crate::ext::Extensions, String) -> Result<String, crate::ext::ExtError> + Send + 'static,
 ) -> Result<String, ToolError> {
     let locale = ctx.extensions().settings().locale.clone();
-    let redactor = Arc::clone(&ctx.redactor);
-    blocking(move || render(redactor.extensions(), locale).map_err(|e| ToolError::new(e.code(), e.to_string()))).await
+    let exts = Arc::clone(&ctx.extensions);
+    blocking(move || render(&exts, locale).map_err(|e| ToolError::new(e.code(), e.to_string()))).await
 }
 
 /// Renders the report request with the prompts extension and sends it (not as a lead send).

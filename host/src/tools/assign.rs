@@ -495,11 +495,9 @@ async fn plan(ctx: &Ctx, order: Order) -> Result<Planned, ToolError> {
     let assignment_id = format!("{}-{agent}", now_id());
     let display_name = order.name.clone().unwrap_or_else(|| spec.label.clone());
     let request = prompt_request(ctx, &order, &assignment_id, &display_name, role_model);
-    let redactor = Arc::clone(&ctx.redactor);
+    let exts = Arc::clone(&ctx.extensions);
     let prompt = blocking(move || {
-        redactor
-            .extensions()
-            .render_assignment(&request)
+        exts.render_assignment(&request)
             .map_err(|e| ToolError::new(e.code(), format!("the assignment template failed: {e}")))
     })
     .await?;

@@ -99,11 +99,9 @@ pub fn tools(_reg: &Registry) -> Vec<ToolDef> {
 
 async fn agent_doctor(ctx: Arc<Ctx>, _args: NoArgs) -> ToolResult {
     let facts = doctor::gather(&ctx.registry).await;
-    let red = Arc::clone(&ctx.redactor);
+    let exts = Arc::clone(&ctx.extensions);
     let checks = blocking(move || {
-        red.extensions()
-            .evaluate(&facts)
-            .map_err(|e| ToolError::new(e.code(), format!("the doctor extension failed: {e}")))
+        exts.evaluate(&facts).map_err(|e| ToolError::new(e.code(), format!("the doctor extension failed: {e}")))
     })
     .await?;
     let failed: Vec<&str> = checks.iter().filter(|c| !c.ok).map(|c| c.name.as_str()).collect();

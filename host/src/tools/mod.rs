@@ -43,7 +43,9 @@ pub struct Ctx {
     /// A configuration problem (a broken `config.toml`, a relative location override): every
     /// tool call reports it instead of running with defaults.
     pub config_error: Option<String>,
-    /// The one redaction pipeline, and through it the active extensions.
+    /// The active extensions (classifier, templates, doctor checks, redactor).
+    pub extensions: Arc<Extensions>,
+    /// The one redaction pipeline (it runs the active redactor of `extensions`).
     pub redactor: Arc<Redactor>,
 }
 
@@ -54,13 +56,14 @@ impl Ctx {
             registry,
             observer: status::SharedObserver::default(),
             config_error: None,
-            redactor: Arc::new(Redactor::new(extensions)),
+            redactor: Arc::new(Redactor::new(Arc::clone(&extensions))),
+            extensions,
         }
     }
 
     /// The active extensions (classifier, templates, doctor checks, redactor).
     pub fn extensions(&self) -> &Extensions {
-        self.redactor.extensions()
+        &self.extensions
     }
 
     pub fn with_config_error(mut self, error: Option<String>) -> Ctx {

@@ -382,9 +382,9 @@ async fn observe_with_host(
     let specs: Vec<Option<AgentSpec>> = agents.iter().map(|a| ctx.registry.get(a).cloned()).collect();
     // The classifiers load (from the compiled cache) while tmux answers.
     let warm = {
-        let (red, classifiers) =
-            (Arc::clone(&ctx.redactor), specs.iter().flatten().map(|s| s.classifier.clone()).collect());
-        tokio::task::spawn_blocking(move || red.extensions().preload_classifiers(classifiers))
+        let (exts, classifiers) =
+            (Arc::clone(&ctx.extensions), specs.iter().flatten().map(|s| s.classifier.clone()).collect());
+        tokio::task::spawn_blocking(move || exts.preload_classifiers(classifiers))
     };
     // A server that captured these panes before reuses the captures of quiet ones.
     let runs = if ctx.observer.reuses() {
@@ -406,7 +406,7 @@ async fn observe_with_host(
         tokio::task::spawn_blocking(move || host_json(&roots, &t))
     });
     let _ = warm.await;
-    let red = Arc::clone(&ctx.redactor);
+    let exts = Arc::clone(&ctx.extensions);
     let near_limit_percent = ctx.registry.admission().near_limit_percent;
     let observed = blocking(move || {
         let state = State::open()?;
@@ -423,7 +423,7 @@ async fn observe_with_host(
         let one = |(spec, users): &(&Option<AgentSpec>, procs::HomeUsers)| {
             let spec = spec.as_ref().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
             let seen = (panes.get(&spec.session), captures.get(&spec.session));
-            Ok(observe::observe_one(&red, &state, spec, seen, *users, near_limit_percent))
+            Ok(observe::observe_one(&exts, &state, spec, seen, *users, near_limit_percent))
         };
         // A large fleet is read on two threads (file reads and JSON; the classifier itself
         // takes one call at a time).
