@@ -17,7 +17,7 @@ const MAX_RUN_INPUT: u64 = 16 * 1024 * 1024;
 
 pub fn command() -> Command {
     let kind = || Arg::new("kind").required(true).value_parser(["limits", "redaction", "doctor", "prompts"]);
-    Command::new("ext")
+    Command::new(super::Sub::Ext.as_str())
         .about("Manage and try the WebAssembly extensions (limit classifier, redaction, doctor checks, prompt templates).")
         .subcommand_required(true)
         .subcommand(Command::new("list").about("Show the active extension of each kind."))

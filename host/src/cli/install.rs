@@ -11,7 +11,7 @@ use crate::install::setup::{self, InstallOptions};
 use crate::tools::ToolError;
 
 pub fn install_command() -> Command {
-    Command::new("install")
+    Command::new(super::Sub::Install.as_str())
         .about("Put this binary on PATH (~/.local/bin), self-test it, and register it with Codex (codex mcp add, plus tool_timeout_sec = 610, startup_timeout_sec = 30, the state and config locations of this shell, and approval of the lease-guarded stop/interrupt/watchdog for headless leads). Captures the workers' env_pass variables into the private state. Refused inside a managed agent home.")
         .arg(Arg::new("codex").long("codex").value_name("PATH").help("The codex program (default: codex on PATH)."))
         .arg(Arg::new("bin-dir").long("bin-dir").value_name("DIR").help("Where the binary goes (default: ~/.local/bin)."))
@@ -22,7 +22,7 @@ pub fn install_command() -> Command {
 }
 
 pub fn uninstall_command() -> Command {
-    Command::new("uninstall")
+    Command::new(super::Sub::Uninstall.as_str())
         .about("Remove exactly what install made: the registration (if it still names the installed binary), the binary (if unchanged), the watchdog units, the captured variables.")
         .arg(Arg::new("codex").long("codex").value_name("PATH").help("The codex program (default: codex on PATH)."))
         .arg(Arg::new("keep-binary").long("keep-binary").action(ArgAction::SetTrue).help("Leave the installed binary in place."))

@@ -68,10 +68,10 @@ pub fn command(catalogue: &Catalogue) -> Command {
     Command::new("codex-master-mcp")
         .version(env!("CARGO_PKG_VERSION"))
         .about("MCP server and CLI that runs a fleet of worker coding agents in tmux. With no arguments it serves MCP on stdio.")
-        .subcommand(Command::new("serve").about("Serve MCP on stdio (the default with no arguments)."))
-        .subcommand(Command::new("tools").about("Print the tool catalogue as JSON."))
+        .subcommand(Command::new(Sub::Serve.as_str()).about("Serve MCP on stdio (the default with no arguments)."))
+        .subcommand(Command::new(Sub::Tools.as_str()).about("Print the tool catalogue as JSON."))
         .subcommand(
-            Command::new("demo")
+            Command::new(Sub::Demo.as_str())
                 .about("Run the main job end to end through the MCP server: start two agents, send tasks, wait, show status, stop.")
                 .arg(Arg::new("profile").long("profile").value_parser(["scripted", "codex", "mixed"]).default_value("scripted").help("Workers: the built-in scripted agent, the real codex on PATH, or mixed: one Codex, one Claude Code and one Gemini CLI worker (each real when on PATH, else a scripted stand-in)."))
                 .arg(Arg::new("mixed").long("mixed").action(ArgAction::SetTrue).help("Same as --profile mixed.")),
@@ -79,13 +79,13 @@ pub fn command(catalogue: &Catalogue) -> Command {
         .subcommand(ext::command())
         .subcommand(install::install_command())
         .subcommand(
-            Command::new("fingerprint")
+            Command::new(Sub::Fingerprint.as_str())
                 .hide(true)
                 .about("Print a fingerprint of the state root this process resolves (doctor compares the lead's server with the CLI)."),
         )
         .subcommand(install::uninstall_command())
         .subcommand(
-            Command::new("raw-log-writer")
+            Command::new(Sub::RawLogWriter.as_str())
                 .hide(true)
                 .about("Copy stdin into a managed raw log (run by tmux pipe-pane).")
                 .arg(Arg::new("state-dir").long("state-dir").required(true))
@@ -93,7 +93,7 @@ pub fn command(catalogue: &Catalogue) -> Command {
                 .arg(Arg::new("name").required(true)),
         )
         .subcommand(
-            Command::new("scripted-agent")
+            Command::new(Sub::ScriptedAgent.as_str())
                 .hide(true)
                 .about("A scripted worker that draws Codex-like screens (tests and the demo).")
                 .arg(Arg::new("model").long("model").default_value(crate::agents::profiles::codex::READ_ONLY_MODEL))
@@ -176,7 +176,7 @@ fn usage_error(e: &clap::Error) -> String {
 /// Runs the CLI; returns the process exit code.
 pub fn run(argv: Vec<OsString>) -> i32 {
     // A worker's hook runs on every event of its CLI: it sets up nothing else.
-    if argv.get(1).is_some_and(|a| a == "hook") {
+    if argv.get(1).is_some_and(|a| a == Sub::Hook.as_str()) {
         return hook::run(&argv[2..]);
     }
     // A broken config.toml must not take `--help`, `--version` or `ext` down with it: the
@@ -203,10 +203,12 @@ pub fn run(argv: Vec<OsString>) -> i32 {
         return EXIT_FAILED;
     };
     match matches.subcommand() {
-        None | Some(("serve", _)) => crate::serve_stdio(&runtime, registry, catalogue, config_error),
-        Some((name, sub)) => match catalogue.find_cli(name) {
-            Some(tool) => run_tool(&runtime, &catalogue, tool, registry, sub),
-            None => run_command(name, sub, &catalogue, &registry),
+        None => crate::serve_stdio(&runtime, registry, catalogue, config_error),
+        Some((name, sub)) => match (catalogue.find_cli(name), Sub::from_name(name)) {
+            (Some(tool), _) => run_tool(&runtime, &catalogue, tool, registry, sub),
+            (None, Some(Sub::Serve)) => crate::serve_stdio(&runtime, registry, catalogue, config_error),
+            (None, Some(command)) => run_command(command, sub, &catalogue, &registry),
+            (None, None) => EXIT_USAGE,
         },
     }
 }
@@ -237,30 +239,35 @@ fn parse(catalogue: &Catalogue, argv: Vec<OsString>) -> Result<ArgMatches, i32> 
     }
 }
 
-/// The subcommands that are no tool, and whether each needs the configured agents.
-const COMMANDS: &[(&str, bool)] = &[
-    ("serve", false),
-    ("tools", false),
-    ("raw-log-writer", false),
-    ("demo", false),
-    ("scripted-agent", false),
-    ("ext", false),
-    ("fingerprint", false),
-    ("install", true),
-    ("uninstall", false),
-];
+crate::wire::wire_enum!(
+    /// The subcommands that are no tool (a tool's subcommand is its catalogue `cli_name`): the
+    /// parser, the agents check and the dispatch read their names here.
+    Sub {
+        Serve => "serve",
+        Tools => "tools",
+        RawLogWriter => "raw-log-writer",
+        Demo => "demo",
+        ScriptedAgent => "scripted-agent",
+        Ext => "ext",
+        Fingerprint => "fingerprint",
+        Install => "install",
+        Uninstall => "uninstall",
+        Hook => "hook",
+    }
+);
 
-/// Whether the command needs the configured agents (every tool does).
+/// Whether the command needs the configured agents: every tool does, and `install` (it
+/// registers them); the rest work without them.
 fn needs_agents(matches: &ArgMatches) -> bool {
     match matches.subcommand() {
         None => false,
-        Some((name, _)) => COMMANDS.iter().find(|(c, _)| *c == name).is_none_or(|(_, needs)| *needs),
+        Some((name, _)) => Sub::from_name(name).is_none_or(|s| s == Sub::Install),
     }
 }
 
 /// The server wants worker threads for concurrent tool calls; one CLI call needs none.
 fn runtime_for(matches: &ArgMatches) -> Option<tokio::runtime::Runtime> {
-    let serving = matches!(matches.subcommand(), None | Some(("serve", _)));
+    let serving = matches.subcommand().is_none_or(|(name, _)| name == Sub::Serve.as_str());
     let mut builder = if serving {
         tokio::runtime::Builder::new_multi_thread()
     } else {
@@ -301,20 +308,20 @@ fn run_tool(
 }
 
 /// A subcommand that is no tool.
-fn run_command(name: &str, sub: &ArgMatches, catalogue: &Catalogue, registry: &Registry) -> i32 {
+fn run_command(command: Sub, sub: &ArgMatches, catalogue: &Catalogue, registry: &Registry) -> i32 {
     let printed = |(code, value): (i32, Value)| {
         print_json(&value);
         code
     };
-    match name {
-        "tools" => printed((EXIT_OK, catalogue.listing())),
-        "raw-log-writer" => raw_log_writer(sub),
-        "demo" => demo::run(if sub.get_flag("mixed") {
+    match command {
+        Sub::Tools => printed((EXIT_OK, catalogue.listing())),
+        Sub::RawLogWriter => raw_log_writer(sub),
+        Sub::Demo => demo::run(if sub.get_flag("mixed") {
             "mixed"
         } else {
             sub.get_one::<String>("profile").map_or("scripted", String::as_str)
         }),
-        "scripted-agent" => crate::scripted::run(crate::scripted::Options {
+        Sub::ScriptedAgent => crate::scripted::run(crate::scripted::Options {
             model: sub
                 .get_one::<String>("model")
                 .map_or(crate::agents::profiles::codex::READ_ONLY_MODEL, String::as_str),
@@ -324,13 +331,14 @@ fn run_command(name: &str, sub: &ArgMatches, catalogue: &Catalogue, registry: &R
             prompt: sub.get_one::<String>("prompt").map(String::as_str),
             resume: sub.get_flag("resume"),
         }),
-        "ext" => printed(ext::run(sub)),
-        "fingerprint" => {
+        Sub::Ext => printed(ext::run(sub)),
+        Sub::Fingerprint => {
             printed((EXIT_OK, serde_json::json!({"state_root": crate::install::doctor::own_fingerprint()})))
         }
-        "install" => printed(install::install(registry, sub)),
-        "uninstall" => printed(install::uninstall(sub)),
-        _ => EXIT_USAGE,
+        Sub::Install => printed(install::install(registry, sub)),
+        Sub::Uninstall => printed(install::uninstall(sub)),
+        // Dispatched before anything else is set up, and by `run` itself.
+        Sub::Hook | Sub::Serve => EXIT_USAGE,
     }
 }
 
