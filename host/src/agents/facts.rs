@@ -27,23 +27,10 @@ pub const PERMISSION_GRACE_MS: u64 = 3_000;
 /// it is ready.
 pub const STARTING_MS: u64 = 30_000;
 
-/// Where a fact came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    Event,
-    Screen,
-    Tmux,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Event => "event",
-            Source::Screen => "screen",
-            Source::Tmux => "tmux",
-        }
-    }
-}
+crate::wire::wire_enum!(
+    /// Where a fact came from.
+    Source { Event => "event", Screen => "screen", Tmux => "tmux" }
+);
 
 /// What the two sources are given.
 pub struct Inputs<'a> {

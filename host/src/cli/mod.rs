@@ -198,18 +198,20 @@ pub fn run(argv: Vec<OsString>) -> i32 {
         print_json(&crate::tools::ToolError::new("config_invalid", e).to_json());
         return EXIT_FAILED;
     }
-    let Some(runtime) = runtime_for(&matches) else {
+    // With no subcommand, the MCP server.
+    let serving = matches.subcommand().is_none_or(|(name, _)| name == Sub::Serve.as_str());
+    let Some(runtime) = runtime_for(serving) else {
         eprintln!("codex-master-mcp: could not start the async runtime");
         return EXIT_FAILED;
     };
-    match matches.subcommand() {
-        None => crate::serve_stdio(&runtime, registry, catalogue, config_error),
-        Some((name, sub)) => match (catalogue.find_cli(name), Sub::from_name(name)) {
-            (Some(tool), _) => run_tool(&runtime, &catalogue, tool, registry, sub),
-            (None, Some(Sub::Serve)) => crate::serve_stdio(&runtime, registry, catalogue, config_error),
-            (None, Some(command)) => run_command(command, sub, &catalogue, &registry),
-            (None, None) => EXIT_USAGE,
-        },
+    if serving {
+        return crate::serve_stdio(&runtime, registry, catalogue, config_error);
+    }
+    let Some((name, sub)) = matches.subcommand() else { return EXIT_USAGE };
+    match (catalogue.find_cli(name), Sub::from_name(name)) {
+        (Some(tool), _) => run_tool(&runtime, &catalogue, tool, registry, sub),
+        (None, Some(command)) => run_command(command, sub, &catalogue, &registry),
+        (None, None) => EXIT_USAGE,
     }
 }
 
@@ -266,8 +268,7 @@ fn needs_agents(matches: &ArgMatches) -> bool {
 }
 
 /// The server wants worker threads for concurrent tool calls; one CLI call needs none.
-fn runtime_for(matches: &ArgMatches) -> Option<tokio::runtime::Runtime> {
-    let serving = matches.subcommand().is_none_or(|(name, _)| name == Sub::Serve.as_str());
+fn runtime_for(serving: bool) -> Option<tokio::runtime::Runtime> {
     let mut builder = if serving {
         tokio::runtime::Builder::new_multi_thread()
     } else {

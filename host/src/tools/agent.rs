@@ -70,7 +70,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                     "model": out::nullable("string"),
                     "model_reasoning_effort": out::nullable("string"),
                     "trust": out::words::<super::words::TrustState>(),
-                    "events": {"enum": HOOK_STATES},
+                    "events": out::words::<HooksState>(),
                     "memory_cap": out::words::<super::words::MemoryCapState>(),
                     "raw_log": out::not_returned(),
                     "raw_log_max_bytes": {"type": "integer"},
@@ -545,7 +545,7 @@ struct PreparedStart {
     memory_cap: Option<MemoryCap>,
     env: Vec<(String, String)>,
     trust: &'static str,
-    events: &'static str,
+    events: HooksState,
     state_root: std::path::PathBuf,
     _admission: crate::fsafe::FileLock,
 }
@@ -567,7 +567,7 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<Value, T
     Ok(json!({
         "agent": agent, "status": super::words::StartStatus::Started.as_str(), "resumed": resumed, "backend": "tmux", "session": spec.session, "profile": spec.profile.name(),
         "cwd": NOT_RETURNED, "cwd_state": "set", "lease": lease, "model": spec.model, "model_reasoning_effort": spec.reasoning_effort,
-        "trust": trust, "events": events, "memory_cap": memory_cap.map_or(super::words::MemoryCapState::NotConfigured.as_str(), MemoryCap::as_str), "raw_log": NOT_RETURNED, "raw_log_max_bytes": MAX_RAW_LOG_BYTES, "raw_output": NOT_RETURNED,
+        "trust": trust, "events": events.as_str(), "memory_cap": memory_cap.map_or(super::words::MemoryCapState::NotConfigured.as_str(), MemoryCap::as_str), "raw_log": NOT_RETURNED, "raw_log_max_bytes": MAX_RAW_LOG_BYTES, "raw_output": NOT_RETURNED,
     }))
 }
 
@@ -701,7 +701,7 @@ async fn launch(ctx: &Ctx, p: &PreparedStart) -> Result<Value, ToolError> {
     let last_assignment_id = p.previous.as_ref().and_then(|m| m.last_assignment_id.clone());
     let meta = AgentMeta {
         memory_cap: p.memory_cap,
-        hooks: p.events == HooksState::Installed.as_str(),
+        hooks: p.events == HooksState::Installed,
         ..started_meta(spec, &p.plan.start_dir, &raw_name, last_assignment_id)
     };
     let (a, c) = (agent.to_owned(), client);
@@ -788,10 +788,6 @@ async fn admit(
     }
 }
 
-/// What `agent_start` says of a worker's events: [`HooksState`]'s words, or `unavailable` when
-/// the home could not be updated.
-const HOOK_STATES: [&str; 5] = ["installed", "off", "disabled_by_user", "not_supported", "unavailable"];
-
 /// The command a worker's hooks run: this binary's `hook` subcommand for this agent.
 fn hook_command(spec: &AgentSpec, state_root: &std::path::Path) -> HookCommand {
     let exe =
@@ -804,19 +800,19 @@ fn hook_command(spec: &AgentSpec, state_root: &std::path::Path) -> HookCommand {
 
 /// Installs the CLI's hooks in a managed home (or, with `events = false`, removes ours). A home
 /// we cannot update leaves the screen as the only source; the start goes on.
-async fn install_hooks(spec: &AgentSpec, state_root: &std::path::Path) -> &'static str {
+async fn install_hooks(spec: &AgentSpec, state_root: &std::path::Path) -> HooksState {
     if spec.home.is_none() || !spec.provider().manages_home() {
-        return HooksState::NotSupported.as_str();
+        return HooksState::NotSupported;
     }
     let command = hook_command(spec, state_root);
     let s = spec.clone();
     match blocking(move || Ok(s.provider().install_hooks(&s, &command, s.events))).await {
-        Ok(Ok(state)) => state.as_str(),
+        Ok(Ok(state)) => state,
         Ok(Err(e)) => {
             tracing::warn!(agent = %spec.name, error = %crate::text::safe_error_text(&e.to_string()), "the worker's hooks could not be installed; its screen is read instead");
-            "unavailable"
+            HooksState::Unavailable
         }
-        Err(_) => "unavailable",
+        Err(_) => HooksState::Unavailable,
     }
 }
 

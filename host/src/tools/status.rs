@@ -38,9 +38,6 @@ pub use crate::session::observe::{Observation, IDLE_RESPONSE_SECONDS};
 pub const DEFAULT_WAIT_SECONDS: i64 = 120;
 pub const MAX_WAIT_SECONDS: i64 = 600;
 
-/// Where a fact came from.
-const SOURCES: [&str; 3] = ["event", "screen", "tmux"];
-
 fn state_schema() -> Value {
     out::words::<AgentState>()
 }
@@ -80,7 +77,7 @@ pub fn status_entry_schema() -> Value {
             ),
             "backend": {"const": "tmux"},
             "state": state_schema(),
-            "state_source": {"enum": SOURCES},
+            "state_source": out::words::<facts::Source>(),
             "events": out::object(
                 json!({
                     "listening": {"type": "boolean"},

@@ -226,29 +226,21 @@ impl HookCommand {
     }
 }
 
-/// What an agent's home holds for its events after a start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HooksState {
-    /// Our hooks are in the CLI's config.
-    Installed,
-    /// The agent's config turns events off (`events = false`); ours were removed.
-    Off,
-    /// The user's own settings switch every hook off: only the screen is read.
-    DisabledByUser,
-    /// This CLI has no hooks we use, or the agent has no managed home.
-    NotSupported,
-}
-
-impl HooksState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HooksState::Installed => "installed",
-            HooksState::Off => "off",
-            HooksState::DisabledByUser => "disabled_by_user",
-            HooksState::NotSupported => "not_supported",
-        }
+crate::wire::wire_enum!(
+    /// What an agent's home holds for its events after a start.
+    HooksState {
+        /// Our hooks are in the CLI's config.
+        Installed => "installed",
+        /// The agent's config turns events off (`events = false`); ours were removed.
+        Off => "off",
+        /// The user's own settings switch every hook off: only the screen is read.
+        DisabledByUser => "disabled_by_user",
+        /// This CLI has no hooks we use, or the agent has no managed home.
+        NotSupported => "not_supported",
+        /// The home could not be updated: only the screen is read (never a provider's answer).
+        Unavailable => "unavailable",
     }
-}
+);
 
 /// One hook invocation as the `hook` subcommand received it.
 pub struct HookCall<'a> {
