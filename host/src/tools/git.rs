@@ -177,14 +177,15 @@ fn excerpt(red: &Redactor, out: &Output, repo: &Path, max: usize) -> Value {
         known.push(home.to_string_lossy().into_owned());
     }
     let r = red.redact(&text, &known);
+    use super::words::ExcerptRedaction as State;
     let (shown, changed, state) = if r.withheld {
-        (String::new(), true, "withheld")
+        (String::new(), true, State::Withheld)
     } else if r.extension_failed {
-        (String::new(), true, "failed")
+        (String::new(), true, State::Failed)
     } else {
-        (keep_head_chars(&r.text, max), r.changed, if r.changed { "applied" } else { "none" })
+        (keep_head_chars(&r.text, max), r.changed, if r.changed { State::Applied } else { State::None })
     };
-    json!({"ok": out.ok(), "returncode": out.code, "output_excerpt": shown, "redaction_applied": changed, "redaction": state})
+    json!({"ok": out.ok(), "returncode": out.code, "output_excerpt": shown, "redaction_applied": changed, "redaction": state.as_str()})
 }
 
 fn worktree_error(red: &Redactor, e: worktree::WorktreeError, repo: &Path) -> ToolError {

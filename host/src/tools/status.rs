@@ -885,12 +885,12 @@ async fn safe_tail(ctx: Arc<Ctx>, args: SafeTailArgs) -> ToolResult {
                 "redaction_withheld",
                 "redaction did not finish within its time budget; the text is withheld",
             )
-            .with("redaction", json!("withheld"))
+            .with("redaction", json!(super::words::ExcerptRedaction::Withheld.as_str()))
             .with("agent", json!(agent)));
         }
         if redacted.extension_failed {
             return Err(ToolError::new("redaction_failed", "the redaction extension failed; the text is withheld")
-                .with("redaction", json!("failed"))
+                .with("redaction", json!(super::words::ExcerptRedaction::Failed.as_str()))
                 .with("agent", json!(agent)));
         }
         Ok(json!({
@@ -899,7 +899,7 @@ async fn safe_tail(ctx: Arc<Ctx>, args: SafeTailArgs) -> ToolResult {
             "lines_limit": lines,
             "chars_limit": chars,
             "redaction_applied": redacted.changed,
-            "redaction": if redacted.changed { "applied" } else { "none" },
+            "redaction": if redacted.changed { super::words::TailRedaction::Applied } else { super::words::TailRedaction::None }.as_str(),
             "raw_log": raw_log,
             "output": bound_tail(&redacted.text, lines, chars),
         }))
