@@ -7,6 +7,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::{json, Value};
 
 use crate::agents::Registry;
+use crate::install::packaging;
 use crate::install::setup::{self, InstallOptions};
 use crate::tools::ToolError;
 
@@ -26,6 +27,12 @@ pub fn uninstall_command() -> Command {
         .about("Remove exactly what install made: the registration (if it still names the installed binary), the binary (if unchanged), the watchdog units, the captured variables.")
         .arg(Arg::new("codex").long("codex").value_name("PATH").help("The codex program (default: codex on PATH)."))
         .arg(Arg::new("keep-binary").long("keep-binary").action(ArgAction::SetTrue).help("Leave the installed binary in place."))
+}
+
+pub fn plugin_marketplace_command() -> Command {
+    Command::new(super::Sub::PluginMarketplace.as_str())
+        .about("Write a local Codex marketplace holding only this build's plugin packaging (the fleet skill, .codex-plugin/, .mcp.json, .app.json) into DIR, then: codex plugin marketplace add DIR; codex plugin add codex-master@codex-master-local. Refuses a plugin directory holding anything else, since Codex copies it whole.")
+        .arg(Arg::new("dir").required(true).value_name("DIR").help("The marketplace directory (created when missing; never through a symlink)."))
 }
 
 fn path_arg(m: &ArgMatches, name: &str) -> Option<PathBuf> {
@@ -63,6 +70,26 @@ pub fn install(registry: &Registry, m: &ArgMatches) -> (i32, Value) {
             }),
         ),
         Err(e) => error("install_failed", e),
+    }
+}
+
+pub fn plugin_marketplace(m: &ArgMatches) -> (i32, Value) {
+    let dir = path_arg(m, "dir").unwrap_or_default();
+    let absolute = std::path::absolute(&dir).map(|p| crate::fsafe::paths::normalize_lexically(&p));
+    let written =
+        absolute.map_err(|e| e.to_string()).and_then(|p| packaging::write_marketplace(&p).map_err(|e| e.to_string()));
+    match written {
+        Ok(done) => (
+            super::EXIT_OK,
+            json!({
+                "ok": true,
+                "marketplace": packaging::MARKETPLACE_NAME,
+                "plugin": crate::install::codex::PLUGIN_NAME,
+                "plugin_version": env!("CARGO_PKG_VERSION"),
+                "files_written": done.files,
+            }),
+        ),
+        Err(e) => error("plugin_marketplace_failed", e),
     }
 }
 

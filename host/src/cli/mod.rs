@@ -84,6 +84,7 @@ pub fn command(catalogue: &Catalogue) -> Command {
                 .about("Print a fingerprint of the state root this process resolves (doctor compares the lead's server with the CLI)."),
         )
         .subcommand(install::uninstall_command())
+        .subcommand(install::plugin_marketplace_command())
         .subcommand(
             Command::new(Sub::RawLogWriter.as_str())
                 .hide(true)
@@ -254,6 +255,7 @@ crate::wire::wire_enum!(
         Fingerprint => "fingerprint",
         Install => "install",
         Uninstall => "uninstall",
+        PluginMarketplace => "plugin-marketplace",
         Hook => "hook",
     }
 );
@@ -338,6 +340,7 @@ fn run_command(command: Sub, sub: &ArgMatches, catalogue: &Catalogue, registry: 
         }
         Sub::Install => printed(install::install(registry, sub)),
         Sub::Uninstall => printed(install::uninstall(sub)),
+        Sub::PluginMarketplace => printed(install::plugin_marketplace(sub)),
         // Dispatched before anything else is set up, and by `run` itself.
         Sub::Hook | Sub::Serve => EXIT_USAGE,
     }

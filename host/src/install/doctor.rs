@@ -17,8 +17,7 @@ use crate::agents::Registry;
 use crate::ext::types::doctor::{Fact, FactValue};
 use crate::process::{run_blocking, Cmd};
 
-/// The skill the plugin ships, checked for valid frontmatter.
-pub const SKILL: &str = include_str!("../../../plugin/skills/codex-master-fleet/SKILL.md");
+use super::packaging::SKILL;
 /// Above this, `codex exec` may give up on the server without a word.
 pub const SLOW_START_MS: i64 = 1000;
 

@@ -1,11 +1,101 @@
-//! The plugin packaging this build ships (`plugin/`, embedded at build time) and its checks:
-//! the plugin manifest's name and version, the app manifest's connector id, the server entry.
+//! The plugin packaging this build ships (the repository root's `.codex-plugin/`, `.app.json`,
+//! `.mcp.json` and `skills/`, embedded at build time), its checks (the plugin manifest's name
+//! and version, the app manifest's connector id, the server entry), and the local marketplace
+//! `plugin-marketplace` generates from it. Codex copies a local plugin's whole directory into
+//! its cache, so the plugin directory it is pointed at must hold packaging only: a generated
+//! one, never the repository (`.git`, `target/`).
 
-use serde_json::Value;
+use std::path::Path;
 
-pub const PLUGIN_MANIFEST: &str = include_str!("../../../plugin/.codex-plugin/plugin.json");
-pub const APP_MANIFEST: &str = include_str!("../../../plugin/.app.json");
-pub const MCP_MANIFEST: &str = include_str!("../../../plugin/.mcp.json");
+use serde_json::{json, Value};
+
+use crate::fsafe::{Dir, EntryKind, FsError};
+
+pub const PLUGIN_MANIFEST: &str = include_str!("../../../.codex-plugin/plugin.json");
+pub const APP_MANIFEST: &str = include_str!("../../../.app.json");
+pub const MCP_MANIFEST: &str = include_str!("../../../.mcp.json");
+/// The skill the plugin ships, checked for valid frontmatter.
+pub const SKILL: &str = include_str!("../../../skills/codex-master-fleet/SKILL.md");
+/// The marketplace `plugin-marketplace` writes: `codex plugin add codex-master@codex-master-local`.
+pub const MARKETPLACE_NAME: &str = "codex-master-local";
+
+/// Every file of the plugin: its directories below the plugin root, its name, its bytes.
+const PLUGIN_FILES: [(&[&str], &str, &str); 4] = [
+    (&[".codex-plugin"], "plugin.json", PLUGIN_MANIFEST),
+    (&[], ".app.json", APP_MANIFEST),
+    (&[], ".mcp.json", MCP_MANIFEST),
+    (&["skills", "codex-master-fleet"], "SKILL.md", SKILL),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum MarketplaceError {
+    #[error("the marketplace directory is unusable: {0}")]
+    Fs(#[from] FsError),
+    /// Codex would copy them into its cache with the plugin.
+    #[error("entries this build does not write, in the plugin directory: {0}; remove them or use an empty directory")]
+    ForeignEntries(usize),
+}
+
+/// What was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketplaceWritten {
+    pub files: usize,
+}
+
+fn marketplace_json() -> String {
+    let entry = json!({
+        "name": super::codex::PLUGIN_NAME,
+        "source": {"source": "local", "path": format!("./{}", super::codex::PLUGIN_NAME)},
+        "policy": {"installation": "AVAILABLE", "authentication": "ON_INSTALL"},
+        "category": "Developer Tools",
+    });
+    let v = json!({"name": MARKETPLACE_NAME, "plugins": [entry]});
+    format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
+}
+
+/// Names below `dir` (one level) that no plugin file path starts with, counted recursively only
+/// as far as the plugin's own directories go.
+fn foreign_entries(dir: &Dir, depth_paths: &[&[&str]], level: usize) -> Result<usize, FsError> {
+    let mut foreign = 0;
+    for (name, kind) in dir.entries()? {
+        let ours: Vec<&[&str]> = depth_paths.iter().copied().filter(|p| p.get(level) == Some(&name.as_str())).collect();
+        match kind {
+            EntryKind::Dir if !ours.is_empty() => {
+                if let Some(sub) = dir.subdir_existing(&name)? {
+                    foreign += foreign_entries(&sub, &ours, level + 1)?;
+                }
+            }
+            _ if ours.iter().any(|p| p.len() == level + 1) && kind == EntryKind::File => {}
+            _ => foreign += 1,
+        }
+    }
+    Ok(foreign)
+}
+
+/// Writes a local Codex marketplace into `root` (created when missing, walked without following
+/// a symlink): `.agents/plugins/marketplace.json` and `codex-master/` with this build's
+/// packaging. Refuses a plugin directory holding anything else. Rewriting is idempotent.
+pub fn write_marketplace(root: &Path) -> Result<MarketplaceWritten, MarketplaceError> {
+    let root = Dir::walk(root, true)?;
+    let plugin = root.subdir_create(super::codex::PLUGIN_NAME)?;
+    let paths: Vec<Vec<&str>> =
+        PLUGIN_FILES.iter().map(|(dirs, name, _)| dirs.iter().copied().chain([*name]).collect()).collect();
+    let borrowed: Vec<&[&str]> = paths.iter().map(Vec::as_slice).collect();
+    let foreign = foreign_entries(&plugin, &borrowed, 0)?;
+    if foreign > 0 {
+        return Err(MarketplaceError::ForeignEntries(foreign));
+    }
+    for (dirs, name, text) in PLUGIN_FILES {
+        let mut nested: Option<Dir> = None;
+        for sub in dirs {
+            nested = Some(nested.as_ref().unwrap_or(&plugin).subdir_create(sub)?);
+        }
+        nested.as_ref().unwrap_or(&plugin).replace_atomic(name, text.as_bytes())?;
+    }
+    let listing = root.subdir_create(".agents")?.subdir_create("plugins")?;
+    listing.replace_atomic("marketplace.json", marketplace_json().as_bytes())?;
+    Ok(MarketplaceWritten { files: PLUGIN_FILES.len() + 1 })
+}
 /// Our app's name in `.app.json`.
 pub const APP_NAME: &str = "codex-master";
 
@@ -108,5 +198,28 @@ mod tests {
                 && !valid_version("1.2")
                 && !valid_version("v1.2.3")
         );
+    }
+
+    #[test]
+    fn the_marketplace_holds_packaging_only_and_refuses_strangers() {
+        let base = std::env::temp_dir().join(format!("cm-market-{}", crate::fsafe::nonce()));
+        let root = base.join("m");
+        assert_eq!(write_marketplace(&root).unwrap().files, 5);
+        let listing: Value =
+            serde_json::from_str(&std::fs::read_to_string(root.join(".agents/plugins/marketplace.json")).unwrap())
+                .unwrap();
+        assert_eq!(listing["name"], MARKETPLACE_NAME);
+        assert_eq!(listing["plugins"][0]["source"]["path"], "./codex-master");
+        let skill = std::fs::read_to_string(root.join("codex-master/skills/codex-master-fleet/SKILL.md")).unwrap();
+        assert_eq!(skill, SKILL);
+        // Rewriting is idempotent; a stranger in the plugin directory is refused, not copied.
+        assert!(write_marketplace(&root).is_ok());
+        std::fs::write(root.join("codex-master/skills/notes.txt"), "x").unwrap();
+        assert!(matches!(write_marketplace(&root), Err(MarketplaceError::ForeignEntries(1))));
+        std::fs::remove_file(root.join("codex-master/skills/notes.txt")).unwrap();
+        // Never through a symlink.
+        std::os::unix::fs::symlink(&root, base.join("link")).unwrap();
+        assert!(matches!(write_marketplace(&base.join("link/sub")), Err(MarketplaceError::Fs(FsError::Symlink))));
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

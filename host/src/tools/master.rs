@@ -162,7 +162,7 @@ async fn plugin_status(_ctx: Arc<Ctx>, _args: NoArgs) -> ToolResult {
             "registration_count": view.registration_count,
             "binary": view.binary_state,
             "app_bridge_ok": bridge["ok"],
-            "skill_frontmatter_ok": doctor::skill_frontmatter_ok(doctor::SKILL),
+            "skill_frontmatter_ok": doctor::skill_frontmatter_ok(crate::install::packaging::SKILL),
             "startup_self_test": test.as_ref().map_or(json!({"ok": false, "status": "no_binary"}), self_test_json),
             "repo": NOT_RETURNED,
             "raw_output": NOT_RETURNED,
