@@ -6,14 +6,15 @@
 //! - 0: [`fsafe`] every no-follow / exclusive / atomic file primitive; [`process`] the one
 //!   bounded process runner; [`text`] escape stripping and bounds; [`timefmt`] UTC, local and
 //!   named-zone time; [`wire`] the one wire-enum mechanism.
-//! - 1: [`config`] every location the environment names; [`scripted`] the scripted Codex-like
-//!   agent.
+//! - 1: [`codes`] the error codes; [`config`] every location the environment names;
+//!   [`scripted`] the scripted Codex-like agent.
 //! - 2: [`state`] the private state tree (metadata, raw logs, typed ledger); [`tmux`] tmux with
 //!   timeouts; [`git`] git that starts no repository programs; [`skills`] the skill inventory;
 //!   [`admission`] whether the host has room for one more worker.
 //! - 3: [`lease`] the lease state machine; [`ext`] the wasmtime extension host; [`events`] the
 //!   workers' own events (the hook log and its fold).
-//! - 4: [`agents`] the registry and one file per provider; [`redactor`] the redaction pipeline.
+//! - 4: [`agents`] the registry and one file per provider; [`redactor`] the redaction pipeline;
+//!   [`fault`] a failure as domain data.
 //! - 5: [`watchdog`] the pure watchdog decision; [`install`] install/uninstall, the Codex
 //!   registration, the doctor facts, the packaging checks and the systemd units.
 //! - 6: [`tools`] the catalogue: parameters, typed arguments, handlers, and all JSON building.
@@ -23,9 +24,11 @@
 pub mod admission;
 pub mod agents;
 pub mod cli;
+pub mod codes;
 pub mod config;
 pub mod events;
 pub mod ext;
+pub mod fault;
 pub mod fsafe;
 pub mod git;
 pub mod install;

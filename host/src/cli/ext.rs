@@ -75,7 +75,7 @@ fn error_json(code: &str, message: &str) -> Value {
 }
 
 fn ext_error(e: &ExtError) -> Value {
-    error_json(e.code(), &e.to_string())
+    error_json(e.code().as_str(), &e.to_string())
 }
 
 fn absolute(path: &str) -> PathBuf {

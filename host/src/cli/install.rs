@@ -7,9 +7,10 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::{json, Value};
 
 use crate::agents::Registry;
+use crate::codes::ErrorCode;
 use crate::install::packaging;
 use crate::install::setup::{self, InstallOptions};
-use crate::tools::ToolError;
+use crate::tools::Fault;
 
 pub fn install_command() -> Command {
     Command::new(super::Sub::Install.as_str())
@@ -39,8 +40,8 @@ fn path_arg(m: &ArgMatches, name: &str) -> Option<PathBuf> {
     m.get_one::<String>(name).map(PathBuf::from)
 }
 
-fn error(code: &'static str, e: impl std::fmt::Display) -> (i32, Value) {
-    (super::EXIT_FAILED, ToolError::new(code, e.to_string()).to_json())
+fn error(code: ErrorCode, e: impl std::fmt::Display) -> (i32, Value) {
+    (super::EXIT_FAILED, crate::tools::fault_json(&Fault::new(code, e.to_string()), ""))
 }
 
 pub fn install(registry: &Registry, m: &ArgMatches) -> (i32, Value) {
@@ -69,7 +70,7 @@ pub fn install(registry: &Registry, m: &ArgMatches) -> (i32, Value) {
                 "self_test": {"ok": done.self_test.ok, "tool_count": done.self_test.tool_count, "elapsed_ms": done.self_test.elapsed_ms},
             }),
         ),
-        Err(e) => error("install_failed", e),
+        Err(e) => error(ErrorCode::InstallFailed, e),
     }
 }
 
@@ -89,7 +90,7 @@ pub fn plugin_marketplace(m: &ArgMatches) -> (i32, Value) {
                 "files_written": done.files,
             }),
         ),
-        Err(e) => error("plugin_marketplace_failed", e),
+        Err(e) => error(ErrorCode::PluginMarketplaceFailed, e),
     }
 }
 
@@ -105,6 +106,6 @@ pub fn uninstall(m: &ArgMatches) -> (i32, Value) {
                 "captured_env": if done.captured_env_removed { "removed" } else { "none" },
             }),
         ),
-        Err(e) => error("uninstall_failed", e),
+        Err(e) => error(ErrorCode::UninstallFailed, e),
     }
 }

@@ -5,6 +5,7 @@
 //! Exit codes: 0 success; 1 the tool failed (or any agent's entry in a multi-agent result
 //! failed); 2 usage error.
 
+use crate::codes::ErrorCode;
 use std::ffi::OsString;
 use std::sync::Arc;
 
@@ -196,7 +197,7 @@ pub fn run(argv: Vec<OsString>) -> i32 {
     // start leaves an MCP client without a word); the CLI says it at once.
     if let (Some(e), true) = (&config_error, needs_agents(&matches)) {
         eprintln!("codex-master-mcp: {e}");
-        print_json(&crate::tools::ToolError::new("config_invalid", e).to_json());
+        print_json(&crate::tools::fault_json(&crate::tools::Fault::new(ErrorCode::ConfigInvalid, e), ""));
         return EXIT_FAILED;
     }
     // With no subcommand, the MCP server.
@@ -236,7 +237,7 @@ fn parse(catalogue: &Catalogue, argv: Vec<OsString>) -> Result<ArgMatches, i32> 
         Err(e) => {
             let message = usage_error(&e);
             eprintln!("codex-master-mcp: {message}; see --help");
-            print_json(&crate::tools::ToolError::invalid_arguments(message).to_json());
+            print_json(&crate::tools::fault_json(&crate::tools::Fault::invalid_arguments(message), ""));
             Err(EXIT_USAGE)
         }
     }
@@ -301,7 +302,7 @@ fn run_tool(
     match result {
         Ok(v) if !quiet || failed => print_json(&v),
         Ok(_) => {}
-        Err(e) => print_json(&e.to_json()),
+        Err(e) => print_json(&crate::tools::fault_json(&e, &cli_client_id())),
     }
     if failed {
         EXIT_FAILED

@@ -235,19 +235,19 @@ pub enum ExtError {
 
 impl ExtError {
     /// A stable code for structured errors.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::codes::ErrorCode {
         match self {
-            ExtError::Load(..) => "extension_load_failed",
-            ExtError::ForbiddenImport { .. } => "extension_forbidden_import",
-            ExtError::WrongWorld(..) => "extension_wrong_world",
-            ExtError::Version(..) => "extension_unsupported_version",
-            ExtError::Timeout(..) => "extension_timeout",
-            ExtError::Memory(..) => "extension_memory_limit",
-            ExtError::Trap(..) => "extension_trap",
-            ExtError::OutputTooLarge(..) => "extension_output_too_large",
-            ExtError::Disabled(..) => "extension_disabled",
-            ExtError::Refused(..) => "extension_refused",
-            ExtError::Config(..) => "extension_config_error",
+            ExtError::Load(..) => crate::codes::ErrorCode::ExtensionLoadFailed,
+            ExtError::ForbiddenImport { .. } => crate::codes::ErrorCode::ExtensionForbiddenImport,
+            ExtError::WrongWorld(..) => crate::codes::ErrorCode::ExtensionWrongWorld,
+            ExtError::Version(..) => crate::codes::ErrorCode::ExtensionUnsupportedVersion,
+            ExtError::Timeout(..) => crate::codes::ErrorCode::ExtensionTimeout,
+            ExtError::Memory(..) => crate::codes::ErrorCode::ExtensionMemoryLimit,
+            ExtError::Trap(..) => crate::codes::ErrorCode::ExtensionTrap,
+            ExtError::OutputTooLarge(..) => crate::codes::ErrorCode::ExtensionOutputTooLarge,
+            ExtError::Disabled(..) => crate::codes::ErrorCode::ExtensionDisabled,
+            ExtError::Refused(..) => crate::codes::ErrorCode::ExtensionRefused,
+            ExtError::Config(..) => crate::codes::ErrorCode::ExtensionConfigError,
         }
     }
 }

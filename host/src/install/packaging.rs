@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::fsafe::{Dir, EntryKind, FsError};
 
@@ -42,16 +42,20 @@ pub struct MarketplaceWritten {
     pub files: usize,
 }
 
-fn marketplace_json() -> String {
-    let entry = json!({
-        "name": super::codex::PLUGIN_NAME,
-        "source": {"source": "local", "path": format!("./{}", super::codex::PLUGIN_NAME)},
-        "policy": {"installation": "AVAILABLE", "authentication": "ON_INSTALL"},
-        "category": "Developer Tools",
-    });
-    let v = json!({"name": MARKETPLACE_NAME, "plugins": [entry]});
-    format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
+/// The marketplace listing: one local plugin, `./codex-master` (a test keeps the names in step
+/// with [`MARKETPLACE_NAME`] and the plugin's name).
+const MARKETPLACE_JSON: &str = r#"{
+  "name": "codex-master-local",
+  "plugins": [
+    {
+      "name": "codex-master",
+      "source": { "source": "local", "path": "./codex-master" },
+      "policy": { "installation": "AVAILABLE", "authentication": "ON_INSTALL" },
+      "category": "Developer Tools"
+    }
+  ]
 }
+"#;
 
 /// Names below `dir` (one level) that no plugin file path starts with, counted recursively only
 /// as far as the plugin's own directories go.
@@ -93,7 +97,7 @@ pub fn write_marketplace(root: &Path) -> Result<MarketplaceWritten, MarketplaceE
         nested.as_ref().unwrap_or(&plugin).replace_atomic(name, text.as_bytes())?;
     }
     let listing = root.subdir_create(".agents")?.subdir_create("plugins")?;
-    listing.replace_atomic("marketplace.json", marketplace_json().as_bytes())?;
+    listing.replace_atomic("marketplace.json", MARKETPLACE_JSON.as_bytes())?;
     Ok(MarketplaceWritten { files: PLUGIN_FILES.len() + 1 })
 }
 /// Our app's name in `.app.json`.
@@ -209,7 +213,8 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(root.join(".agents/plugins/marketplace.json")).unwrap())
                 .unwrap();
         assert_eq!(listing["name"], MARKETPLACE_NAME);
-        assert_eq!(listing["plugins"][0]["source"]["path"], "./codex-master");
+        assert_eq!(listing["plugins"][0]["name"], super::super::codex::PLUGIN_NAME);
+        assert_eq!(listing["plugins"][0]["source"]["path"], format!("./{}", super::super::codex::PLUGIN_NAME));
         let skill = std::fs::read_to_string(root.join("codex-master/skills/codex-master-fleet/SKILL.md")).unwrap();
         assert_eq!(skill, SKILL);
         // Rewriting is idempotent; a stranger in the plugin directory is refused, not copied.

@@ -11,6 +11,7 @@
 pub mod framing;
 pub mod live;
 
+use crate::codes::ErrorCode;
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::sync::{mpsc, Arc, Mutex};
@@ -457,11 +458,11 @@ impl Connection {
         }
         if inflight.len() >= MAX_INFLIGHT_CALLS {
             drop(inflight);
-            let busy = crate::tools::ToolError::new("server_busy", format!("this connection already has {MAX_INFLIGHT_CALLS} tool calls in flight; retry when one has finished"))
+            let busy = crate::tools::Fault::new(ErrorCode::ServerBusy, format!("this connection already has {MAX_INFLIGHT_CALLS} tool calls in flight; retry when one has finished"))
                 .retryable()
-                .with("retry_after_seconds", json!(1))
-                .with("max_inflight_calls", json!(MAX_INFLIGHT_CALLS))
-                .to_json();
+                .with("retry_after_seconds", 1)
+                .with("max_inflight_calls", MAX_INFLIGHT_CALLS);
+            let busy = crate::tools::fault_json(&busy, &self.ctx.client_id);
             let text = serde_json::to_string(&busy).expect("JSON value serialises");
             return self.send(result_response(
                 id,
@@ -474,11 +475,12 @@ impl Connection {
         let task_key = key.clone();
         let task = async move {
             let tool = catalogue.find(&name).expect("tool checked before spawn");
+            let client = ctx.client_id.clone();
             let result = catalogue.call(ctx, tool, params.get("arguments")).await;
             let failed = result_failed(&result);
             let structured = match result {
                 Ok(v) => v,
-                Err(e) => e.to_json(),
+                Err(e) => crate::tools::fault_json(&e, &client),
             };
             let text = serde_json::to_string(&structured).expect("JSON value serialises");
             // Remove before replying, so a cancel that arrives later is a no-op.

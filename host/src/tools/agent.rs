@@ -3,6 +3,7 @@
 //! Each runs per agent inside the agent's lifecycle lock, and every write into a pane goes
 //! through the lease gate. Responses are built from allowlists: no path, no text.
 
+use crate::codes::ErrorCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ use super::lease::PublicLease;
 use super::lease::{busy_error, generation_param, refusal_error};
 use super::schema::Param;
 use super::status::observe;
-use super::{agent_error_entry, blocking, handler, out, Ctx, Hints, ToolDef, ToolError, ToolResult, NOT_RETURNED};
+use super::{agent_error_entry, blocking, handler, out, Ctx, Fault, Hints, ToolDef, ToolResult, NOT_RETURNED};
 use crate::admission;
 use crate::agents::profiles::collapse;
 use crate::agents::profiles::{DialogChoice, HomeError, HookCommand, HooksState, HOOK_MARKER};
@@ -206,26 +207,26 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
     ]
 }
 
-fn tmux_error(what: &str, agent: &str, e: tmux::TmuxError) -> ToolError {
-    super::tmux_error(what, Some(agent), e)
+fn tmux_error(what: &str, agent: &str, e: tmux::TmuxError) -> Fault {
+    Fault::tmux(what, Some(agent), e)
 }
 
-fn spec(ctx: &Ctx, agent: &str) -> Result<AgentSpec, ToolError> {
-    ctx.registry.get(agent).cloned().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))
+fn spec(ctx: &Ctx, agent: &str) -> Result<AgentSpec, Fault> {
+    ctx.registry.get(agent).cloned().ok_or_else(|| Fault::invalid_arguments("unknown agent"))
 }
 
 /// Whether the agent's session exists, and whether its process is alive.
-async fn pane(agent: &AgentSpec) -> Result<Option<tmux::PaneInfo>, ToolError> {
+async fn pane(agent: &AgentSpec) -> Result<Option<tmux::PaneInfo>, Fault> {
     Ok(tmux::list_panes().await.map_err(|e| tmux_error("list-panes", &agent.name, e))?.remove(&agent.session))
 }
 
 /// The agent's pane, which must be alive: typing into a dead or missing pane is refused.
-async fn live_pane(spec: &AgentSpec) -> Result<tmux::PaneInfo, ToolError> {
+async fn live_pane(spec: &AgentSpec) -> Result<tmux::PaneInfo, Fault> {
     let agent = &spec.name;
     match pane(spec).await? {
-        None => Err(ToolError::new("agent_not_running", format!("agent {agent} is not running"))),
+        None => Err(Fault::new(ErrorCode::AgentNotRunning, format!("agent {agent} is not running"))),
         Some(p) if p.dead => {
-            Err(ToolError::new("agent_exited", format!("agent {agent} has exited; stop and start it again")))
+            Err(Fault::new(ErrorCode::AgentExited, format!("agent {agent} has exited; stop and start it again")))
         }
         Some(p) => Ok(p),
     }
@@ -240,7 +241,7 @@ struct Locked {
 }
 
 impl Locked {
-    async fn acquire(agent: &str) -> Result<Locked, ToolError> {
+    async fn acquire(agent: &str) -> Result<Locked, Fault> {
         let agent = agent.to_owned();
         blocking(move || {
             let state = State::open()?;
@@ -253,8 +254,8 @@ impl Locked {
     /// Runs filesystem work off the async threads, under the held lock.
     async fn with<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&State) -> Result<T, ToolError> + Send + 'static,
-    ) -> Result<T, ToolError> {
+        f: impl FnOnce(&State) -> Result<T, Fault> + Send + 'static,
+    ) -> Result<T, Fault> {
         let state = Arc::clone(&self.state);
         blocking(move || f(&state)).await
     }
@@ -262,10 +263,10 @@ impl Locked {
 
 /// Claims or renews this client's lease (only generation `expected`, when given);
 /// `Ok(fresh)` tells whether the claim is new.
-fn claim(state: &State, agent: &str, client: &str, expected: Option<u64>) -> Result<bool, ToolError> {
+fn claim(state: &State, agent: &str, client: &str, expected: Option<u64>) -> Result<bool, Fault> {
     match lease::claim(state, agent, client, DEFAULT_TTL_SECONDS, lease::Force::No, expected) {
         Ok(c) => Ok(c.status != lease::ClaimStatus::Renewed),
-        Err(refusal) => Err(refusal_error(agent, refusal, client)),
+        Err(refusal) => Err(refusal_error(agent, refusal)),
     }
 }
 
@@ -298,7 +299,7 @@ struct StartRequest {
 async fn start(ctx: Arc<Ctx>, args: StartArgs) -> ToolResult {
     let model = super::non_blank(&args.model).map(str::trim);
     if model.is_some_and(|m| !crate::agents::valid_model_word(m)) {
-        return Err(ToolError::invalid_arguments(
+        return Err(Fault::invalid_arguments(
             "model must be a model name: letters, digits, '.', '-', '_', ':', '/', starting with a letter or digit",
         ));
     }
@@ -309,7 +310,7 @@ async fn start(ctx: Arc<Ctx>, args: StartArgs) -> ToolResult {
         resume: args.resume,
     };
     if request.resume && request.cwd.is_some() {
-        return Err(ToolError::invalid_arguments("resume starts in the recorded working directory: leave cwd out"));
+        return Err(Fault::invalid_arguments("resume starts in the recorded working directory: leave cwd out"));
     }
     let mut results = Vec::new();
     for agent in ctx.registry.select(&args.agent) {
@@ -317,7 +318,7 @@ async fn start(ctx: Arc<Ctx>, args: StartArgs) -> ToolResult {
         let (c, a, r) = (Arc::clone(&ctx), agent.clone(), request.clone());
         let entry = match super::to_completion(async move { start_one(&c, &a, r).await }).await {
             Ok(v) => v,
-            Err(e) => agent_error_entry(&agent, &e),
+            Err(e) => agent_error_entry(&agent, &e, &ctx.client_id),
         };
         results.push(entry);
     }
@@ -334,49 +335,50 @@ struct StartPlan {
 }
 
 /// Checks a start and builds its launch line. Reads the file system; writes nothing.
-fn plan_start(spec: &AgentSpec, cwd: Option<&str>, prompt: Option<&str>, resume: bool) -> Result<StartPlan, ToolError> {
+fn plan_start(spec: &AgentSpec, cwd: Option<&str>, prompt: Option<&str>, resume: bool) -> Result<StartPlan, Fault> {
     let agent = spec.name.as_str();
     let provider = spec.provider();
     // The runner: a regular executable, never a symlink (the scripted agent is this binary).
     let runner = match &spec.runner {
         Some(r) if !runner_ok(r) => {
-            return Err(ToolError::new(
-                "runner_not_executable",
+            return Err(Fault::new(
+                ErrorCode::RunnerNotExecutable,
                 format!("runner for agent {agent} must be a regular executable file (not a symlink)"),
             ))
         }
         Some(r) => r.clone(),
         None if provider.runs_in_this_binary() => std::env::current_exe()
-            .map_err(|_| ToolError::new("internal_error", "the server's own executable cannot be found"))?,
+            .map_err(|_| Fault::new(ErrorCode::InternalError, "the server's own executable cannot be found"))?,
         None => {
-            return Err(ToolError::new("runner_not_configured", format!("no runner is configured for agent {agent}")))
+            return Err(Fault::new(
+                ErrorCode::RunnerNotConfigured,
+                format!("no runner is configured for agent {agent}"),
+            ))
         }
     };
     if let (Some(home), Some(var)) = (&spec.home, provider.home_var()) {
         let users = procs::home_users(home, var);
         if users.external > 0 {
-            return Err(ToolError::new(
-                "agent_home_in_use",
+            return Err(Fault::new(ErrorCode::AgentHomeInUse,
                 format!("agent {agent} home is already used by {} external process(es); stop them or configure another home", users.external),
             )
-            .with("home_external_process_count", json!(users.external)));
+            .with("home_external_process_count", users.external));
         }
     }
     let start_dir = match cwd {
         Some(c) => std::path::PathBuf::from(c),
         None => std::env::current_dir()
-            .map_err(|_| ToolError::new("cwd_not_directory", "the server's working directory is not available"))?,
+            .map_err(|_| Fault::new(ErrorCode::CwdNotDirectory, "the server's working directory is not available"))?,
     };
     let resolved = std::fs::canonicalize(&start_dir)
         .ok()
         .filter(|p| p.is_dir())
-        .ok_or_else(|| ToolError::new("cwd_not_directory", "cwd is not a directory"))?;
+        .ok_or_else(|| Fault::new(ErrorCode::CwdNotDirectory, "cwd is not a directory"))?;
     // The recorded directory was canonical when it was recorded: if it no longer resolves to
     // itself, a component was replaced (by a symlink, or a moved directory). Following it would
     // start the worker, and write its trust, somewhere else.
     if resume && resolved != start_dir {
-        return Err(ToolError::new(
-            "resume_cwd_changed",
+        return Err(Fault::new(ErrorCode::ResumeCwdChanged,
             "the recorded working directory was replaced (a symlink or a moved directory); start afresh with an explicit cwd",
         ));
     }
@@ -390,8 +392,8 @@ fn plan_start(spec: &AgentSpec, cwd: Option<&str>, prompt: Option<&str>, resume:
     words.push(runner.to_string_lossy().into_owned());
     if resume {
         let args = provider.resume_args(spec, prompt).ok_or_else(|| {
-            ToolError::new(
-                "resume_not_supported",
+            Fault::new(
+                ErrorCode::ResumeNotSupported,
                 format!("the {} profile cannot resume a thread", spec.profile.name()),
             )
         })?;
@@ -443,7 +445,7 @@ fn raw_log_writer_line(state_root: &std::path::Path, raw_name: &str) -> String {
 
 /// Under the agent lock: claim the lease, prune old raw logs (never one an agent's metadata
 /// names), and create this run's raw log. Returns whether the claim was fresh, and the log name.
-fn reserve_run(state: &State, agent: &str, client: &str) -> Result<(bool, String), ToolError> {
+fn reserve_run(state: &State, agent: &str, client: &str) -> Result<(bool, String), Fault> {
     let fresh = claim(state, agent, client, None)?;
     // A new run starts a new event log.
     crate::events::log::clear(&state.events, agent);
@@ -466,7 +468,7 @@ fn reserve_run(state: &State, agent: &str, client: &str) -> Result<(bool, String
 }
 
 /// Removes a launch script that did not run (its secrets stay on disk otherwise).
-async fn remove_launch_script(held: &Locked, name: Option<String>) -> Result<(), ToolError> {
+async fn remove_launch_script(held: &Locked, name: Option<String>) -> Result<(), Fault> {
     let Some(name) = name else { return Ok(()) };
     held.with(move |state| {
         if let Some(dir) = state.root.subdir_existing("launch")? {
@@ -518,7 +520,7 @@ fn started_meta(
 }
 
 /// The entry for an agent whose session already runs: reported, never restarted.
-async fn already_running(spec: &AgentSpec, client: &str) -> Result<Value, ToolError> {
+async fn already_running(spec: &AgentSpec, client: &str) -> Result<Value, Fault> {
     let users = match (spec.home.as_deref(), spec.provider().home_var()) {
         (Some(h), Some(var)) => procs::home_users(h, var),
         _ => procs::HomeUsers::default(),
@@ -556,7 +558,7 @@ enum Start {
     Prepared(Box<PreparedStart>),
 }
 
-async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<Value, ToolError> {
+async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<Value, Fault> {
     let resumed = req.resume;
     let prepared = match prepare_start(ctx, agent, req).await? {
         Start::AlreadyRunning(spec) => return already_running(&spec, &ctx.client_id).await,
@@ -574,13 +576,13 @@ async fn start_one(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<Value, T
 /// Checks a start and decides everything about it: the prompt, admission (after ending what a
 /// crash left on the home), the recorded run a resume continues, the launch line with its
 /// memory cap, the worker's environment, the home's trust and hooks.
-async fn prepare_start(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<Start, ToolError> {
+async fn prepare_start(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<Start, Fault> {
     let mut spec = spec(ctx, agent)?;
     if let Some(m) = req.model {
         spec.model = Some(m);
     }
     if req.prompt.as_deref().is_some_and(|p| p.starts_with('-')) && !spec.provider().prompt_is_a_value() {
-        return Err(ToolError::invalid_arguments(format!(
+        return Err(Fault::invalid_arguments(format!(
             "the {} profile passes the prompt as the CLI's last word, where one starting with '-' would be an option; reword it",
             spec.profile.name()
         )));
@@ -633,10 +635,10 @@ async fn prepare_start(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<Star
 }
 
 /// The run a resume continues, or `nothing_to_resume`.
-async fn recorded_run(agent: &str) -> Result<AgentMeta, ToolError> {
+async fn recorded_run(agent: &str) -> Result<AgentMeta, Fault> {
     let a = agent.to_owned();
     let meta = blocking(move || Ok(State::open()?.read_meta(&a)?)).await?;
-    meta.ok_or_else(|| ToolError::new("nothing_to_resume", format!("agent {agent} has no recorded run to resume")))
+    meta.ok_or_else(|| Fault::new(ErrorCode::NothingToResume, format!("agent {agent} has no recorded run to resume")))
 }
 
 /// Runs the launch line in its own memory-capped scope when the agent names a cap and user
@@ -655,7 +657,7 @@ async fn cap_memory(spec: &AgentSpec, plan: &mut StartPlan) -> Option<MemoryCap>
 /// the session made, its output piped to the raw log, the run recorded. Every failure undoes
 /// what was done (the launch script, the raw log, a fresh claim). Returns the lease's public
 /// view.
-async fn launch(ctx: &Ctx, p: &PreparedStart) -> Result<Value, ToolError> {
+async fn launch(ctx: &Ctx, p: &PreparedStart) -> Result<Value, Fault> {
     let (agent, client, spec) = (p.spec.name.as_str(), ctx.client_id.clone(), &p.spec);
     // The lock is held from the lease claim to the metadata write: no other start, send or stop
     // of this agent interleaves. Filesystem work runs on the blocking pool, tmux on the runtime.
@@ -716,7 +718,7 @@ async fn launch(ctx: &Ctx, p: &PreparedStart) -> Result<Value, ToolError> {
 /// The shell line tmux runs: the launch words themselves, or, when the worker gets variables,
 /// a launch script that holds them until it runs (it removes itself first). Returns the script's
 /// name so that a failure later removes it.
-async fn launch_command(held: &Locked, p: &PreparedStart) -> Result<(String, Option<String>), ToolError> {
+async fn launch_command(held: &Locked, p: &PreparedStart) -> Result<(String, Option<String>), Fault> {
     if p.env.is_empty() {
         return Ok((tmux::shell_join(&p.plan.words), None));
     }
@@ -762,7 +764,7 @@ async fn admit(
     ctx: &Ctx,
     spec: &AgentSpec,
     panes: &std::collections::HashMap<String, tmux::PaneInfo>,
-) -> Result<(), ToolError> {
+) -> Result<(), Fault> {
     let roots = super::status::worker_pids(&ctx.registry, panes);
     let thresholds = *ctx.registry.admission();
     let need = spec.memory_max_mib.unwrap_or(thresholds.agent_memory_mib);
@@ -777,13 +779,13 @@ async fn admit(
         None => Ok(()),
         Some(check) => {
             let after = check.retry_after_seconds();
-            Err(ToolError::new(
-                "host_busy",
+            Err(Fault::new(
+                ErrorCode::HostBusy,
                 format!("agent {} was not started: {}; retry in {after} s", spec.name, check.describe()),
             )
-            .with("retryable", json!(true))
-            .with("retry_after_seconds", json!(after))
-            .with("check", json!(check.as_str())))
+            .with("retryable", true)
+            .with("retry_after_seconds", after)
+            .with("check", check.as_str()))
         }
     }
 }
@@ -817,7 +819,7 @@ async fn install_hooks(spec: &AgentSpec, state_root: &std::path::Path) -> HooksS
 }
 
 /// Writes the folder trust into a managed home (off the async threads); says what it did.
-async fn prepare_home(spec: &AgentSpec, cwd: &std::path::Path) -> Result<&'static str, ToolError> {
+async fn prepare_home(spec: &AgentSpec, cwd: &std::path::Path) -> Result<&'static str, Fault> {
     if spec.home.is_none() || !spec.provider().manages_home() {
         return Ok(super::words::TrustState::NotManaged.as_str());
     }
@@ -828,11 +830,11 @@ async fn prepare_home(spec: &AgentSpec, cwd: &std::path::Path) -> Result<&'stati
     blocking(move || {
         let wrote = spec.provider().prepare_home(&spec, &cwd).map_err(|e| {
             let code = match e {
-                HomeError::Unsafe => "agent_home_unsafe",
-                HomeError::Invalid => "agent_home_config_invalid",
-                HomeError::Io(_) => "agent_home_unwritable",
+                HomeError::Unsafe => ErrorCode::AgentHomeUnsafe,
+                HomeError::Invalid => ErrorCode::AgentHomeConfigInvalid,
+                HomeError::Io(_) => ErrorCode::AgentHomeUnwritable,
             };
-            ToolError::new(code, format!("agent {}: {e}", spec.name))
+            Fault::new(code, format!("agent {}: {e}", spec.name))
         })?;
         Ok(if wrote { super::words::TrustState::Written } else { super::words::TrustState::Present }.as_str())
     })
@@ -898,7 +900,7 @@ async fn send(ctx: Arc<Ctx>, args: SendArgs) -> ToolResult {
 
 /// Work done under the agent lock after the lease check and before the first keystroke (an
 /// assignment's audit record). An error stops the send; nothing is typed.
-pub type BeforeTyping = Box<dyn FnOnce(&State) -> Result<(), ToolError> + Send>;
+pub type BeforeTyping = Box<dyn FnOnce(&State) -> Result<(), Fault> + Send>;
 
 /// How [`send_text`] sends.
 pub struct SendOptions {
@@ -945,32 +947,32 @@ impl Sent {
 }
 
 /// The refusal for an agent whose screen is held by a dialog: typing would answer it.
-pub fn dialog_refusal(agent: &str, kind: DialogKind) -> ToolError {
+pub fn dialog_refusal(agent: &str, kind: DialogKind) -> Fault {
     let answer = DialogChoice::allowed_for(kind).map(DialogChoice::as_str);
     let hint = match answer {
         Some(a) => format!("answer it with agent_dialog_answer (choice {a})"),
         None => "it needs a person at the terminal".to_owned(),
     };
-    ToolError::new(
-        "waiting_on_dialog",
+    Fault::new(
+        ErrorCode::WaitingOnDialog,
         format!("agent {agent} is waiting on a {} dialog; nothing was typed; {hint}", kind.as_str()),
     )
-    .with("agent", json!(agent))
-    .with("dialog", json!(kind.as_str()))
-    .with("answer", json!(answer))
-    .with("typed", json!(false))
-    .with("submitted", json!(false))
+    .with("agent", agent)
+    .with("dialog", kind.as_str())
+    .with("answer", answer)
+    .with("typed", false)
+    .with("submitted", false)
 }
 
 /// Sends `raw_text` through the lease gate with a receipt (the body of `agent_send`, also used
 /// by report requests and assignments). The agent lock is held from the lease check to the
 /// metadata write. A dialog on screen refuses the send before anything is typed.
-pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions) -> Result<Sent, ToolError> {
+pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions) -> Result<Sent, Fault> {
     let SendOptions { enter, confirm, lead_send, expected, before_typing } = opts;
     let agent = agent.to_owned();
     let (text, removed) = sanitize_send_text(raw_text);
     if text.trim().is_empty() {
-        return Err(ToolError::invalid_arguments("text must be a non-empty string"));
+        return Err(Fault::invalid_arguments("text must be a non-empty string"));
     }
     let spec = spec(ctx, &agent)?;
     live_pane(&spec).await?;
@@ -1001,7 +1003,7 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
 /// Waits (bounded) until nothing on screen refuses a send: a dialog refuses it at once; a CLI
 /// that reports its session start is not typed into before it is up, nor for a moment after
 /// (a paste before its first screen is lost).
-async fn wait_until_ready(ctx: &Ctx, spec: &AgentSpec) -> Result<(), ToolError> {
+async fn wait_until_ready(ctx: &Ctx, spec: &AgentSpec) -> Result<(), Fault> {
     let agent = spec.name.as_str();
     let ready_by = Instant::now() + READY_WAIT;
     while let Ok(Ok(obs)) = observe(ctx, &[agent.to_owned()]).await.map(|mut v| v.remove(0)) {
@@ -1017,14 +1019,14 @@ async fn wait_until_ready(ctx: &Ctx, spec: &AgentSpec) -> Result<(), ToolError> 
             return Ok(());
         }
         if Instant::now() >= ready_by {
-            return Err(ToolError::new(
-                "agent_not_ready",
+            return Err(Fault::new(
+                ErrorCode::AgentNotReady,
                 format!("agent {agent} has not finished starting; nothing was typed"),
             )
             .retryable()
-            .with("retry_after_seconds", json!(5))
-            .with("typed", json!(false))
-            .with("submitted", json!(false)));
+            .with("retry_after_seconds", 5)
+            .with("typed", false)
+            .with("submitted", false));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -1043,7 +1045,7 @@ async fn type_under_lease(
     lead_send: bool,
     expected: Option<u64>,
     before_typing: Option<BeforeTyping>,
-) -> Result<(Result<Typing, ToolError>, Lease), ToolError> {
+) -> Result<(Result<Typing, Fault>, Lease), Fault> {
     let (agent, client) = (spec.name.clone(), ctx.client_id.clone());
     let held = Locked::acquire(&agent).await?;
     let fresh = held
@@ -1085,21 +1087,21 @@ async fn type_under_lease(
 
 /// Why a text did not reach the composer: a dialog that opened meanwhile is the likely reason
 /// (say so, not "retry"); else `send_not_typed`, retryable.
-async fn not_typed(ctx: &Ctx, agent: &str) -> ToolError {
+async fn not_typed(ctx: &Ctx, agent: &str) -> Fault {
     if let Ok(Ok(obs)) = observe(ctx, &[agent.to_owned()]).await.map(|mut v| v.remove(0)) {
         if obs.dialog != DialogKind::None {
             return dialog_refusal(agent, obs.dialog);
         }
     }
-    ToolError::new(
-        "send_not_typed",
+    Fault::new(
+        ErrorCode::SendNotTyped,
         format!("the text did not appear in agent {agent}'s composer; nothing was submitted"),
     )
     .retryable()
-    .with("retry_after_seconds", json!(2))
-    .with("agent", json!(agent))
-    .with("typed", json!(false))
-    .with("submitted", json!(false))
+    .with("retry_after_seconds", 2)
+    .with("agent", agent)
+    .with("typed", false)
+    .with("submitted", false)
 }
 
 /// Renders a one-line prompt with the prompts extension in the configured locale, off the async
@@ -1107,10 +1109,10 @@ async fn not_typed(ctx: &Ctx, agent: &str) -> ToolError {
 async fn render_prompt(
     ctx: &Ctx,
     render: impl FnOnce(&crate::ext::Extensions, String) -> Result<String, crate::ext::ExtError> + Send + 'static,
-) -> Result<String, ToolError> {
+) -> Result<String, Fault> {
     let locale = ctx.extensions().settings().locale.clone();
     let exts = Arc::clone(&ctx.extensions);
-    blocking(move || render(&exts, locale).map_err(|e| ToolError::new(e.code(), e.to_string()))).await
+    blocking(move || render(&exts, locale).map_err(|e| Fault::new(e.code(), e.to_string()))).await
 }
 
 /// Renders the report request with the prompts extension and sends it (not as a lead send).
@@ -1120,7 +1122,7 @@ pub async fn request_report(
     assignment_id: Option<String>,
     enter: bool,
     expected: Option<u64>,
-) -> Result<Sent, ToolError> {
+) -> Result<Sent, Fault> {
     let text = render_prompt(ctx, move |ext, locale| {
         ext.render_report_request(&crate::ext::types::prompts::ReportRequest { assignment_id, locale })
     })
@@ -1137,7 +1139,7 @@ pub async fn send_continue(
     agent: &str,
     limit_key: String,
     assignment_id: Option<String>,
-) -> Result<Sent, ToolError> {
+) -> Result<Sent, Fault> {
     let text = render_prompt(ctx, move |ext, locale| {
         ext.render_continue(&crate::ext::types::prompts::ContinueRequest { assignment_id, locale })
     })
@@ -1145,10 +1147,13 @@ pub async fn send_continue(
     let a = agent.to_owned();
     let record: BeforeTyping = Box::new(move |state: &State| {
         let Some(mut meta) = state.read_meta(&a)? else {
-            return Err(ToolError::new("agent_not_running", format!("agent {a} has no recorded run")));
+            return Err(Fault::new(ErrorCode::AgentNotRunning, format!("agent {a} has no recorded run")));
         };
         if meta.resumed_limit.as_deref() == Some(limit_key.as_str()) {
-            return Err(ToolError::new("already_resumed", format!("agent {a} was already resumed after this limit")));
+            return Err(Fault::new(
+                ErrorCode::AlreadyResumed,
+                format!("agent {a} was already resumed after this limit"),
+            ));
         }
         meta.resumed_limit = Some(limit_key);
         Ok(state.write_meta(&meta)?)
@@ -1211,7 +1216,7 @@ fn composer_holds(spec: &AgentSpec, pane: &str, probe: &str, changed: bool) -> b
 }
 
 /// Pastes, checks that the text is in the composer, and presses Enter when asked.
-async fn type_text(spec: &AgentSpec, text: &str, enter: bool) -> Result<Typing, ToolError> {
+async fn type_text(spec: &AgentSpec, text: &str, enter: bool) -> Result<Typing, Fault> {
     let agent = spec.name.as_str();
     let before = capture_bottom(&spec.session).await;
     let buffer = format!("codex-master-{agent}-{}", crate::fsafe::nonce());
@@ -1308,7 +1313,7 @@ pub async fn answer_dialog(
     agent: &str,
     choice: DialogChoice,
     expected: Option<u64>,
-) -> Result<Value, ToolError> {
+) -> Result<Value, Fault> {
     let agent = agent.to_owned();
     let spec = spec(ctx, &agent)?;
     live_pane(&spec).await?;
@@ -1320,12 +1325,12 @@ pub async fn answer_dialog(
         let a = agent.clone();
         let cwd = blocking(move || Ok(State::open()?.read_meta(&a)?.map(|m| m.cwd))).await?;
         if !cwd.is_some_and(|c| trust_names_only(&screen, &c)) {
-            return Err(ToolError::new("dialog_trust_not_cwd", format!("the trust dialog of agent {agent} names a folder other than the working directory it was started in; nothing was typed")));
+            return Err(Fault::new(ErrorCode::DialogTrustNotCwd, format!("the trust dialog of agent {agent} names a folder other than the working directory it was started in; nothing was typed")));
         }
     }
     let answer = spec.provider().dialog_answer(kind, choice, &screen).ok_or_else(|| {
-        ToolError::new(
-            "dialog_answer_not_found",
+        Fault::new(
+            ErrorCode::DialogAnswerNotFound,
             format!(
                 "the {} dialog of agent {agent} does not show the {} option; nothing was typed",
                 kind.as_str(),
@@ -1343,19 +1348,19 @@ pub async fn answer_dialog(
 
 /// Whether `choice` may answer what the screen shows: a dialog, and the one answer allowed for
 /// its kind. Nothing is typed otherwise.
-fn check_answer(agent: &str, kind: DialogKind, state: AgentState, choice: DialogChoice) -> Result<(), ToolError> {
+fn check_answer(agent: &str, kind: DialogKind, state: AgentState, choice: DialogChoice) -> Result<(), Fault> {
     if kind == DialogKind::None {
-        return Err(ToolError::new("no_dialog", format!("agent {agent} shows no dialog; nothing was typed"))
-            .with("state", json!(state.as_str())));
+        return Err(Fault::new(ErrorCode::NoDialog, format!("agent {agent} shows no dialog; nothing was typed"))
+            .with("state", state.as_str()));
     }
     let allowed = DialogChoice::allowed_for(kind);
     if allowed != Some(choice) {
-        return Err(ToolError::new(
-            "dialog_choice_not_allowed",
+        return Err(Fault::new(
+            ErrorCode::DialogChoiceNotAllowed,
             format!("a {} dialog does not take the answer {}", kind.as_str(), choice.as_str()),
         )
-        .with("dialog", json!(kind.as_str()))
-        .with("answer", json!(allowed.map(DialogChoice::as_str))));
+        .with("dialog", kind.as_str())
+        .with("answer", allowed.map(DialogChoice::as_str)));
     }
     Ok(())
 }
@@ -1369,7 +1374,7 @@ async fn type_answer(
     choice: DialogChoice,
     option: u32,
     expected: Option<u64>,
-) -> Result<Value, ToolError> {
+) -> Result<Value, Fault> {
     let (agent, client) = (spec.name.clone(), ctx.client_id.clone());
     let held = Locked::acquire(&agent).await?;
     let fresh = held
@@ -1442,11 +1447,11 @@ async fn interrupt(ctx: Arc<Ctx>, args: InterruptArgs) -> ToolResult {
 
 /// The body of `agent_interrupt` (also the watchdog's `interrupt` action): the interrupt key is
 /// sent. Returns the lease afterwards.
-pub async fn interrupt_agent(ctx: &Ctx, agent: &str, expected: Option<u64>) -> Result<Lease, ToolError> {
+pub async fn interrupt_agent(ctx: &Ctx, agent: &str, expected: Option<u64>) -> Result<Lease, Fault> {
     let agent = agent.to_owned();
     let spec = spec(ctx, &agent)?;
     if pane(&spec).await?.is_none_or(|p| p.dead) {
-        return Err(ToolError::new("agent_not_running", format!("agent {agent} is not running")));
+        return Err(Fault::new(ErrorCode::AgentNotRunning, format!("agent {agent} is not running")));
     }
     let client = ctx.client_id.clone();
     let held = Locked::acquire(&agent).await?;
@@ -1492,7 +1497,7 @@ async fn stop(ctx: Arc<Ctx>, args: StopArgs) -> ToolResult {
                 "lease": stopped.lease.public(&agent, &ctx.client_id),
                 "raw_output": NOT_RETURNED,
             }),
-            Err(e) => agent_error_entry(&agent, &e),
+            Err(e) => agent_error_entry(&agent, &e, &ctx.client_id),
         };
         results.push(entry);
     }
@@ -1515,7 +1520,7 @@ impl Stopped {
 
 /// The per-agent body of `agent_stop` (also the watchdog's `stop` action). The lease check,
 /// the kill and the release happen under one hold of the agent lock.
-pub async fn stop_one(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>) -> Result<Stopped, ToolError> {
+pub async fn stop_one(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>) -> Result<Stopped, Fault> {
     let spec = spec(ctx, agent)?;
     let client = ctx.client_id.clone();
     let held = Locked::acquire(agent).await?;
@@ -1525,11 +1530,11 @@ pub async fn stop_one(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>
         let a = agent.to_owned();
         let current: Lease = held.with(move |state| Ok(lease::read(state, &a))).await?;
         if current.held_by_other(&client) && !force {
-            return Err(busy_error(agent, &current, &client));
+            return Err(busy_error(agent, &current));
         }
         // With force, another client's lease is no obstacle; otherwise the generation must be ours.
         if !current.held_by_other(&client) {
-            lease::check_generation(&current, &client, expected).map_err(|r| refusal_error(agent, r, &client))?;
+            lease::check_generation(&current, &client, expected).map_err(|r| refusal_error(agent, r))?;
         }
         let tree = worker_tree(pane.pid).await;
         tmux::kill_session(&spec.session).await.map_err(|e| tmux_error("stop", agent, e))?;
@@ -1566,9 +1571,9 @@ mod tests {
         let code = |kind, choice| check_answer("w1", kind, AgentState::Dialog, choice).err().map(|e| e.code);
         assert_eq!(code(DialogKind::Trust, DialogChoice::Trust), None);
         assert_eq!(code(DialogKind::SwitchModel, DialogChoice::KeepCurrentModel), None);
-        assert_eq!(code(DialogKind::Trust, DialogChoice::No), Some("dialog_choice_not_allowed"));
-        assert_eq!(code(DialogKind::SignIn, DialogChoice::No), Some("dialog_choice_not_allowed"));
-        assert_eq!(code(DialogKind::None, DialogChoice::Trust), Some("no_dialog"));
+        assert_eq!(code(DialogKind::Trust, DialogChoice::No), Some(ErrorCode::DialogChoiceNotAllowed));
+        assert_eq!(code(DialogKind::SignIn, DialogChoice::No), Some(ErrorCode::DialogChoiceNotAllowed));
+        assert_eq!(code(DialogKind::None, DialogChoice::Trust), Some(ErrorCode::NoDialog));
     }
 
     #[test]

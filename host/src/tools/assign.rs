@@ -8,6 +8,7 @@
 //! delivery outcome after. A git baseline taken at assignment time lets `assignment_audit`
 //! report files changed outside the declared write paths.
 
+use crate::codes::ErrorCode;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use super::lease::generation_param;
 use super::schema::Param;
 use super::scope::{recorded_cwd, redact_list, violations, MAX_LIST_ITEMS, MAX_PATH_TEXT};
 use super::skills::public_skill;
-use super::{agent_param, blocking, handler, out, Ctx, Hints, ToolDef, ToolError, ToolResult, NOT_RETURNED, READ_ONLY};
+use super::{agent_param, blocking, handler, out, Ctx, Fault, Hints, ToolDef, ToolResult, NOT_RETURNED, READ_ONLY};
 use crate::agents::profiles::WorkRole;
 use crate::agents::Registry;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
@@ -294,8 +295,8 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
     ]
 }
 
-fn refused(reason: &'static str, message: impl AsRef<str>) -> ToolError {
-    ToolError::new("assignment_refused", message).with("reason", json!(reason))
+fn refused(reason: &'static str, message: impl AsRef<str>) -> Fault {
+    Fault::new(ErrorCode::AssignmentRefused, message).with("reason", reason)
 }
 
 /// Items stripped, empty ones dropped.
@@ -401,7 +402,7 @@ struct Order {
 }
 
 /// The role rule: an explorer writes nothing, a worker names what it writes.
-fn role_refusal(role: Role, write_paths: &[String]) -> Option<ToolError> {
+fn role_refusal(role: Role, write_paths: &[String]) -> Option<Fault> {
     match role {
         Role::Explorer if !write_paths.is_empty() => {
             Some(refused("write_paths_not_allowed", "exploriererin assignments must not include write paths"))
@@ -414,7 +415,7 @@ fn role_refusal(role: Role, write_paths: &[String]) -> Option<ToolError> {
 }
 
 /// The scope rule's refusal: which of the caller's items broke it (indexes), never the items.
-fn scope_refusal(write_paths: &[String], violating: &[String]) -> Option<ToolError> {
+fn scope_refusal(write_paths: &[String], violating: &[String]) -> Option<Fault> {
     if violating.is_empty() {
         return None;
     }
@@ -430,7 +431,7 @@ fn scope_refusal(write_paths: &[String], violating: &[String]) -> Option<ToolErr
                 indexes
             ),
         )
-        .with("violating_write_path_indexes", json!(indexes)),
+        .with("violating_write_path_indexes", indexes),
     )
 }
 
@@ -448,13 +449,13 @@ struct Planned {
 }
 
 /// Checks an order completely and renders its prompt. Nothing is written or sent.
-async fn plan(ctx: &Ctx, order: Order) -> Result<Planned, ToolError> {
+async fn plan(ctx: &Ctx, order: Order) -> Result<Planned, Fault> {
     let agent = order.agent.clone();
-    let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
+    let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| Fault::invalid_arguments("unknown agent"))?;
     // The provider's model policy for the role; a CLI without one keeps its own default.
     let role_model = spec.provider().role_model(order.role.work()).unwrap_or("default");
     if order.task.is_empty() {
-        return Err(ToolError::invalid_arguments("task must be a non-empty string"));
+        return Err(Fault::invalid_arguments("task must be a non-empty string"));
     }
     if let Some(refusal) = role_refusal(order.role, &order.write_paths) {
         return Err(refusal);
@@ -498,13 +499,13 @@ async fn plan(ctx: &Ctx, order: Order) -> Result<Planned, ToolError> {
     let exts = Arc::clone(&ctx.extensions);
     let prompt = blocking(move || {
         exts.render_assignment(&request)
-            .map_err(|e| ToolError::new(e.code(), format!("the assignment template failed: {e}")))
+            .map_err(|e| Fault::new(e.code(), format!("the assignment template failed: {e}")))
     })
     .await?;
     let prompt_chars = prompt.chars().count();
     if prompt_chars > MAX_PROMPT {
         return Err(refused("prompt_too_long", format!("assignment prompt exceeds {MAX_PROMPT} characters"))
-            .with("prompt_chars", json!(prompt_chars)));
+            .with("prompt_chars", prompt_chars));
     }
     // A worker known to be limited is not given work: the lead assigns elsewhere or waits.
     let observed = super::status::observe(ctx, std::slice::from_ref(&agent)).await.ok().and_then(|mut v| v.pop());
@@ -527,7 +528,7 @@ async fn plan(ctx: &Ctx, order: Order) -> Result<Planned, ToolError> {
 }
 
 /// The refusal for a limited worker: retryable, with the limit's kind and reset.
-fn limited_refusal(agent: &str, o: &super::status::Observation) -> ToolError {
+fn limited_refusal(agent: &str, o: &super::status::Observation) -> Fault {
     let c = o.classified.as_ref();
     let reset = c.and_then(|c| c.reset_at_epoch_seconds);
     let after = reset.map_or(60, |r| r.saturating_sub(now_epoch() as u64).max(1));
@@ -537,9 +538,9 @@ fn limited_refusal(agent: &str, o: &super::status::Observation) -> ToolError {
         format!("agent {agent} is limited ({kind}); nothing was sent; assign elsewhere or retry after the reset"),
     )
     .retryable()
-    .with("retry_after_seconds", json!(after))
-    .with("kind", json!(kind))
-    .with("reset_at_utc", json!(reset.map(|r| iso_utc(r as f64))))
+    .with("retry_after_seconds", after)
+    .with("kind", kind)
+    .with("reset_at_utc", reset.map(|r| iso_utc(r as f64)))
 }
 
 /// What the prompts extension renders for an order.
@@ -604,7 +605,7 @@ fn audit_record(red: &Redactor, p: &Planned, baseline_state: &str) -> ledger::As
 
 /// Plans, then delivers: the baseline, the audit record under the agent lock before the first
 /// keystroke, the send, and the delivery outcome.
-async fn assign(ctx: &Ctx, order: Order) -> Result<Value, ToolError> {
+async fn assign(ctx: &Ctx, order: Order) -> Result<Value, Fault> {
     let planned = plan(ctx, order).await?;
     let (agent, assignment_id) = (planned.order.agent.clone(), planned.assignment_id.clone());
     let (baseline, baseline_state) =
@@ -614,7 +615,7 @@ async fn assign(ctx: &Ctx, order: Order) -> Result<Value, ToolError> {
     let hook = {
         let (agent, client, assignment_id, recorded) =
             (agent.clone(), ctx.client_id.clone(), assignment_id.clone(), Arc::clone(&recorded));
-        Box::new(move |state: &State| -> Result<(), ToolError> {
+        Box::new(move |state: &State| -> Result<(), Fault> {
             write_records(state, record, baseline, &agent, &client, assignment_id)?;
             recorded.store(true, std::sync::atomic::Ordering::SeqCst);
             Ok(())
@@ -631,8 +632,7 @@ async fn assign(ctx: &Ctx, order: Order) -> Result<Value, ToolError> {
     // The delivery outcome, also when the send failed after the record was written.
     if recorded.load(std::sync::atomic::Ordering::SeqCst) {
         let event = delivery_record(&assignment_id, &agent, sent.as_ref().ok());
-        let _ =
-            blocking(move || ledger::append(&State::open()?, &event, ledger::RETAIN).map_err(ToolError::from)).await;
+        let _ = blocking(move || ledger::append(&State::open()?, &event, ledger::RETAIN).map_err(Fault::from)).await;
     }
     let sent = sent?;
     let (o, red) = (&planned.order, &ctx.redactor);
@@ -668,7 +668,7 @@ fn write_records(
     agent: &str,
     client: &str,
     assignment_id: String,
-) -> Result<(), ToolError> {
+) -> Result<(), Fault> {
     let l = lease::read(state, agent).view(client);
     record.lease = Some(ledger::LeaseSnapshot {
         state: Some(l.state.as_str().to_owned()),
@@ -678,7 +678,7 @@ fn write_records(
         generation: l.generation,
     });
     ledger::append(state, &ledger::Entry::Assignment(Box::new(record)), ledger::RETAIN).map_err(|e| {
-        ToolError::new("could_not_write_assignment_log", format!("the assignment log cannot be written: {e}"))
+        Fault::new(ErrorCode::CouldNotWriteAssignmentLog, format!("the assignment log cannot be written: {e}"))
     })?;
     if let Some(b) = baseline {
         let bytes = serde_json::to_vec(&b).expect("baselines serialise");
@@ -795,14 +795,14 @@ fn public_record(red: &Redactor, r: &ledger::AssignmentRecord) -> Value {
     })
 }
 
-fn read_records() -> Result<Vec<ledger::AssignmentRecord>, ToolError> {
+fn read_records() -> Result<Vec<ledger::AssignmentRecord>, Fault> {
     let state = State::open()?;
     ledger::assignments(&state)
-        .map_err(|_| ToolError::new("could_not_read_assignment_log", "could_not_read_assignment_log"))
+        .map_err(|_| Fault::new(ErrorCode::CouldNotReadAssignmentLog, "could_not_read_assignment_log"))
 }
 
 /// `agent_assignments`' payload (also used by `integration_status`).
-pub fn assignments_payload(red: &Redactor, agent: &str, limit: usize) -> Result<Value, ToolError> {
+pub fn assignments_payload(red: &Redactor, agent: &str, limit: usize) -> Result<Value, Fault> {
     let records: Vec<ledger::AssignmentRecord> =
         read_records()?.into_iter().filter(|r| agent == "all" || r.agent.as_deref() == Some(agent)).collect();
     let retained = records.len();
@@ -835,7 +835,7 @@ async fn assignments(ctx: Arc<Ctx>, args: AssignmentsArgs) -> ToolResult {
     blocking(move || assignments_payload(&red, &args.agent, args.limit.clamp(1, 100))).await
 }
 
-fn newest_for(agent: &str, id: Option<&str>) -> Result<Option<ledger::AssignmentRecord>, ToolError> {
+fn newest_for(agent: &str, id: Option<&str>) -> Result<Option<ledger::AssignmentRecord>, Fault> {
     Ok(read_records()?
         .into_iter()
         .rev()

@@ -6,6 +6,7 @@
 //! Only repo-relative paths are returned; git output goes through the redaction extension and
 //! is withheld when redaction fails. Every process is bounded (see [`crate::git`]).
 
+use crate::codes::ErrorCode;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::schema::Param;
-use super::{agent_param, blocking, handler, out, Ctx, Hints, ToolDef, ToolError, ToolResult, NOT_RETURNED, READ_ONLY};
+use super::{agent_param, blocking, handler, out, Ctx, Fault, Hints, ToolDef, ToolResult, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
 use crate::git::{self, worktree, Output, COMMAND_TIMEOUT};
@@ -148,7 +149,7 @@ struct CommitReadyArgs {
 }
 
 /// The repository to work on, canonical.
-async fn repo_for(repo: &Option<String>, agent: Option<&str>) -> Result<PathBuf, ToolError> {
+async fn repo_for(repo: &Option<String>, agent: Option<&str>) -> Result<PathBuf, Fault> {
     let server_cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let start = match super::non_blank(repo) {
         Some(r) => resolve_lenient(&server_cwd, &expand_home(r.trim())),
@@ -161,11 +162,11 @@ async fn repo_for(repo: &Option<String>, agent: Option<&str>) -> Result<PathBuf,
         },
     };
     if !start.is_dir() {
-        return Err(ToolError::new("not_a_git_repository", "the repository directory does not exist"));
+        return Err(Fault::new(ErrorCode::NotAGitRepository, "the repository directory does not exist"));
     }
     git::toplevel(&start)
         .await
-        .ok_or_else(|| ToolError::new("not_a_git_repository", "the directory is not inside a git repository"))
+        .ok_or_else(|| Fault::new(ErrorCode::NotAGitRepository, "the directory is not inside a git repository"))
 }
 
 /// Git output as returned: through the redaction pipeline (withheld if the extension fails),
@@ -188,7 +189,7 @@ fn excerpt(red: &Redactor, out: &Output, repo: &Path, max: usize) -> Value {
     json!({"ok": out.ok(), "returncode": out.code, "output_excerpt": shown, "redaction_applied": changed, "redaction": state.as_str()})
 }
 
-fn worktree_error(red: &Redactor, e: worktree::WorktreeError, repo: &Path) -> ToolError {
+fn worktree_error(red: &Redactor, e: worktree::WorktreeError, repo: &Path) -> Fault {
     match e {
         worktree::WorktreeError::Git(text) => {
             let shown = excerpt(
@@ -197,10 +198,10 @@ fn worktree_error(red: &Redactor, e: worktree::WorktreeError, repo: &Path) -> To
                 repo,
                 1000,
             );
-            ToolError::new("git_worktree_failed", "git worktree add failed")
-                .with("output_excerpt", shown["output_excerpt"].clone())
+            Fault::new(ErrorCode::GitWorktreeFailed, "git worktree add failed")
+                .with("output_excerpt", shown["output_excerpt"].as_str().unwrap_or_default())
         }
-        other => ToolError::new("worktree_refused", other.to_string()),
+        other => Fault::new(ErrorCode::WorktreeRefused, other.to_string()),
     }
 }
 
@@ -226,7 +227,7 @@ async fn worktree_create(ctx: Arc<Ctx>, args: WorktreeCreateArgs) -> ToolResult 
 async fn worktree_status(ctx: Arc<Ctx>, args: WorktreeStatusArgs) -> ToolResult {
     let repo = repo_for(&args.repo, None).await?;
     let target = worktree::status_target(&repo, args.path.as_deref())
-        .map_err(|e| ToolError::new("worktree_refused", e.to_string()))?;
+        .map_err(|e| Fault::new(ErrorCode::WorktreeRefused, e.to_string()))?;
     let status = git::git(&target, &["status", "--short"], COMMAND_TIMEOUT).await;
     let list = git::git(&repo, &["worktree", "list", "--porcelain"], COMMAND_TIMEOUT).await;
     Ok(json!({
@@ -244,8 +245,9 @@ async fn integration_status(ctx: Arc<Ctx>, args: RepoArgs) -> ToolResult {
     let status = git::git(&repo, &["status", "--short"], COMMAND_TIMEOUT).await;
     let diff = git::git(&repo, &["diff", "--no-ext-diff", "--stat"], COMMAND_TIMEOUT).await;
     let red = Arc::clone(&ctx.redactor);
-    let assignments =
-        blocking(move || super::assign::assignments_payload(&red, "all", 10)).await.unwrap_or_else(|e| e.to_json());
+    let assignments = blocking(move || super::assign::assignments_payload(&red, "all", 10))
+        .await
+        .unwrap_or_else(|e| super::fault_json(&e, &ctx.client_id));
     Ok(json!({
         "repo": NOT_RETURNED,
         "repo_state": "set",

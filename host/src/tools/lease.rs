@@ -1,5 +1,6 @@
 //! Lease tools: `agent_lease_status`, `agent_claim`, `agent_release`.
 
+use crate::codes::ErrorCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use serde::Deserialize;
 
 use super::schema::Param;
 use super::{
-    agent_error_entry, agent_param, blocking, handler, out, Ctx, Hints, ToolDef, ToolError, ToolResult, NOT_RETURNED,
+    agent_error_entry, agent_param, blocking, handler, out, Ctx, Fault, Hints, ToolDef, ToolResult, NOT_RETURNED,
     READ_ONLY,
 };
 use crate::agents::Registry;
@@ -126,14 +127,14 @@ impl PublicLease for Lease {
 }
 
 /// The busy error: retry metadata, never the holder's identity.
-pub fn busy_error(agent: &str, lease: &Lease, client: &str) -> ToolError {
+pub fn busy_error(agent: &str, lease: &Lease) -> Fault {
     let remaining = lease.seconds_remaining();
-    ToolError::new("agent_lease_held_by_other_client", format!("agent {agent} is leased by another MCP client"))
+    Fault::new(ErrorCode::AgentLeaseHeldByOtherClient, format!("agent {agent} is leased by another MCP client"))
         .retryable()
-        .with("agent", json!(agent))
-        .with("retry_after_seconds", json!(remaining.clamp(1, 30)))
-        .with("lease_seconds_remaining", json!(remaining))
-        .with("lease", lease.public(agent, client))
+        .with("agent", agent)
+        .with("retry_after_seconds", remaining.clamp(1, 30))
+        .with("lease_seconds_remaining", remaining)
+        .with_lease(agent, lease.clone())
 }
 
 /// The optional `lease_generation` argument of every lease-gated tool.
@@ -147,40 +148,37 @@ pub fn generation_param() -> Param {
 }
 
 /// A lease refusal as the tool error callers see: retry metadata, never the holder's identity.
-pub fn refusal_error(agent: &str, refusal: LeaseRefusal, client: &str) -> ToolError {
+pub fn refusal_error(agent: &str, refusal: LeaseRefusal) -> Fault {
     match refusal {
-        LeaseRefusal::HeldByOther(lease) => busy_error(agent, &lease, client),
-        LeaseRefusal::Stale { expected, current } => ToolError::new(
-            "stale_lease_generation",
+        LeaseRefusal::HeldByOther(lease) => busy_error(agent, &lease),
+        LeaseRefusal::Stale { expected, current } => Fault::new(ErrorCode::StaleLeaseGeneration,
             format!("lease generation {expected} of agent {agent} is no longer held by this client; claim the agent again"),
         )
-        .with("agent", json!(agent))
-        .with("expected_generation", json!(expected))
-        .with("lease", current.public(agent, client)),
-        LeaseRefusal::Unreadable => ToolError::new("could_not_read_agent_lease", format!("the lease record of agent {agent} is unreadable")),
-        LeaseRefusal::ForceNotAllowed(lease) => ToolError::new(
-            "force_requires_stopped_agent",
+        .with("agent", agent)
+        .with("expected_generation", expected)
+        .with_lease(agent, current),
+        LeaseRefusal::Unreadable => Fault::new(ErrorCode::CouldNotReadAgentLease, format!("the lease record of agent {agent} is unreadable")),
+        LeaseRefusal::ForceNotAllowed(lease) => Fault::new(ErrorCode::ForceRequiresStoppedAgent,
             format!("agent {agent} is running and its lease is active; force is allowed only when the agent is stopped or the lease expired"),
         )
-        .with("agent", json!(agent))
-        .with("lease", lease.public(agent, client)),
+        .with("agent", agent)
+        .with_lease(agent, lease.clone()),
         LeaseRefusal::Io(e) => e.into(),
-        LeaseRefusal::Exhausted => ToolError::new(
-            "lease_generation_exhausted",
+        LeaseRefusal::Exhausted => Fault::new(ErrorCode::LeaseGenerationExhausted,
             format!("the lease generation of agent {agent} cannot grow any more; the next server start or watchdog pass repairs it"),
         )
-        .with("agent", json!(agent)),
+        .with("agent", agent),
     }
 }
 
 /// Whether a forced takeover is safe: the agent's tmux session is gone.
-async fn agent_stopped(ctx: &Ctx, agent: &str) -> Result<bool, ToolError> {
+async fn agent_stopped(ctx: &Ctx, agent: &str) -> Result<bool, Fault> {
     let Some(spec) = ctx.registry.get(agent) else { return Ok(true) };
     match crate::tmux::session_alive(&spec.session).await {
         Ok(alive) => Ok(!alive),
         // No tmux at all means no session can be running.
         Err(crate::tmux::TmuxError::NotInstalled) => Ok(true),
-        Err(e) => Err(ToolError::new("tmux_error", e.to_string()).retryable()),
+        Err(e) => Err(Fault::new(ErrorCode::TmuxError, e.to_string()).retryable()),
     }
 }
 
@@ -198,8 +196,8 @@ async fn lease_status(ctx: Arc<Ctx>, args: LeaseStatusArgs) -> ToolResult {
         let results: Vec<Value> = match State::open() {
             Ok(state) => agents.iter().map(|a| lease::read(&state, a).public(a, &client)).collect(),
             Err(e) => {
-                let err = ToolError::from(e);
-                agents.iter().map(|a| agent_error_entry(a, &err)).collect()
+                let err = Fault::from(e);
+                agents.iter().map(|a| agent_error_entry(a, &err, &client)).collect()
             }
         };
         Ok(json!({"results": results}))
@@ -233,9 +231,9 @@ async fn claim(ctx: Arc<Ctx>, args: ClaimArgs) -> ToolResult {
             let _lock = match state.agent_lock(&a) {
                 Ok(lock) => lock,
                 // Another process is driving the agent right now: a busy lease, for waiting.
-                Err(e) => return Ok(Err(ToolError::from(e))),
+                Err(e) => return Ok(Err(Fault::from(e))),
             };
-            Ok(lease::claim(&state, &a, &c, ttl, force, expected).map_err(|r| refusal_error(&a, r, &c)))
+            Ok(lease::claim(&state, &a, &c, ttl, force, expected).map_err(|r| refusal_error(&a, r)))
         })
         .await?;
         match attempt {
@@ -250,12 +248,10 @@ async fn claim(ctx: Arc<Ctx>, args: ClaimArgs) -> ToolResult {
                     "raw_output": super::NOT_RETURNED,
                 }));
             }
-            Err(err) if err.code == "agent_lease_held_by_other_client" || err.code == "agent_lock_busy" => {
+            Err(err) if err.code == ErrorCode::AgentLeaseHeldByOtherClient || err.code == ErrorCode::AgentLockBusy => {
                 let remaining = wait.saturating_sub(started.elapsed());
                 if remaining.is_zero() {
-                    return Err(err
-                        .with("waited_seconds", json!(started.elapsed().as_secs()))
-                        .with("poll_count", json!(poll_count)));
+                    return Err(err.with("waited_seconds", started.elapsed().as_secs()).with("poll_count", poll_count));
                 }
                 // Cancellation (MCP notifications/cancelled) drops this future here.
                 tokio::time::sleep(poll.min(remaining)).await;
@@ -288,7 +284,7 @@ async fn release(ctx: Arc<Ctx>, args: ReleaseArgs) -> ToolResult {
 }
 
 /// The body of `agent_release` (also the watchdog's `release` action).
-pub async fn release_agent(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>) -> Result<Released, ToolError> {
+pub async fn release_agent(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>) -> Result<Released, Fault> {
     let agent = agent.to_owned();
     let force = lease::Force::of(force, force && agent_stopped(ctx, &agent).await?);
     let client = ctx.client_id.clone();
@@ -296,7 +292,7 @@ pub async fn release_agent(ctx: &Ctx, agent: &str, force: bool, expected: Option
         let state = State::open()?;
         let _lock = state.agent_lock(&agent)?;
         let (status, previous) =
-            lease::release(&state, &agent, &client, force, expected).map_err(|r| refusal_error(&agent, r, &client))?;
+            lease::release(&state, &agent, &client, force, expected).map_err(|r| refusal_error(&agent, r))?;
         Ok(Released { status, previous, lease: lease::read(&state, &agent) })
     })
     .await

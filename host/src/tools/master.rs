@@ -2,6 +2,7 @@
 //! plugin, namespace, release), as the seed has them (§16), adapted to our packaging. Every
 //! answer is flags, counts and fixed words: no paths, no values, no file contents.
 
+use crate::codes::ErrorCode;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::schema::Param;
-use super::{blocking, ext_json, handler, out, Ctx, NoArgs, ToolDef, ToolError, ToolResult, NOT_RETURNED, READ_ONLY};
+use super::{blocking, ext_json, handler, out, Ctx, Fault, NoArgs, ToolDef, ToolResult, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
 use crate::install::{codex, doctor, packaging, setup};
 
@@ -101,7 +102,7 @@ async fn agent_doctor(ctx: Arc<Ctx>, _args: NoArgs) -> ToolResult {
     let facts = doctor::gather(&ctx.registry).await;
     let exts = Arc::clone(&ctx.extensions);
     let checks = blocking(move || {
-        exts.evaluate(&facts).map_err(|e| ToolError::new(e.code(), format!("the doctor extension failed: {e}")))
+        exts.evaluate(&facts).map_err(|e| Fault::new(e.code(), format!("the doctor extension failed: {e}")))
     })
     .await?;
     let failed: Vec<&str> = checks.iter().filter(|c| !c.ok).map(|c| c.name.as_str()).collect();
@@ -219,7 +220,7 @@ async fn release_status(_ctx: Arc<Ctx>, args: ReleaseArgs) -> ToolResult {
         None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")),
     };
     let Some(repo) = (if source.is_dir() { crate::git::toplevel(&source).await } else { None }) else {
-        return Err(ToolError::new("not_a_git_repository", "the source repository is not available"));
+        return Err(Fault::new(ErrorCode::NotAGitRepository, "the source repository is not available"));
     };
     let f = release_facts(&repo).await;
     let a = assess(&f);

@@ -15,7 +15,6 @@ use crate::ext::Extensions;
 use crate::redactor::Redactor;
 pub mod schema;
 
-use crate::text::safe_error_text;
 use schema::{Args, Param};
 
 pub mod agent;
@@ -72,73 +71,35 @@ impl Ctx {
     }
 }
 
-/// A tool failure, returned as `{error_code, message, retryable, …}`.
-#[derive(Debug, Clone)]
-pub struct ToolError {
-    pub code: &'static str,
-    pub message: String,
-    pub retryable: bool,
-    /// Extra structured fields (for example the lease-conflict retry metadata).
-    pub extra: Map<String, Value>,
+pub use crate::codes::ErrorCode;
+pub use crate::fault::{Detail, Fault};
+
+/// A failure as the caller sees it: `error_code`, `message` (and `error`, the same, for
+/// seed-compatible readers), `retryable`, then the details; a lease as `client` sees it.
+pub fn fault_json(f: &Fault, client: &str) -> Value {
+    let mut obj = Map::new();
+    obj.insert("error_code".into(), json!(f.code.as_str()));
+    obj.insert("message".into(), json!(f.message));
+    obj.insert("error".into(), json!(f.message));
+    obj.insert("retryable".into(), json!(f.retryable));
+    for (key, detail) in &f.details {
+        obj.insert((*key).to_owned(), detail_json(detail, client));
+    }
+    Value::Object(obj)
 }
 
-impl ToolError {
-    /// The message is masked by the default rules here; [`Catalogue::call`] passes it through
-    /// the whole pipeline (the active extension, the team's rules) on the way out.
-    pub fn new(code: &'static str, message: impl AsRef<str>) -> ToolError {
-        ToolError { code, message: safe_error_text(message.as_ref()), retryable: false, extra: Map::new() }
-    }
-
-    pub fn invalid_arguments(message: impl AsRef<str>) -> ToolError {
-        ToolError::new("invalid_arguments", message)
-    }
-
-    pub fn retryable(mut self) -> ToolError {
-        self.retryable = true;
-        self
-    }
-
-    pub fn with(mut self, key: &str, value: Value) -> ToolError {
-        self.extra.insert(key.to_owned(), value);
-        self
-    }
-
-    /// The structured error object. `error` repeats `message` for seed-compatible readers.
-    pub fn to_json(&self) -> Value {
-        let mut obj = Map::new();
-        obj.insert("error_code".into(), json!(self.code));
-        obj.insert("message".into(), json!(self.message));
-        obj.insert("error".into(), json!(self.message));
-        obj.insert("retryable".into(), json!(self.retryable));
-        for (k, v) in &self.extra {
-            obj.insert(k.clone(), v.clone());
-        }
-        Value::Object(obj)
+fn detail_json(d: &Detail, client: &str) -> Value {
+    match d {
+        Detail::Text(t) => json!(t),
+        Detail::Int(n) => json!(n),
+        Detail::Bool(b) => json!(b),
+        Detail::Null => Value::Null,
+        Detail::Ints(v) => json!(v),
+        Detail::Lease { agent, lease } => lease::PublicLease::public(&**lease, agent, client),
     }
 }
 
-impl From<crate::fsafe::FsError> for ToolError {
-    fn from(e: crate::fsafe::FsError) -> Self {
-        let retryable = e == crate::fsafe::FsError::LockBusy;
-        let err = ToolError::new(if retryable { "agent_lock_busy" } else { "state_error" }, e.to_string());
-        if retryable {
-            err.retryable().with("retry_after_seconds", json!(1))
-        } else {
-            err
-        }
-    }
-}
-
-impl From<crate::state::StateError> for ToolError {
-    fn from(e: crate::state::StateError) -> Self {
-        match e {
-            crate::state::StateError::Fs(fs) => fs.into(),
-            other => ToolError::new("state_error", other.to_string()),
-        }
-    }
-}
-
-pub type ToolResult = Result<Value, ToolError>;
+pub type ToolResult = Result<Value, Fault>;
 pub type ToolFuture = Pin<Box<dyn Future<Output = ToolResult> + Send>>;
 
 /// A tool's body behind its validated arguments. Built by [`handler!`] from an
@@ -301,9 +262,9 @@ impl Catalogue {
 
     /// Validates and runs one tool. This is the only entry used by MCP and the CLI.
     pub async fn call(&self, ctx: Arc<Ctx>, tool: &ToolDef, raw_args: Option<&Value>) -> ToolResult {
-        let args = schema::validate(tool.name, &tool.params, raw_args).map_err(ToolError::invalid_arguments)?;
+        let args = schema::validate(tool.name, &tool.params, raw_args).map_err(Fault::invalid_arguments)?;
         if let Some(e) = &ctx.config_error {
-            return Err(ToolError::new("config_invalid", e));
+            return Err(Fault::new(ErrorCode::ConfigInvalid, e));
         }
         let redactor = Arc::clone(&ctx.redactor);
         match (tool.handler.run)(ctx, args).await {
@@ -395,10 +356,10 @@ pub fn non_blank(text: &Option<String>) -> Option<&str> {
 }
 
 /// Runs blocking file and lock work off the async threads.
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ToolError> + Send + 'static,
-) -> Result<T, ToolError> {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|_| Err(ToolError::new("internal_error", "worker task failed")))
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Fault> + Send + 'static) -> Result<T, Fault> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|_| Err(Fault::new(ErrorCode::InternalError, "worker task failed")))
 }
 
 /// Units of work still running (see [`to_completion`]).
@@ -409,8 +370,8 @@ static UNITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::n
 /// For work that must never be left half done (a start: session, metadata, raw log, lease and
 /// launch script).
 pub async fn to_completion<T: Send + 'static>(
-    work: impl std::future::Future<Output = Result<T, ToolError>> + Send + 'static,
-) -> Result<T, ToolError> {
+    work: impl std::future::Future<Output = Result<T, Fault>> + Send + 'static,
+) -> Result<T, Fault> {
     struct Running;
     impl Drop for Running {
         fn drop(&mut self) {
@@ -424,7 +385,7 @@ pub async fn to_completion<T: Send + 'static>(
         work.await
     })
     .await
-    .unwrap_or_else(|_| Err(ToolError::new("internal_error", "worker task failed")))
+    .unwrap_or_else(|_| Err(Fault::new(ErrorCode::InternalError, "worker task failed")))
 }
 
 /// Waits (at most `limit`) until no unit of [`to_completion`] runs; whether none does.
@@ -439,20 +400,9 @@ pub async fn units_finished(limit: std::time::Duration) -> bool {
     true
 }
 
-/// A tmux failure as a tool error: `tmux_not_installed`, or a retryable `tmux_error`.
-pub fn tmux_error(what: &str, agent: Option<&str>, e: crate::tmux::TmuxError) -> ToolError {
-    match (e, agent) {
-        (e @ crate::tmux::TmuxError::NotInstalled, _) => ToolError::new("tmux_not_installed", e.to_string()),
-        (e, Some(agent)) => {
-            ToolError::new("tmux_error", format!("tmux {what} failed for agent {agent}: {e}")).retryable()
-        }
-        (e, None) => ToolError::new("tmux_error", format!("tmux {what} failed: {e}")).retryable(),
-    }
-}
-
 /// A per-agent failure entry inside `{"results": […]}`: the full structured error plus the agent.
-pub fn agent_error_entry(agent: &str, err: &ToolError) -> Value {
-    let mut v = err.to_json();
+pub fn agent_error_entry(agent: &str, err: &Fault, client: &str) -> Value {
+    let mut v = fault_json(err, client);
     v["agent"] = json!(agent);
     v
 }

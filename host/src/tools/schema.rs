@@ -6,6 +6,7 @@
 //! `"false"` is not a boolean), and error texts are fixed templates that name the argument and
 //! the rule, never the offending value.
 
+use crate::codes::ErrorCode;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
@@ -240,9 +241,9 @@ impl Args {
         Args(map)
     }
 
-    pub fn parse<T: DeserializeOwned>(self) -> Result<T, super::ToolError> {
+    pub fn parse<T: DeserializeOwned>(self) -> Result<T, super::Fault> {
         serde_json::from_value(Value::Object(self.0)).map_err(|_| {
-            super::ToolError::new("internal_error", "the validated arguments do not fit the tool's handler")
+            super::Fault::new(ErrorCode::InternalError, "the validated arguments do not fit the tool's handler")
         })
     }
 }

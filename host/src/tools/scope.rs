@@ -4,6 +4,7 @@
 //! working directory, `..` collapsed, and every existing symlink along the way followed, so a
 //! link that points out of the scope is a violation.
 
+use crate::codes::ErrorCode;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::schema::Param;
-use super::{blocking, handler, out, Ctx, ToolDef, ToolError, ToolResult, NOT_RETURNED, READ_ONLY};
+use super::{blocking, handler, out, Ctx, Fault, ToolDef, ToolResult, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
 use crate::redactor::Redactor;
@@ -81,11 +82,11 @@ pub fn redact_list(red: &Redactor, items: &[String]) -> Vec<String> {
 }
 
 /// The working directory `agent` was started in, from its metadata (blocking).
-pub fn recorded_cwd(agent: &str) -> Result<PathBuf, ToolError> {
+pub fn recorded_cwd(agent: &str) -> Result<PathBuf, Fault> {
     match State::open()?.read_meta(agent)? {
         Some(m) if Path::new(&m.cwd).is_absolute() => Ok(PathBuf::from(m.cwd)),
-        _ => Err(ToolError::new(
-            "agent_not_running",
+        _ => Err(Fault::new(
+            ErrorCode::AgentNotRunning,
             format!("agent {agent} has not been started, so it has no working directory; start it first"),
         )),
     }
@@ -123,12 +124,12 @@ async fn scope_check(ctx: Arc<Ctx>, args: ScopeCheckArgs) -> ToolResult {
                 let server_cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
                 let resolved = resolve_lenient(&server_cwd, &c);
                 if !resolved.is_dir() {
-                    return Err(ToolError::invalid_arguments("cwd is not a directory"));
+                    return Err(Fault::invalid_arguments("cwd is not a directory"));
                 }
                 resolved
             }
             None => std::env::current_dir()
-                .map_err(|_| ToolError::new("state_error", "the server's working directory is unavailable"))?,
+                .map_err(|_| Fault::new(ErrorCode::StateError, "the server's working directory is unavailable"))?,
         };
         let bad = violations(&base, &scope, &write_paths);
         Ok(json!({

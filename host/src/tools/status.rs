@@ -4,6 +4,7 @@
 //! `capture-pane`, one `/proc` scan and one classifier call per running agent. Nothing read
 //! from a pane or a raw log is returned, except through the redactor by `agent_safe_tail`.
 
+use crate::codes::ErrorCode;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,8 +16,7 @@ use super::ext_json;
 use super::lease::PublicLease;
 use super::schema::Param;
 use super::{
-    agent_error_entry, agent_param, blocking, handler, out, Ctx, ToolDef, ToolError, ToolResult, NOT_RETURNED,
-    READ_ONLY,
+    agent_error_entry, agent_param, blocking, handler, out, Ctx, Fault, ToolDef, ToolResult, NOT_RETURNED, READ_ONLY,
 };
 use crate::agents::profiles::DialogChoice;
 use crate::agents::{facts, procs, AgentSpec, AgentState, Registry};
@@ -234,7 +234,7 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
 pub const WAIT_TICK: Duration = Duration::from_millis(1000);
 
 /// One observation of every agent, by name.
-type FleetObservation = HashMap<String, Result<Observation, ToolError>>;
+type FleetObservation = HashMap<String, Result<Observation, Fault>>;
 
 /// One fleet observation shared by every concurrent wait: whoever asks first observes all
 /// agents (one `list-panes`, one batched capture), the others reuse it while it is fresh, so a
@@ -331,7 +331,7 @@ impl SharedObserver {
         ctx: &Ctx,
         agents: &[String],
         max_age: Duration,
-    ) -> Result<Vec<Result<Observation, ToolError>>, ToolError> {
+    ) -> Result<Vec<Result<Observation, Fault>>, Fault> {
         let fleet = {
             let mut latest = self.latest.lock().await;
             if self.stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
@@ -352,7 +352,7 @@ impl SharedObserver {
         };
         Ok(agents
             .iter()
-            .map(|a| fleet.get(a).cloned().unwrap_or_else(|| Err(ToolError::invalid_arguments("unknown agent"))))
+            .map(|a| fleet.get(a).cloned().unwrap_or_else(|| Err(Fault::invalid_arguments("unknown agent"))))
             .collect())
     }
 }
@@ -363,11 +363,11 @@ pub fn worker_pids(reg: &Registry, panes: &HashMap<String, PaneInfo>) -> Vec<u32
 }
 
 /// Observes `agents` with batched tmux queries.
-pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observation, ToolError>>, ToolError> {
+pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observation, Fault>>, Fault> {
     Ok(observe_with_host(ctx, agents, None).await?.0)
 }
 
-type Observed = (Vec<Result<Observation, ToolError>>, Option<Value>);
+type Observed = (Vec<Result<Observation, Fault>>, Option<Value>);
 
 /// [`observe`], with the `host` block when `host` gives the thresholds: its `/proc` readings
 /// run on the blocking pool while tmux captures the panes.
@@ -375,7 +375,7 @@ async fn observe_with_host(
     ctx: &Ctx,
     agents: &[String],
     host: Option<crate::admission::Thresholds>,
-) -> Result<Observed, ToolError> {
+) -> Result<Observed, Fault> {
     let specs: Vec<Option<AgentSpec>> = agents.iter().map(|a| ctx.registry.get(a).cloned()).collect();
     // The classifiers load (from the compiled cache) while tmux answers.
     let warm = {
@@ -395,7 +395,7 @@ async fn observe_with_host(
         specs.iter().flatten().map(|s| s.session.clone()).filter(|s| !reused.contains_key(s)).collect();
     // One tmux round trip when every agent runs: the listing and the captures together.
     let tmux::Snapshot { panes, mut captures } =
-        tmux::snapshot(&sessions, PANE_LINES).await.map_err(|e| super::tmux_error("list-panes", None, e))?;
+        tmux::snapshot(&sessions, PANE_LINES).await.map_err(|e| Fault::tmux("list-panes", None, e))?;
     ctx.observer.remember(&runs, &captures);
     captures.extend(reused.into_iter().filter(|(s, _)| panes.get(s).is_some_and(|p| !p.dead)));
     let host = host.map(|t| {
@@ -418,7 +418,7 @@ async fn observe_with_host(
             homes.iter().map(|h| h.and_then(|_| found.next()).unwrap_or_default()).collect();
         let jobs: Vec<(&Option<AgentSpec>, procs::HomeUsers)> = specs.iter().zip(users).collect();
         let one = |(spec, users): &(&Option<AgentSpec>, procs::HomeUsers)| {
-            let spec = spec.as_ref().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
+            let spec = spec.as_ref().ok_or_else(|| Fault::invalid_arguments("unknown agent"))?;
             let seen = (panes.get(&spec.session), captures.get(&spec.session));
             Ok(observe::observe_one(&exts, &state, spec, seen, *users, near_limit_percent))
         };
@@ -430,14 +430,14 @@ async fn observe_with_host(
         let (first, second) = jobs.split_at(jobs.len() / 2);
         Ok(std::thread::scope(|scope| {
             let other = scope.spawn(|| second.iter().map(one).collect::<Vec<_>>());
-            let mut all: Vec<Result<Observation, ToolError>> = first.iter().map(one).collect();
+            let mut all: Vec<Result<Observation, Fault>> = first.iter().map(one).collect();
             all.extend(other.join().unwrap_or_else(|_| second.iter().map(one).collect()));
             all
         }))
     })
     .await?;
     let host = match host {
-        Some(task) => Some(task.await.map_err(|_| ToolError::new("internal_error", "the host readings failed"))?),
+        Some(task) => Some(task.await.map_err(|_| Fault::new(ErrorCode::InternalError, "the host readings failed"))?),
         None => None,
     };
     Ok((observed, host))
@@ -602,8 +602,8 @@ async fn status(ctx: Arc<Ctx>, args: StatusArgs) -> ToolResult {
                 }
                 v
             }
-            (Ok(_), None) => agent_error_entry(a, &ToolError::invalid_arguments("unknown agent")),
-            (Err(e), _) => agent_error_entry(a, &e),
+            (Ok(_), None) => agent_error_entry(a, &Fault::invalid_arguments("unknown agent"), &ctx.client_id),
+            (Err(e), _) => agent_error_entry(a, &e, &ctx.client_id),
         })
         .collect();
     Ok(json!({"results": entries, "blocked": blocked, "host": host}))
@@ -709,8 +709,7 @@ async fn wait(ctx: Arc<Ctx>, args: WaitArgs) -> ToolResult {
     let until = args.until;
     let all = args.mode == WaitMode::All;
     let started = Instant::now();
-    let first =
-        |obs: Vec<Result<Observation, ToolError>>| -> Result<Vec<Observation>, ToolError> { obs.into_iter().collect() };
+    let first = |obs: Vec<Result<Observation, Fault>>| -> Result<Vec<Observation>, Fault> { obs.into_iter().collect() };
     // Every wait of this connection shares one fleet observation per tick.
     let initial = first(ctx.observer.observe(&ctx, &agents, poll.min(WAIT_TICK) / 2).await?)?;
     let mut poll_count = 0u64;
@@ -829,11 +828,10 @@ struct SafeTailArgs {
 
 async fn safe_tail(ctx: Arc<Ctx>, args: SafeTailArgs) -> ToolResult {
     let SafeTailArgs { agent, source, lines, chars } = args;
-    let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| ToolError::invalid_arguments("unknown agent"))?;
+    let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| Fault::invalid_arguments("unknown agent"))?;
     // The pane without blank rows and composer chrome: the last meaningful lines.
     let pane_text = if source == TailSource::Pane {
-        match tmux::list_panes().await.map_err(|e| super::tmux_error("list-panes", Some(&agent), e))?.get(&spec.session)
-        {
+        match tmux::list_panes().await.map_err(|e| Fault::tmux("list-panes", Some(&agent), e))?.get(&spec.session) {
             Some(_) => {
                 let capture = tmux::capture_pane(&spec.session, TAIL_CAPTURE_LINES).await.unwrap_or_default();
                 let stripped = crate::text::strip_ansi(&capture);
@@ -881,17 +879,16 @@ async fn safe_tail(ctx: Arc<Ctx>, args: SafeTailArgs) -> ToolResult {
             .collect();
         let redacted = red.redact_cancellable(&stripped, &known, &cancel);
         if redacted.withheld {
-            return Err(ToolError::new(
-                "redaction_withheld",
+            return Err(Fault::new(ErrorCode::RedactionWithheld,
                 "redaction did not finish within its time budget; the text is withheld",
             )
-            .with("redaction", json!(super::words::ExcerptRedaction::Withheld.as_str()))
-            .with("agent", json!(agent)));
+            .with("redaction", super::words::ExcerptRedaction::Withheld.as_str())
+            .with("agent", agent));
         }
         if redacted.extension_failed {
-            return Err(ToolError::new("redaction_failed", "the redaction extension failed; the text is withheld")
-                .with("redaction", json!(super::words::ExcerptRedaction::Failed.as_str()))
-                .with("agent", json!(agent)));
+            return Err(Fault::new(ErrorCode::RedactionFailed, "the redaction extension failed; the text is withheld")
+                .with("redaction", super::words::ExcerptRedaction::Failed.as_str())
+                .with("agent", agent));
         }
         Ok(json!({
             "agent": agent,

@@ -4,6 +4,7 @@
 //! [`crate::watchdog::decide`] and acts under the agent's lock: a report request first, the
 //! planned action only after the grace window passed with no answer.
 
+use crate::codes::ErrorCode;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -13,8 +14,7 @@ use super::agent::request_report;
 use super::schema::Param;
 use super::status::{observe, Observation};
 use super::{
-    agent_error_entry, blocking, handler, out, Ctx, Hints, NoArgs, ToolDef, ToolError, ToolResult, NOT_RETURNED,
-    READ_ONLY,
+    agent_error_entry, blocking, handler, out, Ctx, Fault, Hints, NoArgs, ToolDef, ToolResult, NOT_RETURNED, READ_ONLY,
 };
 use crate::agents::Registry;
 use crate::ext::types::limits::RESET_PASSED_RULE;
@@ -115,8 +115,8 @@ async fn fleet_watchdog(ctx: Arc<Ctx>, args: WatchdogArgs) -> ToolResult {
         let entry = match obs {
             Ok(o) => watch_one(&ctx, agent, &o, policy, manage_unclaimed, dry_run)
                 .await
-                .unwrap_or_else(|e| agent_error_entry(agent, &e)),
-            Err(e) => agent_error_entry(agent, &e),
+                .unwrap_or_else(|e| agent_error_entry(agent, &e, &ctx.client_id)),
+            Err(e) => agent_error_entry(agent, &e, &ctx.client_id),
         };
         results.push(entry);
     }
@@ -144,7 +144,7 @@ async fn watch_one(
     policy: Policy,
     manage_unclaimed: bool,
     dry_run: bool,
-) -> Result<Value, ToolError> {
+) -> Result<Value, Fault> {
     let (a, client) = (agent.to_owned(), ctx.client_id.clone());
     let (lease, meta) = blocking(move || {
         let st = State::open()?;
@@ -249,7 +249,7 @@ struct Taken<'a> {
 }
 
 /// Carries out a decision and records it in the entry.
-async fn act(ctx: &Ctx, agent: &str, decision: Decision, t: Taken<'_>, entry: &mut Value) -> Result<(), ToolError> {
+async fn act(ctx: &Ctx, agent: &str, decision: Decision, t: Taken<'_>, entry: &mut Value) -> Result<(), Fault> {
     let assignment_id = t.meta.and_then(|m| m.last_assignment_id.clone());
     match decision {
         Decision::Active { drop_marker: true } => set_marker(agent, |_, _| None).await?,
@@ -276,7 +276,7 @@ async fn act(ctx: &Ctx, agent: &str, decision: Decision, t: Taken<'_>, entry: &m
                 Ok(s) => {
                     json!({"status": "report_requested", "submitted": s.submitted, "turn_started": s.turn_started})
                 }
-                Err(e) => e.to_json(),
+                Err(e) => super::fault_json(&e, &ctx.client_id),
             };
             entry["next_action_after_seconds"] = json!(t.policy.grace_seconds);
         }
@@ -285,7 +285,7 @@ async fn act(ctx: &Ctx, agent: &str, decision: Decision, t: Taken<'_>, entry: &m
             entry["action_taken"] = json!("continue_prompt");
             entry["continue_prompt"] = match super::agent::send_continue(ctx, agent, key, assignment_id).await {
                 Ok(s) => json!({"status": "sent", "submitted": s.submitted, "turn_started": s.turn_started}),
-                Err(e) => e.to_json(),
+                Err(e) => super::fault_json(&e, &ctx.client_id),
             };
         }
         Decision::Answered => settle(agent, Phase::Answered).await?,
@@ -293,7 +293,7 @@ async fn act(ctx: &Ctx, agent: &str, decision: Decision, t: Taken<'_>, entry: &m
             let result = escalate(ctx, agent, t.policy.action, t.take_over).await;
             settle(agent, Phase::Escalated).await?;
             entry["action_taken"] = json!(t.policy.action.as_str());
-            entry["action_result"] = result.unwrap_or_else(|e| e.to_json());
+            entry["action_result"] = result.unwrap_or_else(|e| super::fault_json(&e, &ctx.client_id));
         }
         _ => {}
     }
@@ -311,7 +311,7 @@ fn limit_key(meta: &crate::state::meta::AgentMeta) -> String {
 
 /// Runs the planned action; `release_after` gives back a lease the action claimed on an agent
 /// nobody leased.
-async fn escalate(ctx: &Ctx, agent: &str, action: Action, release_after: bool) -> Result<Value, ToolError> {
+async fn escalate(ctx: &Ctx, agent: &str, action: Action, release_after: bool) -> Result<Value, Fault> {
     let status = match action {
         Action::Interrupt => {
             super::agent::interrupt_agent(ctx, agent, None).await?;
@@ -327,7 +327,7 @@ async fn escalate(ctx: &Ctx, agent: &str, action: Action, release_after: bool) -
     Ok(json!({"status": status, "raw_output": NOT_RETURNED, "response_output": NOT_RETURNED}))
 }
 
-async fn settle(agent: &str, phase: Phase) -> Result<(), ToolError> {
+async fn settle(agent: &str, phase: Phase) -> Result<(), Fault> {
     set_marker(agent, move |m, _| {
         m.map(|mut m| {
             m.phase = phase;
@@ -342,14 +342,14 @@ async fn settle(agent: &str, phase: Phase) -> Result<(), ToolError> {
 async fn set_marker(
     agent: &str,
     f: impl FnOnce(Option<Marker>, u64) -> Option<Marker> + Send + 'static,
-) -> Result<(), ToolError> {
+) -> Result<(), Fault> {
     let agent = agent.to_owned();
     blocking(move || {
         let state = State::open()?;
         let _lock = state.agent_lock(&agent)?;
         let Some(mut meta) = state.read_meta(&agent)? else {
-            return Err(ToolError::new(
-                "could_not_update_watchdog_metadata",
+            return Err(Fault::new(
+                ErrorCode::CouldNotUpdateWatchdogMetadata,
                 format!("agent {agent} has no readable metadata"),
             ));
         };
