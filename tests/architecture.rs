@@ -217,3 +217,42 @@ fn no_production_function_is_longer_than_80_lines_unless_it_is_data() {
         [("a".to_owned(), 3), ("c".to_owned(), 3)]
     );
 }
+
+/// Tool modules shared by every family: the catalogue itself, parameters, words, shared views.
+const TOOL_SHARED: &[&str] = &["schema", "words", "views", "ext_json"];
+
+/// Tools never call or read other tools: a family module (`agent.rs`, `assign.rs`, …) uses the
+/// domain and the shared tool modules, never another family.
+#[test]
+fn no_tool_family_reaches_into_another() {
+    let dir = src().join("tools");
+    let families: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".rs").map(str::to_owned))
+        .filter(|m| m != "mod" && !TOOL_SHARED.contains(&m.as_str()))
+        .collect();
+    assert!(families.len() >= 8, "{families:?}");
+    let mut problems = Vec::new();
+    for family in &families {
+        let text = code(&std::fs::read_to_string(dir.join(format!("{family}.rs"))).unwrap());
+        // `super::{a, b::c}` groups: their first segments.
+        let grouped: Vec<&str> = text
+            .split("super::{")
+            .skip(1)
+            .flat_map(|g| g.split('}').next().unwrap_or_default().split(','))
+            .map(|item| item.trim().split("::").next().unwrap_or_default())
+            .collect();
+        for other in families.iter().filter(|o| *o != family) {
+            for path in [format!("super::{other}::"), format!("crate::tools::{other}::")] {
+                if text.contains(&path) {
+                    problems.push(format!("tools/{family}.rs uses {path}"));
+                }
+            }
+            if grouped.contains(&other.as_str()) {
+                problems.push(format!("tools/{family}.rs uses super::{{{other}…}}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "tool families reach into one another: {problems:?}");
+}

@@ -100,6 +100,41 @@ impl Fault {
         self.with("lease", Detail::Lease { agent: agent.to_owned(), lease: lease.into() })
     }
 
+    /// The busy error: retry metadata, never the holder's identity.
+    pub fn lease_busy(agent: &str, lease: &Lease) -> Fault {
+        let remaining = lease.seconds_remaining();
+        Fault::new(ErrorCode::AgentLeaseHeldByOtherClient, format!("agent {agent} is leased by another MCP client"))
+            .retryable()
+            .with("agent", agent)
+            .with("retry_after_seconds", remaining.clamp(1, 30))
+            .with("lease_seconds_remaining", remaining)
+            .with_lease(agent, lease.clone())
+    }
+
+    /// A lease refusal as the tool error callers see: retry metadata, never the holder's identity.
+    pub fn lease_refusal(agent: &str, refusal: crate::lease::LeaseRefusal) -> Fault {
+        match refusal {
+            crate::lease::LeaseRefusal::HeldByOther(lease) => Fault::lease_busy(agent, &lease),
+            crate::lease::LeaseRefusal::Stale { expected, current } => Fault::new(ErrorCode::StaleLeaseGeneration,
+                format!("lease generation {expected} of agent {agent} is no longer held by this client; claim the agent again"),
+            )
+            .with("agent", agent)
+            .with("expected_generation", expected)
+            .with_lease(agent, current),
+            crate::lease::LeaseRefusal::Unreadable => Fault::new(ErrorCode::CouldNotReadAgentLease, format!("the lease record of agent {agent} is unreadable")),
+            crate::lease::LeaseRefusal::ForceNotAllowed(lease) => Fault::new(ErrorCode::ForceRequiresStoppedAgent,
+                format!("agent {agent} is running and its lease is active; force is allowed only when the agent is stopped or the lease expired"),
+            )
+            .with("agent", agent)
+            .with_lease(agent, lease.clone()),
+            crate::lease::LeaseRefusal::Io(e) => e.into(),
+            crate::lease::LeaseRefusal::Exhausted => Fault::new(ErrorCode::LeaseGenerationExhausted,
+                format!("the lease generation of agent {agent} cannot grow any more; the next server start or watchdog pass repairs it"),
+            )
+            .with("agent", agent),
+        }
+    }
+
     /// A tmux failure: `tmux_not_installed`, or a retryable `tmux_error`.
     pub fn tmux(what: &str, agent: Option<&str>, e: crate::tmux::TmuxError) -> Fault {
         match (e, agent) {

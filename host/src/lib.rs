@@ -91,7 +91,7 @@ pub fn serve_stdio(
     ctx.observer.keep_captures();
     // Debris from writers killed mid-write; a missing or unusable state tree is reported per call.
     if let Ok(state) = state::State::open() {
-        let swept = tools::agent::sweep_launch_scripts(&state);
+        let swept = session::start::sweep_launch_scripts(&state);
         if swept > 0 {
             tracing::info!(count = swept, "removed launch scripts that never ran");
         }

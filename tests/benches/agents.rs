@@ -406,7 +406,7 @@ fn assignments_bench() {
     let mut checks = Vec::new();
     for _ in 0..200 {
         let t = Instant::now();
-        let bad = codex_master::tools::scope::violations(&repo, &scope, &writes);
+        let bad = codex_master::session::scope::violations(&repo, &scope, &writes);
         checks.push(t.elapsed());
         assert_eq!(bad.len(), 20);
     }

@@ -24,6 +24,9 @@ pub const CODEX_ROOTS: Roots =
 const MAX_DEPTH: usize = 10;
 /// Entries looked at per scan, so a huge tree cannot stall a call.
 const MAX_ENTRIES: usize = 200_000;
+/// The longest skill reference a lookup takes.
+pub const MAX_SKILL_REF: usize = 300;
+
 /// How much of a `SKILL.md` is read for its frontmatter.
 const HEAD_BYTES: u64 = 4 * 1024;
 pub const MAX_NAME_CHARS: usize = 100;

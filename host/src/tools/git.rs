@@ -156,7 +156,7 @@ async fn repo_for(repo: &Option<String>, agent: Option<&str>) -> Result<PathBuf,
         None => match agent {
             Some(a) => {
                 let a = a.to_owned();
-                blocking(move || super::scope::recorded_cwd(&a)).await.unwrap_or(server_cwd)
+                blocking(move || crate::session::scope::recorded_cwd(&a)).await.unwrap_or(server_cwd)
             }
             None => server_cwd,
         },
@@ -245,7 +245,7 @@ async fn integration_status(ctx: Arc<Ctx>, args: RepoArgs) -> ToolResult {
     let status = git::git(&repo, &["status", "--short"], COMMAND_TIMEOUT).await;
     let diff = git::git(&repo, &["diff", "--no-ext-diff", "--stat"], COMMAND_TIMEOUT).await;
     let red = Arc::clone(&ctx.redactor);
-    let assignments = blocking(move || super::assign::assignments_payload(&red, "all", 10))
+    let assignments = blocking(move || super::views::assignments_payload(&red, "all", 10))
         .await
         .unwrap_or_else(|e| super::fault_json(&e, &ctx.client_id));
     Ok(json!({

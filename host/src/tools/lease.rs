@@ -9,12 +9,13 @@ use serde_json::{json, Value};
 use serde::Deserialize;
 
 use super::schema::Param;
+use super::views::{generation_param, PublicLease};
 use super::{
     agent_error_entry, agent_param, blocking, handler, out, Ctx, Fault, Hints, ToolDef, ToolResult, NOT_RETURNED,
     READ_ONLY,
 };
 use crate::agents::Registry;
-use crate::lease::{self, Lease, LeaseRefusal, DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS};
+use crate::lease::{self, DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS};
 use crate::state::State;
 
 pub const DEFAULT_POLL_SECONDS: i64 = 30;
@@ -104,84 +105,6 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
     ]
 }
 
-/// A lease as tools return it: the allowlisted public view, no owner identity, no paths.
-pub trait PublicLease {
-    fn public(&self, agent: &str, client: &str) -> Value;
-}
-
-impl PublicLease for Lease {
-    fn public(&self, agent: &str, client: &str) -> Value {
-        let v = self.view(client);
-        json!({
-            "agent": agent,
-            "state": v.state.as_str(),
-            "holder": v.holder.as_str(),
-            "held_by_this_server": v.held_by_this_server,
-            "expires_at_utc": v.expires_at_utc,
-            "seconds_remaining": v.seconds_remaining,
-            "ttl_seconds": v.ttl_seconds,
-            "generation": v.generation,
-            "raw_output": NOT_RETURNED,
-        })
-    }
-}
-
-/// The busy error: retry metadata, never the holder's identity.
-pub fn busy_error(agent: &str, lease: &Lease) -> Fault {
-    let remaining = lease.seconds_remaining();
-    Fault::new(ErrorCode::AgentLeaseHeldByOtherClient, format!("agent {agent} is leased by another MCP client"))
-        .retryable()
-        .with("agent", agent)
-        .with("retry_after_seconds", remaining.clamp(1, 30))
-        .with("lease_seconds_remaining", remaining)
-        .with_lease(agent, lease.clone())
-}
-
-/// The optional `lease_generation` argument of every lease-gated tool.
-pub fn generation_param() -> Param {
-    Param::integer(
-        "lease_generation",
-        1,
-        None,
-        "Act only under this generation of this client's lease (from agent_claim); refused as stale when the lease was released, expired or taken over since.",
-    )
-}
-
-/// A lease refusal as the tool error callers see: retry metadata, never the holder's identity.
-pub fn refusal_error(agent: &str, refusal: LeaseRefusal) -> Fault {
-    match refusal {
-        LeaseRefusal::HeldByOther(lease) => busy_error(agent, &lease),
-        LeaseRefusal::Stale { expected, current } => Fault::new(ErrorCode::StaleLeaseGeneration,
-            format!("lease generation {expected} of agent {agent} is no longer held by this client; claim the agent again"),
-        )
-        .with("agent", agent)
-        .with("expected_generation", expected)
-        .with_lease(agent, current),
-        LeaseRefusal::Unreadable => Fault::new(ErrorCode::CouldNotReadAgentLease, format!("the lease record of agent {agent} is unreadable")),
-        LeaseRefusal::ForceNotAllowed(lease) => Fault::new(ErrorCode::ForceRequiresStoppedAgent,
-            format!("agent {agent} is running and its lease is active; force is allowed only when the agent is stopped or the lease expired"),
-        )
-        .with("agent", agent)
-        .with_lease(agent, lease.clone()),
-        LeaseRefusal::Io(e) => e.into(),
-        LeaseRefusal::Exhausted => Fault::new(ErrorCode::LeaseGenerationExhausted,
-            format!("the lease generation of agent {agent} cannot grow any more; the next server start or watchdog pass repairs it"),
-        )
-        .with("agent", agent),
-    }
-}
-
-/// Whether a forced takeover is safe: the agent's tmux session is gone.
-async fn agent_stopped(ctx: &Ctx, agent: &str) -> Result<bool, Fault> {
-    let Some(spec) = ctx.registry.get(agent) else { return Ok(true) };
-    match crate::tmux::session_alive(&spec.session).await {
-        Ok(alive) => Ok(!alive),
-        // No tmux at all means no session can be running.
-        Err(crate::tmux::TmuxError::NotInstalled) => Ok(true),
-        Err(e) => Err(Fault::new(ErrorCode::TmuxError, e.to_string()).retryable()),
-    }
-}
-
 /// `agent_lease_status` arguments.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -224,7 +147,7 @@ async fn claim(ctx: Arc<Ctx>, args: ClaimArgs) -> ToolResult {
     let started = Instant::now();
     let mut poll_count = 0u64;
     loop {
-        let force = lease::Force::of(force, force && agent_stopped(&ctx, &agent).await?);
+        let force = lease::Force::of(force, force && crate::session::stop::agent_stopped(&ctx, &agent).await?);
         let (a, c) = (agent.clone(), ctx.client_id.clone());
         let attempt = blocking(move || {
             let state = State::open()?;
@@ -233,7 +156,7 @@ async fn claim(ctx: Arc<Ctx>, args: ClaimArgs) -> ToolResult {
                 // Another process is driving the agent right now: a busy lease, for waiting.
                 Err(e) => return Ok(Err(Fault::from(e))),
             };
-            Ok(lease::claim(&state, &a, &c, ttl, force, expected).map_err(|r| refusal_error(&a, r)))
+            Ok(lease::claim(&state, &a, &c, ttl, force, expected).map_err(|r| Fault::lease_refusal(&a, r)))
         })
         .await?;
         match attempt {
@@ -273,7 +196,7 @@ struct ReleaseArgs {
 
 async fn release(ctx: Arc<Ctx>, args: ReleaseArgs) -> ToolResult {
     let agent = args.agent.as_str();
-    let released = release_agent(&ctx, agent, args.force, args.lease_generation).await?;
+    let released = crate::session::stop::release_agent(&ctx, agent, args.force, args.lease_generation).await?;
     Ok(json!({
         "agent": agent,
         "status": released.status.as_str(),
@@ -281,26 +204,4 @@ async fn release(ctx: Arc<Ctx>, args: ReleaseArgs) -> ToolResult {
         "lease": released.lease.public(agent, &ctx.client_id),
         "raw_output": NOT_RETURNED,
     }))
-}
-
-/// The body of `agent_release` (also the watchdog's `release` action).
-pub async fn release_agent(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>) -> Result<Released, Fault> {
-    let agent = agent.to_owned();
-    let force = lease::Force::of(force, force && agent_stopped(ctx, &agent).await?);
-    let client = ctx.client_id.clone();
-    blocking(move || {
-        let state = State::open()?;
-        let _lock = state.agent_lock(&agent)?;
-        let (status, previous) =
-            lease::release(&state, &agent, &client, force, expected).map_err(|r| refusal_error(&agent, r))?;
-        Ok(Released { status, previous, lease: lease::read(&state, &agent) })
-    })
-    .await
-}
-
-/// What `release_agent` did.
-pub struct Released {
-    pub status: lease::ReleaseStatus,
-    pub previous: Lease,
-    pub lease: Lease,
 }

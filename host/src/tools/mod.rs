@@ -11,7 +11,6 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use crate::agents::Registry;
-use crate::ext::Extensions;
 use crate::redactor::Redactor;
 pub mod schema;
 
@@ -26,53 +25,16 @@ pub mod master;
 pub mod scope;
 pub mod skills;
 pub mod status;
+pub mod views;
 pub mod watchdog;
 pub mod words;
 
 /// The sentinel written in place of hidden data (paths, output, identities).
 pub const NOT_RETURNED: &str = "not_returned";
 
-/// Per-caller context: who is calling, which agents exist, and the fleet observation that
-/// concurrent waits share.
-pub struct Ctx {
-    /// The lease owner identity of this caller. Never returned by any tool.
-    pub client_id: String,
-    pub registry: Registry,
-    pub observer: status::SharedObserver,
-    /// A configuration problem (a broken `config.toml`, a relative location override): every
-    /// tool call reports it instead of running with defaults.
-    pub config_error: Option<String>,
-    /// The active extensions (classifier, templates, doctor checks, redactor).
-    pub extensions: Arc<Extensions>,
-    /// The one redaction pipeline (it runs the active redactor of `extensions`).
-    pub redactor: Arc<Redactor>,
-}
-
-impl Ctx {
-    pub fn new(client_id: String, registry: Registry, extensions: Arc<Extensions>) -> Ctx {
-        Ctx {
-            client_id,
-            registry,
-            observer: status::SharedObserver::default(),
-            config_error: None,
-            redactor: Arc::new(Redactor::new(Arc::clone(&extensions))),
-            extensions,
-        }
-    }
-
-    /// The active extensions (classifier, templates, doctor checks, redactor).
-    pub fn extensions(&self) -> &Extensions {
-        &self.extensions
-    }
-
-    pub fn with_config_error(mut self, error: Option<String>) -> Ctx {
-        self.config_error = error;
-        self
-    }
-}
-
 pub use crate::codes::ErrorCode;
 pub use crate::fault::{Detail, Fault};
+pub use crate::session::{blocking, to_completion, units_finished, Ctx};
 
 /// A failure as the caller sees it: `error_code`, `message` (and `error`, the same, for
 /// seed-compatible readers), `retryable`, then the details; a lease as `client` sees it.
@@ -95,7 +57,7 @@ fn detail_json(d: &Detail, client: &str) -> Value {
         Detail::Bool(b) => json!(b),
         Detail::Null => Value::Null,
         Detail::Ints(v) => json!(v),
-        Detail::Lease { agent, lease } => lease::PublicLease::public(&**lease, agent, client),
+        Detail::Lease { agent, lease } => views::PublicLease::public(&**lease, agent, client),
     }
 }
 
@@ -353,51 +315,6 @@ pub struct NoArgs {}
 /// An optional text argument that is not blank (seed semantics: a blank text is absent).
 pub fn non_blank(text: &Option<String>) -> Option<&str> {
     text.as_deref().filter(|t| !t.trim().is_empty())
-}
-
-/// Runs blocking file and lock work off the async threads.
-pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Fault> + Send + 'static) -> Result<T, Fault> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|_| Err(Fault::new(ErrorCode::InternalError, "worker task failed")))
-}
-
-/// Units of work still running (see [`to_completion`]).
-static UNITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// Runs `work` as one unit: a cancelled call (its future dropped) no longer stops it halfway,
-/// it runs on to its end, and a server that is shutting down waits for it ([`units_finished`]).
-/// For work that must never be left half done (a start: session, metadata, raw log, lease and
-/// launch script).
-pub async fn to_completion<T: Send + 'static>(
-    work: impl std::future::Future<Output = Result<T, Fault>> + Send + 'static,
-) -> Result<T, Fault> {
-    struct Running;
-    impl Drop for Running {
-        fn drop(&mut self) {
-            UNITS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
-    UNITS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let running = Running;
-    tokio::spawn(async move {
-        let _running = running;
-        work.await
-    })
-    .await
-    .unwrap_or_else(|_| Err(Fault::new(ErrorCode::InternalError, "worker task failed")))
-}
-
-/// Waits (at most `limit`) until no unit of [`to_completion`] runs; whether none does.
-pub async fn units_finished(limit: std::time::Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + limit;
-    while UNITS.load(std::sync::atomic::Ordering::SeqCst) > 0 {
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    true
 }
 
 /// A per-agent failure entry inside `{"results": […]}`: the full structured error plus the agent.

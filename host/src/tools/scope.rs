@@ -5,21 +5,18 @@
 //! link that points out of the scope is a violation.
 
 use crate::codes::ErrorCode;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::json;
 
 use super::schema::Param;
+use super::views::redact_list;
 use super::{blocking, handler, out, Ctx, Fault, ToolDef, ToolResult, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
-use crate::redactor::Redactor;
-use crate::state::State;
-
-pub const MAX_LIST_ITEMS: usize = 50;
-pub const MAX_PATH_TEXT: usize = 1000;
+use crate::session::scope::{recorded_cwd, violations, MAX_LIST_ITEMS, MAX_PATH_TEXT};
 
 pub fn tools(reg: &Registry) -> Vec<ToolDef> {
     vec![ToolDef {
@@ -53,43 +50,6 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
         multi_agent: false,
         handler: handler!(scope_check),
     }]
-}
-
-fn normalise(base: &Path, item: &str) -> Option<PathBuf> {
-    let item = item.trim();
-    if item.is_empty() || item.contains("://") {
-        return None;
-    }
-    Some(resolve_lenient(base, &expand_home(item)))
-}
-
-/// The scope check proper: the violating write paths (as given).
-pub fn violations(base: &Path, scope: &[String], write_paths: &[String]) -> Vec<String> {
-    let roots: Vec<PathBuf> = scope.iter().filter_map(|s| normalise(base, s)).collect();
-    write_paths
-        .iter()
-        .filter(|w| match normalise(base, w) {
-            Some(p) => !roots.iter().any(|r| p.starts_with(r)),
-            None => true,
-        })
-        .cloned()
-        .collect()
-}
-
-/// A list as stored and returned: redacted, bounded.
-pub fn redact_list(red: &Redactor, items: &[String]) -> Vec<String> {
-    red.bounded_list(items, MAX_LIST_ITEMS, 300)
-}
-
-/// The working directory `agent` was started in, from its metadata (blocking).
-pub fn recorded_cwd(agent: &str) -> Result<PathBuf, Fault> {
-    match State::open()?.read_meta(agent)? {
-        Some(m) if Path::new(&m.cwd).is_absolute() => Ok(PathBuf::from(m.cwd)),
-        _ => Err(Fault::new(
-            ErrorCode::AgentNotRunning,
-            format!("agent {agent} has not been started, so it has no working directory; start it first"),
-        )),
-    }
 }
 
 /// `agent_scope_check` arguments.

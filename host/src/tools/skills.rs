@@ -9,17 +9,18 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::schema::Param;
+use super::views::public_skill;
 use super::{agent_param, blocking, handler, out, Ctx, ToolDef, ToolResult, NOT_RETURNED, READ_ONLY};
 use crate::agents::profiles::WorkRole;
 use crate::agents::{AgentSpec, Registry};
 use crate::redactor::Redactor;
-use crate::skills::{self, Inventory, Skill};
+use crate::skills::{self, Inventory};
 
 pub const MAX_PAGE: i64 = 200;
 pub const DEFAULT_NAMES_LIMIT: i64 = 80;
 pub const DEFAULT_PLUGINS_LIMIT: i64 = 20;
 pub const DEFAULT_MATCH_LIMIT: i64 = 8;
-pub const MAX_SKILL_REF: usize = 300;
+pub use crate::skills::MAX_SKILL_REF;
 
 /// The model policy: reads on the mini model, writes marked for Spark (as in the seed).
 pub const WRITE_REASONING_EFFORT: &str = "low";
@@ -161,17 +162,6 @@ async fn scan_agents(ctx: &Ctx, agents: Vec<String>) -> Vec<(AgentSpec, Inventor
     })
     .await
     .unwrap_or_default()
-}
-
-/// One skill as returned: redacted, bounded, home-relative.
-pub fn public_skill(red: &Redactor, s: &Skill) -> Value {
-    json!({
-        "name": red.bounded(&s.name, skills::MAX_NAME_CHARS),
-        "source": s.source,
-        "plugin": red.bounded(&s.plugin, 200),
-        "path": red.bounded(&s.rel_path, 1000),
-        "description": s.description.as_ref().map(|d| red.bounded(d, skills::MAX_DESCRIPTION_CHARS)),
-    })
 }
 
 struct Pages {

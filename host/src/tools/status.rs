@@ -13,13 +13,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::ext_json;
-use super::lease::PublicLease;
 use super::schema::Param;
+use super::views::PublicLease;
 use super::{
     agent_error_entry, agent_param, blocking, handler, out, Ctx, Fault, ToolDef, ToolResult, NOT_RETURNED, READ_ONLY,
 };
 use crate::agents::profiles::DialogChoice;
-use crate::agents::{facts, procs, AgentSpec, AgentState, Registry};
+use crate::agents::{facts, AgentSpec, AgentState, Registry};
 use crate::ext::types::limits::DialogKind;
 use crate::redactor::{Cancel, Redactor};
 use crate::session::observe;
@@ -27,11 +27,9 @@ use crate::state::ledger;
 use crate::state::rawlog::MAX_RAW_LOG_BYTES;
 use crate::state::State;
 use crate::timefmt::iso_utc;
-use crate::tmux::{self, PaneInfo};
+use crate::tmux::{self};
 use crate::wire::{wire_enum, Wire};
 
-/// Pane lines read for classification (the seed's `MAX_TAIL_LINES`).
-pub const PANE_LINES: u32 = 80;
 pub const MAX_TAIL_LINES: i64 = 80;
 pub const MAX_TAIL_CHARS: i64 = 8192;
 pub use crate::session::observe::{Observation, IDLE_RESPONSE_SECONDS};
@@ -233,219 +231,6 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
 /// How often waits look at the fleet.
 pub const WAIT_TICK: Duration = Duration::from_millis(1000);
 
-/// One observation of every agent, by name.
-type FleetObservation = HashMap<String, Result<Observation, Fault>>;
-
-/// One fleet observation shared by every concurrent wait: whoever asks first observes all
-/// agents (one `list-panes`, one batched capture), the others reuse it while it is fresh, so a
-/// thousand waits cost one tmux poll per tick, not one each.
-#[derive(Default)]
-pub struct SharedObserver {
-    latest: tokio::sync::Mutex<Option<(Instant, Arc<FleetObservation>)>>,
-    stale: std::sync::atomic::AtomicBool,
-    /// The last capture of each session, with the raw log's size when it was taken: a pane
-    /// whose raw log has not grown shows what it showed (every byte a pane prints goes through
-    /// its raw log), so it is not captured again for [`CAPTURE_REUSE`].
-    captures: std::sync::Mutex<HashMap<String, Captured>>,
-    keep: std::sync::atomic::AtomicBool,
-}
-
-/// A capture and what it was taken against.
-#[derive(Clone)]
-struct Captured {
-    run_id: String,
-    raw_bytes: u64,
-    at: Instant,
-    text: String,
-}
-
-/// How long a capture of a pane with a quiet raw log is reused (a screen that changes without
-/// output, a resize, is seen within this).
-const CAPTURE_REUSE: Duration = Duration::from_secs(5);
-
-impl SharedObserver {
-    /// The sessions among `runs` (session → run id and raw-log size) whose last capture still
-    /// stands, with that capture.
-    fn reusable(&self, runs: &HashMap<String, (String, u64)>) -> HashMap<String, String> {
-        let cache = self.captures.lock().unwrap_or_else(|p| p.into_inner());
-        runs.iter()
-            .filter_map(|(session, (run, bytes))| {
-                let c = cache.get(session)?;
-                (c.run_id == *run && c.raw_bytes == *bytes && c.at.elapsed() < CAPTURE_REUSE)
-                    .then(|| (session.clone(), c.text.clone()))
-            })
-            .collect()
-    }
-
-    /// Remembers fresh captures (each with the run and raw-log size read before it).
-    fn remember(&self, runs: &HashMap<String, (String, u64)>, fresh: &HashMap<String, String>) {
-        let mut cache = self.captures.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        for (session, text) in fresh {
-            if let Some((run_id, raw_bytes)) = runs.get(session) {
-                let entry = Captured { run_id: run_id.clone(), raw_bytes: *raw_bytes, at: now, text: text.clone() };
-                cache.insert(session.clone(), entry);
-            }
-        }
-    }
-
-    /// A long-lived server keeps captures between observations; a one-shot CLI call does not
-    /// (it would pay for reading the sizes and never reuse them).
-    pub fn keep_captures(&self) {
-        self.keep.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    fn reuses(&self) -> bool {
-        self.keep.load(std::sync::atomic::Ordering::Relaxed)
-    }
-}
-
-/// Each agent's run and raw-log size (session → (run id, bytes)), read before a capture.
-fn raw_sizes(specs: &[&AgentSpec]) -> HashMap<String, (String, u64)> {
-    let Ok(state) = State::open() else { return HashMap::new() };
-    specs
-        .iter()
-        .filter_map(|s| {
-            let meta = state.read_meta(&s.name).ok()??;
-            let (bytes, _) = state.raw.file_stat(&meta.raw_log).ok()??;
-            Some((s.session.clone(), (meta.run_id, bytes)))
-        })
-        .collect()
-}
-
-impl SharedObserver {
-    /// Forgets the shared observation: a mutation (a send, an interrupt, a start) makes it stale.
-    pub fn invalidate(&self) {
-        if let Ok(mut latest) = self.latest.try_lock() {
-            *latest = None;
-        } else {
-            // An observation is being taken right now; it may predate the mutation. Mark it old
-            // once it lands.
-            self.stale.store(true, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
-
-    /// `agents`' observations, at most `max_age` old.
-    pub async fn observe(
-        &self,
-        ctx: &Ctx,
-        agents: &[String],
-        max_age: Duration,
-    ) -> Result<Vec<Result<Observation, Fault>>, Fault> {
-        let fleet = {
-            let mut latest = self.latest.lock().await;
-            if self.stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
-                *latest = None;
-            }
-            match &*latest {
-                Some((at, fleet)) if at.elapsed() < max_age && agents.iter().all(|a| fleet.contains_key(a)) => {
-                    fleet.clone()
-                }
-                _ => {
-                    let all: Vec<String> = ctx.registry.names().map(str::to_owned).collect();
-                    let observed = observe(ctx, &all).await?;
-                    let fleet = Arc::new(all.into_iter().zip(observed).collect::<HashMap<_, _>>());
-                    *latest = Some((Instant::now(), fleet.clone()));
-                    fleet
-                }
-            }
-        };
-        Ok(agents
-            .iter()
-            .map(|a| fleet.get(a).cloned().unwrap_or_else(|| Err(Fault::invalid_arguments("unknown agent"))))
-            .collect())
-    }
-}
-
-/// The pane pids of the fleet's running workers (the roots of their process trees).
-pub fn worker_pids(reg: &Registry, panes: &HashMap<String, PaneInfo>) -> Vec<u32> {
-    reg.agents().iter().filter_map(|a| panes.get(&a.session)).filter(|p| !p.dead).filter_map(|p| p.pid).collect()
-}
-
-/// Observes `agents` with batched tmux queries.
-pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observation, Fault>>, Fault> {
-    Ok(observe_with_host(ctx, agents, None).await?.0)
-}
-
-type Observed = (Vec<Result<Observation, Fault>>, Option<Value>);
-
-/// [`observe`], with the `host` block when `host` gives the thresholds: its `/proc` readings
-/// run on the blocking pool while tmux captures the panes.
-async fn observe_with_host(
-    ctx: &Ctx,
-    agents: &[String],
-    host: Option<crate::admission::Thresholds>,
-) -> Result<Observed, Fault> {
-    let specs: Vec<Option<AgentSpec>> = agents.iter().map(|a| ctx.registry.get(a).cloned()).collect();
-    // The classifiers load (from the compiled cache) while tmux answers.
-    let warm = {
-        let (exts, classifiers) =
-            (Arc::clone(&ctx.extensions), specs.iter().flatten().map(|s| s.classifier.clone()).collect());
-        tokio::task::spawn_blocking(move || exts.preload_classifiers(classifiers))
-    };
-    // A server that captured these panes before reuses the captures of quiet ones.
-    let runs = if ctx.observer.reuses() {
-        let known: Vec<AgentSpec> = specs.iter().flatten().cloned().collect();
-        blocking(move || Ok(raw_sizes(&known.iter().collect::<Vec<_>>()))).await?
-    } else {
-        HashMap::new()
-    };
-    let reused = ctx.observer.reusable(&runs);
-    let sessions: Vec<String> =
-        specs.iter().flatten().map(|s| s.session.clone()).filter(|s| !reused.contains_key(s)).collect();
-    // One tmux round trip when every agent runs: the listing and the captures together.
-    let tmux::Snapshot { panes, mut captures } =
-        tmux::snapshot(&sessions, PANE_LINES).await.map_err(|e| Fault::tmux("list-panes", None, e))?;
-    ctx.observer.remember(&runs, &captures);
-    captures.extend(reused.into_iter().filter(|(s, _)| panes.get(s).is_some_and(|p| !p.dead)));
-    let host = host.map(|t| {
-        let roots = worker_pids(&ctx.registry, &panes);
-        tokio::task::spawn_blocking(move || host_json(&roots, &t))
-    });
-    let _ = warm.await;
-    let exts = Arc::clone(&ctx.extensions);
-    let near_limit_percent = ctx.registry.admission().near_limit_percent;
-    let observed = blocking(move || {
-        let state = State::open()?;
-        // One /proc scan for every agent with a home its provider names; the others have none.
-        let homes: Vec<Option<(&std::path::Path, &str)>> = specs
-            .iter()
-            .map(|s| s.as_ref().and_then(|s| Some((s.home.as_deref()?, s.provider().home_var()?))))
-            .collect();
-        let known: Vec<(&std::path::Path, &str)> = homes.iter().flatten().copied().collect();
-        let mut found = procs::home_users_many(&known).into_iter();
-        let users: Vec<procs::HomeUsers> =
-            homes.iter().map(|h| h.and_then(|_| found.next()).unwrap_or_default()).collect();
-        let jobs: Vec<(&Option<AgentSpec>, procs::HomeUsers)> = specs.iter().zip(users).collect();
-        let one = |(spec, users): &(&Option<AgentSpec>, procs::HomeUsers)| {
-            let spec = spec.as_ref().ok_or_else(|| Fault::invalid_arguments("unknown agent"))?;
-            let seen = (panes.get(&spec.session), captures.get(&spec.session));
-            Ok(observe::observe_one(&exts, &state, spec, seen, *users, near_limit_percent))
-        };
-        // A large fleet is read on two threads (file reads and JSON; the classifier itself
-        // takes one call at a time).
-        if jobs.len() < PARALLEL_FROM {
-            return Ok(jobs.iter().map(one).collect());
-        }
-        let (first, second) = jobs.split_at(jobs.len() / 2);
-        Ok(std::thread::scope(|scope| {
-            let other = scope.spawn(|| second.iter().map(one).collect::<Vec<_>>());
-            let mut all: Vec<Result<Observation, Fault>> = first.iter().map(one).collect();
-            all.extend(other.join().unwrap_or_else(|_| second.iter().map(one).collect()));
-            all
-        }))
-    })
-    .await?;
-    let host = match host {
-        Some(task) => Some(task.await.map_err(|_| Fault::new(ErrorCode::InternalError, "the host readings failed"))?),
-        None => None,
-    };
-    Ok((observed, host))
-}
-
-/// Fleets of this many agents or more are observed on two threads.
-const PARALLEL_FROM: usize = 16;
-
 /// What the worker's own events say: whether they are listened to, how many arrived this run,
 /// when the newest came, and on how many facts they and the screen disagree (numbers only).
 fn events_json(o: &Observation) -> Value {
@@ -572,7 +357,9 @@ struct StatusArgs {
 
 async fn status(ctx: Arc<Ctx>, args: StatusArgs) -> ToolResult {
     let agents = ctx.registry.select(&args.agent);
-    let (mut results, host) = observe_with_host(&ctx, &agents, Some(*ctx.registry.admission())).await?;
+    let (mut results, host) =
+        crate::session::fleet::observe_with_host(&ctx, &agents, Some(*ctx.registry.admission())).await?;
+    let host = host.as_ref().map(host_json);
     // What was in flight matters for an agent that is down: only then is the ledger read (here,
     // not in every observation a wait or a send makes).
     let mut in_flight: HashMap<String, Value> = HashMap::new();
@@ -623,26 +410,20 @@ fn blocked_json(o: &Observation) -> Option<Value> {
     }))
 }
 
-/// The `host` block: the machine's room and the fleet's size, from the same readings admission
-/// uses (nothing about other users' processes).
-fn host_json(roots: &[u32], t: &crate::admission::Thresholds) -> Value {
-    let root = crate::proctree::proc_root();
-    let s = crate::admission::sample(&root);
-    let processes = crate::proctree::tree_size(&root, roots);
-    let workers = crate::admission::Workers { running: roots.len() as u32, processes };
+/// The `host` block: the machine's room and the fleet's size.
+fn host_json(h: &crate::session::fleet::HostReading) -> Value {
     let round = |v: Option<f64>| v.map(|v| (v * 100.0).round() / 100.0);
-    let refusal = crate::admission::decide(&s, workers, t, t.agent_memory_mib).err();
     json!({
-        "pressure": if s.psi() { super::words::Pressure::Available } else { super::words::Pressure::Unavailable }.as_str(),
-        "memory_pressure_avg10": round(s.memory_pressure),
-        "cpu_pressure_avg10": round(s.cpu_pressure),
-        "memory_available_mib": s.mem_available_mib,
-        "memory_headroom_mib": s.mem_available_mib.map(|m| m.saturating_sub(t.reserve_memory_mib)),
-        "workers_running": workers.running,
-        "worker_processes": workers.processes,
-        "max_workers": t.max_workers,
-        "admission": if refusal.is_some() { super::words::AdmissionState::HostBusy } else { super::words::AdmissionState::Open }.as_str(),
-        "busy_check": refusal.map(crate::admission::Check::as_str),
+        "pressure": if h.psi { super::words::Pressure::Available } else { super::words::Pressure::Unavailable }.as_str(),
+        "memory_pressure_avg10": round(h.memory_pressure),
+        "cpu_pressure_avg10": round(h.cpu_pressure),
+        "memory_available_mib": h.mem_available_mib,
+        "memory_headroom_mib": h.mem_available_mib.map(|m| m.saturating_sub(h.reserve_memory_mib)),
+        "workers_running": h.workers.running,
+        "worker_processes": h.workers.processes,
+        "max_workers": h.max_workers,
+        "admission": if h.busy_check.is_some() { super::words::AdmissionState::HostBusy } else { super::words::AdmissionState::Open }.as_str(),
+        "busy_check": h.busy_check.map(crate::admission::Check::as_str),
     })
 }
 

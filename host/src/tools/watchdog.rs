@@ -10,15 +10,17 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::agent::request_report;
 use super::schema::Param;
-use super::status::{observe, Observation};
 use super::{
     agent_error_entry, blocking, handler, out, Ctx, Fault, Hints, NoArgs, ToolDef, ToolResult, NOT_RETURNED, READ_ONLY,
 };
 use crate::agents::Registry;
 use crate::ext::types::limits::RESET_PASSED_RULE;
 use crate::lease::{self, Lease};
+use crate::session::fleet::observe;
+use crate::session::observe::Observation;
+use crate::session::stop::{interrupt_agent, release_agent, stop_one};
+use crate::session::typing::{request_report, send_continue};
 use crate::state::State;
 use crate::timefmt::now_epoch;
 use crate::watchdog::{self, Action, Decision, Facts, Marker, Phase, Policy};
@@ -283,7 +285,7 @@ async fn act(ctx: &Ctx, agent: &str, decision: Decision, t: Taken<'_>, entry: &m
         Decision::ResumeAfterReset => {
             let key = t.limit_key.unwrap_or_default();
             entry["action_taken"] = json!("continue_prompt");
-            entry["continue_prompt"] = match super::agent::send_continue(ctx, agent, key, assignment_id).await {
+            entry["continue_prompt"] = match send_continue(ctx, agent, key, assignment_id).await {
                 Ok(s) => json!({"status": "sent", "submitted": s.submitted, "turn_started": s.turn_started}),
                 Err(e) => super::fault_json(&e, &ctx.client_id),
             };
@@ -314,14 +316,14 @@ fn limit_key(meta: &crate::state::meta::AgentMeta) -> String {
 async fn escalate(ctx: &Ctx, agent: &str, action: Action, release_after: bool) -> Result<Value, Fault> {
     let status = match action {
         Action::Interrupt => {
-            super::agent::interrupt_agent(ctx, agent, None).await?;
+            interrupt_agent(ctx, agent, None).await?;
             if release_after {
-                super::lease::release_agent(ctx, agent, false, None).await?;
+                release_agent(ctx, agent, false, None).await?;
             }
             "interrupt_sent"
         }
-        Action::Stop => super::agent::stop_one(ctx, agent, false, None).await?.status(),
-        Action::Release => super::lease::release_agent(ctx, agent, false, None).await?.status.as_str(),
+        Action::Stop => stop_one(ctx, agent, false, None).await?.status().as_str(),
+        Action::Release => release_agent(ctx, agent, false, None).await?.status.as_str(),
         Action::None => "no_action",
     };
     Ok(json!({"status": status, "raw_output": NOT_RETURNED, "response_output": NOT_RETURNED}))

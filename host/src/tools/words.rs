@@ -1,27 +1,8 @@
 //! The words tools write that no domain type owns yet: each list once, as a wire enum, read by
 //! the output schema (`out::words`) and by the code that writes the word.
 
+pub use crate::session::words::{AuditBaseline, AuditStatus, MemoryCapState, StartStatus, StopStatus, TrustState};
 use crate::wire::wire_enum;
-
-wire_enum!(
-    /// `agent_start`'s status.
-    StartStatus { Started => "started", AlreadyRunning => "already_running" }
-);
-
-wire_enum!(
-    /// What a start did about the folder trust in a managed home.
-    TrustState { Written => "written", Present => "present", NotManaged => "not_managed", Disabled => "disabled" }
-);
-
-wire_enum!(
-    /// How a worker's memory cap was applied (`state::meta::MemoryCap`, or none configured).
-    MemoryCapState { SystemdScope => "systemd_scope", Unavailable => "unavailable", NotConfigured => "not_configured" }
-);
-
-wire_enum!(
-    /// `agent_stop`'s status.
-    StopStatus { Stopped => "stopped", NotRunning => "not_running" }
-);
 
 wire_enum!(
     /// An assignment's role, by kind (the seed's names are `Role::seed_name`).
@@ -36,22 +17,6 @@ wire_enum!(
 wire_enum!(
     /// Which paths an assignment may write.
     WritePolicy { ReadOnly => "read_only", ExplicitPathsOnly => "explicit_paths_only" }
-);
-
-wire_enum!(
-    /// Whether an assignment recorded a git baseline for the scope audit.
-    AuditBaseline { Recorded => "recorded", NotAGitRepo => "not_a_git_repo", Failed => "failed" }
-);
-
-wire_enum!(
-    /// `agent_scope_audit`'s status.
-    AuditStatus {
-        Clean => "clean",
-        OutOfScopeChanges => "out_of_scope_changes",
-        NoAssignment => "no_assignment",
-        NoBaseline => "no_baseline",
-        GitFailed => "git_failed",
-    }
 );
 
 wire_enum!(
