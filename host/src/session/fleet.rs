@@ -13,6 +13,9 @@ use crate::fault::Fault;
 use crate::state::State;
 use crate::tmux::{self, PaneInfo};
 
+/// How often waits look at the fleet.
+pub const WAIT_TICK: Duration = Duration::from_millis(1000);
+
 /// The host's room and the fleet's size, from the same readings admission uses (nothing about
 /// other users' processes).
 #[derive(Debug, Clone)]

@@ -15,11 +15,15 @@ pub mod assign;
 pub mod dialog;
 pub mod fleet;
 pub mod observe;
+pub mod repo;
 pub mod scope;
 pub mod send;
 pub mod start;
 pub mod stop;
+pub mod tail;
 pub mod typing;
+pub mod wait;
+pub mod watch;
 pub mod words;
 pub mod worker;
 

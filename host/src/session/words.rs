@@ -37,3 +37,17 @@ wire_enum!(
         GitFailed => "git_failed",
     }
 );
+
+wire_enum!(
+    /// Why a wait ended for one agent.
+    WaitStatus {
+        ActivityObserved => "activity_observed",
+        Idle => "idle",
+        Available => "available",
+        NotRunning => "not_running",
+        Exited => "exited",
+        BlockedByLimit => "blocked_by_limit",
+        Dialog => "dialog",
+        Timeout => "timeout",
+    }
+);

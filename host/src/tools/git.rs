@@ -7,7 +7,7 @@
 //! is withheld when redaction fails. Every process is bounded (see [`crate::git`]).
 
 use crate::codes::ErrorCode;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -16,9 +16,9 @@ use serde_json::{json, Value};
 use super::schema::Param;
 use super::{agent_param, blocking, handler, out, Ctx, Fault, Hints, ToolDef, ToolResult, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
-use crate::fsafe::paths::{expand_home, resolve_lenient};
 use crate::git::{self, worktree, Output, COMMAND_TIMEOUT};
 use crate::redactor::Redactor;
+use crate::session::repo::{commit_ready, repo_for, CheckOutcome};
 use crate::text::keep_head_chars;
 
 const EXCERPT_CHARS: usize = 4000;
@@ -148,27 +148,6 @@ struct CommitReadyArgs {
     repo: Option<String>,
 }
 
-/// The repository to work on, canonical.
-async fn repo_for(repo: &Option<String>, agent: Option<&str>) -> Result<PathBuf, Fault> {
-    let server_cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let start = match super::non_blank(repo) {
-        Some(r) => resolve_lenient(&server_cwd, &expand_home(r.trim())),
-        None => match agent {
-            Some(a) => {
-                let a = a.to_owned();
-                blocking(move || crate::session::scope::recorded_cwd(&a)).await.unwrap_or(server_cwd)
-            }
-            None => server_cwd,
-        },
-    };
-    if !start.is_dir() {
-        return Err(Fault::new(ErrorCode::NotAGitRepository, "the repository directory does not exist"));
-    }
-    git::toplevel(&start)
-        .await
-        .ok_or_else(|| Fault::new(ErrorCode::NotAGitRepository, "the directory is not inside a git repository"))
-}
-
 /// Git output as returned: through the redaction pipeline (withheld if the extension fails),
 /// bounded.
 fn excerpt(red: &Redactor, out: &Output, repo: &Path, max: usize) -> Value {
@@ -258,21 +237,6 @@ async fn integration_status(ctx: Arc<Ctx>, args: RepoArgs) -> ToolResult {
     }))
 }
 
-/// Whether the repository looks like a Python project (the seed's checks apply).
-fn is_python_project(repo: &Path) -> bool {
-    let has_python = |dir: PathBuf| {
-        std::fs::read_dir(dir).is_ok_and(|mut it| {
-            it.any(|e| {
-                e.is_ok_and(|e| {
-                    e.path().extension().is_some_and(|x| x == "py") || e.path().join("__init__.py").is_file()
-                })
-            })
-        })
-    };
-    ["pyproject.toml", "setup.py", "setup.cfg"].iter().any(|f| repo.join(f).is_file())
-        || ["src", "tests"].iter().any(|d| has_python(repo.join(d)))
-}
-
 fn check_entry(red: &Redactor, name: &str, out: &Output, repo: &Path) -> Value {
     let mut v = excerpt(red, out, repo, CHECK_EXCERPT_CHARS);
     v["name"] = json!(name);
@@ -286,49 +250,14 @@ fn skipped(name: &str, reason: &str) -> Value {
 
 async fn commit_ready_check(ctx: Arc<Ctx>, args: CommitReadyArgs) -> ToolResult {
     let repo = repo_for(&args.repo, None).await?;
-    let run_tests = args.run_tests;
-    let mut checks = Vec::new();
-    let diff = git::git(&repo, &["diff", "--no-ext-diff", "--check"], COMMAND_TIMEOUT).await;
-    checks.push(check_entry(&ctx.redactor, "diff_check", &diff, &repo));
-    if is_python_project(&repo) {
-        let pythonpath = match std::env::var("PYTHONPATH") {
-            Ok(p) if !p.is_empty() => format!("src:{p}"),
-            _ => "src".to_owned(),
-        };
-        // A fresh bytecode cache per check: nothing written into the repository, and no stale
-        // .pyc (same size, same second) can hide an edit.
-        let cache = std::env::temp_dir().join(format!("codex-master-pycache-{}", crate::fsafe::nonce()));
-        let prefix = format!("pycache_prefix={}", cache.to_string_lossy());
-        let env = [("PYTHONPATH", pythonpath), ("PYTHONPYCACHEPREFIX", cache.to_string_lossy().into_owned())];
-        let dirs: Vec<String> =
-            ["src", "tests"].iter().filter(|d| repo.join(d).is_dir()).map(|d| (*d).to_owned()).collect();
-        // Isolated (-I): no PYTHON* variables, no user site, and neither the repository nor
-        // `src` on the path, so a repository's `compileall.py` or `sitecustomize.py` never runs.
-        // Compiling reads the files; it runs none of them.
-        let mut compile =
-            vec!["-I".to_owned(), "-X".into(), prefix.clone(), "-m".into(), "compileall".into(), "-q".into()];
-        compile.extend(dirs);
-        let out = git::run("python3", &compile, &repo, &[], COMMAND_TIMEOUT).await;
-        checks.push(check_entry(&ctx.redactor, "compileall", &out, &repo));
-        if !run_tests {
-            checks.push(skipped("unittest", "run_tests_false"));
-        } else if repo.join("tests").is_dir() {
-            // The tests are the repository's code, run on purpose: with `src` on the path, but not
-            // the working directory (-P) or the user's site (-s).
-            let args: Vec<String> = ["-P", "-s", "-X", &prefix, "-m", "unittest", "discover", "-s", "tests", "-v"]
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect();
-            let out = git::run("python3", &args, &repo, &env, COMMAND_TIMEOUT).await;
-            checks.push(check_entry(&ctx.redactor, "unittest", &out, &repo));
-        } else {
-            checks.push(skipped("unittest", "no_tests_directory"));
-        }
-        let _ = std::fs::remove_dir_all(&cache);
-    } else {
-        checks.push(skipped("compileall", "not_a_python_project"));
-        checks.push(skipped("unittest", "not_a_python_project"));
-    }
+    let checks: Vec<Value> = commit_ready(&repo, args.run_tests)
+        .await
+        .iter()
+        .map(|c| match &c.outcome {
+            CheckOutcome::Ran(out) => check_entry(&ctx.redactor, c.name, out, &repo),
+            CheckOutcome::Skipped(reason) => skipped(c.name, reason),
+        })
+        .collect();
     let ok = checks.iter().all(|c| c["ok"] == json!(true));
     Ok(json!({"ok": ok, "checks": checks, "repo": NOT_RETURNED, "raw_output": NOT_RETURNED}))
 }

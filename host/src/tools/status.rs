@@ -4,10 +4,9 @@
 //! `capture-pane`, one `/proc` scan and one classifier call per running agent. Nothing read
 //! from a pane or a raw log is returned, except through the redactor by `agent_safe_tail`.
 
-use crate::codes::ErrorCode;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -21,18 +20,21 @@ use super::{
 use crate::agents::profiles::DialogChoice;
 use crate::agents::{facts, AgentSpec, AgentState, Registry};
 use crate::ext::types::limits::DialogKind;
-use crate::redactor::{Cancel, Redactor};
+use crate::redactor::Redactor;
 use crate::session::observe;
 use crate::state::ledger;
 use crate::state::rawlog::MAX_RAW_LOG_BYTES;
 use crate::state::State;
 use crate::timefmt::iso_utc;
-use crate::tmux::{self};
-use crate::wire::{wire_enum, Wire};
+use crate::wire::Wire;
 
 pub const MAX_TAIL_LINES: i64 = 80;
 pub const MAX_TAIL_CHARS: i64 = 8192;
+use super::words::WaitStatus;
+pub use crate::session::fleet::{observe, PANE_LINES};
 pub use crate::session::observe::{Observation, IDLE_RESPONSE_SECONDS};
+pub use crate::session::tail::{bound_tail, tail, TailSource};
+pub use crate::session::wait::{wait_for, Until, WaitMode};
 pub const DEFAULT_WAIT_SECONDS: i64 = 120;
 pub const MAX_WAIT_SECONDS: i64 = 600;
 
@@ -227,9 +229,6 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
         },
     ]
 }
-
-/// How often waits look at the fleet.
-pub const WAIT_TICK: Duration = Duration::from_millis(1000);
 
 /// What the worker's own events say: whether they are listened to, how many arrived this run,
 /// when the newest came, and on how many facts they and the screen disagree (numbers only).
@@ -427,43 +426,6 @@ fn host_json(h: &crate::session::fleet::HostReading) -> Value {
     })
 }
 
-wire_enum!(
-    /// What ends a wait besides a limit, a dialog or a stop.
-    Until { Activity => "activity", Idle => "idle", Available => "available" }
-);
-
-wire_enum!(
-    /// With several agents: the first that is done, or all of them.
-    WaitMode { First => "first", All => "all" }
-);
-
-wire_enum!(
-    /// What a tail reads.
-    TailSource { Pane => "pane", Log => "log" }
-);
-
-/// Why a wait ends for one agent, or `None` to keep waiting.
-fn wait_outcome(until: Until, initial: &Observation, current: &Observation) -> Option<&'static str> {
-    use super::words::WaitStatus;
-    let status = match current.state {
-        AgentState::NotRunning => Some(WaitStatus::NotRunning),
-        AgentState::Exited => Some(WaitStatus::Exited),
-        // Waiting for a limit to pass is what `available` is for.
-        AgentState::Limited if until == Until::Available => None,
-        AgentState::Limited => Some(WaitStatus::BlockedByLimit),
-        AgentState::Dialog => Some(WaitStatus::Dialog),
-        _ => match until {
-            // The classifier drops a limit once its reset time has passed: the screen no longer
-            // limits the agent.
-            Until::Available => (current.state != AgentState::Unknown).then_some(WaitStatus::Available),
-            Until::Idle => current.state.turn_over().then_some(WaitStatus::Idle),
-            Until::Activity => (current.state != initial.state || current.log_bytes != initial.log_bytes)
-                .then_some(WaitStatus::ActivityObserved),
-        },
-    };
-    status.map(WaitStatus::as_str)
-}
-
 /// A configured value's state: set or not, never the value.
 fn set_state(set: bool) -> &'static str {
     if set { super::words::SetState::Set } else { super::words::SetState::NotSet }.as_str()
@@ -486,34 +448,10 @@ async fn wait(ctx: Arc<Ctx>, args: WaitArgs) -> ToolResult {
     let selector = args.agent;
     let agents = ctx.registry.select(&selector);
     let timeout = Duration::from_secs(args.timeout_seconds);
-    let poll = Duration::from_secs(args.poll_interval_seconds).min(Duration::from_secs(1));
-    let until = args.until;
-    let all = args.mode == WaitMode::All;
-    let started = Instant::now();
-    let first = |obs: Vec<Result<Observation, Fault>>| -> Result<Vec<Observation>, Fault> { obs.into_iter().collect() };
-    // Every wait of this connection shares one fleet observation per tick.
-    let initial = first(ctx.observer.observe(&ctx, &agents, poll.min(WAIT_TICK) / 2).await?)?;
-    let mut poll_count = 0u64;
-    let mut done: Vec<Option<&'static str>> = vec![None; agents.len()];
-    // The initial state can already end the wait (a stopped or limited agent, or an idle one).
-    let mut current = initial.clone();
-    loop {
-        for (i, (a, b)) in initial.iter().zip(&current).enumerate() {
-            if done[i].is_none() {
-                done[i] = wait_outcome(until, a, b);
-            }
-        }
-        let finished = if all { done.iter().all(Option::is_some) } else { done.iter().any(Option::is_some) };
-        let remaining = timeout.saturating_sub(started.elapsed());
-        if finished || remaining.is_zero() {
-            break;
-        }
-        // Cancellation (MCP notifications/cancelled) drops this future here.
-        tokio::time::sleep(poll.min(remaining)).await;
-        poll_count += 1;
-        current = first(ctx.observer.observe(&ctx, &agents, poll.min(WAIT_TICK) / 2).await?)?;
-    }
-    let elapsed = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+    let poll = Duration::from_secs(args.poll_interval_seconds);
+    let w = wait_for(&ctx, &agents, args.until, args.mode, timeout, poll).await?;
+    let elapsed = (w.elapsed.as_secs_f64() * 10.0).round() / 10.0;
+    let status = |d: &Option<WaitStatus>| d.unwrap_or(WaitStatus::Timeout).as_str();
     if selector != "all" {
         let entry = |o: &Observation| match ctx.registry.get(&o.agent) {
             Some(spec) => observation_json(o, spec, &ctx.redactor, &ctx.client_id),
@@ -521,80 +459,35 @@ async fn wait(ctx: Arc<Ctx>, args: WaitArgs) -> ToolResult {
         };
         return Ok(json!({
             "agent": selector,
-            "status": done[0].unwrap_or("timeout"),
-            "until": until.as_str(),
+            "status": status(&w.done[0]),
+            "until": args.until.as_str(),
             "timeout_seconds": timeout.as_secs(),
-            "poll_count": poll_count,
+            "poll_count": w.poll_count,
             "elapsed_seconds": elapsed,
-            "initial": entry(&initial[0]),
-            "current": entry(&current[0]),
+            "initial": entry(&w.initial[0]),
+            "current": entry(&w.current[0]),
             "raw_output": NOT_RETURNED,
             "response_output": NOT_RETURNED,
         }));
     }
-    let results: Vec<Value> = current
+    let results: Vec<Value> = w
+        .current
         .iter()
-        .zip(&done)
-        .map(|(o, d)| json!({"agent": o.agent, "status": d.unwrap_or("timeout"), "state": o.state.as_str()}))
+        .zip(&w.done)
+        .map(|(o, d)| json!({"agent": o.agent, "status": status(d), "state": o.state.as_str()}))
         .collect();
-    let finished = if all { done.iter().all(Option::is_some) } else { done.iter().any(Option::is_some) };
     Ok(json!({
         "agent": "all",
-        "mode": if all { "all" } else { "first" },
-        "status": if finished { "done" } else { "timeout" },
-        "until": until.as_str(),
+        "mode": args.mode.as_str(),
+        "status": if w.finished { "done" } else { "timeout" },
+        "until": args.until.as_str(),
         "timeout_seconds": timeout.as_secs(),
-        "poll_count": poll_count,
+        "poll_count": w.poll_count,
         "elapsed_seconds": elapsed,
         "results": results,
         "raw_output": NOT_RETURNED,
     }))
 }
-
-/// Keeps the last `lines` lines and `chars` characters. A cut text starts with one marker
-/// line (the seed's wording), and the marker counts toward both bounds.
-pub fn bound_tail(text: &str, lines: usize, chars: usize) -> String {
-    let all: Vec<&str> = text.trim_end_matches('\n').split('\n').collect();
-    let whole = all.join("\n");
-    if all.len() <= lines && whole.chars().count() <= chars {
-        return whole;
-    }
-    let by_lines = format!("... truncated to last {} lines ...", lines.saturating_sub(1).max(1));
-    let by_chars = "... truncated to last characters ...";
-    // Content lines from the end, within the line budget (the marker takes one line).
-    let line_budget = lines.saturating_sub(1).max(1);
-    let mut kept: Vec<&str> = all[all.len().saturating_sub(line_budget)..].to_vec();
-    let mut marker = by_lines.as_str();
-    let fits = |kept: &[&str], marker: &str| {
-        marker.chars().count() + 1 + kept.iter().map(|l| l.chars().count() + 1).sum::<usize>() - 1 <= chars
-    };
-    if !fits(&kept, marker) {
-        marker = by_chars;
-        while kept.len() > 1 && !fits(&kept, marker) {
-            kept.remove(0);
-        }
-    }
-    let mut body = kept.join("\n");
-    let room = chars.saturating_sub(marker.chars().count() + 1);
-    if body.chars().count() > room {
-        let n = body.chars().count();
-        body = body.chars().skip(n - room).collect();
-        // A cut through a mask would show a fragment such as `ed>`: drop the fragment.
-        let mask = crate::text::REDACTED;
-        if let Some(k) = (1..mask.len()).find(|&k| body.starts_with(&mask[k..])) {
-            body.drain(..mask.len() - k);
-        }
-    }
-    let out = if lines <= 1 { format!("{marker} {}", body.replace('\n', " ")) } else { format!("{marker}\n{body}") };
-    crate::text::keep_head_chars(&out, chars)
-}
-
-/// Pane rows read for a tail: enough history that blank rows and the composer still leave
-/// the answer.
-const TAIL_CAPTURE_LINES: u32 = 300;
-
-/// Raw-log bytes redacted for a log tail, whatever `chars` asks for.
-const LOG_REDACTION_WINDOW: u64 = 256 * 1024;
 
 /// `agent_safe_tail` arguments.
 #[derive(Deserialize)]
@@ -609,109 +502,22 @@ struct SafeTailArgs {
 
 async fn safe_tail(ctx: Arc<Ctx>, args: SafeTailArgs) -> ToolResult {
     let SafeTailArgs { agent, source, lines, chars } = args;
-    let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| Fault::invalid_arguments("unknown agent"))?;
-    // The pane without blank rows and composer chrome: the last meaningful lines.
-    let pane_text = if source == TailSource::Pane {
-        match tmux::list_panes().await.map_err(|e| Fault::tmux("list-panes", Some(&agent), e))?.get(&spec.session) {
-            Some(_) => {
-                let capture = tmux::capture_pane(&spec.session, TAIL_CAPTURE_LINES).await.unwrap_or_default();
-                let stripped = crate::text::strip_ansi(&capture);
-                let meaningful = spec.provider().meaningful_lines(&stripped);
-                meaningful[meaningful.len().saturating_sub(MAX_TAIL_LINES as usize * 2)..].join("\n")
-            }
-            None => String::new(),
-        }
-    } else {
-        String::new()
-    };
-    let red = Arc::clone(&ctx.redactor);
-    // A cancelled call drops this future and the guard with it: the redaction stops.
-    let cancel = Cancel::default();
-    let _cancel_on_drop = cancel.guard();
-    blocking(move || {
-        let state = State::open()?;
-        let (raw, raw_log) = if source == TailSource::Log {
-            let meta = state.read_meta(&agent)?;
-            match meta {
-                Some(m) => {
-                    // Redact before cutting: a window far wider than the answer, so a key
-                    // block or a token that starts above the cut is seen whole. A window that
-                    // starts mid-file drops its first, partial line.
-                    let window = (chars as u64 * 4).max(LOG_REDACTION_WINDOW);
-                    let (bytes, size) = state.raw.read_tail(&m.raw_log, 0, window)?.unwrap_or_default();
-                    let mut text = String::from_utf8_lossy(&bytes).into_owned();
-                    if size > bytes.len() as u64 {
-                        text = text.split_once('\n').map_or(String::new(), |(_, rest)| rest.to_owned());
-                    }
-                    (text, Some(NOT_RETURNED))
-                }
-                None => (String::new(), None),
-            }
-        } else {
-            (pane_text, None)
-        };
-        // Blank rows carry nothing: a log tail skips them as the pane tail does.
-        let stripped =
-            crate::text::strip_ansi(&raw).lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n");
-        let known: Vec<String> = [spec.home.as_ref(), spec.runner.as_ref()]
-            .into_iter()
-            .flatten()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
-        let redacted = red.redact_cancellable(&stripped, &known, &cancel);
-        if redacted.withheld {
-            return Err(Fault::new(ErrorCode::RedactionWithheld,
-                "redaction did not finish within its time budget; the text is withheld",
-            )
-            .with("redaction", super::words::ExcerptRedaction::Withheld.as_str())
-            .with("agent", agent));
-        }
-        if redacted.extension_failed {
-            return Err(Fault::new(ErrorCode::RedactionFailed, "the redaction extension failed; the text is withheld")
-                .with("redaction", super::words::ExcerptRedaction::Failed.as_str())
-                .with("agent", agent));
-        }
-        Ok(json!({
-            "agent": agent,
-            "source": source.as_str(),
-            "lines_limit": lines,
-            "chars_limit": chars,
-            "redaction_applied": redacted.changed,
-            "redaction": if redacted.changed { super::words::TailRedaction::Applied } else { super::words::TailRedaction::None }.as_str(),
-            "raw_log": raw_log,
-            "output": bound_tail(&redacted.text, lines, chars),
-        }))
-    })
-    .await
+    let t = tail(&ctx, &agent, source, lines, chars).await?;
+    Ok(json!({
+        "agent": agent,
+        "source": source.as_str(),
+        "lines_limit": lines,
+        "chars_limit": chars,
+        "redaction_applied": t.redaction_applied,
+        "redaction": if t.redaction_applied { super::words::TailRedaction::Applied } else { super::words::TailRedaction::None }.as_str(),
+        "raw_log": t.from_log.then_some(NOT_RETURNED),
+        "output": t.text,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tails_are_bounded_with_one_marker_inside_the_bounds() {
-        let text = (1..=10).map(|i| format!("line {i}")).collect::<Vec<_>>().join("\n");
-        assert_eq!(bound_tail(&text, 3, 1000), "... truncated to last 2 lines ...\nline 9\nline 10");
-        assert_eq!(bound_tail(&text, 10, 1000), text);
-        for (lines, chars) in [(3, 1000), (10, 50), (10, 8), (1, 30), (80, 45), (2, 3)] {
-            let out = bound_tail(&text, lines, chars);
-            assert!(out.chars().count() <= chars, "{lines}/{chars}: {out:?}");
-            assert!(out.lines().count() <= lines, "{lines}/{chars}: {out:?}");
-            assert!(out.matches("truncated").count() <= 1, "{out:?}");
-        }
-        assert!(bound_tail(&text, 10, 50).ends_with("line 10"));
-        // A cut never leaves a fragment of a mask.
-        let masked = "key <redacted> and <redacted>";
-        for chars in 37..60 {
-            let out = bound_tail(masked, 5, chars);
-            let body = out.strip_prefix("... truncated to last characters ...\n").unwrap_or(&out);
-            assert!(
-                !body.starts_with("ed>") && !body.starts_with("acted>") && !body.starts_with('>'),
-                "{chars}: {out:?}"
-            );
-        }
-    }
 
     #[test]
     fn unknown_is_never_idle() {

@@ -4,7 +4,6 @@
 //! [`crate::watchdog::decide`] and acts under the agent's lock: a report request first, the
 //! planned action only after the grace window passed with no answer.
 
-use crate::codes::ErrorCode;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -12,18 +11,15 @@ use serde_json::{json, Value};
 
 use super::schema::Param;
 use super::{
-    agent_error_entry, blocking, handler, out, Ctx, Fault, Hints, NoArgs, ToolDef, ToolResult, NOT_RETURNED, READ_ONLY,
+    agent_error_entry, blocking, handler, out, Ctx, Hints, NoArgs, ToolDef, ToolResult, NOT_RETURNED, READ_ONLY,
 };
 use crate::agents::Registry;
-use crate::ext::types::limits::RESET_PASSED_RULE;
-use crate::lease::{self, Lease};
 use crate::session::fleet::observe;
 use crate::session::observe::Observation;
-use crate::session::stop::{interrupt_agent, release_agent, stop_one};
-use crate::session::typing::{request_report, send_continue};
+use crate::session::typing::Sent;
+use crate::session::watch::{watch_one, Acted, Watched};
 use crate::state::State;
-use crate::timefmt::now_epoch;
-use crate::watchdog::{self, Action, Decision, Facts, Marker, Phase, Policy};
+use crate::watchdog::{self, Action, Decision, Policy};
 
 pub fn tools(reg: &Registry) -> Vec<ToolDef> {
     vec![
@@ -115,9 +111,10 @@ async fn fleet_watchdog(ctx: Arc<Ctx>, args: WatchdogArgs) -> ToolResult {
     let mut results = Vec::new();
     for (agent, obs) in agents.iter().zip(observed) {
         let entry = match obs {
-            Ok(o) => watch_one(&ctx, agent, &o, policy, manage_unclaimed, dry_run)
-                .await
-                .unwrap_or_else(|e| agent_error_entry(agent, &e, &ctx.client_id)),
+            Ok(o) => match watch_one(&ctx, agent, &o, policy, manage_unclaimed, dry_run).await {
+                Ok(w) => watched_json(&ctx.client_id, agent, &o, &w, &policy, manage_unclaimed),
+                Err(e) => agent_error_entry(agent, &e, &ctx.client_id),
+            },
             Err(e) => agent_error_entry(agent, &e, &ctx.client_id),
         };
         results.push(entry);
@@ -139,228 +136,84 @@ async fn fleet_watchdog(ctx: Arc<Ctx>, args: WatchdogArgs) -> ToolResult {
     }))
 }
 
-async fn watch_one(
-    ctx: &Ctx,
+/// One agent's watchdog entry: what it saw and decided (a dry run says what it would do), and
+/// what it did.
+fn watched_json(
+    client: &str,
     agent: &str,
     obs: &Observation,
-    policy: Policy,
-    manage_unclaimed: bool,
-    dry_run: bool,
-) -> Result<Value, Fault> {
-    let (a, client) = (agent.to_owned(), ctx.client_id.clone());
-    let (lease, meta) = blocking(move || {
-        let st = State::open()?;
-        Ok((lease::read(&st, &a), st.read_meta(&a)?))
-    })
-    .await?;
-    let limit_key = meta.as_ref().map(limit_key);
-    let facts = watch_facts(obs, &lease, meta.as_ref(), limit_key.as_deref(), &client, manage_unclaimed);
-    let decision = watchdog::decide(&facts, &policy);
-    let mut entry = entry_json(agent, obs, &lease, &client, &policy, &facts, &decision, manage_unclaimed, dry_run);
-    if dry_run {
-        return Ok(entry);
-    }
-    let taken =
-        Taken { policy, meta: meta.as_ref(), limit_key, take_over: manage_unclaimed && !lease.held_by(&client) };
-    act(ctx, agent, decision, taken, &mut entry).await?;
-    Ok(entry)
-}
-
-/// What the watchdog decides on: the observation, the lease and the recorded run.
-fn watch_facts<'a>(
-    obs: &Observation,
-    lease: &Lease,
-    meta: Option<&'a crate::state::meta::AgentMeta>,
-    limit_key: Option<&'a str>,
-    client: &str,
-    manage_unclaimed: bool,
-) -> Facts<'a> {
-    let unclaimed = matches!(lease, Lease::Unclaimed { .. } | Lease::Expired(_));
-    // The screen still shows a limit whose reset time has passed, with the agent idle on it.
-    let passed = obs.classified.as_ref().is_some_and(|c| c.rule == RESET_PASSED_RULE && !c.blocks_input)
-        && obs.state.turn_over();
-    Facts {
-        running: obs.running,
-        state: obs.state,
-        held_by_other: lease.held_by_other(client) && !matches!(lease, Lease::Expired(_)),
-        lease_allowed: lease.held_by(client) || (manage_unclaimed && unclaimed),
-        idle_seconds: obs.log_idle_seconds.map(|s| s as f64).or_else(|| meta.map(|m| now_epoch() - m.started_at_epoch)),
-        log_bytes: obs.log_bytes,
-        last_send_at: meta.and_then(|m| m.last_send.as_ref()).map(|s| s.at_epoch),
-        now: now_epoch(),
-        marker: meta.and_then(|m| m.watchdog.as_ref()),
-        passed_limit: limit_key.filter(|_| passed),
-        resumed_limit: meta.and_then(|m| m.resumed_limit.as_deref()),
-    }
-}
-
-/// One agent's watchdog entry, before any action: what it saw and decided (a dry run says what
-/// it would do).
-#[allow(clippy::too_many_arguments)]
-fn entry_json(
-    agent: &str,
-    obs: &Observation,
-    lease: &Lease,
-    client: &str,
+    w: &Watched,
     policy: &Policy,
-    facts: &Facts<'_>,
-    decision: &Decision,
     manage_unclaimed: bool,
-    dry_run: bool,
 ) -> Value {
+    let dry_run = w.acted.is_none();
     let mut entry = json!({
         "agent": agent,
         "running": obs.running,
         "state": obs.state.as_str(),
-        "lease_state": lease.view(client).state.as_str(),
-        "held_by_this_server": lease.held_by(client),
+        "lease_state": w.lease.view(client).state.as_str(),
+        "held_by_this_server": w.lease.held_by(client),
         "manage_unclaimed": manage_unclaimed,
-        "effective_idle_seconds": facts.idle_seconds.map(|s| s as u64),
+        "effective_idle_seconds": w.idle_seconds.map(|s| s as u64),
         "activity_source": if obs.log_idle_seconds.is_some() { "raw_log" } else { "session_start_age" },
         "idle_threshold_seconds": policy.idle_seconds,
         "report_grace_seconds": policy.grace_seconds,
         "planned_action": policy.action.as_str(),
         "dry_run": dry_run,
-        "watchdog_state": decision.name(),
+        "watchdog_state": w.decision.name(),
         "action_taken": Value::Null,
         "raw_output": NOT_RETURNED,
         "response_output": NOT_RETURNED,
     });
-    if let Decision::Waiting { elapsed } = *decision {
+    if let Decision::Waiting { elapsed } = w.decision {
         entry["report_elapsed_seconds"] = json!(elapsed as u64);
         entry["next_action_after_seconds"] = json!((policy.grace_seconds as f64 - elapsed).max(0.0).ceil() as u64);
     }
-    if dry_run {
-        entry["watchdog_state"] = json!(match decision {
-            Decision::RequestReport => "would_request_report".to_owned(),
-            Decision::ResumeAfterReset => "would_resume_after_reset".to_owned(),
-            Decision::Escalate => format!("would_{}", policy.action.as_str()),
-            other => other.name().to_owned(),
-        });
+    match &w.acted {
+        None => {
+            entry["watchdog_state"] = json!(match w.decision {
+                Decision::RequestReport => "would_request_report".to_owned(),
+                Decision::ResumeAfterReset => "would_resume_after_reset".to_owned(),
+                Decision::Escalate => format!("would_{}", policy.action.as_str()),
+                other => other.name().to_owned(),
+            });
+        }
+        Some(acted) => acted_json(client, acted, policy, &mut entry),
     }
     entry
 }
 
-/// What an action needs beyond the decision.
-struct Taken<'a> {
-    policy: Policy,
-    meta: Option<&'a crate::state::meta::AgentMeta>,
-    limit_key: Option<String>,
-    /// The agent's lease is not ours and `manage_unclaimed` lets us take it.
-    take_over: bool,
-}
-
-/// Carries out a decision and records it in the entry.
-async fn act(ctx: &Ctx, agent: &str, decision: Decision, t: Taken<'_>, entry: &mut Value) -> Result<(), Fault> {
-    let assignment_id = t.meta.and_then(|m| m.last_assignment_id.clone());
-    match decision {
-        Decision::Active { drop_marker: true } => set_marker(agent, |_, _| None).await?,
-        Decision::RequestReport => {
-            let sent = request_report(ctx, agent, assignment_id.clone(), true, None).await;
-            let action = t.policy.action;
-            // The log size when the turn was first seen holds the request's echo but no answer:
-            // only growth past it is one.
-            let at_turn = sent.as_ref().ok().and_then(|s| s.log_bytes_at_turn);
-            set_marker(agent, move |_, bytes| {
-                let bytes = at_turn.map_or(bytes, |b| b.min(bytes));
-                Some(Marker {
-                    phase: Phase::ReportRequested,
-                    requested_at_epoch: now_epoch(),
-                    log_bytes_after_request: bytes,
-                    planned_action: action,
-                    assignment_id,
-                    settled_at_epoch: None,
-                })
-            })
-            .await?;
+/// What the pass did, into the entry.
+fn acted_json(client: &str, acted: &Acted, policy: &Policy, entry: &mut Value) {
+    let turn =
+        |status: &str, s: &Sent| json!({"status": status, "submitted": s.submitted, "turn_started": s.turn_started});
+    match acted {
+        Acted::Nothing => {}
+        Acted::ReportRequest(sent) => {
             entry["action_taken"] = json!("report_request");
             entry["report_request"] = match sent {
-                Ok(s) => {
-                    json!({"status": "report_requested", "submitted": s.submitted, "turn_started": s.turn_started})
-                }
-                Err(e) => super::fault_json(&e, &ctx.client_id),
+                Ok(s) => turn("report_requested", s),
+                Err(e) => super::fault_json(e, client),
             };
-            entry["next_action_after_seconds"] = json!(t.policy.grace_seconds);
+            entry["next_action_after_seconds"] = json!(policy.grace_seconds);
         }
-        Decision::ResumeAfterReset => {
-            let key = t.limit_key.unwrap_or_default();
+        Acted::ContinuePrompt(sent) => {
             entry["action_taken"] = json!("continue_prompt");
-            entry["continue_prompt"] = match send_continue(ctx, agent, key, assignment_id).await {
-                Ok(s) => json!({"status": "sent", "submitted": s.submitted, "turn_started": s.turn_started}),
-                Err(e) => super::fault_json(&e, &ctx.client_id),
+            entry["continue_prompt"] = match sent {
+                Ok(s) => turn("sent", s),
+                Err(e) => super::fault_json(e, client),
             };
         }
-        Decision::Answered => settle(agent, Phase::Answered).await?,
-        Decision::Escalate => {
-            let result = escalate(ctx, agent, t.policy.action, t.take_over).await;
-            settle(agent, Phase::Escalated).await?;
-            entry["action_taken"] = json!(t.policy.action.as_str());
-            entry["action_result"] = result.unwrap_or_else(|e| super::fault_json(&e, &ctx.client_id));
+        Acted::Escalated(action, result) => {
+            entry["action_taken"] = json!(action.as_str());
+            entry["action_result"] = match result {
+                Ok(done) => {
+                    json!({"status": done.as_str(), "raw_output": NOT_RETURNED, "response_output": NOT_RETURNED})
+                }
+                Err(e) => super::fault_json(e, client),
+            };
         }
-        _ => {}
     }
-    Ok(())
-}
-
-/// Which limit an agent sits on: the turn it hit the limit in (a limit shows after the last
-/// lead send, or after the start when nothing was sent).
-fn limit_key(meta: &crate::state::meta::AgentMeta) -> String {
-    match &meta.last_send {
-        Some(s) => format!("after-send-{:.3}", s.at_epoch),
-        None => format!("after-start-{:.3}", meta.started_at_epoch),
-    }
-}
-
-/// Runs the planned action; `release_after` gives back a lease the action claimed on an agent
-/// nobody leased.
-async fn escalate(ctx: &Ctx, agent: &str, action: Action, release_after: bool) -> Result<Value, Fault> {
-    let status = match action {
-        Action::Interrupt => {
-            interrupt_agent(ctx, agent, None).await?;
-            if release_after {
-                release_agent(ctx, agent, false, None).await?;
-            }
-            "interrupt_sent"
-        }
-        Action::Stop => stop_one(ctx, agent, false, None).await?.status().as_str(),
-        Action::Release => release_agent(ctx, agent, false, None).await?.status.as_str(),
-        Action::None => "no_action",
-    };
-    Ok(json!({"status": status, "raw_output": NOT_RETURNED, "response_output": NOT_RETURNED}))
-}
-
-async fn settle(agent: &str, phase: Phase) -> Result<(), Fault> {
-    set_marker(agent, move |m, _| {
-        m.map(|mut m| {
-            m.phase = phase;
-            m.settled_at_epoch = Some(now_epoch());
-            m
-        })
-    })
-    .await
-}
-
-/// Read-modify-write of the marker under the agent lock; `f` also gets the raw log's size.
-async fn set_marker(
-    agent: &str,
-    f: impl FnOnce(Option<Marker>, u64) -> Option<Marker> + Send + 'static,
-) -> Result<(), Fault> {
-    let agent = agent.to_owned();
-    blocking(move || {
-        let state = State::open()?;
-        let _lock = state.agent_lock(&agent)?;
-        let Some(mut meta) = state.read_meta(&agent)? else {
-            return Err(Fault::new(
-                ErrorCode::CouldNotUpdateWatchdogMetadata,
-                format!("agent {agent} has no readable metadata"),
-            ));
-        };
-        let log_bytes = state.raw.file_stat(&meta.raw_log).ok().flatten().map_or(0, |(size, _)| size);
-        meta.watchdog = f(meta.watchdog.take(), log_bytes);
-        state.write_meta(&meta)?;
-        Ok(())
-    })
-    .await
 }
 
 async fn watchdog_status(_ctx: Arc<Ctx>, _args: NoArgs) -> ToolResult {

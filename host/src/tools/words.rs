@@ -1,7 +1,9 @@
 //! The words tools write that no domain type owns yet: each list once, as a wire enum, read by
 //! the output schema (`out::words`) and by the code that writes the word.
 
-pub use crate::session::words::{AuditBaseline, AuditStatus, MemoryCapState, StartStatus, StopStatus, TrustState};
+pub use crate::session::words::{
+    AuditBaseline, AuditStatus, MemoryCapState, StartStatus, StopStatus, TrustState, WaitStatus,
+};
 use crate::wire::wire_enum;
 
 wire_enum!(
@@ -67,18 +69,4 @@ wire_enum!(
 wire_enum!(
     /// Whether admission would start one more worker now.
     AdmissionState { Open => "open", HostBusy => "host_busy" }
-);
-
-wire_enum!(
-    /// Why a wait ended for one agent.
-    WaitStatus {
-        ActivityObserved => "activity_observed",
-        Idle => "idle",
-        Available => "available",
-        NotRunning => "not_running",
-        Exited => "exited",
-        BlockedByLimit => "blocked_by_limit",
-        Dialog => "dialog",
-        Timeout => "timeout",
-    }
 );

@@ -50,7 +50,7 @@ pub struct Policy {
     pub resume_after_reset: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Decision {
     Skip(&'static str),
     /// Recent activity; a stale marker of an older turn is dropped.
