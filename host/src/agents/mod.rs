@@ -207,6 +207,17 @@ enum ClassifierTable {
     Pinned { path: String, sha256: String },
 }
 
+/// A `config.toml` the host refuses: what is wrong, never a value from it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl From<String> for ConfigError {
+    fn from(s: String) -> Self {
+        ConfigError(s)
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct ConfigFile {
     #[serde(default)]
@@ -215,28 +226,32 @@ struct ConfigFile {
 }
 
 /// `~/x` → `$HOME/x`; anything else must be absolute.
-fn config_path(field: &str, agent: &str, value: &str) -> Result<PathBuf, String> {
+fn config_path(field: &str, agent: &str, value: &str) -> Result<PathBuf, ConfigError> {
     let path = match value.strip_prefix("~/") {
         Some(rest) => env_path("HOME").ok_or_else(|| format!("agents.{agent}.{field}: HOME is not set"))?.join(rest),
         None => PathBuf::from(value),
     };
     if !path.is_absolute() || value.len() > 1000 {
-        return Err(format!("agents.{agent}.{field} must be an absolute path of at most 1000 characters"));
+        return Err(ConfigError::from(format!(
+            "agents.{agent}.{field} must be an absolute path of at most 1000 characters"
+        )));
     }
     Ok(crate::fsafe::paths::normalize_lexically(&path))
 }
 
 /// One `[agents.NAME]` table, checked into an agent.
-fn agent_spec(name: String, mut t: AgentTable) -> Result<AgentSpec, String> {
+fn agent_spec(name: String, mut t: AgentTable) -> Result<AgentSpec, ConfigError> {
     if !valid_agent_name(&name) {
-        return Err("config.toml: agent names are 1-32 characters of a-z, 0-9 and '-', and not 'all' or 'both'".into());
+        return Err(ConfigError::from(
+            "config.toml: agent names are 1-32 characters of a-z, 0-9 and '-', and not 'all' or 'both'".to_owned(),
+        ));
     }
     let profile = t.profile.unwrap_or_else(Profile::default_profile);
     let home = t.home.as_deref().map(|h| config_path("home", &name, h)).transpose()?;
     let runner = match (profile, t.runner.as_deref()) {
         (_, Some(r)) => Some(config_path("runner", &name, r)?),
         (p, None) if p.provider().needs_runner() => {
-            return Err(format!("agents.{name}: the {} profile needs a runner", p.name()))
+            return Err(ConfigError::from(format!("agents.{name}: the {} profile needs a runner", p.name())))
         }
         (p, None) => p.provider().default_runner(home.as_deref()),
     };
@@ -244,10 +259,12 @@ fn agent_spec(name: String, mut t: AgentTable) -> Result<AgentSpec, String> {
     let classifier = classifier_of(&name, profile, t.classifier.take())?;
     let session = t.session.take().unwrap_or_else(|| format!("codex_agent_{}_mcp", name.replace('-', "_")));
     if !valid_session_name(&session) {
-        return Err(format!("agents.{name}.session: 1-64 characters of letters, digits, '_' and '-'"));
+        return Err(ConfigError::from(format!(
+            "agents.{name}.session: 1-64 characters of letters, digits, '_' and '-'"
+        )));
     }
     if t.memory_max_mib.is_some_and(|m| !(64..=1 << 20).contains(&m)) {
-        return Err(format!("agents.{name}.memory_max_mib: 64-1048576 (MiB)"));
+        return Err(ConfigError::from(format!("agents.{name}.memory_max_mib: 64-1048576 (MiB)")));
     }
     let label = t
         .label
@@ -275,20 +292,24 @@ fn agent_spec(name: String, mut t: AgentTable) -> Result<AgentSpec, String> {
 
 /// The words that reach the worker's command line and environment: model words, bounded
 /// arguments, and variable names we allow.
-fn check_launch_words(name: &str, t: &AgentTable) -> Result<(), String> {
+fn check_launch_words(name: &str, t: &AgentTable) -> Result<(), ConfigError> {
     if [&t.model, &t.reasoning_effort].into_iter().flatten().any(|w| !valid_model_word(w)) {
-        return Err(format!("agents.{name}: model and reasoning_effort are words of letters, digits and ._-:/"));
+        return Err(ConfigError::from(format!(
+            "agents.{name}: model and reasoning_effort are words of letters, digits and ._-:/"
+        )));
     }
     if t.args.len() > MAX_EXTRA_ARGS || t.args.iter().any(|a| a.len() > 1000 || a.contains('\0')) {
-        return Err(format!("agents.{name}.args: at most {MAX_EXTRA_ARGS} arguments of at most 1000 characters"));
+        return Err(ConfigError::from(format!(
+            "agents.{name}.args: at most {MAX_EXTRA_ARGS} arguments of at most 1000 characters"
+        )));
     }
     if t.env.len() + t.env_pass.len() > MAX_ENV
         || t.env.keys().chain(&t.env_pass).any(|k| !valid_env_name(k))
         || t.env.values().any(|v| v.len() > 4000 || v.contains('\0'))
     {
-        return Err(format!(
+        return Err(ConfigError::from(format!(
             "agents.{name}: env and env_pass take at most {MAX_ENV} variable names (letters, digits, '_'; not PATH, HOME, the homes we manage, LD_*, DYLD_* or another variable that runs code first: see README) with values of at most 4000 characters"
-        ));
+        )));
     }
     Ok(())
 }
@@ -298,7 +319,7 @@ fn classifier_of(
     name: &str,
     profile: Profile,
     table: Option<ClassifierTable>,
-) -> Result<crate::ext::Classifier, String> {
+) -> Result<crate::ext::Classifier, ConfigError> {
     Ok(match table {
         None => crate::ext::Classifier::named(profile.provider().classifier()).expect("a default classifier"),
         Some(ClassifierTable::Name(n)) => crate::ext::Classifier::named(&n).ok_or_else(|| {
@@ -307,7 +328,7 @@ fn classifier_of(
         })?,
         Some(ClassifierTable::Pinned { path, sha256 }) => {
             if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(format!("agents.{name}.classifier.sha256: 64 hex digits"));
+                return Err(ConfigError::from(format!("agents.{name}.classifier.sha256: 64 hex digits")));
             }
             crate::ext::Classifier::Pinned { path: config_path("classifier.path", name, &path)?, sha256 }
         }
@@ -316,7 +337,7 @@ fn classifier_of(
 
 impl Registry {
     /// The agents of `config.toml`, or the seed-compatible defaults when it configures none.
-    pub fn load() -> Result<Registry, String> {
+    pub fn load() -> Result<Registry, ConfigError> {
         let Some(dir) = crate::config::config_dir().map_err(|e| e.to_string())? else {
             return Ok(Registry::from_env());
         };
@@ -324,13 +345,13 @@ impl Registry {
         let text = match crate::config::read_file_nofollow(&path, MAX_CONFIG_BYTES) {
             Ok(Some(bytes)) => String::from_utf8(bytes).map_err(|_| "config.toml is not UTF-8".to_owned())?,
             Ok(None) => return Ok(Registry::from_env()),
-            Err(e) => return Err(format!("config.toml could not be read: {e}")),
+            Err(e) => return Err(ConfigError::from(format!("config.toml could not be read: {e}"))),
         };
         Registry::from_toml(&text)
     }
 
     /// Parses the `[agents.*]` tables of a config text.
-    pub fn from_toml(text: &str) -> Result<Registry, String> {
+    pub fn from_toml(text: &str) -> Result<Registry, ConfigError> {
         let cfg: ConfigFile = toml::from_str(text)
             .map_err(|e| format!("config.toml: {}", crate::text::keep_head_chars(e.message(), 300)))?;
         let admission = cfg.admission.unwrap_or_default();
@@ -339,7 +360,7 @@ impl Registry {
             return Ok(Registry { admission, ..Registry::from_env() });
         }
         if cfg.agents.len() > MAX_AGENTS {
-            return Err(format!("config.toml configures more than {MAX_AGENTS} agents"));
+            return Err(ConfigError::from(format!("config.toml configures more than {MAX_AGENTS} agents")));
         }
         let mut agents = Vec::new();
         for (name, t) in cfg.agents {
@@ -349,7 +370,7 @@ impl Registry {
         let mut sessions: Vec<&str> = agents.iter().map(|a| a.session.as_str()).collect();
         sessions.sort_unstable();
         if sessions.windows(2).any(|w| w[0] == w[1]) {
-            return Err("config.toml: two agents share a tmux session name".into());
+            return Err(ConfigError::from("config.toml: two agents share a tmux session name".to_owned()));
         }
         Ok(Registry { agents, admission })
     }
@@ -485,7 +506,7 @@ mod tests {
         ] {
             for list in [format!("env = {{ {name} = \"x\" }}"), format!("env_pass = [\"{name}\"]")] {
                 let err = Registry::from_toml(&config(&list)).err();
-                assert!(err.is_some_and(|e| e.contains("see README")), "{list} was accepted");
+                assert!(err.is_some_and(|e| e.0.contains("see README")), "{list} was accepted");
             }
         }
         assert!(Registry::from_toml(&config("env = { WORKER_TOKEN = \"x\" }\nenv_pass = [\"OPENAI_API_KEY\"]")).is_ok());
@@ -528,7 +549,7 @@ mod tests {
             ("[agents.x]\nprofile='scripted'\nmodel='a b'", "model"),
         ] {
             let err = Registry::from_toml(text).unwrap_err();
-            assert!(err.contains(needle), "{text}: {err}");
+            assert!(err.0.contains(needle), "{text}: {err}");
         }
     }
 }

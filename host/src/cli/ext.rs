@@ -592,7 +592,7 @@ fn limits_target(
 ) -> Result<(&'static dyn crate::agents::profiles::Provider, crate::ext::Classifier), Value> {
     use crate::agents::profiles::Profile;
     if let Some(name) = options.agent {
-        let registry = crate::agents::Registry::load().map_err(|e| error_json("config_invalid", &e))?;
+        let registry = crate::agents::Registry::load().map_err(|e| error_json("config_invalid", &e.to_string()))?;
         let spec = registry
             .get(name)
             .ok_or_else(|| error_json("unknown_agent", "no agent of that name is configured (ext list names them)"))?;

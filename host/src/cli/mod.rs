@@ -183,11 +183,13 @@ pub fn run(argv: Vec<OsString>) -> i32 {
     }
     // A broken config.toml must not take `--help`, `--version` or `ext` down with it: the
     // command line is built from the default agents then, and only what needs the agents fails.
-    let (registry, config_error) =
-        match crate::config::check_locations().map_err(|e| e.to_string()).and_then(|()| Registry::load()) {
-            Ok(r) => (r, None),
-            Err(e) => (Registry::from_env(), Some(crate::text::safe_error_text(&e))),
-        };
+    let (registry, config_error) = match crate::config::check_locations()
+        .map_err(|e| e.to_string())
+        .and_then(|()| Registry::load().map_err(|e| e.to_string()))
+    {
+        Ok(r) => (r, None),
+        Err(e) => (Registry::from_env(), Some(crate::text::safe_error_text(&e))),
+    };
     let catalogue = Catalogue::new(&registry);
     let matches = match parse(&catalogue, argv) {
         Ok(m) => m,

@@ -78,7 +78,7 @@ impl Generation {
         let mut named = settings.watched_paths();
         let registry = crate::config::check_locations()
             .map_err(|e| e.to_string())
-            .and_then(|()| Registry::load())
+            .and_then(|()| Registry::load().map_err(|e| e.to_string()))
             .map_err(|e| (e, named.clone()))?;
         named = watched(&settings, &registry);
         let refuse = |e: String| (e, named.clone());

@@ -544,3 +544,51 @@ pub async fn prepare_home(spec: &AgentSpec, cwd: &std::path::Path) -> Result<Tru
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agents::Registry;
+
+    fn spec(extra: &str) -> AgentSpec {
+        let reg = Registry::from_toml(&format!("[agents.w]\nprofile = \"codex\"\nrunner = \"/usr/bin/true\"\n{extra}"))
+            .unwrap();
+        reg.get("w").unwrap().clone()
+    }
+
+    #[test]
+    fn a_plan_launches_the_runner_in_the_canonical_directory_with_the_markers() {
+        let dir = std::env::temp_dir().join(format!("cm-plan-{}", crate::fsafe::nonce()));
+        std::fs::create_dir_all(dir.join("repo")).unwrap();
+        std::os::unix::fs::symlink(dir.join("repo"), dir.join("link")).unwrap();
+        let link = dir.join("link").display().to_string();
+        let plan = plan_start(&spec(""), Some(&link), Some("go"), false).unwrap();
+        // A fresh start follows the link once and launches in the directory it names.
+        assert_eq!(plan.start_dir, std::fs::canonicalize(dir.join("repo")).unwrap());
+        assert_eq!(plan.words[0], "env");
+        assert!(plan.words.iter().any(|w| w == "CODEX_MASTER_MCP=1"));
+        assert!(plan.words.iter().any(|w| w == "/usr/bin/true"));
+        assert_eq!(plan.words.last().map(String::as_str), Some("go"));
+        // A resume refuses a recorded directory that no longer resolves to itself.
+        let refused = plan_start(&spec(""), Some(&link), None, true).err().map(|e| e.code);
+        assert_eq!(refused, Some(ErrorCode::ResumeCwdChanged));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_plan_refuses_a_missing_directory_and_a_symlinked_runner() {
+        let missing = plan_start(&spec(""), Some("/nonexistent/cm-plan"), None, false).err().map(|e| e.code);
+        assert_eq!(missing, Some(ErrorCode::CwdNotDirectory));
+        let dir = std::env::temp_dir().join(format!("cm-plan-runner-{}", crate::fsafe::nonce()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::os::unix::fs::symlink("/usr/bin/true", dir.join("runner")).unwrap();
+        let reg = Registry::from_toml(&format!(
+            "[agents.w]\nprofile = \"codex\"\nrunner = \"{}\"\n",
+            dir.join("runner").display()
+        ))
+        .unwrap();
+        let refused = plan_start(reg.get("w").unwrap(), Some("/tmp"), None, false).err().map(|e| e.code);
+        assert_eq!(refused, Some(ErrorCode::RunnerNotExecutable));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

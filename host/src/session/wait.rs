@@ -23,7 +23,20 @@ wire_enum!(
 );
 
 /// Why a wait ends for one agent, or `None` to keep waiting.
-pub fn wait_outcome(until: Until, initial: &Observation, current: &Observation) -> Option<WaitStatus> {
+/// What a wait compares between two looks at one agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Look {
+    pub state: AgentState,
+    pub log_bytes: Option<u64>,
+}
+
+impl Look {
+    pub fn of(o: &Observation) -> Look {
+        Look { state: o.state, log_bytes: o.log_bytes }
+    }
+}
+
+pub fn wait_outcome(until: Until, initial: Look, current: Look) -> Option<WaitStatus> {
     match current.state {
         AgentState::NotRunning => Some(WaitStatus::NotRunning),
         AgentState::Exited => Some(WaitStatus::Exited),
@@ -79,7 +92,7 @@ pub async fn wait_for(
     loop {
         for (i, (a, b)) in initial.iter().zip(&current).enumerate() {
             if done[i].is_none() {
-                done[i] = wait_outcome(until, a, b);
+                done[i] = wait_outcome(until, Look::of(a), Look::of(b));
             }
         }
         let finished = if all { done.iter().all(Option::is_some) } else { done.iter().any(Option::is_some) };
@@ -90,5 +103,34 @@ pub async fn wait_for(
         tokio::time::sleep(poll.min(remaining)).await;
         poll_count += 1;
         current = look().await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(state: AgentState, log_bytes: Option<u64>) -> Look {
+        Look { state, log_bytes }
+    }
+
+    #[test]
+    fn a_wait_ends_on_its_condition_and_on_what_blocks_it() {
+        let idle = seen(AgentState::Idle, Some(10));
+        let working = seen(AgentState::Working, Some(10));
+        assert_eq!(wait_outcome(Until::Idle, working, working), None);
+        assert_eq!(wait_outcome(Until::Idle, working, idle), Some(WaitStatus::Idle));
+        assert_eq!(wait_outcome(Until::Activity, working, working), None);
+        assert_eq!(
+            wait_outcome(Until::Activity, working, seen(AgentState::Working, Some(11))),
+            Some(WaitStatus::ActivityObserved)
+        );
+        // A limit ends an idle wait, but is what an `available` wait waits out.
+        let limited = seen(AgentState::Limited, Some(10));
+        assert_eq!(wait_outcome(Until::Idle, working, limited), Some(WaitStatus::BlockedByLimit));
+        assert_eq!(wait_outcome(Until::Available, limited, limited), None);
+        assert_eq!(wait_outcome(Until::Available, limited, idle), Some(WaitStatus::Available));
+        assert_eq!(wait_outcome(Until::Idle, working, seen(AgentState::Dialog, None)), Some(WaitStatus::Dialog));
+        assert_eq!(wait_outcome(Until::Idle, working, seen(AgentState::Exited, None)), Some(WaitStatus::Exited));
     }
 }
