@@ -15,6 +15,7 @@ mod ext;
 mod ext_authors;
 mod fsafe;
 mod hardening;
+mod hosts;
 mod leases;
 mod mcp_protocol;
 mod real_claude;

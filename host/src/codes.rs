@@ -42,6 +42,8 @@ crate::wire::wire_enum!(
         ForceRequiresStoppedAgent => "force_requires_stopped_agent",
         GitWorktreeFailed => "git_worktree_failed",
         HostBusy => "host_busy",
+        HostKeyUnknown => "host_key_unknown",
+        HostUnreachable => "host_unreachable",
         InstallFailed => "install_failed",
         InternalError => "internal_error",
         InvalidArguments => "invalid_arguments",

@@ -139,6 +139,11 @@ impl Fault {
     pub fn tmux(what: &str, agent: Option<&str>, e: crate::tmux::TmuxError) -> Fault {
         match (e, agent) {
             (e @ crate::tmux::TmuxError::NotInstalled, _) => Fault::new(ErrorCode::TmuxNotInstalled, e.to_string()),
+            // A host that does not answer may answer again: retry later, or elsewhere.
+            (e @ crate::tmux::TmuxError::Unreachable(_), _) => {
+                Fault::new(ErrorCode::HostUnreachable, e.to_string()).retryable().with("retry_after_seconds", 10u64)
+            }
+            (e @ crate::tmux::TmuxError::UnknownHostKey(_), _) => Fault::new(ErrorCode::HostKeyUnknown, e.to_string()),
             (e, Some(agent)) => {
                 Fault::new(ErrorCode::TmuxError, format!("tmux {what} failed for agent {agent}: {e}")).retryable()
             }

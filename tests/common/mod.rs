@@ -16,6 +16,7 @@ pub mod gemini_mock;
 pub mod loopback;
 pub mod model_mock;
 pub mod secrets_corpus;
+pub mod sshd;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_codex-master-mcp");
 

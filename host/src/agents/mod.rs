@@ -16,7 +16,12 @@ pub mod profiles;
 
 pub use profiles::{Profile, Provider};
 
+/// Agents on one machine (this one, or one host).
 const MAX_AGENTS: usize = 64;
+/// Agents in all.
+const MAX_AGENTS_TOTAL: usize = 256;
+/// Hosts a config names.
+const MAX_HOSTS: usize = 16;
 const MAX_EXTRA_ARGS: usize = 32;
 const MAX_ENV: usize = 32;
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
@@ -51,6 +56,8 @@ pub struct AgentSpec {
     /// Whether a start installs the CLI's hooks so that its own events are read first
     /// (`events = false` reads the screen only).
     pub events: bool,
+    /// Where its tmux session runs: here, or a configured host over ssh.
+    pub place: crate::tmux::Place,
 }
 
 /// Variables a worker is never given from config: our markers, the homes we manage, and those
@@ -154,6 +161,14 @@ impl AgentState {
 pub struct Registry {
     agents: Vec<AgentSpec>,
     admission: crate::admission::Thresholds,
+    hosts: Vec<HostSpec>,
+}
+
+/// A configured host: where it is reached, and its own admission limits.
+#[derive(Debug, Clone)]
+pub struct HostSpec {
+    pub place: crate::tmux::Place,
+    pub admission: crate::admission::Thresholds,
 }
 
 /// Whether `name` is a valid agent name (and not a selector word).
@@ -198,6 +213,19 @@ struct AgentTable {
     memory_max_mib: Option<u64>,
     /// `false`: no hooks in the agent's home; its state comes from the screen only.
     events: Option<bool>,
+    /// A `[hosts.NAME]` the agent runs on (default: this machine).
+    host: Option<String>,
+}
+
+/// One `[hosts.NAME]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HostTable {
+    /// An entry of the ssh config (`Host ALIAS`).
+    ssh: String,
+    /// The ssh config file to read instead of `~/.ssh/config` (absolute, or `~/…`).
+    ssh_config: Option<String>,
+    admission: Option<crate::admission::Thresholds>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -223,6 +251,49 @@ struct ConfigFile {
     #[serde(default)]
     agents: BTreeMap<String, AgentTable>,
     admission: Option<crate::admission::Thresholds>,
+    #[serde(default)]
+    hosts: BTreeMap<String, HostTable>,
+}
+
+/// The `[hosts.*]` tables, checked: plain names, plain ssh aliases, valid limits.
+fn host_specs(tables: BTreeMap<String, HostTable>) -> Result<BTreeMap<String, HostSpec>, ConfigError> {
+    if tables.len() > MAX_HOSTS {
+        return Err(ConfigError::from(format!("config.toml configures more than {MAX_HOSTS} hosts")));
+    }
+    let mut hosts = BTreeMap::new();
+    for (name, t) in tables {
+        if !valid_agent_name(&name) {
+            return Err(ConfigError::from(
+                "config.toml: host names are 1-32 characters of a-z, 0-9 and '-'".to_owned(),
+            ));
+        }
+        if !crate::tmux::ssh::valid_alias(&t.ssh) {
+            return Err(ConfigError::from(format!(
+                "hosts.{name}.ssh: an ssh config alias (letters, digits, '.', '-', '_'; not an option or user@host)"
+            )));
+        }
+        let config = t.ssh_config.as_deref().map(|c| config_path("ssh_config", &name, c)).transpose()?;
+        let admission = t.admission.unwrap_or_default();
+        admission.validate().map_err(|e| format!("hosts.{name}.admission: {e}"))?;
+        let host = crate::tmux::SshHost { name: name.clone(), alias: t.ssh, config };
+        hosts.insert(name, HostSpec { place: crate::tmux::Place::Ssh(std::sync::Arc::new(host)), admission });
+    }
+    Ok(hosts)
+}
+
+/// What a remote agent cannot have yet: a managed home, captured secrets, a local memory cap.
+fn check_remote(name: &str, t: &AgentTable) -> Result<(), ConfigError> {
+    let unsupported = [
+        (t.home.is_some(), "home"),
+        (!t.env_pass.is_empty(), "env_pass"),
+        (t.memory_max_mib.is_some(), "memory_max_mib"),
+    ];
+    match unsupported.iter().find(|(set, _)| *set) {
+        Some((_, field)) => {
+            Err(ConfigError::from(format!("agents.{name}.{field} is not supported for an agent on a host")))
+        }
+        None => Ok(()),
+    }
 }
 
 /// `~/x` → `$HOME/x`; anything else must be absolute.
@@ -240,13 +311,23 @@ fn config_path(field: &str, agent: &str, value: &str) -> Result<PathBuf, ConfigE
 }
 
 /// One `[agents.NAME]` table, checked into an agent.
-fn agent_spec(name: String, mut t: AgentTable) -> Result<AgentSpec, ConfigError> {
+fn agent_spec(name: String, mut t: AgentTable, hosts: &BTreeMap<String, HostSpec>) -> Result<AgentSpec, ConfigError> {
     if !valid_agent_name(&name) {
         return Err(ConfigError::from(
             "config.toml: agent names are 1-32 characters of a-z, 0-9 and '-', and not 'all' or 'both'".to_owned(),
         ));
     }
     let profile = t.profile.unwrap_or_else(Profile::default_profile);
+    let place = match t.host.as_deref() {
+        None => crate::tmux::Place::Local,
+        Some(h) => {
+            check_remote(&name, &t)?;
+            hosts
+                .get(h)
+                .map(|h| h.place.clone())
+                .ok_or_else(|| format!("agents.{name}.host: no [hosts.{h}] is configured"))?
+        }
+    };
     let home = t.home.as_deref().map(|h| config_path("home", &name, h)).transpose()?;
     let runner = match (profile, t.runner.as_deref()) {
         (_, Some(r)) => Some(config_path("runner", &name, r)?),
@@ -286,7 +367,8 @@ fn agent_spec(name: String, mut t: AgentTable) -> Result<AgentSpec, ConfigError>
         env_pass: t.env_pass,
         classifier,
         memory_max_mib: t.memory_max_mib,
-        events: t.events.unwrap_or(true),
+        events: t.events.unwrap_or(true) && place.is_local(),
+        place,
     })
 }
 
@@ -356,15 +438,25 @@ impl Registry {
             .map_err(|e| format!("config.toml: {}", crate::text::keep_head_chars(e.message(), 300)))?;
         let admission = cfg.admission.unwrap_or_default();
         admission.validate().map_err(|e| format!("config.toml: {e}"))?;
+        let hosts = host_specs(cfg.hosts)?;
         if cfg.agents.is_empty() {
-            return Ok(Registry { admission, ..Registry::from_env() });
+            return Ok(Registry { admission, hosts: hosts.into_values().collect(), ..Registry::from_env() });
         }
-        if cfg.agents.len() > MAX_AGENTS {
-            return Err(ConfigError::from(format!("config.toml configures more than {MAX_AGENTS} agents")));
+        if cfg.agents.len() > MAX_AGENTS_TOTAL {
+            return Err(ConfigError::from(format!("config.toml configures more than {MAX_AGENTS_TOTAL} agents")));
         }
         let mut agents = Vec::new();
         for (name, t) in cfg.agents {
-            agents.push(agent_spec(name, t)?);
+            agents.push(agent_spec(name, t, &hosts)?);
+        }
+        let crowded = std::iter::once(None)
+            .chain(hosts.keys().map(|h| Some(h.as_str())))
+            .find(|h| agents.iter().filter(|a| a.place.host() == *h).count() > MAX_AGENTS);
+        if let Some(h) = crowded {
+            return Err(ConfigError::from(format!(
+                "config.toml configures more than {MAX_AGENTS} agents on {}",
+                h.map_or("this machine".to_owned(), |h| format!("host {h}"))
+            )));
         }
         // Two agents on one session would drive each other's pane.
         let mut sessions: Vec<&str> = agents.iter().map(|a| a.session.as_str()).collect();
@@ -372,7 +464,7 @@ impl Registry {
         if sessions.windows(2).any(|w| w[0] == w[1]) {
             return Err(ConfigError::from("config.toml: two agents share a tmux session name".to_owned()));
         }
-        Ok(Registry { agents, admission })
+        Ok(Registry { agents, admission, hosts: hosts.into_values().collect() })
     }
 
     /// The seed-compatible default: agents `a` and `b` from `CODEX_AGENT_{A,B}_*`.
@@ -406,10 +498,16 @@ impl Registry {
                     classifier: crate::ext::Classifier::Named("codex"),
                     memory_max_mib: None,
                     events: true,
+                    place: crate::tmux::Place::Local,
                 }
             })
             .collect();
-        Registry { agents, admission: Default::default() }
+        Registry { agents, admission: Default::default(), hosts: Vec::new() }
+    }
+
+    /// The configured hosts, by name.
+    pub fn hosts(&self) -> &[HostSpec] {
+        &self.hosts
     }
 
     /// `[admission]` of the config (defaults when absent).

@@ -231,7 +231,7 @@ pub fn process_summary() -> (u64, u64) {
 /// Every fact, for the registry's agents.
 pub async fn gather(registry: &Registry) -> Vec<Fact> {
     let mut facts = Vec::new();
-    let tmux = crate::tmux::list_panes().await;
+    let tmux = crate::tmux::list_panes(&crate::tmux::Place::Local).await;
     facts.push(flag("tmux.available", !matches!(tmux, Err(crate::tmux::TmuxError::NotInstalled))));
     facts.push(flag("tmux.socket_reachable", tmux.is_ok()));
     let panes = tmux.unwrap_or_default();

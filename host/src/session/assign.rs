@@ -161,6 +161,10 @@ pub struct Planned {
 pub async fn plan(ctx: &Ctx, order: Order) -> Result<Planned, Fault> {
     let agent = order.agent.clone();
     let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| Fault::invalid_arguments("unknown agent"))?;
+    // The scope check and the baseline read this machine's files: not a host's, yet.
+    if !spec.place.is_local() {
+        return Err(refused("agent_on_host", format!("agent {agent} runs on a host; assignments (scope check, audit) are for agents on this machine for now; use agent_send")));
+    }
     // The provider's model policy for the role; a CLI without one keeps its own default.
     let role_model = spec.provider().role_model(order.role.work()).unwrap_or("default");
     if order.task.is_empty() {
@@ -182,25 +186,7 @@ pub async fn plan(ctx: &Ctx, order: Order) -> Result<Planned, Fault> {
         return Err(refusal);
     }
     // The skill, against the agent's inventory.
-    let (skill_available, skill_matches) = match &order.skill {
-        None => (None, Vec::new()),
-        Some(wanted) => {
-            let (home, wanted) = (spec.home.clone(), wanted.clone());
-            let roots = spec.provider().skills_roots();
-            let matches: Vec<Skill> = blocking(move || {
-                let inv = home.as_deref().map(|h| crate::skills::scan(h, roots)).unwrap_or_default();
-                Ok(crate::skills::find(&inv, &wanted, 8).into_iter().cloned().collect())
-            })
-            .await?;
-            if matches.is_empty() && !order.allow_missing_skill {
-                return Err(refused(
-                    "skill_not_found",
-                    format!("the requested skill is not in agent {agent}'s inventory (agent_skills lists it)"),
-                ));
-            }
-            (Some(!matches.is_empty()), matches)
-        }
-    };
+    let (skill_available, skill_matches) = match_skill(&spec, &order).await?;
     // The id first: it is quoted in the prompt and names the records.
     let assignment_id = format!("{}-{agent}", now_id());
     let display_name = order.name.clone().unwrap_or_else(|| spec.label.clone());
@@ -235,6 +221,27 @@ pub async fn plan(ctx: &Ctx, order: Order) -> Result<Planned, Fault> {
         cwd,
         prompt,
     })
+}
+
+/// The requested skill in the agent's inventory: whether it is there, and its matches; refused
+/// when missing unless the order allows it.
+async fn match_skill(spec: &crate::agents::AgentSpec, order: &Order) -> Result<(Option<bool>, Vec<Skill>), Fault> {
+    let agent = &order.agent;
+    let Some(wanted) = &order.skill else { return Ok((None, Vec::new())) };
+    let (home, wanted) = (spec.home.clone(), wanted.clone());
+    let roots = spec.provider().skills_roots();
+    let matches: Vec<Skill> = blocking(move || {
+        let inv = home.as_deref().map(|h| crate::skills::scan(h, roots)).unwrap_or_default();
+        Ok(crate::skills::find(&inv, &wanted, 8).into_iter().cloned().collect())
+    })
+    .await?;
+    if matches.is_empty() && !order.allow_missing_skill {
+        return Err(refused(
+            "skill_not_found",
+            format!("the requested skill is not in agent {agent}'s inventory (agent_skills lists it)"),
+        ));
+    }
+    Ok((Some(!matches.is_empty()), matches))
 }
 
 /// The refusal for a limited worker: retryable, with the limit's kind and reset.

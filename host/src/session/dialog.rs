@@ -49,7 +49,7 @@ pub async fn answer_dialog(
     let obs = observe(ctx, std::slice::from_ref(&agent)).await?.remove(0)?;
     let kind = obs.dialog;
     check_answer(&agent, kind, obs.state, choice)?;
-    let screen = capture_bottom(&spec.session).await;
+    let screen = capture_bottom(&spec).await;
     if choice == DialogChoice::Trust {
         let a = agent.clone();
         let cwd = blocking(move || Ok(State::open()?.read_meta(&a)?.map(|m| m.cwd))).await?;
@@ -123,13 +123,13 @@ pub async fn type_answer(
     // The option's number selects it (and accepts it in Codex's popups); Enter accepts it where
     // the number only moves the selection (the trust screen).
     let digit = option.to_string();
-    let mut typed = tmux::send_keys(&spec.session, &[digit.as_str()]).await;
+    let mut typed = tmux::send_keys(&spec.place, &spec.session, &[digit.as_str()]).await;
     if typed.is_ok() {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let now = capture_bottom(&spec.session).await;
+        let now = capture_bottom(spec).await;
         let still_selected = spec.provider().selected_option(&now) == Some(option);
         if still_selected && spec.provider().dialog_answer(kind, choice, &now).is_some() {
-            typed = tmux::send_keys(&spec.session, &["Enter"]).await;
+            typed = tmux::send_keys(&spec.place, &spec.session, &["Enter"]).await;
         }
     }
     let (a, c, ok) = (agent.clone(), client, typed.is_ok());

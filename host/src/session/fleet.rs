@@ -176,7 +176,14 @@ impl SharedObserver {
 
 /// The pane pids of the fleet's running workers (the roots of their process trees).
 pub fn worker_pids(reg: &Registry, panes: &HashMap<String, PaneInfo>) -> Vec<u32> {
-    reg.agents().iter().filter_map(|a| panes.get(&a.session)).filter(|p| !p.dead).filter_map(|p| p.pid).collect()
+    // A host's pids are not this machine's processes.
+    reg.agents()
+        .iter()
+        .filter(|a| a.place.is_local())
+        .filter_map(|a| panes.get(&a.session))
+        .filter(|p| !p.dead)
+        .filter_map(|p| p.pid)
+        .collect()
 }
 
 /// Observes `agents` with batched tmux queries.
@@ -202,17 +209,16 @@ pub async fn observe_with_host(
     };
     // A server that captured these panes before reuses the captures of quiet ones.
     let runs = if ctx.observer.reuses() {
-        let known: Vec<AgentSpec> = specs.iter().flatten().cloned().collect();
+        // A host's raw logs are there, not here: its panes are captured every time.
+        let known: Vec<AgentSpec> = specs.iter().flatten().filter(|s| s.place.is_local()).cloned().collect();
         blocking(move || Ok(raw_sizes(&known.iter().collect::<Vec<_>>()))).await?
     } else {
         HashMap::new()
     };
     let reused = ctx.observer.reusable(&runs);
-    let sessions: Vec<String> =
-        specs.iter().flatten().map(|s| s.session.clone()).filter(|s| !reused.contains_key(s)).collect();
-    // One tmux round trip when every agent runs: the listing and the captures together.
-    let tmux::Snapshot { panes, mut captures } =
-        tmux::snapshot(&sessions, PANE_LINES).await.map_err(|e| Fault::tmux("list-panes", None, e))?;
+    // One round trip per place (this machine, each host), all at once: the listing and the
+    // captures together. A host that does not answer leaves its agents unknown.
+    let Fleet { panes, mut captures, unreachable } = snapshot_places(&specs, &reused).await?;
     ctx.observer.remember(&runs, &captures);
     captures.extend(reused.into_iter().filter(|(s, _)| panes.get(s).is_some_and(|p| !p.dead)));
     let host = host.map(|t| {
@@ -236,7 +242,10 @@ pub async fn observe_with_host(
         let jobs: Vec<(&Option<AgentSpec>, procs::HomeUsers)> = specs.iter().zip(users).collect();
         let one = |(spec, users): &(&Option<AgentSpec>, procs::HomeUsers)| {
             let spec = spec.as_ref().ok_or_else(|| Fault::invalid_arguments("unknown agent"))?;
-            let seen = (panes.get(&spec.session), captures.get(&spec.session));
+            let seen = match spec.place.host().filter(|h| unreachable.contains(*h)) {
+                Some(_) => observe::Seen::HostUnreachable,
+                None => observe::Seen::Pane(panes.get(&spec.session), captures.get(&spec.session)),
+            };
             Ok(observe::observe_one(&exts, &state, spec, seen, *users, near_limit_percent))
         };
         // A large fleet is read on two threads (file reads and JSON; the classifier itself
@@ -258,6 +267,59 @@ pub async fn observe_with_host(
         None => None,
     };
     Ok((observed, host))
+}
+
+/// What one observation read from every place.
+struct Fleet {
+    panes: HashMap<String, PaneInfo>,
+    captures: HashMap<String, String>,
+    /// Hosts that did not answer.
+    unreachable: std::collections::HashSet<String>,
+}
+
+/// Snapshots every place the agents run on, concurrently: one tmux round trip each. Only the
+/// agents' own sessions are kept (a host may run sessions of the same name that are not ours).
+/// This machine failing fails the observation; a host failing marks it unreachable.
+async fn snapshot_places(specs: &[Option<AgentSpec>], reused: &HashMap<String, String>) -> Result<Fleet, Fault> {
+    let mut places: Vec<(tmux::Place, Vec<String>)> = vec![(tmux::Place::Local, Vec::new())];
+    for spec in specs.iter().flatten() {
+        let i = match places.iter().position(|(p, _)| *p == spec.place) {
+            Some(i) => i,
+            None => {
+                places.push((spec.place.clone(), Vec::new()));
+                places.len() - 1
+            }
+        };
+        if !reused.contains_key(&spec.session) {
+            places[i].1.push(spec.session.clone());
+        }
+    }
+    let tasks: Vec<_> = places
+        .into_iter()
+        .map(|(place, sessions)| {
+            tokio::spawn(async move {
+                let snap = tmux::snapshot(&place, &sessions, PANE_LINES).await;
+                (place, snap)
+            })
+        })
+        .collect();
+    let ours: std::collections::HashSet<&str> = specs.iter().flatten().map(|s| s.session.as_str()).collect();
+    let mut fleet = Fleet { panes: HashMap::new(), captures: HashMap::new(), unreachable: Default::default() };
+    for task in tasks {
+        let (place, snap) = task.await.map_err(|_| Fault::new(ErrorCode::InternalError, "a tmux snapshot failed"))?;
+        match (snap, place.host()) {
+            (Ok(tmux::Snapshot { panes, captures }), host) => {
+                let keep = |s: &String| host.is_none() || ours.contains(s.as_str());
+                fleet.panes.extend(panes.into_iter().filter(|(s, _)| keep(s)));
+                fleet.captures.extend(captures.into_iter().filter(|(s, _)| keep(s)));
+            }
+            (Err(e), None) => return Err(Fault::tmux("list-panes", None, e)),
+            (Err(_), Some(host)) => {
+                fleet.unreachable.insert(host.to_owned());
+            }
+        }
+    }
+    Ok(fleet)
 }
 
 /// Fleets of this many agents or more are observed on two threads.

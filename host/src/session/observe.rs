@@ -62,6 +62,8 @@ pub struct Observation {
     /// Facts on which events and screen disagree.
     pub disagreements: u32,
     pub running: bool,
+    /// Its host did not answer this observation (its state is then `unknown`).
+    pub host_unreachable: bool,
     /// Its pane is kept but the process died.
     pub dead: bool,
     /// The dialog that holds the screen (`None` when there is none).
@@ -100,21 +102,56 @@ impl Observation {
     }
 }
 
+/// What the fleet's snapshot saw of one worker.
+#[derive(Debug, Clone, Copy)]
+pub enum Seen<'a> {
+    /// Its pane (none: no session) and the capture of a live one.
+    Pane(Option<&'a PaneInfo>, Option<&'a String>),
+    /// Its host did not answer: nothing is known about its pane.
+    HostUnreachable,
+}
+
 /// Observes one worker from its pane and capture (read by the caller, once per fleet tick);
-/// `near_limit_percent` is the fleet's threshold for a usage window.
+/// `near_limit_percent` is the fleet's threshold for a usage window. A worker whose host does
+/// not answer is `unknown` (never idle or stopped), with its lease as it is.
 pub fn observe_one(
     exts: &Extensions,
     state: &State,
     spec: &AgentSpec,
-    (pane, capture): (Option<&PaneInfo>, Option<&String>),
+    seen: Seen<'_>,
     home_users: procs::HomeUsers,
     near_limit_percent: u8,
 ) -> Observation {
+    let mut o = observe_seen(exts, state, spec, seen, home_users, near_limit_percent);
+    if matches!(seen, Seen::HostUnreachable) {
+        o.host_unreachable = true;
+        o.state = AgentState::Unknown;
+        o.dialog = DialogKind::None;
+        o.response = response_of(AgentState::Unknown, None);
+    }
+    o
+}
+
+fn observe_seen(
+    exts: &Extensions,
+    state: &State,
+    spec: &AgentSpec,
+    seen: Seen<'_>,
+    home_users: procs::HomeUsers,
+    near_limit_percent: u8,
+) -> Observation {
+    let (pane, capture) = match seen {
+        Seen::Pane(pane, capture) => (pane, capture),
+        Seen::HostUnreachable => (None, None),
+    };
     let running = pane.is_some();
     let dead = pane.is_some_and(|p| p.dead);
     let meta = state.read_meta(&spec.name).ok().flatten();
-    let (since, log_bytes, log_mtime) =
-        meta.as_ref().map_or((String::new(), None, None), |m| since_last_send(state, m));
+    // A host's raw log stays there: its worker is read from the screen.
+    let (since, log_bytes, log_mtime) = meta
+        .as_ref()
+        .filter(|_| spec.place.is_local())
+        .map_or((String::new(), None, None), |m| since_last_send(state, m));
     let now = now_epoch();
     // The model the agent was started with when its config named one; else the CLI's default,
     // which the classifier may read off the screen.
@@ -123,18 +160,8 @@ pub fn observe_one(
     let screen = read_screen(exts, spec, (running, dead), &input, now, &configured_model);
     // The CLI's own events first, the screen second.
     let hooks = meta.as_ref().is_some_and(|m| m.hooks);
-    let started_ms = meta.as_ref().map_or(0, |m| (m.started_at_epoch * 1000.0) as u64);
-    let view = if hooks { events::fold(&events::log::read_since(&state.events, &spec.name, started_ms)) } else { None };
-    let facts = facts::fuse(&facts::Inputs {
-        running,
-        dead,
-        screen: screen.as_ref().ok(),
-        events: view.as_ref(),
-        hooks: hooks && spec.provider().session_start_at_launch(),
-        started_ms,
-        now_ms: (now * 1000.0) as u64,
-        near_limit_percent,
-    });
+    let (view, facts) =
+        fuse_events(state, spec, meta.as_ref(), (running, dead), screen.as_ref().ok(), now, near_limit_percent);
     let classified = match (screen, facts.limit.clone()) {
         (_, Some(c)) => Ok(c),
         (other, None) => other,
@@ -155,6 +182,7 @@ pub fn observe_one(
         hooks,
         disagreements: facts.disagreements,
         running,
+        host_unreachable: false,
         dead,
         dialog,
         dialog_blocks_input: facts.state == AgentState::Dialog || classified.as_ref().is_some_and(|c| c.blocks_input),
@@ -180,6 +208,32 @@ pub fn observe_one(
         classifier: spec.classifier.identity(exts.settings()),
         pane: input.pane,
     }
+}
+
+/// The run's events (when its hooks report) fused with the screen's reading.
+fn fuse_events(
+    state: &State,
+    spec: &AgentSpec,
+    meta: Option<&AgentMeta>,
+    (running, dead): (bool, bool),
+    screen: Option<&limits::ClassifyOutput>,
+    now: f64,
+    near_limit_percent: u8,
+) -> (Option<events::EventView>, facts::Facts) {
+    let hooks = meta.is_some_and(|m| m.hooks);
+    let started_ms = meta.map_or(0, |m| (m.started_at_epoch * 1000.0) as u64);
+    let view = if hooks { events::fold(&events::log::read_since(&state.events, &spec.name, started_ms)) } else { None };
+    let facts = facts::fuse(&facts::Inputs {
+        running,
+        dead,
+        screen,
+        events: view.as_ref(),
+        hooks: hooks && spec.provider().session_start_at_launch(),
+        started_ms,
+        now_ms: (now * 1000.0) as u64,
+        near_limit_percent,
+    });
+    (view, facts)
 }
 
 /// The dialog that holds a live screen: the classifier's, or a permission wait the CLI reported

@@ -41,9 +41,42 @@ pub struct StartPlan {
 
 /// Checks a start and builds its launch line. Reads the file system; writes nothing.
 pub fn plan_start(spec: &AgentSpec, cwd: Option<&str>, prompt: Option<&str>, resume: bool) -> Result<StartPlan, Fault> {
+    let provider = spec.provider();
+    let (runner, start_dir) = if spec.place.is_local() {
+        local_runner_and_dir(spec, cwd, resume)?
+    } else {
+        remote_runner_and_dir(spec, cwd)?
+    };
+    let mut words: Vec<String> = vec!["env".into()];
+    for name in provider.launch_unset().iter().filter(|n| !spec.env.contains_key(**n)) {
+        words.extend(["-u".to_owned(), (*name).to_owned()]);
+    }
+    words.extend(["CODEX_MASTER_MCP=1".into(), "CODEX_AGENT_MCP=1".into()]);
+    words.extend(provider.launch_env(spec).into_iter().map(|(k, v)| format!("{k}={v}")));
+    words.push(runner.to_string_lossy().into_owned());
+    if resume {
+        let args = provider.resume_args(spec, prompt).ok_or_else(|| {
+            Fault::new(
+                ErrorCode::ResumeNotSupported,
+                format!("the {} profile cannot resume a thread", spec.profile.name()),
+            )
+        })?;
+        words.extend(args);
+    } else {
+        words.extend(provider.launch_args(spec, prompt));
+    }
+    Ok(StartPlan { start_dir, words })
+}
+
+/// The runner (a regular executable, never a symlink; the scripted agent is this binary) and
+/// the canonical start directory, checked here.
+fn local_runner_and_dir(
+    spec: &AgentSpec,
+    cwd: Option<&str>,
+    resume: bool,
+) -> Result<(std::path::PathBuf, std::path::PathBuf), Fault> {
     let agent = spec.name.as_str();
     let provider = spec.provider();
-    // The runner: a regular executable, never a symlink (the scripted agent is this binary).
     let runner = match &spec.runner {
         Some(r) if !runner_ok(r) => {
             return Err(Fault::new(
@@ -87,26 +120,60 @@ pub fn plan_start(spec: &AgentSpec, cwd: Option<&str>, prompt: Option<&str>, res
             "the recorded working directory was replaced (a symlink or a moved directory); start afresh with an explicit cwd",
         ));
     }
-    let start_dir = resolved;
-    let mut words: Vec<String> = vec!["env".into()];
-    for name in provider.launch_unset().iter().filter(|n| !spec.env.contains_key(**n)) {
-        words.extend(["-u".to_owned(), (*name).to_owned()]);
+    Ok((runner, resolved))
+}
+
+/// On a host: the runner and directory are the host's, so they are checked there (the launch
+/// line changes into the directory or fails); here only their form: absolute, normalised, no
+/// control characters.
+fn remote_runner_and_dir(
+    spec: &AgentSpec,
+    cwd: Option<&str>,
+) -> Result<(std::path::PathBuf, std::path::PathBuf), Fault> {
+    let agent = spec.name.as_str();
+    let runner = match &spec.runner {
+        Some(r) => r.clone(),
+        None if spec.provider().runs_in_this_binary() => std::env::current_exe()
+            .map_err(|_| Fault::new(ErrorCode::InternalError, "the server's own executable cannot be found"))?,
+        None => {
+            return Err(Fault::new(
+                ErrorCode::RunnerNotConfigured,
+                format!("no runner is configured for agent {agent}"),
+            ))
+        }
+    };
+    let dir = cwd.ok_or_else(|| {
+        Fault::invalid_arguments(format!("agent {agent} runs on a host: cwd (a directory there) is required"))
+    })?;
+    let plain = dir.len() <= 1000 && !dir.chars().any(char::is_control);
+    if !plain || !dir.starts_with('/') {
+        return Err(Fault::new(
+            ErrorCode::CwdNotDirectory,
+            "cwd on a host must be an absolute path without control characters",
+        ));
     }
-    words.extend(["CODEX_MASTER_MCP=1".into(), "CODEX_AGENT_MCP=1".into()]);
-    words.extend(provider.launch_env(spec).into_iter().map(|(k, v)| format!("{k}={v}")));
-    words.push(runner.to_string_lossy().into_owned());
-    if resume {
-        let args = provider.resume_args(spec, prompt).ok_or_else(|| {
-            Fault::new(
-                ErrorCode::ResumeNotSupported,
-                format!("the {} profile cannot resume a thread", spec.profile.name()),
-            )
-        })?;
-        words.extend(args);
-    } else {
-        words.extend(provider.launch_args(spec, prompt));
+    Ok((runner, crate::fsafe::paths::normalize_lexically(std::path::Path::new(dir))))
+}
+
+/// The shell line a host's tmux runs: into the directory (or fail, leaving an exited pane),
+/// then the launch words with the config's variables inline (a host gets no launch script:
+/// `env_pass` secrets stay refused for hosts).
+pub fn remote_launch_line(plan: &StartPlan, env: &[(String, String)]) -> String {
+    let mut words = plan.words.clone();
+    let at = words.iter().position(|w| w == "env").map_or(0, |i| i + 1);
+    for (k, v) in env.iter().rev() {
+        words.insert(at, format!("{k}={v}"));
     }
-    Ok(StartPlan { start_dir, words })
+    format!("cd -- {} && exec {}", tmux::shell_quote(&plan.start_dir.to_string_lossy()), tmux::shell_join(&words))
+}
+
+/// The `pipe-pane` line on a host: the pane copied into a private raw log there, bounded by
+/// `head -c` (the raw log stays on the host; observations read its screen).
+pub fn remote_raw_log_line(raw_name: &str) -> String {
+    format!(
+        "umask 077; d=\"$HOME/.local/state/codex-master-mcp/raw\"; mkdir -p \"$d\" && exec head -c {MAX_RAW_LOG_BYTES} >> \"$d\"/{}",
+        tmux::shell_quote(raw_name)
+    )
 }
 
 /// The variables a worker gets besides the provider's: its config's `env`, and its `env_pass`
@@ -146,6 +213,15 @@ pub fn raw_log_writer_line(state_root: &std::path::Path, raw_name: &str) -> Stri
         &MAX_RAW_LOG_BYTES.to_string(),
         raw_name,
     ])
+}
+
+/// Where the pane's output goes: the raw log here, or a private raw log on the host.
+fn pipe_line(p: &PreparedStart, raw_name: &str) -> String {
+    if p.spec.place.is_local() {
+        raw_log_writer_line(&p.state_root, raw_name)
+    } else {
+        remote_raw_log_line(raw_name)
+    }
 }
 
 /// Under the agent lock: claim the lease, prune old raw logs (never one an agent's metadata
@@ -306,7 +382,7 @@ pub async fn prepare_start(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<
     // Starts take turns from the admission check until their session exists, so each check
     // counts every worker an earlier start launched: two starts never both take the last slot.
     let admission_lock = blocking(|| Ok(State::open()?.locks.lock(ADMISSION_LOCK, crate::state::LOCK_WAIT)?)).await?;
-    let panes = tmux::list_panes().await.map_err(|e| tmux_error("list-panes", agent, e))?;
+    let panes = tmux::list_panes(&spec.place).await.map_err(|e| tmux_error("list-panes", agent, e))?;
     if panes.contains_key(&spec.session) {
         return Ok(Start::AlreadyRunning(Box::new(spec)));
     }
@@ -316,10 +392,13 @@ pub async fn prepare_start(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<
         .agents()
         .iter()
         .any(|a| a.name != spec.name && a.home == spec.home && panes.contains_key(&a.session));
-    if !shared {
-        reap_orphans(&spec).await;
+    // A host's processes and room are its own: this machine's /proc says nothing about them.
+    if spec.place.is_local() {
+        if !shared {
+            reap_orphans(&spec).await;
+        }
+        admit(ctx, &spec, &panes).await?;
     }
-    admit(ctx, &spec, &panes).await?;
     let previous = if req.resume { Some(recorded_run(agent).await?) } else { None };
     // A resume continues the recorded run: its working directory, and its newest assignment
     // stays the one the watchdog quotes.
@@ -401,15 +480,15 @@ pub async fn launch(ctx: &Ctx, p: &PreparedStart) -> Result<Lease, Fault> {
         }
     };
     let start_dir = p.plan.start_dir.to_string_lossy();
-    if let Err(e) = tmux::new_session(&spec.session, &start_dir, &command, PANE_WIDTH, PANE_HEIGHT).await {
+    if let Err(e) = tmux::new_session(&spec.place, &spec.session, &start_dir, &command, PANE_WIDTH, PANE_HEIGHT).await {
         // The session may belong to someone else: never kill it here.
         let _ = remove_launch_script(&held, script).await;
         let _ = cleanup(true).await;
         return Err(tmux_error("start", agent, e));
     }
     ctx.observer.invalidate();
-    if let Err(e) = tmux::pipe_pane(&spec.session, &raw_log_writer_line(&p.state_root, &raw_name)).await {
-        let _ = tmux::kill_session(&spec.session).await;
+    if let Err(e) = tmux::pipe_pane(&spec.place, &spec.session, &pipe_line(p, &raw_name)).await {
+        let _ = tmux::kill_session(&spec.place, &spec.session).await;
         // Killed before its shell ran the script, the script would stay.
         let _ = remove_launch_script(&held, script).await;
         let _ = cleanup(true).await;
@@ -434,6 +513,9 @@ pub async fn launch(ctx: &Ctx, p: &PreparedStart) -> Result<Lease, Fault> {
 /// a launch script that holds them until it runs (it removes itself first). Returns the script's
 /// name so that a failure later removes it.
 pub async fn launch_command(held: &Locked, p: &PreparedStart) -> Result<(String, Option<String>), Fault> {
+    if !p.spec.place.is_local() {
+        return Ok((remote_launch_line(&p.plan, &p.env), None));
+    }
     if p.env.is_empty() {
         return Ok((tmux::shell_join(&p.plan.words), None));
     }

@@ -30,7 +30,7 @@ pub async fn interrupt_agent(ctx: &Ctx, agent: &str, expected: Option<u64>) -> R
             move |state| claim(state, &a, &c, expected)
         })
         .await?;
-    let sent = tmux::send_keys(&spec.session, &[spec.provider().interrupt_key()]).await;
+    let sent = tmux::send_keys(&spec.place, &spec.session, &[spec.provider().interrupt_key()]).await;
     ctx.observer.invalidate();
     let (a, c, ok) = (agent.clone(), client.clone(), sent.is_ok());
     let lease = held
@@ -82,8 +82,9 @@ pub async fn stop_one(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>
         if !current.held_by_other(&client) {
             lease::check_generation(&current, &client, expected).map_err(|r| Fault::lease_refusal(agent, r))?;
         }
-        let tree = worker_tree(pane.pid).await;
-        tmux::kill_session(&spec.session).await.map_err(|e| tmux_error("stop", agent, e))?;
+        // A host's pids are not this machine's processes: there, closing the pane is the stop.
+        let tree = if spec.place.is_local() { worker_tree(pane.pid).await } else { Vec::new() };
+        tmux::kill_session(&spec.place, &spec.session).await.map_err(|e| tmux_error("stop", agent, e))?;
         ctx.observer.invalidate();
         // Closing the pane sends SIGHUP; what outlives it is ended here.
         crate::proctree::reap(&tree, STOP_GRACE).await;
@@ -104,7 +105,7 @@ pub async fn stop_one(ctx: &Ctx, agent: &str, force: bool, expected: Option<u64>
 /// Whether a forced takeover is safe: the agent's tmux session is gone.
 pub async fn agent_stopped(ctx: &Ctx, agent: &str) -> Result<bool, Fault> {
     let Some(spec) = ctx.registry.get(agent) else { return Ok(true) };
-    match crate::tmux::session_alive(&spec.session).await {
+    match crate::tmux::session_alive(&spec.place, &spec.session).await {
         Ok(alive) => Ok(!alive),
         // No tmux at all means no session can be running.
         Err(crate::tmux::TmuxError::NotInstalled) => Ok(true),

@@ -75,11 +75,11 @@ pub struct Tail {
 
 /// The pane without blank rows and composer chrome: its last meaningful lines.
 async fn pane_lines(spec: &crate::agents::AgentSpec) -> Result<String, Fault> {
-    let panes = tmux::list_panes().await.map_err(|e| Fault::tmux("list-panes", Some(&spec.name), e))?;
+    let panes = tmux::list_panes(&spec.place).await.map_err(|e| Fault::tmux("list-panes", Some(&spec.name), e))?;
     if !panes.contains_key(&spec.session) {
         return Ok(String::new());
     }
-    let capture = tmux::capture_pane(&spec.session, TAIL_CAPTURE_LINES).await.unwrap_or_default();
+    let capture = tmux::capture_pane(&spec.place, &spec.session, TAIL_CAPTURE_LINES).await.unwrap_or_default();
     let stripped = crate::text::strip_ansi(&capture);
     let meaningful = spec.provider().meaningful_lines(&stripped);
     Ok(meaningful[meaningful.len().saturating_sub(PANE_REDACTION_LINES)..].join("\n"))

@@ -335,20 +335,22 @@ pub fn composer_holds(spec: &AgentSpec, pane: &str, probe: &str, changed: bool) 
 /// Pastes, checks that the text is in the composer, and presses Enter when asked.
 pub async fn type_text(spec: &AgentSpec, text: &str, enter: bool) -> Result<Typing, Fault> {
     let agent = spec.name.as_str();
-    let before = capture_bottom(&spec.session).await;
+    let before = capture_bottom(spec).await;
     let buffer = format!("codex-master-{agent}-{}", crate::fsafe::nonce());
-    tmux::paste(&spec.session, &buffer, text).await.map_err(|e| tmux_error("paste", agent, e))?;
+    tmux::paste(&spec.place, &spec.session, &buffer, text).await.map_err(|e| tmux_error("paste", agent, e))?;
     let probe = collapse(&probe(text));
     let started = Instant::now();
     while started.elapsed() < TYPED_WAIT {
-        let snapshot = capture_bottom(&spec.session).await;
+        let snapshot = capture_bottom(spec).await;
         if composer_holds(spec, &snapshot, &probe, snapshot != before) {
             let mut entered_ms = 0;
             if enter {
                 // Some CLIs swallow an Enter that follows a paste too closely.
                 tokio::time::sleep(spec.provider().enter_after_paste()).await;
                 entered_ms = now_ms();
-                tmux::send_keys(&spec.session, &["Enter"]).await.map_err(|e| tmux_error("send Enter", agent, e))?;
+                tmux::send_keys(&spec.place, &spec.session, &["Enter"])
+                    .await
+                    .map_err(|e| tmux_error("send Enter", agent, e))?;
             }
             return Ok(Typing { typed: true, probe, entered_ms });
         }
@@ -377,7 +379,7 @@ pub async fn watch_turn(ctx: &Ctx, spec: &AgentSpec, typing: &Typing, confirm: D
         match watch.step(seen, started.elapsed(), now_ms()) {
             Step::Done(delivery) => return delivery,
             Step::EnterAgain => {
-                let _ = tmux::send_keys(&spec.session, &["Enter"]).await;
+                let _ = tmux::send_keys(&spec.place, &spec.session, &["Enter"]).await;
             }
             Step::Wait => {}
         }

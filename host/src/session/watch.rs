@@ -71,7 +71,12 @@ pub async fn watch_one(
     .await?;
     let limit_key = meta.as_ref().map(limit_key);
     let facts = watch_facts(obs, &lease, meta.as_ref(), limit_key.as_deref(), &client, manage_unclaimed);
-    let decision = watchdog::decide(&facts, &policy);
+    // Nothing is known about a worker whose host does not answer: no action.
+    let decision = if obs.host_unreachable {
+        Decision::Skip("skipped_host_unreachable")
+    } else {
+        watchdog::decide(&facts, &policy)
+    };
     let idle_seconds = facts.idle_seconds;
     let acted = if dry_run {
         None

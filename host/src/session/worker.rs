@@ -21,7 +21,10 @@ pub fn spec(ctx: &Ctx, agent: &str) -> Result<AgentSpec, Fault> {
 
 /// Whether the agent's session exists, and whether its process is alive.
 pub async fn pane(agent: &AgentSpec) -> Result<Option<tmux::PaneInfo>, Fault> {
-    Ok(tmux::list_panes().await.map_err(|e| tmux_error("list-panes", &agent.name, e))?.remove(&agent.session))
+    Ok(tmux::list_panes(&agent.place)
+        .await
+        .map_err(|e| tmux_error("list-panes", &agent.name, e))?
+        .remove(&agent.session))
 }
 
 /// The agent's pane, which must be alive: typing into a dead or missing pane is refused.
@@ -88,6 +91,6 @@ pub async fn worker_tree(pane_pid: Option<u32>) -> Vec<u32> {
         .unwrap_or_default()
 }
 
-pub async fn capture_bottom(session: &str) -> String {
-    tmux::capture_pane(session, 40).await.unwrap_or_default()
+pub async fn capture_bottom(spec: &AgentSpec) -> String {
+    tmux::capture_pane(&spec.place, &spec.session, 40).await.unwrap_or_default()
 }

@@ -6,6 +6,36 @@
 //!
 //! `CODEX_MASTER_TMUX_SOCKET` (an absolute path) selects an explicit server socket (`tmux -S`),
 //! which the watchdog unit and the tests use; otherwise tmux's default socket is used.
+//!
+//! A [`Place`] says where the tmux server runs: here, or on a host reached over OpenSSH (see
+//! [`ssh`]). The commands are the same; over ssh they go through one multiplexed connection
+//! per host, each word quoted for the remote shell.
+
+pub mod ssh;
+
+pub use ssh::SshHost;
+
+/// Where a tmux server runs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum Place {
+    #[default]
+    Local,
+    Ssh(std::sync::Arc<SshHost>),
+}
+
+impl Place {
+    pub fn is_local(&self) -> bool {
+        matches!(self, Place::Local)
+    }
+
+    /// The configured host name (`None` here).
+    pub fn host(&self) -> Option<&str> {
+        match self {
+            Place::Local => None,
+            Place::Ssh(h) => Some(&h.name),
+        }
+    }
+}
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -25,6 +55,12 @@ pub enum TmuxError {
     Spawn(String),
     #[error("tmux failed: {0}")]
     Failed(String),
+    /// ssh could not reach the host (connection refused, timed out, authentication failed).
+    #[error("host {0} is unreachable over ssh")]
+    Unreachable(String),
+    /// The host's key is not in the known hosts: ssh never asks, so it refuses.
+    #[error("the host key of {0} is not known; connect once by hand (ssh ALIAS) or add it with ssh-keyscan to your known_hosts, then retry")]
+    UnknownHostKey(String),
 }
 
 /// Output of a finished tmux call.
@@ -55,9 +91,9 @@ fn socket_args() -> Result<Vec<String>, TmuxError> {
     }
 }
 
-/// Runs `tmux ARGS`, bounded by `timeout`.
-pub async fn run(args: &[&str], timeout: Duration) -> Result<TmuxOutput, TmuxError> {
-    run_with_input(args, None, timeout).await
+/// Runs `tmux ARGS` on `on`, bounded by `timeout`.
+pub async fn run(on: &Place, args: &[&str], timeout: Duration) -> Result<TmuxOutput, TmuxError> {
+    run_with_input(on, args, None, timeout).await
 }
 
 /// tmux processes one server process runs at once; more calls wait for a slot (within their
@@ -69,22 +105,37 @@ fn slots() -> &'static tokio::sync::Semaphore {
     SLOTS.get_or_init(|| tokio::sync::Semaphore::new(MAX_CONCURRENT_TMUX))
 }
 
-/// Runs `tmux ARGS` with `input` on stdin, bounded by `timeout` (waiting for a slot included).
-pub async fn run_with_input(args: &[&str], input: Option<&[u8]>, timeout: Duration) -> Result<TmuxOutput, TmuxError> {
+/// Runs `tmux ARGS` on `on` with `input` on stdin, bounded by `timeout` (waiting for a slot
+/// included).
+pub async fn run_with_input(
+    on: &Place,
+    args: &[&str],
+    input: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<TmuxOutput, TmuxError> {
     let started = std::time::Instant::now();
     let _slot = tokio::time::timeout(timeout, slots().acquire())
         .await
         .map_err(|_| TmuxError::Timeout(timeout.as_secs()))?
         .map_err(|_| TmuxError::Spawn("closed".into()))?;
     let timeout = timeout.saturating_sub(started.elapsed());
-    let mut all: Vec<String> = socket_args()?;
-    all.extend(args.iter().map(|a| (*a).to_owned()));
-    let out = crate::process::run(&crate::process::Cmd::new("tmux", &all, timeout).input(input)).await;
+    let (program, all) = match on {
+        Place::Local => {
+            let mut all: Vec<String> = socket_args()?;
+            all.extend(args.iter().map(|a| (*a).to_owned()));
+            ("tmux", all)
+        }
+        Place::Ssh(host) => ("ssh", host.argv(&ssh::remote_tmux(args), timeout)?),
+    };
+    let out = crate::process::run(&crate::process::Cmd::new(program, &all, timeout).input(input)).await;
     match out.spawn_error {
-        Some(std::io::ErrorKind::NotFound) => return Err(TmuxError::NotInstalled),
+        Some(std::io::ErrorKind::NotFound) if on.is_local() => return Err(TmuxError::NotInstalled),
         Some(kind) => return Err(TmuxError::Spawn(kind.to_string())),
         None if out.timed_out => return Err(TmuxError::Timeout(timeout.as_secs())),
         None => {}
+    }
+    if let Place::Ssh(host) = on {
+        ssh::check_transport(host, out.code, &out.stderr)?;
     }
     let stderr = safe_error_text(&String::from_utf8_lossy(&out.stderr));
     Ok(TmuxOutput {
@@ -113,9 +164,9 @@ pub fn pane_target(session: &str) -> String {
 }
 
 /// Whether the session exists (exact name match).
-pub async fn session_alive(session: &str) -> Result<bool, TmuxError> {
+pub async fn session_alive(on: &Place, session: &str) -> Result<bool, TmuxError> {
     let target = format!("={session}");
-    Ok(run(&["has-session", "-t", &target], TMUX_TIMEOUT).await?.success)
+    Ok(run(on, &["has-session", "-t", &target], TMUX_TIMEOUT).await?.success)
 }
 
 /// The first pane of one session.
@@ -134,8 +185,8 @@ const PANE_FORMAT: &str =
     "#{session_name}\t#{pane_index}\t#{pane_pid}\t#{pane_dead}\t#{pane_width}\t#{session_activity}";
 
 /// Every session's first pane, in one tmux call. No server means no sessions.
-pub async fn list_panes() -> Result<HashMap<String, PaneInfo>, TmuxError> {
-    let out = run(&["list-panes", "-a", "-F", PANE_FORMAT], TMUX_TIMEOUT).await?;
+pub async fn list_panes(on: &Place) -> Result<HashMap<String, PaneInfo>, TmuxError> {
+    let out = run(on, &["list-panes", "-a", "-F", PANE_FORMAT], TMUX_TIMEOUT).await?;
     if !out.success {
         return if no_server(&out.stderr) { Ok(HashMap::new()) } else { Err(TmuxError::Failed(out.stderr)) };
     }
@@ -172,7 +223,7 @@ pub struct Snapshot {
 /// The panes and the captures of `sessions` that are live, in one tmux round trip when every
 /// session runs (the listing and the captures go in one command sequence); a session that is
 /// missing fails the sequence, and then the live ones are captured in a second call.
-pub async fn snapshot(sessions: &[String], lines: u32) -> Result<Snapshot, TmuxError> {
+pub async fn snapshot(on: &Place, sessions: &[String], lines: u32) -> Result<Snapshot, TmuxError> {
     let marker = format!("codex-master-split-{}", crate::fsafe::nonce());
     let mut args: Vec<String> =
         ["list-panes", "-a", "-F", PANE_FORMAT, ";", "display-message", "-p", &marker].map(str::to_owned).to_vec();
@@ -181,7 +232,7 @@ pub async fn snapshot(sessions: &[String], lines: u32) -> Result<Snapshot, TmuxE
         args.extend(batched_capture_args(sessions, lines, &marker));
     }
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run(&refs, TMUX_TIMEOUT).await?;
+    let out = run(on, &refs, TMUX_TIMEOUT).await?;
     let head = format!("{marker}\n");
     let Some((listing, rest)) = out.stdout.split_once(&head) else {
         if no_server(&out.stderr) {
@@ -194,9 +245,12 @@ pub async fn snapshot(sessions: &[String], lines: u32) -> Result<Snapshot, TmuxE
     let captured = if out.success { split_batched(rest, &marker, sessions.len()) } else { None };
     let captures: HashMap<String, String> = match captured {
         Some(all) => sessions.iter().cloned().zip(all).filter(|(s, _)| live.contains(s)).collect(),
-        None => {
-            live.iter().cloned().zip(capture_many(&live, lines).await).filter_map(|(s, c)| c.map(|c| (s, c))).collect()
-        }
+        None => live
+            .iter()
+            .cloned()
+            .zip(capture_many(on, &live, lines).await)
+            .filter_map(|(s, c)| c.map(|c| (s, c)))
+            .collect(),
     };
     Ok(Snapshot { panes, captures })
 }
@@ -208,10 +262,10 @@ fn trim_blank_tail(text: &str) -> String {
 }
 
 /// The last `lines` lines of the session's pane (joined wrapped lines, no escapes).
-pub async fn capture_pane(session: &str, lines: u32) -> Result<String, TmuxError> {
+pub async fn capture_pane(on: &Place, session: &str, lines: u32) -> Result<String, TmuxError> {
     let start = format!("-{lines}");
     Ok(trim_blank_tail(
-        &run(&["capture-pane", "-p", "-J", "-t", &pane_target(session), "-S", &start], TMUX_TIMEOUT)
+        &run(on, &["capture-pane", "-p", "-J", "-t", &pane_target(session), "-S", &start], TMUX_TIMEOUT)
             .await?
             .ok()?
             .stdout,
@@ -220,19 +274,19 @@ pub async fn capture_pane(session: &str, lines: u32) -> Result<String, TmuxError
 
 /// Captures several sessions' panes in one tmux call (a marker line between them). Falls back
 /// to one call per session when a session vanished meanwhile.
-pub async fn capture_many(sessions: &[String], lines: u32) -> Vec<Option<String>> {
-    if let Some(all) = capture_batched(sessions, lines).await {
+pub async fn capture_many(on: &Place, sessions: &[String], lines: u32) -> Vec<Option<String>> {
+    if let Some(all) = capture_batched(on, sessions, lines).await {
         return all.into_iter().map(Some).collect();
     }
     let mut out = Vec::new();
     for s in sessions {
-        out.push(capture_pane(s, lines).await.ok());
+        out.push(capture_pane(on, s, lines).await.ok());
     }
     out
 }
 
 /// The one-call capture of [`capture_many`]; `None` when any session is missing.
-pub async fn capture_batched(sessions: &[String], lines: u32) -> Option<Vec<String>> {
+pub async fn capture_batched(on: &Place, sessions: &[String], lines: u32) -> Option<Vec<String>> {
     if sessions.is_empty() {
         return Some(Vec::new());
     }
@@ -240,7 +294,7 @@ pub async fn capture_batched(sessions: &[String], lines: u32) -> Option<Vec<Stri
     let marker = format!("codex-master-split-{}", crate::fsafe::nonce());
     let args = batched_capture_args(sessions, lines, &marker);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run(&args, TMUX_TIMEOUT).await.ok()?.ok().ok()?;
+    let out = run(on, &args, TMUX_TIMEOUT).await.ok()?.ok().ok()?;
     split_batched(&out.stdout, &marker, sessions.len())
 }
 
@@ -277,7 +331,14 @@ fn directory_arg(dir: &str) -> String {
 
 /// Starts a detached session running `command` (a shell command line) in `cwd`. The pane is
 /// kept when its process exits, so that a crash shows as `exited` rather than vanishing.
-pub async fn new_session(session: &str, cwd: &str, command: &str, width: u32, height: u32) -> Result<(), TmuxError> {
+pub async fn new_session(
+    on: &Place,
+    session: &str,
+    cwd: &str,
+    command: &str,
+    width: u32,
+    height: u32,
+) -> Result<(), TmuxError> {
     let (w, h) = (width.to_string(), height.to_string());
     let target = pane_target(session);
     let cwd = directory_arg(cwd);
@@ -285,6 +346,7 @@ pub async fn new_session(session: &str, cwd: &str, command: &str, width: u32, he
     debug_assert!(!command.ends_with(';'));
     let cwd = cwd.as_str();
     run(
+        on,
         &[
             "new-session",
             "-d",
@@ -313,33 +375,33 @@ pub async fn new_session(session: &str, cwd: &str, command: &str, width: u32, he
 }
 
 /// Pipes the pane's output into `command` (`pipe-pane -o`).
-pub async fn pipe_pane(session: &str, command: &str) -> Result<(), TmuxError> {
-    run(&["pipe-pane", "-o", "-t", &pane_target(session), command], TMUX_TIMEOUT).await?.ok().map(drop)
+pub async fn pipe_pane(on: &Place, session: &str, command: &str) -> Result<(), TmuxError> {
+    run(on, &["pipe-pane", "-o", "-t", &pane_target(session), command], TMUX_TIMEOUT).await?.ok().map(drop)
 }
 
 /// Pastes `text` through a uniquely named buffer, as a bracketed paste when the application
 /// asked for it (`paste-buffer -p`), and deletes the buffer.
-pub async fn paste(session: &str, buffer: &str, text: &str) -> Result<(), TmuxError> {
-    run_with_input(&["load-buffer", "-b", buffer, "-"], Some(text.as_bytes()), TMUX_TIMEOUT).await?.ok()?;
-    let pasted = run(&["paste-buffer", "-p", "-d", "-b", buffer, "-t", &pane_target(session)], TMUX_TIMEOUT).await;
+pub async fn paste(on: &Place, session: &str, buffer: &str, text: &str) -> Result<(), TmuxError> {
+    run_with_input(on, &["load-buffer", "-b", buffer, "-"], Some(text.as_bytes()), TMUX_TIMEOUT).await?.ok()?;
+    let pasted = run(on, &["paste-buffer", "-p", "-d", "-b", buffer, "-t", &pane_target(session)], TMUX_TIMEOUT).await;
     if !matches!(pasted, Ok(TmuxOutput { success: true, .. })) {
         // Never leave the text behind in a tmux buffer.
-        let _ = run(&["delete-buffer", "-b", buffer], TMUX_TIMEOUT).await;
+        let _ = run(on, &["delete-buffer", "-b", buffer], TMUX_TIMEOUT).await;
     }
     pasted?.ok().map(drop)
 }
 
 /// Sends key names (`Enter`, `C-c`, …).
-pub async fn send_keys(session: &str, keys: &[&str]) -> Result<(), TmuxError> {
+pub async fn send_keys(on: &Place, session: &str, keys: &[&str]) -> Result<(), TmuxError> {
     let target = pane_target(session);
     let mut args = vec!["send-keys", "-t", target.as_str()];
     args.extend_from_slice(keys);
-    run(&args, TMUX_TIMEOUT).await?.ok().map(drop)
+    run(on, &args, TMUX_TIMEOUT).await?.ok().map(drop)
 }
 
-pub async fn kill_session(session: &str) -> Result<(), TmuxError> {
+pub async fn kill_session(on: &Place, session: &str) -> Result<(), TmuxError> {
     let target = format!("={session}");
-    run(&["kill-session", "-t", &target], TMUX_TIMEOUT).await?.ok().map(drop)
+    run(on, &["kill-session", "-t", &target], TMUX_TIMEOUT).await?.ok().map(drop)
 }
 
 /// Quotes one word for a POSIX shell.

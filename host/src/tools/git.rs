@@ -186,6 +186,12 @@ fn worktree_error(red: &Redactor, e: worktree::WorktreeError, repo: &Path) -> Fa
 
 async fn worktree_create(ctx: Arc<Ctx>, args: WorktreeCreateArgs) -> ToolResult {
     let agent = args.agent;
+    if ctx.registry.get(&agent).is_some_and(|s| !s.place.is_local()) {
+        return Err(Fault::new(
+            ErrorCode::WorktreeRefused,
+            format!("agent {agent} runs on a host; worktrees are made on this machine only for now"),
+        ));
+    }
     let repo = repo_for(&args.repo, Some(&agent)).await?;
     let base_ref = super::non_blank(&args.base_ref).map(|r| r.trim().to_owned());
     let rel = worktree::create(&repo, &agent, args.path.as_deref(), base_ref.as_deref())

@@ -70,3 +70,18 @@ wire_enum!(
     /// Whether admission would start one more worker now.
     AdmissionState { Open => "open", HostBusy => "host_busy" }
 );
+
+wire_enum!(
+    /// Where an agent runs, and whether its host answered.
+    HostState { Local => "local", Reachable => "reachable", Unreachable => "unreachable" }
+);
+
+impl HostState {
+    pub fn of(place: &crate::tmux::Place, unreachable: bool) -> HostState {
+        match (place.is_local(), unreachable) {
+            (true, _) => HostState::Local,
+            (false, false) => HostState::Reachable,
+            (false, true) => HostState::Unreachable,
+        }
+    }
+}

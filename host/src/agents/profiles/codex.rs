@@ -343,6 +343,7 @@ mod tests {
 
     fn spec(model: Option<&str>) -> AgentSpec {
         AgentSpec {
+            place: crate::tmux::Place::Local,
             name: "a".into(),
             label: "A".into(),
             profile: super::super::Profile::named("codex").unwrap(),

@@ -1,0 +1,133 @@
+//! Workers on other hosts over OpenSSH and tmux: a real `sshd` on the loopback per host (see
+//! `common::sshd`), the worker in the host's own tmux server, state and redaction here.
+
+use std::time::Duration;
+
+use crate::common::fleet::Fleet;
+use crate::common::sshd::{self, Host};
+
+/// A fleet whose config names `host` as `[hosts.h1]`, plus `agents` (TOML).
+fn fleet_on_host(tag: &str, agents: &str) -> Option<(Fleet, Host)> {
+    if !sshd::available() {
+        return None;
+    }
+    let f = Fleet::new(tag, "");
+    let host = Host::start(&f.dir.join("h1"), "h1");
+    let config = format!("[hosts.h1]\nssh = \"h1\"\nssh_config = \"{}\"\n\n{agents}", host.ssh_config().display());
+    std::fs::write(f.dir.join("cfg/config.toml"), config).unwrap();
+    Some((f, host))
+}
+
+const REMOTE_SCRIPTED: &str = "[agents.r]\nprofile = \"scripted\"\nhost = \"h1\"\nargs = [\"--work-seconds\", \"1\"]\n";
+
+/// The host's tmux server, asked directly.
+fn remote_sessions(host: &Host) -> String {
+    let out = host.ssh("tmux -L codex-master-mcp list-sessions -F '#{session_name}' 2>/dev/null || true");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_worker_on_a_host_starts_answers_is_tailed_redacted_and_stops() {
+    let Some((f, host)) = fleet_on_host("host-life", REMOTE_SCRIPTED) else { return };
+    let (code, v) = f.run(&["start", "r", "--cwd", &f.cwd()]);
+    assert_eq!((code, v["results"][0]["status"].as_str()), (0, Some("started")), "{v}");
+    // The session runs in the host's tmux server, not in this machine's.
+    assert!(remote_sessions(&host).contains("codex_agent_r_mcp"), "{}", remote_sessions(&host));
+    assert!(!String::from_utf8_lossy(&f.tmux(&["ls"]).stdout).contains("codex_agent_r_mcp"));
+    f.await_state("r", "idle");
+    let (_, st) = f.run(&["status", "r"]);
+    assert_eq!(
+        (st["results"][0]["host"].as_str(), st["results"][0]["host_state"].as_str()),
+        (Some("h1"), Some("reachable")),
+        "{st}"
+    );
+
+    let (code, v) = f.run(&["send", "r", "work 1 ghp_abcdefghijklmnopqrstuvwxyz0123456789"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!((v["typed"].as_bool(), v["submitted"].as_bool()), (Some(true), Some(true)), "{v}");
+    let (code, v) = f.run(&["wait", "r", "--until", "idle", "--timeout-seconds", "30"]);
+    assert_eq!((code, v["status"].as_str()), (0, Some("idle")), "{v}");
+    // The screen comes back as text and is redacted here.
+    let (_, tail) = f.run(&["tail", "r", "--lines", "30"]);
+    let out = tail["output"].as_str().unwrap();
+    assert!(out.contains("Done: the task of"), "{tail}");
+    assert!(!out.contains("ghp_abcdefghijklmnopqrstuvwxyz0123456789") && tail["redaction_applied"] == true, "{tail}");
+
+    let (code, v) = f.run(&["stop", "r"]);
+    assert_eq!((code, v["results"][0]["status"].as_str()), (0, Some("stopped")), "{v}");
+    assert!(!remote_sessions(&host).contains("codex_agent_r_mcp"));
+    assert_eq!(f.state_of("r"), "not_running");
+}
+
+#[test]
+fn a_host_that_drops_leaves_its_agents_unknown_and_they_recover_when_it_returns() {
+    let agents = format!("{REMOTE_SCRIPTED}\n[agents.l]\nprofile = \"scripted\"\nargs = [\"--work-seconds\", \"1\"]\n");
+    let Some((f, mut host)) = fleet_on_host("host-drop", &agents) else { return };
+    let (code, v) = f.run(&["start", "all", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    f.await_state("r", "idle");
+    f.await_state("l", "idle");
+    let (_, v) = f.run(&["claim", "r"]);
+    let generation = v["lease"]["generation"].clone();
+
+    host.drop_off();
+    let (code, st) = f.run(&["status", "all"]);
+    assert_eq!(code, 0, "{st}");
+    let by_name = |n: &str| st["results"].as_array().unwrap().iter().find(|e| e["agent"] == n).unwrap().clone();
+    let r = by_name("r");
+    assert_eq!((r["state"].as_str(), r["host_state"].as_str()), (Some("unknown"), Some("unreachable")), "{r}");
+    assert_eq!(r["lease"]["generation"], generation, "the lease is untouched: {r}");
+    assert_eq!(by_name("l")["state"], "idle", "the local agent is unaffected");
+    // The watchdog takes no action on an agent it cannot see.
+    let (_, w) = f.run(&["watchdog", "r", "--idle-seconds", "1", "--action", "stop"]);
+    assert_eq!(w["results"][0]["watchdog_state"], "skipped_host_unreachable", "{w}");
+    assert_eq!(w["results"][0]["action_taken"], serde_json::Value::Null, "{w}");
+    let (code, v) = f.run(&["send", "r", "hello"]);
+    assert_eq!((code, v["error_code"].as_str()), (1, Some("host_unreachable")), "{v}");
+
+    host.serve();
+    f.await_state("r", "idle");
+    let (_, st) = f.run(&["status", "r"]);
+    assert_eq!(st["results"][0]["host_state"], "reachable", "{st}");
+    f.run(&["stop", "all"]);
+}
+
+#[test]
+fn hostile_directories_and_prompts_never_run_anything_on_the_host() {
+    let Some((f, host)) = fleet_on_host("host-hostile", REMOTE_SCRIPTED) else { return };
+    let marker = f.dir.join("h1/pwned");
+    let m = marker.display();
+    for cwd in [
+        format!("/tmp/x'; touch {m}; '"),
+        format!("/tmp/$(touch {m})"),
+        format!("/tmp/`touch {m}`"),
+        format!("/tmp/a;touch {m}"),
+    ] {
+        let (_, v) = f.run(&["start", "r", "--cwd", &cwd]);
+        let _ = f.run(&["stop", "r"]);
+        assert!(!marker.exists(), "the cwd {cwd:?} ran a command: {v}");
+    }
+    let (code, v) = f.run(&["start", "r", "--cwd", "/tmp/a\nb"]);
+    assert_eq!((code, v["results"][0]["error_code"].as_str()), (1, Some("cwd_not_directory")), "{v}");
+    let (code, v) =
+        f.run(&["start", "r", "--cwd", &f.cwd(), "--prompt", &format!("'; touch {m}; $(touch {m}) `touch {m}`\n")]);
+    assert_eq!(code, 0, "{v}");
+    f.await_state("r", "idle");
+    let (code, v) = f.run(&["send", "r", &format!("\"; touch {m}; '$(touch {m})'")]);
+    assert_eq!(code, 0, "{v}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!marker.exists(), "a prompt ran a command on the host");
+    f.run(&["stop", "r"]);
+    drop(host);
+}
+
+#[test]
+fn an_unknown_host_key_is_refused_with_how_to_add_it() {
+    let Some((f, host)) = fleet_on_host("host-key", REMOTE_SCRIPTED) else { return };
+    std::fs::write(host.dir.join("known_hosts"), "").unwrap();
+    let (code, v) = f.run(&["start", "r", "--cwd", &f.cwd()]);
+    let e = &v["results"][0];
+    assert_eq!((code, e["error_code"].as_str()), (1, Some("host_key_unknown")), "{v}");
+    assert!(e["message"].as_str().unwrap().contains("known_hosts"), "{v}");
+    assert!(!remote_sessions(&host).contains("codex_agent_r_mcp"));
+}
