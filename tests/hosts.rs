@@ -52,6 +52,18 @@ fn a_worker_on_a_host_starts_answers_is_tailed_redacted_and_stops() {
     let out = tail["output"].as_str().unwrap();
     assert!(out.contains("Done: the task of"), "{tail}");
     assert!(!out.contains("ghp_abcdefghijklmnopqrstuvwxyz0123456789") && tail["redaction_applied"] == true, "{tail}");
+    // The raw log stays on the host; its tail is fetched bounded and redacted here.
+    let (_, log) = f.run(&["tail", "r", "--source", "log", "--chars", "4000"]);
+    let out = log["output"].as_str().unwrap();
+    assert!(out.contains("Done: the task of") && !out.contains("ghp_abcdefghij"), "{log}");
+    assert!(host.dir.join("home/.local/state/codex-master-mcp/raw").is_dir());
+
+    // doctor asks the host: reachable without a prompt, tmux there, the runner there.
+    let (_, d) = f.run(&["doctor"]);
+    let check = |n: &str| d["checks"].as_array().unwrap().iter().find(|c| c["name"] == n).cloned().unwrap_or_default();
+    for name in ["host_h1_reachable", "host_h1_tmux", "host_h1_runners"] {
+        assert_eq!(check(name)["ok"], true, "{name}: {}", check(name));
+    }
 
     let (code, v) = f.run(&["stop", "r"]);
     assert_eq!((code, v["results"][0]["status"].as_str()), (0, Some("stopped")), "{v}");
@@ -84,6 +96,10 @@ fn a_host_that_drops_leaves_its_agents_unknown_and_they_recover_when_it_returns(
     assert_eq!(w["results"][0]["action_taken"], serde_json::Value::Null, "{w}");
     let (code, v) = f.run(&["send", "r", "hello"]);
     assert_eq!((code, v["error_code"].as_str()), (1, Some("host_unreachable")), "{v}");
+    assert_eq!(st["hosts"][0]["state"], "unreachable", "{st}");
+    let (_, d) = f.run(&["doctor"]);
+    let reach = d["checks"].as_array().unwrap().iter().find(|c| c["name"] == "host_h1_reachable").cloned();
+    assert_eq!(reach.map(|c| c["ok"].clone()), Some(serde_json::Value::Bool(false)), "{d}");
 
     host.serve();
     f.await_state("r", "idle");
@@ -130,4 +146,20 @@ fn an_unknown_host_key_is_refused_with_how_to_add_it() {
     assert_eq!((code, e["error_code"].as_str()), (1, Some("host_key_unknown")), "{v}");
     assert!(e["message"].as_str().unwrap().contains("known_hosts"), "{v}");
     assert!(!remote_sessions(&host).contains("codex_agent_r_mcp"));
+}
+
+#[test]
+fn a_host_without_room_refuses_a_start_by_its_own_limits() {
+    let agents = format!("{REMOTE_SCRIPTED}\n[agents.r2]\nprofile = \"scripted\"\nhost = \"h1\"\n");
+    let Some((f, _host)) = fleet_on_host("host-room", &agents) else { return };
+    let config = std::fs::read_to_string(f.dir.join("cfg/config.toml")).unwrap();
+    let config = config.replacen("\n\n[agents.r]", "\n[hosts.h1.admission]\nmax_workers = 1\n\n[agents.r]", 1);
+    std::fs::write(f.dir.join("cfg/config.toml"), config).unwrap();
+    let (code, v) = f.run(&["start", "r", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    let (code, v) = f.run(&["start", "r2", "--cwd", &f.cwd()]);
+    let e = &v["results"][0];
+    assert_eq!((code, e["error_code"].as_str(), e["check"].as_str()), (1, Some("host_busy"), Some("workers")), "{v}");
+    assert!(e["message"].as_str().unwrap().contains("host h1"), "{v}");
+    f.run(&["stop", "all"]);
 }

@@ -101,6 +101,15 @@ fn mem_available_mib(meminfo: &str) -> Option<u64> {
     Some(kib / 1024)
 }
 
+/// A sample from `/proc` texts read elsewhere (a host's, over ssh).
+pub fn sample_from(meminfo: &str, memory_pressure: &str, cpu_pressure: &str) -> Sample {
+    Sample {
+        mem_available_mib: mem_available_mib(meminfo),
+        memory_pressure: some_avg10(memory_pressure),
+        cpu_pressure: some_avg10(cpu_pressure),
+    }
+}
+
 pub fn sample(proc_root: &Path) -> Sample {
     Sample {
         mem_available_mib: crate::proctree::read_small(&proc_root.join("meminfo"))

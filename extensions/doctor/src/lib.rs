@@ -80,6 +80,19 @@ impl Facts<'_> {
         names
     }
 
+    /// Host names (`host.NAME.…`) in the order their first fact appears.
+    fn hosts(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for f in self.0 {
+            if let Some((name, _)) = f.name.strip_prefix("host.").and_then(|rest| rest.split_once('.')) {
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+        names
+    }
+
     /// Copies of the named facts, as a check's details (renamed to their last segment).
     fn details(&self, names: &[&str]) -> Vec<Fact> {
         names
@@ -295,6 +308,31 @@ pub fn evaluate(facts: &[Fact]) -> Vec<Check> {
             f.details(&[&k("external_process_count"), &k("external_processes_truncated")]),
         ));
     }
+    for host in f.hosts() {
+        let k = |s: &str| format!("host.{host}.{s}");
+        out.push(check(
+            format!("host_{host}_reachable"),
+            f.flag(&k("reachable")),
+            Severity::Error,
+            "the host answers over ssh without a prompt, with a known host key (ssh ALIAS true works non-interactively)",
+            f.details(&[&k("host_key_known")]),
+        ));
+        out.push(check(
+            format!("host_{host}_tmux"),
+            f.text(&k("tmux_version")).map(|v| !v.is_empty()),
+            Severity::Error,
+            "tmux is on the host's PATH",
+            f.details(&[&k("tmux_version")]),
+        ));
+        let runners = f.number(&k("runners_found")).zip(f.number(&k("runners_expected"))).map(|(a, b)| a == b);
+        out.push(check(
+            format!("host_{host}_runners"),
+            runners,
+            Severity::Error,
+            "every runner of the host's agents is an executable file there",
+            f.details(&[&k("runners_expected"), &k("runners_found")]),
+        ));
+    }
     out.push(check(
         "codex_home_context".into(),
         f.text("home_context.kind").map(|k| k != "managed_agent_home"),
@@ -394,6 +432,25 @@ pub fn vectors() -> Vec<Vector> {
     };
     vec![
         v("healthy machine", healthy_facts(), &[]),
+        v(
+            "a host that answers with tmux but misses a runner, and one that does not answer",
+            with(
+                healthy_facts(),
+                vec![
+                    flag("host.h1.reachable", true),
+                    flag("host.h1.host_key_known", true),
+                    text("host.h1.tmux_version", "tmux 3.3a"),
+                    num("host.h1.runners_expected", 2),
+                    num("host.h1.runners_found", 1),
+                    flag("host.h2.reachable", false),
+                    flag("host.h2.host_key_known", false),
+                    text("host.h2.tmux_version", ""),
+                    num("host.h2.runners_expected", 1),
+                    num("host.h2.runners_found", 0),
+                ],
+            ),
+            &["host_h1_runners", "host_h2_reachable", "host_h2_tmux", "host_h2_runners"],
+        ),
         v(
             "symlinked runner and an external home user",
             with(healthy_facts(), vec![flag("agent.b.runner.symlink", true), num("agent.a.external_process_count", 2)]),

@@ -235,9 +235,34 @@ pub async fn gather(registry: &Registry) -> Vec<Fact> {
     facts.push(flag("tmux.available", !matches!(tmux, Err(crate::tmux::TmuxError::NotInstalled))));
     facts.push(flag("tmux.socket_reachable", tmux.is_ok()));
     let panes = tmux.unwrap_or_default();
+    facts.extend(host_facts(registry).await);
     let registry = registry.clone();
     let blocking = tokio::task::spawn_blocking(move || gather_blocking(&registry, &panes)).await;
     facts.extend(blocking.unwrap_or_default());
+    facts
+}
+
+/// Each configured host, asked once: reachable without a prompt, its key known, its tmux, and
+/// whether the runners of its agents are executable there.
+async fn host_facts(registry: &Registry) -> Vec<Fact> {
+    let mut facts = Vec::new();
+    for h in registry.hosts() {
+        let crate::tmux::Place::Ssh(ssh) = &h.place else { continue };
+        let runners: Vec<String> = registry
+            .agents()
+            .iter()
+            .filter(|a| a.place == h.place)
+            .filter_map(|a| a.runner.clone().or_else(|| std::env::current_exe().ok()))
+            .map(|r| r.to_string_lossy().into_owned())
+            .collect();
+        let p = crate::tmux::ssh::probe(ssh, &runners).await;
+        let k = |s: &str| format!("host.{}.{s}", ssh.name);
+        facts.push(flag(k("reachable"), p.reachable));
+        facts.push(flag(k("host_key_known"), p.host_key_known));
+        facts.push(text(k("tmux_version"), &p.tmux_version));
+        facts.push(num(k("runners_expected"), runners.len() as i64));
+        facts.push(num(k("runners_found"), p.runners_found as i64));
+    }
     facts
 }
 

@@ -191,7 +191,7 @@ pub async fn observe(ctx: &Ctx, agents: &[String]) -> Result<Vec<Result<Observat
     Ok(observe_with_host(ctx, agents, None).await?.0)
 }
 
-pub type Observed = (Vec<Result<Observation, Fault>>, Option<HostReading>);
+pub type Observed = (Vec<Result<Observation, Fault>>, Option<HostReading>, Vec<HostSeen>);
 
 /// [`observe`], with the `host` block when `host` gives the thresholds: its `/proc` readings
 /// run on the blocking pool while tmux captures the panes.
@@ -218,7 +218,7 @@ pub async fn observe_with_host(
     let reused = ctx.observer.reusable(&runs);
     // One round trip per place (this machine, each host), all at once: the listing and the
     // captures together. A host that does not answer leaves its agents unknown.
-    let Fleet { panes, mut captures, unreachable } = snapshot_places(&specs, &reused).await?;
+    let Fleet { panes, mut captures, unreachable, hosts } = snapshot_places(&specs, &reused).await?;
     ctx.observer.remember(&runs, &captures);
     captures.extend(reused.into_iter().filter(|(s, _)| panes.get(s).is_some_and(|p| !p.dead)));
     let host = host.map(|t| {
@@ -266,7 +266,7 @@ pub async fn observe_with_host(
         Some(task) => Some(task.await.map_err(|_| Fault::new(ErrorCode::InternalError, "the host readings failed"))?),
         None => None,
     };
-    Ok((observed, host))
+    Ok((observed, host, hosts))
 }
 
 /// What one observation read from every place.
@@ -275,6 +275,20 @@ struct Fleet {
     captures: HashMap<String, String>,
     /// Hosts that did not answer.
     unreachable: std::collections::HashSet<String>,
+    hosts: Vec<HostSeen>,
+}
+
+/// One configured host as the observation saw it.
+#[derive(Debug, Clone)]
+pub struct HostSeen {
+    pub name: String,
+    pub reachable: bool,
+    /// The snapshot's round trip.
+    pub round_trip: Duration,
+    /// Its `/proc` readings (`None` when it did not answer).
+    pub sample: Option<crate::admission::Sample>,
+    /// Our live panes there.
+    pub workers_running: u32,
 }
 
 /// Snapshots every place the agents run on, concurrently: one tmux round trip each. Only the
@@ -298,24 +312,38 @@ async fn snapshot_places(specs: &[Option<AgentSpec>], reused: &HashMap<String, S
         .into_iter()
         .map(|(place, sessions)| {
             tokio::spawn(async move {
+                let started = Instant::now();
                 let snap = tmux::snapshot(&place, &sessions, PANE_LINES).await;
-                (place, snap)
+                (place, snap, started.elapsed())
             })
         })
         .collect();
     let ours: std::collections::HashSet<&str> = specs.iter().flatten().map(|s| s.session.as_str()).collect();
-    let mut fleet = Fleet { panes: HashMap::new(), captures: HashMap::new(), unreachable: Default::default() };
+    let mut fleet =
+        Fleet { panes: HashMap::new(), captures: HashMap::new(), unreachable: Default::default(), hosts: Vec::new() };
     for task in tasks {
-        let (place, snap) = task.await.map_err(|_| Fault::new(ErrorCode::InternalError, "a tmux snapshot failed"))?;
+        let (place, snap, round_trip) =
+            task.await.map_err(|_| Fault::new(ErrorCode::InternalError, "a tmux snapshot failed"))?;
         match (snap, place.host()) {
-            (Ok(tmux::Snapshot { panes, captures }), host) => {
+            (Ok(tmux::Snapshot { panes, captures, readings }), host) => {
                 let keep = |s: &String| host.is_none() || ours.contains(s.as_str());
-                fleet.panes.extend(panes.into_iter().filter(|(s, _)| keep(s)));
+                let panes: HashMap<String, PaneInfo> = panes.into_iter().filter(|(s, _)| keep(s)).collect();
+                if let Some(name) = host {
+                    let sample = readings
+                        .map(|r| crate::admission::sample_from(&r.meminfo, &r.memory_pressure, &r.cpu_pressure));
+                    let workers_running = panes.values().filter(|p| !p.dead).count() as u32;
+                    let seen = HostSeen { name: name.to_owned(), reachable: true, round_trip, sample, workers_running };
+                    fleet.hosts.push(seen);
+                }
+                fleet.panes.extend(panes);
                 fleet.captures.extend(captures.into_iter().filter(|(s, _)| keep(s)));
             }
             (Err(e), None) => return Err(Fault::tmux("list-panes", None, e)),
             (Err(_), Some(host)) => {
                 fleet.unreachable.insert(host.to_owned());
+                let seen =
+                    HostSeen { name: host.to_owned(), reachable: false, round_trip, sample: None, workers_running: 0 };
+                fleet.hosts.push(seen);
             }
         }
     }

@@ -167,11 +167,15 @@ pub fn remote_launch_line(plan: &StartPlan, env: &[(String, String)]) -> String 
     format!("cd -- {} && exec {}", tmux::shell_quote(&plan.start_dir.to_string_lossy()), tmux::shell_join(&words))
 }
 
-/// The `pipe-pane` line on a host: the pane copied into a private raw log there, bounded by
-/// `head -c` (the raw log stays on the host; observations read its screen).
+/// The `pipe-pane` line on a host: the pane copied into a private raw log there, bounded. GNU
+/// `dd` with `bs` writes each read as it comes (`head -c` would hold a buffer back until it
+/// fills); without it, `head -c` still bounds the file.
 pub fn remote_raw_log_line(raw_name: &str) -> String {
+    let n = MAX_RAW_LOG_BYTES;
     format!(
-        "umask 077; d=\"$HOME/.local/state/codex-master-mcp/raw\"; mkdir -p \"$d\" && exec head -c {MAX_RAW_LOG_BYTES} >> \"$d\"/{}",
+        "umask 077; d=\"$HOME\"/{}; mkdir -p \"$d\" && if dd bs=1 count=0 iflag=count_bytes status=none </dev/null 2>/dev/null; \
+         then exec dd bs=65536 iflag=count_bytes count={n} status=none; else exec head -c {n}; fi >> \"$d\"/{}",
+        tmux::ssh::REMOTE_RAW_DIR,
         tmux::shell_quote(raw_name)
     )
 }
@@ -398,6 +402,8 @@ pub async fn prepare_start(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<
             reap_orphans(&spec).await;
         }
         admit(ctx, &spec, &panes).await?;
+    } else {
+        admit_on_host(ctx, &spec).await?;
     }
     let previous = if req.resume { Some(recorded_run(agent).await?) } else { None };
     // A resume continues the recorded run: its working directory, and its newest assignment
@@ -570,6 +576,32 @@ pub async fn admit(
                 format!("agent {} was not started: {}; retry in {after} s", spec.name, check.describe()),
             )
             .with("retryable", true)
+            .with("retry_after_seconds", after)
+            .with("check", check.as_str()))
+        }
+    }
+}
+
+/// Refuses a start the agent's host has no room for, by the host's own `[hosts.NAME.admission]`
+/// and its `/proc` readings (one round trip): `host_busy`, retryable, naming the check.
+pub async fn admit_on_host(ctx: &Ctx, spec: &AgentSpec) -> Result<(), Fault> {
+    let host = spec.place.host().unwrap_or_default();
+    let limits = ctx.registry.hosts().iter().find(|h| h.place == spec.place).map(|h| h.admission);
+    let t = limits.unwrap_or_default();
+    let snap = tmux::snapshot(&spec.place, &[], 1).await.map_err(|e| tmux_error("list-panes", &spec.name, e))?;
+    let ours = |s: &String| ctx.registry.agents().iter().any(|a| a.place == spec.place && a.session == *s);
+    let running = snap.panes.iter().filter(|(s, p)| ours(s) && !p.dead).count() as u32;
+    let sample = snap.readings.map(|r| admission::sample_from(&r.meminfo, &r.memory_pressure, &r.cpu_pressure));
+    let workers = admission::Workers { running, processes: 0 };
+    match admission::decide(&sample.unwrap_or_default(), workers, &t, t.agent_memory_mib) {
+        Ok(()) => Ok(()),
+        Err(check) => {
+            let after = check.retry_after_seconds();
+            Err(Fault::new(
+                ErrorCode::HostBusy,
+                format!("agent {} was not started: host {host}: {}; retry in {after} s", spec.name, check.describe()),
+            )
+            .retryable()
             .with("retry_after_seconds", after)
             .with("check", check.as_str()))
         }

@@ -99,11 +99,31 @@ fn log_window(state: &State, agent: &str, chars: usize) -> Result<Option<String>
     Ok(Some(text))
 }
 
+/// The end of a host's raw log for this run, like [`log_window`].
+async fn remote_log_window(host: &tmux::SshHost, agent: &str, chars: usize) -> Result<String, Fault> {
+    let a = agent.to_owned();
+    let Some(meta) = blocking(move || Ok(State::open()?.read_meta(&a)?)).await? else { return Ok(String::new()) };
+    let window = (chars as u64 * 4).max(LOG_REDACTION_WINDOW);
+    let bytes = tmux::ssh::read_log_tail(host, &meta.raw_log, window + 1)
+        .await
+        .map_err(|e| Fault::tmux("tail", Some(agent), e))?;
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    if bytes.len() as u64 > window {
+        text = text.split_once('\n').map_or(String::new(), |(_, rest)| rest.to_owned());
+    }
+    Ok(text)
+}
+
 /// Reads, redacts and bounds a tail. Withheld when the redaction does not finish in its budget
 /// or the redaction extension fails.
 pub async fn tail(ctx: &Ctx, agent: &str, source: TailSource, lines: usize, chars: usize) -> Result<Tail, Fault> {
     let spec = ctx.registry.get(agent).cloned().ok_or_else(|| Fault::invalid_arguments("unknown agent"))?;
-    let pane_text = if source == TailSource::Pane { pane_lines(&spec).await? } else { String::new() };
+    let pane_text = match (source, &spec.place) {
+        (TailSource::Pane, _) => pane_lines(&spec).await?,
+        // A host's raw log is read there (bounded) and redacted here like a local one.
+        (TailSource::Log, tmux::Place::Ssh(host)) => remote_log_window(host, &spec.name, chars).await?,
+        (TailSource::Log, tmux::Place::Local) => String::new(),
+    };
     let red = Arc::clone(&ctx.redactor);
     // A cancelled call drops this future and the guard with it: the redaction stops.
     let cancel = Cancel::default();
@@ -111,6 +131,7 @@ pub async fn tail(ctx: &Ctx, agent: &str, source: TailSource, lines: usize, char
     let agent = agent.to_owned();
     blocking(move || {
         let (raw, from_log) = match source {
+            TailSource::Log if !spec.place.is_local() => (pane_text, true),
             TailSource::Log => match log_window(&State::open()?, &agent, chars)? {
                 Some(text) => (text, true),
                 None => (String::new(), false),

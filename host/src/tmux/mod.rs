@@ -214,35 +214,58 @@ fn parse_panes(stdout: &str) -> HashMap<String, PaneInfo> {
     panes
 }
 
-/// What one fleet observation reads from tmux: the panes, and the captures of the live ones.
+/// What one fleet observation reads from tmux: the panes, and the captures of the live ones;
+/// on a host, its `/proc` readings ride along in the same round trip.
 pub struct Snapshot {
     pub panes: HashMap<String, PaneInfo>,
     pub captures: HashMap<String, String>,
+    pub readings: Option<ssh::ProcTexts>,
 }
 
 /// The panes and the captures of `sessions` that are live, in one tmux round trip when every
 /// session runs (the listing and the captures go in one command sequence); a session that is
 /// missing fails the sequence, and then the live ones are captured in a second call.
 pub async fn snapshot(on: &Place, sessions: &[String], lines: u32) -> Result<Snapshot, TmuxError> {
-    let marker = format!("codex-master-split-{}", crate::fsafe::nonce());
-    let mut args: Vec<String> =
-        ["list-panes", "-a", "-F", PANE_FORMAT, ";", "display-message", "-p", &marker].map(str::to_owned).to_vec();
-    if !sessions.is_empty() {
-        args.push(";".into());
-        args.extend(batched_capture_args(sessions, lines, &marker));
+    if let Place::Ssh(host) = on {
+        return ssh::snapshot(host, sessions, lines).await;
     }
+    let marker = format!("codex-master-split-{}", crate::fsafe::nonce());
+    let args = snapshot_args(sessions, lines, &marker);
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(on, &refs, TMUX_TIMEOUT).await?;
+    read_snapshot(on, sessions, lines, &marker, out).await
+}
+
+/// The one tmux command sequence of a snapshot: the listing, a marker, the captures.
+fn snapshot_args(sessions: &[String], lines: u32, marker: &str) -> Vec<String> {
+    let mut args: Vec<String> =
+        ["list-panes", "-a", "-F", PANE_FORMAT, ";", "display-message", "-p", marker].map(str::to_owned).to_vec();
+    if !sessions.is_empty() {
+        args.push(";".into());
+        args.extend(batched_capture_args(sessions, lines, marker));
+    }
+    args
+}
+
+/// A snapshot's output read back: the listing before the marker, the captures after it (a
+/// session that vanished meanwhile fails the batch: the live ones are then captured anew).
+async fn read_snapshot(
+    on: &Place,
+    sessions: &[String],
+    lines: u32,
+    marker: &str,
+    out: TmuxOutput,
+) -> Result<Snapshot, TmuxError> {
     let head = format!("{marker}\n");
     let Some((listing, rest)) = out.stdout.split_once(&head) else {
         if no_server(&out.stderr) {
-            return Ok(Snapshot { panes: HashMap::new(), captures: HashMap::new() });
+            return Ok(Snapshot { panes: HashMap::new(), captures: HashMap::new(), readings: None });
         }
         return Err(TmuxError::Failed(out.stderr));
     };
     let panes = parse_panes(listing);
     let live: Vec<String> = sessions.iter().filter(|s| panes.get(*s).is_some_and(|p| !p.dead)).cloned().collect();
-    let captured = if out.success { split_batched(rest, &marker, sessions.len()) } else { None };
+    let captured = if out.success { split_batched(rest, marker, sessions.len()) } else { None };
     let captures: HashMap<String, String> = match captured {
         Some(all) => sessions.iter().cloned().zip(all).filter(|(s, _)| live.contains(s)).collect(),
         None => live
@@ -252,7 +275,7 @@ pub async fn snapshot(on: &Place, sessions: &[String], lines: u32) -> Result<Sna
             .filter_map(|(s, c)| c.map(|c| (s, c)))
             .collect(),
     };
-    Ok(Snapshot { panes, captures })
+    Ok(Snapshot { panes, captures, readings: None })
 }
 
 fn trim_blank_tail(text: &str) -> String {

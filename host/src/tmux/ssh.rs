@@ -15,10 +15,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{shell_join, TmuxError};
+use super::{shell_join, Place, Snapshot, TmuxError, TmuxOutput, TMUX_TIMEOUT};
 
 /// The remote tmux server's socket name (`tmux -L`): ours alone, beside the user's default.
 pub const REMOTE_SOCKET: &str = "codex-master-mcp";
+
+/// Where a worker's raw log lives on its host (below the remote `$HOME`).
+pub const REMOTE_RAW_DIR: &str = ".local/state/codex-master-mcp/raw";
 
 /// How long an idle shared connection stays open.
 const CONTROL_PERSIST_SECONDS: u32 = 120;
@@ -114,6 +117,104 @@ pub fn check_transport(host: &SshHost, code: i32, stderr: &[u8]) -> Result<(), T
         return Err(TmuxError::UnknownHostKey(host.name.clone()));
     }
     Err(TmuxError::Unreachable(host.name.clone()))
+}
+
+/// The last `max` bytes of a raw log on the host (empty when there is none).
+pub async fn read_log_tail(host: &SshHost, raw_name: &str, max: u64) -> Result<Vec<u8>, TmuxError> {
+    let path = format!("\"$HOME\"/{REMOTE_RAW_DIR}/{}", super::shell_quote(raw_name));
+    let line = format!("tail -c {max} -- {path} 2>/dev/null || true");
+    let out =
+        crate::process::run(&crate::process::Cmd::new("ssh", &host.argv(&line, TMUX_TIMEOUT)?, TMUX_TIMEOUT)).await;
+    if out.timed_out {
+        return Err(TmuxError::Unreachable(host.name.clone()));
+    }
+    check_transport(host, out.code, &out.stderr)?;
+    Ok(out.stdout)
+}
+
+/// What `doctor` asks a host, in one round trip.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Probe {
+    /// ssh answered without a prompt.
+    pub reachable: bool,
+    pub host_key_known: bool,
+    /// `tmux -V` there (empty: none on its PATH).
+    pub tmux_version: String,
+    /// Of the runners asked about, how many are executable files there.
+    pub runners_found: usize,
+}
+
+/// Asks `host` (non-interactively) for its tmux and whether each runner is executable there.
+pub async fn probe(host: &SshHost, runners: &[String]) -> Probe {
+    let mut line = String::from("tmux -V 2>/dev/null | head -c 40; echo");
+    for r in runners {
+        line.push_str(&format!("; test -f {0} && test -x {0} && echo runner-found", super::shell_quote(r)));
+    }
+    line.push_str("; true");
+    let Ok(argv) = host.argv(&line, TMUX_TIMEOUT) else { return Probe::default() };
+    let out = crate::process::run(&crate::process::Cmd::new("ssh", &argv, TMUX_TIMEOUT)).await;
+    match check_transport(host, out.code, &out.stderr) {
+        Err(TmuxError::UnknownHostKey(_)) => return Probe::default(),
+        Err(_) => return Probe { host_key_known: true, ..Probe::default() },
+        Ok(()) if out.timed_out || out.code != 0 => return Probe { host_key_known: true, ..Probe::default() },
+        Ok(()) => {}
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let version = text.lines().next().unwrap_or_default();
+    let plain = version.starts_with("tmux ") && version.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
+    Probe {
+        reachable: true,
+        host_key_known: true,
+        tmux_version: if plain { version.to_owned() } else { String::new() },
+        runners_found: text.lines().filter(|l| *l == "runner-found").count(),
+    }
+}
+
+/// A host's `/proc` texts, read in the snapshot's round trip (empty where the host has none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcTexts {
+    pub meminfo: String,
+    pub memory_pressure: String,
+    pub cpu_pressure: String,
+}
+
+/// The remote line of a snapshot: the host's `/proc` readings, a marker line, then tmux.
+fn snapshot_line(tmux_args: &[&str], marker: &str) -> String {
+    let files = ["/proc/meminfo", "/proc/pressure/memory", "/proc/pressure/cpu"];
+    let reads: Vec<String> =
+        files.iter().map(|f| format!("cat {f} 2>/dev/null; echo {}", shell_join(&[marker]))).collect();
+    format!("{}; exec {}", reads.join("; "), remote_tmux(tmux_args))
+}
+
+/// A host's snapshot in one ssh round trip: its readings, its panes, the captures.
+pub async fn snapshot(host: &std::sync::Arc<SshHost>, sessions: &[String], lines: u32) -> Result<Snapshot, TmuxError> {
+    let marker = format!("codex-master-split-{}", crate::fsafe::nonce());
+    let args = super::snapshot_args(sessions, lines, &marker);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let argv = host.argv(&snapshot_line(&refs, &marker), TMUX_TIMEOUT)?;
+    let out = crate::process::run(&crate::process::Cmd::new("ssh", &argv, TMUX_TIMEOUT)).await;
+    if out.timed_out {
+        return Err(TmuxError::Unreachable(host.name.clone()));
+    }
+    if out.spawn_error.is_some() {
+        return Err(TmuxError::Spawn("ssh could not be started".into()));
+    }
+    check_transport(host, out.code, &out.stderr)?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let separator = format!("{marker}\n");
+    let mut parts = stdout.splitn(4, separator.as_str());
+    let mut next = || parts.next().unwrap_or_default().to_owned();
+    let readings = ProcTexts { meminfo: next(), memory_pressure: next(), cpu_pressure: next() };
+    let rest = next();
+    let stderr = crate::text::safe_error_text(&String::from_utf8_lossy(&out.stderr));
+    let tmux_out = TmuxOutput {
+        success: out.ok(),
+        stdout: rest,
+        stderr: if stderr.is_empty() { "no stderr".into() } else { stderr },
+    };
+    let mut snap = super::read_snapshot(&Place::Ssh(host.clone()), sessions, lines, &marker, tmux_out).await?;
+    snap.readings = Some(readings);
+    Ok(snap)
 }
 
 #[cfg(test)]

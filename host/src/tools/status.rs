@@ -164,8 +164,23 @@ pub fn tools(reg: &Registry) -> Vec<ToolDef> {
                         }),
                         &["pressure", "workers_running", "admission"],
                     ),
+                    "hosts": {"type": "array", "items": out::object(
+                        json!({
+                            "name": {"type": "string"},
+                            "state": out::words::<super::words::HostState>(),
+                            "round_trip_ms": {"type": "integer"},
+                            "memory_available_mib": out::nullable("integer"),
+                            "memory_pressure_avg10": out::nullable("number"),
+                            "cpu_pressure_avg10": out::nullable("number"),
+                            "workers_running": {"type": "integer"},
+                            "max_workers": {"type": "integer"},
+                            "admission": out::words::<super::words::AdmissionState>(),
+                            "busy_check": out::nullable("string"),
+                        }),
+                        &["name", "state", "round_trip_ms", "admission"],
+                    )},
                 }),
-                &["results", "blocked", "host"],
+                &["results", "blocked", "host", "hosts"],
             ),
             hints: READ_ONLY,
             multi_agent: true,
@@ -360,9 +375,10 @@ struct StatusArgs {
 
 async fn status(ctx: Arc<Ctx>, args: StatusArgs) -> ToolResult {
     let agents = ctx.registry.select(&args.agent);
-    let (mut results, host) =
+    let (mut results, host, hosts) =
         crate::session::fleet::observe_with_host(&ctx, &agents, Some(*ctx.registry.admission())).await?;
     let host = host.as_ref().map(host_json);
+    let hosts: Vec<Value> = hosts.iter().map(|h| hosts_entry_json(&ctx.registry, h)).collect();
     // What was in flight matters for an agent that is down: only then is the ledger read (here,
     // not in every observation a wait or a send makes).
     let mut in_flight: HashMap<String, Value> = HashMap::new();
@@ -396,7 +412,29 @@ async fn status(ctx: Arc<Ctx>, args: StatusArgs) -> ToolResult {
             (Err(e), _) => agent_error_entry(a, &e, &ctx.client_id),
         })
         .collect();
-    Ok(json!({"results": entries, "blocked": blocked, "host": host}))
+    Ok(json!({"results": entries, "blocked": blocked, "host": host, "hosts": hosts}))
+}
+
+/// One host of the `hosts` block: reachable, its round trip, its room by its own limits.
+fn hosts_entry_json(reg: &Registry, h: &crate::session::fleet::HostSeen) -> Value {
+    use super::words::{AdmissionState, HostState};
+    let limits = reg.hosts().iter().find(|s| s.place.host() == Some(h.name.as_str())).map(|s| s.admission);
+    let t = limits.unwrap_or_default();
+    let workers = crate::admission::Workers { running: h.workers_running, processes: 0 };
+    let busy = h.sample.and_then(|s| crate::admission::decide(&s, workers, &t, t.agent_memory_mib).err());
+    let round = |v: Option<f64>| v.map(|v| (v * 100.0).round() / 100.0);
+    json!({
+        "name": h.name,
+        "state": if h.reachable { HostState::Reachable } else { HostState::Unreachable }.as_str(),
+        "round_trip_ms": h.round_trip.as_millis() as u64,
+        "memory_available_mib": h.sample.and_then(|s| s.mem_available_mib),
+        "memory_pressure_avg10": round(h.sample.and_then(|s| s.memory_pressure)),
+        "cpu_pressure_avg10": round(h.sample.and_then(|s| s.cpu_pressure)),
+        "workers_running": h.workers_running,
+        "max_workers": t.max_workers,
+        "admission": if busy.is_some() || !h.reachable { AdmissionState::HostBusy } else { AdmissionState::Open }.as_str(),
+        "busy_check": busy.map(crate::admission::Check::as_str),
+    })
 }
 
 /// A limited agent: which limit, until when, and the model bucket (restart it on another model
