@@ -163,3 +163,32 @@ fn a_host_without_room_refuses_a_start_by_its_own_limits() {
     assert!(e["message"].as_str().unwrap().contains("host h1"), "{v}");
     f.run(&["stop", "all"]);
 }
+
+#[test]
+fn a_real_codex_on_a_host_takes_a_turn_and_stops() {
+    use crate::common::model_mock::{ModelMock, Reply};
+    let Some(bin) = crate::real_codex::require("0.171.0") else { return };
+    let agents = format!("[agents.rc]\nprofile = \"codex\"\nhost = \"h1\"\nrunner = \"{}\"\n", bin.display());
+    let Some((f, host)) = fleet_on_host("host-codex", &agents) else { return };
+    let mock = ModelMock::start();
+    // No managed home on a host: the worker's CLI reads its user's own config there.
+    let codex_home = host.dir.join("home/.codex");
+    std::fs::create_dir_all(&codex_home).unwrap();
+    let trust = format!("\n[projects.\"{}\"]\ntrust_level = \"trusted\"\n", f.cwd());
+    std::fs::write(codex_home.join("config.toml"), mock.codex_config() + &trust).unwrap();
+    let git = std::process::Command::new("git").args(["init", "-q"]).current_dir(f.dir.join("work")).status().unwrap();
+    assert!(git.success());
+
+    let (code, v) = f.run(&["start", "rc", "--cwd", &f.cwd()]);
+    assert_eq!((code, v["results"][0]["status"].as_str()), (0, Some("started")), "{v}");
+    f.await_entry("rc", "idle", Duration::from_secs(30), |e| e["state"] == "idle");
+    mock.push(Reply::answer("The remote answer is seven, written down."));
+    let (code, v) = f.run(&["send", "rc", "what is the answer?"]);
+    assert_eq!((code, v["receipt"].as_str()), (0, Some("turn_started")), "{v}");
+    let (code, v) = f.run(&["wait", "rc", "--until", "idle", "--timeout-seconds", "60"]);
+    assert_eq!((code, v["status"].as_str()), (0, Some("idle")), "{v}");
+    let (_, tail) = f.run(&["tail", "rc"]);
+    assert!(tail["output"].as_str().unwrap().contains("The remote answer is seven"), "{tail}");
+    let (code, v) = f.run(&["stop", "rc"]);
+    assert_eq!((code, v["results"][0]["status"].as_str()), (0, Some("stopped")), "{v}");
+}

@@ -3,10 +3,13 @@
 //!
 //! Run: `cargo bench -p codex-master-host --bench agents`.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "mcp_session.rs"]
+mod mcp_session;
 
 const BIN: &str = env!("CARGO_BIN_EXE_codex-master-mcp");
 
@@ -71,35 +74,12 @@ fn tool_through_mcp(
     tool: &str,
     arguments: serde_json::Value,
 ) -> (Duration, Duration, usize) {
-    let mut child = Command::new(BIN)
-        .envs(fleet.env())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    let mut rpc = |id: usize, method: &str, params: serde_json::Value, line: &mut String| {
-        writeln!(stdin, "{}", serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-            .unwrap();
-        stdin.flush().unwrap();
-        line.clear();
-        stdout.read_line(line).unwrap();
-        serde_json::from_str::<serde_json::Value>(line).unwrap()
-    };
-    rpc(
-        0,
-        "initialize",
-        serde_json::json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}),
-        &mut line,
-    );
+    let mut session = mcp_session::Session::start(BIN, &fleet.env());
     let mut times = Vec::new();
     let mut agents = 0;
     for i in 0..runs + 3 {
         let t = Instant::now();
-        let v = rpc(i + 1, "tools/call", serde_json::json!({"name": tool, "arguments": arguments}), &mut line);
+        let v = session.call(tool, arguments.clone());
         let elapsed = t.elapsed();
         assert_eq!(v["result"]["isError"], false, "{v}");
         if let Some(results) = v["result"]["structuredContent"]["results"].as_array() {
@@ -112,8 +92,7 @@ fn tool_through_mcp(
             times.push(elapsed);
         }
     }
-    drop(stdin);
-    let _ = child.wait();
+    drop(session);
     times.sort();
     (percentile(&times, 0.5), percentile(&times, 0.9), agents)
 }

@@ -11,7 +11,7 @@ use crate::agents::{AgentSpec, AgentState};
 use crate::codes::ErrorCode;
 use crate::ext::types::limits::DialogKind;
 use crate::fault::Fault;
-use crate::lease::{self, Lease};
+use crate::lease::Lease;
 use crate::state::State;
 use crate::tmux;
 
@@ -114,12 +114,7 @@ pub async fn type_answer(
 ) -> Result<Lease, Fault> {
     let (agent, client) = (spec.name.clone(), ctx.client_id.clone());
     let held = Locked::acquire(&agent).await?;
-    let fresh = held
-        .with({
-            let (a, c) = (agent.clone(), client.clone());
-            move |state| claim(state, &a, &c, expected)
-        })
-        .await?;
+    let fresh = held.claim(&agent, &client, expected).await?;
     // The option's number selects it (and accepts it in Codex's popups); Enter accepts it where
     // the number only moves the selection (the trust screen).
     let digit = option.to_string();
@@ -132,15 +127,7 @@ pub async fn type_answer(
             typed = tmux::send_keys(&spec.place, &spec.session, &["Enter"]).await;
         }
     }
-    let (a, c, ok) = (agent.clone(), client, typed.is_ok());
-    let lease = held
-        .with(move |state| {
-            if !ok {
-                release_if_fresh(state, &a, &c, fresh);
-            }
-            Ok(lease::read(state, &a))
-        })
-        .await?;
+    let lease = held.settle(&agent, &client, fresh, typed.is_ok()).await?;
     drop(held);
     ctx.observer.invalidate();
     typed.map_err(|e| tmux_error("answer dialog", &agent, e))?;

@@ -24,23 +24,10 @@ pub async fn interrupt_agent(ctx: &Ctx, agent: &str, expected: Option<u64>) -> R
     }
     let client = ctx.client_id.clone();
     let held = Locked::acquire(&agent).await?;
-    let fresh = held
-        .with({
-            let (a, c) = (agent.clone(), client.clone());
-            move |state| claim(state, &a, &c, expected)
-        })
-        .await?;
+    let fresh = held.claim(&agent, &client, expected).await?;
     let sent = tmux::send_keys(&spec.place, &spec.session, &[spec.provider().interrupt_key()]).await;
     ctx.observer.invalidate();
-    let (a, c, ok) = (agent.clone(), client.clone(), sent.is_ok());
-    let lease = held
-        .with(move |state| {
-            if !ok {
-                release_if_fresh(state, &a, &c, fresh);
-            }
-            Ok(lease::read(state, &a))
-        })
-        .await?;
+    let lease = held.settle(&agent, &client, fresh, sent.is_ok()).await?;
     drop(held);
     sent.map_err(|e| tmux_error("interrupt", &agent, e))?;
     Ok(lease)

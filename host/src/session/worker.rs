@@ -7,7 +7,7 @@ use super::{blocking, Ctx};
 use crate::agents::AgentSpec;
 use crate::codes::ErrorCode;
 use crate::fault::Fault;
-use crate::lease::{self, DEFAULT_TTL_SECONDS};
+use crate::lease::{self, Lease, DEFAULT_TTL_SECONDS};
 use crate::state::State;
 use crate::tmux;
 
@@ -54,6 +54,26 @@ impl Locked {
             let state = State::open()?;
             let lock = state.agent_lock(&agent)?;
             Ok(Locked { state: Arc::new(state), _lock: lock })
+        })
+        .await
+    }
+
+    /// Claims or renews `client`'s lease under this lock (only generation `expected`, when
+    /// given); `Ok(fresh)` tells whether the claim is new.
+    pub async fn claim(&self, agent: &str, client: &str, expected: Option<u64>) -> Result<bool, Fault> {
+        let (a, c) = (agent.to_owned(), client.to_owned());
+        self.with(move |state| claim(state, &a, &c, expected)).await
+    }
+
+    /// After keystrokes under this lock: when they failed, a claim this action made (`fresh`)
+    /// is given back; returns the lease as it is now.
+    pub async fn settle(&self, agent: &str, client: &str, fresh: bool, typed: bool) -> Result<Lease, Fault> {
+        let (a, c) = (agent.to_owned(), client.to_owned());
+        self.with(move |state| {
+            if !typed {
+                release_if_fresh(state, &a, &c, fresh);
+            }
+            Ok(lease::read(state, &a))
         })
         .await
     }
