@@ -38,12 +38,7 @@ impl Fleet {
     }
 
     fn env(&self) -> Vec<(&'static str, PathBuf)> {
-        vec![
-            ("CODEX_MASTER_MCP_STATE_DIR", self.root.join("state")),
-            ("CODEX_MASTER_MCP_CONFIG_DIR", self.root.join("cfg")),
-            ("CODEX_MASTER_TMUX_SOCKET", self.root.join("tmux.sock")),
-            ("HOME", self.root.clone()),
-        ]
+        mcp_session::fleet_env(&self.root)
     }
 
     fn cli(&self, args: &[&str]) -> std::process::Output {

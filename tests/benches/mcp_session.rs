@@ -4,6 +4,16 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
+/// The environment of a benchmark fleet under `root`: its state, config, tmux socket and home.
+pub fn fleet_env(root: &std::path::Path) -> Vec<(&'static str, PathBuf)> {
+    vec![
+        ("CODEX_MASTER_MCP_STATE_DIR", root.join("state")),
+        ("CODEX_MASTER_MCP_CONFIG_DIR", root.join("cfg")),
+        ("CODEX_MASTER_TMUX_SOCKET", root.join("tmux.sock")),
+        ("HOME", root.to_path_buf()),
+    ]
+}
+
 pub struct Session {
     child: Child,
     stdin: Option<ChildStdin>,
