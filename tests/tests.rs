@@ -25,4 +25,5 @@ mod real_gemini;
 mod real_lead;
 mod recovery;
 mod redaction_corpus;
+mod top;
 mod validation;

@@ -18,6 +18,7 @@ pub mod ext;
 pub mod hook;
 pub mod install;
 pub mod scaffold;
+pub mod top;
 
 use crate::agents::Registry;
 use crate::tools::schema::{CliForm, Param, Ty};
@@ -86,6 +87,7 @@ pub fn command(catalogue: &Catalogue) -> Command {
         )
         .subcommand(install::uninstall_command())
         .subcommand(install::plugin_marketplace_command())
+        .subcommand(top::command())
         .subcommand(
             Command::new(Sub::RawLogWriter.as_str())
                 .hide(true)
@@ -214,6 +216,7 @@ pub fn run(argv: Vec<OsString>) -> i32 {
     let Some((name, sub)) = matches.subcommand() else { return EXIT_USAGE };
     match (catalogue.find_cli(name), Sub::from_name(name)) {
         (Some(tool), _) => run_tool(&runtime, &catalogue, tool, registry, sub),
+        (None, Some(Sub::Top)) => top::run(&runtime, registry, sub),
         (None, Some(command)) => run_command(command, sub, &catalogue, &registry),
         (None, None) => EXIT_USAGE,
     }
@@ -259,6 +262,7 @@ crate::wire::wire_enum!(
         Install => "install",
         Uninstall => "uninstall",
         PluginMarketplace => "plugin-marketplace",
+        Top => "top",
         Hook => "hook",
     }
 );
@@ -268,7 +272,7 @@ crate::wire::wire_enum!(
 fn needs_agents(matches: &ArgMatches) -> bool {
     match matches.subcommand() {
         None => false,
-        Some((name, _)) => Sub::from_name(name).is_none_or(|s| s == Sub::Install),
+        Some((name, _)) => Sub::from_name(name).is_none_or(|s| matches!(s, Sub::Install | Sub::Top)),
     }
 }
 
@@ -345,7 +349,7 @@ fn run_command(command: Sub, sub: &ArgMatches, catalogue: &Catalogue, registry: 
         Sub::Uninstall => printed(install::uninstall(sub)),
         Sub::PluginMarketplace => printed(install::plugin_marketplace(sub)),
         // Dispatched before anything else is set up, and by `run` itself.
-        Sub::Hook | Sub::Serve => EXIT_USAGE,
+        Sub::Hook | Sub::Serve | Sub::Top => EXIT_USAGE,
     }
 }
 
