@@ -69,3 +69,28 @@ fn the_live_view_draws_in_a_real_terminal_selects_and_quits_on_q() {
     }
     f.run(&["stop", "all"]);
 }
+
+#[test]
+fn one_frame_holds_a_fleet_of_64() {
+    let toml: String = std::iter::once("[admission]\nmax_workers = 64\n".to_owned())
+        .chain((0..64).map(|i| format!("[agents.w{i:02}]\nprofile = \"scripted\"\n")))
+        .collect();
+    let f = Fleet::new("top-64", &toml);
+    let (code, v) = f.run(&["start", "all", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let text = loop {
+        let text = frame(&f, "120");
+        let idle = text.lines().filter(|l| l.starts_with("│w") && l.contains(" idle ")).count();
+        if idle == 64 || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    assert!(text.contains("codex-master top: 64 agents") && text.contains("workers 64/64"), "{text}");
+    for i in 0..64 {
+        let row = text.lines().find(|l| l.starts_with(&format!("│w{i:02} "))).unwrap_or_default();
+        assert!(row.contains(" idle "), "w{i:02}: {text}");
+    }
+    f.run(&["stop", "all"]);
+}
