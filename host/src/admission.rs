@@ -101,12 +101,12 @@ fn mem_available_mib(meminfo: &str) -> Option<u64> {
     Some(kib / 1024)
 }
 
-/// A sample from `/proc` texts read elsewhere (a host's, over ssh).
-pub fn sample_from(meminfo: &str, memory_pressure: &str, cpu_pressure: &str) -> Sample {
+/// A sample from a host's `/proc` texts (read over ssh).
+pub fn sample_from(t: &crate::tmux::ssh::ProcTexts) -> Sample {
     Sample {
-        mem_available_mib: mem_available_mib(meminfo),
-        memory_pressure: some_avg10(memory_pressure),
-        cpu_pressure: some_avg10(cpu_pressure),
+        mem_available_mib: mem_available_mib(&t.meminfo),
+        memory_pressure: some_avg10(&t.memory_pressure),
+        cpu_pressure: some_avg10(&t.cpu_pressure),
     }
 }
 
@@ -193,6 +193,12 @@ impl Check {
 
 /// Whether one more worker, expected to use `need_mib`, may start. Missing readings (no PSI, no
 /// meminfo) pass: admission never blocks a machine it cannot measure.
+/// A host's admission: `running` of our workers there (their process trees are not counted: they
+/// are not this machine's), its readings when it gave them, its own limits.
+pub fn decide_on_host(sample: Option<Sample>, running: u32, t: &Thresholds) -> Result<(), Check> {
+    decide(&sample.unwrap_or_default(), Workers { running, processes: 0 }, t, t.agent_memory_mib)
+}
+
 pub fn decide(s: &Sample, w: Workers, t: &Thresholds, need_mib: u64) -> Result<(), Check> {
     if w.running >= t.max_workers {
         return Err(Check::Workers);

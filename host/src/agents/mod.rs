@@ -510,6 +510,11 @@ impl Registry {
         &self.hosts
     }
 
+    /// `[hosts.NAME.admission]` (defaults when absent, or for a name that is no host).
+    pub fn host_admission(&self, name: &str) -> crate::admission::Thresholds {
+        self.hosts.iter().find(|h| h.place.host() == Some(name)).map(|h| h.admission).unwrap_or_default()
+    }
+
     /// `[admission]` of the config (defaults when absent).
     pub fn admission(&self) -> &crate::admission::Thresholds {
         &self.admission

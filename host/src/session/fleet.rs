@@ -329,8 +329,7 @@ async fn snapshot_places(specs: &[Option<AgentSpec>], reused: &HashMap<String, S
                 let keep = |s: &String| host.is_none() || ours.contains(s.as_str());
                 let panes: HashMap<String, PaneInfo> = panes.into_iter().filter(|(s, _)| keep(s)).collect();
                 if let Some(name) = host {
-                    let sample = readings
-                        .map(|r| crate::admission::sample_from(&r.meminfo, &r.memory_pressure, &r.cpu_pressure));
+                    let sample = readings.as_ref().map(crate::admission::sample_from);
                     let workers_running = panes.values().filter(|p| !p.dead).count() as u32;
                     let seen = HostSeen { name: name.to_owned(), reachable: true, round_trip, sample, workers_running };
                     fleet.hosts.push(seen);

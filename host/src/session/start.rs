@@ -386,7 +386,9 @@ pub async fn prepare_start(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<
     // Starts take turns from the admission check until their session exists, so each check
     // counts every worker an earlier start launched: two starts never both take the last slot.
     let admission_lock = blocking(|| Ok(State::open()?.locks.lock(ADMISSION_LOCK, crate::state::LOCK_WAIT)?)).await?;
-    let panes = tmux::list_panes(&spec.place).await.map_err(|e| tmux_error("list-panes", agent, e))?;
+    // The panes, and on a host its `/proc` readings, in one round trip.
+    let snap = tmux::snapshot(&spec.place, &[], 1).await.map_err(|e| tmux_error("list-panes", agent, e))?;
+    let panes = &snap.panes;
     if panes.contains_key(&spec.session) {
         return Ok(Start::AlreadyRunning(Box::new(spec)));
     }
@@ -401,9 +403,9 @@ pub async fn prepare_start(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<
         if !shared {
             reap_orphans(&spec).await;
         }
-        admit(ctx, &spec, &panes).await?;
+        admit(ctx, &spec, panes).await?;
     } else {
-        admit_on_host(ctx, &spec).await?;
+        admit_on_host(ctx, &spec, &snap)?;
     }
     let previous = if req.resume { Some(recorded_run(agent).await?) } else { None };
     // A resume continues the recorded run: its working directory, and its newest assignment
@@ -583,17 +585,13 @@ pub async fn admit(
 }
 
 /// Refuses a start the agent's host has no room for, by the host's own `[hosts.NAME.admission]`
-/// and its `/proc` readings (one round trip): `host_busy`, retryable, naming the check.
-pub async fn admit_on_host(ctx: &Ctx, spec: &AgentSpec) -> Result<(), Fault> {
+/// and the `/proc` readings of `snap` (its snapshot): `host_busy`, retryable, naming the check.
+pub fn admit_on_host(ctx: &Ctx, spec: &AgentSpec, snap: &tmux::Snapshot) -> Result<(), Fault> {
     let host = spec.place.host().unwrap_or_default();
-    let limits = ctx.registry.hosts().iter().find(|h| h.place == spec.place).map(|h| h.admission);
-    let t = limits.unwrap_or_default();
-    let snap = tmux::snapshot(&spec.place, &[], 1).await.map_err(|e| tmux_error("list-panes", &spec.name, e))?;
     let ours = |s: &String| ctx.registry.agents().iter().any(|a| a.place == spec.place && a.session == *s);
     let running = snap.panes.iter().filter(|(s, p)| ours(s) && !p.dead).count() as u32;
-    let sample = snap.readings.map(|r| admission::sample_from(&r.meminfo, &r.memory_pressure, &r.cpu_pressure));
-    let workers = admission::Workers { running, processes: 0 };
-    match admission::decide(&sample.unwrap_or_default(), workers, &t, t.agent_memory_mib) {
+    let sample = snap.readings.as_ref().map(admission::sample_from);
+    match admission::decide_on_host(sample, running, &ctx.registry.host_admission(host)) {
         Ok(()) => Ok(()),
         Err(check) => {
             let after = check.retry_after_seconds();

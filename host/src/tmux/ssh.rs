@@ -123,13 +123,22 @@ pub fn check_transport(host: &SshHost, code: i32, stderr: &[u8]) -> Result<(), T
 pub async fn read_log_tail(host: &SshHost, raw_name: &str, max: u64) -> Result<Vec<u8>, TmuxError> {
     let path = format!("\"$HOME\"/{REMOTE_RAW_DIR}/{}", super::shell_quote(raw_name));
     let line = format!("tail -c {max} -- {path} 2>/dev/null || true");
+    Ok(run_line(host, &line).await?.stdout)
+}
+
+/// Runs one remote shell line on `host`, bounded by the tmux deadline: a host that does not
+/// answer in time is unreachable, ssh's own failures are transport errors.
+async fn run_line(host: &SshHost, line: &str) -> Result<crate::process::Output, TmuxError> {
     let out =
-        crate::process::run(&crate::process::Cmd::new("ssh", &host.argv(&line, TMUX_TIMEOUT)?, TMUX_TIMEOUT)).await;
+        crate::process::run(&crate::process::Cmd::new("ssh", &host.argv(line, TMUX_TIMEOUT)?, TMUX_TIMEOUT)).await;
     if out.timed_out {
         return Err(TmuxError::Unreachable(host.name.clone()));
     }
+    if out.spawn_error.is_some() {
+        return Err(TmuxError::Spawn("ssh could not be started".into()));
+    }
     check_transport(host, out.code, &out.stderr)?;
-    Ok(out.stdout)
+    Ok(out)
 }
 
 /// What `doctor` asks a host, in one round trip.
@@ -191,15 +200,7 @@ pub async fn snapshot(host: &std::sync::Arc<SshHost>, sessions: &[String], lines
     let marker = format!("codex-master-split-{}", crate::fsafe::nonce());
     let args = super::snapshot_args(sessions, lines, &marker);
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let argv = host.argv(&snapshot_line(&refs, &marker), TMUX_TIMEOUT)?;
-    let out = crate::process::run(&crate::process::Cmd::new("ssh", &argv, TMUX_TIMEOUT)).await;
-    if out.timed_out {
-        return Err(TmuxError::Unreachable(host.name.clone()));
-    }
-    if out.spawn_error.is_some() {
-        return Err(TmuxError::Spawn("ssh could not be started".into()));
-    }
-    check_transport(host, out.code, &out.stderr)?;
+    let out = run_line(host, &snapshot_line(&refs, &marker)).await?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let separator = format!("{marker}\n");
     let mut parts = stdout.splitn(4, separator.as_str());

@@ -418,10 +418,8 @@ async fn status(ctx: Arc<Ctx>, args: StatusArgs) -> ToolResult {
 /// One host of the `hosts` block: reachable, its round trip, its room by its own limits.
 fn hosts_entry_json(reg: &Registry, h: &crate::session::fleet::HostSeen) -> Value {
     use super::words::{AdmissionState, HostState};
-    let limits = reg.hosts().iter().find(|s| s.place.host() == Some(h.name.as_str())).map(|s| s.admission);
-    let t = limits.unwrap_or_default();
-    let workers = crate::admission::Workers { running: h.workers_running, processes: 0 };
-    let busy = h.sample.and_then(|s| crate::admission::decide(&s, workers, &t, t.agent_memory_mib).err());
+    let t = reg.host_admission(&h.name);
+    let busy = h.sample.and_then(|s| crate::admission::decide_on_host(Some(s), h.workers_running, &t).err());
     let round = |v: Option<f64>| v.map(|v| (v * 100.0).round() / 100.0);
     json!({
         "name": h.name,
