@@ -19,12 +19,21 @@ fn one_frame_shows_every_agent_its_state_its_lease_and_the_room() {
     f.await_state("w2", "idle");
     let (code, v) = f.run(&["claim", "w1"]);
     assert_eq!(code, 0, "{v}");
-    let text = frame(&f, "120");
+    // An assignment in flight on w1 (its role and delivery, never its text), a send on w2.
+    let task = "look at the parser and say nothing else";
+    let (code, v) = f.run(&["assign", "w1", "--role", "explorer", "--task", task]);
+    assert_eq!(code, 0, "{v}");
+    let (code, v) = f.run(&["send", "w2", "work 1"]);
+    assert_eq!(code, 0, "{v}");
+    f.await_state("w2", "idle");
+    let text = frame(&f, "170");
     assert!(text.contains("codex-master top: 2 agents") && text.contains("local:"), "{text}");
     let line = |agent: &str| text.lines().find(|l| l.contains(&format!("│{agent} "))).unwrap_or_default().to_owned();
     assert!(line("w1").contains("idle") && line("w1").contains("mine"), "{text}");
-    assert!(line("w2").contains("idle") && line("w2").contains("free"), "{text}");
-    for column in ["AGENT", "STATE", "LIMIT", "LEASE", "HOST", "PROFILE", "SOURCE"] {
+    assert!(line("w1").contains("explorer") && line("w1").contains("submitted"), "{text}");
+    assert!(line("w2").contains("idle") && line("w2").contains("mine") && line("w2").contains("started"), "{text}");
+    assert!(!text.contains("parser") && !text.contains("work 1"), "a prompt leaked: {text}");
+    for column in ["AGENT", "STATE", "LIMIT", "LEASE", "TASK", "SENT", "QUIET", "HOST", "PROFILE", "SOURCE"] {
         assert!(text.contains(column), "{column}: {text}");
     }
     // A narrow terminal drops the least needed columns first.
@@ -34,40 +43,128 @@ fn one_frame_shows_every_agent_its_state_its_lease_and_the_room() {
     f.run(&["stop", "all"]);
     let text = frame(&f, "120");
     assert!(text.lines().any(|l| l.contains("│w1 ") && l.contains("not_running")), "{text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 120), "{text}");
+}
+
+/// `top` (with `args`) in a 100×24 pane of the fleet's own tmux server, run by a shell that then
+/// prints its exit code and whether the terminal is back in canonical mode.
+fn launch(f: &Fleet, env: &[(String, String)], args: &str) {
+    let env: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let script =
+        format!("\"$0\" top {args}; echo \"top-exit=$?\"; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 60");
+    let mut argv = vec!["new-session", "-d", "-s", "top", "-x", "100", "-y", "24", "env"];
+    argv.extend(env.iter().map(String::as_str));
+    argv.extend(["sh", "-c", &script, env!("CARGO_BIN_EXE_codex-master-mcp")]);
+    assert!(f.tmux(&argv).status.success());
+}
+
+fn screen(f: &Fleet) -> String {
+    String::from_utf8_lossy(&f.tmux(&["capture-pane", "-p", "-t", "=top:"]).stdout).into_owned()
+}
+
+/// Waits until the pane shows what `check` wants.
+fn until(f: &Fleet, what: &str, check: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let text = screen(f);
+        if check(&text) {
+            return text;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: {text}");
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+}
+
+fn keys(f: &Fleet, keys: &[&str]) {
+    for k in keys {
+        assert!(f.tmux(&["send-keys", "-t", "=top:", k]).status.success());
+    }
 }
 
 #[test]
-fn the_live_view_draws_in_a_real_terminal_selects_and_quits_on_q() {
+fn the_live_view_draws_shows_a_redacted_tail_a_verdict_and_help_and_quits_on_q() {
     let f = Fleet::scripted("top-live", &["w1"]);
     let (code, v) = f.run(&["start", "all", "--cwd", &f.cwd()]);
     assert_eq!(code, 0, "{v}");
     f.await_state("w1", "idle");
-    // `top` in a pane of the fleet's own tmux server, with the fleet's environment.
-    let env: Vec<String> = f.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let mut args = vec!["new-session", "-d", "-s", "top", "-x", "100", "-y", "20", "env"];
-    args.extend(env.iter().map(String::as_str));
-    args.push(env!("CARGO_BIN_EXE_codex-master-mcp"));
-    args.push("top");
-    assert!(f.tmux(&args).status.success());
-    let capture = || String::from_utf8_lossy(&f.tmux(&["capture-pane", "-p", "-t", "=top:"]).stdout).into_owned();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while !capture().contains("│w1 ") {
-        assert!(std::time::Instant::now() < deadline, "top never drew the fleet: {}", capture());
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    assert!(capture().contains("codex-master top: 1 agents") && capture().contains("idle"), "{}", capture());
+    let secret = "sk-proj-Tq3v9Lm2Xw8Rb5Nc1Yd7Hf4Kj6Pz0Ae2";
+    f.append_to_raw_log("w1", &format!("OPENAI_API_KEY={secret}\nthe tail's last line\n"));
+    launch(&f, &f.env, "");
+    let text = until(&f, "top never drew the fleet", |t| t.contains("│w1 "));
+    assert!(text.contains("codex-master top: 1 agents") && text.contains("idle"), "{text}");
+    // Enter: the selected agent's tail, redacted.
+    keys(&f, &["Enter"]);
+    let text = until(&f, "no tail", |t| t.contains("redacted tail") && t.contains("the tail's last line"));
+    assert!(!text.contains(secret) && text.contains("OPENAI_API_KEY="), "{text}");
+    assert!(!text.contains(f.dir.path().to_str().unwrap()), "a local path leaked: {text}");
+    // w: the watchdog's dry-run verdict; ?: help.
+    keys(&f, &["Escape", "w"]);
+    let text = until(&f, "no verdict", |t| t.contains("watchdog dry run"));
+    assert!(text.contains("verdict: ") && text.contains("nothing was sent"), "{text}");
+    keys(&f, &["Escape", "?"]);
+    until(&f, "no help", |t| t.contains("keys (Esc closes)") && t.contains("interrupt / stop"));
+    // Without --act, x only says how to enable it.
+    keys(&f, &["Escape", "x"]);
+    until(&f, "x was not refused", |t| t.contains("read-only: start `top --act`"));
     // A resize redraws at the new width.
     assert!(f.tmux(&["resize-window", "-t", "=top:", "-x", "70"]).status.success());
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    assert!(capture().lines().all(|l| l.chars().count() <= 70) && capture().contains("│w1 "), "{}", capture());
-    // `q` quits: the process ends and its session with it.
-    assert!(f.tmux(&["send-keys", "-t", "=top:", "q"]).status.success());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while f.tmux(&["has-session", "-t", "=top"]).status.success() {
-        assert!(std::time::Instant::now() < deadline, "top did not quit on q: {}", capture());
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let text = screen(&f);
+    assert!(text.lines().all(|l| l.chars().count() <= 70) && text.contains("│w1 "), "{text}");
+    // q quits and the terminal is back: canonical mode, the frame gone with the alternate screen.
+    keys(&f, &["q"]);
+    let text = until(&f, "top did not quit on q", |t| t.contains("top-exit="));
+    assert!(text.contains("top-exit=0") && text.lines().any(|l| l == "icanon"), "{text}");
+    assert!(!text.contains("│w1 "), "{text}");
+    assert_eq!(f.state_of("w1"), "idle");
     f.run(&["stop", "all"]);
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let f = Fleet::scripted("top-term", &["w1"]);
+    launch(&f, &f.env, "");
+    until(&f, "top never drew", |t| t.contains("│w1 "));
+    let pid =
+        String::from_utf8_lossy(&f.tmux(&["list-panes", "-t", "=top:", "-F", "#{pane_pid}"]).stdout).trim().to_owned();
+    // The pane runs the shell; top is its child.
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
+    let top = children.split_whitespace().next().expect("top runs").to_owned();
+    assert!(std::process::Command::new("kill").args(["-TERM", &top]).status().unwrap().success());
+    let text = until(&f, "top did not end on SIGTERM", |t| t.contains("top-exit="));
+    assert!(text.contains("top-exit=143") && text.lines().any(|l| l == "icanon"), "{text}");
+    assert!(!text.contains("│w1 "), "{text}");
+}
+
+#[test]
+fn with_act_a_stop_asks_first_and_never_takes_another_clients_lease() {
+    let f = Fleet::scripted("top-act", &["w1", "w2"]);
+    let (code, v) = f.run(&["start", "all", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    f.await_state("w1", "idle");
+    f.await_state("w2", "idle");
+    let other = cli(&f.env_as("another-lead"), &["claim", "w1"]);
+    assert_eq!(other.code, 0, "{}", other.stdout);
+    launch(&f, &f.env, "--act");
+    let text = until(&f, "top never drew", |t| t.contains("│w1 ") && t.contains("│w2 "));
+    assert!(text.lines().any(|l| l.contains("│w1 ") && l.contains("other")), "{text}");
+    // x asks first; any other key cancels.
+    keys(&f, &["x"]);
+    until(&f, "no confirmation", |t| t.contains("stop w1? y confirms"));
+    keys(&f, &["n"]);
+    until(&f, "not cancelled", |t| t.contains("w1: stop cancelled"));
+    // Confirmed, the stop of an agent another client holds is refused, and it keeps running.
+    keys(&f, &["x", "y"]);
+    let text = until(&f, "no refusal", |t| t.contains("w1: agent_lease_"));
+    assert!(text.contains("w1: agent_lease_held_by_other_client"), "{text}");
+    assert_eq!(f.state_of("w1"), "idle");
+    // w2 is free: its stop goes through.
+    keys(&f, &["j", "x", "y"]);
+    until(&f, "w2 not stopped", |t| t.contains("w2: stopped"));
+    assert_eq!(f.state_of("w2"), "not_running");
+    keys(&f, &["q"]);
+    until(&f, "top did not quit", |t| t.contains("top-exit=0"));
+    f.run(&["stop", "all", "--force"]);
 }
 
 #[test]
@@ -93,4 +190,41 @@ fn one_frame_holds_a_fleet_of_64() {
         assert!(row.contains(" idle "), "w{i:02}: {text}");
     }
     f.run(&["stop", "all"]);
+}
+
+#[test]
+fn one_frame_of_a_mixed_fleet_shows_a_host_a_limit_countdown_and_a_task() {
+    if !crate::common::sshd::available() {
+        return;
+    }
+    let f = Fleet::new("top-mixed", "");
+    let host = crate::common::sshd::Host::start(&f.dir.join("h1"), "build-1");
+    let scripted = "profile = \"scripted\"\nargs = [\"--work-seconds\", \"1\"]";
+    let config = format!(
+        "[hosts.build-1]\nssh = \"build-1\"\nssh_config = \"{}\"\n\n[agents.api]\n{scripted}\n\n[agents.docs]\n{scripted}\n\n[agents.parser]\n{scripted}\nhost = \"build-1\"\n",
+        host.ssh_config().display()
+    );
+    std::fs::write(f.dir.join("cfg/config.toml"), config).unwrap();
+    let (code, v) = f.run(&["start", "all", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    for agent in ["api", "docs", "parser"] {
+        f.await_state(agent, "idle");
+    }
+    let (code, v) = f.run(&["assign", "parser", "--role", "worker", "--task", "fix the parser", "--write-path", "src"]);
+    assert_eq!(code, 1, "an assignment on a host is refused until git runs there: {v}");
+    let (code, v) = f.run(&["assign", "api", "--role", "explorer", "--task", "map the API"]);
+    assert_eq!(code, 0, "{v}");
+    f.run(&["send", "docs", "limit-for 3600"]);
+    f.await_state("docs", "limited");
+    let other = cli(&f.env_as("another-lead"), &["claim", "parser"]);
+    assert_eq!(other.code, 0, "{}", other.stdout);
+    let text = frame(&f, "150");
+    println!("{text}");
+    let line = |agent: &str| text.lines().find(|l| l.contains(&format!("│{agent} "))).unwrap_or_default().to_owned();
+    assert!(text.contains("host build-1: reachable"), "{text}");
+    assert!(line("parser").contains("build-1") && line("parser").contains("other"), "{text}");
+    let docs = line("docs");
+    assert!(docs.contains("limited") && (docs.contains("usage 1h00m") || docs.contains("usage 59m")), "{text}");
+    assert!(line("api").contains("explorer") && line("api").contains("local"), "{text}");
+    f.run(&["stop", "all", "--force"]);
 }

@@ -137,6 +137,7 @@ fn main() {
             doctor_bench(&fleet);
         }
         if count > 8 {
+            top_bench(&fleet, count);
             // A watchdog pass that finds every agent recently active (no keys sent).
             let (p50, p90, _) = tool_through_mcp(
                 &fleet,
@@ -173,6 +174,44 @@ fn main() {
     let _ = std::fs::remove_dir_all(root);
 
     assignments_bench();
+}
+
+/// CPU seconds (user + system) a process has used, from `/proc/PID/stat`.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name (which may hold spaces) start at its closing paren.
+    let rest: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split_whitespace().collect();
+    let ticks: f64 = rest[11].parse::<f64>().unwrap() + rest[12].parse::<f64>().unwrap();
+    // SAFETY: sysconf reads a constant.
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+/// The CPU one frame of the live `top` costs with `count` agents: `top` runs in a pane of the
+/// fleet's tmux server (a frame on every second), and its CPU over 20 s is divided by the frames.
+fn top_bench(fleet: &Fleet, count: usize) {
+    let tmux =
+        |args: &[&str]| Command::new("tmux").arg("-S").arg(fleet.root.join("tmux.sock")).args(args).output().unwrap();
+    let env: Vec<String> = fleet.env().iter().map(|(k, v)| format!("{k}={}", v.display())).collect();
+    let mut argv = vec!["new-session", "-d", "-s", "top-bench", "-x", "200", "-y", "80", "env"];
+    argv.extend(env.iter().map(String::as_str));
+    argv.extend([BIN, "top"]);
+    assert!(tmux(&argv).status.success());
+    let pid = String::from_utf8_lossy(&tmux(&["list-panes", "-t", "=top-bench:", "-F", "#{pane_pid}"]).stdout)
+        .trim()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "=top-bench:"]).stdout).contains("│w00 ") {
+        assert!(Instant::now() < deadline, "top never drew");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (cpu0, t0) = (cpu_seconds(&pid), Instant::now());
+    std::thread::sleep(Duration::from_secs(20));
+    let (cpu1, frames) = (cpu_seconds(&pid), t0.elapsed().as_secs_f64().floor());
+    let _ = tmux(&["kill-session", "-t", "=top-bench"]);
+    println!(
+        "{count} scripted agents: one frame of the live `top` costs {:.1} ms of CPU (goal <= 30 ms; {frames} frames)",
+        (cpu1 - cpu0) * 1e3 / frames
+    );
 }
 
 /// The worker events path: the `hook` subcommand cold (what every event of a worker CLI costs),

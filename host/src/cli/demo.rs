@@ -38,7 +38,7 @@ impl Server {
             use std::os::unix::process::CommandExt;
             // SAFETY: only async-signal-safe calls between fork and exec.
             cmd.pre_exec(|| {
-                let set = termination_signals();
+                let set = super::signals::termination_signals();
                 libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
                 Ok(())
             });
@@ -125,19 +125,6 @@ impl Drop for World {
     }
 }
 
-/// SIGINT, SIGTERM and SIGHUP.
-fn termination_signals() -> libc::sigset_t {
-    // SAFETY: sigemptyset/sigaddset only write the set we own.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-            libc::sigaddset(&mut set, sig);
-        }
-        set
-    }
-}
-
 /// What a signal must clean up: the server's pid and the world.
 type Cleanup = std::sync::Arc<std::sync::Mutex<Option<(u32, PathBuf, String)>>>;
 
@@ -146,16 +133,8 @@ type Cleanup = std::sync::Arc<std::sync::Mutex<Option<(u32, PathBuf, String)>>>;
 /// writers, the temp dir) and exits with 128 + the signal.
 fn handle_signals() -> Cleanup {
     let cleanup: Cleanup = Default::default();
-    let set = termination_signals();
-    // SAFETY: changes this thread's signal mask only.
-    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
     let todo = cleanup.clone();
-    std::thread::spawn(move || {
-        let mut sig: libc::c_int = 0;
-        // SAFETY: waits for one of the blocked signals.
-        if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
-            return;
-        }
+    super::signals::on_termination(move |sig| {
         if let Some((pid, root, socket)) = todo.lock().unwrap_or_else(|p| p.into_inner()).take() {
             // SAFETY: a plain kill of our own child.
             unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };

@@ -18,6 +18,7 @@ pub mod ext;
 pub mod hook;
 pub mod install;
 pub mod scaffold;
+pub mod signals;
 pub mod top;
 
 use crate::agents::Registry;

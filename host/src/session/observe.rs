@@ -44,6 +44,8 @@ pub struct Run {
     pub started_at_epoch: f64,
     /// (when, how many characters) of the last send.
     pub last_send: Option<(f64, usize)>,
+    /// The last send's receipt (`None` before it was decided, or for an old record).
+    pub last_receipt: Option<super::send::Receipt>,
     pub memory_cap: Option<MemoryCap>,
 }
 
@@ -201,6 +203,7 @@ fn observe_seen(
         run: meta.as_ref().map(|m| Run {
             started_at_epoch: m.started_at_epoch,
             last_send: m.last_send.as_ref().map(|s| (s.at_epoch, s.chars)),
+            last_receipt: m.last_send.as_ref().and_then(|s| super::send::Receipt::from_name(s.receipt.as_deref()?)),
             memory_cap: m.memory_cap,
         }),
         lease: lease::read(state, &spec.name),

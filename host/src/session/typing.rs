@@ -134,6 +134,9 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
     } else {
         Delivery { submitted: false, receipt: Receipt::Typed, state: AgentState::Idle, log_bytes_at_turn: None }
     };
+    if lead_send {
+        record_receipt(&agent, r.receipt).await;
+    }
     Ok(Sent {
         agent,
         chars: text.chars().count(),
@@ -145,6 +148,28 @@ pub async fn send_text(ctx: &Ctx, agent: &str, raw_text: &str, opts: SendOptions
         lease,
         log_bytes_at_turn: r.log_bytes_at_turn,
     })
+}
+
+/// Keeps the lead's last send's receipt beside the send in the worker's metadata, for the views
+/// that show it (`top`). A failure costs the view a word, never the send.
+async fn record_receipt(agent: &str, receipt: Receipt) {
+    let a = agent.to_owned();
+    let recorded = async {
+        Locked::acquire(agent)
+            .await?
+            .with(move |state| {
+                let Some(mut meta) = state.read_meta(&a)? else { return Ok(()) };
+                if let Some(send) = meta.last_send.as_mut() {
+                    send.receipt = Some(receipt.as_str().to_owned());
+                    state.write_meta(&meta)?;
+                }
+                Ok(())
+            })
+            .await
+    };
+    if let Err(e) = recorded.await {
+        tracing::warn!(code = e.code.as_str(), "the send's receipt was not recorded");
+    }
 }
 
 /// Waits (bounded) until nothing on screen refuses a send: a dialog refuses it at once; a CLI
@@ -221,8 +246,13 @@ pub async fn type_under_lease(
             } else if lead_send {
                 if let Some(mut meta) = state.read_meta(&agent)? {
                     let offset = state.raw.file_stat(&meta.raw_log).ok().flatten().map_or(0, |(s, _)| s);
-                    meta.last_send =
-                        Some(LastSend { at_epoch: now_epoch(), chars, log_offset: offset, text_head: head });
+                    meta.last_send = Some(LastSend {
+                        at_epoch: now_epoch(),
+                        chars,
+                        log_offset: offset,
+                        text_head: head,
+                        receipt: None,
+                    });
                     state.write_meta(&meta)?;
                 }
             }

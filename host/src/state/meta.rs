@@ -86,6 +86,9 @@ pub struct LastSend {
     /// Raw-log size when the text was sent: output after it is "since the last send".
     pub log_offset: u64,
     pub text_head: String,
+    /// The send's receipt word, once the watch after Enter decided it.
+    #[serde(default)]
+    pub receipt: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -171,12 +171,7 @@ fn watched_json(
     }
     match &w.acted {
         None => {
-            entry["watchdog_state"] = json!(match w.decision {
-                Decision::RequestReport => "would_request_report".to_owned(),
-                Decision::ResumeAfterReset => "would_resume_after_reset".to_owned(),
-                Decision::Escalate => format!("would_{}", policy.action.as_str()),
-                other => other.name().to_owned(),
-            });
+            entry["watchdog_state"] = json!(w.decision.verdict(policy.action));
         }
         Some(acted) => acted_json(client, acted, policy, &mut entry),
     }

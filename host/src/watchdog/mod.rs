@@ -50,6 +50,17 @@ pub struct Policy {
     pub resume_after_reset: bool,
 }
 
+impl Policy {
+    /// `fleet_watchdog` with no arguments.
+    pub const DEFAULT: Policy = Policy {
+        idle_seconds: DEFAULT_IDLE_SECONDS as u64,
+        grace_seconds: DEFAULT_GRACE_SECONDS as u64,
+        action: Action::Interrupt,
+        require_lease: true,
+        resume_after_reset: false,
+    };
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Decision {
     Skip(&'static str),
@@ -85,6 +96,16 @@ impl Decision {
             Decision::Settled => "settled",
             Decision::NoAction => "no_action",
             Decision::ResumeAfterReset => "resumed_after_reset",
+        }
+    }
+
+    /// The `watchdog_state` a dry run reports: what the pass would do under `action`.
+    pub fn verdict(&self, action: Action) -> std::borrow::Cow<'static, str> {
+        match self {
+            Decision::RequestReport => "would_request_report".into(),
+            Decision::ResumeAfterReset => "would_resume_after_reset".into(),
+            Decision::Escalate => format!("would_{}", action.as_str()).into(),
+            other => other.name().into(),
         }
     }
 }

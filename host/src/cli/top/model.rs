@@ -5,6 +5,16 @@
 use crate::agents::AgentState;
 use crate::session::fleet::{HostReading, HostSeen};
 use crate::session::observe::Observation;
+use crate::state::ledger::AssignmentRecord;
+use crate::tools::words::{Delivery, RoleKind};
+use crate::wire::Wire;
+
+/// Who a row is about: the agent as configured.
+pub struct Who<'a> {
+    pub agent: &'a str,
+    pub profile: &'a str,
+    pub host: Option<&'a str>,
+}
 
 /// One agent's row.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,6 +24,8 @@ pub struct Row {
     /// `local`, or the host's name.
     pub host: String,
     pub state: AgentState,
+    /// Seconds in this state, when the CLI's events say when it began.
+    pub state_seconds: Option<u64>,
     /// Where the state came from: `events`, `screen`, `tmux`, …
     pub source: &'static str,
     /// Seconds since the worker last printed (its raw log), when known.
@@ -23,8 +35,31 @@ pub struct Row {
     pub lease_seconds: u64,
     /// A limit: its kind, its used percent where the CLI says, seconds to its reset.
     pub limit: Option<Limit>,
+    /// The lead's last send: how long ago, and its receipt word once decided.
+    pub sent: Option<(u64, Option<&'static str>)>,
+    /// The newest assignment: role, age and delivery (never its prompt).
+    pub task: Option<Task>,
     /// The failure of an agent that could not be observed (an error code).
     pub error: Option<&'static str>,
+}
+
+/// An agent's newest assignment, as fixed words and an age.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub role: &'static str,
+    pub age_seconds: Option<u64>,
+    pub delivery: &'static str,
+}
+
+/// The assignment in flight from the newest ledger record: fixed words only (a tampered line
+/// shows `unknown`).
+pub fn task(r: &AssignmentRecord, now: u64) -> Task {
+    let created = r.created_at_utc.as_deref().and_then(crate::timefmt::parse_iso_utc);
+    Task {
+        role: RoleKind::known(&r.role_kind).unwrap_or("unknown"),
+        age_seconds: created.map(|c| now.saturating_sub(c as u64)),
+        delivery: Delivery::known(&r.delivery).unwrap_or("unknown"),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -71,45 +106,49 @@ fn limit_of(o: &Observation, now: u64) -> Option<Limit> {
     })
 }
 
-/// A row from one agent's observation (or its failure).
-pub fn row(
-    agent: &str,
-    profile: &str,
-    host: Option<&str>,
-    obs: Result<&Observation, &'static str>,
-    client: &str,
-    now: u64,
-) -> Row {
-    let host = host.unwrap_or("local").to_owned();
+fn sent_of(o: &Observation, now: u64) -> Option<(u64, Option<&'static str>)> {
+    let run = o.run.as_ref()?;
+    let (at, _) = run.last_send?;
+    Some(((now as f64 - at).max(0.0) as u64, run.last_receipt.map(|r| r.as_str())))
+}
+
+/// Seconds in the current state, when the events' phase is what the state came from.
+fn state_seconds(o: &Observation, now: u64) -> Option<u64> {
+    let events = o.state_source == crate::agents::facts::Source::Event;
+    let (_, since_ms) = o.events.as_ref().filter(|_| events)?.phase?;
+    Some(now.saturating_sub(since_ms / 1000))
+}
+
+/// A row from one agent's observation (or its failure) and its newest assignment.
+pub fn row(who: &Who<'_>, obs: Result<&Observation, &'static str>, task: Option<Task>, client: &str, now: u64) -> Row {
+    let mut row = Row {
+        agent: who.agent.to_owned(),
+        profile: who.profile.to_owned(),
+        host: who.host.unwrap_or("local").to_owned(),
+        state: AgentState::Unknown,
+        state_seconds: None,
+        source: "none",
+        quiet_seconds: None,
+        lease: "free",
+        lease_seconds: 0,
+        limit: None,
+        sent: None,
+        task,
+        error: None,
+    };
     match obs {
         Ok(o) => {
-            let (lease, lease_seconds) = lease_of(o, client);
-            Row {
-                agent: agent.to_owned(),
-                profile: profile.to_owned(),
-                host,
-                state: o.state,
-                source: o.state_source.as_str(),
-                quiet_seconds: o.log_idle_seconds,
-                lease,
-                lease_seconds,
-                limit: limit_of(o, now),
-                error: None,
-            }
+            (row.lease, row.lease_seconds) = lease_of(o, client);
+            row.state = o.state;
+            row.state_seconds = state_seconds(o, now);
+            row.source = o.state_source.as_str();
+            row.quiet_seconds = o.log_idle_seconds;
+            row.limit = limit_of(o, now);
+            row.sent = sent_of(o, now);
         }
-        Err(code) => Row {
-            agent: agent.to_owned(),
-            profile: profile.to_owned(),
-            host,
-            state: AgentState::Unknown,
-            source: "none",
-            quiet_seconds: None,
-            lease: "free",
-            lease_seconds: 0,
-            limit: None,
-            error: Some(code),
-        },
+        Err(code) => row.error = Some(code),
     }
+    row
 }
 
 /// The header from this machine's reading, the hosts seen, and the rows.

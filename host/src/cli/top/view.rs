@@ -7,19 +7,22 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Row as TableRow, Table};
 
+use super::keys::{Overlay, Ui, HELP};
 use super::model::{duration, Frame, Row};
 use crate::agents::AgentState;
 
 /// Columns, most needed first: (title, width).
-const COLUMNS: [(&str, u16); 8] = [
+const COLUMNS: [(&str, u16); 10] = [
     ("AGENT", 14),
-    ("STATE", 13),
+    ("STATE", 18),
     ("LIMIT", 22),
     ("LEASE", 12),
+    ("TASK", 23),
+    ("SENT", 14),
     ("QUIET", 7),
     ("HOST", 10),
     ("PROFILE", 9),
-    ("SOURCE", 8),
+    ("SOURCE", 7),
 ];
 
 fn colour(state: AgentState) -> Color {
@@ -42,17 +45,42 @@ fn limit_cell(r: &Row) -> String {
     format!("{}{}{}", l.kind, bar.unwrap_or_default(), reset)
 }
 
-fn cells(r: &Row) -> [String; 8] {
+/// A receipt word, short enough for its column.
+fn receipt_word(receipt: &str) -> &str {
+    match receipt {
+        "turn_started" => "started",
+        "submitted_no_turn_started" => "no turn",
+        "blocked_by_limit" => "limited",
+        "waiting_on_dialog" => "dialog",
+        other => other,
+    }
+}
+
+fn cells(r: &Row) -> [String; 10] {
     let lease = match r.lease {
         "free" => "free".to_owned(),
         who => format!("{who} {}", duration(r.lease_seconds)),
     };
-    let state = r.error.map_or_else(|| r.state.as_str().to_owned(), |e| e.to_owned());
+    let state = match (r.error, r.state_seconds) {
+        (Some(e), _) => e.to_owned(),
+        (None, Some(s)) => format!("{} {}", r.state.as_str(), duration(s)),
+        (None, None) => r.state.as_str().to_owned(),
+    };
+    let task = r.task.as_ref().map_or(String::new(), |t| {
+        let age = t.age_seconds.map(|a| format!(" {}", duration(a))).unwrap_or_default();
+        format!("{}{age} {}", t.role, t.delivery)
+    });
+    let sent = r.sent.map_or(String::new(), |(ago, receipt)| match receipt {
+        Some(w) => format!("{} {}", duration(ago), receipt_word(w)),
+        None => duration(ago),
+    });
     [
         r.agent.clone(),
         state,
         limit_cell(r),
         lease,
+        task,
+        sent,
         r.quiet_seconds.map(duration).unwrap_or_default(),
         r.host.clone(),
         r.profile.clone(),
@@ -110,6 +138,43 @@ pub fn draw(f: &Frame, area: Rect, buf: &mut Buffer, selected: Option<usize>, co
     ratatui::widgets::Widget::render(t, table, buf);
 }
 
+/// The live view: the frame, then what the keys opened over it, and a line at the bottom for a
+/// confirmation, an action's outcome or a stale frame.
+pub fn draw_live(f: &Frame, ui: &Ui, stale: bool, colour_on: bool, area: Rect, buf: &mut Buffer) {
+    draw(f, area, buf, Some(ui.selected), colour_on);
+    let (title, text) = match &ui.overlay {
+        Overlay::None => (String::new(), ""),
+        Overlay::Tail { agent, text } => (format!(" {agent}: redacted tail (Esc closes) "), text.as_str()),
+        Overlay::Verdict { agent, text } => (format!(" {agent}: watchdog dry run (Esc closes) "), text.as_str()),
+        Overlay::Help => (" keys (Esc closes) ".to_owned(), HELP),
+    };
+    if ui.overlay != Overlay::None {
+        overlay(&title, text, area, buf);
+    }
+    let note = if stale { Some(" stale: the last observation did not finish in time ") } else { ui.message.as_deref() };
+    if let (Some(note), true) = (note, area.height > 2) {
+        let line = Rect { y: area.y + area.height - 1, height: 1, ..area };
+        ratatui::widgets::Widget::render(ratatui::widgets::Clear, line, buf);
+        ratatui::widgets::Widget::render(Paragraph::new(note.to_owned()), line, buf);
+    }
+}
+
+/// A box over most of the view with `text`, its last lines when it does not fit.
+fn overlay(title: &str, text: &str, area: Rect, buf: &mut Buffer) {
+    let inner = Rect {
+        x: area.x + 2.min(area.width / 10),
+        y: area.y + 1,
+        width: area.width.saturating_sub(2 * 2.min(area.width / 10)),
+        height: area.height.saturating_sub(2),
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let shown = &lines[lines.len().saturating_sub(inner.height.saturating_sub(2) as usize)..];
+    let body: Vec<Line<'static>> = shown.iter().map(|l| Line::from((*l).to_owned())).collect();
+    ratatui::widgets::Widget::render(ratatui::widgets::Clear, inner, buf);
+    let p = Paragraph::new(body).block(Block::bordered().title(title.to_owned()));
+    ratatui::widgets::Widget::render(p, inner, buf);
+}
+
 /// The buffer as text lines, trailing blanks trimmed (for `top --once`).
 pub fn text(buf: &Buffer) -> String {
     let mut out = String::new();
@@ -128,7 +193,7 @@ mod tests {
     #[test]
     fn narrow_terminals_drop_the_least_needed_columns_first() {
         assert_eq!(columns_for(200), COLUMNS.len());
-        assert_eq!(columns_for(80), 5);
+        assert_eq!(columns_for(80), 4);
         assert_eq!(columns_for(10), 2);
     }
 }
