@@ -189,6 +189,92 @@ fn a_real_codex_on_a_host_takes_a_turn_and_stops() {
     assert_eq!((code, v["status"].as_str()), (0, Some("idle")), "{v}");
     let (_, tail) = f.run(&["tail", "rc"]);
     assert!(tail["output"].as_str().unwrap().contains("The remote answer is seven"), "{tail}");
+    // An assignment there: the scope check and the diff audit run on the host.
+    let work = f.dir.join("work");
+    std::fs::create_dir_all(work.join("src")).unwrap();
+    std::fs::write(work.join("src/a.txt"), "a").unwrap();
+    let committed = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "init", "--allow-empty"])
+        .current_dir(&work)
+        .status()
+        .unwrap();
+    assert!(committed.success());
+    let (code, v) =
+        f.run(&["assign", "rc", "--role", "worker", "--task", "t", "--scope", "src", "--write-path", "docs/x"]);
+    assert_eq!((code, v["reason"].as_str()), (1, Some("write_path_outside_scope")), "{v}");
+    mock.push(Reply::answer("Assignment noted."));
+    let (code, v) =
+        f.run(&["assign", "rc", "--role", "worker", "--task", "t", "--scope", "src", "--write-path", "src"]);
+    assert_eq!((code, v["audit_baseline"].as_str()), (0, Some("recorded")), "{v}");
+    f.run(&["wait", "rc", "--until", "idle", "--timeout-seconds", "60"]);
+    std::fs::write(work.join("src/b.txt"), "in scope").unwrap();
+    std::fs::write(work.join("notes.txt"), "outside").unwrap();
+    let (code, v) = f.run(&["assignment-audit", "rc"]);
+    assert_eq!((code, v["status"].as_str()), (0, Some("out_of_scope_changes")), "{v}");
+    assert_eq!(v["out_of_scope"], serde_json::json!(["notes.txt"]), "{v}");
     let (code, v) = f.run(&["stop", "rc"]);
     assert_eq!((code, v["results"][0]["status"].as_str()), (0, Some("stopped")), "{v}");
+}
+
+#[test]
+fn an_assignment_on_a_host_is_scope_checked_and_audited_in_a_worktree_there() {
+    let Some((f, host)) = fleet_on_host("host-assign", REMOTE_SCRIPTED) else { return };
+    // A repository on the host, made there.
+    let repo = host.dir.join("home/repo");
+    let r = repo.display().to_string();
+    let made = host.ssh(&format!(
+        "set -e; mkdir -p {r}/src {r}/docs; cd {r}; git init -q; printf a > src/a.txt; printf b > docs/b.txt; \
+         git add -A; git -c user.name=t -c user.email=t@example.org commit -qm init; ln -s /tmp src/link"
+    ));
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    // A worktree for the agent, made on the host by the product.
+    let (code, v) = f.run(&["worktree-create", "r", "--repo", &r]);
+    assert_eq!(code, 0, "{v}");
+    let rel = v["path"].as_str().unwrap().to_owned();
+    let tree = repo.join(&rel);
+    assert!(tree.join("src/a.txt").is_file() && rel.starts_with(".codex-master-worktrees/agent-r-"), "{v}");
+    assert!(repo.join(".codex-master-worktrees/.gitignore").is_file());
+    // Hostile worktree paths run nothing and leave the repository.
+    for bad in ["../escape", "src/link/x", "/etc/x"] {
+        let (code, v) = f.run(&["worktree-create", "r", "--repo", &r, "--path", bad]);
+        assert_eq!((code, v["error_code"].as_str()), (1, Some("worktree_refused")), "{bad}: {v}");
+    }
+    let (code, v) = f.run(&["worktree-create", "r", "--repo", &r, "--path", "w/$(touch pwned);`id`/x"]);
+    assert_eq!(code, 0, "{v}");
+    assert!(!host.dir.join("home/pwned").exists() && !repo.join("pwned").exists() && !repo.join("w/pwned").exists());
+
+    let (code, v) = f.run(&["start", "r", "--cwd", &tree.display().to_string()]);
+    assert_eq!(code, 0, "{v}");
+    f.await_state("r", "idle");
+    assert!(host.ssh(&format!("ln -s /tmp {}/src/link", tree.display())).status.success());
+    // The scope check resolves on the host: a link there that leaves the scope is a violation.
+    let assign = |writes: &[&str]| {
+        let mut args = vec!["assign", "r", "--role", "worker", "--task", "fix a", "--scope", "src"];
+        for w in writes {
+            args.extend(["--write-path", w]);
+        }
+        f.run(&args)
+    };
+    for bad in ["src/link/x", "../outside", "docs/b.txt"] {
+        let (code, v) = assign(&[bad]);
+        assert_eq!((code, v["reason"].as_str()), (1, Some("write_path_outside_scope")), "{bad}: {v}");
+    }
+    let (code, v) = f.run(&["scope-check", "--agent", "r", "--scope", "src", "--write-path", "src/link/y"]);
+    assert_eq!((code, v["allowed"].as_bool()), (0, Some(false)), "{v}");
+    // `~` is the host's home there, not this machine's: the check ran on the host.
+    let inside = format!("{}/src/new.rs", tree.display());
+    let (code, v) = f.run(&["scope-check", "--agent", "r", "--scope", "~/repo", "--write-path", &inside]);
+    assert_eq!((code, v["allowed"].as_bool()), (0, Some(true)), "{v}");
+    let (code, v) = assign(&["src/a.txt"]);
+    assert_eq!(code, 0, "{v}");
+    f.await_state("r", "idle");
+    // The worker's changes, made on the host: one inside its write path, one outside.
+    std::fs::write(tree.join("src/a.txt"), "changed").unwrap();
+    std::fs::write(tree.join("docs/b.txt"), "changed too").unwrap();
+    let (code, v) = f.run(&["assignment-audit", "r"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["status"], "out_of_scope_changes", "{v}");
+    assert_eq!(v["out_of_scope"], serde_json::json!(["docs/b.txt"]), "{v}");
+    assert_eq!(v["changed_count"], 2, "{v}");
+    f.run(&["stop", "r"]);
 }

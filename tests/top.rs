@@ -211,7 +211,7 @@ fn one_frame_of_a_mixed_fleet_shows_a_host_a_limit_countdown_and_a_task() {
         f.await_state(agent, "idle");
     }
     let (code, v) = f.run(&["assign", "parser", "--role", "worker", "--task", "fix the parser", "--write-path", "src"]);
-    assert_eq!(code, 1, "an assignment on a host is refused until git runs there: {v}");
+    assert_eq!(code, 0, "{v}");
     let (code, v) = f.run(&["assign", "api", "--role", "explorer", "--task", "map the API"]);
     assert_eq!(code, 0, "{v}");
     f.run(&["send", "docs", "limit-for 3600"]);
@@ -222,7 +222,8 @@ fn one_frame_of_a_mixed_fleet_shows_a_host_a_limit_countdown_and_a_task() {
     println!("{text}");
     let line = |agent: &str| text.lines().find(|l| l.contains(&format!("│{agent} "))).unwrap_or_default().to_owned();
     assert!(text.contains("host build-1: reachable"), "{text}");
-    assert!(line("parser").contains("build-1") && line("parser").contains("other"), "{text}");
+    let parser = line("parser");
+    assert!(parser.contains("build-1") && parser.contains("other") && parser.contains("worker"), "{text}");
     let docs = line("docs");
     assert!(docs.contains("limited") && (docs.contains("usage 1h00m") || docs.contains("usage 59m")), "{text}");
     assert!(line("api").contains("explorer") && line("api").contains("local"), "{text}");

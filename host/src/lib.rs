@@ -40,6 +40,7 @@ pub mod redactor;
 pub mod scripted;
 pub mod session;
 pub mod skills;
+pub mod ssh;
 pub mod state;
 pub mod text;
 pub mod timefmt;

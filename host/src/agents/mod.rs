@@ -267,7 +267,7 @@ fn host_specs(tables: BTreeMap<String, HostTable>) -> Result<BTreeMap<String, Ho
                 "config.toml: host names are 1-32 characters of a-z, 0-9 and '-'".to_owned(),
             ));
         }
-        if !crate::tmux::ssh::valid_alias(&t.ssh) {
+        if !crate::ssh::valid_alias(&t.ssh) {
             return Err(ConfigError::from(format!(
                 "hosts.{name}.ssh: an ssh config alias (letters, digits, '.', '-', '_'; not an option or user@host)"
             )));
@@ -275,7 +275,8 @@ fn host_specs(tables: BTreeMap<String, HostTable>) -> Result<BTreeMap<String, Ho
         let config = t.ssh_config.as_deref().map(|c| config_path("ssh_config", &name, c)).transpose()?;
         let admission = t.admission.unwrap_or_default();
         admission.validate().map_err(|e| format!("hosts.{name}.admission: {e}"))?;
-        let host = crate::tmux::SshHost { name: name.clone(), alias: t.ssh, config };
+        let control_dir = crate::ssh::control_dir(crate::config::state_dir().ok().as_deref());
+        let host = crate::tmux::SshHost { name: name.clone(), alias: t.ssh, config, control_dir };
         hosts.insert(name, HostSpec { place: crate::tmux::Place::Ssh(std::sync::Arc::new(host)), admission });
     }
     Ok(hosts)

@@ -9,9 +9,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::process::Cmd;
+use crate::ssh::{shell_join, shell_quote, SshHost};
 
 pub mod worktree;
 
@@ -23,6 +25,15 @@ pub const GIT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MAX_PATHS: usize = 20_000;
 
 pub use crate::process::Output;
+
+/// Where git runs: this machine, or a host through the one ssh transport ([`crate::ssh`]) with
+/// the same arguments and environment, every word quoted for the host's shell.
+#[derive(Debug, Clone, Default)]
+pub enum At {
+    #[default]
+    Local,
+    Ssh(Arc<SshHost>),
+}
 
 /// Runs `program args…` in `cwd` with extra environment, bounded by `timeout`.
 pub async fn run(program: &str, args: &[String], cwd: &Path, env: &[(&str, String)], timeout: Duration) -> Output {
@@ -89,9 +100,10 @@ fn is_driver_key(key: &str) -> bool {
 
 /// The `-c` arguments for one git call: the fixed overrides, plus an empty command for every
 /// driver the configuration defines.
-async fn hardening_args(dir: &Path) -> Vec<String> {
+async fn hardening_args(at: &At, dir: &Path) -> Vec<String> {
     let mut args: Vec<String> = FIXED_OVERRIDES.iter().flat_map(|kv| ["-c".to_owned(), (*kv).to_owned()]).collect();
     let listing = run_git_raw(
+        at,
         dir,
         &args,
         &[
@@ -115,7 +127,7 @@ async fn hardening_args(dir: &Path) -> Vec<String> {
     args
 }
 
-async fn run_git_raw(dir: &Path, pre: &[String], args: &[&str], timeout: Duration) -> Output {
+async fn run_git_raw(at: &At, dir: &Path, pre: &[String], args: &[&str], timeout: Duration) -> Output {
     let mut full: Vec<String> = vec!["--no-pager".to_owned()];
     full.extend(pre.iter().cloned());
     full.extend(args.iter().map(|s| (*s).to_owned()));
@@ -125,28 +137,57 @@ async fn run_git_raw(dir: &Path, pre: &[String], args: &[&str], timeout: Duratio
         ("LC_ALL", "C".to_owned()),
         ("GIT_PAGER", "cat".to_owned()),
     ];
-    run_with("git", &full, dir, &env, PROGRAM_ENV, timeout).await
+    match at {
+        At::Local => run_with("git", &full, dir, &env, PROGRAM_ENV, timeout).await,
+        At::Ssh(host) => {
+            // `env -u` takes the program variables out of the remote login's environment too.
+            let mut words: Vec<String> = vec!["env".to_owned()];
+            words.extend(PROGRAM_ENV.iter().flat_map(|v| ["-u".to_owned(), (*v).to_owned()]));
+            words.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+            words.push("git".to_owned());
+            words.extend(full);
+            let line = format!("cd -- {} && exec {}", shell_quote(&dir.to_string_lossy()), shell_join(&words));
+            on_host(host, &line, timeout).await
+        }
+    }
+}
+
+/// One remote line; a transport failure reads as a failed command (exit 255, ssh's own), its
+/// reason on stderr.
+async fn on_host(host: &SshHost, line: &str, timeout: Duration) -> Output {
+    crate::ssh::run_line(host, line, None, timeout).await.unwrap_or_else(|e| Output {
+        code: 255,
+        stdout: Vec::new(),
+        stderr: e.to_string().into_bytes(),
+        timed_out: false,
+        spawn_error: None,
+    })
 }
 
 /// Runs git with the hardening settings in `dir`.
-pub async fn git(dir: &Path, args: &[&str], timeout: Duration) -> Output {
-    let pre = hardening_args(dir).await;
-    run_git_raw(dir, &pre, args, timeout).await
+pub async fn git(at: &At, dir: &Path, args: &[&str], timeout: Duration) -> Output {
+    let pre = hardening_args(at, dir).await;
+    run_git_raw(at, dir, &pre, args, timeout).await
 }
 
 /// The top of the git work tree containing `dir` (canonical), if any.
-pub async fn toplevel(dir: &Path) -> Option<PathBuf> {
-    let out = git(dir, &["rev-parse", "--show-toplevel"], GIT_TIMEOUT).await;
+pub async fn toplevel(at: &At, dir: &Path) -> Option<PathBuf> {
+    let out = git(at, dir, &["rev-parse", "--show-toplevel"], GIT_TIMEOUT).await;
     if !out.ok() {
         return None;
     }
     let text = String::from_utf8(out.stdout).ok()?;
-    std::fs::canonicalize(text.trim_end_matches('\n')).ok()
+    let top = text.trim_end_matches('\n');
+    match at {
+        At::Local => std::fs::canonicalize(top).ok(),
+        // git prints the host's real path of the work tree.
+        At::Ssh(_) => Some(PathBuf::from(top)).filter(|p| p.is_absolute()),
+    }
 }
 
 /// `HEAD`'s commit, if the repository has one.
-pub async fn head(repo: &Path) -> Option<String> {
-    let out = git(repo, &["rev-parse", "-q", "--verify", "HEAD^{commit}"], GIT_TIMEOUT).await;
+pub async fn head(at: &At, repo: &Path) -> Option<String> {
+    let out = git(at, repo, &["rev-parse", "-q", "--verify", "HEAD^{commit}"], GIT_TIMEOUT).await;
     out.ok().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned()).filter(|s| !s.is_empty())
 }
 
@@ -161,9 +202,9 @@ fn split_z(bytes: &[u8]) -> Vec<String> {
 
 /// Paths that differ from `HEAD` (staged or not) plus untracked files: repo-relative.
 /// `None` when git failed.
-pub async fn dirty_paths(repo: &Path) -> Option<Vec<String>> {
+pub async fn dirty_paths(at: &At, repo: &Path) -> Option<Vec<String>> {
     let out =
-        git(repo, &["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"], GIT_TIMEOUT).await;
+        git(at, repo, &["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"], GIT_TIMEOUT).await;
     if !out.ok() {
         return None;
     }
@@ -171,26 +212,55 @@ pub async fn dirty_paths(repo: &Path) -> Option<Vec<String>> {
     Some(split_z(&out.stdout).into_iter().filter_map(|rec| rec.get(3..).map(str::to_owned)).collect())
 }
 
+/// What a path is, for [`content_ids`]: `file` (then its blob id is its identity), or the
+/// identity itself (`symlink:TARGET`, `other`, `deleted`).
+fn kind_here(repo: &Path, p: &str) -> String {
+    match repo.join(p).symlink_metadata() {
+        Ok(m) if m.is_file() => "file".to_owned(),
+        Ok(m) if m.file_type().is_symlink() => std::fs::read_link(repo.join(p))
+            .map(|t| format!("symlink:{}", t.display()))
+            .unwrap_or_else(|_| "symlink".into()),
+        Ok(_) => "other".to_owned(),
+        Err(_) => "deleted".to_owned(),
+    }
+}
+
+/// The host's answer to [`kind_here`] for each of `paths`, in one round trip per chunk (the
+/// paths are quoted arguments of a fixed script; a link's target is printed, never followed).
+async fn kinds_on_host(host: &SshHost, repo: &Path, paths: &[&String]) -> Vec<String> {
+    const SCRIPT: &str = "for p do if [ -L \"$p\" ]; then printf 'symlink:%s\\0' \"$(readlink -- \"$p\")\"; elif [ -f \"$p\" ]; then printf 'file\\0'; elif [ -e \"$p\" ]; then printf 'other\\0'; else printf 'deleted\\0'; fi; done";
+    let mut kinds = Vec::new();
+    for chunk in paths.chunks(500) {
+        let mut words = vec!["sh", "-c", SCRIPT, "sh"];
+        words.extend(chunk.iter().map(|p| p.as_str()));
+        let line = format!("cd -- {} && {}", shell_quote(&repo.to_string_lossy()), shell_join(&words));
+        let out = on_host(host, &line, GIT_TIMEOUT).await;
+        let mut answers = out.stdout.split(|b| *b == 0).map(|k| String::from_utf8_lossy(k).into_owned());
+        kinds.extend(chunk.iter().map(|_| answers.next().filter(|_| out.ok()).unwrap_or_else(|| "unknown".into())));
+    }
+    kinds
+}
+
 /// Blob ids of the current contents of `paths` (`deleted` for a missing file).
-pub async fn content_ids(repo: &Path, paths: &[String]) -> BTreeMap<String, String> {
+pub async fn content_ids(at: &At, repo: &Path, paths: &[String]) -> BTreeMap<String, String> {
+    let kinds: Vec<String> = match at {
+        At::Local => paths.iter().map(|p| kind_here(repo, p)).collect(),
+        At::Ssh(host) => kinds_on_host(host, repo, &paths.iter().collect::<Vec<_>>()).await,
+    };
     let mut ids = BTreeMap::new();
-    let (present, missing): (Vec<&String>, Vec<&String>) =
-        paths.iter().partition(|p| repo.join(p).symlink_metadata().is_ok_and(|m| m.is_file()));
-    for p in missing {
+    let mut present = Vec::new();
+    for (p, kind) in paths.iter().zip(kinds) {
         // Directories (nested repos), symlinks and deleted files: their kind is their identity.
-        let kind = match repo.join(p).symlink_metadata() {
-            Ok(m) if m.file_type().is_symlink() => std::fs::read_link(repo.join(p))
-                .map(|t| format!("symlink:{}", t.display()))
-                .unwrap_or_else(|_| "symlink".into()),
-            Ok(_) => "other".to_owned(),
-            Err(_) => "deleted".to_owned(),
-        };
-        ids.insert(p.clone(), kind);
+        if kind == "file" {
+            present.push(p);
+        } else {
+            ids.insert(p.clone(), kind);
+        }
     }
     for chunk in present.chunks(500) {
         let mut args = vec!["hash-object", "--no-filters", "--"];
         args.extend(chunk.iter().map(|p| p.as_str()));
-        let out = git(repo, &args, GIT_TIMEOUT).await;
+        let out = git(at, repo, &args, GIT_TIMEOUT).await;
         let lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect();
         for (i, p) in chunk.iter().enumerate() {
             ids.insert((*p).clone(), lines.get(i).cloned().filter(|_| out.ok()).unwrap_or_else(|| "unknown".into()));
@@ -201,25 +271,26 @@ pub async fn content_ids(repo: &Path, paths: &[String]) -> BTreeMap<String, Stri
 
 /// Files changed since `base` (a commit), in the work tree or in commits made since, plus
 /// untracked files. Without a base, every tracked and untracked file.
-pub async fn changed_since(repo: &Path, base: Option<&str>) -> Option<Vec<String>> {
+pub async fn changed_since(at: &At, repo: &Path, base: Option<&str>) -> Option<Vec<String>> {
     let mut paths: Vec<String> = match base {
         Some(b) => {
             let out =
-                git(repo, &["diff", "--no-ext-diff", "--no-renames", "--name-only", "-z", b, "--"], GIT_TIMEOUT).await;
+                git(at, repo, &["diff", "--no-ext-diff", "--no-renames", "--name-only", "-z", b, "--"], GIT_TIMEOUT)
+                    .await;
             if !out.ok() {
                 return None;
             }
             split_z(&out.stdout)
         }
         None => {
-            let out = git(repo, &["ls-files", "-z"], GIT_TIMEOUT).await;
+            let out = git(at, repo, &["ls-files", "-z"], GIT_TIMEOUT).await;
             if !out.ok() {
                 return None;
             }
             split_z(&out.stdout)
         }
     };
-    let untracked = git(repo, &["ls-files", "--others", "--exclude-standard", "-z"], GIT_TIMEOUT).await;
+    let untracked = git(at, repo, &["ls-files", "--others", "--exclude-standard", "-z"], GIT_TIMEOUT).await;
     if !untracked.ok() {
         return None;
     }

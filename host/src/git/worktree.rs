@@ -2,9 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{git, repo_relative, COMMAND_TIMEOUT};
+use std::sync::Arc;
+
+use super::{git, repo_relative, At, COMMAND_TIMEOUT};
 use crate::fsafe::paths::{expand_home, normalize_lexically, resolve_lenient};
 use crate::fsafe::{Dir, EntryKind};
+use crate::ssh::SshHost;
 
 /// Where default worktrees go, inside the repository (ignored by its own `.gitignore`).
 pub const DEFAULT_CONTAINER: &str = ".codex-master-worktrees";
@@ -73,18 +76,123 @@ fn ensure_parent(repo: &Path, parent: &Path) -> Result<(), WorktreeError> {
     Ok(())
 }
 
-/// Creates a worktree for `agent` and returns its repo-relative path.
+/// The path a worktree is asked for: given, or a new one in the default container.
+fn given_path(agent: &str, path: Option<&str>) -> (String, bool) {
+    match path.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => (p.to_owned(), false),
+        None => (format!("{DEFAULT_CONTAINER}/agent-{agent}-{}", crate::timefmt::now_id()), true),
+    }
+}
+
+/// Checks a base revision: well formed, and a commit of the repository.
+async fn check_base(at: &At, repo: &Path, base_ref: Option<&str>) -> Result<(), WorktreeError> {
+    let Some(r) = base_ref else { return Ok(()) };
+    if !valid_ref(r) {
+        return Err(WorktreeError::BadRef);
+    }
+    let spec = format!("{r}^{{commit}}");
+    let verify = git(at, repo, &["rev-parse", "-q", "--verify", "--end-of-options", &spec], super::GIT_TIMEOUT).await;
+    if !verify.ok() {
+        return Err(WorktreeError::UnknownRef);
+    }
+    Ok(())
+}
+
+/// `git worktree add` of `target` (at `base_ref`).
+async fn add(at: &At, repo: &Path, target: &Path, base_ref: Option<&str>) -> Result<(), WorktreeError> {
+    let target_text = target.to_string_lossy().into_owned();
+    let mut args = vec!["worktree", "add", "--", target_text.as_str()];
+    if let Some(r) = base_ref {
+        args.push(r);
+    }
+    let out = git(at, repo, &args, COMMAND_TIMEOUT).await;
+    if !out.ok() {
+        return Err(WorktreeError::Git(out.combined()));
+    }
+    Ok(())
+}
+
+/// Creates a worktree for `agent` at `at` and returns its repo-relative path.
 pub async fn create(
+    at: &At,
     repo: &Path,
     agent: &str,
     path: Option<&str>,
     base_ref: Option<&str>,
 ) -> Result<String, WorktreeError> {
-    let default = path.map(str::trim).filter(|p| !p.is_empty()).is_none();
-    let given = match path.map(str::trim).filter(|p| !p.is_empty()) {
-        Some(p) => p.to_owned(),
-        None => format!("{DEFAULT_CONTAINER}/agent-{agent}-{}", crate::timefmt::now_id()),
-    };
+    match at {
+        At::Local => create_here(repo, agent, path, base_ref).await,
+        At::Ssh(host) => create_on_host(host, repo, agent, path, base_ref).await,
+    }
+}
+
+/// On a host: the same rules, checked there by one fixed script whose paths are quoted
+/// arguments. A path with a symlink anywhere below the repository is refused outright (the
+/// host's file system cannot be walked without following links from here).
+async fn create_on_host(
+    host: &Arc<SshHost>,
+    repo: &Path,
+    agent: &str,
+    path: Option<&str>,
+    base_ref: Option<&str>,
+) -> Result<String, WorktreeError> {
+    let (given, default) = given_path(agent, path);
+    if given.starts_with('~') {
+        return Err(WorktreeError::Escape);
+    }
+    let lex = lexical(repo, &given);
+    if !lex.starts_with(repo) || lex == repo || lex.starts_with(repo.join(".git")) {
+        return Err(WorktreeError::Escape);
+    }
+    let resolved = crate::ssh::resolve_paths(host, &repo.to_string_lossy(), &[given], super::GIT_TIMEOUT)
+        .await
+        .map_err(|e| WorktreeError::Git(e.to_string()))?;
+    if resolved.first().cloned().flatten().as_deref() != Some(lex.as_path()) {
+        return Err(WorktreeError::Escape);
+    }
+    check_base(&At::Ssh(Arc::clone(host)), repo, base_ref).await?;
+    let rel = lex.strip_prefix(repo).map_err(|_| WorktreeError::Escape)?;
+    let mut parents: Vec<PathBuf> =
+        rel.ancestors().skip(1).filter(|a| !a.as_os_str().is_empty()).map(|a| repo.join(a)).collect();
+    parents.reverse();
+    let ignore = default.then(|| repo.join(DEFAULT_CONTAINER).join(".gitignore"));
+    let prepared = prepare_on_host(host, &lex, &parents, ignore.as_deref()).await?;
+    if prepared != 0 {
+        return Err(if prepared == 10 { WorktreeError::Exists } else { WorktreeError::BadParent });
+    }
+    add(&At::Ssh(Arc::clone(host)), repo, &lex, base_ref).await?;
+    repo_relative(repo, &lex).ok_or(WorktreeError::Escape)
+}
+
+/// The host-side checks and parents of a new worktree, in one round trip: 10 when the target
+/// exists, 11 when a parent is a symlink or not a directory, 0 when ready.
+async fn prepare_on_host(
+    host: &SshHost,
+    target: &Path,
+    parents: &[PathBuf],
+    ignore: Option<&Path>,
+) -> Result<i32, WorktreeError> {
+    const SCRIPT: &str = "t=$1; g=$2; shift 2; if [ -e \"$t\" ] || [ -L \"$t\" ]; then exit 10; fi; \
+        for d do if [ -L \"$d\" ]; then exit 11; elif [ -d \"$d\" ]; then :; elif [ -e \"$d\" ]; then exit 11; else mkdir -- \"$d\" || exit 11; fi; done; \
+        if [ -n \"$g\" ] && [ ! -e \"$g\" ] && [ ! -L \"$g\" ]; then (set -C; printf '%s\\n%s\\n' '# codex-master worktrees are not part of the repository' '*' > \"$g\") 2>/dev/null; fi; exit 0";
+    let mut words: Vec<String> = vec!["sh".into(), "-c".into(), SCRIPT.into(), "sh".into()];
+    words.push(target.to_string_lossy().into_owned());
+    words.push(ignore.map(|g| g.to_string_lossy().into_owned()).unwrap_or_default());
+    words.extend(parents.iter().map(|p| p.to_string_lossy().into_owned()));
+    let out = crate::ssh::run_line(host, &crate::ssh::shell_join(&words), None, super::GIT_TIMEOUT)
+        .await
+        .map_err(|e| WorktreeError::Git(e.to_string()))?;
+    Ok(out.code)
+}
+
+/// On this machine: every step walks without following symlinks.
+async fn create_here(
+    repo: &Path,
+    agent: &str,
+    path: Option<&str>,
+    base_ref: Option<&str>,
+) -> Result<String, WorktreeError> {
+    let (given, default) = given_path(agent, path);
     // Lexically and with symlinks resolved, the target must be strictly inside the repo.
     let lex = lexical(repo, &given);
     let target = target_of(repo, &given);
@@ -96,22 +204,7 @@ pub async fn create(
     if lex.symlink_metadata().is_ok() || target.symlink_metadata().is_ok() {
         return Err(WorktreeError::Exists);
     }
-    if let Some(r) = base_ref {
-        if !valid_ref(r) {
-            return Err(WorktreeError::BadRef);
-        }
-    }
-    if let Some(r) = base_ref {
-        let verify = git(
-            repo,
-            &["rev-parse", "-q", "--verify", "--end-of-options", &format!("{r}^{{commit}}")],
-            super::GIT_TIMEOUT,
-        )
-        .await;
-        if !verify.ok() {
-            return Err(WorktreeError::UnknownRef);
-        }
-    }
+    check_base(&At::Local, repo, base_ref).await?;
     let parent = lex.parent().ok_or(WorktreeError::Escape)?.to_path_buf();
     ensure_parent(repo, &parent)?;
     // Re-check after creating the parents: nothing may have moved the target out.
@@ -127,15 +220,7 @@ pub async fn create(
             }
         }
     }
-    let target_text = target.to_string_lossy().into_owned();
-    let mut args = vec!["worktree", "add", "--", target_text.as_str()];
-    if let Some(r) = base_ref {
-        args.push(r);
-    }
-    let out = git(repo, &args, COMMAND_TIMEOUT).await;
-    if !out.ok() {
-        return Err(WorktreeError::Git(out.combined()));
-    }
+    add(&At::Local, repo, &target, base_ref).await?;
     match target.symlink_metadata() {
         Ok(m) if m.is_dir() => {}
         _ => return Err(WorktreeError::Git("the worktree directory is missing after git worktree add".into())),

@@ -5,20 +5,19 @@
 //! audit of an assignment against its baseline.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::scope::{recorded_cwd, violations};
+use super::scope::{at_of, recorded_cwd, violations_at};
 use super::typing::{send_text, SendOptions, Sent};
 use super::words::{AuditBaseline, AuditStatus};
 use super::{blocking, Ctx};
 use crate::agents::profiles::WorkRole;
 use crate::codes::ErrorCode;
 use crate::fault::Fault;
-use crate::fsafe::paths::{expand_home, resolve_lenient};
 use crate::git;
 use crate::lease;
 use crate::redactor::Redactor;
@@ -80,6 +79,9 @@ pub struct Baseline {
     pub agent: String,
     pub role: String,
     pub repo: String,
+    /// The host the repository is on (`None`: this machine).
+    #[serde(default)]
+    pub host: Option<String>,
     pub head: Option<String>,
     /// Files that differed from `HEAD` then, with their content ids.
     pub dirty: BTreeMap<String, String>,
@@ -154,6 +156,8 @@ pub struct Planned {
     pub skill_available: Option<bool>,
     pub skill_matches: Vec<Skill>,
     pub cwd: PathBuf,
+    /// The agent's host (`None`: this machine).
+    pub host: Option<String>,
     pub prompt: String,
 }
 
@@ -161,10 +165,6 @@ pub struct Planned {
 pub async fn plan(ctx: &Ctx, order: Order) -> Result<Planned, Fault> {
     let agent = order.agent.clone();
     let spec = ctx.registry.get(&agent).cloned().ok_or_else(|| Fault::invalid_arguments("unknown agent"))?;
-    // The scope check and the baseline read this machine's files: not a host's, yet.
-    if !spec.place.is_local() {
-        return Err(refused("agent_on_host", format!("agent {agent} runs on a host; assignments (scope check, audit) are for agents on this machine for now; use agent_send")));
-    }
     // The provider's model policy for the role; a CLI without one keeps its own default.
     let role_model = spec.provider().role_model(order.role.work()).unwrap_or("default");
     if order.task.is_empty() {
@@ -173,15 +173,12 @@ pub async fn plan(ctx: &Ctx, order: Order) -> Result<Planned, Fault> {
     if let Some(refusal) = role_refusal(order.role, &order.write_paths) {
         return Err(refusal);
     }
-    // The scope check, against the agent's own working directory.
+    // The scope check, against the agent's own working directory, on its own machine.
     let cwd = {
         let a = agent.clone();
         blocking(move || recorded_cwd(&a)).await?
     };
-    let violating = {
-        let (cwd, scope, write_paths) = (cwd.clone(), order.scope.clone(), order.write_paths.clone());
-        blocking(move || Ok(violations(&cwd, &scope, &write_paths))).await?
-    };
+    let violating = violations_at(&at_of(&spec.place), &cwd, &order.scope, &order.write_paths).await?;
     if let Some(refusal) = scope_refusal(&order.write_paths, &violating) {
         return Err(refusal);
     }
@@ -219,6 +216,7 @@ pub async fn plan(ctx: &Ctx, order: Order) -> Result<Planned, Fault> {
         skill_available,
         skill_matches,
         cwd,
+        host: spec.place.host().map(str::to_owned),
         prompt,
     })
 }
@@ -332,8 +330,8 @@ pub struct Assigned {
 pub async fn assign(ctx: &Ctx, order: Order) -> Result<Assigned, Fault> {
     let planned = plan(ctx, order).await?;
     let (agent, assignment_id) = (planned.order.agent.clone(), planned.assignment_id.clone());
-    let (baseline, baseline_state) =
-        take_baseline(&planned.cwd, &assignment_id, &agent, planned.order.role, &planned.order.write_paths).await;
+    let at = ctx.registry.get(&agent).map(|s| at_of(&s.place)).unwrap_or_default();
+    let (baseline, baseline_state) = take_baseline(&at, &planned, &assignment_id).await;
     let record = audit_record(&ctx.redactor, &planned, baseline_state);
     let recorded = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let hook = {
@@ -414,32 +412,30 @@ pub fn delivery_record(assignment_id: &str, agent: &str, sent: Option<&Sent>) ->
     })
 }
 
-/// Records the repository state at assignment time; `(None, why)` when there is no repository.
-pub async fn take_baseline(
-    cwd: &Path,
-    assignment_id: &str,
-    agent: &str,
-    role: Role,
-    write_paths: &[String],
-) -> (Option<Baseline>, AuditBaseline) {
-    let Some(repo) = git::toplevel(cwd).await else { return (None, AuditBaseline::NotAGitRepo) };
-    let head = git::head(&repo).await;
-    let Some(dirty) = git::dirty_paths(&repo).await else { return (None, AuditBaseline::Failed) };
-    let dirty = git::content_ids(&repo, &dirty).await;
+/// Records the repository state at assignment time, where the agent's files are; `(None,
+/// why)` when there is no repository.
+pub async fn take_baseline(at: &git::At, p: &Planned, assignment_id: &str) -> (Option<Baseline>, AuditBaseline) {
+    let Some(repo) = git::toplevel(at, &p.cwd).await else { return (None, AuditBaseline::NotAGitRepo) };
+    let head = git::head(at, &repo).await;
+    let Some(dirty) = git::dirty_paths(at, &repo).await else { return (None, AuditBaseline::Failed) };
+    let dirty = git::content_ids(at, &repo, &dirty).await;
+    let Ok(resolved) = super::scope::resolve_at(at, &p.cwd, &p.order.write_paths).await else {
+        return (None, AuditBaseline::Failed);
+    };
     let mut write_roots = Vec::new();
     let mut outside = 0;
-    for w in write_paths {
-        let resolved = resolve_lenient(cwd, &expand_home(w));
-        match git::repo_relative(&repo, &resolved) {
+    for w in &resolved {
+        match w.as_deref().and_then(|w| git::repo_relative(&repo, w)) {
             Some(rel) => write_roots.push(rel),
             None => outside += 1,
         }
     }
     let baseline = Baseline {
         assignment_id: assignment_id.to_owned(),
-        agent: agent.to_owned(),
-        role: role.kind().to_owned(),
+        agent: p.order.agent.clone(),
+        role: p.order.role.kind().to_owned(),
         repo: repo.to_string_lossy().into_owned(),
+        host: p.host.clone(),
         head,
         dirty,
         write_roots,
@@ -483,8 +479,8 @@ impl Audit {
     }
 }
 
-/// The diff audit of one assignment against its baseline.
-pub async fn audit(assignment_id: &str) -> Audit {
+/// The diff audit of one assignment against its baseline, where its repository is.
+pub async fn audit(ctx: &Ctx, assignment_id: &str) -> Audit {
     let id = assignment_id.to_owned();
     let baseline: Option<Baseline> = blocking(move || {
         let state = State::open()?;
@@ -497,7 +493,15 @@ pub async fn audit(assignment_id: &str) -> Audit {
     .flatten();
     let Some(b) = baseline else { return Audit::empty(AuditStatus::NoBaseline) };
     let repo = PathBuf::from(&b.repo);
-    let Some(mut changed) = git::changed_since(&repo, b.head.as_deref()).await else {
+    // A host no longer configured cannot be asked.
+    let at = match b.host.as_deref() {
+        None => git::At::Local,
+        Some(name) => match ctx.registry.hosts().iter().find(|h| h.place.host() == Some(name)) {
+            Some(h) => at_of(&h.place),
+            None => return Audit::empty(AuditStatus::GitFailed),
+        },
+    };
+    let Some(mut changed) = git::changed_since(&at, &repo, b.head.as_deref()).await else {
         return Audit::empty(AuditStatus::GitFailed);
     };
     // Files already dirty at assignment time count only if their content changed since.
@@ -505,14 +509,14 @@ pub async fn audit(assignment_id: &str) -> Audit {
     changed.sort();
     changed.dedup();
     let pre_existing: Vec<String> = changed.iter().filter(|p| b.dirty.contains_key(*p)).cloned().collect();
-    let now_ids = git::content_ids(&repo, &pre_existing).await;
+    let now_ids = git::content_ids(&at, &repo, &pre_existing).await;
     let changed: Vec<String> =
         changed.into_iter().filter(|p| b.dirty.get(p).is_none_or(|then| now_ids.get(p) != Some(then))).collect();
     let (inside, outside): (Vec<String>, Vec<String>) =
         changed.iter().cloned().partition(|p| git::under_any(p, &b.write_roots));
     Audit {
         status: if outside.is_empty() { AuditStatus::Clean } else { AuditStatus::OutOfScopeChanges },
-        head_moved: Some(git::head(&repo).await != b.head),
+        head_moved: Some(git::head(&at, &repo).await != b.head),
         changed_count: changed.len(),
         in_scope_count: inside.len(),
         out_of_scope: outside,

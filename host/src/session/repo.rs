@@ -29,9 +29,31 @@ pub async fn repo_for(repo: &Option<String>, agent: Option<&str>) -> Result<Path
     if !start.is_dir() {
         return Err(Fault::new(ErrorCode::NotAGitRepository, "the repository directory does not exist"));
     }
-    git::toplevel(&start)
+    git::toplevel(&git::At::Local, &start)
         .await
         .ok_or_else(|| Fault::new(ErrorCode::NotAGitRepository, "the directory is not inside a git repository"))
+}
+
+/// The repository an agent works in, where its files are: on its host, the top level of its
+/// recorded working directory (or of `repo`, an absolute path there), asked there; here, as
+/// [`repo_for`].
+pub async fn agent_repo(ctx: &super::Ctx, repo: &Option<String>, agent: &str) -> Result<(git::At, PathBuf), Fault> {
+    let at = ctx.registry.get(agent).map(|s| super::scope::at_of(&s.place)).unwrap_or_default();
+    if matches!(at, git::At::Local) {
+        return Ok((git::At::Local, repo_for(repo, Some(agent)).await?));
+    }
+    let start = match repo.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) if Path::new(r).is_absolute() => PathBuf::from(r),
+        Some(_) => return Err(Fault::invalid_arguments("repo must be an absolute path on the agent's host")),
+        None => {
+            let a = agent.to_owned();
+            blocking(move || crate::session::scope::recorded_cwd(&a)).await?
+        }
+    };
+    let top = git::toplevel(&at, &start).await.ok_or_else(|| {
+        Fault::new(ErrorCode::NotAGitRepository, "the directory is not inside a git repository on the agent's host")
+    })?;
+    Ok((at, top))
 }
 
 /// Whether the repository looks like a Python project (the seed's checks apply).
@@ -66,7 +88,9 @@ pub async fn commit_ready(repo: &Path, run_tests: bool) -> Vec<Check> {
     let check = |name, outcome| Check { name, outcome };
     let mut checks = vec![check(
         "diff_check",
-        CheckOutcome::Ran(git::git(repo, &["diff", "--no-ext-diff", "--check"], COMMAND_TIMEOUT).await),
+        CheckOutcome::Ran(
+            git::git(&git::At::Local, repo, &["diff", "--no-ext-diff", "--check"], COMMAND_TIMEOUT).await,
+        ),
     )];
     if !is_python_project(repo) {
         checks.push(check("compileall", CheckOutcome::Skipped("not_a_python_project")));

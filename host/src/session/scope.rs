@@ -6,6 +6,7 @@ use crate::codes::ErrorCode;
 use crate::fault::Fault;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
 use crate::state::State;
+use crate::{git, tmux};
 
 pub const MAX_LIST_ITEMS: usize = 50;
 pub const MAX_PATH_TEXT: usize = 1000;
@@ -20,15 +21,59 @@ fn normalise(base: &Path, item: &str) -> Option<PathBuf> {
 
 /// The scope check proper: the violating write paths (as given).
 pub fn violations(base: &Path, scope: &[String], write_paths: &[String]) -> Vec<String> {
-    let roots: Vec<PathBuf> = scope.iter().filter_map(|s| normalise(base, s)).collect();
+    let roots: Vec<Option<PathBuf>> = scope.iter().map(|s| normalise(base, s)).collect();
+    let writes: Vec<Option<PathBuf>> = write_paths.iter().map(|w| normalise(base, w)).collect();
+    judge(&roots, write_paths, &writes)
+}
+
+/// The write paths (as given) whose resolved form lies under no resolved scope root; one that
+/// could not be resolved violates.
+fn judge(roots: &[Option<PathBuf>], write_paths: &[String], resolved: &[Option<PathBuf>]) -> Vec<String> {
+    let roots: Vec<&PathBuf> = roots.iter().flatten().collect();
     write_paths
         .iter()
-        .filter(|w| match normalise(base, w) {
-            Some(p) => !roots.iter().any(|r| p.starts_with(r)),
-            None => true,
-        })
-        .cloned()
+        .zip(resolved)
+        .filter(|(_, p)| p.as_ref().is_none_or(|p| !roots.iter().any(|r| p.starts_with(r))))
+        .map(|(w, _)| w.clone())
         .collect()
+}
+
+/// Where an agent's files are, for git and path resolution.
+pub fn at_of(place: &tmux::Place) -> git::At {
+    match place {
+        tmux::Place::Local => git::At::Local,
+        tmux::Place::Ssh(host) => git::At::Ssh(std::sync::Arc::clone(host)),
+    }
+}
+
+/// `items` resolved against `base` where the files are: here as [`violations`] does, on a
+/// host by its own `realpath` (one round trip). `None` for an item that names no path.
+pub async fn resolve_at(at: &git::At, base: &Path, items: &[String]) -> Result<Vec<Option<PathBuf>>, Fault> {
+    let git::At::Ssh(host) = at else {
+        let (base, items) = (base.to_path_buf(), items.to_vec());
+        return super::blocking(move || Ok(items.iter().map(|i| normalise(&base, i)).collect())).await;
+    };
+    let named: Vec<bool> = items.iter().map(|i| !i.trim().is_empty() && !i.contains("://")).collect();
+    let asked: Vec<String> = items.iter().zip(&named).filter(|(_, n)| **n).map(|(i, _)| i.trim().to_owned()).collect();
+    let mut answers = crate::ssh::resolve_paths(host, &base.to_string_lossy(), &asked, git::GIT_TIMEOUT)
+        .await
+        .map_err(|e| Fault::tmux("resolve", None, e.into()))?
+        .into_iter();
+    Ok(named.iter().map(|n| if *n { answers.next().flatten() } else { None }).collect())
+}
+
+/// The scope check where the agent's files are.
+pub async fn violations_at(
+    at: &git::At,
+    base: &Path,
+    scope: &[String],
+    write_paths: &[String],
+) -> Result<Vec<String>, Fault> {
+    let mut items = scope.to_vec();
+    items.extend_from_slice(write_paths);
+    let mut resolved = resolve_at(at, base, &items).await?;
+    let writes = resolved.split_off(scope.len());
+    Ok(judge(&resolved, write_paths, &writes))
 }
 
 /// The working directory `agent` was started in, from its metadata (blocking).
@@ -40,4 +85,25 @@ pub fn recorded_cwd(agent: &str) -> Result<PathBuf, Fault> {
             format!("agent {agent} has not been started, so it has no working directory; start it first"),
         )),
     }
+}
+
+/// The scope check of an agent on a host, resolved there: against `cwd` (an absolute path
+/// there) or the agent's recorded directory. `None` for an agent on this machine.
+pub async fn check_on_host(
+    ctx: &super::Ctx,
+    agent: &str,
+    cwd: Option<&str>,
+    scope: &[String],
+    write_paths: &[String],
+) -> Result<Option<Vec<String>>, Fault> {
+    let Some(spec) = ctx.registry.get(agent).filter(|s| !s.place.is_local()) else { return Ok(None) };
+    let base = match cwd {
+        Some(c) if Path::new(c).is_absolute() => PathBuf::from(c),
+        Some(_) => return Err(Fault::invalid_arguments("cwd must be an absolute path on the agent's host")),
+        None => {
+            let a = agent.to_owned();
+            super::blocking(move || recorded_cwd(&a)).await?
+        }
+    };
+    Ok(Some(violations_at(&at_of(&spec.place), &base, scope, write_paths).await?))
 }

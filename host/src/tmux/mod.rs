@@ -13,7 +13,7 @@
 
 pub mod ssh;
 
-pub use ssh::SshHost;
+pub use crate::ssh::{shell_join, shell_quote, SshHost};
 
 /// Where a tmux server runs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -61,6 +61,18 @@ pub enum TmuxError {
     /// The host's key is not in the known hosts: ssh never asks, so it refuses.
     #[error("the host key of {0} is not known; connect once by hand (ssh ALIAS) or add it with ssh-keyscan to your known_hosts, then retry")]
     UnknownHostKey(String),
+}
+
+impl From<crate::ssh::SshError> for TmuxError {
+    fn from(e: crate::ssh::SshError) -> TmuxError {
+        use crate::ssh::SshError;
+        match e {
+            SshError::Unreachable(h) => TmuxError::Unreachable(h),
+            SshError::UnknownHostKey(h) => TmuxError::UnknownHostKey(h),
+            SshError::Spawn => TmuxError::Spawn("ssh could not be started".into()),
+            other => TmuxError::Failed(other.to_string()),
+        }
+    }
 }
 
 /// Output of a finished tmux call.
@@ -135,7 +147,7 @@ pub async fn run_with_input(
         None => {}
     }
     if let Place::Ssh(host) = on {
-        ssh::check_transport(host, out.code, &out.stderr)?;
+        crate::ssh::check_transport(host, out.code, &out.stderr)?;
     }
     let stderr = safe_error_text(&String::from_utf8_lossy(&out.stderr));
     Ok(TmuxOutput {
@@ -425,19 +437,6 @@ pub async fn send_keys(on: &Place, session: &str, keys: &[&str]) -> Result<(), T
 pub async fn kill_session(on: &Place, session: &str) -> Result<(), TmuxError> {
     let target = format!("={session}");
     run(on, &["kill-session", "-t", &target], TMUX_TIMEOUT).await?.ok().map(drop)
-}
-
-/// Quotes one word for a POSIX shell.
-pub fn shell_quote(word: &str) -> String {
-    if !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b)) {
-        return word.to_owned();
-    }
-    format!("'{}'", word.replace('\'', "'\\''"))
-}
-
-/// A shell command line from words.
-pub fn shell_join<S: AsRef<str>>(words: &[S]) -> String {
-    words.iter().map(|w| shell_quote(w.as_ref())).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

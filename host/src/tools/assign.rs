@@ -361,7 +361,9 @@ async fn last_assignment(ctx: Arc<Ctx>, args: LastAssignmentArgs) -> ToolResult 
     let a = agent.clone();
     let record = blocking(move || newest_for(&a, None)).await?;
     let audit = match &record {
-        Some(r) => Some(audit_json(&ctx.redactor, &agent, Some(&r.assignment_id), &audit(&r.assignment_id).await)),
+        Some(r) => {
+            Some(audit_json(&ctx.redactor, &agent, Some(&r.assignment_id), &audit(&ctx, &r.assignment_id).await))
+        }
         None => None,
     };
     Ok(json!({
@@ -389,7 +391,7 @@ async fn assignment_audit(ctx: Arc<Ctx>, args: AuditArgs) -> ToolResult {
     let a = agent.clone();
     let record = blocking(move || newest_for(&a, wanted.as_deref())).await?;
     Ok(match record.map(|r| r.assignment_id) {
-        Some(id) => audit_json(&ctx.redactor, &agent, Some(&id), &audit(&id).await),
+        Some(id) => audit_json(&ctx.redactor, &agent, Some(&id), &audit(&ctx, &id).await),
         None => audit_json(&ctx.redactor, &agent, None, &Audit::empty(AuditStatus::NoAssignment)),
     })
 }

@@ -186,15 +186,9 @@ fn worktree_error(red: &Redactor, e: worktree::WorktreeError, repo: &Path) -> Fa
 
 async fn worktree_create(ctx: Arc<Ctx>, args: WorktreeCreateArgs) -> ToolResult {
     let agent = args.agent;
-    if ctx.registry.get(&agent).is_some_and(|s| !s.place.is_local()) {
-        return Err(Fault::new(
-            ErrorCode::WorktreeRefused,
-            format!("agent {agent} runs on a host; worktrees are made on this machine only for now"),
-        ));
-    }
-    let repo = repo_for(&args.repo, Some(&agent)).await?;
+    let (at, repo) = crate::session::repo::agent_repo(&ctx, &args.repo, &agent).await?;
     let base_ref = super::non_blank(&args.base_ref).map(|r| r.trim().to_owned());
-    let rel = worktree::create(&repo, &agent, args.path.as_deref(), base_ref.as_deref())
+    let rel = worktree::create(&at, &repo, &agent, args.path.as_deref(), base_ref.as_deref())
         .await
         .map_err(|e| worktree_error(&ctx.redactor, e, &repo))?;
     Ok(json!({
@@ -213,8 +207,8 @@ async fn worktree_status(ctx: Arc<Ctx>, args: WorktreeStatusArgs) -> ToolResult 
     let repo = repo_for(&args.repo, None).await?;
     let target = worktree::status_target(&repo, args.path.as_deref())
         .map_err(|e| Fault::new(ErrorCode::WorktreeRefused, e.to_string()))?;
-    let status = git::git(&target, &["status", "--short"], COMMAND_TIMEOUT).await;
-    let list = git::git(&repo, &["worktree", "list", "--porcelain"], COMMAND_TIMEOUT).await;
+    let status = git::git(&git::At::Local, &target, &["status", "--short"], COMMAND_TIMEOUT).await;
+    let list = git::git(&git::At::Local, &repo, &["worktree", "list", "--porcelain"], COMMAND_TIMEOUT).await;
     Ok(json!({
         "path": NOT_RETURNED,
         "path_state": "set",
@@ -227,8 +221,8 @@ async fn worktree_status(ctx: Arc<Ctx>, args: WorktreeStatusArgs) -> ToolResult 
 
 async fn integration_status(ctx: Arc<Ctx>, args: RepoArgs) -> ToolResult {
     let repo = repo_for(&args.repo, None).await?;
-    let status = git::git(&repo, &["status", "--short"], COMMAND_TIMEOUT).await;
-    let diff = git::git(&repo, &["diff", "--no-ext-diff", "--stat"], COMMAND_TIMEOUT).await;
+    let status = git::git(&git::At::Local, &repo, &["status", "--short"], COMMAND_TIMEOUT).await;
+    let diff = git::git(&git::At::Local, &repo, &["diff", "--no-ext-diff", "--stat"], COMMAND_TIMEOUT).await;
     let red = Arc::clone(&ctx.redactor);
     let assignments = blocking(move || super::views::assignments_payload(&red, "all", 10))
         .await

@@ -219,7 +219,8 @@ async fn release_status(_ctx: Arc<Ctx>, args: ReleaseArgs) -> ToolResult {
         Some(r) => crate::fsafe::paths::expand_home(r.trim()),
         None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")),
     };
-    let Some(repo) = (if source.is_dir() { crate::git::toplevel(&source).await } else { None }) else {
+    let Some(repo) = (if source.is_dir() { crate::git::toplevel(&crate::git::At::Local, &source).await } else { None })
+    else {
         return Err(Fault::new(ErrorCode::NotAGitRepository, "the source repository is not available"));
     };
     let f = release_facts(&repo).await;
@@ -272,12 +273,18 @@ async fn release_facts(repo: &std::path::Path) -> ReleaseFacts {
     let plugin = packaging::plugin_manifest(packaging::PLUGIN_MANIFEST);
     let plugin_base = plugin.version.as_deref().map(|v| v.split('+').next().unwrap_or(v).to_owned());
     let expected_tag = format!("v{}", env!("CARGO_PKG_VERSION"));
-    let listed =
-        crate::git::git(repo, &["tag", "--merged", "HEAD", "--sort=-v:refname", "--list", "v[0-9]*"], timeout).await;
+    let listed = crate::git::git(
+        &crate::git::At::Local,
+        repo,
+        &["tag", "--merged", "HEAD", "--sort=-v:refname", "--list", "v[0-9]*"],
+        timeout,
+    )
+    .await;
     let tags: Vec<String> =
         out_lines(&listed).into_iter().filter(|t| t.strip_prefix('v').is_some_and(packaging::valid_version)).collect();
     let current_exists = tags.contains(&expected_tag);
-    let current_at_head = current_exists && tag_commit(repo, &expected_tag).await == crate::git::head(repo).await;
+    let current_at_head =
+        current_exists && tag_commit(repo, &expected_tag).await == crate::git::head(&crate::git::At::Local, repo).await;
     let since_latest = match tags.first() {
         Some(t) => commits_since(repo, t).await,
         None => None,
@@ -310,13 +317,16 @@ fn out_lines(o: &crate::git::Output) -> Vec<String> {
 }
 
 async fn tag_commit(repo: &std::path::Path, tag: &str) -> Option<String> {
-    let o = crate::git::git(repo, &["rev-list", "-n", "1", tag], crate::git::COMMAND_TIMEOUT).await;
+    let o =
+        crate::git::git(&crate::git::At::Local, repo, &["rev-list", "-n", "1", tag], crate::git::COMMAND_TIMEOUT).await;
     o.ok().then(|| String::from_utf8_lossy(&o.stdout).trim().to_owned())
 }
 
 async fn commits_since(repo: &std::path::Path, tag: &str) -> Option<u64> {
     let range = format!("{tag}..HEAD");
-    let o = crate::git::git(repo, &["rev-list", "--count", &range], crate::git::COMMAND_TIMEOUT).await;
+    let o =
+        crate::git::git(&crate::git::At::Local, repo, &["rev-list", "--count", &range], crate::git::COMMAND_TIMEOUT)
+            .await;
     String::from_utf8_lossy(&o.stdout).trim().parse::<u64>().ok()
 }
 

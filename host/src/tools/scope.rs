@@ -9,14 +9,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::schema::Param;
 use super::views::redact_list;
 use super::{blocking, handler, out, Ctx, Fault, ToolDef, ToolResult, NOT_RETURNED, READ_ONLY};
 use crate::agents::Registry;
 use crate::fsafe::paths::{expand_home, resolve_lenient};
-use crate::session::scope::{recorded_cwd, violations, MAX_LIST_ITEMS, MAX_PATH_TEXT};
+use crate::redactor::Redactor;
+use crate::session::scope::{check_on_host, recorded_cwd, violations, MAX_LIST_ITEMS, MAX_PATH_TEXT};
 
 pub fn tools(reg: &Registry) -> Vec<ToolDef> {
     vec![ToolDef {
@@ -66,6 +67,13 @@ async fn scope_check(ctx: Arc<Ctx>, args: ScopeCheckArgs) -> ToolResult {
     let red = Arc::clone(&ctx.redactor);
     let cwd = super::non_blank(&args.cwd).map(|c| expand_home(c.trim()));
     let ScopeCheckArgs { scope, write_paths, agent, .. } = args;
+    if let Some(a) = &agent {
+        let given = cwd.as_ref().map(|c| c.to_string_lossy().into_owned());
+        if let Some(bad) = check_on_host(&ctx, a, given.as_deref(), &scope, &write_paths).await? {
+            let from = if given.is_some() { super::words::CwdSource::Set } else { super::words::CwdSource::AgentCwd };
+            return Ok(scope_json(&red, from.as_str(), &scope, &write_paths, &bad));
+        }
+    }
     blocking(move || {
         let agent_cwd = match (&cwd, &agent) {
             (None, Some(a)) => Some(recorded_cwd(a)?),
@@ -92,18 +100,22 @@ async fn scope_check(ctx: Arc<Ctx>, args: ScopeCheckArgs) -> ToolResult {
                 .map_err(|_| Fault::new(ErrorCode::StateError, "the server's working directory is unavailable"))?,
         };
         let bad = violations(&base, &scope, &write_paths);
-        Ok(json!({
-            "cwd": NOT_RETURNED,
-            "cwd_state": cwd_state,
-            "allowed": bad.is_empty(),
-            "scope": redact_list(&red, &scope),
-            "write_paths": redact_list(&red, &write_paths),
-            "violations": redact_list(&red, &bad),
-            "violation_count": bad.len(),
-            "raw_output": NOT_RETURNED,
-        }))
+        Ok(scope_json(&red, cwd_state, &scope, &write_paths, &bad))
     })
     .await
+}
+
+fn scope_json(red: &Redactor, cwd_state: &str, scope: &[String], write_paths: &[String], bad: &[String]) -> Value {
+    json!({
+        "cwd": NOT_RETURNED,
+        "cwd_state": cwd_state,
+        "allowed": bad.is_empty(),
+        "scope": redact_list(red, scope),
+        "write_paths": redact_list(red, write_paths),
+        "violations": redact_list(red, bad),
+        "violation_count": bad.len(),
+        "raw_output": NOT_RETURNED,
+    })
 }
 
 #[cfg(test)]

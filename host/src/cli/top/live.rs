@@ -32,6 +32,8 @@ pub fn run(runtime: &tokio::runtime::Runtime, ctx: &Ctx, act: bool, signalled: A
     let mut frame = Frame::default();
     let mut stale = false;
     let mut next_frame = Instant::now();
+    // Drawn only when something changed: a frame, a key, a resize.
+    let mut dirty = true;
     let code = loop {
         let sig = signalled.load(Ordering::SeqCst);
         if sig != 0 {
@@ -46,13 +48,24 @@ pub fn run(runtime: &tokio::runtime::Runtime, ctx: &Ctx, act: bool, signalled: A
             ui.clamp(&frame);
             // One frame a second, on the second, whatever the observation cost.
             next_frame = (next_frame + Duration::from_secs(1)).max(Instant::now());
+            dirty = true;
         }
         let colour = super::colour_on();
-        if terminal.draw(|f| view::draw_live(&frame, &ui, stale, colour, f.area(), f.buffer_mut())).is_err() {
+        if std::mem::take(&mut dirty)
+            && terminal.draw(|f| view::draw_live(&frame, &ui, stale, colour, f.area(), f.buffer_mut())).is_err()
+        {
             break super::super::EXIT_FAILED;
         }
         let wait = next_frame.saturating_duration_since(Instant::now()).min(SIGNAL_CHECK);
-        let Some(key) = next_key(wait) else { continue };
+        let key = match next_input(wait) {
+            Input::Nothing => continue,
+            Input::Resize => {
+                dirty = true;
+                continue;
+            }
+            Input::Key(key) => key,
+        };
+        dirty = true;
         match ui.on_key(key, &frame) {
             Command::Quit => break super::super::EXIT_OK,
             Command::Nothing => {}
@@ -145,17 +158,24 @@ async fn act_on(ctx: &Ctx, act: Act, agent: String) -> Result<String, Fault> {
     }
 }
 
+enum Input {
+    Nothing,
+    Resize,
+    Key(KeyCode),
+}
+
 /// The next key pressed within `wait` (Ctrl-C reads as `q`: raw mode takes it from the
-/// terminal); a resize or another event ends the wait too.
-fn next_key(wait: Duration) -> Option<KeyCode> {
-    if !event::poll(wait).ok()? {
-        return None;
+/// terminal), or a resize; another event ends the wait too.
+fn next_input(wait: Duration) -> Input {
+    if !event::poll(wait).unwrap_or(false) {
+        return Input::Nothing;
     }
-    match event::read().ok()? {
-        Event::Key(k) if k.kind == KeyEventKind::Press => {
+    match event::read() {
+        Ok(Event::Key(k)) if k.kind == KeyEventKind::Press => {
             let ctrl_c = k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c');
-            Some(if ctrl_c { KeyCode::Char('q') } else { k.code })
+            Input::Key(if ctrl_c { KeyCode::Char('q') } else { k.code })
         }
-        _ => None,
+        Ok(Event::Resize(..)) => Input::Resize,
+        _ => Input::Nothing,
     }
 }
