@@ -278,3 +278,68 @@ fn an_assignment_on_a_host_is_scope_checked_and_audited_in_a_worktree_there() {
     assert_eq!(v["changed_count"], 2, "{v}");
     f.run(&["stop", "r"]);
 }
+
+#[test]
+fn a_server_reuses_quiet_captures_on_a_host_through_one_shell_and_sees_every_change() {
+    let agents = format!("{REMOTE_SCRIPTED}\n[agents.r2]\nprofile = \"scripted\"\nhost = \"h1\"\n");
+    let Some((f, mut host)) = fleet_on_host("host-server", &agents) else { return };
+    let (code, v) = f.run(&["start", "all", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    f.await_state("r", "idle");
+    f.await_state("r2", "idle");
+    let mut mcp = crate::common::Mcp::spawn(&f.env);
+    mcp.initialize();
+    let status = |mcp: &mut crate::common::Mcp, id: i64| {
+        mcp.call(id, "agent_status", serde_json::json!({"agent": "all"}))["structuredContent"].clone()
+    };
+    let state = |v: &serde_json::Value, agent: &str| {
+        let r = v["results"].as_array().unwrap().iter().find(|r| r["agent"] == agent).cloned().unwrap_or_default();
+        r["state"].as_str().unwrap_or("?").to_owned()
+    };
+    for id in 1..4 {
+        let v = status(&mut mcp, id);
+        assert_eq!((state(&v, "r"), state(&v, "r2")), ("idle".into(), "idle".into()), "{v}");
+    }
+    // The server's one shell per host: a single ssh process, however many calls.
+    let ssh_clients = || {
+        let out = std::process::Command::new("pgrep")
+            .args(["-f", "-c", &format!("ssh -F {}", host.ssh_config().display())])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse::<u32>().unwrap_or(0)
+    };
+    assert!(ssh_clients() >= 1, "the server keeps a shell open on the host");
+    // A change on one pane (its raw log grows) is seen; the quiet one stays as it was.
+    let v = mcp.call(10, "agent_send", serde_json::json!({"agent": "r", "text": "work 3"}));
+    assert_eq!(v["structuredContent"]["receipt"], "turn_started", "{v}");
+    let v = status(&mut mcp, 11);
+    assert_eq!((state(&v, "r"), state(&v, "r2")), ("working".into(), "idle".into()), "{v}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut id = 20;
+    loop {
+        id += 1;
+        let v = status(&mut mcp, id);
+        if state(&v, "r") == "idle" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "r never finished: {v}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // The host drops: its agents are unknown, not idle from an old capture; it returns: they recover.
+    host.drop_off();
+    let v = status(&mut mcp, 100);
+    assert_eq!((state(&v, "r"), state(&v, "r2")), ("unknown".into(), "unknown".into()), "{v}");
+    host.serve();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        id += 1;
+        let v = status(&mut mcp, id);
+        if state(&v, "r") == "idle" && state(&v, "r2") == "idle" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the host's agents never recovered: {v}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    mcp.close();
+    f.run(&["stop", "all"]);
+}

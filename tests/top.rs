@@ -75,6 +75,11 @@ fn until(f: &Fleet, what: &str, check: impl Fn(&str) -> bool) -> String {
     }
 }
 
+/// The shell after `top`: its exit code and the terminal mode are printed.
+fn exited(text: &str) -> bool {
+    text.contains("top-exit=") && text.lines().any(|l| l.ends_with("icanon"))
+}
+
 fn keys(f: &Fleet, keys: &[&str]) {
     for k in keys {
         assert!(f.tmux(&["send-keys", "-t", "=top:", k]).status.success());
@@ -113,7 +118,7 @@ fn the_live_view_draws_shows_a_redacted_tail_a_verdict_and_help_and_quits_on_q()
     assert!(text.lines().all(|l| l.chars().count() <= 70) && text.contains("│w1 "), "{text}");
     // q quits and the terminal is back: canonical mode, the frame gone with the alternate screen.
     keys(&f, &["q"]);
-    let text = until(&f, "top did not quit on q", |t| t.contains("top-exit="));
+    let text = until(&f, "top did not quit on q", exited);
     assert!(text.contains("top-exit=0") && text.lines().any(|l| l == "icanon"), "{text}");
     assert!(!text.contains("│w1 "), "{text}");
     assert_eq!(f.state_of("w1"), "idle");
@@ -131,9 +136,31 @@ fn sigterm_restores_the_terminal() {
     let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
     let top = children.split_whitespace().next().expect("top runs").to_owned();
     assert!(std::process::Command::new("kill").args(["-TERM", &top]).status().unwrap().success());
-    let text = until(&f, "top did not end on SIGTERM", |t| t.contains("top-exit="));
+    let text = until(&f, "top did not end on SIGTERM", exited);
     assert!(text.contains("top-exit=143") && text.lines().any(|l| l == "icanon"), "{text}");
     assert!(!text.contains("│w1 "), "{text}");
+}
+
+#[test]
+fn a_view_whose_terminal_goes_away_ends() {
+    let f = Fleet::scripted("top-hup", &["w1"]);
+    launch(&f, &f.env, "");
+    until(&f, "top never drew", |t| t.contains("│w1 "));
+    let pid =
+        String::from_utf8_lossy(&f.tmux(&["list-panes", "-t", "=top:", "-F", "#{pane_pid}"]).stdout).trim().to_owned();
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
+    let top = children.split_whitespace().next().expect("top runs").to_owned();
+    // The terminal closes under it (its pane is killed): it must not spin on a dead terminal.
+    assert!(f.tmux(&["kill-session", "-t", "=top"]).status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{top}")).exists() {
+        let stat = std::fs::read_to_string(format!("/proc/{top}/stat")).unwrap_or_default();
+        if stat.split_whitespace().nth(2) == Some("Z") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "top outlived its terminal: {stat}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 #[test]
@@ -163,7 +190,7 @@ fn with_act_a_stop_asks_first_and_never_takes_another_clients_lease() {
     until(&f, "w2 not stopped", |t| t.contains("w2: stopped"));
     assert_eq!(f.state_of("w2"), "not_running");
     keys(&f, &["q"]);
-    until(&f, "top did not quit", |t| t.contains("top-exit=0"));
+    until(&f, "top did not quit", exited);
     f.run(&["stop", "all", "--force"]);
 }
 
@@ -210,13 +237,14 @@ fn one_frame_of_a_mixed_fleet_shows_a_host_a_limit_countdown_and_a_task() {
     for agent in ["api", "docs", "parser"] {
         f.await_state(agent, "idle");
     }
-    let (code, v) = f.run(&["assign", "parser", "--role", "worker", "--task", "fix the parser", "--write-path", "src"]);
-    assert_eq!(code, 0, "{v}");
     let (code, v) = f.run(&["assign", "api", "--role", "explorer", "--task", "map the API"]);
     assert_eq!(code, 0, "{v}");
     f.run(&["send", "docs", "limit-for 3600"]);
     f.await_state("docs", "limited");
-    let other = cli(&f.env_as("another-lead"), &["claim", "parser"]);
+    // Another lead's worker on the host, with its assignment.
+    let task =
+        ["assign", "parser", "--role", "worker", "--task", "fix the parser", "--scope", "src", "--write-path", "src"];
+    let other = cli(&f.env_as("another-lead"), &task);
     assert_eq!(other.code, 0, "{}", other.stdout);
     let text = frame(&f, "150");
     println!("{text}");

@@ -122,6 +122,18 @@ async fn read_bounded<R: tokio::io::AsyncRead + Unpin>(mut r: R, max: usize) -> 
     }
 }
 
+/// Starts a long-lived `program args…` with piped stdin and stdout (stderr discarded), killed
+/// when dropped: a channel that many calls share, each with its own deadline (its owner's).
+pub fn spawn_piped(program: &str, args: &[String]) -> std::io::Result<tokio::process::Child> {
+    tokio::process::Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+}
+
 /// Runs `cmd` to completion or its deadline.
 pub async fn run(cmd: &Cmd<'_>) -> Output {
     let mut command = tokio::process::Command::new(cmd.program);

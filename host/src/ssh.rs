@@ -186,6 +186,139 @@ pub async fn resolve_paths(
     Ok(items.iter().map(|_| answers.next().filter(|p| p.starts_with('/')).map(PathBuf::from)).collect())
 }
 
+/// Long-lived processes (the server, `top`) keep one shell per host open and send their tmux
+/// lines through it: no ssh client start and no remote session per call.
+static KEEP_CHANNELS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Keeps a shell per host open for [`run_kept`] (a one-shot CLI call would pay for it once and
+/// never reuse it).
+pub fn keep_channels() {
+    KEEP_CHANNELS.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The most one answer through a channel may hold before the channel is dropped.
+const MAX_CHANNEL_ANSWER: usize = 32 * 1024 * 1024;
+
+/// One host's open shell: commands go in on stdin, each answer ends with a line of this
+/// channel's nonce and the exit status, then the length of its stderr and the stderr itself.
+struct Channel {
+    _child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    stdout: tokio::process::ChildStdout,
+    nonce: String,
+    buffer: Vec<u8>,
+}
+
+type Slot = std::sync::Arc<tokio::sync::Mutex<Option<Channel>>>;
+
+fn slot(host: &SshHost) -> Slot {
+    static SLOTS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<SshHost, Slot>>> =
+        std::sync::OnceLock::new();
+    let mut slots = SLOTS.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    slots.entry(host.clone()).or_default().clone()
+}
+
+impl Channel {
+    async fn open(host: &SshHost, timeout: Duration) -> Option<Channel> {
+        let argv = host.argv("exec sh", timeout).ok()?;
+        let mut child = crate::process::spawn_piped("ssh", &argv).ok()?;
+        let (stdin, stdout) = (child.stdin.take()?, child.stdout.take()?);
+        let nonce = format!("codex-master-end-{}", crate::fsafe::nonce());
+        let mut ch = Channel { _child: child, stdin, stdout, nonce, buffer: Vec::new() };
+        // The stderr of each command goes to a private file there, read back after it.
+        let ready = ch.ask("E=$(mktemp) || exit 1; trap 'rm -f \"$E\"' EXIT; echo ready", timeout).await?;
+        (ready.code == 0 && ready.stdout == b"ready\n").then_some(ch)
+    }
+
+    /// Sends one line and reads its answer; `None` when the channel broke (EOF, a malformed
+    /// answer, an oversized one, the deadline).
+    async fn ask(&mut self, line: &str, timeout: Duration) -> Option<Output> {
+        use tokio::io::AsyncWriteExt;
+        let framed = format!(
+            "{{ {line}\n}} </dev/null 2>\"${{E:-/dev/null}}\"; printf '\\n%s %s\\n' {} \"$?\"; if [ -n \"$E\" ]; then wc -c <\"$E\"; cat \"$E\"; else echo 0; fi\n",
+            self.nonce
+        );
+        let exchange = async {
+            self.stdin.write_all(framed.as_bytes()).await.ok()?;
+            self.stdin.flush().await.ok()?;
+            self.read_answer().await
+        };
+        tokio::time::timeout(timeout, exchange).await.ok().flatten()
+    }
+
+    async fn read_answer(&mut self) -> Option<Output> {
+        let end = format!("\n{} ", self.nonce).into_bytes();
+        let at = self.fill_until(|b| find(b, &end).and_then(|i| find(&b[i + end.len()..], b"\n").map(|_| i))).await?;
+        let stdout = self.buffer[..at].to_vec();
+        let rest = self.buffer.split_off(at + end.len());
+        self.buffer = rest;
+        let nl = find(&self.buffer, b"\n")?;
+        let code: i32 = std::str::from_utf8(&self.buffer[..nl]).ok()?.trim().parse().ok()?;
+        self.buffer.drain(..=nl);
+        let nl = self.fill_until(|b| find(b, b"\n")).await?;
+        let len: usize = std::str::from_utf8(&self.buffer[..nl]).ok()?.trim().parse().ok()?;
+        self.buffer.drain(..=nl);
+        self.fill_until(|b| (b.len() >= len).then_some(len)).await?;
+        let stderr: Vec<u8> = self.buffer.drain(..len).collect();
+        Some(Output { code, stdout, stderr, timed_out: false, spawn_error: None })
+    }
+
+    /// Reads until `done` finds what it wants in the buffer (bounded).
+    async fn fill_until(&mut self, done: impl Fn(&[u8]) -> Option<usize>) -> Option<usize> {
+        use tokio::io::AsyncReadExt;
+        // On the heap: a future holding it would be too large for a worker thread's stack.
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            if let Some(i) = done(&self.buffer) {
+                return Some(i);
+            }
+            if self.buffer.len() > MAX_CHANNEL_ANSWER {
+                return None;
+            }
+            let n = self.stdout.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            self.buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// [`run_line`] through the host's open shell when this process keeps channels (opened on
+/// first use, dropped and reopened when it breaks); a one-shot ssh call otherwise, and when the
+/// shell cannot be opened (then ssh's own error says why).
+pub async fn run_kept(host: &SshHost, line: &str, timeout: Duration) -> Result<Output, SshError> {
+    if !KEEP_CHANNELS.load(std::sync::atomic::Ordering::Relaxed) {
+        return run_line(host, line, None, timeout).await;
+    }
+    let started = std::time::Instant::now();
+    let slot = slot(host);
+    let Ok(mut held) = tokio::time::timeout(timeout, slot.lock()).await else {
+        return Err(SshError::Unreachable(host.name.clone()));
+    };
+    if held.is_none() {
+        *held = Channel::open(host, timeout.saturating_sub(started.elapsed())).await;
+    }
+    let Some(channel) = held.as_mut() else {
+        drop(held);
+        return run_line(host, line, None, timeout.saturating_sub(started.elapsed())).await;
+    };
+    // Through the channel a status is the command's own (ssh is not in between), so 255 needs
+    // no remapping; the line must not `exec` or `exit` (it would end the shell).
+    match channel.ask(line, timeout.saturating_sub(started.elapsed())).await {
+        Some(out) => Ok(out),
+        None => {
+            // Broken or late: the next call opens a new one; this one's host did not answer.
+            *held = None;
+            Err(SshError::Unreachable(host.name.clone()))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -103,6 +103,7 @@ impl Generation {
         let catalogue = Arc::new(Catalogue::new(&registry));
         let ctx = Ctx::new(client_id.to_owned(), registry, Arc::new(Extensions::new(settings)));
         ctx.observer.keep_captures();
+        crate::ssh::keep_channels();
         Ok(Generation { ctx: Arc::new(ctx), catalogue, stamp })
     }
 }

@@ -81,6 +81,19 @@ struct Captured {
 const CAPTURE_REUSE: Duration = Duration::from_secs(5);
 
 impl SharedObserver {
+    /// What a host is asked to capture again only if a raw log changed: the sessions among
+    /// `runs` (session → run id and raw-log name there) with a fresh capture of that run.
+    fn quiet(&self, runs: &HashMap<String, (String, String)>) -> HashMap<String, tmux::Quiet> {
+        let cache = self.captures.lock().unwrap_or_else(|p| p.into_inner());
+        runs.iter()
+            .filter_map(|(session, (run, raw_log))| {
+                let c = cache.get(session).filter(|c| c.run_id == *run && c.at.elapsed() < CAPTURE_REUSE)?;
+                let q = tmux::Quiet { session: session.clone(), raw_log: raw_log.clone(), bytes: c.raw_bytes };
+                Some((session.clone(), q))
+            })
+            .collect()
+    }
+
     /// The sessions among `runs` (session → run id and raw-log size) whose last capture still
     /// stands, with that capture.
     fn reusable(&self, runs: &HashMap<String, (String, u64)>) -> HashMap<String, String> {
@@ -117,17 +130,25 @@ impl SharedObserver {
     }
 }
 
-/// Each agent's run and raw-log size (session → (run id, bytes)), read before a capture.
-fn raw_sizes(specs: &[&AgentSpec]) -> HashMap<String, (String, u64)> {
-    let Ok(state) = State::open() else { return HashMap::new() };
-    specs
-        .iter()
-        .filter_map(|s| {
-            let meta = state.read_meta(&s.name).ok()??;
-            let (bytes, _) = state.raw.file_stat(&meta.raw_log).ok()??;
-            Some((s.session.clone(), (meta.run_id, bytes)))
-        })
-        .collect()
+/// Each local agent's run and raw-log size (session → (run id, bytes)), read before a
+/// capture; and each remote agent's run and raw-log name (its size is read there).
+/// Session → (run id, raw-log bytes here).
+type Runs = HashMap<String, (String, u64)>;
+/// Session → (run id, raw-log file name on its host).
+type RemoteRuns = HashMap<String, (String, String)>;
+
+fn raw_sizes(specs: &[AgentSpec]) -> (Runs, RemoteRuns) {
+    let Ok(state) = State::open() else { return Default::default() };
+    let (mut here, mut there) = (HashMap::new(), HashMap::new());
+    for s in specs {
+        let Ok(Some(meta)) = state.read_meta(&s.name) else { continue };
+        if !s.place.is_local() {
+            there.insert(s.session.clone(), (meta.run_id, meta.raw_log));
+        } else if let Ok(Some((bytes, _))) = state.raw.file_stat(&meta.raw_log) {
+            here.insert(s.session.clone(), (meta.run_id, bytes));
+        }
+    }
+    (here, there)
 }
 
 impl SharedObserver {
@@ -207,19 +228,24 @@ pub async fn observe_with_host(
             (Arc::clone(&ctx.extensions), specs.iter().flatten().map(|s| s.classifier.clone()).collect());
         tokio::task::spawn_blocking(move || exts.preload_classifiers(classifiers))
     };
-    // A server that captured these panes before reuses the captures of quiet ones.
-    let runs = if ctx.observer.reuses() {
-        // A host's raw logs are there, not here: its panes are captured every time.
-        let known: Vec<AgentSpec> = specs.iter().flatten().filter(|s| s.place.is_local()).cloned().collect();
-        blocking(move || Ok(raw_sizes(&known.iter().collect::<Vec<_>>()))).await?
+    // A server that captured these panes before reuses the captures of quiet ones; a host
+    // compares its raw-log sizes itself, in the snapshot's round trip.
+    let (runs, remote) = if ctx.observer.reuses() {
+        let known: Vec<AgentSpec> = specs.iter().flatten().cloned().collect();
+        blocking(move || Ok(raw_sizes(&known))).await?
     } else {
-        HashMap::new()
+        Default::default()
     };
-    let reused = ctx.observer.reusable(&runs);
+    let mut reused = ctx.observer.reusable(&runs);
+    let quiet = ctx.observer.quiet(&remote);
     // One round trip per place (this machine, each host), all at once: the listing and the
     // captures together. A host that does not answer leaves its agents unknown.
-    let Fleet { panes, mut captures, unreachable, hosts } = snapshot_places(&specs, &reused).await?;
+    let Fleet { panes, mut captures, unreachable, hosts, log_sizes } = snapshot_places(&specs, &reused, &quiet).await?;
     ctx.observer.remember(&runs, &captures);
+    let remote_runs: HashMap<String, (String, u64)> =
+        remote.into_iter().filter_map(|(session, (run, log))| Some((session, (run, *log_sizes.get(&log)?)))).collect();
+    ctx.observer.remember(&remote_runs, &captures);
+    reused.extend(ctx.observer.reusable(&remote_runs).into_iter().filter(|(s, _)| !captures.contains_key(s)));
     captures.extend(reused.into_iter().filter(|(s, _)| panes.get(s).is_some_and(|p| !p.dead)));
     let host = host.map(|t| {
         let roots = worker_pids(&ctx.registry, &panes);
@@ -276,6 +302,8 @@ struct Fleet {
     /// Hosts that did not answer.
     unreachable: std::collections::HashSet<String>,
     hosts: Vec<HostSeen>,
+    /// The hosts' raw-log sizes (file name → bytes).
+    log_sizes: HashMap<String, u64>,
 }
 
 /// One configured host as the observation saw it.
@@ -294,38 +322,51 @@ pub struct HostSeen {
 /// Snapshots every place the agents run on, concurrently: one tmux round trip each. Only the
 /// agents' own sessions are kept (a host may run sessions of the same name that are not ours).
 /// This machine failing fails the observation; a host failing marks it unreachable.
-async fn snapshot_places(specs: &[Option<AgentSpec>], reused: &HashMap<String, String>) -> Result<Fleet, Fault> {
-    let mut places: Vec<(tmux::Place, Vec<String>)> = vec![(tmux::Place::Local, Vec::new())];
+async fn snapshot_places(
+    specs: &[Option<AgentSpec>],
+    reused: &HashMap<String, String>,
+    quiet: &HashMap<String, tmux::Quiet>,
+) -> Result<Fleet, Fault> {
+    type Asked = (tmux::Place, Vec<String>, Vec<tmux::Quiet>);
+    let mut places: Vec<Asked> = vec![(tmux::Place::Local, Vec::new(), Vec::new())];
     for spec in specs.iter().flatten() {
-        let i = match places.iter().position(|(p, _)| *p == spec.place) {
+        let i = match places.iter().position(|(p, _, _)| *p == spec.place) {
             Some(i) => i,
             None => {
-                places.push((spec.place.clone(), Vec::new()));
+                places.push((spec.place.clone(), Vec::new(), Vec::new()));
                 places.len() - 1
             }
         };
-        if !reused.contains_key(&spec.session) {
-            places[i].1.push(spec.session.clone());
+        match quiet.get(&spec.session) {
+            Some(q) => places[i].2.push(q.clone()),
+            None if !reused.contains_key(&spec.session) => places[i].1.push(spec.session.clone()),
+            None => {}
         }
     }
     let tasks: Vec<_> = places
         .into_iter()
-        .map(|(place, sessions)| {
+        .map(|(place, sessions, quiet)| {
             tokio::spawn(async move {
                 let started = Instant::now();
-                let snap = tmux::snapshot(&place, &sessions, PANE_LINES).await;
+                let snap = tmux::snapshot(&place, &sessions, &quiet, PANE_LINES).await;
                 (place, snap, started.elapsed())
             })
         })
         .collect();
     let ours: std::collections::HashSet<&str> = specs.iter().flatten().map(|s| s.session.as_str()).collect();
-    let mut fleet =
-        Fleet { panes: HashMap::new(), captures: HashMap::new(), unreachable: Default::default(), hosts: Vec::new() };
+    let mut fleet = Fleet {
+        panes: HashMap::new(),
+        captures: HashMap::new(),
+        unreachable: Default::default(),
+        hosts: Vec::new(),
+        log_sizes: HashMap::new(),
+    };
     for task in tasks {
         let (place, snap, round_trip) =
             task.await.map_err(|_| Fault::new(ErrorCode::InternalError, "a tmux snapshot failed"))?;
         match (snap, place.host()) {
-            (Ok(tmux::Snapshot { panes, captures, readings }), host) => {
+            (Ok(tmux::Snapshot { panes, captures, readings, log_sizes }), host) => {
+                fleet.log_sizes.extend(log_sizes);
                 let keep = |s: &String| host.is_none() || ours.contains(s.as_str());
                 let panes: HashMap<String, PaneInfo> = panes.into_iter().filter(|(s, _)| keep(s)).collect();
                 if let Some(name) = host {

@@ -131,6 +131,10 @@ pub async fn run_with_input(
         .map_err(|_| TmuxError::Timeout(timeout.as_secs()))?
         .map_err(|_| TmuxError::Spawn("closed".into()))?;
     let timeout = timeout.saturating_sub(started.elapsed());
+    if let (Place::Ssh(host), None) = (on, input) {
+        let out = crate::ssh::run_kept(host, &ssh::remote_tmux(args), timeout).await?;
+        return Ok(tmux_output(&out));
+    }
     let (program, all) = match on {
         Place::Local => {
             let mut all: Vec<String> = socket_args()?;
@@ -149,12 +153,16 @@ pub async fn run_with_input(
     if let Place::Ssh(host) = on {
         crate::ssh::check_transport(host, out.code, &out.stderr)?;
     }
+    Ok(tmux_output(&out))
+}
+
+fn tmux_output(out: &crate::process::Output) -> TmuxOutput {
     let stderr = safe_error_text(&String::from_utf8_lossy(&out.stderr));
-    Ok(TmuxOutput {
+    TmuxOutput {
         success: out.ok(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: if stderr.is_empty() { "no stderr".to_owned() } else { stderr },
-    })
+    }
 }
 
 /// Whether `stderr` says there is no tmux server (so no session can exist).
@@ -228,18 +236,30 @@ fn parse_panes(stdout: &str) -> HashMap<String, PaneInfo> {
 
 /// What one fleet observation reads from tmux: the panes, and the captures of the live ones;
 /// on a host, its `/proc` readings ride along in the same round trip.
+#[derive(Default)]
 pub struct Snapshot {
     pub panes: HashMap<String, PaneInfo>,
     pub captures: HashMap<String, String>,
     pub readings: Option<ssh::ProcTexts>,
+    /// A host's raw-log sizes (file name → bytes), read before its captures.
+    pub log_sizes: HashMap<String, u64>,
+}
+
+/// A session whose last capture stands while its raw log keeps this size: a host captures it
+/// again only when the log there has another size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quiet {
+    pub session: String,
+    pub raw_log: String,
+    pub bytes: u64,
 }
 
 /// The panes and the captures of `sessions` that are live, in one tmux round trip when every
 /// session runs (the listing and the captures go in one command sequence); a session that is
 /// missing fails the sequence, and then the live ones are captured in a second call.
-pub async fn snapshot(on: &Place, sessions: &[String], lines: u32) -> Result<Snapshot, TmuxError> {
+pub async fn snapshot(on: &Place, sessions: &[String], quiet: &[Quiet], lines: u32) -> Result<Snapshot, TmuxError> {
     if let Place::Ssh(host) = on {
-        return ssh::snapshot(host, sessions, lines).await;
+        return ssh::snapshot(host, sessions, quiet, lines).await;
     }
     let marker = format!("codex-master-split-{}", crate::fsafe::nonce());
     let args = snapshot_args(sessions, lines, &marker);
@@ -249,7 +269,7 @@ pub async fn snapshot(on: &Place, sessions: &[String], lines: u32) -> Result<Sna
 }
 
 /// The one tmux command sequence of a snapshot: the listing, a marker, the captures.
-fn snapshot_args(sessions: &[String], lines: u32, marker: &str) -> Vec<String> {
+pub(crate) fn snapshot_args(sessions: &[String], lines: u32, marker: &str) -> Vec<String> {
     let mut args: Vec<String> =
         ["list-panes", "-a", "-F", PANE_FORMAT, ";", "display-message", "-p", marker].map(str::to_owned).to_vec();
     if !sessions.is_empty() {
@@ -261,7 +281,7 @@ fn snapshot_args(sessions: &[String], lines: u32, marker: &str) -> Vec<String> {
 
 /// A snapshot's output read back: the listing before the marker, the captures after it (a
 /// session that vanished meanwhile fails the batch: the live ones are then captured anew).
-async fn read_snapshot(
+pub(crate) async fn read_snapshot(
     on: &Place,
     sessions: &[String],
     lines: u32,
@@ -271,7 +291,7 @@ async fn read_snapshot(
     let head = format!("{marker}\n");
     let Some((listing, rest)) = out.stdout.split_once(&head) else {
         if no_server(&out.stderr) {
-            return Ok(Snapshot { panes: HashMap::new(), captures: HashMap::new(), readings: None });
+            return Ok(Snapshot::default());
         }
         return Err(TmuxError::Failed(out.stderr));
     };
@@ -287,7 +307,7 @@ async fn read_snapshot(
             .filter_map(|(s, c)| c.map(|c| (s, c)))
             .collect(),
     };
-    Ok(Snapshot { panes, captures, readings: None })
+    Ok(Snapshot { panes, captures, ..Snapshot::default() })
 }
 
 fn trim_blank_tail(text: &str) -> String {

@@ -1,7 +1,7 @@
 //! tmux on another host, through the one ssh transport ([`crate::ssh`]): tmux on our own socket
 //! there, the host's raw logs, what `doctor` asks it, and a fleet snapshot in one round trip.
 
-use super::{shell_join, Place, Snapshot, TmuxError, TmuxOutput, TMUX_TIMEOUT};
+use super::{shell_join, shell_quote, Place, Quiet, Snapshot, TmuxError, TmuxOutput, TMUX_TIMEOUT};
 use crate::ssh::{check_transport, SshError, SshHost};
 
 /// The remote tmux server's socket name (`tmux -L`): ours alone, beside the user's default.
@@ -21,7 +21,7 @@ pub fn remote_tmux(args: &[&str]) -> String {
 
 /// Runs one remote shell line on `host`, bounded by the tmux deadline.
 pub async fn run_line(host: &SshHost, line: &str) -> Result<crate::process::Output, TmuxError> {
-    Ok(crate::ssh::run_line(host, line, None, TMUX_TIMEOUT).await?)
+    Ok(crate::ssh::run_kept(host, line, TMUX_TIMEOUT).await?)
 }
 
 /// The last `max` bytes of a raw log on the host (empty when there is none).
@@ -77,25 +77,50 @@ pub struct ProcTexts {
     pub cpu_pressure: String,
 }
 
-/// The remote line of a snapshot: the host's `/proc` readings, a marker line, then tmux.
-fn snapshot_line(tmux_args: &[&str], marker: &str) -> String {
+/// The remote line of a snapshot: the host's `/proc` readings, its raw-log sizes, which quiet
+/// sessions it captures again (their log has another size), then tmux: the listing, the
+/// captures of `sessions` and of those. Each part ends with a marker line.
+fn snapshot_line(tmux_args: &[String], quiet: &[Quiet], lines: u32, marker: &str) -> String {
+    let m = shell_quote(marker);
     let files = ["/proc/meminfo", "/proc/pressure/memory", "/proc/pressure/cpu"];
-    let reads: Vec<String> =
-        files.iter().map(|f| format!("cat {f} 2>/dev/null; echo {}", shell_join(&[marker]))).collect();
-    format!("{}; exec {}", reads.join("; "), remote_tmux(tmux_args))
+    let mut line: String = files.iter().map(|f| format!("cat {f} 2>/dev/null; echo {m}; ")).collect();
+    line.push_str(&format!(
+        "Z=$(find \"$HOME\"/{REMOTE_RAW_DIR} -maxdepth 1 -type f -printf '%f %s\\n' 2>/dev/null); printf '%s\\n' \"$Z\"; echo {m}; N='\n'; C=; set -- {}; ",
+        shell_join(tmux_args)
+    ));
+    for q in quiet {
+        let known = shell_quote(&format!("{} {}", q.raw_log, q.bytes));
+        let capture = super::batched_capture_args(std::slice::from_ref(&q.session), lines, marker);
+        line.push_str(&format!(
+            "case \"$N$Z$N\" in *\"$N\"{known}\"$N\"*) ;; *) set -- \"$@\" ';' {}; C=\"$C\"{};; esac; ",
+            shell_join(&capture),
+            shell_quote(&format!("{}\n", q.session))
+        ));
+    }
+    // No `exec`: the line may run in the host's long-lived shell.
+    line.push_str(&format!("printf '%s' \"$C\"; echo {m}; {} \"$@\"", remote_tmux(&[])));
+    line
 }
 
-/// A host's snapshot in one ssh round trip: its readings, its panes, the captures.
-pub async fn snapshot(host: &std::sync::Arc<SshHost>, sessions: &[String], lines: u32) -> Result<Snapshot, TmuxError> {
+/// A host's snapshot in one ssh round trip: its readings, its raw-log sizes, its panes, the
+/// captures of `sessions`, and of each `quiet` one whose log changed.
+pub async fn snapshot(
+    host: &std::sync::Arc<SshHost>,
+    sessions: &[String],
+    quiet: &[Quiet],
+    lines: u32,
+) -> Result<Snapshot, TmuxError> {
     let marker = format!("codex-master-split-{}", crate::fsafe::nonce());
     let args = super::snapshot_args(sessions, lines, &marker);
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run_line(host, &snapshot_line(&refs, &marker)).await?;
+    let out = run_line(host, &snapshot_line(&args, quiet, lines, &marker)).await?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let separator = format!("{marker}\n");
-    let mut parts = stdout.splitn(4, separator.as_str());
+    let mut parts = stdout.splitn(6, separator.as_str());
     let mut next = || parts.next().unwrap_or_default().to_owned();
     let readings = ProcTexts { meminfo: next(), memory_pressure: next(), cpu_pressure: next() };
+    let log_sizes = parse_sizes(&next());
+    let mut captured: Vec<String> = sessions.to_vec();
+    captured.extend(next().lines().filter(|s| quiet.iter().any(|q| q.session == *s)).map(str::to_owned));
     let rest = next();
     let stderr = crate::text::safe_error_text(&String::from_utf8_lossy(&out.stderr));
     let tmux_out = TmuxOutput {
@@ -103,9 +128,20 @@ pub async fn snapshot(host: &std::sync::Arc<SshHost>, sessions: &[String], lines
         stdout: rest,
         stderr: if stderr.is_empty() { "no stderr".into() } else { stderr },
     };
-    let mut snap = super::read_snapshot(&Place::Ssh(host.clone()), sessions, lines, &marker, tmux_out).await?;
+    let mut snap = super::read_snapshot(&Place::Ssh(host.clone()), &captured, lines, &marker, tmux_out).await?;
     snap.readings = Some(readings);
+    snap.log_sizes = log_sizes;
     Ok(snap)
+}
+
+/// `NAME BYTES` lines (names never hold a space: ours are `SESSION-RUN.log`).
+fn parse_sizes(text: &str) -> std::collections::HashMap<String, u64> {
+    text.lines()
+        .filter_map(|l| {
+            let (name, bytes) = l.rsplit_once(' ')?;
+            Some((name.to_owned(), bytes.parse().ok()?))
+        })
+        .collect()
 }
 
 #[cfg(test)]

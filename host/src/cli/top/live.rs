@@ -20,6 +20,8 @@ const OBSERVE_BUDGET: Duration = Duration::from_secs(3);
 const COMMAND_BUDGET: Duration = Duration::from_secs(10);
 /// How often the loop looks at a termination signal while it waits for keys.
 const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+/// How long the loop gets to act on a termination signal before the signal thread exits.
+const SIGNAL_GRACE: Duration = Duration::from_secs(2);
 /// Lines and characters of the tail overlay.
 const TAIL_LINES: usize = 200;
 const TAIL_CHARS: usize = 12_000;
@@ -59,6 +61,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, ctx: &Ctx, act: bool, signalled: A
         let wait = next_frame.saturating_duration_since(Instant::now()).min(SIGNAL_CHECK);
         let key = match next_input(wait) {
             Input::Nothing => continue,
+            Input::Gone => break super::super::EXIT_FAILED,
             Input::Resize => {
                 dirty = true;
                 continue;
@@ -85,7 +88,14 @@ pub fn run(runtime: &tokio::runtime::Runtime, ctx: &Ctx, act: bool, signalled: A
 pub fn watch_signals() -> Arc<AtomicI32> {
     let signalled = Arc::new(AtomicI32::new(0));
     let seen = Arc::clone(&signalled);
-    super::super::signals::on_termination(move |sig| seen.store(sig, Ordering::SeqCst));
+    super::super::signals::on_termination(move |sig| {
+        seen.store(sig, Ordering::SeqCst);
+        // The loop restores the terminal and exits; if it cannot (a read of a hung-up terminal
+        // that never returns), this thread does, so the view never outlives its terminal.
+        std::thread::sleep(SIGNAL_GRACE);
+        ratatui::restore();
+        std::process::exit(128 + sig);
+    });
     signalled
 }
 
@@ -162,13 +172,17 @@ enum Input {
     Nothing,
     Resize,
     Key(KeyCode),
+    /// The terminal is gone (its reads fail): nothing is left to draw on.
+    Gone,
 }
 
 /// The next key pressed within `wait` (Ctrl-C reads as `q`: raw mode takes it from the
 /// terminal), or a resize; another event ends the wait too.
 fn next_input(wait: Duration) -> Input {
-    if !event::poll(wait).unwrap_or(false) {
-        return Input::Nothing;
+    match event::poll(wait) {
+        Ok(true) => {}
+        Ok(false) => return Input::Nothing,
+        Err(_) => return Input::Gone,
     }
     match event::read() {
         Ok(Event::Key(k)) if k.kind == KeyEventKind::Press => {
@@ -176,6 +190,7 @@ fn next_input(wait: Duration) -> Input {
             Input::Key(if ctrl_c { KeyCode::Char('q') } else { k.code })
         }
         Ok(Event::Resize(..)) => Input::Resize,
-        _ => Input::Nothing,
+        Ok(_) => Input::Nothing,
+        Err(_) => Input::Gone,
     }
 }
