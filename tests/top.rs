@@ -88,15 +88,21 @@ fn keys(f: &Fleet, keys: &[&str]) {
 
 #[test]
 fn the_live_view_draws_shows_a_redacted_tail_a_verdict_and_help_and_quits_on_q() {
-    let f = Fleet::scripted("top-live", &["w1"]);
+    let f = Fleet::scripted("top-live", &["w1", "w2"]);
     let (code, v) = f.run(&["start", "all", "--cwd", &f.cwd()]);
     assert_eq!(code, 0, "{v}");
     f.await_state("w1", "idle");
+    f.await_state("w2", "idle");
+    f.run(&["send", "w2", "limit-for 3600"]);
+    f.await_state("w2", "limited");
     let secret = "sk-proj-Tq3v9Lm2Xw8Rb5Nc1Yd7Hf4Kj6Pz0Ae2";
     f.append_to_raw_log("w1", &format!("OPENAI_API_KEY={secret}\nthe tail's last line\n"));
     launch(&f, &f.env, "");
-    let text = until(&f, "top never drew the fleet", |t| t.contains("│w1 "));
-    assert!(text.contains("codex-master top: 1 agents") && text.contains("idle"), "{text}");
+    let text = until(&f, "top never drew the fleet", |t| t.contains("│w1 ") && t.contains("│w2 "));
+    assert!(text.contains("codex-master top: 2 agents") && text.contains("idle"), "{text}");
+    // The limited worker's row: its state and the countdown to its reset.
+    let w2 = text.lines().find(|l| l.contains("│w2 ")).unwrap_or_default();
+    assert!(w2.contains("limited") && (w2.contains("usage 59m") || w2.contains("usage 1h00m")), "{text}");
     // Enter: the selected agent's tail, redacted.
     keys(&f, &["Enter"]);
     let text = until(&f, "no tail", |t| t.contains("redacted tail") && t.contains("the tail's last line"));
@@ -125,16 +131,21 @@ fn the_live_view_draws_shows_a_redacted_tail_a_verdict_and_help_and_quits_on_q()
     f.run(&["stop", "all"]);
 }
 
+/// `top` launched and drawn (its fleet's `w1` row shown); returns its pid (the pane runs the
+/// shell, top is its child).
+fn launch_drawn(f: &Fleet) -> String {
+    launch(f, &f.env, "");
+    until(f, "top never drew", |t| t.contains("│w1 "));
+    let pid =
+        String::from_utf8_lossy(&f.tmux(&["list-panes", "-t", "=top:", "-F", "#{pane_pid}"]).stdout).trim().to_owned();
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
+    children.split_whitespace().next().expect("top runs").to_owned()
+}
+
 #[test]
 fn sigterm_restores_the_terminal() {
     let f = Fleet::scripted("top-term", &["w1"]);
-    launch(&f, &f.env, "");
-    until(&f, "top never drew", |t| t.contains("│w1 "));
-    let pid =
-        String::from_utf8_lossy(&f.tmux(&["list-panes", "-t", "=top:", "-F", "#{pane_pid}"]).stdout).trim().to_owned();
-    // The pane runs the shell; top is its child.
-    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
-    let top = children.split_whitespace().next().expect("top runs").to_owned();
+    let top = launch_drawn(&f);
     assert!(std::process::Command::new("kill").args(["-TERM", &top]).status().unwrap().success());
     let text = until(&f, "top did not end on SIGTERM", exited);
     assert!(text.contains("top-exit=143") && text.lines().any(|l| l == "icanon"), "{text}");
@@ -144,12 +155,7 @@ fn sigterm_restores_the_terminal() {
 #[test]
 fn a_view_whose_terminal_goes_away_ends() {
     let f = Fleet::scripted("top-hup", &["w1"]);
-    launch(&f, &f.env, "");
-    until(&f, "top never drew", |t| t.contains("│w1 "));
-    let pid =
-        String::from_utf8_lossy(&f.tmux(&["list-panes", "-t", "=top:", "-F", "#{pane_pid}"]).stdout).trim().to_owned();
-    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
-    let top = children.split_whitespace().next().expect("top runs").to_owned();
+    let top = launch_drawn(&f);
     // The terminal closes under it (its pane is killed): it must not spin on a dead terminal.
     assert!(f.tmux(&["kill-session", "-t", "=top"]).status.success());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -347,7 +347,7 @@ mod tests {
         assert_eq!(&a[a.len() - 3..a.len() - 1], ["--", "h1"]);
         // A remote program's 255 is not ssh's.
         let out = std::process::Command::new("sh")
-            .args(["-c", a.last().unwrap().replace("tmux -L x ls", "exit 255").as_str()])
+            .args(["-c", a.last().unwrap().replace("tmux -L x ls", "sh -c 'exit 255'").as_str()])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(254));
