@@ -263,3 +263,49 @@ fn one_frame_of_a_mixed_fleet_shows_a_host_a_limit_countdown_and_a_task() {
     assert!(line("api").contains("explorer") && line("api").contains("local"), "{text}");
     f.run(&["stop", "all", "--force"]);
 }
+
+#[test]
+fn a_stalled_tmux_never_freezes_the_view_and_the_frame_says_it_is_stale() {
+    let f = Fleet::scripted("top-slow", &["w1"]);
+    let (code, v) = f.run(&["start", "all", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    f.await_state("w1", "idle");
+    // The view runs in a tmux server of its own, so stopping the fleet's does not freeze it.
+    let view = f.dir.join("view.sock").display().to_string();
+    let vt = |args: &[&str]| std::process::Command::new("tmux").arg("-S").arg(&view).args(args).output().unwrap();
+    let env: Vec<String> = f.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut argv = vec!["new-session", "-d", "-s", "view", "-x", "100", "-y", "24", "env"];
+    argv.extend(env.iter().map(String::as_str));
+    argv.extend([env!("CARGO_BIN_EXE_codex-master-mcp"), "top"]);
+    assert!(vt(&argv).status.success());
+    let screen = || String::from_utf8_lossy(&vt(&["capture-pane", "-p", "-t", "=view:"]).stdout).into_owned();
+    let wait_for = |what: &str, limit: u64, check: &dyn Fn(&str) -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(limit);
+        loop {
+            let text = screen();
+            if check(&text) {
+                return text;
+            }
+            assert!(std::time::Instant::now() < deadline, "{what}: {text}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    wait_for("top never drew", 20, &|t| t.contains("│w1 "));
+    let pid = String::from_utf8_lossy(&f.tmux(&["display-message", "-p", "#{pid}"]).stdout).trim().to_owned();
+    assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    // Keys still answer at once while the fleet's tmux does not, and the frame is marked stale.
+    assert!(vt(&["send-keys", "-t", "=view:", "?"]).status.success());
+    wait_for("help did not open while tmux was stalled", 2, &|t| t.contains("keys (Esc closes)"));
+    assert!(vt(&["send-keys", "-t", "=view:", "Escape"]).status.success());
+    wait_for("the stalled frame was not marked", 10, &|t| t.contains("stale: the last observation"));
+    assert!(std::process::Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+    wait_for("the view did not recover", 20, &|t| !t.contains("stale:") && t.contains("│w1 "));
+    assert!(vt(&["send-keys", "-t", "=view:", "q"]).status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while vt(&["has-session", "-t", "=view"]).status.success() {
+        assert!(std::time::Instant::now() < deadline, "top did not quit");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = vt(&["kill-server"]);
+    f.run(&["stop", "all"]);
+}

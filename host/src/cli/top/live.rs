@@ -3,7 +3,7 @@
 //! interrupt or a stop) run through the same domain calls the MCP tools use.
 
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
@@ -26,31 +26,81 @@ const SIGNAL_GRACE: Duration = Duration::from_secs(2);
 const TAIL_LINES: usize = 200;
 const TAIL_CHARS: usize = 12_000;
 
+/// What the loop asks of the worker thread.
+enum Job {
+    Observe,
+    Run(Command),
+}
+
+/// What the worker thread answers.
+enum Done {
+    /// A frame, or `None` when the observation overran its budget or failed.
+    Frame(Option<Frame>),
+    Tail(String, String),
+    Verdict(String, String),
+    Message(String),
+}
+
+/// The thread that observes and runs commands, with a runtime of its own, so the loop that reads
+/// keys and draws never waits on tmux, ssh or git.
+fn spawn_worker(ctx: Arc<Ctx>) -> Option<(mpsc::Sender<Job>, mpsc::Receiver<Done>)> {
+    let (jobs, job_rx) = mpsc::channel::<Job>();
+    let (done_tx, done) = mpsc::channel::<Done>();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+    std::thread::spawn(move || {
+        while let Ok(job) = job_rx.recv() {
+            let answer = match job {
+                Job::Observe => Done::Frame(
+                    runtime
+                        .block_on(async { tokio::time::timeout(OBSERVE_BUDGET, gather(&ctx)).await })
+                        .ok()
+                        .and_then(Result::ok),
+                ),
+                Job::Run(command) => perform(&runtime, &ctx, command),
+            };
+            if done_tx.send(answer).is_err() {
+                return;
+            }
+        }
+    });
+    Some((jobs, done))
+}
+
 /// Runs the view until `q`, `Esc`, Ctrl-C or a termination signal; the terminal is restored in
 /// each case (a panic too: `ratatui::init` installs the hook).
-pub fn run(runtime: &tokio::runtime::Runtime, ctx: &Ctx, act: bool, signalled: Arc<AtomicI32>) -> i32 {
+pub fn run(ctx: Arc<Ctx>, act: bool, signalled: Arc<AtomicI32>) -> i32 {
+    let Some((jobs, done)) = spawn_worker(ctx) else { return super::super::EXIT_FAILED };
     let mut terminal = ratatui::init();
     let mut ui = Ui::new(act);
     let mut frame = Frame::default();
     let mut stale = false;
     let mut next_frame = Instant::now();
-    // Drawn only when something changed: a frame, a key, a resize.
+    let mut observing = false;
+    // Drawn only when something changed: a frame, an answer, a key, a resize.
     let mut dirty = true;
     let code = loop {
         let sig = signalled.load(Ordering::SeqCst);
         if sig != 0 {
             break 128 + sig;
         }
-        if Instant::now() >= next_frame {
-            let observed = runtime.block_on(async { tokio::time::timeout(OBSERVE_BUDGET, gather(ctx)).await });
-            stale = !matches!(observed, Ok(Ok(_)));
-            if let Ok(Ok(f)) = observed {
-                frame = f;
-            }
-            ui.clamp(&frame);
+        if !observing && Instant::now() >= next_frame {
+            observing = jobs.send(Job::Observe).is_ok();
             // One frame a second, on the second, whatever the observation cost.
             next_frame = (next_frame + Duration::from_secs(1)).max(Instant::now());
+        }
+        while let Ok(answer) = done.try_recv() {
             dirty = true;
+            match answer {
+                Done::Frame(f) => {
+                    observing = false;
+                    stale = f.is_none();
+                    frame = f.unwrap_or(frame);
+                    ui.clamp(&frame);
+                }
+                Done::Tail(agent, text) => ui.overlay = Overlay::Tail { agent, text },
+                Done::Verdict(agent, text) => ui.overlay = Overlay::Verdict { agent, text },
+                Done::Message(m) => ui.message = Some(m),
+            }
         }
         let colour = super::colour_on();
         if std::mem::take(&mut dirty)
@@ -74,7 +124,8 @@ pub fn run(runtime: &tokio::runtime::Runtime, ctx: &Ctx, act: bool, signalled: A
             Command::Nothing => {}
             Command::Refresh => next_frame = Instant::now(),
             other => {
-                perform(runtime, ctx, &mut ui, other);
+                ui.message = Some("working…".to_owned());
+                let _ = jobs.send(Job::Run(other));
                 next_frame = Instant::now();
             }
         }
@@ -99,22 +150,22 @@ pub fn watch_signals() -> Arc<AtomicI32> {
     signalled
 }
 
-/// Runs a key's command (bounded) and shows its outcome in the view.
-fn perform(runtime: &tokio::runtime::Runtime, ctx: &Ctx, ui: &mut Ui, command: Command) {
+/// Runs a key's command (bounded) and says what the view shows of it.
+fn perform(runtime: &tokio::runtime::Runtime, ctx: &Ctx, command: Command) -> Done {
     match command {
         Command::Tail(agent) => {
             let text = bounded(runtime, ctx, tail_text(ctx, agent.clone()));
-            ui.overlay = Overlay::Tail { agent, text };
+            Done::Tail(agent, text)
         }
         Command::Verdict(agent) => {
             let text = bounded(runtime, ctx, verdict_text(ctx, agent.clone()));
-            ui.overlay = Overlay::Verdict { agent, text };
+            Done::Verdict(agent, text)
         }
         Command::Do(act, agent) => {
             let done = bounded(runtime, ctx, act_on(ctx, act, agent.clone()));
-            ui.message = Some(format!("{agent}: {done}"));
+            Done::Message(format!("{agent}: {done}"))
         }
-        Command::Quit | Command::Nothing | Command::Refresh => {}
+        Command::Quit | Command::Nothing | Command::Refresh => Done::Message(String::new()),
     }
 }
 

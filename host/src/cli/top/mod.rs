@@ -68,14 +68,14 @@ pub fn run(runtime: &tokio::runtime::Runtime, registry: Registry, m: &ArgMatches
     // Before any thread starts: the live view takes the termination signals on its own thread.
     let signalled = (!m.get_flag("once")).then(live::watch_signals);
     let extensions = Arc::new(crate::ext::Extensions::new(crate::ext::config::Settings::load()));
-    let ctx = Ctx::new(super::cli_client_id(), registry, extensions);
+    let ctx = Arc::new(Ctx::new(super::cli_client_id(), registry, extensions));
     if m.get_flag("once") {
         return once(runtime, &ctx, m.get_one::<u16>("width").copied().unwrap_or(120));
     }
     // A long-lived view reuses the captures of quiet panes, as the server does.
     ctx.observer.keep_captures();
     crate::ssh::keep_channels();
-    live::run(runtime, &ctx, m.get_flag("act"), signalled.unwrap_or_default())
+    live::run(ctx, m.get_flag("act"), signalled.unwrap_or_default())
 }
 
 fn once(runtime: &tokio::runtime::Runtime, ctx: &Ctx, width: u16) -> i32 {
