@@ -265,6 +265,10 @@ fn an_assignment_on_a_host_is_scope_checked_and_audited_in_a_worktree_there() {
     let inside = format!("{}/src/new.rs", tree.display());
     let (code, v) = f.run(&["scope-check", "--agent", "r", "--scope", "~/repo", "--write-path", &inside]);
     assert_eq!((code, v["allowed"].as_bool()), (0, Some(true)), "{v}");
+    // A directory given for it is the host's as written: a `~` there is not expanded here.
+    let (code, v) =
+        f.run(&["scope-check", "--agent", "r", "--cwd", "~/repo", "--scope", "src", "--write-path", "src/a"]);
+    assert_eq!((code, v["error_code"].as_str()), (1, Some("invalid_arguments")), "{v}");
     let (code, v) = assign(&["src/a.txt"]);
     assert_eq!(code, 0, "{v}");
     f.await_state("r", "idle");

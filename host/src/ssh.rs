@@ -248,39 +248,42 @@ impl Channel {
 
     async fn read_answer(&mut self) -> Option<Output> {
         let end = format!("\n{} ", self.nonce).into_bytes();
-        let at = self.fill_until(|b| find(b, &end).and_then(|i| find(&b[i + end.len()..], b"\n").map(|_| i))).await?;
+        let at = self.read_to(&end, 0).await?;
+        let code_end = self.read_to(b"\n", at + end.len()).await?;
+        let code: i32 = std::str::from_utf8(&self.buffer[at + end.len()..code_end]).ok()?.trim().parse().ok()?;
+        let len_end = self.read_to(b"\n", code_end + 1).await?;
+        let len: usize = std::str::from_utf8(&self.buffer[code_end + 1..len_end]).ok()?.trim().parse().ok()?;
+        let stderr_end = (len_end + 1).checked_add(len)?;
+        while self.buffer.len() < stderr_end {
+            self.read_more().await?;
+        }
         let stdout = self.buffer[..at].to_vec();
-        let rest = self.buffer.split_off(at + end.len());
-        self.buffer = rest;
-        let nl = find(&self.buffer, b"\n")?;
-        let code: i32 = std::str::from_utf8(&self.buffer[..nl]).ok()?.trim().parse().ok()?;
-        self.buffer.drain(..=nl);
-        let nl = self.fill_until(|b| find(b, b"\n")).await?;
-        let len: usize = std::str::from_utf8(&self.buffer[..nl]).ok()?.trim().parse().ok()?;
-        self.buffer.drain(..=nl);
-        self.fill_until(|b| (b.len() >= len).then_some(len)).await?;
-        let stderr: Vec<u8> = self.buffer.drain(..len).collect();
+        let stderr = self.buffer[len_end + 1..stderr_end].to_vec();
+        self.buffer.drain(..stderr_end);
         Some(Output { code, stdout, stderr, timed_out: false, spawn_error: None })
     }
 
-    /// Reads until `done` finds what it wants in the buffer (bounded).
-    async fn fill_until(&mut self, done: impl Fn(&[u8]) -> Option<usize>) -> Option<usize> {
-        use tokio::io::AsyncReadExt;
-        // On the heap: a future holding it would be too large for a worker thread's stack.
-        let mut chunk = vec![0u8; 64 * 1024];
+    /// Reads until `needle` is in the buffer at or after `from`; returns where. Each read looks
+    /// only at what is new (and the needle's width before it), so a large answer is scanned once.
+    async fn read_to(&mut self, needle: &[u8], from: usize) -> Option<usize> {
+        let mut from = from;
         loop {
-            if let Some(i) = done(&self.buffer) {
-                return Some(i);
+            if let Some(i) = self.buffer.get(from..).and_then(|rest| find(rest, needle)) {
+                return Some(from + i);
             }
-            if self.buffer.len() > MAX_CHANNEL_ANSWER {
-                return None;
-            }
-            let n = self.stdout.read(&mut chunk).await.ok()?;
-            if n == 0 {
-                return None;
-            }
-            self.buffer.extend_from_slice(&chunk[..n]);
+            from = from.max(self.buffer.len().saturating_sub(needle.len() - 1));
+            self.read_more().await?;
         }
+    }
+
+    /// One read into the buffer (bounded); `None` at EOF, on an error or past the bound.
+    async fn read_more(&mut self) -> Option<()> {
+        use tokio::io::AsyncReadExt;
+        if self.buffer.len() > MAX_CHANNEL_ANSWER {
+            return None;
+        }
+        self.buffer.reserve(64 * 1024);
+        (self.stdout.read_buf(&mut self.buffer).await.ok()? > 0).then_some(())
     }
 }
 

@@ -42,14 +42,7 @@ pub async fn agent_repo(ctx: &super::Ctx, repo: &Option<String>, agent: &str) ->
     if matches!(at, git::At::Local) {
         return Ok((git::At::Local, repo_for(repo, Some(agent)).await?));
     }
-    let start = match repo.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-        Some(r) if Path::new(r).is_absolute() => PathBuf::from(r),
-        Some(_) => return Err(Fault::invalid_arguments("repo must be an absolute path on the agent's host")),
-        None => {
-            let a = agent.to_owned();
-            blocking(move || crate::session::scope::recorded_cwd(&a)).await?
-        }
-    };
+    let start = super::scope::base_on_host(agent, repo.as_deref(), "repo").await?;
     let top = git::toplevel(&at, &start).await.ok_or_else(|| {
         Fault::new(ErrorCode::NotAGitRepository, "the directory is not inside a git repository on the agent's host")
     })?;

@@ -97,13 +97,19 @@ pub async fn check_on_host(
     write_paths: &[String],
 ) -> Result<Option<Vec<String>>, Fault> {
     let Some(spec) = ctx.registry.get(agent).filter(|s| !s.place.is_local()) else { return Ok(None) };
-    let base = match cwd {
-        Some(c) if Path::new(c).is_absolute() => PathBuf::from(c),
-        Some(_) => return Err(Fault::invalid_arguments("cwd must be an absolute path on the agent's host")),
+    let base = base_on_host(agent, cwd, "cwd").await?;
+    Ok(Some(violations_at(&at_of(&spec.place), &base, scope, write_paths).await?))
+}
+
+/// The directory a call about an agent on a host starts from: `given` (named `what` in the
+/// error; an absolute path there, never expanded here), else the agent's recorded directory.
+pub async fn base_on_host(agent: &str, given: Option<&str>, what: &str) -> Result<PathBuf, Fault> {
+    match given.map(str::trim).filter(|g| !g.is_empty()) {
+        Some(g) if Path::new(g).is_absolute() => Ok(PathBuf::from(g)),
+        Some(_) => Err(Fault::invalid_arguments(format!("{what} must be an absolute path on the agent's host"))),
         None => {
             let a = agent.to_owned();
-            super::blocking(move || recorded_cwd(&a)).await?
+            super::blocking(move || recorded_cwd(&a)).await
         }
-    };
-    Ok(Some(violations_at(&at_of(&spec.place), &base, scope, write_paths).await?))
+    }
 }

@@ -66,10 +66,11 @@ struct ScopeCheckArgs {
 async fn scope_check(ctx: Arc<Ctx>, args: ScopeCheckArgs) -> ToolResult {
     let red = Arc::clone(&ctx.redactor);
     let cwd = super::non_blank(&args.cwd).map(|c| expand_home(c.trim()));
-    let ScopeCheckArgs { scope, write_paths, agent, .. } = args;
+    let ScopeCheckArgs { scope, write_paths, agent, cwd: args_cwd } = args;
     if let Some(a) = &agent {
-        let given = cwd.as_ref().map(|c| c.to_string_lossy().into_owned());
-        if let Some(bad) = check_on_host(&ctx, a, given.as_deref(), &scope, &write_paths).await? {
+        // A host's directory as given: `~` there is the host's home, not this machine's.
+        let given = super::non_blank(&args_cwd);
+        if let Some(bad) = check_on_host(&ctx, a, given, &scope, &write_paths).await? {
             let from = if given.is_some() { super::words::CwdSource::Set } else { super::words::CwdSource::AgentCwd };
             return Ok(scope_json(&red, from.as_str(), &scope, &write_paths, &bad));
         }
