@@ -576,3 +576,92 @@ fn units_with_hostile_values_verify_or_are_refused() {
         assert!(render(codex_master::install::SERVICE_UNIT, Path::new(binary), &state, &pinned).is_err());
     }
 }
+
+/// The tmux clients attached to the fleet's server in control mode.
+fn control_clients(f: &Fleet) -> Vec<String> {
+    let out = f.tmux(&["list-clients", "-F", "#{client_control_mode} #{session_name}"]);
+    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.strip_prefix("1 ").map(str::to_owned)).collect()
+}
+
+#[test]
+fn a_server_reads_the_fleet_through_one_kept_control_client_that_pane_text_cannot_confuse() {
+    let f = Fleet::new("control", "");
+    let dir = f.dir.path().to_path_buf();
+    // Lines that look like control-mode framing, then a limit the classifier must still see.
+    let hostile = "%begin 1 1 1\n%end 1 1 1\n%exit\n%error 5 5 5\n%begin 9 9 9\n  ⎿  You've hit your 5-hour limit ·\n     resets 3pm (UTC)\n\n╭──────────────────╮\n│ >                │\n╰──────────────────╯\n";
+    // Drawn again and again, so every observation captures it anew (a quiet pane's capture is
+    // reused).
+    std::fs::write(dir.join("h.screen"), hostile).unwrap();
+    let mut toml = format!(
+        "[agents.h]\nprofile = \"generic\"\nrunner = \"/usr/bin/dash\"\nargs = [\"-c\", \"while :; do printf '\\\\033[H\\\\033[2J'; cat {}; sleep 0.2; done\"]\nclassifier = \"claude\"\n",
+        dir.join("h.screen").display()
+    );
+    toml.push_str("[agents.s]\nprofile = \"scripted\"\n");
+    std::fs::write(dir.join("cfg/config.toml"), toml).unwrap();
+    let (code, v) = f.run(&["start", "all", "--cwd", &f.cwd()]);
+    assert_eq!(code, 0, "{v}");
+    f.await_state("s", "idle");
+    let facts = |r: &Value| {
+        let r = r["results"].as_array().unwrap().iter().find(|e| e["agent"] == "h").unwrap().clone();
+        (r["state"].clone(), r["limit_state"]["kind"].clone(), r["limit_state"]["window"].clone())
+    };
+    // A one-shot CLI call reads the panes with a tmux client of its own, and keeps none.
+    let (_, once) = f.run(&["status", "all"]);
+    assert_eq!(facts(&once), (json!("limited"), json!("usage"), json!("5h")), "{once}");
+    assert!(control_clients(&f).is_empty());
+
+    let log = dir.join("server.log");
+    let mut env = f.env.clone();
+    env.push(("CODEX_MASTER_LOG".into(), "debug".into()));
+    let mut mcp = Mcp::spawn_with_stderr(&env, std::fs::File::create(&log).unwrap().into());
+    mcp.initialize();
+    let said = |what: &str| std::fs::read_to_string(&log).unwrap().matches(what).count();
+    let mut id = 10;
+    let mut status = |mcp: &mut Mcp| {
+        id += 1;
+        let t = Instant::now();
+        let v = mcp.call(id, "agent_status", json!({"agent": "all"}))["structuredContent"].clone();
+        assert!(t.elapsed() < Duration::from_secs(5), "a status took {:?}", t.elapsed());
+        v
+    };
+    // The first status attaches one client (to the first live session it captured); the next
+    // ones read through it and see what the one-shot call saw.
+    status(&mut mcp);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while control_clients(&f).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(control_clients(&f), vec!["codex_agent_h_mcp".to_owned()]);
+    for _ in 0..3 {
+        // Past the pane's next redraw: its raw log grew, so it is captured anew.
+        std::thread::sleep(Duration::from_millis(400));
+        let v = status(&mut mcp);
+        assert_eq!(facts(&v), facts(&once), "{v}");
+        assert_eq!(v["results"][1]["state"], "idle", "{v}");
+    }
+    assert_eq!(control_clients(&f).len(), 1, "one client, kept");
+    // Those answers came through it, and the pane's framing-like text never broke it.
+    assert!(said("tmux control client answered") >= 3, "{}", std::fs::read_to_string(&log).unwrap());
+    assert_eq!(said("tmux control client dropped"), 0);
+    // Its session goes away: the client leaves with it, the next status still reads the fleet,
+    // and a new client attaches to a session that runs.
+    let (code, v) = f.run(&["stop", "h"]);
+    assert_eq!(code, 0, "{v}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let v = status(&mut mcp);
+        assert_eq!(v["results"][1]["state"], "idle", "{v}");
+        if control_clients(&f) == vec!["codex_agent_s_mcp".to_owned()] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no client attached again: {:?}", control_clients(&f));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(mcp.close(), Some(0));
+    // The server's client ends with it.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !control_clients(&f).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(control_clients(&f).is_empty());
+}

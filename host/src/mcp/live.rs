@@ -104,6 +104,7 @@ impl Generation {
         let ctx = Ctx::new(client_id.to_owned(), registry, Arc::new(Extensions::new(settings)));
         ctx.observer.keep_captures();
         crate::ssh::keep_channels();
+        crate::tmux::control::keep_control();
         Ok(Generation { ctx: Arc::new(ctx), catalogue, stamp })
     }
 }

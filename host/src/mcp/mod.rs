@@ -108,6 +108,23 @@ fn result_response(id: Value, result: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "result": result})
 }
 
+/// A `tools/call` response line: the result is serialised once, and that text is both the
+/// text content and, verbatim, the structured content (a 64-agent status is ~120 KB; building a
+/// second tree of it and serialising that cost as much as the status itself).
+fn tool_result_line(id: &Value, structured: &Value, failed: bool) -> Vec<u8> {
+    let text = serde_json::to_string(structured).expect("JSON value serialises");
+    let mut line = Vec::with_capacity(text.len() * 2 + 128);
+    line.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    serde_json::to_writer(&mut line, id).expect("JSON value serialises");
+    line.extend_from_slice(br#","result":{"content":[{"type":"text","text":"#);
+    serde_json::to_writer(&mut line, &text).expect("JSON string serialises");
+    line.extend_from_slice(br#"}],"structuredContent":"#);
+    line.extend_from_slice(text.as_bytes());
+    line.extend_from_slice(if failed { br#","isError":true}}"# } else { br#","isError":false}}"# });
+    line.push(b'\n');
+    line
+}
+
 /// A request id as a map key (`s:` / `n:` keep `"1"` and `1` apart).
 fn id_key(id: &Value) -> Option<String> {
     match id {
@@ -124,8 +141,12 @@ type SharedOut = Arc<Mutex<Box<dyn Write + Send>>>;
 fn write_line(out: &SharedOut, msg: &Value, flush: bool) -> std::io::Result<()> {
     let mut line = serde_json::to_vec(msg).expect("JSON value serialises");
     line.push(b'\n');
+    write_bytes(out, &line, flush)
+}
+
+fn write_bytes(out: &SharedOut, line: &[u8], flush: bool) -> std::io::Result<()> {
     let mut w = out.lock().unwrap_or_else(|p| p.into_inner());
-    w.write_all(&line)?;
+    w.write_all(line)?;
     if flush {
         w.flush()?;
     }
@@ -144,7 +165,7 @@ struct Connection {
     tasks: JoinSet<()>,
     out: SharedOut,
     /// Tool results go to the writer thread, so a task never blocks on a full stdout pipe.
-    results: mpsc::Sender<Value>,
+    results: mpsc::Sender<Vec<u8>>,
     queue: Arc<Queue>,
     write_failed: bool,
 }
@@ -164,7 +185,7 @@ where
     W: Write + Send + 'static,
 {
     let out: SharedOut = Arc::new(Mutex::new(Box::new(output)));
-    let (tx, rx) = mpsc::channel::<Value>();
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
     let queue = Arc::new(Queue::default());
     let writer = spawn_writer(out.clone(), queue.clone(), rx)?;
     let live = options.live.then(|| live::Live::new(live::Generation::first(Arc::clone(&ctx), Arc::clone(&catalogue))));
@@ -194,14 +215,14 @@ where
 fn spawn_writer(
     out: SharedOut,
     queue: Arc<Queue>,
-    rx: mpsc::Receiver<Value>,
+    rx: mpsc::Receiver<Vec<u8>>,
 ) -> std::io::Result<std::thread::JoinHandle<std::io::Result<()>>> {
     std::thread::Builder::new().name("mcp-writer".into()).spawn(move || -> std::io::Result<()> {
         while let Ok(msg) = rx.recv() {
             let mut next = Some(msg);
             while let Some(msg) = next {
                 next = rx.try_recv().ok();
-                let written = write_line(&out, &msg, next.is_none());
+                let written = write_bytes(&out, &msg, next.is_none());
                 queue.written();
                 written?;
             }
@@ -463,11 +484,10 @@ impl Connection {
                 .with("retry_after_seconds", 1)
                 .with("max_inflight_calls", MAX_INFLIGHT_CALLS);
             let busy = crate::tools::fault_json(&busy, &self.ctx.client_id);
-            let text = serde_json::to_string(&busy).expect("JSON value serialises");
-            return self.send(result_response(
-                id,
-                json!({"content": [{"type": "text", "text": text}], "structuredContent": busy, "isError": true}),
-            ));
+            if write_bytes(&self.out, &tool_result_line(&id, &busy, true), true).is_err() {
+                self.write_failed = true;
+            }
+            return;
         }
         let name = name.to_owned();
         let (catalogue, ctx, out, registry, queue) =
@@ -482,16 +502,36 @@ impl Connection {
                 Ok(v) => v,
                 Err(e) => crate::tools::fault_json(&e, &client),
             };
-            let text = serde_json::to_string(&structured).expect("JSON value serialises");
+            let line = tool_result_line(&id, &structured, failed);
+            drop(structured);
             // Remove before replying, so a cancel that arrives later is a no-op.
             registry.lock().expect("inflight lock").remove(&task_key);
             queue.added();
-            let _ = out.send(result_response(
-                id,
-                json!({"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": failed}),
-            ));
+            let _ = out.send(line);
         };
         let handle = self.tasks.spawn_on(task, &self.runtime);
         inflight.insert(key, handle);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tool_result_line_is_one_json_line_with_the_text_and_the_same_structure() {
+        let structured = json!({"results": [{"agent": "a\"b\n", "n": 1}], "host": null});
+        for (id, failed) in [(json!(7), false), (json!("x\"y"), true)] {
+            let line = tool_result_line(&id, &structured, failed);
+            assert_eq!(line.iter().filter(|b| **b == b'\n').count(), 1, "one line");
+            let v: Value = serde_json::from_slice(&line).unwrap();
+            assert_eq!(v["jsonrpc"], "2.0");
+            assert_eq!(v["id"], id);
+            assert_eq!(v["result"]["structuredContent"], structured);
+            assert_eq!(v["result"]["isError"], failed);
+            assert_eq!(v["result"]["content"][0]["type"], "text");
+            let text: Value = serde_json::from_str(v["result"]["content"][0]["text"].as_str().unwrap()).unwrap();
+            assert_eq!(text, structured);
+        }
     }
 }

@@ -10,6 +10,7 @@ use super::{blocking, Ctx};
 use crate::agents::{procs, AgentSpec, Registry};
 use crate::codes::ErrorCode;
 use crate::fault::Fault;
+use crate::state::meta::AgentMeta;
 use crate::state::State;
 use crate::tmux::{self, PaneInfo};
 
@@ -31,10 +32,30 @@ pub struct HostReading {
     pub busy_check: Option<crate::admission::Check>,
 }
 
+/// How long a count of the workers' process trees stands for the same workers: walking 64
+/// trees thread by thread costs more than the rest of a status, and the host block is a
+/// reading, not a gate (admission counts afresh under its lock).
+const TREE_COUNT_REUSE: Duration = Duration::from_secs(1);
+
+fn tree_size_cached(root: &std::path::Path, roots: &[u32]) -> u32 {
+    type Last = (Instant, std::path::PathBuf, Vec<u32>, u32);
+    static LAST: std::sync::Mutex<Option<Last>> = std::sync::Mutex::new(None);
+    let mut sorted = roots.to_vec();
+    sorted.sort_unstable();
+    if let Some((at, proc, seen, count)) = &*LAST.lock().unwrap_or_else(|p| p.into_inner()) {
+        if at.elapsed() < TREE_COUNT_REUSE && proc == root && *seen == sorted {
+            return *count;
+        }
+    }
+    let count = crate::proctree::tree_size(root, roots);
+    *LAST.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), root.to_owned(), sorted, count));
+    count
+}
+
 fn host_reading(roots: &[u32], t: &crate::admission::Thresholds) -> HostReading {
     let root = crate::proctree::proc_root();
     let s = crate::admission::sample(&root);
-    let processes = crate::proctree::tree_size(&root, roots);
+    let processes = tree_size_cached(&root, roots);
     let workers = crate::admission::Workers { running: roots.len() as u32, processes };
     HostReading {
         psi: s.psi(),
@@ -130,25 +151,30 @@ impl SharedObserver {
     }
 }
 
-/// Each local agent's run and raw-log size (session → (run id, bytes)), read before a
-/// capture; and each remote agent's run and raw-log name (its size is read there).
 /// Session → (run id, raw-log bytes here).
 type Runs = HashMap<String, (String, u64)>;
 /// Session → (run id, raw-log file name on its host).
 type RemoteRuns = HashMap<String, (String, String)>;
+/// Agent → its metadata, read once per observation.
+type Metas = HashMap<String, AgentMeta>;
 
-fn raw_sizes(specs: &[AgentSpec]) -> (Runs, RemoteRuns) {
+/// Every agent's metadata; with `sizes`, each local agent's run and raw-log size, read before a
+/// capture, and each remote agent's run and raw-log name (its size is read there).
+fn read_metas(specs: &[AgentSpec], sizes: bool) -> (Metas, Runs, RemoteRuns) {
     let Ok(state) = State::open() else { return Default::default() };
-    let (mut here, mut there) = (HashMap::new(), HashMap::new());
+    let (mut metas, mut here, mut there) = (HashMap::new(), HashMap::new(), HashMap::new());
     for s in specs {
         let Ok(Some(meta)) = state.read_meta(&s.name) else { continue };
-        if !s.place.is_local() {
-            there.insert(s.session.clone(), (meta.run_id, meta.raw_log));
-        } else if let Ok(Some((bytes, _))) = state.raw.file_stat(&meta.raw_log) {
-            here.insert(s.session.clone(), (meta.run_id, bytes));
+        if sizes && !s.place.is_local() {
+            there.insert(s.session.clone(), (meta.run_id.clone(), meta.raw_log.clone()));
+        } else if sizes {
+            if let Ok(Some((bytes, _))) = state.raw.file_stat(&meta.raw_log) {
+                here.insert(s.session.clone(), (meta.run_id.clone(), bytes));
+            }
         }
+        metas.insert(s.name.clone(), meta);
     }
-    (here, there)
+    (metas, here, there)
 }
 
 impl SharedObserver {
@@ -228,13 +254,12 @@ pub async fn observe_with_host(
             (Arc::clone(&ctx.extensions), specs.iter().flatten().map(|s| s.classifier.clone()).collect());
         tokio::task::spawn_blocking(move || exts.preload_classifiers(classifiers))
     };
-    // A server that captured these panes before reuses the captures of quiet ones; a host
-    // compares its raw-log sizes itself, in the snapshot's round trip.
-    let (runs, remote) = if ctx.observer.reuses() {
-        let known: Vec<AgentSpec> = specs.iter().flatten().cloned().collect();
-        blocking(move || Ok(raw_sizes(&known))).await?
-    } else {
-        Default::default()
+    // The metadata is read once, before the snapshot: a server that captured these panes
+    // before reuses the captures of quiet ones, and the raw-log sizes that vouch for a capture
+    // must predate it (a host compares its sizes itself, in the snapshot's round trip).
+    let (metas, runs, remote) = {
+        let (known, sizes): (Vec<AgentSpec>, bool) = (specs.iter().flatten().cloned().collect(), ctx.observer.reuses());
+        blocking(move || Ok(read_metas(&known, sizes))).await?
     };
     let mut reused = ctx.observer.reusable(&runs);
     let quiet = ctx.observer.quiet(&remote);
@@ -254,45 +279,58 @@ pub async fn observe_with_host(
     let _ = warm.await;
     let exts = Arc::clone(&ctx.extensions);
     let near_limit_percent = ctx.registry.admission().near_limit_percent;
-    let observed = blocking(move || {
-        let state = State::open()?;
-        // One /proc scan for every agent with a home its provider names; the others have none.
-        let homes: Vec<Option<(&std::path::Path, &str)>> = specs
-            .iter()
-            .map(|s| s.as_ref().and_then(|s| Some((s.home.as_deref()?, s.provider().home_var()?))))
-            .collect();
-        let known: Vec<(&std::path::Path, &str)> = homes.iter().flatten().copied().collect();
-        let mut found = procs::home_users_many(&known).into_iter();
-        let users: Vec<procs::HomeUsers> =
-            homes.iter().map(|h| h.and_then(|_| found.next()).unwrap_or_default()).collect();
-        let jobs: Vec<(&Option<AgentSpec>, procs::HomeUsers)> = specs.iter().zip(users).collect();
-        let one = |(spec, users): &(&Option<AgentSpec>, procs::HomeUsers)| {
-            let spec = spec.as_ref().ok_or_else(|| Fault::invalid_arguments("unknown agent"))?;
-            let seen = match spec.place.host().filter(|h| unreachable.contains(*h)) {
-                Some(_) => observe::Seen::HostUnreachable,
-                None => observe::Seen::Pane(panes.get(&spec.session), captures.get(&spec.session)),
-            };
-            Ok(observe::observe_one(&exts, &state, spec, seen, *users, near_limit_percent))
-        };
-        // A large fleet is read on two threads (file reads and JSON; the classifier itself
-        // takes one call at a time).
-        if jobs.len() < PARALLEL_FROM {
-            return Ok(jobs.iter().map(one).collect());
-        }
-        let (first, second) = jobs.split_at(jobs.len() / 2);
-        Ok(std::thread::scope(|scope| {
-            let other = scope.spawn(|| second.iter().map(one).collect::<Vec<_>>());
-            let mut all: Vec<Result<Observation, Fault>> = first.iter().map(one).collect();
-            all.extend(other.join().unwrap_or_else(|_| second.iter().map(one).collect()));
-            all
-        }))
-    })
-    .await?;
+    let seen = (panes, captures, unreachable);
+    let observed =
+        blocking(move || observe_all(&exts, &specs, metas, (&seen.0, &seen.1, &seen.2), near_limit_percent)).await?;
     let host = match host {
         Some(task) => Some(task.await.map_err(|_| Fault::new(ErrorCode::InternalError, "the host readings failed"))?),
         None => None,
     };
     Ok((observed, host, hosts))
+}
+
+/// What the snapshot read: panes, captures, and the hosts that did not answer.
+type Read<'a> = (&'a HashMap<String, PaneInfo>, &'a HashMap<String, String>, &'a std::collections::HashSet<String>);
+
+/// Every agent observed from what the snapshot read (a large fleet on two threads: file reads
+/// and JSON; the classifier itself takes one call at a time).
+fn observe_all(
+    exts: &crate::ext::Extensions,
+    specs: &[Option<AgentSpec>],
+    mut metas: Metas,
+    (panes, captures, unreachable): Read<'_>,
+    near_limit_percent: u8,
+) -> Result<Vec<Result<Observation, Fault>>, Fault> {
+    let state = State::open()?;
+    // One /proc scan for every agent with a home its provider names; the others have none.
+    let homes: Vec<Option<(&std::path::Path, &str)>> =
+        specs.iter().map(|s| s.as_ref().and_then(|s| Some((s.home.as_deref()?, s.provider().home_var()?)))).collect();
+    let known: Vec<(&std::path::Path, &str)> = homes.iter().flatten().copied().collect();
+    let mut found = procs::home_users_many(&known).into_iter();
+    let users: Vec<procs::HomeUsers> = homes.iter().map(|h| h.and_then(|_| found.next()).unwrap_or_default()).collect();
+    let jobs: Vec<(&Option<AgentSpec>, Option<AgentMeta>, procs::HomeUsers)> = specs
+        .iter()
+        .zip(users)
+        .map(|(spec, users)| (spec, spec.as_ref().and_then(|s| metas.remove(&s.name)), users))
+        .collect();
+    let one = |(spec, meta, users): &(&Option<AgentSpec>, Option<AgentMeta>, procs::HomeUsers)| {
+        let spec = spec.as_ref().ok_or_else(|| Fault::invalid_arguments("unknown agent"))?;
+        let seen = match spec.place.host().filter(|h| unreachable.contains(*h)) {
+            Some(_) => observe::Seen::HostUnreachable,
+            None => observe::Seen::Pane(panes.get(&spec.session), captures.get(&spec.session)),
+        };
+        Ok(observe::observe_one(exts, &state, (spec, meta.clone()), seen, *users, near_limit_percent))
+    };
+    if jobs.len() < PARALLEL_FROM {
+        return Ok(jobs.iter().map(one).collect());
+    }
+    let (first, second) = jobs.split_at(jobs.len() / 2);
+    Ok(std::thread::scope(|scope| {
+        let other = scope.spawn(|| second.iter().map(one).collect::<Vec<_>>());
+        let mut all: Vec<Result<Observation, Fault>> = first.iter().map(one).collect();
+        all.extend(other.join().unwrap_or_else(|_| second.iter().map(one).collect()));
+        all
+    }))
 }
 
 /// What one observation read from every place.
@@ -328,7 +366,14 @@ async fn snapshot_places(
     quiet: &HashMap<String, tmux::Quiet>,
 ) -> Result<Fleet, Fault> {
     type Asked = (tmux::Place, Vec<String>, Vec<tmux::Quiet>);
-    let mut places: Vec<Asked> = vec![(tmux::Place::Local, Vec::new(), Vec::new())];
+    // This machine is not asked when every agent asked about runs on a host (an empty fleet
+    // still asks it, so a missing tmux is reported).
+    let mut known = specs.iter().flatten().peekable();
+    let hosts_only = known.peek().is_some() && known.all(|s| !s.place.is_local());
+    let mut places: Vec<Asked> = Vec::new();
+    if !hosts_only {
+        places.push((tmux::Place::Local, Vec::new(), Vec::new()));
+    }
     for spec in specs.iter().flatten() {
         let i = match places.iter().position(|(p, _, _)| *p == spec.place) {
             Some(i) => i,

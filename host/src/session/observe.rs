@@ -113,18 +113,19 @@ pub enum Seen<'a> {
     HostUnreachable,
 }
 
-/// Observes one worker from its pane and capture (read by the caller, once per fleet tick);
-/// `near_limit_percent` is the fleet's threshold for a usage window. A worker whose host does
-/// not answer is `unknown` (never idle or stopped), with its lease as it is.
+/// Observes one worker from its pane and capture (read by the caller, once per fleet tick) and
+/// its metadata (`None`: there is none); `near_limit_percent` is the fleet's threshold for a
+/// usage window. A worker whose host does not answer is `unknown` (never idle or stopped), with
+/// its lease as it is.
 pub fn observe_one(
     exts: &Extensions,
     state: &State,
-    spec: &AgentSpec,
+    (spec, meta): (&AgentSpec, Option<AgentMeta>),
     seen: Seen<'_>,
     home_users: procs::HomeUsers,
     near_limit_percent: u8,
 ) -> Observation {
-    let mut o = observe_seen(exts, state, spec, seen, home_users, near_limit_percent);
+    let mut o = observe_seen(exts, state, (spec, meta), seen, home_users, near_limit_percent);
     if matches!(seen, Seen::HostUnreachable) {
         o.host_unreachable = true;
         o.state = AgentState::Unknown;
@@ -137,7 +138,7 @@ pub fn observe_one(
 fn observe_seen(
     exts: &Extensions,
     state: &State,
-    spec: &AgentSpec,
+    (spec, meta): (&AgentSpec, Option<AgentMeta>),
     seen: Seen<'_>,
     home_users: procs::HomeUsers,
     near_limit_percent: u8,
@@ -148,7 +149,6 @@ fn observe_seen(
     };
     let running = pane.is_some();
     let dead = pane.is_some_and(|p| p.dead);
-    let meta = state.read_meta(&spec.name).ok().flatten();
     // A host's raw log stays there: its worker is read from the screen.
     let (since, log_bytes, log_mtime) = meta
         .as_ref()

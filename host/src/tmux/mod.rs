@@ -11,6 +11,7 @@
 //! [`ssh`]). The commands are the same; over ssh they go through one multiplexed connection
 //! per host, each word quoted for the remote shell.
 
+pub mod control;
 pub mod ssh;
 
 pub use crate::ssh::{shell_join, shell_quote, SshHost};
@@ -263,9 +264,24 @@ pub async fn snapshot(on: &Place, sessions: &[String], quiet: &[Quiet], lines: u
     }
     let marker = format!("codex-master-split-{}", crate::fsafe::nonce());
     let args = snapshot_args(sessions, lines, &marker);
+    if !control::kept() {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(on, &refs, TMUX_TIMEOUT).await?;
+        return read_snapshot(on, sessions, lines, &marker, out).await;
+    }
+    // A long-lived process asks through its kept client; without one it runs tmux and attaches
+    // one to a live session among those it captured (ours: the default server may hold the
+    // user's own sessions).
+    if let Some(out) = control::ask(&args, TMUX_TIMEOUT).await {
+        return read_snapshot(on, sessions, lines, &marker, out).await;
+    }
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(on, &refs, TMUX_TIMEOUT).await?;
-    read_snapshot(on, sessions, lines, &marker, out).await
+    let snap = read_snapshot(on, sessions, lines, &marker, out).await?;
+    if let Some(live) = sessions.iter().find(|s| snap.panes.get(*s).is_some_and(|p| !p.dead)) {
+        control::attach(live, TMUX_TIMEOUT);
+    }
+    Ok(snap)
 }
 
 /// The one tmux command sequence of a snapshot: the listing, a marker, the captures.

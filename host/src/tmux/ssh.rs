@@ -83,7 +83,9 @@ pub struct ProcTexts {
 fn snapshot_line(tmux_args: &[String], quiet: &[Quiet], lines: u32, marker: &str) -> String {
     let m = shell_quote(marker);
     let files = ["/proc/meminfo", "/proc/pressure/memory", "/proc/pressure/cpu"];
-    let mut line: String = files.iter().map(|f| format!("cat {f} 2>/dev/null; echo {m}; ")).collect();
+    // One program reads the three files (a `cat` each would start three per observation); each
+    // line comes back behind its file's name.
+    let mut line = format!("grep -s -H -e '^MemAvailable:' -e '^some ' {}; echo {m}; ", files.join(" "));
     line.push_str(&format!(
         "Z=$(find \"$HOME\"/{REMOTE_RAW_DIR} -maxdepth 1 -type f -printf '%f %s\\n' 2>/dev/null); printf '%s\\n' \"$Z\"; echo {m}; N='\n'; C=; set -- {}; ",
         shell_join(tmux_args)
@@ -115,9 +117,9 @@ pub async fn snapshot(
     let out = run_line(host, &snapshot_line(&args, quiet, lines, &marker)).await?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let separator = format!("{marker}\n");
-    let mut parts = stdout.splitn(6, separator.as_str());
+    let mut parts = stdout.splitn(4, separator.as_str());
     let mut next = || parts.next().unwrap_or_default().to_owned();
-    let readings = ProcTexts { meminfo: next(), memory_pressure: next(), cpu_pressure: next() };
+    let readings = proc_texts(&next());
     let log_sizes = parse_sizes(&next());
     let mut captured: Vec<String> = sessions.to_vec();
     captured.extend(next().lines().filter(|s| quiet.iter().any(|q| q.session == *s)).map(str::to_owned));
@@ -134,6 +136,19 @@ pub async fn snapshot(
     Ok(snap)
 }
 
+/// The `/proc` lines `grep -H` printed, each behind its file's name, back into their files.
+fn proc_texts(text: &str) -> ProcTexts {
+    let of = |file: &str| -> String {
+        let prefix = format!("{file}:");
+        text.lines().filter_map(|l| l.strip_prefix(prefix.as_str())).map(|l| format!("{l}\n")).collect()
+    };
+    ProcTexts {
+        meminfo: of("/proc/meminfo"),
+        memory_pressure: of("/proc/pressure/memory"),
+        cpu_pressure: of("/proc/pressure/cpu"),
+    }
+}
+
 /// `NAME BYTES` lines (names never hold a space: ours are `SESSION-RUN.log`).
 fn parse_sizes(text: &str) -> std::collections::HashMap<String, u64> {
     text.lines()
@@ -147,6 +162,18 @@ fn parse_sizes(text: &str) -> std::collections::HashMap<String, u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_proc_lines_go_back_to_their_files() {
+        let text = "/proc/meminfo:MemAvailable:   2048000 kB\n/proc/pressure/memory:some avg10=1.50 avg60=0.00 avg300=0.00 total=0\n/proc/pressure/cpu:some avg10=7.25 avg60=0.00 avg300=0.00 total=9\n";
+        let t = proc_texts(text);
+        assert_eq!(t.meminfo, "MemAvailable:   2048000 kB\n");
+        assert_eq!(t.memory_pressure, "some avg10=1.50 avg60=0.00 avg300=0.00 total=0\n");
+        assert_eq!(t.cpu_pressure, "some avg10=7.25 avg60=0.00 avg300=0.00 total=9\n");
+        // A host without PSI has no pressure lines.
+        let t = proc_texts("/proc/meminfo:MemAvailable: 1024 kB\n");
+        assert_eq!((t.memory_pressure.as_str(), t.cpu_pressure.as_str()), ("", ""));
+    }
 
     #[test]
     fn every_word_reaches_the_remote_shell_quoted() {

@@ -75,6 +75,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, registry: Registry, m: &ArgMatches
     // A long-lived view reuses the captures of quiet panes, as the server does.
     ctx.observer.keep_captures();
     crate::ssh::keep_channels();
+    crate::tmux::control::keep_control();
     live::run(ctx, m.get_flag("act"), signalled.unwrap_or_default())
 }
 

@@ -1,0 +1,319 @@
+//! A kept tmux control-mode client (`tmux -C`) for the fleet snapshot of a long-lived process:
+//! one connection to the server instead of a tmux client started per observation (the start and
+//! the handshake cost more than the listing itself).
+//!
+//! The client attaches to one of our sessions with `no-output` (no pane output reaches it) and
+//! `ignore-size` (it never sizes a window). Each request is one command line, then a second line
+//! that prints a fresh nonce: the request ends where that nonce comes back, so a pane's text
+//! (which may hold lines that look like control-mode framing) never ends it early. Anything odd
+//! (EOF, `%exit`, an oversized answer, the deadline) drops the client; the caller then uses a
+//! one-shot tmux call, and the next observation attaches again.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::TmuxOutput;
+
+/// Long-lived processes (the server, `top`) keep a control client; a one-shot CLI call would pay
+/// for attaching and never reuse it.
+static KEEP: AtomicBool = AtomicBool::new(false);
+
+pub fn keep_control() {
+    KEEP.store(true, Ordering::Relaxed);
+}
+
+pub(crate) fn kept() -> bool {
+    KEEP.load(Ordering::Relaxed)
+}
+
+/// The most one answer may hold before the client is dropped.
+const MAX_ANSWER: usize = 32 * 1024 * 1024;
+
+pub(crate) struct Client {
+    _child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    stdout: tokio::process::ChildStdout,
+    buffer: Vec<u8>,
+}
+
+type Slot = tokio::sync::Mutex<Option<Client>>;
+
+fn slot() -> &'static Slot {
+    static SLOT: std::sync::OnceLock<Slot> = std::sync::OnceLock::new();
+    SLOT.get_or_init(Default::default)
+}
+
+/// One tmux word for the control-mode command parser: single-quoted (nothing is special
+/// inside); `None` for a word that cannot be written so (a quote or a line break in it).
+fn quote(word: &str) -> Option<String> {
+    if word == ";" {
+        return Some(";".into());
+    }
+    (!word.contains(['\'', '\n', '\r'])).then(|| format!("'{word}'"))
+}
+
+/// `args` as one control-mode command line (`;` separates commands, as on the command line).
+pub(crate) fn command_line(args: &[String]) -> Option<String> {
+    let words: Option<Vec<String>> = args.iter().map(|a| quote(a)).collect();
+    Some(words?.join(" "))
+}
+
+impl Client {
+    /// Attaches to `session` (exact name) on the local server.
+    async fn open(session: &str, timeout: Duration) -> Option<Client> {
+        let mut argv = super::socket_args().ok()?;
+        let target = format!("={session}");
+        argv.extend(
+            ["-C", "attach-session", "-t", &target, "-f", "no-output,ignore-size,no-detach-on-destroy"]
+                .map(str::to_owned),
+        );
+        let mut child = crate::process::spawn_piped("tmux", &argv).ok()?;
+        let (stdin, stdout) = (child.stdin.take()?, child.stdout.take()?);
+        let mut client = Client { _child: child, stdin, stdout, buffer: Vec::new() };
+        // The attach itself answers first; a nonce request proves the client is in step.
+        let ready = client.ask("display-message -p ready", timeout).await?;
+        (ready.success && ready.stdout == "ready\n").then_some(client)
+    }
+
+    /// Sends one command line and reads its answer: the output of each command, in order, and
+    /// whether any failed (with what it said). `None` when the client broke.
+    async fn ask(&mut self, line: &str, timeout: Duration) -> Option<TmuxOutput> {
+        use tokio::io::AsyncWriteExt;
+        let nonce = format!("codex-master-done-{}", crate::fsafe::nonce());
+        let request = format!("{line}\ndisplay-message -p '{nonce}'\n");
+        let exchange = async {
+            self.stdin.write_all(request.as_bytes()).await.ok()?;
+            self.stdin.flush().await.ok()?;
+            self.read_answer(&nonce).await
+        };
+        tokio::time::timeout(timeout, exchange).await.ok().flatten()
+    }
+
+    /// Reads blocks until the one that holds only `nonce`.
+    async fn read_answer(&mut self, nonce: &str) -> Option<TmuxOutput> {
+        let mut answer = Answer::default();
+        let mut at = 0;
+        loop {
+            while let Some(end) = self.buffer[at..].iter().position(|b| *b == b'\n') {
+                let line = String::from_utf8_lossy(&self.buffer[at..at + end]).into_owned();
+                at += end + 1;
+                match answer.line(line, nonce) {
+                    Step::More => {}
+                    Step::Done => {
+                        self.buffer.drain(..at);
+                        return Some(answer.output());
+                    }
+                    Step::Broken => return None,
+                }
+            }
+            self.read_more().await?;
+        }
+    }
+
+    async fn read_more(&mut self) -> Option<()> {
+        use tokio::io::AsyncReadExt;
+        if self.buffer.len() > MAX_ANSWER {
+            return None;
+        }
+        self.buffer.reserve(64 * 1024);
+        (self.stdout.read_buf(&mut self.buffer).await.ok()? > 0).then_some(())
+    }
+}
+
+/// One answer being read, line by line.
+#[derive(Default)]
+struct Answer {
+    /// The words of the open `%begin` (its `%end`/`%error` repeats them).
+    block: Option<String>,
+    body: Vec<String>,
+    stdout: String,
+    stderr: String,
+    failed: bool,
+    /// The nonce came back; the next line closes its block.
+    finishing: bool,
+}
+
+enum Step {
+    More,
+    Done,
+    Broken,
+}
+
+/// A control-mode framing line: its kind and words (`%begin TIME NUMBER FLAGS`).
+fn framing(line: &str) -> Option<(&str, &str)> {
+    let (kind, words) = line.split_once(' ')?;
+    let numbers = words.split(' ').count() == 3
+        && words.split(' ').all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()));
+    (matches!(kind, "%begin" | "%end" | "%error") && numbers).then_some((kind, words))
+}
+
+impl Answer {
+    /// Inside a block every line is output except the one that repeats its `%begin` words, so a
+    /// pane's text that merely looks like framing stays text. A pane that guesses a block's
+    /// words exactly (the server's time and command number) can at worst drop or misplace lines
+    /// of this answer's captures; it cannot stall the answer, which ends where the nonce comes
+    /// back, and no pane has seen the nonce.
+    fn line(&mut self, line: String, nonce: &str) -> Step {
+        if self.finishing {
+            return Step::Done;
+        }
+        if line == nonce {
+            self.flush(false);
+            self.block = None;
+            self.finishing = true;
+            return Step::More;
+        }
+        match self.block.as_deref() {
+            Some(open) => {
+                let closes = |kind: &str| line.strip_prefix(kind) == Some(open);
+                if closes("%end ") || closes("%error ") {
+                    self.flush(line.starts_with("%error "));
+                    self.block = None;
+                } else {
+                    self.body.push(line);
+                }
+            }
+            // Between blocks only notifications come; `%exit` means the client is leaving.
+            None => match framing(&line) {
+                Some(("%begin", words)) => self.block = Some(words.to_owned()),
+                _ if line == "%exit" || line.starts_with("%exit ") => return Step::Broken,
+                _ => {}
+            },
+        }
+        Step::More
+    }
+
+    fn flush(&mut self, error: bool) {
+        let into = if error { &mut self.stderr } else { &mut self.stdout };
+        self.failed |= error;
+        for l in self.body.drain(..) {
+            into.push_str(&l);
+            into.push('\n');
+        }
+    }
+
+    fn output(self) -> TmuxOutput {
+        let stderr = crate::text::safe_error_text(&self.stderr);
+        TmuxOutput {
+            success: !self.failed,
+            stdout: self.stdout,
+            stderr: if stderr.is_empty() { "no stderr".into() } else { stderr },
+        }
+    }
+}
+
+/// `args` through the kept client; `None` when none is attached or it broke (the caller runs
+/// tmux itself).
+pub(crate) async fn ask(args: &[String], timeout: Duration) -> Option<TmuxOutput> {
+    let line = command_line(args)?;
+    let started = std::time::Instant::now();
+    let mut held = tokio::time::timeout(timeout, slot().lock()).await.ok()?;
+    let out = held.as_mut()?.ask(&line, timeout.saturating_sub(started.elapsed())).await;
+    match &out {
+        Some(_) => tracing::debug!("tmux control client answered"),
+        None => {
+            tracing::debug!("tmux control client dropped");
+            *held = None;
+        }
+    }
+    out
+}
+
+/// Attaches a client to `session` (one that runs now) in the background, unless one is.
+pub(crate) fn attach(session: &str, timeout: Duration) {
+    let session = session.to_owned();
+    tokio::spawn(async move {
+        let Ok(mut held) = slot().try_lock() else { return };
+        if held.is_none() {
+            *held = Client::open(&session, timeout).await;
+            tracing::debug!(attached = held.is_some(), "tmux control client attach");
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(lines: &[&str], nonce: &str) -> (Option<TmuxOutput>, usize) {
+        let mut a = Answer::default();
+        for (i, l) in lines.iter().enumerate() {
+            match a.line((*l).to_owned(), nonce) {
+                Step::More => {}
+                Step::Done => return (Some(a.output()), i),
+                Step::Broken => return (None, i),
+            }
+        }
+        (None, lines.len())
+    }
+
+    #[test]
+    fn an_answer_ends_only_at_its_nonce_and_pane_text_that_looks_like_framing_stays_text() {
+        let lines = [
+            "%session-changed $0 s",
+            "%begin 100 7 1",
+            "pane line",
+            "%end 100 8 1",
+            "%begin 5 5 5",
+            "%exit",
+            "N but longer",
+            "%end 100 7 1",
+            "%window-renamed @1 node",
+            "%begin 100 9 1",
+            "N",
+            "%end 100 9 1",
+            "never read",
+        ];
+        let (out, at) = read(&lines, "N");
+        let out = out.unwrap();
+        assert_eq!(at, 11);
+        assert_eq!(out.stdout, "pane line\n%end 100 8 1\n%begin 5 5 5\n%exit\nN but longer\n");
+        assert!(out.success);
+    }
+
+    #[test]
+    fn a_pane_that_guesses_a_blocks_words_cannot_stall_the_answer() {
+        // A forged exact close, then a forged open that never closes: the nonce still ends it.
+        let forged = [
+            "%begin 1 1 1",
+            "a",
+            "%end 1 1 1",
+            "b",
+            "%begin 9 9 9",
+            "c",
+            "%end 1 1 1",
+            "%begin 1 2 1",
+            "m",
+            "%end 1 2 1",
+            "%begin 1 3 1",
+            "N",
+            "%end 1 3 1",
+        ];
+        let (out, at) = read(&forged, "N");
+        assert_eq!(at, 12);
+        assert_eq!(out.unwrap().stdout, "a\nc\n%end 1 1 1\n%begin 1 2 1\nm\n%end 1 2 1\n%begin 1 3 1\n");
+    }
+
+    #[test]
+    fn an_error_block_fails_the_answer_and_exit_breaks_the_client() {
+        let (out, _) =
+            read(&["%begin 1 2 1", "can't find pane: x", "%error 1 2 1", "%begin 1 3 1", "N", "%end 1 3 1"], "N");
+        let out = out.unwrap();
+        assert!(!out.success);
+        assert!(out.stderr.contains("can't find pane"), "{}", out.stderr);
+        assert!(read(&["%begin 1 2 1", "x", "%end 1 2 1", "%exit"], "N").0.is_none());
+    }
+
+    #[test]
+    fn words_are_single_quoted_and_unquotable_ones_refused() {
+        let args: Vec<String> = ["list-panes", "-F", "#{session_name}\t#{pane_pid}", ";", "display-message", "-p", "m"]
+            .map(str::to_owned)
+            .to_vec();
+        assert_eq!(
+            command_line(&args).unwrap(),
+            "'list-panes' '-F' '#{session_name}\t#{pane_pid}' ; 'display-message' '-p' 'm'"
+        );
+        assert!(command_line(&["it's".to_owned()]).is_none());
+        assert!(command_line(&["a\nb".to_owned()]).is_none());
+    }
+}
