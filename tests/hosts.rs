@@ -284,14 +284,17 @@ fn an_assignment_on_a_host_is_scope_checked_and_audited_in_a_worktree_there() {
 }
 
 #[test]
-fn a_server_reuses_quiet_captures_on_a_host_through_one_shell_and_sees_every_change() {
+fn a_server_reads_a_host_through_one_shell_and_one_control_client_and_sees_every_change() {
     let agents = format!("{REMOTE_SCRIPTED}\n[agents.r2]\nprofile = \"scripted\"\nhost = \"h1\"\n");
     let Some((f, mut host)) = fleet_on_host("host-server", &agents) else { return };
     let (code, v) = f.run(&["start", "all", "--cwd", &f.cwd()]);
     assert_eq!(code, 0, "{v}");
     f.await_state("r", "idle");
     f.await_state("r2", "idle");
-    let mut mcp = crate::common::Mcp::spawn(&f.env);
+    let log = f.dir.join("server.log");
+    let mut env = f.env.clone();
+    env.push(("CODEX_MASTER_LOG".into(), "debug".into()));
+    let mut mcp = crate::common::Mcp::spawn_with_stderr(&env, std::fs::File::create(&log).unwrap().into());
     mcp.initialize();
     let status = |mcp: &mut crate::common::Mcp, id: i64| {
         mcp.call(id, "agent_status", serde_json::json!({"agent": "all"}))["structuredContent"].clone()
@@ -313,6 +316,14 @@ fn a_server_reuses_quiet_captures_on_a_host_through_one_shell_and_sees_every_cha
         String::from_utf8_lossy(&out.stdout).trim().parse::<u32>().unwrap_or(0)
     };
     assert!(ssh_clients() >= 1, "the server keeps a shell open on the host");
+    // ... and a tmux control client there, which answered the later observations.
+    let remote_clients = || {
+        let out = host.ssh("tmux -L codex-master-mcp list-clients -F '#{client_control_mode}'");
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| *l == "1").count()
+    };
+    assert_eq!(remote_clients(), 1, "one control client on the host");
+    let said = |what: &str| std::fs::read_to_string(&log).unwrap().matches(what).count();
+    assert!(said("tmux control client answered") >= 1, "{}", std::fs::read_to_string(&log).unwrap());
     // A change on one pane (its raw log grows) is seen; the quiet one stays as it was.
     let v = mcp.call(10, "agent_send", serde_json::json!({"agent": "r", "text": "work 3"}));
     assert_eq!(v["structuredContent"]["receipt"], "turn_started", "{v}");

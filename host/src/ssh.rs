@@ -234,8 +234,9 @@ impl Channel {
     /// answer, an oversized one, the deadline).
     async fn ask(&mut self, line: &str, timeout: Duration) -> Option<Output> {
         use tokio::io::AsyncWriteExt;
+        // An empty stderr (the common case) costs no program: `test -s` is the shell's own.
         let framed = format!(
-            "{{ {line}\n}} </dev/null 2>\"${{E:-/dev/null}}\"; printf '\\n%s %s\\n' {} \"$?\"; if [ -n \"$E\" ]; then wc -c <\"$E\"; cat \"$E\"; else echo 0; fi\n",
+            "{{ {line}\n}} </dev/null 2>\"${{E:-/dev/null}}\"; printf '\\n%s %s\\n' {} \"$?\"; if [ -s \"${{E:-/dev/null}}\" ]; then wc -c <\"$E\"; cat \"$E\"; else echo 0; fi\n",
             self.nonce
         );
         let exchange = async {

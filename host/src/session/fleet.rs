@@ -102,22 +102,9 @@ struct Captured {
 const CAPTURE_REUSE: Duration = Duration::from_secs(5);
 
 impl SharedObserver {
-    /// What a host is asked to capture again only if a raw log changed: the sessions among
-    /// `runs` (session → run id and raw-log name there) with a fresh capture of that run.
-    fn quiet(&self, runs: &HashMap<String, (String, String)>) -> HashMap<String, tmux::Quiet> {
-        let cache = self.captures.lock().unwrap_or_else(|p| p.into_inner());
-        runs.iter()
-            .filter_map(|(session, (run, raw_log))| {
-                let c = cache.get(session).filter(|c| c.run_id == *run && c.at.elapsed() < CAPTURE_REUSE)?;
-                let q = tmux::Quiet { session: session.clone(), raw_log: raw_log.clone(), bytes: c.raw_bytes };
-                Some((session.clone(), q))
-            })
-            .collect()
-    }
-
     /// The sessions among `runs` (session → run id and raw-log size) whose last capture still
     /// stands, with that capture.
-    fn reusable(&self, runs: &HashMap<String, (String, u64)>) -> HashMap<String, String> {
+    fn reusable(&self, runs: &Runs) -> HashMap<String, String> {
         let cache = self.captures.lock().unwrap_or_else(|p| p.into_inner());
         runs.iter()
             .filter_map(|(session, (run, bytes))| {
@@ -129,7 +116,7 @@ impl SharedObserver {
     }
 
     /// Remembers fresh captures (each with the run and raw-log size read before it).
-    fn remember(&self, runs: &HashMap<String, (String, u64)>, fresh: &HashMap<String, String>) {
+    fn remember(&self, runs: &Runs, fresh: &HashMap<String, String>) {
         let mut cache = self.captures.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         for (session, text) in fresh {
@@ -153,28 +140,24 @@ impl SharedObserver {
 
 /// Session → (run id, raw-log bytes here).
 type Runs = HashMap<String, (String, u64)>;
-/// Session → (run id, raw-log file name on its host).
-type RemoteRuns = HashMap<String, (String, String)>;
 /// Agent → its metadata, read once per observation.
 type Metas = HashMap<String, AgentMeta>;
 
 /// Every agent's metadata; with `sizes`, each local agent's run and raw-log size, read before a
-/// capture, and each remote agent's run and raw-log name (its size is read there).
-fn read_metas(specs: &[AgentSpec], sizes: bool) -> (Metas, Runs, RemoteRuns) {
+/// capture (a host's panes are captured each time: see `tmux::ssh::snapshot`).
+fn read_metas(specs: &[AgentSpec], sizes: bool) -> (Metas, Runs) {
     let Ok(state) = State::open() else { return Default::default() };
-    let (mut metas, mut here, mut there) = (HashMap::new(), HashMap::new(), HashMap::new());
+    let (mut metas, mut here) = (HashMap::new(), HashMap::new());
     for s in specs {
         let Ok(Some(meta)) = state.read_meta(&s.name) else { continue };
-        if sizes && !s.place.is_local() {
-            there.insert(s.session.clone(), (meta.run_id.clone(), meta.raw_log.clone()));
-        } else if sizes {
+        if sizes && s.place.is_local() {
             if let Ok(Some((bytes, _))) = state.raw.file_stat(&meta.raw_log) {
                 here.insert(s.session.clone(), (meta.run_id.clone(), bytes));
             }
         }
         metas.insert(s.name.clone(), meta);
     }
-    (metas, here, there)
+    (metas, here)
 }
 
 impl SharedObserver {
@@ -255,22 +238,17 @@ pub async fn observe_with_host(
         tokio::task::spawn_blocking(move || exts.preload_classifiers(classifiers))
     };
     // The metadata is read once, before the snapshot: a server that captured these panes
-    // before reuses the captures of quiet ones, and the raw-log sizes that vouch for a capture
-    // must predate it (a host compares its sizes itself, in the snapshot's round trip).
-    let (metas, runs, remote) = {
+    // before reuses the captures of quiet ones here, and the raw-log sizes that vouch for a
+    // capture must predate it.
+    let (metas, runs) = {
         let (known, sizes): (Vec<AgentSpec>, bool) = (specs.iter().flatten().cloned().collect(), ctx.observer.reuses());
         blocking(move || Ok(read_metas(&known, sizes))).await?
     };
-    let mut reused = ctx.observer.reusable(&runs);
-    let quiet = ctx.observer.quiet(&remote);
+    let reused = ctx.observer.reusable(&runs);
     // One round trip per place (this machine, each host), all at once: the listing and the
     // captures together. A host that does not answer leaves its agents unknown.
-    let Fleet { panes, mut captures, unreachable, hosts, log_sizes } = snapshot_places(&specs, &reused, &quiet).await?;
+    let Fleet { panes, mut captures, unreachable, hosts } = snapshot_places(&specs, &reused).await?;
     ctx.observer.remember(&runs, &captures);
-    let remote_runs: HashMap<String, (String, u64)> =
-        remote.into_iter().filter_map(|(session, (run, log))| Some((session, (run, *log_sizes.get(&log)?)))).collect();
-    ctx.observer.remember(&remote_runs, &captures);
-    reused.extend(ctx.observer.reusable(&remote_runs).into_iter().filter(|(s, _)| !captures.contains_key(s)));
     captures.extend(reused.into_iter().filter(|(s, _)| panes.get(s).is_some_and(|p| !p.dead)));
     let host = host.map(|t| {
         let roots = worker_pids(&ctx.registry, &panes);
@@ -340,8 +318,6 @@ struct Fleet {
     /// Hosts that did not answer.
     unreachable: std::collections::HashSet<String>,
     hosts: Vec<HostSeen>,
-    /// The hosts' raw-log sizes (file name → bytes).
-    log_sizes: HashMap<String, u64>,
 }
 
 /// One configured host as the observation saw it.
@@ -360,58 +336,45 @@ pub struct HostSeen {
 /// Snapshots every place the agents run on, concurrently: one tmux round trip each. Only the
 /// agents' own sessions are kept (a host may run sessions of the same name that are not ours).
 /// This machine failing fails the observation; a host failing marks it unreachable.
-async fn snapshot_places(
-    specs: &[Option<AgentSpec>],
-    reused: &HashMap<String, String>,
-    quiet: &HashMap<String, tmux::Quiet>,
-) -> Result<Fleet, Fault> {
-    type Asked = (tmux::Place, Vec<String>, Vec<tmux::Quiet>);
+async fn snapshot_places(specs: &[Option<AgentSpec>], reused: &HashMap<String, String>) -> Result<Fleet, Fault> {
     // This machine is not asked when every agent asked about runs on a host (an empty fleet
     // still asks it, so a missing tmux is reported).
     let mut known = specs.iter().flatten().peekable();
     let hosts_only = known.peek().is_some() && known.all(|s| !s.place.is_local());
-    let mut places: Vec<Asked> = Vec::new();
+    let mut places: Vec<(tmux::Place, Vec<String>)> = Vec::new();
     if !hosts_only {
-        places.push((tmux::Place::Local, Vec::new(), Vec::new()));
+        places.push((tmux::Place::Local, Vec::new()));
     }
     for spec in specs.iter().flatten() {
-        let i = match places.iter().position(|(p, _, _)| *p == spec.place) {
+        let i = match places.iter().position(|(p, _)| *p == spec.place) {
             Some(i) => i,
             None => {
-                places.push((spec.place.clone(), Vec::new(), Vec::new()));
+                places.push((spec.place.clone(), Vec::new()));
                 places.len() - 1
             }
         };
-        match quiet.get(&spec.session) {
-            Some(q) => places[i].2.push(q.clone()),
-            None if !reused.contains_key(&spec.session) => places[i].1.push(spec.session.clone()),
-            None => {}
+        if !reused.contains_key(&spec.session) {
+            places[i].1.push(spec.session.clone());
         }
     }
     let tasks: Vec<_> = places
         .into_iter()
-        .map(|(place, sessions, quiet)| {
+        .map(|(place, sessions)| {
             tokio::spawn(async move {
                 let started = Instant::now();
-                let snap = tmux::snapshot(&place, &sessions, &quiet, PANE_LINES).await;
+                let snap = tmux::snapshot(&place, &sessions, PANE_LINES).await;
                 (place, snap, started.elapsed())
             })
         })
         .collect();
     let ours: std::collections::HashSet<&str> = specs.iter().flatten().map(|s| s.session.as_str()).collect();
-    let mut fleet = Fleet {
-        panes: HashMap::new(),
-        captures: HashMap::new(),
-        unreachable: Default::default(),
-        hosts: Vec::new(),
-        log_sizes: HashMap::new(),
-    };
+    let mut fleet =
+        Fleet { panes: HashMap::new(), captures: HashMap::new(), unreachable: Default::default(), hosts: Vec::new() };
     for task in tasks {
         let (place, snap, round_trip) =
             task.await.map_err(|_| Fault::new(ErrorCode::InternalError, "a tmux snapshot failed"))?;
         match (snap, place.host()) {
-            (Ok(tmux::Snapshot { panes, captures, readings, log_sizes }), host) => {
-                fleet.log_sizes.extend(log_sizes);
+            (Ok(tmux::Snapshot { panes, captures, readings }), host) => {
                 let keep = |s: &String| host.is_none() || ours.contains(s.as_str());
                 let panes: HashMap<String, PaneInfo> = panes.into_iter().filter(|(s, _)| keep(s)).collect();
                 if let Some(name) = host {

@@ -387,7 +387,7 @@ pub async fn prepare_start(ctx: &Ctx, agent: &str, req: StartRequest) -> Result<
     // counts every worker an earlier start launched: two starts never both take the last slot.
     let admission_lock = blocking(|| Ok(State::open()?.locks.lock(ADMISSION_LOCK, crate::state::LOCK_WAIT)?)).await?;
     // The panes, and on a host its `/proc` readings, in one round trip.
-    let snap = tmux::snapshot(&spec.place, &[], &[], 1).await.map_err(|e| tmux_error("list-panes", agent, e))?;
+    let snap = tmux::snapshot(&spec.place, &[], 1).await.map_err(|e| tmux_error("list-panes", agent, e))?;
     let panes = &snap.panes;
     if panes.contains_key(&spec.session) {
         return Ok(Start::AlreadyRunning(Box::new(spec)));

@@ -12,7 +12,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::TmuxOutput;
+use std::collections::HashMap;
+
+use super::{Place, TmuxOutput};
 
 /// Long-lived processes (the server, `top`) keep a control client; a one-shot CLI call would pay
 /// for attaching and never reuse it.
@@ -36,11 +38,13 @@ pub(crate) struct Client {
     buffer: Vec<u8>,
 }
 
-type Slot = tokio::sync::Mutex<Option<Client>>;
+type Slot = std::sync::Arc<tokio::sync::Mutex<Option<Client>>>;
 
-fn slot() -> &'static Slot {
-    static SLOT: std::sync::OnceLock<Slot> = std::sync::OnceLock::new();
-    SLOT.get_or_init(Default::default)
+/// The client of each place's tmux server (here, or a host's through its ssh connection).
+fn slot(place: &Place) -> Slot {
+    static SLOTS: std::sync::OnceLock<std::sync::Mutex<HashMap<Place, Slot>>> = std::sync::OnceLock::new();
+    let mut slots = SLOTS.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    slots.entry(place.clone()).or_default().clone()
 }
 
 /// One tmux word for the control-mode command parser: single-quoted (nothing is special
@@ -58,50 +62,68 @@ pub(crate) fn command_line(args: &[String]) -> Option<String> {
     Some(words?.join(" "))
 }
 
+/// What a control client is started with: no pane output reaches it, it sizes no window, and
+/// it leaves when its session goes (it never moves on to a session that is not ours).
+const CLIENT_FLAGS: &str = "no-output,ignore-size";
+
+/// The answer to [`ask`]: each line's output.
+pub(crate) struct Answered {
+    pub outputs: Vec<TmuxOutput>,
+}
+
 impl Client {
-    /// Attaches to `session` (exact name) on the local server.
-    async fn open(session: &str, timeout: Duration) -> Option<Client> {
-        let mut argv = super::socket_args().ok()?;
+    /// Attaches to `session` (exact name) on `place`'s server.
+    async fn open(place: &Place, session: &str, timeout: Duration) -> Option<Client> {
         let target = format!("={session}");
-        argv.extend(
-            ["-C", "attach-session", "-t", &target, "-f", "no-output,ignore-size,no-detach-on-destroy"]
-                .map(str::to_owned),
-        );
-        let mut child = crate::process::spawn_piped("tmux", &argv).ok()?;
+        let args = ["-C", "attach-session", "-t", &target, "-f", CLIENT_FLAGS];
+        let (program, argv) = match place {
+            Place::Local => {
+                let mut argv = super::socket_args().ok()?;
+                argv.extend(args.map(str::to_owned));
+                ("tmux", argv)
+            }
+            // The host's own shell starts it; its words are quoted for that shell.
+            Place::Ssh(host) => ("ssh", host.argv(&format!("exec {}", super::ssh::remote_tmux(&args)), timeout).ok()?),
+        };
+        let mut child = crate::process::spawn_piped(program, &argv).ok()?;
         let (stdin, stdout) = (child.stdin.take()?, child.stdout.take()?);
         let mut client = Client { _child: child, stdin, stdout, buffer: Vec::new() };
         // The attach itself answers first; a nonce request proves the client is in step.
-        let ready = client.ask("display-message -p ready", timeout).await?;
+        let ready = client.ask(&["display-message -p ready".to_owned()], timeout).await?;
+        let ready = ready.outputs.first()?;
         (ready.success && ready.stdout == "ready\n").then_some(client)
     }
 
-    /// Sends one command line and reads its answer: the output of each command, in order, and
-    /// whether any failed (with what it said). `None` when the client broke.
-    async fn ask(&mut self, line: &str, timeout: Duration) -> Option<TmuxOutput> {
+    /// Sends command lines and reads their answer: each line's output (its commands' output in
+    /// order, and whether one failed, with what it said). A failing command ends only its own
+    /// line. `None` when the client broke.
+    async fn ask(&mut self, lines: &[String], timeout: Duration) -> Option<Answered> {
         use tokio::io::AsyncWriteExt;
         let nonce = format!("codex-master-done-{}", crate::fsafe::nonce());
-        let request = format!("{line}\ndisplay-message -p '{nonce}'\n");
+        let ends: Vec<String> = (0..lines.len()).map(|i| format!("{nonce}-{i}")).collect();
+        let request: String =
+            lines.iter().zip(&ends).map(|(line, end)| format!("{line}\ndisplay-message -p '{end}'\n")).collect();
         let exchange = async {
             self.stdin.write_all(request.as_bytes()).await.ok()?;
             self.stdin.flush().await.ok()?;
-            self.read_answer(&nonce).await
+            self.read_answer(ends).await
         };
         tokio::time::timeout(timeout, exchange).await.ok().flatten()
     }
 
-    /// Reads blocks until the one that holds only `nonce`.
-    async fn read_answer(&mut self, nonce: &str) -> Option<TmuxOutput> {
-        let mut answer = Answer::default();
+    /// Reads blocks until the last line's nonce has come back.
+    async fn read_answer(&mut self, ends: Vec<String>) -> Option<Answered> {
+        let mut answer = Answer { ends, ..Answer::default() };
         let mut at = 0;
         loop {
             while let Some(end) = self.buffer[at..].iter().position(|b| *b == b'\n') {
                 let line = String::from_utf8_lossy(&self.buffer[at..at + end]).into_owned();
                 at += end + 1;
-                match answer.line(line, nonce) {
+                match answer.line(line) {
                     Step::More => {}
                     Step::Done => {
                         self.buffer.drain(..at);
-                        return Some(answer.output());
+                        return Some(Answered { outputs: answer.done });
                     }
                     Step::Broken => return None,
                 }
@@ -123,13 +145,17 @@ impl Client {
 /// One answer being read, line by line.
 #[derive(Default)]
 struct Answer {
+    /// Each line's nonce, in order; the answer ends with the last.
+    ends: Vec<String>,
+    /// The outputs of the lines whose nonce came back.
+    done: Vec<TmuxOutput>,
     /// The words of the open `%begin` (its `%end`/`%error` repeats them).
     block: Option<String>,
     body: Vec<String>,
     stdout: String,
     stderr: String,
     failed: bool,
-    /// The nonce came back; the next line closes its block.
+    /// The last nonce came back; the next line closes its block.
     finishing: bool,
 }
 
@@ -153,14 +179,20 @@ impl Answer {
     /// words exactly (the server's time and command number) can at worst drop or misplace lines
     /// of this answer's captures; it cannot stall the answer, which ends where the nonce comes
     /// back, and no pane has seen the nonce.
-    fn line(&mut self, line: String, nonce: &str) -> Step {
+    fn line(&mut self, line: String) -> Step {
         if self.finishing {
             return Step::Done;
         }
-        if line == nonce {
+        if self.ends.get(self.done.len()) == Some(&line) {
             self.flush(false);
             self.block = None;
-            self.finishing = true;
+            let stderr = crate::text::safe_error_text(&std::mem::take(&mut self.stderr));
+            self.done.push(TmuxOutput {
+                success: !std::mem::take(&mut self.failed),
+                stdout: std::mem::take(&mut self.stdout),
+                stderr: if stderr.is_empty() { "no stderr".into() } else { stderr },
+            });
+            self.finishing = self.done.len() == self.ends.len();
             return Step::More;
         }
         match self.block.as_deref() {
@@ -191,24 +223,15 @@ impl Answer {
             into.push('\n');
         }
     }
-
-    fn output(self) -> TmuxOutput {
-        let stderr = crate::text::safe_error_text(&self.stderr);
-        TmuxOutput {
-            success: !self.failed,
-            stdout: self.stdout,
-            stderr: if stderr.is_empty() { "no stderr".into() } else { stderr },
-        }
-    }
 }
 
-/// `args` through the kept client; `None` when none is attached or it broke (the caller runs
-/// tmux itself).
-pub(crate) async fn ask(args: &[String], timeout: Duration) -> Option<TmuxOutput> {
-    let line = command_line(args)?;
+/// Command lines through `place`'s kept client; `None` when none is attached or it broke (the
+/// caller runs tmux itself).
+pub(crate) async fn ask(place: &Place, lines: &[String], timeout: Duration) -> Option<Answered> {
     let started = std::time::Instant::now();
-    let mut held = tokio::time::timeout(timeout, slot().lock()).await.ok()?;
-    let out = held.as_mut()?.ask(&line, timeout.saturating_sub(started.elapsed())).await;
+    let slot = slot(place);
+    let mut held = tokio::time::timeout(timeout, slot.lock()).await.ok()?;
+    let out = held.as_mut()?.ask(lines, timeout.saturating_sub(started.elapsed())).await;
     match &out {
         Some(_) => tracing::debug!("tmux control client answered"),
         None => {
@@ -219,13 +242,15 @@ pub(crate) async fn ask(args: &[String], timeout: Duration) -> Option<TmuxOutput
     out
 }
 
-/// Attaches a client to `session` (one that runs now) in the background, unless one is.
-pub(crate) fn attach(session: &str, timeout: Duration) {
-    let session = session.to_owned();
+/// Attaches a client to `session` (one that runs now) on `place` in the background, unless one
+/// is attached or attaching.
+pub(crate) fn attach(place: &Place, session: &str, timeout: Duration) {
+    let (place, session) = (place.clone(), session.to_owned());
     tokio::spawn(async move {
-        let Ok(mut held) = slot().try_lock() else { return };
+        let slot = slot(&place);
+        let Ok(mut held) = slot.try_lock() else { return };
         if held.is_none() {
-            *held = Client::open(&session, timeout).await;
+            *held = Client::open(&place, &session, timeout).await;
             tracing::debug!(attached = held.is_some(), "tmux control client attach");
         }
     });
@@ -236,15 +261,55 @@ mod tests {
     use super::*;
 
     fn read(lines: &[&str], nonce: &str) -> (Option<TmuxOutput>, usize) {
-        let mut a = Answer::default();
+        let (out, at) = read_all(lines, &[nonce]);
+        (out.map(|mut o| o.remove(0)), at)
+    }
+
+    fn read_all(lines: &[&str], ends: &[&str]) -> (Option<Vec<TmuxOutput>>, usize) {
+        let mut a = Answer { ends: ends.iter().map(|e| (*e).to_owned()).collect(), ..Answer::default() };
         for (i, l) in lines.iter().enumerate() {
-            match a.line((*l).to_owned(), nonce) {
+            match a.line((*l).to_owned()) {
                 Step::More => {}
-                Step::Done => return (Some(a.output()), i),
+                Step::Done => return (Some(a.done), i),
                 Step::Broken => return (None, i),
             }
         }
         (None, lines.len())
+    }
+
+    #[test]
+    fn each_line_has_its_own_output_and_a_failure_ends_only_its_line() {
+        let lines = [
+            "%begin 1700000000 1 1",
+            "listing",
+            "%end 1700000000 1 1",
+            "%begin 1700000000 2 1",
+            "E0",
+            "%end 1700000000 2 1",
+            "%begin 1700000001 3 1",
+            "can't find pane: =gone:",
+            "%error 1700000001 3 1",
+            "%begin 1700000001 4 1",
+            "E1",
+            "%end 1700000001 4 1",
+            "%begin 1700000001 5 1",
+            "capture",
+            "%end 1700000001 5 1",
+            "%begin 1700000001 6 1",
+            "E2",
+            "%end 1700000001 6 1",
+        ];
+        let mut a = Answer { ends: ["E0", "E1", "E2"].map(str::to_owned).to_vec(), ..Answer::default() };
+        let mut last = Step::More;
+        for l in lines {
+            last = a.line(l.to_owned());
+        }
+        assert!(matches!(last, Step::Done), "the answer ends with the last nonce's block");
+        let outs = a.done;
+        assert_eq!(outs.len(), 3);
+        assert_eq!((outs[0].success, outs[0].stdout.as_str()), (true, "listing\n"));
+        assert!(!outs[1].success && outs[1].stderr.contains("can't find pane"), "{:?}", outs[1]);
+        assert_eq!((outs[2].success, outs[2].stdout.as_str()), (true, "capture\n"));
     }
 
     #[test]

@@ -242,25 +242,14 @@ pub struct Snapshot {
     pub panes: HashMap<String, PaneInfo>,
     pub captures: HashMap<String, String>,
     pub readings: Option<ssh::ProcTexts>,
-    /// A host's raw-log sizes (file name → bytes), read before its captures.
-    pub log_sizes: HashMap<String, u64>,
-}
-
-/// A session whose last capture stands while its raw log keeps this size: a host captures it
-/// again only when the log there has another size.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Quiet {
-    pub session: String,
-    pub raw_log: String,
-    pub bytes: u64,
 }
 
 /// The panes and the captures of `sessions` that are live, in one tmux round trip when every
 /// session runs (the listing and the captures go in one command sequence); a session that is
 /// missing fails the sequence, and then the live ones are captured in a second call.
-pub async fn snapshot(on: &Place, sessions: &[String], quiet: &[Quiet], lines: u32) -> Result<Snapshot, TmuxError> {
+pub async fn snapshot(on: &Place, sessions: &[String], lines: u32) -> Result<Snapshot, TmuxError> {
     if let Place::Ssh(host) = on {
-        return ssh::snapshot(host, sessions, quiet, lines).await;
+        return ssh::snapshot(host, sessions, lines).await;
     }
     let marker = format!("codex-master-split-{}", crate::fsafe::nonce());
     let args = snapshot_args(sessions, lines, &marker);
@@ -272,16 +261,22 @@ pub async fn snapshot(on: &Place, sessions: &[String], quiet: &[Quiet], lines: u
     // A long-lived process asks through its kept client; without one it runs tmux and attaches
     // one to a live session among those it captured (ours: the default server may hold the
     // user's own sessions).
-    if let Some(out) = control::ask(&args, TMUX_TIMEOUT).await {
-        return read_snapshot(on, sessions, lines, &marker, out).await;
+    if let Some(mut answered) = control_ask(on, &args).await {
+        return read_snapshot(on, sessions, lines, &marker, answered.outputs.remove(0)).await;
     }
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(on, &refs, TMUX_TIMEOUT).await?;
     let snap = read_snapshot(on, sessions, lines, &marker, out).await?;
     if let Some(live) = sessions.iter().find(|s| snap.panes.get(*s).is_some_and(|p| !p.dead)) {
-        control::attach(live, TMUX_TIMEOUT);
+        control::attach(on, live, TMUX_TIMEOUT);
     }
     Ok(snap)
+}
+
+/// `args` as one line through `on`'s kept control client (none: the caller runs tmux).
+pub(crate) async fn control_ask(on: &Place, args: &[String]) -> Option<control::Answered> {
+    let line = control::command_line(args)?;
+    control::ask(on, &[line], TMUX_TIMEOUT).await.filter(|a| !a.outputs.is_empty())
 }
 
 /// The one tmux command sequence of a snapshot: the listing, a marker, the captures.

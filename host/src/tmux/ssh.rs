@@ -1,7 +1,7 @@
 //! tmux on another host, through the one ssh transport ([`crate::ssh`]): tmux on our own socket
 //! there, the host's raw logs, what `doctor` asks it, and a fleet snapshot in one round trip.
 
-use super::{shell_join, shell_quote, Place, Quiet, Snapshot, TmuxError, TmuxOutput, TMUX_TIMEOUT};
+use super::{shell_join, shell_quote, Place, Snapshot, TmuxError, TmuxOutput, TMUX_TIMEOUT};
 use crate::ssh::{check_transport, SshError, SshHost};
 
 /// The remote tmux server's socket name (`tmux -L`): ours alone, beside the user's default.
@@ -77,63 +77,70 @@ pub struct ProcTexts {
     pub cpu_pressure: String,
 }
 
-/// The remote line of a snapshot: the host's `/proc` readings, its raw-log sizes, which quiet
-/// sessions it captures again (their log has another size), then tmux: the listing, the
-/// captures of `sessions` and of those. Each part ends with a marker line.
-fn snapshot_line(tmux_args: &[String], quiet: &[Quiet], lines: u32, marker: &str) -> String {
-    let m = shell_quote(marker);
-    let files = ["/proc/meminfo", "/proc/pressure/memory", "/proc/pressure/cpu"];
-    // One program reads the three files (a `cat` each would start three per observation); each
-    // line comes back behind its file's name.
-    let mut line = format!("grep -s -H -e '^MemAvailable:' -e '^some ' {}; echo {m}; ", files.join(" "));
-    line.push_str(&format!(
-        "Z=$(find \"$HOME\"/{REMOTE_RAW_DIR} -maxdepth 1 -type f -printf '%f %s\\n' 2>/dev/null); printf '%s\\n' \"$Z\"; echo {m}; N='\n'; C=; set -- {}; ",
-        shell_join(tmux_args)
-    ));
-    for q in quiet {
-        let known = shell_quote(&format!("{} {}", q.raw_log, q.bytes));
-        let capture = super::batched_capture_args(std::slice::from_ref(&q.session), lines, marker);
-        line.push_str(&format!(
-            "case \"$N$Z$N\" in *\"$N\"{known}\"$N\"*) ;; *) set -- \"$@\" ';' {}; C=\"$C\"{};; esac; ",
-            shell_join(&capture),
-            shell_quote(&format!("{}\n", q.session))
-        ));
-    }
+/// The host's `/proc` readings: one program reads the three files (a `cat` each would start
+/// three per observation); each line comes back behind its file's name.
+const READINGS_LINE: &str =
+    "grep -s -H -e '^MemAvailable:' -e '^some ' /proc/meminfo /proc/pressure/memory /proc/pressure/cpu";
+
+/// The remote line of a snapshot without a control client: the host's `/proc` readings, a
+/// marker line, then tmux (the listing and the captures).
+fn snapshot_line(tmux_args: &[String], marker: &str) -> String {
     // No `exec`: the line may run in the host's long-lived shell.
-    line.push_str(&format!("printf '%s' \"$C\"; echo {m}; {} \"$@\"", remote_tmux(&[])));
-    line
+    format!(
+        "{READINGS_LINE}; echo {}; {}",
+        shell_quote(marker),
+        remote_tmux(&tmux_args.iter().map(String::as_str).collect::<Vec<_>>())
+    )
 }
 
-/// A host's snapshot in one ssh round trip: its readings, its raw-log sizes, its panes, the
-/// captures of `sessions`, and of each `quiet` one whose log changed.
-pub async fn snapshot(
-    host: &std::sync::Arc<SshHost>,
-    sessions: &[String],
-    quiet: &[Quiet],
-    lines: u32,
-) -> Result<Snapshot, TmuxError> {
+/// A host's snapshot in one round trip: its readings, its panes and the captures of
+/// `sessions`. A long-lived process asks its kept control client there (the readings go
+/// through its kept shell at the same time); without one, one shell line does it all. Every
+/// pane is captured each time: through the control client, 64 captures cost the host's tmux
+/// less than deciding which panes printed (`if-shell -F` per pane) or starting a tmux client.
+pub async fn snapshot(host: &std::sync::Arc<SshHost>, sessions: &[String], lines: u32) -> Result<Snapshot, TmuxError> {
+    let place = Place::Ssh(host.clone());
     let marker = format!("codex-master-split-{}", crate::fsafe::nonce());
     let args = super::snapshot_args(sessions, lines, &marker);
-    let out = run_line(host, &snapshot_line(&args, quiet, lines, &marker)).await?;
+    if super::control::kept() {
+        if let Some(snap) = through_control(host, sessions, lines, &args, &marker).await? {
+            return Ok(snap);
+        }
+    }
+    let out = run_line(host, &snapshot_line(&args, &marker)).await?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let separator = format!("{marker}\n");
-    let mut parts = stdout.splitn(4, separator.as_str());
-    let mut next = || parts.next().unwrap_or_default().to_owned();
-    let readings = proc_texts(&next());
-    let log_sizes = parse_sizes(&next());
-    let mut captured: Vec<String> = sessions.to_vec();
-    captured.extend(next().lines().filter(|s| quiet.iter().any(|q| q.session == *s)).map(str::to_owned));
-    let rest = next();
+    let (readings, rest) = stdout.split_once(&format!("{marker}\n")).unwrap_or_default();
     let stderr = crate::text::safe_error_text(&String::from_utf8_lossy(&out.stderr));
     let tmux_out = TmuxOutput {
         success: out.ok(),
-        stdout: rest,
+        stdout: rest.to_owned(),
         stderr: if stderr.is_empty() { "no stderr".into() } else { stderr },
     };
-    let mut snap = super::read_snapshot(&Place::Ssh(host.clone()), &captured, lines, &marker, tmux_out).await?;
-    snap.readings = Some(readings);
-    snap.log_sizes = log_sizes;
+    let mut snap = super::read_snapshot(&place, sessions, lines, &marker, tmux_out).await?;
+    snap.readings = Some(proc_texts(readings));
+    if super::control::kept() {
+        if let Some(live) = sessions.iter().find(|s| snap.panes.get(*s).is_some_and(|p| !p.dead)) {
+            super::control::attach(&place, live, TMUX_TIMEOUT);
+        }
+    }
     Ok(snap)
+}
+
+/// [`snapshot`] through the host's kept control client; `None` when none is attached or it
+/// broke.
+async fn through_control(
+    host: &std::sync::Arc<SshHost>,
+    sessions: &[String],
+    lines: u32,
+    args: &[String],
+    marker: &str,
+) -> Result<Option<Snapshot>, TmuxError> {
+    let place = Place::Ssh(host.clone());
+    let (readings, answered) = tokio::join!(run_line(host, READINGS_LINE), super::control_ask(&place, args));
+    let Some(mut answered) = answered else { return Ok(None) };
+    let mut snap = super::read_snapshot(&place, sessions, lines, marker, answered.outputs.remove(0)).await?;
+    snap.readings = Some(proc_texts(&String::from_utf8_lossy(&readings?.stdout)));
+    Ok(Some(snap))
 }
 
 /// The `/proc` lines `grep -H` printed, each behind its file's name, back into their files.
@@ -147,16 +154,6 @@ fn proc_texts(text: &str) -> ProcTexts {
         memory_pressure: of("/proc/pressure/memory"),
         cpu_pressure: of("/proc/pressure/cpu"),
     }
-}
-
-/// `NAME BYTES` lines (names never hold a space: ours are `SESSION-RUN.log`).
-fn parse_sizes(text: &str) -> std::collections::HashMap<String, u64> {
-    text.lines()
-        .filter_map(|l| {
-            let (name, bytes) = l.rsplit_once(' ')?;
-            Some((name.to_owned(), bytes.parse().ok()?))
-        })
-        .collect()
 }
 
 #[cfg(test)]
