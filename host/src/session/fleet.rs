@@ -362,7 +362,7 @@ async fn snapshot_places(specs: &[Option<AgentSpec>], reused: &HashMap<String, S
         .map(|(place, sessions)| {
             tokio::spawn(async move {
                 let started = Instant::now();
-                let snap = tmux::snapshot(&place, &sessions, PANE_LINES).await;
+                let snap = tmux::snapshot_with(&place, &sessions, PANE_LINES, tmux::ssh::Readings::Recent).await;
                 (place, snap, started.elapsed())
             })
         })

@@ -248,8 +248,18 @@ pub struct Snapshot {
 /// session runs (the listing and the captures go in one command sequence); a session that is
 /// missing fails the sequence, and then the live ones are captured in a second call.
 pub async fn snapshot(on: &Place, sessions: &[String], lines: u32) -> Result<Snapshot, TmuxError> {
+    snapshot_with(on, sessions, lines, ssh::Readings::Fresh).await
+}
+
+/// [`snapshot`], with a host's `/proc` readings as fresh as `readings` asks.
+pub async fn snapshot_with(
+    on: &Place,
+    sessions: &[String],
+    lines: u32,
+    readings: ssh::Readings,
+) -> Result<Snapshot, TmuxError> {
     if let Place::Ssh(host) = on {
-        return ssh::snapshot(host, sessions, lines).await;
+        return ssh::snapshot(host, sessions, lines, readings).await;
     }
     let marker = format!("codex-master-split-{}", crate::fsafe::nonce());
     let args = snapshot_args(sessions, lines, &marker);

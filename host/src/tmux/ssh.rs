@@ -98,12 +98,17 @@ fn snapshot_line(tmux_args: &[String], marker: &str) -> String {
 /// through its kept shell at the same time); without one, one shell line does it all. Every
 /// pane is captured each time: through the control client, 64 captures cost the host's tmux
 /// less than deciding which panes printed (`if-shell -F` per pane) or starting a tmux client.
-pub async fn snapshot(host: &std::sync::Arc<SshHost>, sessions: &[String], lines: u32) -> Result<Snapshot, TmuxError> {
+pub async fn snapshot(
+    host: &std::sync::Arc<SshHost>,
+    sessions: &[String],
+    lines: u32,
+    readings: Readings,
+) -> Result<Snapshot, TmuxError> {
     let place = Place::Ssh(host.clone());
     let marker = format!("codex-master-split-{}", crate::fsafe::nonce());
     let args = super::snapshot_args(sessions, lines, &marker);
     if super::control::kept() {
-        if let Some(snap) = through_control(host, sessions, lines, &args, &marker).await? {
+        if let Some(snap) = through_control(host, sessions, lines, (&args, &marker), readings).await? {
             return Ok(snap);
         }
     }
@@ -126,20 +131,57 @@ pub async fn snapshot(host: &std::sync::Arc<SshHost>, sessions: &[String], lines
     Ok(snap)
 }
 
+/// How fresh a host's `/proc` readings must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readings {
+    /// Read now (admission before a start).
+    Fresh,
+    /// A reading under a second old stands (an observation: the figures are averages, and
+    /// asking each time costs the host a program start per observation).
+    Recent,
+}
+
+/// How long a host's readings stand for [`Readings::Recent`].
+const READINGS_REUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Each host's last readings (by host name), with when they were read.
+type Recent = std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, ProcTexts)>>;
+
+fn recent() -> &'static Recent {
+    static LAST: std::sync::OnceLock<Recent> = std::sync::OnceLock::new();
+    LAST.get_or_init(Default::default)
+}
+
+/// The host's readings: a recent one when that stands, else read through its kept shell.
+async fn read_proc(host: &SshHost, readings: Readings) -> Result<ProcTexts, TmuxError> {
+    if readings == Readings::Recent {
+        let last = recent().lock().unwrap_or_else(|p| p.into_inner()).get(&host.name).cloned();
+        if let Some((_, texts)) = last.filter(|(at, _)| at.elapsed() < READINGS_REUSE) {
+            return Ok(texts);
+        }
+    }
+    let texts = proc_texts(&String::from_utf8_lossy(&run_line(host, READINGS_LINE).await?.stdout));
+    recent()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(host.name.clone(), (std::time::Instant::now(), texts.clone()));
+    Ok(texts)
+}
+
 /// [`snapshot`] through the host's kept control client; `None` when none is attached or it
 /// broke.
 async fn through_control(
     host: &std::sync::Arc<SshHost>,
     sessions: &[String],
     lines: u32,
-    args: &[String],
-    marker: &str,
+    (args, marker): (&[String], &str),
+    readings: Readings,
 ) -> Result<Option<Snapshot>, TmuxError> {
     let place = Place::Ssh(host.clone());
-    let (readings, answered) = tokio::join!(run_line(host, READINGS_LINE), super::control_ask(&place, args));
+    let (readings, answered) = tokio::join!(read_proc(host, readings), super::control_ask(&place, args));
     let Some(mut answered) = answered else { return Ok(None) };
     let mut snap = super::read_snapshot(&place, sessions, lines, marker, answered.outputs.remove(0)).await?;
-    snap.readings = Some(proc_texts(&String::from_utf8_lossy(&readings?.stdout)));
+    snap.readings = Some(readings?);
     Ok(Some(snap))
 }
 
