@@ -134,6 +134,17 @@ pub fn spawn_piped(program: &str, args: &[String]) -> std::io::Result<tokio::pro
         .spawn()
 }
 
+/// One read from a kept child's stdout into `buffer`, which may hold at most `max` bytes;
+/// `None` at EOF, on an error or past the bound (the channel is then dropped).
+pub async fn read_more(stdout: &mut tokio::process::ChildStdout, buffer: &mut Vec<u8>, max: usize) -> Option<()> {
+    use tokio::io::AsyncReadExt;
+    if buffer.len() > max {
+        return None;
+    }
+    buffer.reserve(64 * 1024);
+    (stdout.read_buf(buffer).await.ok()? > 0).then_some(())
+}
+
 /// Runs `cmd` to completion or its deadline.
 pub async fn run(cmd: &Cmd<'_>) -> Output {
     let mut command = tokio::process::Command::new(cmd.program);

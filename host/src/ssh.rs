@@ -279,12 +279,7 @@ impl Channel {
 
     /// One read into the buffer (bounded); `None` at EOF, on an error or past the bound.
     async fn read_more(&mut self) -> Option<()> {
-        use tokio::io::AsyncReadExt;
-        if self.buffer.len() > MAX_CHANNEL_ANSWER {
-            return None;
-        }
-        self.buffer.reserve(64 * 1024);
-        (self.stdout.read_buf(&mut self.buffer).await.ok()? > 0).then_some(())
+        crate::process::read_more(&mut self.stdout, &mut self.buffer, MAX_CHANNEL_ANSWER).await
     }
 }
 

@@ -128,6 +128,10 @@ impl Drop for World {
 /// What a signal must clean up: the server's pid and the world.
 type Cleanup = std::sync::Arc<std::sync::Mutex<Option<(u32, PathBuf, String)>>>;
 
+/// A termination signal is being handled: the signal thread cleans up and exits with
+/// 128 + the signal, and the demo's own failure (its server just killed) must not exit first.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Blocks the termination signals on this thread (and the threads it starts) and takes them on
 /// a dedicated thread, which cleans up (the server, the tmux server, the agents, the raw-log
 /// writers, the temp dir) and exits with 128 + the signal.
@@ -135,9 +139,15 @@ fn handle_signals() -> Cleanup {
     let cleanup: Cleanup = Default::default();
     let todo = cleanup.clone();
     super::signals::on_termination(move |sig| {
+        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
         if let Some((pid, root, socket)) = todo.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            // SAFETY: a plain kill of our own child.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            // The server's own children (its kept tmux control client) go with it: one caught
+            // attaching would keep the tmux server from exiting.
+            let tree = crate::proctree::tree_pids(&crate::proctree::proc_root(), &[pid]).unwrap_or_else(|| vec![pid]);
+            for p in tree {
+                // SAFETY: a plain kill of our own child and its descendants.
+                unsafe { libc::kill(p as libc::pid_t, libc::SIGKILL) };
+            }
             World::clean(&root, &socket);
         }
         eprintln!("demo interrupted: agents stopped, temporary files removed");
@@ -259,6 +269,9 @@ fn line(label: &str, value: impl std::fmt::Display) {
 pub fn run(profile: &str) -> i32 {
     match demo(profile) {
         Ok(()) => EXIT_OK,
+        Err(_) if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) => loop {
+            std::thread::park();
+        },
         Err(e) => {
             eprintln!("demo failed: {}", crate::text::safe_error_text(&e));
             EXIT_FAILED

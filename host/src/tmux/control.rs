@@ -75,7 +75,8 @@ impl Client {
     /// Attaches to `session` (exact name) on `place`'s server.
     async fn open(place: &Place, session: &str, timeout: Duration) -> Option<Client> {
         let target = format!("={session}");
-        let args = ["-C", "attach-session", "-t", &target, "-f", CLIENT_FLAGS];
+        // `-N`: an attach that races a `kill-server` must not start a new, empty server.
+        let args = ["-N", "-C", "attach-session", "-t", &target, "-f", CLIENT_FLAGS];
         let (program, argv) = match place {
             Place::Local => {
                 let mut argv = super::socket_args().ok()?;
@@ -133,12 +134,7 @@ impl Client {
     }
 
     async fn read_more(&mut self) -> Option<()> {
-        use tokio::io::AsyncReadExt;
-        if self.buffer.len() > MAX_ANSWER {
-            return None;
-        }
-        self.buffer.reserve(64 * 1024);
-        (self.stdout.read_buf(&mut self.buffer).await.ok()? > 0).then_some(())
+        crate::process::read_more(&mut self.stdout, &mut self.buffer, MAX_ANSWER).await
     }
 }
 
