@@ -263,24 +263,28 @@ pub async fn snapshot_with(
     }
     let marker = format!("codex-master-split-{}", crate::fsafe::nonce());
     let args = snapshot_args(sessions, lines, &marker);
-    if !control::kept() {
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = run(on, &refs, TMUX_TIMEOUT).await?;
-        return read_snapshot(on, sessions, lines, &marker, out).await;
-    }
-    // A long-lived process asks through its kept client; without one it runs tmux and attaches
-    // one to a live session among those it captured (ours: the default server may hold the
-    // user's own sessions).
-    if let Some(mut answered) = control_ask(on, &args).await {
-        return read_snapshot(on, sessions, lines, &marker, answered.outputs.remove(0)).await;
+    // A long-lived process asks through its kept client; without one it runs tmux itself.
+    if control::kept() {
+        if let Some(mut answered) = control_ask(on, &args).await {
+            return read_snapshot(on, sessions, lines, &marker, answered.outputs.remove(0)).await;
+        }
     }
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(on, &refs, TMUX_TIMEOUT).await?;
     let snap = read_snapshot(on, sessions, lines, &marker, out).await?;
+    attach_control(on, sessions, &snap);
+    Ok(snap)
+}
+
+/// In a long-lived process without a kept client on `on`, attaches one (in the background) to a
+/// live session among `sessions`, which are ours (the default server may hold the user's own).
+pub(crate) fn attach_control(on: &Place, sessions: &[String], snap: &Snapshot) {
+    if !control::kept() {
+        return;
+    }
     if let Some(live) = sessions.iter().find(|s| snap.panes.get(*s).is_some_and(|p| !p.dead)) {
         control::attach(on, live, TMUX_TIMEOUT);
     }
-    Ok(snap)
 }
 
 /// `args` as one line through `on`'s kept control client (none: the caller runs tmux).

@@ -123,11 +123,7 @@ pub async fn snapshot(
     };
     let mut snap = super::read_snapshot(&place, sessions, lines, &marker, tmux_out).await?;
     snap.readings = Some(proc_texts(readings));
-    if super::control::kept() {
-        if let Some(live) = sessions.iter().find(|s| snap.panes.get(*s).is_some_and(|p| !p.dead)) {
-            super::control::attach(&place, live, TMUX_TIMEOUT);
-        }
-    }
+    super::attach_control(&place, sessions, &snap);
     Ok(snap)
 }
 
