@@ -24,16 +24,36 @@ pub const REDACTED_PATH: &str = codex_master_redaction_engine::paths::PATH_MASK;
 /// One copy of the escape stripper, shared with the guests (`codex_master_guest_sdk::text`).
 pub use codex_master_guest_sdk::text::strip_ansi;
 
-/// The default rules, run natively: what error texts and logs pass through (the full pipeline
-/// with the active extension and the team's rules is [`crate::redactor`], above this layer).
-fn default_engine() -> &'static codex_master_redaction_engine::Engine {
+/// The default rules, run natively: what error texts and logs pass through, and the floor of
+/// [`crate::redactor`] (above this layer) when the team has no rule files. Built on the first
+/// text that needs it.
+pub fn default_engine() -> &'static codex_master_redaction_engine::Engine {
     static ENGINE: OnceLock<codex_master_redaction_engine::Engine> = OnceLock::new();
-    ENGINE.get_or_init(codex_master_redaction_engine::Engine::with_defaults)
+    ENGINE.get_or_init(|| build_engine(&[]).0)
+}
+
+/// A rule engine of the default rules and `files` (name, text), announced in the debug log (the
+/// cold-path test counts these lines: a call that redacts nothing builds none).
+pub fn build_engine(
+    files: &[(&str, &str)],
+) -> (codex_master_redaction_engine::Engine, Vec<codex_master_redaction_engine::RuleError>) {
+    let started = std::time::Instant::now();
+    let built = codex_master_redaction_engine::Engine::with_files(files);
+    tracing::debug!(micros = started.elapsed().as_micros() as u64, files = files.len(), "redaction floor engine built");
+    built
+}
+
+/// Whether a text has nothing a rule could mask (only whitespace): no engine is built for it.
+pub fn nothing_to_redact(text: &str) -> bool {
+    text.trim().is_empty()
 }
 
 /// Masks secrets and local paths by the default rules. Returns the text and whether anything
 /// changed.
 pub fn redact(input: &str) -> (String, bool) {
+    if nothing_to_redact(input) {
+        return (input.to_owned(), false);
+    }
     let out = default_engine().redact(input, &[]);
     (out.text, out.changed)
 }

@@ -13,9 +13,9 @@
 //!
 //! Work per text: one Aho–Corasick pass over the lower-cased text finds every rule keyword;
 //! a line runs only the regexes of the rules whose keywords it contains (a rule without
-//! keywords runs everywhere, so the default rules have none of those). Regexes compile on first
-//! use. Block rules run over the whole text first; then the line rules; then the path policy
-//! ([`paths`]). The engine is plain Rust: the default redaction component runs it in the
+//! keywords runs everywhere, on a text no shorter than its shortest match, so the default rules
+//! have few of those). Regexes compile on first use. Block rules run over the whole text first (one with keywords only when the text holds
+//! one of them); then the line rules; then the path policy ([`paths`]). The engine is plain Rust: the default redaction component runs it in the
 //! sandbox, and the host runs the same rules natively as its floor.
 
 use std::collections::BTreeMap;
@@ -23,9 +23,13 @@ use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::Regex;
-use serde::Deserialize;
-
 pub mod paths;
+mod spec;
+
+use spec::{AllowlistSpec, FileSpec, RuleSpec};
+
+// `fn default_spec() -> FileSpec`: `default-rules.toml`, read by build.rs.
+include!(concat!(env!("OUT_DIR"), "/default_rules.rs"));
 
 /// What a masked secret becomes.
 pub const MASK: &str = "<redacted>";
@@ -33,6 +37,7 @@ pub const MASK: &str = "<redacted>";
 /// Our default rule file (the rule ids are ours; gitleaks' public rules were the reference for
 /// which token shapes exist).
 pub const DEFAULT_RULES: &str = include_str!("default-rules.toml");
+const DEFAULT_RULES_NAME: &str = "default-rules.toml";
 
 /// Largest rule file accepted, and most rules per file.
 pub const MAX_RULE_FILE_BYTES: usize = 256 * 1024;
@@ -64,58 +69,6 @@ pub struct RuleError {
     pub file: String,
     pub rule_id: String,
     pub message: String,
-}
-
-#[derive(Debug, Deserialize, Default, Clone)]
-#[serde(rename_all = "camelCase")]
-struct AllowlistSpec {
-    #[serde(default)]
-    regexes: Vec<String>,
-    #[serde(default)]
-    regex_target: Option<String>,
-    #[serde(default)]
-    stopwords: Vec<String>,
-    #[serde(default)]
-    condition: Option<String>,
-    #[serde(default)]
-    description: Option<String>,
-    /// A global allowlist that applies to these rules only (gitleaks 8.25): the one way a
-    /// team's file narrows a default rule, naming it.
-    #[serde(default)]
-    target_rules: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RuleSpec {
-    id: String,
-    #[serde(default)]
-    regex: Option<String>,
-    #[serde(default)]
-    secret_group: Option<usize>,
-    #[serde(default)]
-    keywords: Vec<String>,
-    #[serde(default)]
-    entropy: Option<f64>,
-    #[serde(default)]
-    allowlists: Vec<AllowlistSpec>,
-    /// The older single-table form.
-    #[serde(default)]
-    allowlist: Option<AllowlistSpec>,
-    #[serde(default)]
-    block_end: Option<String>,
-    #[serde(default)]
-    mask: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-struct FileSpec {
-    #[serde(default)]
-    rules: Vec<RuleSpec>,
-    #[serde(default)]
-    allowlist: Option<AllowlistSpec>,
-    #[serde(default)]
-    allowlists: Vec<AllowlistSpec>,
 }
 
 /// Where an allowlist regex looks.
@@ -171,6 +124,8 @@ struct Rule {
     source: String,
     /// Compiled on first use: a call that finds none of a rule's keywords never builds it.
     compiled: OnceLock<Option<Compiled>>,
+    /// See [`Rule::min_len`].
+    min_len: OnceLock<usize>,
     secret_group: Option<usize>,
     entropy: Option<f64>,
     allowlists: Vec<Allowlist>,
@@ -209,7 +164,7 @@ fn first_line(s: &str) -> String {
 /// one group (the secret) with only zero-width assertions (`\b`, `^`, `$`) beside it.
 fn secret_is_whole_match(source: &str, secret_group: Option<usize>) -> bool {
     use regex_syntax::hir::HirKind;
-    let Ok(hir) = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(source) else {
+    let Ok(hir) = parse(source) else {
         return false;
     };
     match hir.properties().explicit_captures_len() {
@@ -224,15 +179,19 @@ fn secret_is_whole_match(source: &str, secret_group: Option<usize>) -> bool {
     parts.iter().all(|p| matches!(p.kind(), HirKind::Look(_) | HirKind::Capture(_)))
 }
 
-/// Parses a regex without compiling it: cheap enough to check a whole file up front.
-fn check_syntax(source: &str) -> Result<(), String> {
+/// Parses a regex as [`build_regex`] reads it, without compiling it (a fraction of the cost).
+fn parse(source: &str) -> Result<regex_syntax::hir::Hir, String> {
     regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
         .build()
         .parse(source)
-        .map(drop)
         .map_err(|e| first_line(&e.to_string()))
+}
+
+/// Parses a regex without compiling it: cheap enough to check a whole file up front.
+fn check_syntax(source: &str) -> Result<(), String> {
+    parse(source).map(drop)
 }
 
 impl Rule {
@@ -247,6 +206,15 @@ impl Rule {
 
     fn regex(&self) -> Option<&Regex> {
         self.compiled().map(|c| &c.regex)
+    }
+
+    /// The fewest bytes a match takes (from a parse, no compiling): a rule without keywords
+    /// skips a shorter text without building its regex. A regex that does not parse says 0
+    /// (its compiling fails anyway); one that matches nothing, the most.
+    fn min_len(&self) -> usize {
+        *self
+            .min_len
+            .get_or_init(|| parse(&self.source).map_or(0, |h| h.properties().minimum_len().unwrap_or(usize::MAX)))
     }
 
     fn block_end(&self) -> Option<&Regex> {
@@ -283,8 +251,8 @@ pub struct Engine {
     keyword_rules: Vec<Vec<usize>>,
     /// Rules without keywords: they run on every line.
     always: Vec<usize>,
-    /// Rules with `blockEnd`.
-    blocks: Vec<usize>,
+    /// Rules with `blockEnd`, each with its keyword patterns (none: it runs on every text).
+    blocks: Vec<(usize, Vec<usize>)>,
 }
 
 /// An allowlist from its spec; `checked` parses its regexes now (a team's file), else they are
@@ -434,7 +402,7 @@ struct Loader<'a> {
     keyword_at: std::collections::HashMap<String, usize>,
     keyword_rules: Vec<Vec<usize>>,
     always: Vec<usize>,
-    blocks: Vec<usize>,
+    blocks: Vec<(usize, Vec<usize>)>,
     extensions: Vec<Extension<'a>>,
     errors: Vec<RuleError>,
 }
@@ -442,19 +410,21 @@ struct Loader<'a> {
 impl<'a> Loader<'a> {
     /// One rule file: bounded, parsed, its allowlists and rules added; a file that breaks a
     /// bound is left out whole and reported.
-    fn file(&mut self, name: &'a str, text: &str, default: bool) {
+    fn file(&mut self, name: &'a str, text: &str) {
         let file_error = |message: String| RuleError { file: name.to_owned(), rule_id: String::new(), message };
         if text.len() > MAX_RULE_FILE_BYTES {
             self.errors.push(file_error(format!("the file exceeds {MAX_RULE_FILE_BYTES} bytes")));
             return;
         }
-        let spec: FileSpec = match toml::from_str(text) {
-            Ok(s) => s,
-            Err(e) => {
-                self.errors.push(file_error(format!("not a valid rule file: {}", first_line(e.message()))));
-                return;
-            }
-        };
+        match toml::from_str(text) {
+            Ok(spec) => self.spec(name, spec, false),
+            Err(e) => self.errors.push(file_error(format!("not a valid rule file: {}", first_line(e.message())))),
+        }
+    }
+
+    /// One parsed rule file (ours, `default`, or a team's).
+    fn spec(&mut self, name: &'a str, spec: FileSpec, default: bool) {
+        let file_error = |message: String| RuleError { file: name.to_owned(), rule_id: String::new(), message };
         if spec.rules.len() > MAX_RULES_PER_FILE {
             self.errors.push(file_error(format!("more than {MAX_RULES_PER_FILE} rules")));
             return;
@@ -521,6 +491,7 @@ impl<'a> Loader<'a> {
             id,
             source,
             compiled: OnceLock::new(),
+            min_len: OnceLock::new(),
             secret_group: r.secret_group,
             entropy: r.entropy,
             allowlists,
@@ -531,24 +502,29 @@ impl<'a> Loader<'a> {
         });
     }
 
-    /// Which lines run rule `index`: a block rule runs over the whole text, a rule without
-    /// keywords on every line, the others where one of their keywords is.
+    /// Which lines run rule `index`: a block rule runs over the whole text (when the text holds
+    /// one of its keywords, if it has any), a rule without keywords on every line, the others
+    /// where one of their keywords is.
     fn index_keywords(&mut self, index: usize, keywords: &[String], block: bool) {
         let keywords: Vec<String> = keywords.iter().map(|k| k.to_ascii_lowercase()).filter(|k| !k.is_empty()).collect();
-        if block {
-            self.blocks.push(index);
-        } else if keywords.is_empty() {
+        if !block && keywords.is_empty() {
             self.always.push(index);
         }
+        let mut patterns = Vec::new();
         for k in keywords {
             let at = *self.keyword_at.entry(k.clone()).or_insert_with(|| {
                 self.keyword_list.push(k);
                 self.keyword_rules.push(Vec::new());
                 self.keyword_list.len() - 1
             });
-            if self.keyword_rules[at].last() != Some(&index) {
+            // A block rule's keyword never runs it as a line rule.
+            if !block && self.keyword_rules[at].last() != Some(&index) {
                 self.keyword_rules[at].push(index);
             }
+            patterns.push(at);
+        }
+        if block {
+            self.blocks.push((index, patterns));
         }
     }
 }
@@ -556,27 +532,23 @@ impl<'a> Loader<'a> {
 impl Engine {
     /// Our default rules.
     pub fn with_defaults() -> Engine {
-        let (engine, errors) = Engine::load_with(&[("default-rules.toml", DEFAULT_RULES)], 1);
+        let (engine, errors) = Engine::with_files(&[]);
         debug_assert!(errors.is_empty(), "the default rules are broken: {errors:?}");
         engine
     }
 
     /// The default rules plus `files` (name, text). A bad rule is left out and reported; the
     /// others apply. The files' global allowlists exempt text from their own rules only.
+    ///
+    /// Loading parses the team's files; it compiles nothing: a rule's regex, an allowlist's and
+    /// the keyword automaton are built on first use, so a call that redacts nothing pays for
+    /// none of them. A team's regexes are parsed up front so that a broken one is reported at
+    /// once ([`Engine::check`] compiles them all).
     pub fn with_files(files: &[(&str, &str)]) -> (Engine, Vec<RuleError>) {
-        let mut all: Vec<(&str, &str)> = vec![("default-rules.toml", DEFAULT_RULES)];
-        all.extend_from_slice(files);
-        Engine::load_with(&all, 1)
-    }
-
-    /// Loads `files`, of which the first `defaults` are ours. Loading parses; it compiles
-    /// nothing: a rule's regex, an allowlist's and the keyword automaton are built on first use,
-    /// so a call that redacts nothing pays for none of them. A team's regexes are parsed up
-    /// front so that a broken one is reported at once ([`Engine::check`] compiles them all).
-    fn load_with(files: &[(&str, &str)], defaults: usize) -> (Engine, Vec<RuleError>) {
         let mut loader = Loader::default();
-        for (n, (name, text)) in files.iter().enumerate() {
-            loader.file(name, text, n < defaults);
+        loader.spec(DEFAULT_RULES_NAME, default_spec(), true);
+        for (name, text) in files {
+            loader.file(name, text);
         }
         let Loader { mut rules, global, keyword_list, keyword_rules, always, blocks, extensions, mut errors, .. } =
             loader;
@@ -744,8 +716,9 @@ impl Engine {
     /// [`WINDOW_BYTES`] of a line.
     pub fn redact_until(&self, text: &str, known_paths: &[String], stop: &dyn Fn() -> bool) -> Option<Redacted> {
         let mut spans: Vec<(Span, usize)> = Vec::new();
-        self.block_spans(text, &mut spans, stop)?;
-        self.line_spans(text, &mut spans, stop)?;
+        let keyword_hits = self.keyword_hits(text);
+        self.block_spans(text, &keyword_hits, &mut spans, stop)?;
+        self.line_spans(text, &keyword_hits, &mut spans, stop)?;
         if stop() {
             return None;
         }
@@ -761,12 +734,23 @@ impl Engine {
 
     /// Whole blocks (a private key from BEGIN to END). A block whose END is missing runs to
     /// the end of the text; an END with no BEGIN before it masks from the start of the text
-    /// (the window began inside a block).
-    fn block_spans(&self, text: &str, spans: &mut Vec<(Span, usize)>, stop: &dyn Fn() -> bool) -> Option<()> {
-        for &i in &self.blocks {
+    /// (the window began inside a block). A block rule with keywords runs only on a text that
+    /// holds one of them (its regexes are not even compiled otherwise).
+    fn block_spans(
+        &self,
+        text: &str,
+        keyword_hits: &[(usize, usize)],
+        spans: &mut Vec<(Span, usize)>,
+        stop: &dyn Fn() -> bool,
+    ) -> Option<()> {
+        for (i, patterns) in &self.blocks {
             if stop() {
                 return None;
             }
+            if !patterns.is_empty() && !keyword_hits.iter().any(|(_, p)| patterns.contains(p)) {
+                continue;
+            }
+            let i = *i;
             let rule = &self.rules[i];
             let (Some(begin), Some(end)) = (rule.regex(), rule.block_end()) else { continue };
             let mut at = 0;
@@ -790,13 +774,19 @@ impl Engine {
         Some(())
     }
 
-    fn line_spans(&self, text: &str, spans: &mut Vec<(Span, usize)>, stop: &dyn Fn() -> bool) -> Option<()> {
+    fn line_spans(
+        &self,
+        text: &str,
+        keyword_hits: &[(usize, usize)],
+        spans: &mut Vec<(Span, usize)>,
+        stop: &dyn Fn() -> bool,
+    ) -> Option<()> {
         // (line start, rule) pairs to run: keyword hits, and the lines where a rule without
         // keywords matches somewhere (found by one search over the whole text, not one per line).
         let mut jobs: Vec<(usize, usize)> = Vec::new();
         let line_start = |pos: usize| text[..pos].rfind('\n').map_or(0, |n| n + 1);
         let mut line = (0usize, 0usize); // (start, end) of the line of the previous hit
-        for (at, pattern) in self.keyword_hits(text) {
+        for &(at, pattern) in keyword_hits {
             if at >= line.1 || at < line.0 {
                 let start = line_start(at);
                 let end = text[at..].find('\n').map_or(text.len(), |n| at + n);
@@ -805,6 +795,9 @@ impl Engine {
             jobs.extend(self.keyword_rules[pattern].iter().map(|&r| (line.0, r)));
         }
         for &i in &self.always {
+            if text.len() < self.rules[i].min_len() {
+                continue;
+            }
             let Some(re) = self.rules[i].regex() else { continue };
             // Windowed like a long line below: one search covers at most WINDOW_BYTES.
             let mut from = 0;
@@ -958,6 +951,18 @@ mod tests {
     }
 
     #[test]
+    fn the_built_in_default_rules_are_the_rule_file_as_parsed() {
+        let parsed: FileSpec = toml::from_str(DEFAULT_RULES).unwrap();
+        assert_eq!(default_spec(), parsed);
+        // The comparison covers every kind of field.
+        let allowlists = || parsed.rules.iter().flat_map(|r| &r.allowlists).chain(&parsed.allowlists);
+        assert!(
+            parsed.rules.iter().any(|r| r.entropy.is_some()) && parsed.rules.iter().any(|r| r.secret_group.is_some())
+        );
+        assert!(allowlists().any(|a| a.regex_target.is_some()) && allowlists().any(|a| a.description.is_some()));
+    }
+
+    #[test]
     fn a_short_text_is_redacted_without_the_automaton_and_only_its_rules_compile() {
         let e = Engine::with_defaults();
         let out = e.redact("token ghp_0123456789abcdefghijABCDEFGHIJ012345 here", &[]);
@@ -1093,6 +1098,34 @@ mod tests {
         assert_eq!(e.redact(inside, &[]).text, "<redacted>\nafter");
         let open = "x\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA";
         assert_eq!(e.redact(open, &[]).text, "x\n<redacted>");
+    }
+
+    #[test]
+    fn a_block_rule_with_keywords_runs_only_on_a_text_that_holds_one() {
+        let e = Engine::with_defaults();
+        let block = |id: &str| e.rules.iter().find(|r| r.id == id).unwrap();
+        e.redact("an innocent line\nand another", &[]);
+        let compiled: Vec<&str> =
+            e.rules.iter().filter(|r| r.compiled.get().is_some()).map(|r| r.id.as_str()).collect();
+        assert!(compiled.is_empty(), "innocent text compiled {compiled:?}");
+        assert!(block("private-key").block_end_regex.get().is_none());
+        // A rule without keywords skips a text shorter than its shortest match, uncompiled.
+        let short = "a status line, model gpt-5.4-mini, 3 tasks";
+        assert!(short.len() < block("discord-bot-token").min_len());
+        e.redact(short, &[]);
+        assert!(block("discord-bot-token").compiled.get().is_none());
+        // Its keyword, in another case and on a line of its own, runs it.
+        let out = e.redact("x\n-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB\n-----END EC PRIVATE KEY-----", &[]).text;
+        assert_eq!(out, "x\n<redacted>");
+        assert!(block("private-key").block_end_regex.get().is_some());
+        assert!(block("putty-private-key").block_end_regex.get().is_none());
+        let long = "MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs";
+        assert_eq!(e.redact(&format!("x {long} y"), &[]).text, "x <redacted> y");
+        // A team's block rule without keywords runs on every text, as before.
+        let team = "[[rules]]\nid = \"t\"\nregex = '''BEGIN T'''\nblockEnd = '''END T'''\n";
+        let (e, errors) = Engine::with_files(&[("team.toml", team)]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(e.redact("a\nBEGIN T\nsecret\nEND T\nb", &[]).text, "a\n<redacted>\nb");
     }
 
     #[test]

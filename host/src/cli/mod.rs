@@ -303,6 +303,10 @@ fn run_tool(
     let args = arguments(tool, sub);
     let extensions = Arc::new(crate::ext::Extensions::new(crate::ext::config::Settings::load()));
     let ctx = Arc::new(Ctx::new(cli_client_id(), registry, extensions));
+    // The process ends after this one call: what the context holds (the sandbox's mappings, the
+    // rule engines, the registry) is memory only, and goes with the process instead of being
+    // taken apart piece by piece first.
+    std::mem::forget(Arc::clone(&ctx));
     let result = runtime.block_on(catalogue.call(ctx, tool, Some(&args)));
     let failed = result_failed(&result);
     let quiet = args.get("quiet") == Some(&Value::Bool(true));

@@ -58,9 +58,14 @@ const ENGINE: &[File] = &[
         include_str!("../../../extensions/redaction-engine/src/paths.rs"),
     ),
     (
+        "vendor/codex-master-redaction-engine/src/spec.rs",
+        include_str!("../../../extensions/redaction-engine/src/spec.rs"),
+    ),
+    (
         "vendor/codex-master-redaction-engine/src/default-rules.toml",
         include_str!("../../../extensions/redaction-engine/src/default-rules.toml"),
     ),
+    ("vendor/codex-master-redaction-engine/build.rs", include_str!("../../../extensions/redaction-engine/build.rs")),
     ("vendor/codex-master-redaction-engine/Cargo.toml", ENGINE_MANIFEST),
 ];
 
@@ -76,6 +81,10 @@ regex = { version = "1.11", default-features = false, features = ["std", "perf"]
 regex-syntax = { version = "0.8", default-features = false, features = ["std"] }
 aho-corasick = { version = "1.1", default-features = false, features = ["std", "perf-literal"] }
 memchr = { version = "2.7", default-features = false, features = ["std"] }
+serde = { version = "1", features = ["derive"] }
+toml = { version = "0.9", default-features = false, features = ["parse", "serde", "std", "display"] }
+
+[build-dependencies]
 serde = { version = "1", features = ["derive"] }
 toml = { version = "0.9", default-features = false, features = ["parse", "serde", "std", "display"] }
 "#;

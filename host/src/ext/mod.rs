@@ -62,8 +62,33 @@ struct KindInfo {
     latest: &'static str,
     /// The export that tells this world apart from the others.
     marker_export: &'static str,
-    /// The default component, embedded at build time from `extensions/dist/`.
-    embedded: &'static [u8],
+    /// The default component, embedded at build time from `extensions/dist/`: (file, bytes).
+    embedded: (&'static str, &'static [u8]),
+}
+
+/// A default component from `extensions/dist/`: its file name and its bytes.
+macro_rules! dist {
+    ($file:literal) => {
+        ($file, include_bytes!(concat!("../../../extensions/dist/", $file)))
+    };
+}
+
+// `EMBEDDED_SHA256`: each embedded component's sha256, from build.rs.
+include!(concat!(env!("OUT_DIR"), "/embedded_digests.rs"));
+
+/// The sha256 (hex) of a component's bytes. An embedded default's comes from the build: its
+/// bytes are compared with the embedded copy (a memcmp, far cheaper than hashing) and its
+/// digest looked up by file name.
+pub fn sha256_of(bytes: &[u8]) -> String {
+    let embedded = KIND_TABLE.iter().map(|k| k.embedded).chain(CLASSIFIER_TABLE.iter().map(|(_, e)| *e));
+    for (file, known) in embedded {
+        if known == bytes {
+            if let Some((_, digest)) = EMBEDDED_SHA256.iter().find(|(f, _)| *f == file) {
+                return (*digest).to_owned();
+            }
+        }
+    }
+    cache::sha256_hex(bytes)
 }
 
 /// In the order of [`Kind`]'s variants.
@@ -73,37 +98,35 @@ const KIND_TABLE: [KindInfo; 4] = [
         world: "codex-master:limits/classifier",
         latest: "1.1.0",
         marker_export: "classify",
-        embedded: include_bytes!("../../../extensions/dist/limits.wasm"),
+        embedded: dist!("limits.wasm"),
     },
     KindInfo {
         name: "redaction",
         world: "codex-master:redaction/redactor",
         latest: "1.1.0",
         marker_export: "redact",
-        embedded: include_bytes!("../../../extensions/dist/redaction.wasm"),
+        embedded: dist!("redaction.wasm"),
     },
     KindInfo {
         name: "doctor",
         world: "codex-master:doctor/checks",
         latest: "1.0.0",
         marker_export: "evaluate",
-        embedded: include_bytes!("../../../extensions/dist/doctor.wasm"),
+        embedded: dist!("doctor.wasm"),
     },
     KindInfo {
         name: "prompts",
         world: "codex-master:prompts/templates",
         latest: "1.1.0",
         marker_export: "render-assignment",
-        embedded: include_bytes!("../../../extensions/dist/prompts.wasm"),
+        embedded: dist!("prompts.wasm"),
     },
 ];
 
 /// The default classifiers besides Codex's (which is the `limits` kind's component): one per
 /// worker CLI, all of the limits world.
-const CLASSIFIER_TABLE: [(&str, &[u8]); 2] = [
-    ("claude", include_bytes!("../../../extensions/dist/limits-claude.wasm")),
-    ("gemini", include_bytes!("../../../extensions/dist/limits-gemini.wasm")),
-];
+const CLASSIFIER_TABLE: [(&str, (&str, &[u8])); 2] =
+    [("claude", dist!("limits-claude.wasm")), ("gemini", dist!("limits-gemini.wasm"))];
 
 /// Which classifier reads an agent's screen.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -128,19 +151,13 @@ impl Classifier {
     /// How status and `ext list` name it, without a path: the default's name (`codex`,
     /// `claude`, `gemini`) or `pinned`, and the sha256 of the component that runs.
     pub fn identity(&self, settings: &config::Settings) -> (&'static str, String) {
-        static EMBEDDED: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<&'static str, String>>> =
-            std::sync::OnceLock::new();
-        let embedded = |name: &'static str, bytes: &[u8]| {
-            let mut known = EMBEDDED.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
-            known.entry(name).or_insert_with(|| cache::sha256_hex(bytes)).clone()
-        };
         match self {
             Classifier::Named("codex") => {
-                ("codex", settings.pin(Kind::Limits).unwrap_or_else(|| embedded("codex", Kind::Limits.embedded())))
+                ("codex", settings.pin(Kind::Limits).unwrap_or_else(|| sha256_of(Kind::Limits.embedded())))
             }
             Classifier::Named(name) => {
-                let bytes = CLASSIFIER_TABLE.iter().find(|(n, _)| n == name).map_or(&[][..], |(_, b)| *b);
-                (name, embedded(name, bytes))
+                let bytes = CLASSIFIER_TABLE.iter().find(|(n, _)| n == name).map_or(&[][..], |(_, (_, b))| *b);
+                (name, sha256_of(bytes))
             }
             Classifier::Pinned { sha256, .. } => ("pinned", sha256.trim().to_ascii_lowercase()),
         }
@@ -152,7 +169,7 @@ impl Classifier {
             Classifier::Named(name) => CLASSIFIER_TABLE
                 .iter()
                 .find(|(n, _)| n == name)
-                .map(|(_, bytes)| (bytes.to_vec(), Source::Embedded))
+                .map(|(_, (_, bytes))| (bytes.to_vec(), Source::Embedded))
                 .ok_or_else(|| ExtError::Config(format!("no default classifier named {name}"))),
             Classifier::Pinned { path, sha256 } => {
                 let bytes = crate::config::read_file_nofollow(path, MAX_COMPONENT_BYTES)
@@ -197,7 +214,7 @@ impl Kind {
 
     /// The default component, embedded at build time from `extensions/dist/`.
     pub fn embedded(self) -> &'static [u8] {
-        self.info().embedded
+        self.info().embedded.1
     }
 }
 
@@ -350,7 +367,7 @@ impl<W: World> Slot<W> {
     pub fn load(bytes: &[u8], source: Source, cache_dir: Option<&Dir>, limits: Limits) -> Result<Slot<W>, ExtError> {
         let kind = W::KIND;
         let engine = engine::engine().map_err(|e| ExtError::Load(kind, e))?.clone();
-        let sha256 = cache::sha256_hex(bytes);
+        let sha256 = sha256_of(bytes);
         let (component, origin) =
             cache::load(&engine, cache_dir, bytes, &sha256).map_err(|e| ExtError::Load(kind, short_error(&e)))?;
         if detect_kind(&engine, &component) != Some(kind) {
@@ -750,5 +767,27 @@ impl Extensions {
             Kind::Doctor => get(&self.doctor, &self.settings),
             Kind::Prompts => get(&self.prompts, &self.settings),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_embedded_component_digest_from_the_build_is_its_bytes_digest() {
+        let embedded: Vec<(&str, &[u8])> =
+            KIND_TABLE.iter().map(|k| k.embedded).chain(CLASSIFIER_TABLE.iter().map(|(_, e)| *e)).collect();
+        assert_eq!(embedded.len(), EMBEDDED_SHA256.len());
+        for (file, bytes) in embedded {
+            // A copy (as `component()` hands out) is recognised by its bytes.
+            let copy: Vec<u8> = bytes.to_vec();
+            assert_eq!(sha256_of(&copy), cache::sha256_hex(bytes), "{file}");
+        }
+        // Any other bytes are hashed.
+        let mut other = Kind::Limits.embedded().to_vec();
+        other[100] ^= 1;
+        assert_eq!(sha256_of(&other), cache::sha256_hex(&other));
+        assert_ne!(sha256_of(&other), sha256_of(Kind::Limits.embedded()));
     }
 }

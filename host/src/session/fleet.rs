@@ -232,22 +232,34 @@ pub async fn observe_with_host(
 ) -> Result<Observed, Fault> {
     let specs: Vec<Option<AgentSpec>> = agents.iter().map(|a| ctx.registry.get(a).cloned()).collect();
     // The classifiers load (from the compiled cache) while tmux answers.
-    let warm = {
+    let warm = || {
         let (exts, classifiers) =
             (Arc::clone(&ctx.extensions), specs.iter().flatten().map(|s| s.classifier.clone()).collect());
         tokio::task::spawn_blocking(move || exts.preload_classifiers(classifiers))
     };
-    // The metadata is read once, before the snapshot: a server that captured these panes
-    // before reuses the captures of quiet ones here, and the raw-log sizes that vouch for a
-    // capture must predate it.
-    let (metas, runs) = {
-        let (known, sizes): (Vec<AgentSpec>, bool) = (specs.iter().flatten().cloned().collect(), ctx.observer.reuses());
-        blocking(move || Ok(read_metas(&known, sizes))).await?
+    // The metadata is read once. A server that captured these panes before reuses the captures
+    // of quiet ones, and the raw-log sizes that vouch for a capture must predate it: it reads
+    // them first. A one-shot call reuses nothing, and reads them while tmux answers.
+    let sizes = ctx.observer.reuses();
+    let read = {
+        let known: Vec<AgentSpec> = specs.iter().flatten().cloned().collect();
+        blocking(move || Ok(read_metas(&known, sizes)))
     };
-    let reused = ctx.observer.reusable(&runs);
     // One round trip per place (this machine, each host), all at once: the listing and the
     // captures together. A host that does not answer leaves its agents unknown.
-    let Fleet { panes, mut captures, unreachable, hosts } = snapshot_places(&specs, &reused).await?;
+    let (warm, (metas, runs), reused, fleet) = if sizes {
+        let warm = warm();
+        let (metas, runs) = read.await?;
+        let reused = ctx.observer.reusable(&runs);
+        let fleet = snapshot_places(&specs, &reused).await;
+        (warm, (metas, runs), reused, fleet)
+    } else {
+        // The snapshot is polled first, so tmux starts before the two threads do.
+        let none = HashMap::new();
+        let (fleet, (warm, read)) = tokio::join!(snapshot_places(&specs, &none), async { (warm(), read.await) });
+        (warm, read?, none, fleet)
+    };
+    let Fleet { panes, mut captures, unreachable, hosts } = fleet?;
     ctx.observer.remember(&runs, &captures);
     captures.extend(reused.into_iter().filter(|(s, _)| panes.get(s).is_some_and(|p| !p.dead)));
     let host = host.map(|t| {

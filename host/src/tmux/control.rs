@@ -182,12 +182,11 @@ impl Answer {
         if self.ends.get(self.done.len()) == Some(&line) {
             self.flush(false);
             self.block = None;
-            let stderr = crate::text::safe_error_text(&std::mem::take(&mut self.stderr));
-            self.done.push(TmuxOutput {
-                success: !std::mem::take(&mut self.failed),
-                stdout: std::mem::take(&mut self.stdout),
-                stderr: if stderr.is_empty() { "no stderr".into() } else { stderr },
-            });
+            self.done.push(TmuxOutput::new(
+                !std::mem::take(&mut self.failed),
+                std::mem::take(&mut self.stdout),
+                std::mem::take(&mut self.stderr),
+            ));
             self.finishing = self.done.len() == self.ends.len();
             return Step::More;
         }
@@ -304,7 +303,7 @@ mod tests {
         let outs = a.done;
         assert_eq!(outs.len(), 3);
         assert_eq!((outs[0].success, outs[0].stdout.as_str()), (true, "listing\n"));
-        assert!(!outs[1].success && outs[1].stderr.contains("can't find pane"), "{:?}", outs[1]);
+        assert!(!outs[1].success && outs[1].stderr().contains("can't find pane"), "{:?}", outs[1]);
         assert_eq!((outs[2].success, outs[2].stdout.as_str()), (true, "capture\n"));
     }
 
@@ -361,7 +360,7 @@ mod tests {
             read(&["%begin 1 2 1", "can't find pane: x", "%error 1 2 1", "%begin 1 3 1", "N", "%end 1 3 1"], "N");
         let out = out.unwrap();
         assert!(!out.success);
-        assert!(out.stderr.contains("can't find pane"), "{}", out.stderr);
+        assert!(out.stderr().contains("can't find pane"), "{}", out.stderr());
         assert!(read(&["%begin 1 2 1", "x", "%end 1 2 1", "%exit"], "N").0.is_none());
     }
 

@@ -81,17 +81,39 @@ impl From<crate::ssh::SshError> for TmuxError {
 pub struct TmuxOutput {
     pub success: bool,
     pub stdout: String,
-    /// ANSI-stripped, redacted and bounded; `no stderr` when empty.
-    pub stderr: String,
+    /// tmux's stderr as it came (bounded by the runner). It leaves only through
+    /// [`TmuxOutput::stderr`]: most of it (no server yet) is matched and dropped, never shown,
+    /// so it is not redacted until then.
+    raw_stderr: String,
 }
 
 impl TmuxOutput {
+    pub(crate) fn new(success: bool, stdout: String, raw_stderr: String) -> TmuxOutput {
+        TmuxOutput { success, stdout, raw_stderr }
+    }
+
+    /// The stderr as it may be shown: ANSI-stripped, redacted and bounded; `no stderr` when
+    /// empty.
+    pub fn stderr(&self) -> String {
+        let safe = safe_error_text(&self.raw_stderr);
+        if safe.is_empty() {
+            "no stderr".to_owned()
+        } else {
+            safe
+        }
+    }
+
+    /// Whether tmux said there is no server (so no session can exist).
+    fn no_server(&self) -> bool {
+        no_server(&self.raw_stderr)
+    }
+
     /// The output, or the failure with its (safe) stderr.
     pub fn ok(self) -> Result<TmuxOutput, TmuxError> {
         if self.success {
             Ok(self)
         } else {
-            Err(TmuxError::Failed(self.stderr))
+            Err(TmuxError::Failed(self.stderr()))
         }
     }
 }
@@ -158,12 +180,11 @@ pub async fn run_with_input(
 }
 
 fn tmux_output(out: &crate::process::Output) -> TmuxOutput {
-    let stderr = safe_error_text(&String::from_utf8_lossy(&out.stderr));
-    TmuxOutput {
-        success: out.ok(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: if stderr.is_empty() { "no stderr".to_owned() } else { stderr },
-    }
+    TmuxOutput::new(
+        out.ok(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Whether `stderr` says there is no tmux server (so no session can exist).
@@ -209,7 +230,7 @@ const PANE_FORMAT: &str =
 pub async fn list_panes(on: &Place) -> Result<HashMap<String, PaneInfo>, TmuxError> {
     let out = run(on, &["list-panes", "-a", "-F", PANE_FORMAT], TMUX_TIMEOUT).await?;
     if !out.success {
-        return if no_server(&out.stderr) { Ok(HashMap::new()) } else { Err(TmuxError::Failed(out.stderr)) };
+        return if out.no_server() { Ok(HashMap::new()) } else { Err(TmuxError::Failed(out.stderr())) };
     }
     Ok(parse_panes(&out.stdout))
 }
@@ -315,10 +336,10 @@ pub(crate) async fn read_snapshot(
 ) -> Result<Snapshot, TmuxError> {
     let head = format!("{marker}\n");
     let Some((listing, rest)) = out.stdout.split_once(&head) else {
-        if no_server(&out.stderr) {
+        if out.no_server() {
             return Ok(Snapshot::default());
         }
-        return Err(TmuxError::Failed(out.stderr));
+        return Err(TmuxError::Failed(out.stderr()));
     };
     let panes = parse_panes(listing);
     let live: Vec<String> = sessions.iter().filter(|s| panes.get(*s).is_some_and(|p| !p.dead)).cloned().collect();

@@ -115,12 +115,7 @@ pub async fn snapshot(
     let out = run_line(host, &snapshot_line(&args, &marker)).await?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let (readings, rest) = stdout.split_once(&format!("{marker}\n")).unwrap_or_default();
-    let stderr = crate::text::safe_error_text(&String::from_utf8_lossy(&out.stderr));
-    let tmux_out = TmuxOutput {
-        success: out.ok(),
-        stdout: rest.to_owned(),
-        stderr: if stderr.is_empty() { "no stderr".into() } else { stderr },
-    };
+    let tmux_out = TmuxOutput::new(out.ok(), rest.to_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
     let mut snap = super::read_snapshot(&place, sessions, lines, &marker, tmux_out).await?;
     snap.readings = Some(proc_texts(readings));
     super::attach_control(&place, sessions, &snap);
