@@ -88,11 +88,7 @@ pub fn serve_stdio(
     let extensions = Arc::new(ext::Extensions::new(ext::config::Settings::load()));
     let ctx =
         Arc::new(Ctx::new(connection_client_id(), registry, Arc::clone(&extensions)).with_config_error(config_error));
-    // A server observes the same panes again and again: quiet ones are not captured twice.
-    ctx.observer.keep_captures();
-    // ... and keeps one shell per host and a tmux control client open for its tmux calls.
-    ssh::keep_channels();
-    crate::tmux::control::keep_control();
+    ctx.keep_for_long_life();
     // Debris from writers killed mid-write; a missing or unusable state tree is reported per call.
     if let Ok(state) = state::State::open() {
         let swept = session::start::sweep_launch_scripts(&state);

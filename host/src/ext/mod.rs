@@ -76,19 +76,23 @@ macro_rules! dist {
 // `EMBEDDED_SHA256`: each embedded component's sha256, from build.rs.
 include!(concat!(env!("OUT_DIR"), "/embedded_digests.rs"));
 
+/// Every embedded default component: (file, bytes).
+fn embedded_components() -> impl Iterator<Item = (&'static str, &'static [u8])> {
+    KIND_TABLE.iter().map(|k| k.embedded).chain(CLASSIFIER_TABLE.iter().map(|(_, e)| *e))
+}
+
+/// The sha256 (hex) of an embedded component, from the build (looked up by its file).
+fn embedded_sha256((file, bytes): (&str, &[u8])) -> String {
+    EMBEDDED_SHA256
+        .iter()
+        .find(|(f, _)| *f == file)
+        .map_or_else(|| cache::sha256_hex(bytes), |(_, digest)| (*digest).to_owned())
+}
+
 /// The sha256 (hex) of a component's bytes. An embedded default's comes from the build: its
-/// bytes are compared with the embedded copy (a memcmp, far cheaper than hashing) and its
-/// digest looked up by file name.
+/// bytes are compared with the embedded copy (a memcmp, far cheaper than hashing).
 pub fn sha256_of(bytes: &[u8]) -> String {
-    let embedded = KIND_TABLE.iter().map(|k| k.embedded).chain(CLASSIFIER_TABLE.iter().map(|(_, e)| *e));
-    for (file, known) in embedded {
-        if known == bytes {
-            if let Some((_, digest)) = EMBEDDED_SHA256.iter().find(|(f, _)| *f == file) {
-                return (*digest).to_owned();
-            }
-        }
-    }
-    cache::sha256_hex(bytes)
+    embedded_components().find(|(_, known)| *known == bytes).map_or_else(|| cache::sha256_hex(bytes), embedded_sha256)
 }
 
 /// In the order of [`Kind`]'s variants.
@@ -152,12 +156,13 @@ impl Classifier {
     /// `claude`, `gemini`) or `pinned`, and the sha256 of the component that runs.
     pub fn identity(&self, settings: &config::Settings) -> (&'static str, String) {
         match self {
+            // A default's digest is looked up, never computed: status names it for every agent.
             Classifier::Named("codex") => {
-                ("codex", settings.pin(Kind::Limits).unwrap_or_else(|| sha256_of(Kind::Limits.embedded())))
+                ("codex", settings.pin(Kind::Limits).unwrap_or_else(|| embedded_sha256(Kind::Limits.info().embedded)))
             }
             Classifier::Named(name) => {
-                let bytes = CLASSIFIER_TABLE.iter().find(|(n, _)| n == name).map_or(&[][..], |(_, (_, b))| *b);
-                (name, sha256_of(bytes))
+                let embedded = CLASSIFIER_TABLE.iter().find(|(n, _)| n == name).map_or(("", &[][..]), |(_, e)| *e);
+                (name, embedded_sha256(embedded))
             }
             Classifier::Pinned { sha256, .. } => ("pinned", sha256.trim().to_ascii_lowercase()),
         }
@@ -776,8 +781,7 @@ mod tests {
 
     #[test]
     fn an_embedded_component_digest_from_the_build_is_its_bytes_digest() {
-        let embedded: Vec<(&str, &[u8])> =
-            KIND_TABLE.iter().map(|k| k.embedded).chain(CLASSIFIER_TABLE.iter().map(|(_, e)| *e)).collect();
+        let embedded: Vec<(&str, &[u8])> = embedded_components().collect();
         assert_eq!(embedded.len(), EMBEDDED_SHA256.len());
         for (file, bytes) in embedded {
             // A copy (as `component()` hands out) is recognised by its bytes.
@@ -789,5 +793,11 @@ mod tests {
         other[100] ^= 1;
         assert_eq!(sha256_of(&other), cache::sha256_hex(&other));
         assert_ne!(sha256_of(&other), sha256_of(Kind::Limits.embedded()));
+        // The defaults' identities name those digests.
+        let settings = config::Settings::default();
+        for (name, bytes) in [("codex", Kind::Limits.embedded()), ("claude", CLASSIFIER_TABLE[0].1 .1)] {
+            let identity = Classifier::named(name).unwrap().identity(&settings);
+            assert_eq!(identity, (name, cache::sha256_hex(bytes)));
+        }
     }
 }

@@ -102,9 +102,7 @@ impl Generation {
         let stamp = Stamp::of(named);
         let catalogue = Arc::new(Catalogue::new(&registry));
         let ctx = Ctx::new(client_id.to_owned(), registry, Arc::new(Extensions::new(settings)));
-        ctx.observer.keep_captures();
-        crate::ssh::keep_channels();
-        crate::tmux::control::keep_control();
+        ctx.keep_for_long_life();
         Ok(Generation { ctx: Arc::new(ctx), catalogue, stamp })
     }
 }

@@ -309,7 +309,7 @@ fn observe_all(
             Some(_) => observe::Seen::HostUnreachable,
             None => observe::Seen::Pane(panes.get(&spec.session), captures.get(&spec.session)),
         };
-        Ok(observe::observe_one(exts, &state, (spec, meta.clone()), seen, *users, near_limit_percent))
+        Ok(observe::observe_one(exts, &state, (spec, meta.as_ref()), seen, *users, near_limit_percent))
     };
     if jobs.len() < PARALLEL_FROM {
         return Ok(jobs.iter().map(one).collect());

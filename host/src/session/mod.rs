@@ -60,6 +60,15 @@ impl Ctx {
         &self.extensions
     }
 
+    /// A long-lived process (the server, `top`) observes the same panes again and again: it
+    /// reuses the captures of quiet ones, and keeps one shell per host and a tmux control client
+    /// per tmux server open for its tmux calls. A one-shot call keeps none of them.
+    pub fn keep_for_long_life(&self) {
+        self.observer.keep_captures();
+        crate::ssh::keep_channels();
+        crate::tmux::control::keep_control();
+    }
+
     pub fn with_config_error(mut self, error: Option<String>) -> Ctx {
         self.config_error = error;
         self

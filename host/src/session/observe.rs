@@ -120,7 +120,7 @@ pub enum Seen<'a> {
 pub fn observe_one(
     exts: &Extensions,
     state: &State,
-    (spec, meta): (&AgentSpec, Option<AgentMeta>),
+    (spec, meta): (&AgentSpec, Option<&AgentMeta>),
     seen: Seen<'_>,
     home_users: procs::HomeUsers,
     near_limit_percent: u8,
@@ -138,7 +138,7 @@ pub fn observe_one(
 fn observe_seen(
     exts: &Extensions,
     state: &State,
-    (spec, meta): (&AgentSpec, Option<AgentMeta>),
+    (spec, meta): (&AgentSpec, Option<&AgentMeta>),
     seen: Seen<'_>,
     home_users: procs::HomeUsers,
     near_limit_percent: u8,
@@ -150,20 +150,17 @@ fn observe_seen(
     let running = pane.is_some();
     let dead = pane.is_some_and(|p| p.dead);
     // A host's raw log stays there: its worker is read from the screen.
-    let (since, log_bytes, log_mtime) = meta
-        .as_ref()
-        .filter(|_| spec.place.is_local())
-        .map_or((String::new(), None, None), |m| since_last_send(state, m));
+    let (since, log_bytes, log_mtime) =
+        meta.filter(|_| spec.place.is_local()).map_or((String::new(), None, None), |m| since_last_send(state, m));
     let now = now_epoch();
     // The model the agent was started with when its config named one; else the CLI's default,
     // which the classifier may read off the screen.
-    let configured_model = meta.as_ref().map_or_else(|| spec.model.clone(), |m| m.model.clone());
-    let input = classify_input(spec, pane, capture, meta.as_ref(), since, &configured_model, log_mtime, now);
+    let configured_model = meta.map_or_else(|| spec.model.clone(), |m| m.model.clone());
+    let input = classify_input(spec, pane, capture, meta, since, &configured_model, log_mtime, now);
     let screen = read_screen(exts, spec, (running, dead), &input, now, &configured_model);
     // The CLI's own events first, the screen second.
-    let hooks = meta.as_ref().is_some_and(|m| m.hooks);
-    let (view, facts) =
-        fuse_events(state, spec, meta.as_ref(), (running, dead), screen.as_ref().ok(), now, near_limit_percent);
+    let hooks = meta.is_some_and(|m| m.hooks);
+    let (view, facts) = fuse_events(state, spec, meta, (running, dead), screen.as_ref().ok(), now, near_limit_percent);
     let classified = match (screen, facts.limit.clone()) {
         (_, Some(c)) => Ok(c),
         (other, None) => other,
@@ -196,11 +193,9 @@ fn observe_seen(
         log_idle_seconds: idle_seconds.map(|s| s as u64),
         model,
         model_origin,
-        reasoning_effort: meta
-            .as_ref()
-            .map_or_else(|| spec.reasoning_effort.clone(), |m| m.model_reasoning_effort.clone()),
+        reasoning_effort: meta.map_or_else(|| spec.reasoning_effort.clone(), |m| m.model_reasoning_effort.clone()),
         response: response_of(facts.state, idle_seconds),
-        run: meta.as_ref().map(|m| Run {
+        run: meta.map(|m| Run {
             started_at_epoch: m.started_at_epoch,
             last_send: m.last_send.as_ref().map(|s| (s.at_epoch, s.chars)),
             last_receipt: m.last_send.as_ref().and_then(|s| super::send::Receipt::from_name(s.receipt.as_deref()?)),

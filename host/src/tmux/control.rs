@@ -9,10 +9,9 @@
 //! (EOF, `%exit`, an oversized answer, the deadline) drops the client; the caller then uses a
 //! one-shot tmux call, and the next observation attaches again.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-
-use std::collections::HashMap;
 
 use super::{Place, TmuxOutput};
 
@@ -66,11 +65,6 @@ pub(crate) fn command_line(args: &[String]) -> Option<String> {
 /// it leaves when its session goes (it never moves on to a session that is not ours).
 const CLIENT_FLAGS: &str = "no-output,ignore-size";
 
-/// The answer to [`ask`]: each line's output.
-pub(crate) struct Answered {
-    pub outputs: Vec<TmuxOutput>,
-}
-
 impl Client {
     /// Attaches to `session` (exact name) on `place`'s server.
     async fn open(place: &Place, session: &str, timeout: Duration) -> Option<Client> {
@@ -90,31 +84,27 @@ impl Client {
         let (stdin, stdout) = (child.stdin.take()?, child.stdout.take()?);
         let mut client = Client { _child: child, stdin, stdout, buffer: Vec::new() };
         // The attach itself answers first; a nonce request proves the client is in step.
-        let ready = client.ask(&["display-message -p ready".to_owned()], timeout).await?;
-        let ready = ready.outputs.first()?;
+        let ready = client.ask("display-message -p ready", timeout).await?;
         (ready.success && ready.stdout == "ready\n").then_some(client)
     }
 
-    /// Sends command lines and reads their answer: each line's output (its commands' output in
-    /// order, and whether one failed, with what it said). A failing command ends only its own
-    /// line. `None` when the client broke.
-    async fn ask(&mut self, lines: &[String], timeout: Duration) -> Option<Answered> {
+    /// Sends one command line and reads its answer: its commands' output in order, and whether
+    /// one failed, with what it said. `None` when the client broke.
+    async fn ask(&mut self, line: &str, timeout: Duration) -> Option<TmuxOutput> {
         use tokio::io::AsyncWriteExt;
-        let nonce = format!("codex-master-done-{}", crate::fsafe::nonce());
-        let ends: Vec<String> = (0..lines.len()).map(|i| format!("{nonce}-{i}")).collect();
-        let request: String =
-            lines.iter().zip(&ends).map(|(line, end)| format!("{line}\ndisplay-message -p '{end}'\n")).collect();
+        let end = format!("codex-master-done-{}", crate::fsafe::nonce());
+        let request = format!("{line}\ndisplay-message -p '{end}'\n");
         let exchange = async {
             self.stdin.write_all(request.as_bytes()).await.ok()?;
             self.stdin.flush().await.ok()?;
-            self.read_answer(ends).await
+            self.read_answer(end).await
         };
         tokio::time::timeout(timeout, exchange).await.ok().flatten()
     }
 
-    /// Reads blocks until the last line's nonce has come back.
-    async fn read_answer(&mut self, ends: Vec<String>) -> Option<Answered> {
-        let mut answer = Answer { ends, ..Answer::default() };
+    /// Reads blocks until the nonce has come back.
+    async fn read_answer(&mut self, end: String) -> Option<TmuxOutput> {
+        let mut answer = Answer { end, ..Answer::default() };
         let mut at = 0;
         loop {
             while let Some(end) = self.buffer[at..].iter().position(|b| *b == b'\n') {
@@ -124,7 +114,7 @@ impl Client {
                     Step::More => {}
                     Step::Done => {
                         self.buffer.drain(..at);
-                        return Some(Answered { outputs: answer.done });
+                        return answer.done;
                     }
                     Step::Broken => return None,
                 }
@@ -141,17 +131,17 @@ impl Client {
 /// One answer being read, line by line.
 #[derive(Default)]
 struct Answer {
-    /// Each line's nonce, in order; the answer ends with the last.
-    ends: Vec<String>,
-    /// The outputs of the lines whose nonce came back.
-    done: Vec<TmuxOutput>,
+    /// The nonce that ends the answer.
+    end: String,
+    /// The output, once the nonce came back.
+    done: Option<TmuxOutput>,
     /// The words of the open `%begin` (its `%end`/`%error` repeats them).
     block: Option<String>,
     body: Vec<String>,
     stdout: String,
     stderr: String,
     failed: bool,
-    /// The last nonce came back; the next line closes its block.
+    /// The nonce came back; the next line closes its block.
     finishing: bool,
 }
 
@@ -179,15 +169,15 @@ impl Answer {
         if self.finishing {
             return Step::Done;
         }
-        if self.ends.get(self.done.len()) == Some(&line) {
+        if self.done.is_none() && line == self.end {
             self.flush(false);
             self.block = None;
-            self.done.push(TmuxOutput::new(
+            self.done = Some(TmuxOutput::new(
                 !std::mem::take(&mut self.failed),
                 std::mem::take(&mut self.stdout),
                 std::mem::take(&mut self.stderr),
             ));
-            self.finishing = self.done.len() == self.ends.len();
+            self.finishing = true;
             return Step::More;
         }
         match self.block.as_deref() {
@@ -220,13 +210,13 @@ impl Answer {
     }
 }
 
-/// Command lines through `place`'s kept client; `None` when none is attached or it broke (the
-/// caller runs tmux itself).
-pub(crate) async fn ask(place: &Place, lines: &[String], timeout: Duration) -> Option<Answered> {
+/// One command line through `place`'s kept client; `None` when none is attached or it broke
+/// (the caller runs tmux itself).
+pub(crate) async fn ask(place: &Place, line: &str, timeout: Duration) -> Option<TmuxOutput> {
     let started = std::time::Instant::now();
     let slot = slot(place);
     let mut held = tokio::time::timeout(timeout, slot.lock()).await.ok()?;
-    let out = held.as_mut()?.ask(lines, timeout.saturating_sub(started.elapsed())).await;
+    let out = held.as_mut()?.ask(line, timeout.saturating_sub(started.elapsed())).await;
     match &out {
         Some(_) => tracing::debug!("tmux control client answered"),
         None => {
@@ -256,16 +246,11 @@ mod tests {
     use super::*;
 
     fn read(lines: &[&str], nonce: &str) -> (Option<TmuxOutput>, usize) {
-        let (out, at) = read_all(lines, &[nonce]);
-        (out.map(|mut o| o.remove(0)), at)
-    }
-
-    fn read_all(lines: &[&str], ends: &[&str]) -> (Option<Vec<TmuxOutput>>, usize) {
-        let mut a = Answer { ends: ends.iter().map(|e| (*e).to_owned()).collect(), ..Answer::default() };
+        let mut a = Answer { end: nonce.to_owned(), ..Answer::default() };
         for (i, l) in lines.iter().enumerate() {
             match a.line((*l).to_owned()) {
                 Step::More => {}
-                Step::Done => return (Some(a.done), i),
+                Step::Done => return (a.done, i),
                 Step::Broken => return (None, i),
             }
         }
@@ -273,38 +258,26 @@ mod tests {
     }
 
     #[test]
-    fn each_line_has_its_own_output_and_a_failure_ends_only_its_line() {
+    fn each_command_of_a_line_adds_its_output_and_a_failing_one_fails_the_answer() {
         let lines = [
             "%begin 1700000000 1 1",
             "listing",
             "%end 1700000000 1 1",
-            "%begin 1700000000 2 1",
-            "E0",
-            "%end 1700000000 2 1",
             "%begin 1700000001 3 1",
             "can't find pane: =gone:",
             "%error 1700000001 3 1",
-            "%begin 1700000001 4 1",
-            "E1",
-            "%end 1700000001 4 1",
             "%begin 1700000001 5 1",
             "capture",
             "%end 1700000001 5 1",
             "%begin 1700000001 6 1",
-            "E2",
+            "E",
             "%end 1700000001 6 1",
         ];
-        let mut a = Answer { ends: ["E0", "E1", "E2"].map(str::to_owned).to_vec(), ..Answer::default() };
-        let mut last = Step::More;
-        for l in lines {
-            last = a.line(l.to_owned());
-        }
-        assert!(matches!(last, Step::Done), "the answer ends with the last nonce's block");
-        let outs = a.done;
-        assert_eq!(outs.len(), 3);
-        assert_eq!((outs[0].success, outs[0].stdout.as_str()), (true, "listing\n"));
-        assert!(!outs[1].success && outs[1].stderr().contains("can't find pane"), "{:?}", outs[1]);
-        assert_eq!((outs[2].success, outs[2].stdout.as_str()), (true, "capture\n"));
+        let (out, at) = read(&lines, "E");
+        assert_eq!(at, lines.len() - 1, "the answer ends with the nonce's block");
+        let out = out.unwrap();
+        assert_eq!((out.success, out.stdout.as_str()), (false, "listing\ncapture\n"));
+        assert!(out.stderr().contains("can't find pane"), "{:?}", out);
     }
 
     #[test]

@@ -286,8 +286,8 @@ pub async fn snapshot_with(
     let args = snapshot_args(sessions, lines, &marker);
     // A long-lived process asks through its kept client; without one it runs tmux itself.
     if control::kept() {
-        if let Some(mut answered) = control_ask(on, &args).await {
-            return read_snapshot(on, sessions, lines, &marker, answered.outputs.remove(0)).await;
+        if let Some(answered) = control_ask(on, &args).await {
+            return read_snapshot(on, sessions, lines, &marker, answered).await;
         }
     }
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -309,9 +309,8 @@ pub(crate) fn attach_control(on: &Place, sessions: &[String], snap: &Snapshot) {
 }
 
 /// `args` as one line through `on`'s kept control client (none: the caller runs tmux).
-pub(crate) async fn control_ask(on: &Place, args: &[String]) -> Option<control::Answered> {
-    let line = control::command_line(args)?;
-    control::ask(on, &[line], TMUX_TIMEOUT).await.filter(|a| !a.outputs.is_empty())
+pub(crate) async fn control_ask(on: &Place, args: &[String]) -> Option<TmuxOutput> {
+    control::ask(on, &control::command_line(args)?, TMUX_TIMEOUT).await
 }
 
 /// The one tmux command sequence of a snapshot: the listing, a marker, the captures.

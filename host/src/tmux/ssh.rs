@@ -170,8 +170,8 @@ async fn through_control(
 ) -> Result<Option<Snapshot>, TmuxError> {
     let place = Place::Ssh(host.clone());
     let (readings, answered) = tokio::join!(read_proc(host, readings), super::control_ask(&place, args));
-    let Some(mut answered) = answered else { return Ok(None) };
-    let mut snap = super::read_snapshot(&place, sessions, lines, marker, answered.outputs.remove(0)).await?;
+    let Some(answered) = answered else { return Ok(None) };
+    let mut snap = super::read_snapshot(&place, sessions, lines, marker, answered).await?;
     snap.readings = Some(readings?);
     Ok(Some(snap))
 }

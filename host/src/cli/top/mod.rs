@@ -72,10 +72,8 @@ pub fn run(runtime: &tokio::runtime::Runtime, registry: Registry, m: &ArgMatches
     if m.get_flag("once") {
         return once(runtime, &ctx, m.get_one::<u16>("width").copied().unwrap_or(120));
     }
-    // A long-lived view reuses the captures of quiet panes, as the server does.
-    ctx.observer.keep_captures();
-    crate::ssh::keep_channels();
-    crate::tmux::control::keep_control();
+    // A long-lived view, as the server is.
+    ctx.keep_for_long_life();
     live::run(ctx, m.get_flag("act"), signalled.unwrap_or_default())
 }
 
