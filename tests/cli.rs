@@ -110,4 +110,47 @@ fn a_call_that_redacts_nothing_never_builds_the_rule_engine() {
     assert_eq!(started.stderr.matches("redaction floor engine built").count(), 0);
     let tail = cli(&env, &["tail", "w"]);
     assert_eq!((tail.code, tail.stderr.matches("redaction floor engine built").count()), (0, 1));
+    // The tail's state read and redaction ran in place: no blocking thread was started for them.
+    assert_eq!(tail.stderr.matches(BLOCKING_THREAD).count(), 0, "{}", tail.stderr);
+}
+
+/// What the debug log says when work is sent to a blocking thread (`session::blocking`).
+const BLOCKING_THREAD: &str = "work sent to a blocking thread";
+
+/// A one-shot CLI call runs its light work (a state read) in place: starting a thread for it
+/// would cost more than the read. Work that waits on a lock still goes to a blocking thread.
+#[test]
+fn a_one_shot_read_starts_no_blocking_thread() {
+    let dir = TempDir::new("cli-inline");
+    let mut env = base_env(&dir, "inline");
+    env.push(("CODEX_MASTER_LOG".into(), "debug".into()));
+    let threads = |args: &[&str]| {
+        let r = cli(&env, args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stdout);
+        r.stderr.matches(BLOCKING_THREAD).count()
+    };
+    assert_eq!(threads(&["lease-status", "all"]), 0);
+    // A claim takes the lease lock: that wait stays off the async thread.
+    assert!(threads(&["claim", "a"]) > 0);
+    assert_eq!(threads(&["lease-status", "a"]), 0);
+}
+
+/// The binary is a static PIE: position-independent (ASLR) with a RELRO segment, and no
+/// program interpreter, so a cold call maps no dynamic loader or shared library.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_binary_is_a_static_pie_with_relro() {
+    let elf = std::fs::read(crate::common::BIN).unwrap();
+    assert_eq!(&elf[..4], b"\x7fELF");
+    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]);
+    let u32_at = |o: usize| u32::from_le_bytes(elf[o..o + 4].try_into().unwrap());
+    let u64_at = |o: usize| u64::from_le_bytes(elf[o..o + 8].try_into().unwrap());
+    const ET_DYN: u16 = 3;
+    const PT_INTERP: u32 = 3;
+    const PT_GNU_RELRO: u32 = 0x6474_e552;
+    assert_eq!(u16_at(16), ET_DYN, "a position-independent executable");
+    let (phoff, phentsize, phnum) = (u64_at(32) as usize, u16_at(54) as usize, u16_at(56) as usize);
+    let types: Vec<u32> = (0..phnum).map(|i| u32_at(phoff + i * phentsize)).collect();
+    assert!(!types.contains(&PT_INTERP), "no dynamic loader: {types:x?}");
+    assert!(types.contains(&PT_GNU_RELRO), "a RELRO segment: {types:x?}");
 }

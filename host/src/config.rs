@@ -115,6 +115,56 @@ pub fn check_locations() -> Result<(), LocationError> {
     check_in(&process_env)
 }
 
+/// The team's configuration file (agents, hosts, admission, extensions, prompts).
+pub const CONFIG_FILE: &str = "config.toml";
+/// The extensions `ext install` pinned.
+pub const INSTALLED_FILE: &str = "extensions.toml";
+/// The most of a config file that is read.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// One reading of the config directory: both files through one no-follow walk. The agents and
+/// the extension settings of a process (or of a server's new generation) come from the same
+/// bytes, and a cold call walks the directory once instead of once per file.
+#[derive(Debug, Clone)]
+pub struct ConfigFiles {
+    /// The directory read; `None` when nothing names one.
+    pub dir: Option<PathBuf>,
+    /// `config.toml`: `Ok(None)` when it (or the directory) does not exist.
+    pub config: Result<Option<Vec<u8>>, String>,
+    /// `extensions.toml`, likewise.
+    pub installed: Result<Option<Vec<u8>>, String>,
+}
+
+impl Default for ConfigFiles {
+    /// No directory, so no files.
+    fn default() -> Self {
+        ConfigFiles { dir: None, config: Ok(None), installed: Ok(None) }
+    }
+}
+
+impl ConfigFiles {
+    /// Reads both files as they are now. Only a relative override of the directory fails.
+    pub fn read() -> Result<ConfigFiles, LocationError> {
+        ConfigFiles::read_in(&process_env)
+    }
+
+    fn read_in(env: Lookup<'_>) -> Result<ConfigFiles, LocationError> {
+        use crate::fsafe::{Dir, FsError};
+        let Some(dir) = config_dir_in(env)? else { return Ok(ConfigFiles::default()) };
+        let walked = match Dir::walk(&crate::fsafe::paths::normalize_lexically(&dir), false) {
+            Ok(d) => Ok(Some(d)),
+            Err(FsError::Io(_)) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        };
+        let read = |name: &str| match &walked {
+            Ok(Some(d)) => d.read_bounded(name, MAX_CONFIG_BYTES).map_err(|e| e.to_string()),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.clone()),
+        };
+        Ok(ConfigFiles { config: read(CONFIG_FILE), installed: read(INSTALLED_FILE), dir: Some(dir) })
+    }
+}
+
 /// Reads a file by absolute path: every component opened no-follow (below a trusted home),
 /// bounded size. `Ok(None)` when it (or its directory) does not exist.
 pub fn read_file_nofollow(path: &Path, max: u64) -> Result<Option<Vec<u8>>, String> {
@@ -165,5 +215,30 @@ mod tests {
             env(&[("XDG_CONFIG_HOME", "not/absolute"), ("HOME", "/home/someone"), ("CODEX_MASTER_MCP_CONFIG_DIR", "")]);
         assert_eq!(config_dir_in(&e), Ok(Some(PathBuf::from("/home/someone/.config/codex-master-mcp"))));
         assert_eq!(state_dir_in(&env(&[])), Err(LocationError::NoStateLocation));
+    }
+
+    #[test]
+    fn one_reading_holds_both_files_and_a_symlinked_directory_is_refused() {
+        let root = std::env::temp_dir().join(format!("cm-config-files-{}", std::process::id()));
+        let dir = root.join("cfg");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(CONFIG_FILE), "[agents.w]\n").unwrap();
+        let at = |d: &Path| {
+            let d = d.display().to_string();
+            ConfigFiles::read_in(&env(&[("CODEX_MASTER_MCP_CONFIG_DIR", &d)])).unwrap()
+        };
+        let files = at(&dir);
+        assert_eq!((files.config, files.installed), (Ok(Some(b"[agents.w]\n".to_vec())), Ok(None)));
+        std::fs::write(dir.join(INSTALLED_FILE), "[extensions]\n").unwrap();
+        assert_eq!(at(&dir).installed, Ok(Some(b"[extensions]\n".to_vec())));
+        let missing = at(&root.join("missing"));
+        assert_eq!((missing.dir, missing.config, missing.installed), (Some(root.join("missing")), Ok(None), Ok(None)));
+        // Another directory behind a symlink is never read.
+        std::os::unix::fs::symlink(&dir, root.join("link")).unwrap();
+        let linked = at(&root.join("link"));
+        assert!(linked.config.is_err() && linked.installed.is_err(), "{linked:?}");
+        let relative = ConfigFiles::read_in(&env(&[("CODEX_MASTER_MCP_CONFIG_DIR", "cfg")]));
+        assert_eq!(relative.err(), Some(LocationError::Relative("CODEX_MASTER_MCP_CONFIG_DIR")));
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

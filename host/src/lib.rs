@@ -78,14 +78,14 @@ pub fn connection_client_id() -> String {
 /// Serves MCP on stdin/stdout until EOF; returns the exit code.
 pub fn serve_stdio(
     runtime: &tokio::runtime::Runtime,
-    registry: Registry,
+    (registry, settings): (Registry, ext::config::Settings),
     catalogue: Catalogue,
     config_error: Option<String>,
 ) -> i32 {
     if let Some(e) = &config_error {
         tracing::error!(error = %e, "configuration problem; every tool call will report it");
     }
-    let extensions = Arc::new(ext::Extensions::new(ext::config::Settings::load()));
+    let extensions = Arc::new(ext::Extensions::new(settings));
     let ctx =
         Arc::new(Ctx::new(connection_client_id(), registry, Arc::clone(&extensions)).with_config_error(config_error));
     ctx.keep_for_long_life();

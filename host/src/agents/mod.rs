@@ -24,7 +24,6 @@ const MAX_AGENTS_TOTAL: usize = 256;
 const MAX_HOSTS: usize = 16;
 const MAX_EXTRA_ARGS: usize = 32;
 const MAX_ENV: usize = 32;
-const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// One worker agent.
 #[derive(Debug, Clone)]
@@ -421,16 +420,17 @@ fn classifier_of(
 impl Registry {
     /// The agents of `config.toml`, or the seed-compatible defaults when it configures none.
     pub fn load() -> Result<Registry, ConfigError> {
-        let Some(dir) = crate::config::config_dir().map_err(|e| e.to_string())? else {
-            return Ok(Registry::from_env());
-        };
-        let path = dir.join(crate::ext::config::CONFIG_FILE);
-        let text = match crate::config::read_file_nofollow(&path, MAX_CONFIG_BYTES) {
-            Ok(Some(bytes)) => String::from_utf8(bytes).map_err(|_| "config.toml is not UTF-8".to_owned())?,
+        Registry::from_files(&crate::config::ConfigFiles::read().map_err(|e| e.to_string())?)
+    }
+
+    /// The agents of one reading of the config directory.
+    pub fn from_files(files: &crate::config::ConfigFiles) -> Result<Registry, ConfigError> {
+        let text = match &files.config {
+            Ok(Some(bytes)) => std::str::from_utf8(bytes).map_err(|_| "config.toml is not UTF-8".to_owned())?,
             Ok(None) => return Ok(Registry::from_env()),
             Err(e) => return Err(ConfigError::from(format!("config.toml could not be read: {e}"))),
         };
-        Registry::from_toml(&text)
+        Registry::from_toml(text)
     }
 
     /// Parses the `[agents.*]` tables of a config text.

@@ -186,13 +186,18 @@ pub fn run(argv: Vec<OsString>) -> i32 {
     }
     // A broken config.toml must not take `--help`, `--version` or `ext` down with it: the
     // command line is built from the default agents then, and only what needs the agents fails.
+    // The config directory is read once: the agents and the extension settings come from the
+    // same bytes.
+    let files = crate::config::ConfigFiles::read();
     let (registry, config_error) = match crate::config::check_locations()
+        .and(files.as_ref().map_err(Clone::clone))
         .map_err(|e| e.to_string())
-        .and_then(|()| Registry::load().map_err(|e| e.to_string()))
+        .and_then(|f| Registry::from_files(f).map_err(|e| e.to_string()))
     {
         Ok(r) => (r, None),
         Err(e) => (Registry::from_env(), Some(crate::text::safe_error_text(&e))),
     };
+    let settings = || crate::ext::config::Settings::from_files(files.as_ref().unwrap_or(&Default::default()));
     let catalogue = Catalogue::new(&registry);
     let matches = match parse(&catalogue, argv) {
         Ok(m) => m,
@@ -212,11 +217,11 @@ pub fn run(argv: Vec<OsString>) -> i32 {
         return EXIT_FAILED;
     };
     if serving {
-        return crate::serve_stdio(&runtime, registry, catalogue, config_error);
+        return crate::serve_stdio(&runtime, (registry, settings()), catalogue, config_error);
     }
     let Some((name, sub)) = matches.subcommand() else { return EXIT_USAGE };
     match (catalogue.find_cli(name), Sub::from_name(name)) {
-        (Some(tool), _) => run_tool(&runtime, &catalogue, tool, registry, sub),
+        (Some(tool), _) => run_tool(&runtime, &catalogue, tool, (registry, settings()), sub),
         (None, Some(Sub::Top)) => top::run(&runtime, registry, sub),
         (None, Some(command)) => run_command(command, sub, &catalogue, &registry),
         (None, None) => EXIT_USAGE,
@@ -297,11 +302,12 @@ fn run_tool(
     runtime: &tokio::runtime::Runtime,
     catalogue: &Catalogue,
     tool: &crate::tools::ToolDef,
-    registry: Registry,
+    (registry, settings): (Registry, crate::ext::config::Settings),
     sub: &ArgMatches,
 ) -> i32 {
     let args = arguments(tool, sub);
-    let extensions = Arc::new(crate::ext::Extensions::new(crate::ext::config::Settings::load()));
+    crate::session::serve_one_call();
+    let extensions = Arc::new(crate::ext::Extensions::new(settings));
     let ctx = Arc::new(Ctx::new(cli_client_id(), registry, extensions));
     // The process ends after this one call: what the context holds (the sandbox's mappings, the
     // rule engines, the registry) is memory only, and goes with the process instead of being

@@ -27,9 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ExtError, Kind, Limits, Source, MAX_COMPONENT_BYTES};
 
-const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
-pub const CONFIG_FILE: &str = "config.toml";
-pub const INSTALLED_FILE: &str = "extensions.toml";
+pub use crate::config::{ConfigFiles, CONFIG_FILE, INSTALLED_FILE};
 pub const INSTALLED_DIR: &str = "extensions";
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -149,10 +147,14 @@ impl Default for Settings {
 
 impl Settings {
     pub fn load() -> Settings {
-        let mut s = Settings { dir: config_dir(), ..Settings::default() };
-        let Some(dir) = s.dir.clone() else { return s };
-        match read_file_nofollow(&dir.join(CONFIG_FILE), MAX_CONFIG_BYTES) {
-            Ok(Some(bytes)) => match std::str::from_utf8(&bytes).ok().and_then(|t| {
+        Settings::from_files(&ConfigFiles::read().unwrap_or_default())
+    }
+
+    /// The settings of one reading of the config directory.
+    pub fn from_files(files: &ConfigFiles) -> Settings {
+        let mut s = Settings { dir: files.dir.clone(), ..Settings::default() };
+        match &files.config {
+            Ok(Some(bytes)) => match std::str::from_utf8(bytes).ok().and_then(|t| {
                 toml::from_str::<ConfigFile>(t).map_err(|e| tracing::warn!("config.toml: {}", e.message())).ok()
             }) {
                 Some(cfg) => {
@@ -166,9 +168,9 @@ impl Settings {
             Ok(None) => {}
             Err(e) => s.error = Some(format!("config.toml could not be read: {e}")),
         }
-        match read_file_nofollow(&dir.join(INSTALLED_FILE), MAX_CONFIG_BYTES) {
+        match &files.installed {
             Ok(Some(bytes)) => {
-                match std::str::from_utf8(&bytes).ok().and_then(|t| toml::from_str::<InstalledFile>(t).ok()) {
+                match std::str::from_utf8(bytes).ok().and_then(|t| toml::from_str::<InstalledFile>(t).ok()) {
                     Some(f) => s.installed = f.extensions,
                     None => s.error = Some("extensions.toml is not valid".into()),
                 }

@@ -74,11 +74,14 @@ impl Generation {
     /// A new generation from the files as they are now, validated. A refusal says why, with
     /// the files the new configuration names (watched until they change).
     fn load(client_id: &str) -> Result<Generation, (String, Vec<PathBuf>)> {
-        let settings = Settings::load();
+        // One reading: the agents and the settings come from the same config.toml.
+        let files = crate::config::ConfigFiles::read();
+        let settings = Settings::from_files(files.as_ref().unwrap_or(&Default::default()));
         let mut named = settings.watched_paths();
         let registry = crate::config::check_locations()
+            .and(files.as_ref().map_err(Clone::clone))
             .map_err(|e| e.to_string())
-            .and_then(|()| Registry::load().map_err(|e| e.to_string()))
+            .and_then(|f| Registry::from_files(f).map_err(|e| e.to_string()))
             .map_err(|e| (e, named.clone()))?;
         named = watched(&settings, &registry);
         let refuse = |e: String| (e, named.clone());

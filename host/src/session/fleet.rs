@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::observe::{self, Observation};
-use super::{blocking, Ctx};
+use super::{light, Ctx};
 use crate::agents::{procs, AgentSpec, Registry};
 use crate::codes::ErrorCode;
 use crate::fault::Fault;
@@ -243,7 +243,7 @@ pub async fn observe_with_host(
     let sizes = ctx.observer.reuses();
     let read = {
         let known: Vec<AgentSpec> = specs.iter().flatten().cloned().collect();
-        blocking(move || Ok(read_metas(&known, sizes)))
+        light(move || Ok(read_metas(&known, sizes)))
     };
     // One round trip per place (this machine, each host), all at once: the listing and the
     // captures together. A host that does not answer leaves its agents unknown.
@@ -271,7 +271,7 @@ pub async fn observe_with_host(
     let near_limit_percent = ctx.registry.admission().near_limit_percent;
     let seen = (panes, captures, unreachable);
     let observed =
-        blocking(move || observe_all(&exts, &specs, metas, (&seen.0, &seen.1, &seen.2), near_limit_percent)).await?;
+        light(move || observe_all(&exts, &specs, metas, (&seen.0, &seen.1, &seen.2), near_limit_percent)).await?;
     let host = match host {
         Some(task) => Some(task.await.map_err(|_| Fault::new(ErrorCode::InternalError, "the host readings failed"))?),
         None => None,

@@ -77,9 +77,30 @@ impl Ctx {
 
 /// Runs blocking file and lock work off the async threads.
 pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Fault> + Send + 'static) -> Result<T, Fault> {
+    tracing::debug!("work sent to a blocking thread");
     tokio::task::spawn_blocking(f)
         .await
         .unwrap_or_else(|_| Err(Fault::new(ErrorCode::InternalError, "worker task failed")))
+}
+
+/// Whether this process serves one CLI call (see [`light`]); set by the CLI before the call.
+static ONE_CALL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Marks this process as one that serves a single CLI call and then exits.
+pub fn serve_one_call() {
+    ONE_CALL.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Light blocking work: small state reads, in-memory classification, a redaction with its own
+/// budget; never a lock wait, a process or the network. A one-shot CLI call runs it in place:
+/// nothing else of the call needs this thread meanwhile (tmux and hosts run as processes), and
+/// starting a blocking thread costs more than the work. A server runs it like [`blocking`].
+pub async fn light<T: Send + 'static>(f: impl FnOnce() -> Result<T, Fault> + Send + 'static) -> Result<T, Fault> {
+    if ONE_CALL.load(std::sync::atomic::Ordering::Relaxed) {
+        f()
+    } else {
+        blocking(f).await
+    }
 }
 
 /// Units of work still running (see [`to_completion`]).

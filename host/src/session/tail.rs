@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{blocking, Ctx};
+use super::{light, Ctx};
 use crate::codes::ErrorCode;
 use crate::fault::Fault;
 use crate::redactor::Cancel;
@@ -75,11 +75,17 @@ pub struct Tail {
 
 /// The pane without blank rows and composer chrome: its last meaningful lines.
 async fn pane_lines(spec: &crate::agents::AgentSpec) -> Result<String, Fault> {
-    let panes = tmux::list_panes(&spec.place).await.map_err(|e| Fault::tmux("list-panes", Some(&spec.name), e))?;
-    if !panes.contains_key(&spec.session) {
-        return Ok(String::new());
-    }
-    let capture = tmux::capture_pane(&spec.place, &spec.session, TAIL_CAPTURE_LINES).await.unwrap_or_default();
+    // The listing and the capture in one tmux round trip (a tmux client costs ≈ 4 ms).
+    let sessions = [spec.session.clone()];
+    let mut snap = tmux::snapshot_with(&spec.place, &sessions, TAIL_CAPTURE_LINES, tmux::ssh::Readings::Recent)
+        .await
+        .map_err(|e| Fault::tmux("list-panes", Some(&spec.name), e))?;
+    let capture = match (snap.captures.remove(&spec.session), snap.panes.contains_key(&spec.session)) {
+        (Some(capture), _) => capture,
+        // A pane whose program exited still shows its last screen.
+        (None, true) => tmux::capture_pane(&spec.place, &spec.session, TAIL_CAPTURE_LINES).await.unwrap_or_default(),
+        (None, false) => return Ok(String::new()),
+    };
     let stripped = crate::text::strip_ansi(&capture);
     let meaningful = spec.provider().meaningful_lines(&stripped);
     Ok(meaningful[meaningful.len().saturating_sub(PANE_REDACTION_LINES)..].join("\n"))
@@ -102,7 +108,7 @@ fn log_window(state: &State, agent: &str, chars: usize) -> Result<Option<String>
 /// The end of a host's raw log for this run, like [`log_window`].
 async fn remote_log_window(host: &tmux::SshHost, agent: &str, chars: usize) -> Result<String, Fault> {
     let a = agent.to_owned();
-    let Some(meta) = blocking(move || Ok(State::open()?.read_meta(&a)?)).await? else { return Ok(String::new()) };
+    let Some(meta) = light(move || Ok(State::open()?.read_meta(&a)?)).await? else { return Ok(String::new()) };
     let window = (chars as u64 * 4).max(LOG_REDACTION_WINDOW);
     let bytes = tmux::ssh::read_log_tail(host, &meta.raw_log, window + 1)
         .await
@@ -129,7 +135,7 @@ pub async fn tail(ctx: &Ctx, agent: &str, source: TailSource, lines: usize, char
     let cancel = Cancel::default();
     let _cancel_on_drop = cancel.guard();
     let agent = agent.to_owned();
-    blocking(move || {
+    light(move || {
         let (raw, from_log) = match source {
             TailSource::Log if !spec.place.is_local() => (pane_text, true),
             TailSource::Log => match log_window(&State::open()?, &agent, chars)? {

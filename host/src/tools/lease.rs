@@ -11,8 +11,8 @@ use serde::Deserialize;
 use super::schema::Param;
 use super::views::{generation_param, PublicLease};
 use super::{
-    agent_error_entry, agent_param, blocking, handler, out, Ctx, Fault, Hints, ToolDef, ToolResult, NOT_RETURNED,
-    READ_ONLY,
+    agent_error_entry, agent_param, blocking, handler, light, out, Ctx, Fault, Hints, ToolDef, ToolResult,
+    NOT_RETURNED, READ_ONLY,
 };
 use crate::agents::Registry;
 use crate::lease::{self, DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS};
@@ -115,7 +115,7 @@ struct LeaseStatusArgs {
 async fn lease_status(ctx: Arc<Ctx>, args: LeaseStatusArgs) -> ToolResult {
     let agents = ctx.registry.select(&args.agent);
     let client = ctx.client_id.clone();
-    blocking(move || {
+    light(move || {
         let results: Vec<Value> = match State::open() {
             Ok(state) => agents.iter().map(|a| lease::read(&state, a).public(a, &client)).collect(),
             Err(e) => {

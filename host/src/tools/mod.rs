@@ -34,7 +34,7 @@ pub const NOT_RETURNED: &str = "not_returned";
 
 pub use crate::codes::ErrorCode;
 pub use crate::fault::{Detail, Fault};
-pub use crate::session::{blocking, to_completion, units_finished, Ctx};
+pub use crate::session::{blocking, light, to_completion, units_finished, Ctx};
 
 /// A failure as the caller sees it: `error_code`, `message` (and `error`, the same, for
 /// seed-compatible readers), `retryable`, then the details; a lease as `client` sees it.
