@@ -423,6 +423,17 @@ impl Registry {
         Registry::from_files(&crate::config::ConfigFiles::read().map_err(|e| e.to_string())?)
     }
 
+    /// The agents of one reading of the config directory, every location override checked
+    /// first (the CLI, the server and each new server generation read them this way).
+    pub fn from_reading(
+        files: &Result<crate::config::ConfigFiles, crate::config::LocationError>,
+    ) -> Result<Registry, String> {
+        crate::config::check_locations()
+            .and(files.as_ref().map_err(Clone::clone))
+            .map_err(|e| e.to_string())
+            .and_then(|f| Registry::from_files(f).map_err(|e| e.to_string()))
+    }
+
     /// The agents of one reading of the config directory.
     pub fn from_files(files: &crate::config::ConfigFiles) -> Result<Registry, ConfigError> {
         let text = match &files.config {

@@ -189,15 +189,11 @@ pub fn run(argv: Vec<OsString>) -> i32 {
     // The config directory is read once: the agents and the extension settings come from the
     // same bytes.
     let files = crate::config::ConfigFiles::read();
-    let (registry, config_error) = match crate::config::check_locations()
-        .and(files.as_ref().map_err(Clone::clone))
-        .map_err(|e| e.to_string())
-        .and_then(|f| Registry::from_files(f).map_err(|e| e.to_string()))
-    {
+    let (registry, config_error) = match Registry::from_reading(&files) {
         Ok(r) => (r, None),
         Err(e) => (Registry::from_env(), Some(crate::text::safe_error_text(&e))),
     };
-    let settings = || crate::ext::config::Settings::from_files(files.as_ref().unwrap_or(&Default::default()));
+    let settings = || crate::ext::config::Settings::from_reading(&files);
     let catalogue = Catalogue::new(&registry);
     let matches = match parse(&catalogue, argv) {
         Ok(m) => m,

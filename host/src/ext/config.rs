@@ -147,7 +147,12 @@ impl Default for Settings {
 
 impl Settings {
     pub fn load() -> Settings {
-        Settings::from_files(&ConfigFiles::read().unwrap_or_default())
+        Settings::from_reading(&ConfigFiles::read())
+    }
+
+    /// The settings of one reading; a relative override of the config directory reads none.
+    pub fn from_reading(files: &Result<ConfigFiles, crate::config::LocationError>) -> Settings {
+        Settings::from_files(files.as_ref().unwrap_or(&ConfigFiles::default()))
     }
 
     /// The settings of one reading of the config directory.

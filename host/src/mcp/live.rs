@@ -76,13 +76,9 @@ impl Generation {
     fn load(client_id: &str) -> Result<Generation, (String, Vec<PathBuf>)> {
         // One reading: the agents and the settings come from the same config.toml.
         let files = crate::config::ConfigFiles::read();
-        let settings = Settings::from_files(files.as_ref().unwrap_or(&Default::default()));
+        let settings = Settings::from_reading(&files);
         let mut named = settings.watched_paths();
-        let registry = crate::config::check_locations()
-            .and(files.as_ref().map_err(Clone::clone))
-            .map_err(|e| e.to_string())
-            .and_then(|f| Registry::from_files(f).map_err(|e| e.to_string()))
-            .map_err(|e| (e, named.clone()))?;
+        let registry = Registry::from_reading(&files).map_err(|e| (e, named.clone()))?;
         named = watched(&settings, &registry);
         let refuse = |e: String| (e, named.clone());
         if let Some(e) = &settings.error {

@@ -254,7 +254,8 @@ pub async fn observe_with_host(
         let fleet = snapshot_places(&specs, &reused).await;
         (warm, (metas, runs), reused, fleet)
     } else {
-        // The snapshot is polled first, so tmux starts before the two threads do.
+        // The snapshot is polled first, so tmux starts before the classifiers' thread and the
+        // metadata read (in place in a one-shot call).
         let none = HashMap::new();
         let (fleet, (warm, read)) = tokio::join!(snapshot_places(&specs, &none), async { (warm(), read.await) });
         (warm, read?, none, fleet)
